@@ -1,0 +1,30 @@
+"""Errors a flow raises on purpose: they end a run as `failed` with a reason, not a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FlowError(Exception):
+    """A flow could not go on, for a reason a user can read and act on.
+
+    `code` is a stable, machine-readable reason (``document_encrypted``); `message` says
+    what happened and what to do. The runner records both and marks the run failed.
+    """
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class ModelError(Exception):
+    """A model backend failed to give a usable answer after its bounded retries."""
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message says which setting to change."""

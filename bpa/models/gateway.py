@@ -1,0 +1,129 @@
+"""The model gateway: runs typed tasks on the configured backend and audits every call."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol, TypeVar
+
+from langgraph.config import get_config
+from pydantic import BaseModel
+
+from bpa.errors import ModelError
+from bpa.models.prompts import RenderedPrompt
+from bpa.models.tasks import (
+    Classification,
+    ClassifyTask,
+    Extraction,
+    ExtractTask,
+    GenerateTask,
+    Generation,
+    Usage,
+)
+
+__all__ = ["AuditSink", "ModelBackend", "ModelGateway"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class AuditSink(Protocol):
+    def record(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        node: str | None = None,
+        duration_ms: float | None = None,
+    ) -> None: ...
+
+
+class ModelBackend(Protocol):
+    name: str
+    model: str
+
+    async def extract(
+        self, task: ExtractTask[T], text: str, variables: dict[str, Any]
+    ) -> tuple[Extraction[T], Usage, RenderedPrompt | None]: ...
+
+    async def classify(
+        self, task: ClassifyTask, text: str, variables: dict[str, Any]
+    ) -> tuple[Classification, Usage, RenderedPrompt | None]: ...
+
+    async def generate(
+        self, task: GenerateTask, variables: dict[str, Any]
+    ) -> tuple[Generation, Usage, RenderedPrompt | None]: ...
+
+
+def _current_node() -> str | None:
+    try:
+        node = get_config().get("metadata", {}).get("langgraph_node")
+    except RuntimeError:
+        return None
+    return str(node) if node else None
+
+
+class ModelGateway:
+    """What nodes call. Bound to a run's audit sink by the runner."""
+
+    def __init__(self, backend: ModelBackend, sink: AuditSink | None = None) -> None:
+        self.backend = backend
+        self.sink = sink
+
+    def bind(self, sink: AuditSink) -> ModelGateway:
+        return ModelGateway(self.backend, sink)
+
+    async def extract(self, task: ExtractTask[T], *, text: str, **variables: Any) -> Extraction[T]:
+        return await self._call(
+            "extract", task.name, self.backend.extract(task, text, variables), len(text)
+        )
+
+    async def classify(self, task: ClassifyTask, *, text: str, **variables: Any) -> Classification:
+        result: Classification = await self._call(
+            "classify", task.name, self.backend.classify(task, text, variables), len(text)
+        )
+        if result.label not in task.labels:
+            raise ModelError(f"{task.name}: label {result.label!r} is not one of {task.labels}")
+        return result
+
+    async def generate(self, task: GenerateTask, **variables: Any) -> Generation:
+        return await self._call(
+            "generate", task.name, self.backend.generate(task, variables), None
+        )
+
+    async def _call(self, kind: str, task: str, call: Any, input_chars: int | None) -> Any:
+        started = time.perf_counter()
+        payload: dict[str, Any] = {
+            "task": kind,
+            "name": task,
+            "backend": self.backend.name,
+            "model": self.backend.model,
+            "input_chars": input_chars,
+        }
+        try:
+            result, usage, prompt = await call
+        except Exception as exc:
+            payload.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+            self._record(payload, started)
+            if isinstance(exc, ModelError):
+                raise
+            raise ModelError(f"{kind} {task} failed on {self.backend.name}: {exc}") from exc
+        payload.update(
+            ok=True,
+            template=prompt.name if prompt else None,
+            template_sha256=prompt.template_sha256 if prompt else None,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            confidence=getattr(result, "confidence", None),
+        )
+        if isinstance(result, Classification):
+            payload["label"] = result.label
+        self._record(payload, started)
+        return result
+
+    def _record(self, payload: dict[str, Any], started: float) -> None:
+        if self.sink is not None:
+            self.sink.record(
+                "model_call",
+                payload,
+                node=_current_node(),
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )

@@ -1,0 +1,52 @@
+"""Prompt and message templates: one sandboxed Jinja2 environment, files from the repo only."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+__all__ = ["PromptLibrary", "RenderedPrompt"]
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    name: str
+    text: str
+    template_sha256: str
+
+
+class PromptLibrary:
+    """Templates of one flow, from its `prompts/` folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @classmethod
+    def beside(cls, module_file: str) -> PromptLibrary:
+        return cls(Path(module_file).resolve().parent / "prompts")
+
+    @cached_property
+    def env(self) -> SandboxedEnvironment:
+        env = SandboxedEnvironment(
+            loader=FileSystemLoader(self.directory),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters["money"] = lambda v: f"{float(v):,.2f}" if v is not None else "n/a"
+        return env
+
+    def template_hash(self, name: str) -> str:
+        return hashlib.sha256((self.directory / name).read_bytes()).hexdigest()[:16]
+
+    def render(self, name: str, **variables: Any) -> RenderedPrompt:
+        text = self.env.get_template(name).render(**variables)
+        return RenderedPrompt(name=name, text=text, template_sha256=self.template_hash(name))

@@ -1,0 +1,80 @@
+"""A base class per kind of business system. A connector implements one kind's actions."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+from connectors.base import Connector
+from connectors.schemas import (
+    Bill,
+    BillCreate,
+    BillRef,
+    BillSearch,
+    BillVoid,
+    JournalEntry,
+    JournalEntryCreate,
+    Period,
+    PeriodRef,
+    PurchaseOrder,
+    PurchaseOrderRef,
+    Vendor,
+    VendorMatch,
+    VendorRef,
+    VendorSearch,
+)
+
+__all__ = ["AccountingConnector"]
+
+
+class AccountingConnector(Connector):
+    """An accounting / ERP system: vendor master, purchase orders, bills, the general ledger.
+
+    Action contracts (every implementation, mocked or real, keeps them):
+
+    - ``create_bill`` refuses an unknown vendor (`NotFound`), a duplicate invoice number for
+      the same vendor (`Conflict`, code ``duplicate_invoice``), amounts that do not add up
+      (`Rejected`, code ``unbalanced``) and a date in a closed period (`Rejected`, code
+      ``period_closed``). It creates a draft bill and its draft journal entry.
+    - ``post_bill`` posts a draft bill and its entry; ``void_bill`` voids a bill and reverses
+      its entry with a reversing entry (the compensation of create and post).
+    """
+
+    kind: ClassVar[str] = "accounting"
+
+    # Reads (no idempotency key; no side effects)
+    @abstractmethod
+    async def get_vendor(self, request: VendorRef) -> Vendor: ...
+
+    @abstractmethod
+    async def search_vendors(self, request: VendorSearch) -> list[VendorMatch]: ...
+
+    @abstractmethod
+    async def get_purchase_order(self, request: PurchaseOrderRef) -> PurchaseOrder: ...
+
+    @abstractmethod
+    async def find_bills(self, request: BillSearch) -> list[Bill]: ...
+
+    @abstractmethod
+    async def get_bill(self, request: BillRef) -> Bill: ...
+
+    @abstractmethod
+    async def get_period(self, request: PeriodRef) -> Period: ...
+
+    # Writes (called with idempotency_key=...)
+    @abstractmethod
+    async def create_bill(self, request: BillCreate, *, idempotency_key: str) -> Bill: ...
+
+    @abstractmethod
+    async def post_bill(self, request: BillRef, *, idempotency_key: str) -> Bill: ...
+
+    @abstractmethod
+    async def void_bill(self, request: BillVoid, *, idempotency_key: str) -> Bill: ...
+
+    @abstractmethod
+    async def create_journal_entry(
+        self, request: JournalEntryCreate, *, idempotency_key: str
+    ) -> JournalEntry: ...
+
+    @abstractmethod
+    async def close_period(self, request: PeriodRef, *, idempotency_key: str) -> Period: ...

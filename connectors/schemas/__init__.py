@@ -1,0 +1,43 @@
+"""Shared pydantic schemas: flows see these, never a vendor's own shapes."""
+
+from connectors.schemas.accounting import (
+    Bill,
+    BillCreate,
+    BillLine,
+    BillRef,
+    BillSearch,
+    BillVoid,
+    JournalEntry,
+    JournalEntryCreate,
+    JournalLine,
+    Period,
+    PeriodRef,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderRef,
+    Vendor,
+    VendorMatch,
+    VendorRef,
+    VendorSearch,
+)
+
+__all__ = [
+    "Bill",
+    "BillCreate",
+    "BillLine",
+    "BillRef",
+    "BillSearch",
+    "BillVoid",
+    "JournalEntry",
+    "JournalEntryCreate",
+    "JournalLine",
+    "Period",
+    "PeriodRef",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "PurchaseOrderRef",
+    "Vendor",
+    "VendorMatch",
+    "VendorRef",
+    "VendorSearch",
+]

@@ -1,0 +1,144 @@
+"""Persistence helpers for connectors backed by SQL (our mocked systems).
+
+`SqlConnectorMixin` gives a connector a SQLAlchemy engine, one session per action (shared
+with the idempotency ledger, so the record and its ledger row commit together), and the
+`_idempotent` implementation the SDK requires.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from connectors.base import ActionSpec
+from connectors.errors import Conflict
+
+__all__ = ["IdempotencyRecord", "SqlConnectorMixin", "make_engine", "request_fingerprint"]
+
+_current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "bpa_connector_session", default=None
+)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """What a side-effecting action returned for a key, replayed on a repeated call."""
+
+    __tablename__ = "connector_idempotency"
+
+    connector: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    action: str
+    request_hash: str
+    response_json: str
+    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def request_fingerprint(action: str, request: BaseModel) -> str:
+    body = json.dumps(
+        {"action": action, "request": request.model_dump(mode="json")}, sort_keys=True
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the SQLite settings that make concurrent use safe (WAL, busy timeout)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class SqlConnectorMixin:
+    """Mix into a `Connector` whose state lives in SQL tables."""
+
+    name: str
+    engine: Engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """The action's session: reused inside `_idempotent`, otherwise a new one committed here."""
+        current = _current_session.get()
+        if current is not None:
+            yield current
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+
+    def _ledger_lookup(self, session: Session, key: str) -> IdempotencyRecord | None:
+        return session.exec(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.connector == self.name, IdempotencyRecord.key == key
+            )
+        ).first()
+
+    async def _idempotent(
+        self,
+        spec: ActionSpec,
+        key: str,
+        request: BaseModel,
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        fingerprint = request_fingerprint(spec.name, request)
+        adapter: TypeAdapter[Any] = TypeAdapter(spec.response)
+
+        def replay(found: IdempotencyRecord) -> Any:
+            if found.request_hash != fingerprint or found.action != spec.name:
+                raise Conflict(
+                    f"idempotency key {key!r} was already used for a different request "
+                    f"({found.action}); use a new key for a new request",
+                    code="idempotency_key_reused",
+                )
+            return adapter.validate_json(found.response_json)
+
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = self._ledger_lookup(session, key)
+            if found is not None:
+                return replay(found)
+            token = _current_session.set(session)
+            try:
+                result = await call()
+                session.add(
+                    IdempotencyRecord(
+                        connector=self.name,
+                        key=key,
+                        action=spec.name,
+                        request_hash=fingerprint,
+                        response_json=adapter.dump_json(result).decode(),
+                    )
+                )
+                session.commit()
+                return result
+            except IntegrityError as exc:
+                session.rollback()
+                found = self._ledger_lookup(session, key)
+                if found is not None:  # a concurrent call with this key won the race
+                    return replay(found)
+                raise Conflict(
+                    f"{spec.name} clashes with an existing record", code="integrity"
+                ) from exc
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                _current_session.reset(token)

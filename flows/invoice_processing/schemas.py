@@ -1,0 +1,37 @@
+"""What the invoice flow extracts from a document, shared by every model backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["InvoiceFields", "LineItem"]
+
+
+class LineItem(BaseModel):
+    description: str = Field(description="What was sold, as written on the invoice")
+    quantity: Decimal | None = Field(default=None, description="Units, if stated")
+    unit_price: Decimal | None = Field(default=None, description="Price per unit, net of tax")
+    amount: Decimal | None = Field(default=None, description="Line total, net of tax")
+
+
+class InvoiceFields(BaseModel):
+    """The fields of a supplier invoice. Leave a field null when the document does not say."""
+
+    vendor_name: str | None = Field(default=None, description="The supplier who issued it")
+    vendor_tax_id: str | None = Field(
+        default=None, description="The supplier's VAT / tax id, without spaces"
+    )
+    vendor_address: str | None = Field(default=None, description="The supplier's address")
+    invoice_number: str | None = Field(default=None, description="The invoice's own number")
+    invoice_date: dt.date | None = Field(default=None, description="Date of issue")
+    due_date: dt.date | None = Field(default=None, description="Payment due date")
+    currency: str | None = Field(default=None, description="ISO 4217 code, e.g. EUR")
+    subtotal: Decimal | None = Field(default=None, description="Total net of tax")
+    tax: Decimal | None = Field(default=None, description="Total tax (VAT)")
+    total: Decimal | None = Field(default=None, description="Amount due including tax")
+    line_items: list[LineItem] = Field(default_factory=list)
+    po_number: str | None = Field(default=None, description="Buyer's purchase order number")
+    iban: str | None = Field(default=None, description="Supplier's IBAN, no spaces")
