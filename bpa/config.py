@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         default=Decimal("5000"), description="Invoices with a total above this wait for a human."
     )
     min_extraction_confidence: float = Field(default=0.75, ge=0, le=1)
+    connectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-connector config, e.g. BPA_CONNECTORS='{\"accounting\": {...}}'. "
+        "Mocked systems default to the suite's database and seed from `fixtures_dir`.",
+    )
     fixtures_dir: Path = Field(
         default=Path(__file__).resolve().parent.parent / "fixtures",
         description="Seed data for the mocked systems.",

@@ -28,3 +28,19 @@ class ModelError(Exception):
 
 class ConfigError(Exception):
     """The configuration is wrong; the message says which setting to change."""
+
+
+class RunNotFound(LookupError):
+    """No run has this id."""
+
+
+class RunStateError(Exception):
+    """The run is not in a state that allows this (e.g. approving a finished run)."""
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key was reused with a different request."""
+
+
+class InvalidDecision(ValueError):
+    """A human decision does not answer the question the run is waiting on."""

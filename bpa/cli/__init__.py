@@ -1,0 +1,222 @@
+"""The `bpa` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from bpa.batch import BatchItem, expand_paths, run_batch
+from bpa.cli import _catalog, _demo
+from bpa.cli._common import console, err, print_json, run_json, run_table, with_suite
+from bpa.runs.tables import RunStatus
+from bpa.suite import Suite
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="BPA Suite: run business flows (invoices, customer service, sales ops) with "
+    "approvals and an audit trail. Configuration: BPA_* environment variables (see README).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="Inspect runs and their audit trails.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(_catalog.flows_app, name="flows")
+app.add_typer(_catalog.connectors_app, name="connectors")
+app.command("demo")(_demo.demo)
+
+
+@app.command()
+def run(
+    flow: Annotated[str, typer.Argument(help="Flow name, e.g. invoice_processing")],
+    input: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", exists=True, dir_okay=False,
+                     help="Input file: a document (PDF, .txt, .eml) or JSON input"),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Same key, same run: a repeated call acts once")
+    ] = None,
+) -> None:
+    """Run FLOW on one input and print the result as JSON (exit 1 when the run failed)."""
+
+    async def work(suite: Suite) -> Any:
+        spec = suite.runner.flow(flow)
+        payload = spec.input_from_file(input, suite.documents) if input else {}
+        return await suite.runner.start(
+            flow, payload, trigger="cli", idempotency_key=idempotency_key
+        )
+
+    result = with_suite(work)
+    print_json(run_json(result))
+    if result.status in (RunStatus.failed, RunStatus.cancelled):
+        raise typer.Exit(1)
+
+
+@app.command()
+def batch(
+    flow: Annotated[str, typer.Argument(help="Flow name")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of inputs", exists=True)],
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 4,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write one JSON line per input here")
+    ] = None,
+    idempotency_prefix: Annotated[
+        str | None,
+        typer.Option(help="Makes the batch idempotent: a re-run returns the earlier runs"),
+    ] = None,
+) -> None:
+    """Run FLOW over many inputs, with a progress bar and a summary by outcome."""
+
+    async def work(suite: Suite) -> Any:
+        spec = suite.runner.flow(flow)
+        files = expand_paths(paths, spec.input_suffixes)
+        if not files:
+            raise FileNotFoundError(f"no inputs ending in {', '.join(spec.input_suffixes)}")
+        inputs = [
+            (str(f), (lambda f=f: spec.input_from_file(f, suite.documents))) for f in files
+        ]
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err, transient=False,
+        ) as progress:
+            task = progress.add_task(f"{flow}", total=len(inputs))
+
+            def done(item: BatchItem) -> None:
+                progress.advance(task)
+
+            return await run_batch(
+                suite.runner, flow, inputs, concurrency=concurrency,
+                key_prefix=idempotency_prefix, on_done=done,
+            )
+
+    result = with_suite(work)
+    if output:
+        with output.open("w", encoding="utf-8") as fh:
+            for item in result.items:
+                fh.write(json.dumps(item.as_json(), default=str, ensure_ascii=False) + "\n")
+    table = Table(title=f"batch {result.batch_id}: {len(result.items)} inputs")
+    table.add_column("status")
+    table.add_column("reason")
+    table.add_column("count", justify="right")
+    for (status, reason), count in sorted(result.summary().items()):
+        table.add_row(status, reason, str(count))
+    console.print(table)
+    if output:
+        console.print(f"results: {output}")
+
+
+@runs_app.command("list")
+def runs_list(
+    flow: Annotated[str | None, typer.Option(help="Only this flow")] = None,
+    status: Annotated[RunStatus | None, typer.Option(help="Only this status")] = None,
+    batch_id: Annotated[str | None, typer.Option("--batch", help="Only this batch")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """List runs, newest first."""
+
+    async def work(suite: Suite) -> Any:
+        return suite.store.list_runs(flow=flow, status=status, batch_id=batch_id, limit=limit)
+
+    runs = with_suite(work)
+    if as_json:
+        print_json([run_json(r) for r in runs])
+    else:
+        console.print(run_table(runs, title=f"{len(runs)} runs"))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text")] = False,
+) -> None:
+    """Show one run: input, output, error, pending question and its audit trail."""
+
+    async def work(suite: Suite) -> Any:
+        run = suite.store.get(run_id)
+        return run, suite.store.events(run_id), suite.store.approvals(run_id)
+
+    run, events, approvals = with_suite(work)
+    if as_json:
+        print_json({
+            **run_json(run),
+            "input": run.input,
+            "approvals": [a.model_dump(mode="json") for a in approvals],
+            "events": [e.model_dump(mode="json") for e in events],
+        })
+        return
+    console.print(run_table([run]))
+    if run.error:
+        console.print(f"[red]error[/red] {run.error.get('code')}: {run.error.get('message')}")
+    console.print_json(data=run.output or {}, default=str)
+    for approval in approvals:
+        console.print(
+            f"[bold]question[/bold] {approval.id} ({approval.status}): "
+            f"{approval.question.get('title')}"
+        )
+        for reason in approval.question.get("reasons", []):
+            console.print(f"  - {reason}")
+        if approval.decision:
+            console.print(f"  decided by {approval.decided_by}: {approval.decision.get('action')}")
+    trail = Table(title="audit trail")
+    for column in ("time", "kind", "node", "ms", "detail"):
+        trail.add_column(column, overflow="fold")
+    for event in events:
+        trail.add_row(
+            event.created_at.strftime("%H:%M:%S.%f")[:-3], event.kind, event.node or "",
+            f"{event.duration_ms:.1f}" if event.duration_ms is not None else "",
+            _event_detail(event.kind, event.payload),
+        )
+    console.print(trail)
+
+
+def _event_detail(kind: str, payload: dict[str, Any]) -> str:
+    if kind == "model_call":
+        return (f"{payload.get('task')} {payload.get('name')} on {payload.get('backend')}"
+                f"/{payload.get('model')} ok={payload.get('ok')}")
+    if kind == "connector_call":
+        return (f"{payload.get('connector')}.{payload.get('action')} ok={payload.get('ok')}"
+                + (f" key={payload['idempotency_key']}" if payload.get("idempotency_key") else ""))
+    if kind == "node_finished":
+        return ", ".join(sorted((payload.get("update") or {}).keys()))
+    return json.dumps(payload, default=str)[:160]
+
+
+@app.command()
+def approve(
+    run_id: Annotated[str, typer.Argument(help="The waiting run")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve")] = False,
+    comment: Annotated[str | None, typer.Option(help="Why; kept in the audit trail")] = None,
+    correct: Annotated[
+        list[str] | None,
+        typer.Option("--correct", help="FIELD=VALUE: correct a field and re-validate"),
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who decides (default: your user name)")] = None,
+) -> None:
+    """Answer a waiting run: approve (default), --reject, or --correct FIELD=VALUE."""
+    corrections: dict[str, str] = {}
+    for item in correct or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            err.print(f"[red]error:[/red] --correct takes FIELD=VALUE, got {item!r}")
+            raise typer.Exit(2)
+        corrections[name.strip()] = value.strip()
+    action = "correct" if corrections else "reject" if reject else "approve"
+    decision: dict[str, Any] = {"action": action, "comment": comment}
+    if corrections:
+        decision["corrections"] = corrections
+
+    async def work(suite: Suite) -> Any:
+        return await suite.runner.resume(run_id, decision, by=by or getpass.getuser())
+
+    result = with_suite(work)
+    print_json(run_json(result))
+    if result.status == RunStatus.failed:
+        raise typer.Exit(1)

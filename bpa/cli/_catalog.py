@@ -1,0 +1,109 @@
+"""`bpa flows ...` and `bpa connectors ...`: what is installed, and whether it works."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bpa.cli._common import console, print_json, with_suite
+from bpa.suite import Suite
+
+__all__ = ["connectors_app", "flows_app"]
+
+flows_app = typer.Typer(help="Installed flows (entry-point group bpa.flows).", no_args_is_help=True)
+connectors_app = typer.Typer(
+    help="Installed connectors (entry-point group bpa.connectors).", no_args_is_help=True
+)
+
+
+@flows_app.command("list")
+def flows_list() -> None:
+    """List the installed flows."""
+
+    async def work(suite: Suite) -> Any:
+        return suite.flow_infos
+
+    infos = with_suite(work)
+    table = Table(title="flows")
+    for column in ("name", "version", "uses", "description / problem"):
+        table.add_column(column, overflow="fold")
+    for name, info in sorted(infos.items()):
+        if info.flow is None:
+            table.add_row(name, "", "", f"[red]{info.problem}[/red]")
+        else:
+            table.add_row(name, info.flow.version, ", ".join(info.flow.connectors),
+                          info.flow.description)
+    console.print(table)
+
+
+@flows_app.command("graph")
+def flows_graph(name: Annotated[str, typer.Argument(help="Flow name")]) -> None:
+    """Print the flow's graph as Mermaid (paste into any Mermaid viewer)."""
+
+    async def work(suite: Suite) -> str:
+        return suite.runner.graph(name).get_graph().draw_mermaid()
+
+    typer.echo(with_suite(work))
+
+
+@connectors_app.command("list")
+def connectors_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Include the action schemas")] = False,
+) -> None:
+    """List connectors with their actions, side effects and how each is undone."""
+
+    async def work(suite: Suite) -> Any:
+        return suite.connector_infos
+
+    infos = with_suite(work)
+    if as_json:
+        print_json({
+            name: {
+                "kind": info.kind,
+                "problems": info.problems,
+                "actions": [spec.describe() for spec in (info.actions or {}).values()],
+            }
+            for name, info in infos.items()
+        })
+        return
+    table = Table(title="connectors")
+    for column in ("name", "kind", "action", "side effect", "undo"):
+        table.add_column(column, overflow="fold")
+    for name, info in sorted(infos.items()):
+        if info.problems:
+            table.add_row(name, info.kind or "", "[red]" + "; ".join(info.problems) + "[/red]",
+                          "", "")
+        for spec in (info.actions or {}).values():
+            undo = spec.describe()["undo"] or ""
+            table.add_row(name, info.kind or "", spec.name, "yes" if spec.side_effect else "",
+                          str(undo))
+    console.print(table)
+
+
+@connectors_app.command("check")
+def connectors_check() -> None:
+    """Validate every connector's declaration and call its health check (exit 1 on a problem)."""
+
+    async def work(suite: Suite) -> dict[str, Any]:
+        report: dict[str, Any] = {}
+        for name in suite.connector_infos:
+            if name in suite.connector_problems:
+                report[name] = {"ok": False, "problem": suite.connector_problems[name]}
+                continue
+            try:
+                report[name] = {"ok": True, **await suite.connectors[name].health()}
+            except Exception as exc:
+                report[name] = {"ok": False, "problem": f"{type(exc).__name__}: {exc}"}
+        return report
+
+    report = with_suite(work)
+    for name, result in sorted(report.items()):
+        mark = "[green]ok[/green]" if result["ok"] else "[red]FAIL[/red]"
+        detail = result.get("problem") or {k: v for k, v in result.items() if k != "ok"}
+        console.print(f"{mark} {name}: {detail}")
+    if not report:
+        console.print("no connectors installed")
+    if not all(r["ok"] for r in report.values()):
+        raise typer.Exit(1)

@@ -1,0 +1,223 @@
+"""Reads and writes of runs, events and approvals. The only module that queries those tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bpa.errors import IdempotencyConflict, RunNotFound
+from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
+
+__all__ = ["RunStore", "request_hash"]
+
+
+def request_hash(flow: str, payload: dict[str, Any]) -> str:
+    body = json.dumps({"flow": flow, "input": payload}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class RunStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def create_run(
+        self,
+        *,
+        flow: str,
+        flow_version: str,
+        input: dict[str, Any],
+        trigger: str,
+        idempotency_key: str | None = None,
+        batch_id: str | None = None,
+    ) -> tuple[Run, bool]:
+        """Create a queued run; with a known idempotency key, return the earlier run instead.
+
+        Returns ``(run, created)``. The same key with a different input raises
+        `IdempotencyConflict`.
+        """
+        digest = request_hash(flow, input)
+        if idempotency_key:
+            existing = self.find_by_key(flow, idempotency_key)
+            if existing is not None:
+                return self._replayed(existing, digest, idempotency_key), False
+        run = Run(
+            id=new_id("run"),
+            flow=flow,
+            flow_version=flow_version,
+            input=input,
+            trigger=trigger,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            batch_id=batch_id,
+        )
+        event = RunEvent(
+            run_id=run.id, kind="run_created", payload={"trigger": trigger, "batch_id": batch_id}
+        )
+        with self._session() as session:
+            session.add(run)
+            session.flush()
+            session.add(event)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = self.find_by_key(flow, idempotency_key or "")
+                if existing is None:
+                    raise
+                return self._replayed(existing, digest, idempotency_key or ""), False
+        return run, True
+
+    @staticmethod
+    def _replayed(existing: Run, digest: str, key: str) -> Run:
+        if existing.request_hash != digest:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used for run {existing.id} with a different "
+                "input; send the same input to get that run, or use a new key"
+            )
+        return existing
+
+    def find_by_key(self, flow: str, key: str) -> Run | None:
+        with self._session() as session:
+            return session.exec(
+                select(Run).where(Run.flow == flow, Run.idempotency_key == key)
+            ).first()
+
+    def get(self, run_id: str) -> Run:
+        with self._session() as session:
+            run = session.get(Run, run_id)
+        if run is None:
+            raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
+        return run
+
+    def list_runs(
+        self,
+        *,
+        flow: str | None = None,
+        status: RunStatus | None = None,
+        trigger: str | None = None,
+        batch_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        before_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Run]:
+        """Newest first; pass the last id seen as `before_id` for the next page."""
+        query = select(Run)
+        if flow:
+            query = query.where(Run.flow == flow)
+        if status:
+            query = query.where(Run.status == status)
+        if trigger:
+            query = query.where(Run.trigger == trigger)
+        if batch_id:
+            query = query.where(Run.batch_id == batch_id)
+        if since:
+            query = query.where(Run.created_at >= since)
+        if until:
+            query = query.where(Run.created_at < until)
+        if before_id:
+            query = query.where(Run.id < before_id)
+        query = query.order_by(col(Run.id).desc()).limit(limit)
+        with self._session() as session:
+            return list(session.exec(query).all())
+
+    def count_by_status(self, *, batch_id: str | None = None) -> dict[str, int]:
+        query = select(Run.status, func.count()).group_by(Run.status)
+        if batch_id:
+            query = query.where(Run.batch_id == batch_id)
+        with self._session() as session:
+            return {str(status): n for status, n in session.exec(query).all()}
+
+    def update(self, run_id: str, *, events: Sequence[RunEvent] = (), **fields: Any) -> Run:
+        """Change a run's fields and append audit events in one transaction."""
+        with self._session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise RunNotFound(run_id)
+            for name, value in fields.items():
+                setattr(run, name, value)
+            run.updated_at = utcnow()
+            session.add(run)
+            session.add_all(events)
+            session.commit()
+            return run
+
+    def add_events(self, events: Sequence[RunEvent]) -> None:
+        if not events:
+            return
+        with self._session() as session:
+            session.add_all(events)
+            session.commit()
+
+    def events(self, run_id: str, *, after_id: int = 0) -> list[RunEvent]:
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(RunEvent)
+                    .where(RunEvent.run_id == run_id, col(RunEvent.id) > after_id)
+                    .order_by(col(RunEvent.id))
+                ).all()
+            )
+
+    def open_approval(
+        self, run_id: str, *, node: str | None, interrupt_id: str, question: dict[str, Any]
+    ) -> Approval:
+        with self._session() as session:
+            existing = session.exec(
+                select(Approval).where(
+                    Approval.run_id == run_id, Approval.interrupt_id == interrupt_id
+                )
+            ).first()
+            if existing is not None:
+                return existing
+            approval = Approval(
+                id=new_id("apr"),
+                run_id=run_id,
+                node=node,
+                interrupt_id=interrupt_id,
+                question=question,
+            )
+            session.add(approval)
+            session.commit()
+            return approval
+
+    def pending_approval(self, run_id: str) -> Approval | None:
+        with self._session() as session:
+            return session.exec(
+                select(Approval)
+                .where(Approval.run_id == run_id, Approval.status == ApprovalStatus.pending)
+                .order_by(col(Approval.created_at).desc())
+            ).first()
+
+    def approvals(self, run_id: str) -> list[Approval]:
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(Approval)
+                    .where(Approval.run_id == run_id)
+                    .order_by(col(Approval.created_at))
+                ).all()
+            )
+
+    def decide(self, approval_id: str, *, decision: dict[str, Any], by: str | None) -> Approval:
+        with self._session() as session:
+            approval = session.get(Approval, approval_id)
+            if approval is None:
+                raise RunNotFound(approval_id)
+            approval.status = ApprovalStatus.decided
+            approval.decision = decision
+            approval.decided_by = by
+            approval.decided_at = utcnow()
+            session.add(approval)
+            session.commit()
+            return approval

@@ -1,0 +1,98 @@
+"""The engine's tables: runs, their audit trail, and the approvals humans give."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = ["Approval", "ApprovalStatus", "Run", "RunEvent", "RunStatus", "new_id", "utcnow"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    """Time-ordered, unique ids: sorting by id sorts by creation time."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    waiting = "waiting"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "bpa_runs"
+    __table_args__ = (UniqueConstraint("flow", "idempotency_key", name="uq_run_idempotency"),)
+
+    id: str = Field(primary_key=True)
+    flow: str = Field(index=True)
+    flow_version: str
+    status: RunStatus = Field(default=RunStatus.queued, index=True)
+    trigger: str = Field(default="api", index=True, description="cli, api, batch, schedule, demo")
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    output: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    idempotency_key: str | None = Field(default=None)
+    request_hash: str | None = None
+    batch_id: str | None = Field(default=None, index=True)
+    attempts: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RunEvent(SQLModel, table=True):
+    """One line of a run's audit trail."""
+
+    __tablename__ = "bpa_run_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="bpa_runs.id")
+    kind: str = Field(
+        description="run_created, run_started, node_started, node_finished, node_failed, "
+        "model_call, connector_call, interrupted, resumed, run_finished"
+    )
+    node: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    duration_ms: float | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ApprovalStatus(StrEnum):
+    pending = "pending"
+    decided = "decided"
+    cancelled = "cancelled"
+
+
+class Approval(SQLModel, table=True):
+    """A question a run asked a human, and the answer it got."""
+
+    __tablename__ = "bpa_approvals"
+
+    id: str = Field(primary_key=True)
+    run_id: str = Field(index=True, foreign_key="bpa_runs.id")
+    node: str | None = None
+    interrupt_id: str
+    question: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: ApprovalStatus = Field(default=ApprovalStatus.pending, index=True)
+    decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    decided_by: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_at: dt.datetime | None = None

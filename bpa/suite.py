@@ -1,0 +1,111 @@
+"""Assembles the engine from settings: database, checkpointer, flows, connectors, models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from sqlalchemy import Engine
+
+from bpa.config import Settings
+from bpa.db import create_schema, open_engine
+from bpa.documents import DocumentStore
+from bpa.flows import Flow, FlowInfo, load_flows
+from bpa.models import ModelGateway, make_backend
+from bpa.runs.runner import Runner
+from bpa.runs.store import RunStore
+from connectors.base import Connector
+from connectors.registry import ConnectorInfo, load_connectors
+
+__all__ = ["Suite", "connector_config"]
+
+
+def connector_config(settings: Settings, cls: type[Connector], name: str) -> dict[str, Any]:
+    """Defaults a connector gets from the suite (database, seed folder), then its own config."""
+    fields = set(cls.config_model.model_fields) if cls.config_model else set()
+    config: dict[str, Any] = {}
+    if "database_url" in fields:
+        config["database_url"] = settings.resolved_database_url()
+    seed = settings.fixtures_dir / name
+    if "seed" in fields and seed.is_dir():
+        config["seed"] = str(seed)
+    config.update(settings.connectors.get(name, {}))
+    return config
+
+
+@dataclass
+class Suite:
+    settings: Settings
+    engine: Engine
+    store: RunStore
+    documents: DocumentStore
+    flow_infos: dict[str, FlowInfo]
+    connector_infos: dict[str, ConnectorInfo]
+    connector_problems: dict[str, str]
+    runner: Runner
+
+    @property
+    def flows(self) -> dict[str, Flow]:
+        return self.runner.flows
+
+    @property
+    def connectors(self) -> dict[str, Connector]:
+        return self.runner.connectors
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings | None = None) -> AsyncIterator[Suite]:
+        settings = settings or Settings()
+        settings.ensure_home()
+        engine = open_engine(settings)
+        create_schema(engine)
+        store = RunStore(engine)
+        documents = DocumentStore(settings.home / "documents", max_bytes=settings.max_document_bytes)
+        flow_infos = load_flows()
+        flows = {name: info.flow for name, info in flow_infos.items() if info.flow is not None}
+        connector_infos = load_connectors()
+        connectors: dict[str, Connector] = {}
+        problems: dict[str, str] = {}
+        for name, info in connector_infos.items():
+            if info.problems or info.cls is None:
+                problems[name] = "; ".join(info.problems) or "not loadable"
+                continue
+            try:
+                connectors[name] = info.cls(connector_config(settings, info.cls, name))
+            except Exception as exc:  # report, keep the rest of the suite usable
+                problems[name] = f"failed to start: {type(exc).__name__}: {exc}"
+        models = ModelGateway(make_backend(settings))
+        conn = await aiosqlite.connect(str(settings.resolved_checkpoint_path()))
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            checkpointer = AsyncSqliteSaver(conn)
+            await checkpointer.setup()
+            runner = Runner(
+                settings=settings,
+                store=store,
+                flows=flows,
+                connectors=connectors,
+                models=models,
+                documents=documents,
+                checkpointer=checkpointer,
+            )
+            yield cls(
+                settings=settings,
+                engine=engine,
+                store=store,
+                documents=documents,
+                flow_infos=flow_infos,
+                connector_infos=connector_infos,
+                connector_problems=problems,
+                runner=runner,
+            )
+        finally:
+            for connector in connectors.values():
+                await connector.aclose()
+            await conn.close()
+            engine.dispose()

@@ -1,0 +1,27 @@
+"""Invoice processing: read, extract, validate, book, approve, post."""
+
+from bpa.flows import Flow
+from flows.invoice_processing.graph import build_graph
+from flows.invoice_processing.output import load_input, make_output
+from flows.invoice_processing.schemas import InvoiceFields
+from flows.invoice_processing.state import InvoiceDecision, InvoiceInput
+from flows.invoice_processing.tasks import DOCUMENT_TYPE
+
+__all__ = ["InvoiceFields", "flow"]
+
+flow = Flow(
+    name="invoice_processing",
+    version="1.0.0",
+    description=(
+        "Reads an invoice (PDF, text or e-mail), extracts its fields, validates vendor, "
+        "arithmetic, duplicates and PO, books a bill and routes it for approval."
+    ),
+    build_graph=build_graph,
+    input_model=InvoiceInput,
+    make_output=make_output,
+    decision_model=InvoiceDecision,
+    load_input=load_input,
+    input_suffixes=(".pdf", ".txt", ".eml", ".json"),
+    connectors=("accounting",),
+    classify_tasks=(DOCUMENT_TYPE,),
+)

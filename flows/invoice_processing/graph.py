@@ -1,0 +1,89 @@
+"""The invoice-processing graph: the only place that adds nodes and edges."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import RetryPolicy
+
+from bpa.runs.context import RunContext
+from connectors.errors import Transient
+from flows.invoice_processing import nodes
+from flows.invoice_processing.state import InvoiceInput, InvoiceState
+
+__all__ = ["build_graph"]
+
+_CONNECTOR_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=Transient)
+
+
+def route_after_classify(state: InvoiceState) -> Literal["extract_fields", "reject_document"]:
+    kind = state["document_type"]
+    if kind["label"] != "invoice" and kind["confidence"] >= nodes.NOT_INVOICE_CONFIDENCE:
+        return "reject_document"
+    return "extract_fields"
+
+
+def route_after_validate(state: InvoiceState) -> Literal["create_bill", "request_review"]:
+    if any(i["blocking"] for i in state.get("issues", [])):
+        return "request_review"
+    return "create_bill"
+
+
+def route_after_create(state: InvoiceState) -> Literal["post_bill", "request_review"]:
+    return "request_review" if state.get("issues") or not state.get("bill") else "post_bill"
+
+
+def route_after_review(
+    state: InvoiceState,
+) -> Literal["post_bill", "void_bill", "apply_corrections", "__end__"]:
+    action = (state.get("review") or {}).get("action")
+    has_bill = bool(state.get("bill")) and state["bill"].get("status") != "void"  # type: ignore[union-attr]
+    if action == "approve":
+        return "post_bill"
+    if has_bill:
+        return "void_bill"
+    return "apply_corrections" if action == "correct" else END
+
+
+def route_after_void(state: InvoiceState) -> Literal["apply_corrections", "__end__"]:
+    return "apply_corrections" if (state.get("review") or {}).get("action") == "correct" else END
+
+
+def build_graph() -> StateGraph:
+    graph = StateGraph(InvoiceState, context_schema=RunContext, input_schema=InvoiceInput)
+    graph.add_node("read_input", nodes.read_input, metadata={"kind": "parse"})
+    graph.add_node("classify_document", nodes.classify_document, metadata={"kind": "model"})
+    graph.add_node("reject_document", nodes.reject_document, metadata={"kind": "decision"})
+    graph.add_node("extract_fields", nodes.extract_fields, metadata={"kind": "model"})
+    graph.add_node(
+        "validate_invoice", nodes.validate_invoice, metadata={"kind": "decision"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
+    graph.add_node(
+        "create_bill", nodes.create_bill, metadata={"kind": "connector"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
+    graph.add_node("request_review", nodes.request_review, metadata={"kind": "human"})
+    graph.add_node("apply_corrections", nodes.apply_corrections, metadata={"kind": "decision"})
+    graph.add_node(
+        "void_bill", nodes.void_bill, metadata={"kind": "connector"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
+    graph.add_node(
+        "post_bill", nodes.post_bill, metadata={"kind": "connector"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
+
+    graph.add_edge(START, "read_input")
+    graph.add_edge("read_input", "classify_document")
+    graph.add_conditional_edges("classify_document", route_after_classify)
+    graph.add_edge("extract_fields", "validate_invoice")
+    graph.add_conditional_edges("validate_invoice", route_after_validate)
+    graph.add_conditional_edges("create_bill", route_after_create)
+    graph.add_conditional_edges("request_review", route_after_review)
+    graph.add_conditional_edges("void_bill", route_after_void)
+    graph.add_edge("apply_corrections", "validate_invoice")
+    graph.add_edge("post_bill", END)
+    graph.add_edge("reject_document", END)
+    return graph

@@ -1,0 +1,307 @@
+"""The invoice flow's nodes. Each returns a partial state update.
+
+Connector nodes make one connector call with an idempotency key derived from the run, the
+node and the invoice revision; model nodes only read and answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from bpa.documents import DocumentRef
+from bpa.errors import FlowError
+from bpa.readers import read_document
+from bpa.review import ReviewQuestion
+from bpa.runs.context import RunContext
+from connectors.errors import NotFound, Rejected
+from connectors.schemas import (
+    BillCreate,
+    BillLine,
+    BillRef,
+    BillSearch,
+    BillVoid,
+    PeriodRef,
+    PurchaseOrderRef,
+    Vendor,
+    VendorSearch,
+)
+from flows.invoice_processing import checks
+from flows.invoice_processing.state import InvoiceState, Issue
+from flows.invoice_processing.tasks import DOCUMENT_TYPE, INVOICE_FIELDS
+
+Ctx = Runtime[RunContext]
+
+#: Minimum classifier confidence to turn a document away as "not an invoice".
+NOT_INVOICE_CONFIDENCE = 0.6
+_VENDOR_NAME_SCORE = 88.0
+
+
+async def read_input(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `document` (PDF, text, .eml); writes `text`. Unreadable input fails the run."""
+    if state.get("text"):
+        return {"text": state["text"]}
+    ctx = runtime.context
+    ref = DocumentRef.model_validate(state["document"])
+    limit = ctx.settings.max_document_bytes
+    if ref.size > limit:
+        raise FlowError(
+            "document_too_large",
+            f"{ref.filename} is {ref.size:,} bytes, over the {limit:,}-byte limit "
+            "(BPA_MAX_DOCUMENT_BYTES); split it or raise the limit",
+            size=ref.size,
+        )
+    read = read_document(ctx.documents.read(ref), ref.filename, ref.media_type)
+    return {"text": read.text}
+
+
+async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `text`; writes `document_type` (label, confidence)."""
+    result = await runtime.context.models.classify(DOCUMENT_TYPE, text=state["text"][:8000])
+    return {"document_type": result.model_dump()}
+
+
+async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Ends the run: the document is confidently something other than an invoice."""
+    kind = state["document_type"]
+    raise FlowError(
+        "not_an_invoice",
+        f"this document looks like a {kind['label'].replace('_', ' ')} "
+        f"(confidence {kind['confidence']:.2f}), not an invoice; nothing was booked",
+        document_type=kind["label"],
+        confidence=kind["confidence"],
+    )
+
+
+async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `text`; writes `fields`, `confidence`, `field_confidence`."""
+    result = await runtime.context.models.extract(INVOICE_FIELDS, text=state["text"])
+    return {
+        "fields": result.value.model_dump(mode="json"),
+        "confidence": result.confidence,
+        "field_confidence": result.field_confidence,
+        "revision": 0,
+    }
+
+
+async def _match_vendor(accounting: Any, fields: dict[str, Any]) -> Vendor | None:
+    vendor_id = fields.get("vendor_id")
+    if vendor_id:
+        try:
+            return (await accounting.get_vendor({"vendor_id": vendor_id}))  # type: ignore[no-any-return]
+        except NotFound:
+            return None
+    search = VendorSearch(
+        name=fields.get("vendor_name"), tax_id=fields.get("vendor_tax_id"), iban=None, limit=3
+    )
+    if not (search.name or search.tax_id):
+        return None
+    for match in await accounting.search_vendors(search):
+        if match.matched_on in ("tax_id", "iban") or match.score >= _VENDOR_NAME_SCORE:
+            return match.vendor  # type: ignore[no-any-return]
+    return None
+
+
+async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `fields`, `text`, `bill`; checks vendor, ids, arithmetic, duplicates, PO, period.
+
+    Writes `vendor` and `issues` (replacing earlier ones). Reads only; changes nothing.
+    """
+    ctx = runtime.context
+    accounting = ctx.connectors.get("accounting")
+    fields = state["fields"]
+    issues: list[Issue] = [*checks.injection_issues(state.get("text") or "")]
+    issues += checks.required_issues(fields)
+    issues += checks.arithmetic_issues(fields)
+
+    vendor = await _match_vendor(accounting, fields)
+    if vendor is None and fields.get("vendor_name"):
+        issues.append(checks.issue(
+            "unknown_vendor",
+            f"{fields['vendor_name']!r} (tax id {fields.get('vendor_tax_id') or 'none'}) is not "
+            "in the vendor master; add the vendor or correct vendor_id",
+            "vendor_name",
+        ))
+    issues += checks.id_issues(fields, vendor)
+
+    own_bill = (state.get("bill") or {}).get("id")
+    if vendor and fields.get("invoice_number"):
+        earlier = await accounting.find_bills(
+            BillSearch(vendor_id=vendor.id, invoice_number=fields["invoice_number"])
+        )
+        others = [b for b in earlier if b.id != own_bill]
+        if others:
+            issues.append(checks.issue(
+                "duplicate_invoice",
+                f"invoice {fields['invoice_number']} from {vendor.name} was already booked "
+                f"as bill {others[0].id} ({others[0].status})",
+                "invoice_number",
+            ))
+    if fields.get("po_number"):
+        try:
+            po = await accounting.get_purchase_order(PurchaseOrderRef(number=fields["po_number"]))
+        except NotFound:
+            issues.append(checks.issue(
+                "po_not_found", f"purchase order {fields['po_number']} does not exist",
+                "po_number",
+            ))
+        else:
+            issues += checks.po_issues(fields, po, vendor)
+    invoice_date = checks.parse_date(fields.get("invoice_date"))
+    if invoice_date is not None:
+        try:
+            period = await accounting.get_period(PeriodRef(period=invoice_date.strftime("%Y-%m")))
+        except NotFound:
+            period = None
+        if period is not None and period.status == "closed":
+            issues.append(checks.issue(
+                "period_closed",
+                f"the accounting period {period.period} is closed; correct the date or "
+                "reopen the period",
+                "invoice_date",
+            ))
+    confidence = state.get("confidence", 0.0)
+    if state.get("revision", 0) == 0 and confidence < ctx.settings.min_extraction_confidence:
+        issues.append(checks.issue(
+            "low_confidence",
+            f"extraction confidence {confidence:.2f} is below "
+            f"{ctx.settings.min_extraction_confidence:.2f}",
+        ))
+    total = checks.to_decimal(fields.get("total"))
+    threshold = ctx.settings.invoice_approval_threshold
+    if total is not None and total > threshold:
+        issues.append(checks.issue(
+            "above_threshold", f"total {total} is above the approval threshold {threshold}",
+            "total",
+        ))
+    return {"vendor": vendor.model_dump(mode="json") if vendor else None, "issues": issues}
+
+
+def _bill_request(state: InvoiceState) -> BillCreate:
+    fields, vendor = state["fields"], state["vendor"] or {}
+    lines = [
+        BillLine(
+            description=item.get("description") or "item",
+            quantity=item.get("quantity") or 1,
+            unit_price=item.get("unit_price") or item.get("amount") or 0,
+            amount=item.get("amount") or 0,
+        )
+        for item in fields.get("line_items") or []
+        if item.get("amount") is not None
+    ]
+    return BillCreate(
+        vendor_id=vendor["id"],
+        invoice_number=fields["invoice_number"],
+        invoice_date=fields["invoice_date"],
+        due_date=fields.get("due_date"),
+        currency=fields.get("currency") or vendor.get("currency") or "EUR",
+        subtotal=checks.to_decimal(fields.get("subtotal")) or checks.to_decimal(fields["total"]),
+        tax=checks.to_decimal(fields.get("tax")) or 0,
+        total=checks.to_decimal(fields["total"]),
+        lines=lines,
+        po_number=fields.get("po_number"),
+        memo=f"invoice {fields['invoice_number']} from {vendor.get('name')}",
+    )
+
+
+async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Creates a draft bill and journal entry (idempotent per run and revision).
+
+    A refusal by the accounting system becomes a blocking issue for the reviewer.
+    """
+    ctx = runtime.context
+    accounting = ctx.connectors.get("accounting")
+    key = ctx.idempotency_key("create_bill", "create_bill", f"r{state.get('revision', 0)}")
+    try:
+        bill = await accounting.create_bill(_bill_request(state), idempotency_key=key)
+    except Rejected as exc:
+        refused = checks.issue(exc.code, f"the accounting system refused the bill: {exc.message}")
+        refused["blocking"] = True
+        return {"issues": [*state.get("issues", []), refused]}
+    except NotFound as exc:
+        return {"issues": [*state.get("issues", []),
+                           checks.issue("unknown_vendor", exc.message, "vendor_name")]}
+    records = [{"system": "accounting", "type": "bill", "id": bill.id, "action": "created"}]
+    if bill.journal_entry_id:
+        records.append({"system": "accounting", "type": "journal_entry",
+                        "id": bill.journal_entry_id, "action": "created"})
+    return {"bill": bill.model_dump(mode="json"), "records": records}
+
+
+async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Asks a human (LangGraph interrupt); writes `review`, and `decision` on a rejection."""
+    issues = state.get("issues", [])
+    blocking = any(i["blocking"] for i in issues)
+    fields = state.get("fields", {})
+    question = ReviewQuestion(
+        kind="invoice_approval",
+        title=(
+            f"Invoice {fields.get('invoice_number') or '?'} from "
+            f"{fields.get('vendor_name') or 'unknown vendor'}: "
+            f"{fields.get('total')} {fields.get('currency') or ''}".strip()
+        ),
+        reasons=[i["message"] for i in issues] or ["a human review was requested"],
+        details={
+            "issues": issues,
+            "fields": fields,
+            "vendor": state.get("vendor"),
+            "bill_id": (state.get("bill") or {}).get("id"),
+            "confidence": state.get("confidence"),
+        },
+        actions=["reject", "correct"] if blocking else ["approve", "reject", "correct"],
+        editable_fields=[
+            "vendor_id", "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date",
+            "due_date", "currency", "subtotal", "tax", "total", "po_number", "iban",
+        ],
+    )
+    answer = interrupt(question.model_dump(mode="json"))
+    update: dict[str, Any] = {"review": answer}
+    if answer["action"] == "reject":
+        update["decision"] = "rejected"
+    return update
+
+
+async def apply_corrections(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Merges the reviewer's corrections into `fields` and bumps `revision`."""
+    corrections = {
+        k: v for k, v in ((state.get("review") or {}).get("corrections") or {}).items()
+        if v is not None
+    }
+    return {
+        "fields": {**state["fields"], **corrections},
+        "revision": state.get("revision", 0) + 1,
+        "bill": None,
+    }
+
+
+async def void_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Compensates `create_bill`: voids the bill (rejection, or before a corrected one)."""
+    ctx = runtime.context
+    bill = state["bill"] or {}
+    review = state.get("review") or {}
+    reason = review.get("comment") or f"invoice review: {review.get('action', 'rejected')}"
+    key = ctx.idempotency_key("void_bill", "void_bill", f"r{state.get('revision', 0)}")
+    voided = await ctx.connectors.get("accounting").void_bill(
+        BillVoid(bill_id=bill["id"], reason=reason), idempotency_key=key
+    )
+    return {
+        "bill": voided.model_dump(mode="json"),
+        "records": [{"system": "accounting", "type": "bill", "id": voided.id, "action": "voided"}],
+    }
+
+
+async def post_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Posts the draft bill to the ledger; writes `decision` (auto_approved or approved)."""
+    ctx = runtime.context
+    bill = state["bill"] or {}
+    key = ctx.idempotency_key("post_bill", "post_bill", f"r{state.get('revision', 0)}")
+    posted = await ctx.connectors.get("accounting").post_bill(
+        BillRef(bill_id=bill["id"]), idempotency_key=key
+    )
+    return {
+        "bill": posted.model_dump(mode="json"),
+        "decision": "approved" if state.get("review") else "auto_approved",
+        "records": [{"system": "accounting", "type": "bill", "id": posted.id, "action": "posted"}],
+    }
