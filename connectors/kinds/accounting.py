@@ -14,6 +14,7 @@ from connectors.schemas import (
     BillVoid,
     JournalEntry,
     JournalEntryCreate,
+    JournalEntryRef,
     Period,
     PeriodRef,
     PurchaseOrder,
@@ -38,6 +39,11 @@ class AccountingConnector(Connector):
       ``period_closed``). It creates a draft bill and its draft journal entry.
     - ``post_bill`` posts a draft bill and its entry; ``void_bill`` voids a bill and reverses
       its entry with a reversing entry (the compensation of create and post).
+    - ``create_journal_entry`` refuses debits that do not equal credits (`Rejected`, code
+      ``unbalanced``) and posts the entry; ``reverse_journal_entry`` is its compensation.
+    - ``close_period`` closes a ``YYYY-MM`` period; ``reopen_period`` is its compensation.
+    - A write against a record in the wrong state (posting a void bill, reversing a reversed
+      entry) is `Rejected`, code ``invalid_state``; an unknown id is `NotFound`.
     """
 
     kind: ClassVar[str] = "accounting"
@@ -59,6 +65,9 @@ class AccountingConnector(Connector):
     async def get_bill(self, request: BillRef) -> Bill: ...
 
     @abstractmethod
+    async def get_journal_entry(self, request: JournalEntryRef) -> JournalEntry: ...
+
+    @abstractmethod
     async def get_period(self, request: PeriodRef) -> Period: ...
 
     # Writes (called with idempotency_key=...)
@@ -77,4 +86,12 @@ class AccountingConnector(Connector):
     ) -> JournalEntry: ...
 
     @abstractmethod
+    async def reverse_journal_entry(
+        self, request: JournalEntryRef, *, idempotency_key: str
+    ) -> JournalEntry: ...
+
+    @abstractmethod
     async def close_period(self, request: PeriodRef, *, idempotency_key: str) -> Period: ...
+
+    @abstractmethod
+    async def reopen_period(self, request: PeriodRef, *, idempotency_key: str) -> Period: ...

@@ -1,0 +1,36 @@
+"""MockCRMConnector: one SQL database, the retail half and the sales half of the CRM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from sqlmodel import SQLModel
+
+from connectors.crm.retail import RetailActions
+from connectors.crm.sales import SalesActions
+from connectors.kinds import CRMConnector
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+
+__all__ = ["CRMConfig", "MockCRMConnector"]
+
+
+class CRMConfig(BaseModel):
+    database_url: str
+    seed: str | None = None
+
+
+class MockCRMConnector(SqlConnectorMixin, RetailActions, SalesActions, CRMConnector):
+    name: ClassVar[str] = "crm"
+    config_model: ClassVar[type[BaseModel] | None] = CRMConfig
+
+    def __init__(self, config: CRMConfig | dict[str, Any]) -> None:
+        self.config = CRMConfig.model_validate(config)
+        self.engine = make_engine(self.config.database_url)
+        tables = [IdempotencyRecord.__table__, *self._retail_tables(), *self._sales_tables()]
+        SQLModel.metadata.create_all(self.engine, tables=tables)
+        if self.config.seed:
+            seed = Path(self.config.seed)
+            self._seed_retail(seed)
+            self._seed_sales(seed)

@@ -1,0 +1,6 @@
+"""A base class per kind of business system; a connector implements one kind's actions."""
+
+from connectors.kinds.accounting import AccountingConnector
+from connectors.kinds.crm import CRMConnector
+
+__all__ = ["AccountingConnector", "CRMConnector"]
