@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+from abc import ABC
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from connectors.errors import Rejected
 
@@ -39,7 +40,9 @@ class ActionSpec:
     description: str
 
     def describe(self) -> dict[str, Any]:
-        undo = self.undo if isinstance(self.undo, str | None) else f"irreversible: {self.undo.reason}"
+        undo = (
+            self.undo if isinstance(self.undo, str | None) else f"irreversible: {self.undo.reason}"
+        )
         return {
             "name": self.name,
             "side_effect": self.side_effect,
@@ -47,6 +50,19 @@ class ActionSpec:
             "description": self.description,
             "request_schema": self.request.model_json_schema(),
         }
+
+
+def _validate(spec: ActionSpec, request: Any) -> BaseModel:
+    """Check the request against the action's model; a bad request is `Rejected`, like any
+    other refusal, so callers handle one error hierarchy."""
+    try:
+        return spec.request.model_validate(request)
+    except ValidationError as exc:
+        raise Rejected(
+            f"{spec.name}: invalid {spec.request.__name__}: {exc.error_count()} error(s)",
+            code="invalid_request",
+            errors=exc.errors(include_url=False, include_context=False),
+        ) from exc
 
 
 def action(
@@ -81,13 +97,15 @@ def action(
         if side_effect:
 
             @functools.wraps(fn)
-            async def wrapper(self: Connector, request: BaseModel, *, idempotency_key: str) -> Any:
+            async def wrapper(
+                self: Connector, request: BaseModel, *, idempotency_key: str | None = None
+            ) -> Any:
                 if not idempotency_key:
                     raise Rejected(
                         f"{spec.name} changes data and needs an idempotency_key",
                         code="idempotency_key_missing",
                     )
-                request = spec.request.model_validate(request)
+                request = _validate(spec, request)
                 return await self._idempotent(
                     spec, idempotency_key, request, lambda: fn(self, request)
                 )
@@ -96,7 +114,7 @@ def action(
 
             @functools.wraps(fn)
             async def wrapper(self: Connector, request: BaseModel) -> Any:
-                return await fn(self, spec.request.model_validate(request))
+                return await fn(self, _validate(spec, request))
 
         wrapper.__bpa_action__ = spec  # type: ignore[attr-defined]
         return wrapper
@@ -104,8 +122,12 @@ def action(
     return decorate
 
 
-class Connector:
-    """Base of every connector. Subclass a kind (`AccountingConnector`, ...), not this."""
+class Connector(ABC):
+    """Base of every connector. Subclass a kind (`AccountingConnector`, ...), not this.
+
+    An `ABC`, so a connector that leaves one of its kind's actions unimplemented fails at
+    instantiation (and in the registry) instead of at the first call.
+    """
 
     name: ClassVar[str]
     kind: ClassVar[str]
@@ -135,5 +157,5 @@ class Connector:
         """Cheap liveness check; returns details, raises a ConnectorError when unhealthy."""
         return {"ok": True}
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections. Called once when the engine shuts down."""

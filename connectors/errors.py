@@ -6,8 +6,8 @@ from typing import Any
 
 __all__ = [
     "AuthError",
-    "ConnectorError",
     "Conflict",
+    "ConnectorError",
     "NotFound",
     "Rejected",
     "Transient",

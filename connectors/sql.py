@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from connectors.base import ActionSpec
-from connectors.errors import Conflict
+from connectors.errors import Conflict, ConnectorError
 
 __all__ = ["IdempotencyRecord", "SqlConnectorMixin", "make_engine", "request_fingerprint"]
 
@@ -78,7 +78,7 @@ class SqlConnectorMixin:
     def session(self) -> Iterator[Session]:
         """The action's session: reused inside `_idempotent`, otherwise a new one committed here."""
         current = _current_session.get()
-        if current is not None:
+        if current is not None and current.get_bind() is self.engine:
             yield current
             return
         with Session(self.engine, expire_on_commit=False) as session:
@@ -137,6 +137,12 @@ class SqlConnectorMixin:
                 raise Conflict(
                     f"{spec.name} clashes with an existing record", code="integrity"
                 ) from exc
+            except ConnectorError:
+                session.rollback()
+                found = self._ledger_lookup(session, key)
+                if found is not None:  # the refusal came from a concurrent twin that succeeded
+                    return replay(found)
+                raise
             except BaseException:
                 session.rollback()
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -74,20 +75,23 @@ async def _human_decisions(suite: Suite, result: BatchResult) -> list[str]:
 
 
 def _table(result: BatchResult) -> Table:
-    table = Table(title="invoice processing")
-    for column in ("input", "run", "status", "decision", "total", "reasons"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="invoice processing", expand=False)
+    table.add_column("document", overflow="fold")
+    table.add_column("status")
+    table.add_column("decision")
+    table.add_column("total", justify="right")
+    table.add_column("why", overflow="fold")
     colours = {"succeeded": "green", "failed": "red", "waiting": "yellow"}
     for item in result.items:
         out = item.output or {}
-        total = f"{out.get('total')} {out.get('currency') or ''}" if out.get("total") else ""
-        reasons = (
-            f"{item.error.get('code')}: {item.error.get('message')}" if item.error
+        total = f"{out['total']:,.2f} {out.get('currency') or ''}" if out.get("total") else ""
+        why = (
+            str(item.error.get("code")) if item.error
             else ", ".join(sorted({i["code"] for i in out.get("issues", [])}))
         )
         table.add_row(
-            item.input, item.run_id or "", f"[{colours.get(item.status, 'white')}]{item.status}[/]",
-            str(out.get("decision") or ""), total, reasons,
+            Path(item.input).name, f"[{colours.get(item.status, 'white')}]{item.status}[/]",
+            str(out.get("decision") or ""), total, why,
         )
     return table
 
@@ -115,11 +119,16 @@ def demo(
         key = str((item.output or {}).get("decision") or item.status)
         counts[key] = counts.get(key, 0) + 1
     console.print("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-    waiting = next((i for i in result.items if i.status == "waiting"), None)
+    for item in result.items:
+        if item.error:
+            console.print(f"[red]failed[/red] {Path(item.input).name}: {item.error.get('message')}")
+    waiting = [i for i in result.items if i.status == "waiting"]
     if waiting:
+        console.print(f"\n{len(waiting)} invoices wait for a human, for example:")
+        for item in waiting[:3]:
+            console.print(f"  {Path(item.input).name}: [bold]bpa runs show {item.run_id}[/bold]")
         console.print(
-            f"next: [bold]bpa runs show {waiting.run_id}[/bold] to see why it waits, "
-            f"[bold]bpa approve {waiting.run_id}[/bold] to approve it "
+            f"approve one with [bold]bpa approve {waiting[0].run_id}[/bold] "
             "(or --reject, or --correct FIELD=VALUE)"
         )
     console.print(f"data: {settings.home.resolve()} (databases, documents); re-run with --reset")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from langgraph.config import get_config
@@ -23,6 +24,7 @@ from bpa.models.tasks import (
 __all__ = ["AuditSink", "ModelBackend", "ModelGateway"]
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 
 class AuditSink(Protocol):
@@ -77,19 +79,32 @@ class ModelGateway:
         )
 
     async def classify(self, task: ClassifyTask, *, text: str, **variables: Any) -> Classification:
-        result: Classification = await self._call(
-            "classify", task.name, self.backend.classify(task, text, variables), len(text)
+        def in_set(result: Classification) -> None:
+            if result.label not in task.labels:
+                raise ModelError(
+                    f"{task.name}: label {result.label!r} is not one of {list(task.labels)}"
+                )
+
+        return await self._call(
+            "classify",
+            task.name,
+            self.backend.classify(task, text, variables),
+            len(text),
+            check=in_set,
         )
-        if result.label not in task.labels:
-            raise ModelError(f"{task.name}: label {result.label!r} is not one of {task.labels}")
-        return result
 
     async def generate(self, task: GenerateTask, **variables: Any) -> Generation:
-        return await self._call(
-            "generate", task.name, self.backend.generate(task, variables), None
-        )
+        return await self._call("generate", task.name, self.backend.generate(task, variables), None)
 
-    async def _call(self, kind: str, task: str, call: Any, input_chars: int | None) -> Any:
+    async def _call(
+        self,
+        kind: str,
+        task: str,
+        call: Awaitable[tuple[R, Usage, RenderedPrompt | None]],
+        input_chars: int | None,
+        check: Callable[[R], None] | None = None,
+    ) -> R:
+        """Awaits one backend call and records it, failed or not, as one `model_call` event."""
         started = time.perf_counter()
         payload: dict[str, Any] = {
             "task": kind,
@@ -100,6 +115,8 @@ class ModelGateway:
         }
         try:
             result, usage, prompt = await call
+            if check is not None:
+                check(result)
         except Exception as exc:
             payload.update(ok=False, error=f"{type(exc).__name__}: {exc}")
             self._record(payload, started)

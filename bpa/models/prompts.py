@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,14 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = ["PromptLibrary", "RenderedPrompt"]
+
+
+def _money(value: Any) -> str:
+    """`1234.5` -> `1,234.50`; through `Decimal`, so large amounts keep their cents."""
+    if value is None:
+        return "n/a"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{amount:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class PromptLibrary:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        env.filters["money"] = lambda v: f"{float(v):,.2f}" if v is not None else "n/a"
+        env.filters["money"] = _money
         return env
 
     def template_hash(self, name: str) -> str:

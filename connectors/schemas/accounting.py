@@ -147,6 +147,10 @@ class JournalEntry(BaseModel):
     reverses: str | None = None
 
 
+class JournalEntryRef(BaseModel):
+    entry_id: str
+
+
 class Period(BaseModel):
     period: str = Field(description="YYYY-MM")
     status: Literal["open", "closed"]

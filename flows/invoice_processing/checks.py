@@ -30,10 +30,12 @@ __all__ = [
 #: Issues that make a bill impossible to create (the accounting system would refuse it).
 BLOCKING = frozenset(
     {"missing_field", "unknown_vendor", "duplicate_invoice", "arithmetic_mismatch",
-     "period_closed", "invalid_field"}
+     "period_closed", "due_before_invoice"}
 )
 _CENT = Decimal("0.01")
 PRICE_TOLERANCE = Decimal("0.05")
+#: How alike (0-100) an invoice line and a PO line must be described to be compared.
+PO_LINE_MATCH = 75.0
 
 _INJECTION = re.compile(
     r"ignore\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier)\s+(instructions|rules)"
@@ -160,12 +162,10 @@ def po_issues(fields: dict[str, Any], po: PurchaseOrder, vendor: Vendor | None) 
             "currency",
         ))
     for item in fields.get("line_items") or []:
-        best = max(
-            po.lines,
-            key=lambda line: fuzz.token_set_ratio(line.description, item.get("description", "")),
-            default=None,
-        )
-        if best is None or fuzz.token_set_ratio(best.description, item.get("description", "")) < 60:
+        described = item.get("description") or ""
+        scored = [(fuzz.token_sort_ratio(line.description, described), line) for line in po.lines]
+        score, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+        if best is None or score < PO_LINE_MATCH:
             continue
         price, qty = to_decimal(item.get("unit_price")), to_decimal(item.get("quantity"))
         if price is not None and price > best.unit_price * (1 + PRICE_TOLERANCE):

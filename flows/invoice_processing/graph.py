@@ -17,21 +17,18 @@ __all__ = ["build_graph"]
 _CONNECTOR_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=Transient)
 
 
-def route_after_classify(state: InvoiceState) -> Literal["extract_fields", "reject_document"]:
-    kind = state["document_type"]
-    if kind["label"] != "invoice" and kind["confidence"] >= nodes.NOT_INVOICE_CONFIDENCE:
-        return "reject_document"
-    return "extract_fields"
+def route_after_extract(state: InvoiceState) -> Literal["validate_invoice", "reject_document"]:
+    return "validate_invoice" if nodes.looks_like_invoice(state) else "reject_document"
 
 
-def route_after_validate(state: InvoiceState) -> Literal["create_bill", "request_review"]:
+def route_after_validate(state: InvoiceState) -> Literal["create_bill", "open_review"]:
     if any(i["blocking"] for i in state.get("issues", [])):
-        return "request_review"
+        return "open_review"
     return "create_bill"
 
 
-def route_after_create(state: InvoiceState) -> Literal["post_bill", "request_review"]:
-    return "request_review" if state.get("issues") or not state.get("bill") else "post_bill"
+def route_after_create(state: InvoiceState) -> Literal["post_bill", "open_review"]:
+    return "open_review" if state.get("issues") or not state.get("bill") else "post_bill"
 
 
 def route_after_review(
@@ -64,6 +61,7 @@ def build_graph() -> StateGraph:
         "create_bill", nodes.create_bill, metadata={"kind": "connector"},
         retry_policy=_CONNECTOR_RETRY,
     )
+    graph.add_node("open_review", nodes.open_review, metadata={"kind": "decision"})
     graph.add_node("request_review", nodes.request_review, metadata={"kind": "human"})
     graph.add_node("apply_corrections", nodes.apply_corrections, metadata={"kind": "decision"})
     graph.add_node(
@@ -77,10 +75,11 @@ def build_graph() -> StateGraph:
 
     graph.add_edge(START, "read_input")
     graph.add_edge("read_input", "classify_document")
-    graph.add_conditional_edges("classify_document", route_after_classify)
-    graph.add_edge("extract_fields", "validate_invoice")
+    graph.add_edge("classify_document", "extract_fields")
+    graph.add_conditional_edges("extract_fields", route_after_extract)
     graph.add_conditional_edges("validate_invoice", route_after_validate)
     graph.add_conditional_edges("create_bill", route_after_create)
+    graph.add_edge("open_review", "request_review")
     graph.add_conditional_edges("request_review", route_after_review)
     graph.add_conditional_edges("void_bill", route_after_void)
     graph.add_edge("apply_corrections", "validate_invoice")

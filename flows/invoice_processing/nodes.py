@@ -63,13 +63,25 @@ async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]
     return {"document_type": result.model_dump()}
 
 
+def looks_like_invoice(state: InvoiceState) -> bool:
+    """The classifier's label, overruled only where the extraction disagrees strongly."""
+    kind, fields = state["document_type"], state.get("fields") or {}
+    if kind["label"] == "invoice":
+        return True
+    missing = sum(
+        fields.get(name) in (None, "")
+        for name in ("invoice_number", "invoice_date", "total", "currency")
+    )
+    return kind["confidence"] < NOT_INVOICE_CONFIDENCE and missing < 2
+
+
 async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Ends the run: the document is confidently something other than an invoice."""
     kind = state["document_type"]
     raise FlowError(
         "not_an_invoice",
-        f"this document looks like a {kind['label'].replace('_', ' ')} "
-        f"(confidence {kind['confidence']:.2f}), not an invoice; nothing was booked",
+        f"this document was classified as {kind['label']!r} (confidence "
+        f"{kind['confidence']:.2f}) and lacks an invoice's fields; nothing was booked",
         document_type=kind["label"],
         confidence=kind["confidence"],
     )
@@ -113,6 +125,13 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     accounting = ctx.connectors.get("accounting")
     fields = state["fields"]
     issues: list[Issue] = [*checks.injection_issues(state.get("text") or "")]
+    kind = state.get("document_type") or {}
+    if kind and kind.get("label") != "invoice":
+        issues.append(checks.issue(
+            "document_type",
+            f"the document reads like a {kind['label'].replace('_', ' ')} "
+            f"(confidence {kind['confidence']:.2f}); check that it is an invoice",
+        ))
     issues += checks.required_issues(fields)
     issues += checks.arithmetic_issues(fields)
 
@@ -181,6 +200,7 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 def _bill_request(state: InvoiceState) -> BillCreate:
     fields, vendor = state["fields"], state["vendor"] or {}
+    po_missing = any(i["code"] == "po_not_found" for i in state.get("issues", []))
     lines = [
         BillLine(
             description=item.get("description") or "item",
@@ -201,7 +221,7 @@ def _bill_request(state: InvoiceState) -> BillCreate:
         tax=checks.to_decimal(fields.get("tax")) or 0,
         total=checks.to_decimal(fields["total"]),
         lines=lines,
-        po_number=fields.get("po_number"),
+        po_number=None if po_missing else fields.get("po_number"),
         memo=f"invoice {fields['invoice_number']} from {vendor.get('name')}",
     )
 
@@ -221,13 +241,19 @@ async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         refused["blocking"] = True
         return {"issues": [*state.get("issues", []), refused]}
     except NotFound as exc:
-        return {"issues": [*state.get("issues", []),
-                           checks.issue("unknown_vendor", exc.message, "vendor_name")]}
+        refused = checks.issue(exc.code, f"the accounting system refused the bill: {exc.message}")
+        refused["blocking"] = True
+        return {"issues": [*state.get("issues", []), refused]}
     records = [{"system": "accounting", "type": "bill", "id": bill.id, "action": "created"}]
     if bill.journal_entry_id:
         records.append({"system": "accounting", "type": "journal_entry",
                         "id": bill.journal_entry_id, "action": "created"})
     return {"bill": bill.model_dump(mode="json"), "records": records}
+
+
+async def open_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
+    """Marks the invoice as waiting for a human before the question is asked."""
+    return {"decision": "pending_review"}
 
 
 async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
@@ -257,10 +283,8 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         ],
     )
     answer = interrupt(question.model_dump(mode="json"))
-    update: dict[str, Any] = {"review": answer}
-    if answer["action"] == "reject":
-        update["decision"] = "rejected"
-    return update
+    decision = {"reject": "rejected", "approve": "approved"}.get(answer["action"])
+    return {"review": answer, "decision": decision}
 
 
 async def apply_corrections(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def make_output(state: dict[str, Any]) -> dict[str, Any]:
     ]
     vendor = state.get("vendor") or {}
     bill = state.get("bill") or {}
-    decision = state.get("decision") or ("pending_review" if state.get("fields") else None)
+    decision = state.get("decision")
     return {
         "vendor_name": fields.get("vendor_name"),
         "vendor_tax_id": fields.get("vendor_tax_id"),

@@ -1,0 +1,282 @@
+"""Dates in document text: where they are, what they mean (issue, due, other) and their order.
+
+Regular expressions only find candidate substrings; numeric dates are then read with the
+day/month order the whole document votes for (an impossible value such as 25/12 settles
+it, a US address or dollar amounts lean to month-first), and dates with month names go to
+dateparser, cached, with the languages the month word belongs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+import dateparser
+
+from bpa.models.offline._candidate import Candidate, Document
+
+__all__ = ["date_order", "find_dates", "payment_terms_days"]
+
+#: Month names and abbreviations (en, de, fr, es, it, nl, pt, ms): only to spot candidates.
+_MONTH_WORDS: dict[str, str] = {
+    "en": (
+        "january february march april may june july august september october "
+        "november december jan feb mar apr jun jul aug sep sept oct nov dec"
+    ),
+    "de": (
+        "januar jänner februar märz april mai juni juli august september oktober "
+        "november dezember jan feb mär mrz apr jun jul aug sep sept okt nov dez"
+    ),
+    "fr": (
+        "janvier février fevrier mars avril mai juin juillet août aout septembre "
+        "octobre novembre décembre decembre janv févr fevr avr juil sept déc"
+    ),
+    "es": (
+        "enero febrero marzo abril mayo junio julio agosto septiembre setiembre "
+        "octubre noviembre diciembre ene abr ago dic"
+    ),
+    "it": (
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre "
+        "ottobre novembre dicembre gen mag giu lug ago set ott dic"
+    ),
+    "nl": (
+        "januari februari maart april mei juni juli augustus september oktober "
+        "november december mrt mei okt"
+    ),
+    "pt": (
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro "
+        "novembro dezembro fev out"
+    ),
+    "ms": (
+        "januari februari mac april mei jun julai ogos september oktober november disember ogo dis"
+    ),
+}
+_LANGS_OF: dict[str, list[str]] = {}
+for _lang, _words in _MONTH_WORDS.items():
+    for _word in _words.split():
+        _LANGS_OF.setdefault(_word, []).append(_lang)
+_MONTH = "|".join(sorted(map(re.escape, _LANGS_OF), key=len, reverse=True))
+
+_NUMERIC = re.compile(
+    r"(?<![\d.,])(?<!\d[/-])(\d{1,4})\s?([./-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})"
+    r"(?![\d%]|[.,/-]\d)"
+)
+_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+_TEXTUAL = re.compile(
+    rf"(?<![\w])(?:(\d{{1,2}})(?:st|nd|rd|th|er|º|°|o|\.)?\s?(?:de\s|[-/])?\s?({_MONTH})\.?"
+    rf"(?:\s?(?:de\s|[,/-])?\s?)('?\d{{4}}|'?\d{{2}})"
+    rf"|({_MONTH})\.?\s(\d{{1,2}})(?:st|nd|rd|th)?,?\s(\d{{4}}))(?![\w])",
+    re.IGNORECASE,
+)
+_TIME_AFTER = re.compile(r"^\W{0,3}\d{1,2}:\d{2}")
+
+_DATE_WORD = r"(?:date|datum|fecha|data|dt)"
+_PRE = rf"(?:{_DATE_WORD}\s*(?:de\s+(?:la\s+)?|d'|di\s+))?"
+_POST = rf"(?:\s*{_DATE_WORD}\b|\s+(?:am|le|on|el|il|op)\b)?"
+_DUE = re.compile(
+    rf"\b{_PRE}(?:due|payable\s+(?:by|until|on)|pay\s+by|payment\s+date|fällig\w*|"
+    r"zahlbar\s+bis|zahlungsziel|zahlungsfrist|échéance|echeance|à\s+payer\s+avant|"
+    r"vencimiento|límite\s+de\s+pago|scadenza|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
+    r"te\s+betalen\s+voor|vencimento|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
+    rf"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il){_POST}",
+    re.IGNORECASE,
+)
+_OTHER = re.compile(
+    rf"\b{_PRE}(?:deliver\w*|ship\w*|dispatch\w*|order|period|service|"
+    r"lieferdatum|liefertermin|lieferung|leistungs\w*|bestell\w*|auftrag\w*|zeitraum|"
+    r"livraison|commande|période|periode|entrega|pedido|periodo|consegna|ordine|"
+    rf"levering|bestel\w*|valid\w*|gültig\w*|expir\w*|exp|printed|birth){_POST}",
+    re.IGNORECASE,
+)
+_ISSUE = re.compile(
+    r"\b(?:invoice\s+date|date\s+of\s+(?:issue|invoice)|issue(?:d)?(?:\s+(?:date|on))?|"
+    r"bill(?:ing)?\s+date|tax\s+point|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
+    r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
+    r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
+    r"documento))?|factuurdatum|tarikh|date|dated|dt)\b",
+    re.IGNORECASE,
+)
+#: "Rechnung Nr. 17 vom 05.03.2026", "Facture n° 12 du ...": dated by what it follows.
+_WEAK = re.compile(r"\b(?:vom|du|del|dated|van|of|on)\s*$", re.IGNORECASE)
+_DOCUMENT = re.compile(
+    r"\b(?:invoice|rechnung|facture|factura|fattura|factuur|receipt|beleg|bill)\b", re.IGNORECASE
+)
+_TERMS = re.compile(
+    r"(?:net|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
+    r"dentro\s+de|entro|plazo\s+de)\s+(\d{1,3})\s*(?:days|day|tagen|tage|jours|días|dias|"
+    r"giorni|dagen|hari)\b|\bnet\s?(\d{1,3})\b",
+    re.IGNORECASE,
+)
+_US_HINTS = re.compile(r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|\$\s?\d")
+
+
+def _year(raw: str) -> int:
+    value = int(raw.lstrip("'"))
+    if value < 100:
+        return 2000 + value if value < 70 else 1900 + value
+    return value
+
+
+def _plausible(day: dt.date) -> bool:
+    return 1990 <= day.year <= dt.date.today().year + 5
+
+
+def _make(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        value = dt.date(year, month, day)
+    except ValueError:
+        return None
+    return value if _plausible(value) else None
+
+
+def date_order(doc: Document) -> str:
+    """ "DMY" or "MDY" for the ambiguous numeric dates of this document.
+
+    Unambiguous dates vote (13/02 can only be day-first); with no vote, US hints
+    (a state and ZIP code, dollar amounts, sales tax) choose month-first, else day-first,
+    which most of the world writes.
+    """
+
+    def vote() -> str:
+        dmy = mdy = 0
+        for line in doc.lines:
+            for m in _NUMERIC.finditer(line):
+                a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+                if len(m.group(1)) == 4:
+                    continue
+                if sep == "." or (a > 12 >= b):
+                    dmy += 1
+                elif b > 12 >= a:
+                    mdy += 1
+        if dmy != mdy:
+            return "DMY" if dmy > mdy else "MDY"
+        text = "\n".join(doc.lines[:200])
+        if len(_US_HINTS.findall(text)) >= 2 and "€" not in text and "£" not in text:
+            return "MDY"
+        return "DMY"
+
+    return doc.memo("date_order", vote)
+
+
+def _numeric(m: re.Match[str], order: str) -> tuple[dt.date | None, bool]:
+    """The date and whether its day/month order was a guess."""
+    a, b, c = m.group(1), m.group(3), m.group(4)
+    if len(a) == 4:
+        return _make(int(a), int(b), int(c)), False
+    if len(a) == 3:
+        return None, False
+    x, y, year = int(a), int(b), _year(c)
+    if x > 12 or y > 12:
+        return (_make(year, y, x) if x > 12 else _make(year, x, y)), False
+    guessed = x != y
+    if order == "MDY":
+        return _make(year, x, y), guessed
+    return _make(year, y, x), guessed
+
+
+@lru_cache(maxsize=4096)
+def _parse_textual(snippet: str, languages: tuple[str, ...]) -> dt.date | None:
+    settings = {"STRICT_PARSING": True, "PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "DMY"}
+    try:
+        parsed = dateparser.parse(snippet, languages=list(languages), settings=settings)
+    except Exception:
+        return None
+    if parsed is None:
+        return None
+    value = parsed.date()
+    return value if _plausible(value) else None
+
+
+def _label(doc: Document, index: int, start: int, nth: int) -> tuple[str | None, float]:
+    """The kind of date a label before it says ("issue", "due", "other"), and how sure.
+
+    On the same line the nearest label counts; in a header row above, the n-th label
+    names the n-th date of the row below.
+    """
+    before = doc.lines[index][:start]
+    if _WEAK.search(before):
+        kinds = _kinds(before[: _WEAK.search(before).start()][-48:])  # type: ignore[union-attr]
+        if kinds:
+            return kinds[-1], 0.9
+        return ("issue", 0.8) if _DOCUMENT.search(before) else (None, 0.0)
+    kinds = _kinds(before[-48:])
+    if kinds:
+        return kinds[-1], 1.0
+    kinds = _kinds(_previous_label(doc, index))
+    if kinds:
+        return kinds[min(nth, len(kinds) - 1)], 0.85
+    return None, 0.0
+
+
+def _kinds(text: str) -> list[str]:
+    """Date labels in reading order: a header row may hold several ("Date  Due date")."""
+    found: list[tuple[int, str]] = []
+    taken: list[range] = []
+    for kind, pattern in (("due", _DUE), ("other", _OTHER), ("issue", _ISSUE)):
+        for m in pattern.finditer(text):
+            if any(m.start() in span or m.end() - 1 in span for span in taken):
+                continue
+            found.append((m.start(), kind))
+            taken.append(range(m.start(), m.end()))
+    return [kind for _, kind in sorted(found)]
+
+
+def _previous_label(doc: Document, index: int) -> str:
+    """The line above when it is a label row (no date of its own, short or label-only)."""
+    if index == 0:
+        return ""
+    above = doc.lines[index - 1]
+    if _NUMERIC.search(above) or _TEXTUAL.search(above) or len(above) > 80:
+        return ""
+    return above
+
+
+def find_dates(doc: Document) -> list[Candidate[dt.date]]:
+    """Every date in the document, labelled "issue", "due", "other" or None (no label)."""
+
+    def build() -> list[Candidate[dt.date]]:
+        order = date_order(doc)
+        found: list[Candidate[dt.date]] = []
+        for index, line in enumerate(doc.lines):
+            if not any(ch.isdigit() for ch in line):
+                continue
+            hits: list[tuple[int, int, dt.date, bool]] = []
+            for m in _NUMERIC.finditer(line):
+                value, guessed = _numeric(m, order)
+                if value is not None:
+                    hits.append((m.start(), m.end(), value, guessed))
+            for m in _TEXTUAL.finditer(line):
+                word = (m.group(2) or m.group(4) or "").casefold()
+                langs = tuple(_LANGS_OF.get(word, ["en"]))
+                value = _parse_textual(m.group(0).replace("'", ""), langs)
+                if value is not None and not any(h[0] <= m.start() < h[1] for h in hits):
+                    hits.append((m.start(), m.end(), value, False))
+            if not hits:
+                for m in _COMPACT.finditer(line):
+                    value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                    if value is not None:
+                        hits.append((m.start(), m.end(), value, True))
+            hits.sort(key=lambda h: h[0])
+            for nth, (start, end, value, guessed) in enumerate(hits):
+                kind, strength = _label(doc, index, start, nth)
+                confidence = 0.5 + (0.4 * strength if kind in ("issue", "due") else 0.0)
+                confidence -= 0.15 if guessed else 0.0
+                confidence -= 0.2 if kind == "other" else 0.0
+                if _TIME_AFTER.match(line[end:]):
+                    confidence += 0.1
+                found.append(
+                    Candidate(value, round(min(confidence, 0.97), 3), index, kind, line[start:end])
+                )
+        return found
+
+    return doc.memo("dates", build)
+
+
+def payment_terms_days(doc: Document) -> int | None:
+    """Days to pay stated in words ("net 30", "zahlbar innerhalb von 14 Tagen")."""
+    for line in doc.lines:
+        m = _TERMS.search(line)
+        if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
+            return int(days)
+    return None

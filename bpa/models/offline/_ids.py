@@ -1,0 +1,184 @@
+"""Identifiers in document text: IBANs, VAT / tax ids, invoice and purchase-order numbers.
+
+IBANs and VAT ids carry check digits, so a candidate is only believed once schwifty or
+python-stdnum validates it; a labelled tax id that no validator knows (a Malaysian GST
+number, a US EIN) is kept with a lower confidence. Document numbers have no checksum:
+they are read after their labels (in several languages) and must hold a digit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from schwifty import IBAN
+from stdnum.ch import vat as ch_vat
+from stdnum.eu import vat as eu_vat
+from stdnum.gb import vat as gb_vat
+
+from bpa.models.offline._candidate import Candidate, Document
+
+__all__ = ["find_ibans", "find_invoice_numbers", "find_po_numbers", "find_tax_ids"]
+
+_I = re.IGNORECASE
+_IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){3,9})\b")
+_EU_PREFIX = (
+    "AT|BE|BG|CY|CZ|DE|DK|EE|EL|GR|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI"
+)
+_VAT = re.compile(
+    rf"\b((?:{_EU_PREFIX})[ .-]?[0-9A-Z](?:[ .-]?[0-9A-Z]){{6,13}}|"
+    r"CHE[ -]?\d{3}\.?\d{3}\.?\d{3}(?:\s?(?:MWST|TVA|IVA))?)\b"
+)
+_TAX_LABEL = re.compile(
+    r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|"
+    r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
+    r"umsatzsteuer-?id\w*)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|number|"
+    r"n[°º]|num(?:ber|éro|ero)|#|code|\.)\.?)*)\s*[:#]?\s*",
+    _I,
+)
+_TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d[\dA-Z .-]{4,18}[\dA-Z])")
+_DOC_VALUE = re.compile(
+    r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9/#-])*\d)"
+    r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
+)
+_LABEL_TAIL = r"(?:\s*(?:no\b\.?|nr\b\.?|n[°º]\.?|number|nummer|num(?:ber|éro|ero)?\b\.?|#|id\b))"
+_INVOICE_LABEL = re.compile(
+    r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\brechnung|\bfacture|"
+    r"\bfactura|\bfattura|\bfactuur|\bbeleg|\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
+    rf"{_LABEL_TAIL}[\s.:#]*"
+    r"|(?:rechnungs|beleg|factuur)(?:nummer|nr\.?)\s*[:#]?\s*"
+    r"|(?:num(?:éro|ero|ber)|n[°º])\s*(?:de\s+(?:la\s+)?)?(?:facture|factura|fattura|invoice)"
+    r"[\s.:#]*|invoice\s*(?=[A-Z]*\d)",
+    _I,
+)
+_PO_LABEL = re.compile(
+    r"(?:purchase\s+order|\bp\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
+    r"ihre\s+bestellung|auftrag|bon\s+de\s+commande|commande|votre\s+commande|"
+    r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order)"
+    rf"{_LABEL_TAIL}?\s*[:#]\s*|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
+    r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
+    r"|(?:n[°º]|num(?:éro|ero|ber))\s*(?:de\s+)?(?:commande|pedido|ordine)[\s.:#]*",
+    _I,
+)
+_PO_LINE = re.compile(
+    r"^\W*(?:purchase\s+order|p\.?\s?o\.?|your\s+order|order|bestellung|ihre\s+bestellung|"
+    r"commande|votre\s+commande|pedido|su\s+pedido|ordine|vostro\s+ordine|bestelling|uw\s+order)"
+    rf"{_LABEL_TAIL}?\s*[:#.]?\s*$",
+    _I,
+)
+_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{2,4}$")
+
+
+@lru_cache(maxsize=2048)
+def _valid_iban(compact: str) -> bool:
+    try:
+        IBAN(compact)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_written(groups: list[str]) -> str:
+    """An IBAN that fails validation, as far as it plausibly goes: its 4-character groups
+    and a shorter last one, up to a word such as "BIC" (letters only, after the bank code)."""
+    kept = groups[:2]
+    for group in groups[2:]:
+        if not any(ch.isdigit() for ch in group) or len(kept[-1]) != 4:
+            break
+        kept.append(group)
+    return "".join(kept)
+
+
+def find_ibans(doc: Document) -> list[Candidate[str]]:
+    """Valid IBANs, compact; a label ("IBAN") nearby raises the confidence."""
+    found: list[Candidate[str]] = []
+    for index, line in enumerate(doc.lines):
+        for m in _IBAN.finditer(line.upper()):
+            groups = re.split(r"[ -]", m.group(1))
+            labelled = "iban" in doc.lower[index] or "iban" in doc.lower[index - 1]
+            for cut in range(len(groups), 1, -1):
+                compact = "".join(groups[:cut])
+                if 15 <= len(compact) <= 34 and _valid_iban(compact):
+                    found.append(Candidate(compact, 0.95 if labelled else 0.85, index, "iban"))
+                    break
+            else:
+                # Kept, unbelieved, so that a check downstream can flag the wrong IBAN.
+                compact = _as_written(groups)
+                if labelled and 15 <= len(compact) <= 34:
+                    found.append(Candidate(compact, 0.3, index, "invalid"))
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _validate_vat(compact: str) -> bool:
+    validators: tuple[Callable[[str], bool], ...] = (
+        eu_vat.is_valid,
+        gb_vat.is_valid,
+        ch_vat.is_valid,
+    )
+    return any(check(compact) for check in validators)
+
+
+def find_tax_ids(doc: Document) -> list[Candidate[str]]:
+    """VAT / tax ids, compact: validated ones first, labelled unvalidated ones after."""
+    found: dict[str, Candidate[str]] = {}
+    for index, line in enumerate(doc.lines):
+        upper = line.upper()
+        for m in _VAT.finditer(upper):
+            compact = re.sub(r"[ .-]", "", m.group(1))
+            for size in range(len(compact), 7, -1):
+                if _validate_vat(compact[:size]):
+                    found.setdefault(compact[:size], Candidate(compact[:size], 0.9, index, "vat"))
+                    break
+        for m in _TAX_LABEL.finditer(line):
+            tail = upper[m.end() :]
+            value = _TAX_VALUE.match(tail)
+            if value is None and m.end() >= len(line.rstrip(" :#")) and index + 1 < len(doc):
+                value = _TAX_VALUE.match(doc.lines[index + 1].upper())
+            if value is None:
+                continue
+            compact = re.sub(r"[ .-]", "", value.group(1))
+            digits = sum(ch.isdigit() for ch in compact)
+            if compact in found or digits < 6 or _DATE_LIKE.match(value.group(1)):
+                continue
+            confidence = 0.9 if _validate_vat(compact) else 0.55
+            found[compact] = Candidate(compact, confidence, index, "labelled", m.group(0))
+    return sorted(found.values(), key=lambda c: (-c.confidence, c.line))
+
+
+def _labelled_values(doc: Document, label: re.Pattern[str], kind: str) -> list[Candidate[str]]:
+    found: list[Candidate[str]] = []
+    for index, line in enumerate(doc.lines):
+        for m in label.finditer(line):
+            rest = line[m.end() :].lstrip(" :#.")
+            below = False
+            if not rest and index + 1 < len(doc):
+                rest, below = doc.lines[index + 1], True
+            value = _DOC_VALUE.match(rest)
+            if value is None:
+                continue
+            token = value.group(1).strip("._-/")
+            if _DATE_LIKE.match(token) or len(token) > 30:
+                continue
+            strong = any(ch.isalpha() for ch in m.group(0)[:3]) and len(m.group(0).strip()) > 3
+            confidence = (0.85 if strong else 0.7) - (0.1 if below else 0.0)
+            if sum(ch.isdigit() for ch in token) < 2:
+                confidence -= 0.25
+            found.append(Candidate(token, round(confidence, 3), index, kind, m.group(0).strip()))
+    return found
+
+
+def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
+    """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"..."""
+    cands = _labelled_values(doc, _INVOICE_LABEL, "invoice")
+    return sorted(cands, key=lambda c: (-c.confidence, c.line))
+
+
+def find_po_numbers(doc: Document) -> list[Candidate[str]]:
+    """The buyer's order number, read after "PO", "Purchase order", "Bestellnummer"..."""
+    cands = _labelled_values(doc, _PO_LABEL, "po")
+    for index, line in enumerate(doc.lines[:-1]):
+        if _PO_LINE.match(line) and (value := _DOC_VALUE.match(doc.lines[index + 1])):
+            cands.append(Candidate(value.group(1), 0.7, index, "po", line))
+    return sorted(cands, key=lambda c: (-c.confidence, c.line))

@@ -1,0 +1,161 @@
+"""Amounts, currencies and the labelled totals of a document.
+
+A number's decimal separator is often ambiguous on its own ("1.234", "9.000"), so the
+document votes first (which separator precedes two final digits most often) and
+price-parser reads each amount with that separator. Totals are found by their labels in
+several languages, ranked (amount due > total including tax > total), and the words that
+look like a total but are not (subtotal, total quantity, cash, change) are kept out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from decimal import Decimal
+
+from price_parser import Price
+
+from bpa.models.offline._candidate import Candidate, Document
+
+__all__ = [
+    "Amount",
+    "decimal_separator",
+    "find_amounts",
+    "find_currency",
+    "parse_amount",
+    "without_currency",
+]
+
+_NUMBER = re.compile(
+    r"(?<![\w.,:/'\u00a0-])(?P<sign>[-−–]\s?)?(?:(?P<cur>[€$£¥₹]|RM|EUR|USD|GBP|CHF)\s?)?"
+    r"(?P<num>\d{1,3}(?:(?P<g>[,.'’\u00a0])\d{3})(?:(?P=g)\d{3})*(?:[.,]\d{1,2})?"
+    r"|\d{1,3}(?: \d{3})+,\d{2}|\d{1,7}(?:[.,]\d{1,3})?)"
+    r"(?![\d%]|\s?%|[.,:/]\d|[.,]?[A-Za-z])"
+)
+_TWO_DECIMALS = re.compile(r"\d([.,])\d{2}(?!\d)")
+
+#: Symbols and words, longest first; "$" and "kr" depend on the country (see find_currency).
+_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("US$", "USD"), ("A$", "AUD"), ("AU$", "AUD"), ("C$", "CAD"), ("CA$", "CAD"),
+    ("S$", "SGD"), ("HK$", "HKD"), ("NZ$", "NZD"), ("R$", "BRL"), ("€", "EUR"),
+    ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("zł", "PLN"), ("Kč", "CZK"),
+    ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
+    ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"),
+)  # fmt: skip
+_ISO_CODES = (
+    "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
+    "MYR IDR THB PHP VND INR PKR AUD NZD CAD MXN BRL ARS CLP COP ZAR AED SAR ILS KRW TWD"
+)
+#: Common codes only: the full list holds words such as ALL, TOP and PEN.
+_ISO = frozenset(_ISO_CODES.split())
+_CURRENCY = re.compile(
+    r"(?<![A-Za-z])(?:"
+    + "|".join(re.escape(s) for s, _ in _SYMBOLS if s[0].isalpha())
+    + r"|[A-Z]{3})(?![A-Za-z])|"
+    + "|".join(re.escape(s) for s, _ in _SYMBOLS if not s[0].isalpha())
+)
+_DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD"}
+_KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
+_SYMBOL_CODE = dict(_SYMBOLS)
+
+Amount = Candidate[Decimal]
+
+
+def decimal_separator(doc: Document) -> str:
+    """ "." or "," as this document writes decimals, by a vote over "x.yy" and "x,yy"."""
+
+    def vote() -> str:
+        counts: Counter[str] = Counter()
+        for line in doc.lines:
+            counts.update(m.group(1) for m in _TWO_DECIMALS.finditer(line))
+        return "," if counts[","] > counts["."] else "."
+
+    return doc.memo("decimal", vote)
+
+
+def _separator_of(num: str, default: str) -> str | None:
+    """The decimal separator of one number, or None when it has no decimals."""
+    last_dot, last_comma = num.rfind("."), num.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        return "." if last_dot > last_comma else ","
+    sep = "." if last_dot >= 0 else "," if last_comma >= 0 else None
+    if sep is None or num.count(sep) > 1:
+        return None
+    decimals = len(num) - num.rfind(sep) - 1
+    if decimals != 3:
+        return sep
+    return sep if sep == default else None
+
+
+def parse_amount(text: str, decimal: str | None = None) -> Decimal | None:
+    """A signed amount from a snippet ("1.234,56 €", "-RM 0.02", "1'234.50")."""
+    m = _NUMBER.search(text.replace("'", "’") if "'" in text else text)
+    if m is None:
+        return None
+    num = m.group("num").replace("’", "'")
+    sep = _separator_of(num, decimal or ".")
+    cleaned = re.sub(r"[\s'\u00a0]", "", num)
+    if sep is None:
+        cleaned = cleaned.replace(".", "").replace(",", "")
+        sep = "."
+    amount = Price.fromstring(cleaned, decimal_separator=sep).amount
+    if amount is None:
+        return None
+    before = text[: m.start("num")].replace(" ", "")[-4:]
+    bracketed = before.endswith("(") and text[m.end("num") :].lstrip().startswith(")")
+    negative = bool(m.group("sign")) or "-" in before or bracketed
+    return -amount if negative else amount
+
+
+def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
+    """Amounts on one line as (start, end, value); percentages and times are left out."""
+    cache: dict[int, list[tuple[int, int, Decimal]]] = doc.memo("amounts", dict)
+    if index in cache:
+        return cache[index]
+    line = doc.lines[index]
+    decimal = decimal_separator(doc)
+    found: list[tuple[int, int, Decimal]] = []
+    cache[index] = found
+    for m in _NUMBER.finditer(line):
+        value = parse_amount(m.group(0), decimal)
+        if value is not None:
+            found.append((m.start(), m.end(), value))
+    return found
+
+
+def without_currency(text: str) -> str:
+    """The text with currency symbols and codes taken out ("EUR", "RM", "€")."""
+    return _CURRENCY.sub(" ", text)
+
+
+def _country_hint(doc: Document) -> str | None:
+    """A country from an IBAN or VAT id prefix, which settles "$" and "kr"."""
+    m = re.search(r"\b(AU|CA|SG|NZ|HK|SE|NO|DK|IS)\d{2}", " ".join(doc.lines[:400]))
+    return m.group(1) if m else None
+
+
+def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidate[str]]:
+    """ISO 4217 codes the document uses, most used first; lines in `near` count triple."""
+    votes: Counter[str] = Counter()
+    first_line: dict[str, int] = {}
+    weight_lines = set(near or [])
+    country = _country_hint(doc)
+    for index, line in enumerate(doc.lines):
+        for m in _CURRENCY.finditer(line):
+            token = m.group(0)
+            code = _SYMBOL_CODE.get(token, token)
+            if code == "$":
+                code = _DOLLAR_COUNTRY.get(country or "", "USD")
+            elif code == "kr":
+                code = _KRONA_COUNTRY.get(country or "", "SEK")
+            if code not in _ISO:
+                continue
+            if token in ("RM", "kr", "Fr.") and not _NUMBER.search(line):
+                continue
+            votes[code] += 3 if index in weight_lines else 1
+            first_line.setdefault(code, index)
+    total = sum(votes.values())
+    return [
+        Candidate(code, round(0.5 + 0.45 * count / total, 3), first_line[code], "currency", code)
+        for code, count in votes.most_common()
+    ]

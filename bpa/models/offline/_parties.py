@@ -1,0 +1,330 @@
+"""Who issued the document (the vendor) and where, told apart from who it is addressed to.
+
+The buyer's block is found first by its labels ("Bill to", "Rechnungsempfänger",
+"Facturé à", "Cliente", "Sold to") so that nothing in it is taken for the vendor. Vendor
+names are then scored: a legal-form suffix (GmbH, S.A., Ltd, SDN BHD, Enterprise...), a
+place near the top, a label ("From", "Lieferant"), a tax id or address just below, and
+the document's own web or mail domain all count; titles, addresses and labels do not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from bpa.models.offline._candidate import Candidate, Document
+
+__all__ = ["buyer_lines", "find_vendor_address", "find_vendor_names", "ordinary_case"]
+
+_I = re.IGNORECASE
+_BUYER = re.compile(
+    r"^to\s*:\s*|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
+    r"^to:|customer|client|buyer|recipient|consignee|attn|attention|rechnungsempfänger|"
+    r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
+    r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
+    r"datos\s+del\s+cliente|destinatario|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
+    r"geleverd\s+aan)\b(?!\s*(?:no|nr|number|id|n°|#|code|ref)\b)\.?\s*:?\s*",
+    _I,
+)
+_VENDOR_LABEL = re.compile(
+    r"^\s*(?:from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
+    r"verkäufer|absender|rechnungssteller|fournisseur|émetteur|vendeur|proveedor|emisor|"
+    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender)\b\s*:?\s*",
+    _I,
+)
+_SUFFIX_WORDS = (
+    "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
+    "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
+    "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
+    "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se "
+    "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
+    "bakery hardware services solutions industries group holdings stationery pharmacy "
+    "supermarket minimarket market pasaraya kedai perniagaan syarikat"
+)
+_SUFFIXES = frozenset(_SUFFIX_WORDS.split())
+_STRONG_SUFFIX = re.compile(
+    r"\b(?:gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|limited|llc|"
+    r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
+    r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|"
+    r"sp\.\s*z\s*o\.o\.?)(?=\W|$)",
+    _I,
+)
+_TITLE = re.compile(
+    r"^\W*(?:(?:tax|simplified|official|cash|sales|proforma|pro-forma|commercial)\s+)*"
+    r"(?:invoice|receipt|bill|rechnung|facture|factura|fattura|factuur|quittung|beleg|"
+    r"credit\s+note|gutschrift|avoir|quotation|quote|angebot|devis|statement|order|"
+    r"delivery\s+note|lieferschein|guest\s+check|cash\s+bill)\b\W*(?:copy|original)?\W*$",
+    _I,
+)
+_NOT_NAME = re.compile(
+    r"@|www\.|https?:|\b(?:tel|telefon|phone|fax|mobile|hp|e-?mail|iban|bic|swift|gst|vat|"
+    r"tva|ust|mwst|btw|iva|reg|co\.?\s*reg|company\s+no|cif|nif|siret|siren|steuernummer|"
+    r"st\.?-?nr|uid|invoice|rechnung|facture|factura|fattura|factuur|number|nummer|numéro|"
+    r"número|numero|date|datum|fecha|page|seite|página|pagina|cashier|thank|welcome|terima|"
+    r"please|receipt|table|member|operator|server|qty|quantity|description|amount)\b",
+    _I,
+)
+#: A title set beside the name by a two-column letterhead ("Acme Ltd   INVOICE").
+_TITLE_TAIL = re.compile(
+    r"\s+(?:tax\s+)?(?:invoice|rechnung|facture|factura|fattura|factuur|receipt)\s*$", _I
+)
+_ADDRESS = re.compile(
+    r"\b(?:jalan|jln|street|st\.|road|rd\.?|avenue|ave|lane|blvd|drive|way|straße|strasse|"
+    r"str\.|weg|platz|gasse|allee|rue|avenue|boulevard|chemin|calle|avda|avenida|plaza|via|"
+    r"viale|piazza|corso|straat|laan|plein|gracht|kade|gatan|vägen|gade|vej|katu|tie|mnt|"
+    r"tänav|iela|ulica|ul\.|utca|lot|no\.|taman|kawasan|floor|suite|unit|"
+    r"p\.?o\.?\s*box|postfach)\b|\b\d{4,5}\s+[A-ZÄÖÜ][a-zäöüß]+|\b\d{5}\b",
+    _I,
+)
+_REGISTRATION = re.compile(
+    r"\b(?:reg|gst|vat|ust|tva|btw|iva|co\.|company|uid|hrb|siret|siren|nif|cif)\b|"
+    r"^\(?\d{4,}-?[A-Z]\)?$",
+    _I,
+)
+_EMAIL = re.compile(r"<[^<>@\s]+@[^<>\s]+>|\S+@\S+\.\w+")
+_ITEMS_OR_MONEY = re.compile(r"\d[.,]\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_LABEL_COLON = re.compile(r"(?:^|\s)[^\W\d_][^\W\d_.#°\s]*(?:[.\s#°]+[^\W\d_]+)*\.?\s?:")
+_SEPARATOR = re.compile(r"\s+[·•|]\s+|\s{3,}")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
+
+
+def buyer_lines(doc: Document) -> dict[int, int]:
+    """Lines of the buyer's block: line index -> column where the buyer's part starts."""
+
+    def build() -> dict[int, int]:
+        block: dict[int, int] = {}
+        for index, line in enumerate(doc.lines):
+            m = _BUYER.search(line)
+            if m is None or index in block:
+                continue
+            block[index] = m.start()
+            stop = min(len(doc), index + 6)
+            for below in range(index + 1, stop):
+                text = doc.lines[below]
+                if ":" in text or _VENDOR_LABEL.match(text) or _TITLE.match(text):
+                    break
+                block[below] = 0
+        return block
+
+    return doc.memo("buyer", build)
+
+
+def _has_suffix(text: str) -> float:
+    """How surely `text` ends like a company name (1.0 legal form, 0.6 trade word)."""
+    if _STRONG_SUFFIX.search(text):
+        return 1.0
+    words = [w.strip(".,()").casefold() for w in text.split()]
+    if any(w in _SUFFIXES for w in words if len(w) > 1):
+        return 0.6
+    tail = words[-1] if words else ""
+    if len(tail) >= 3 and any(fuzz.ratio(tail, s) >= 66 for s in ("bhd", "gmbh", "ltd")):
+        return 0.7
+    return 0.0
+
+
+def _name_part(doc: Document, index: int) -> str:
+    """The line, without a vendor label and without the buyer's part beside it."""
+    line = doc.lines[index]
+    cut = buyer_lines(doc).get(index)
+    if cut is not None:
+        line = line[:cut]
+    m = _VENDOR_LABEL.match(line)
+    line = _EMAIL.sub("", line[m.end() :] if m else line)
+    if line.rstrip().endswith(":"):
+        return ""
+    # A letterhead or footer line: "Name · Street 1 · City · VAT No ..." starts with the name.
+    line = _SEPARATOR.split(line, maxsplit=1)[0]
+    return _TITLE_TAIL.sub("", line).strip(" ,;:-|")
+
+
+_REG_TAIL = re.compile(
+    r"\s*[,;-]?\s*(?:\([A-Za-z .]{0,12}:?\s*\d[\dA-Z./-]*\)|(?<![\w/])\d[\d./-]{3,}[A-Z]?|"
+    r"(?<![\w/])\d+-[A-Z])(?:\s*\([A-Z]{2,5}\))?$"
+)
+_NUMBER_HEAD = re.compile(r"^#\d+\s+")
+_LABEL_HEAD = re.compile(r"^[A-Za-zÀ-ÿ]{3,15}\s*:\s*(?=\S)")
+_TRADE_ONLY = re.compile(
+    r"^(?:[&(]|(?:co\.?|\(m\)|\(malaysia\)|sdn\.?|bhd\.?|s/b|berhad|ltd\.?|limited|"
+    r"gmbh|ag|inc\.?|llc|restaurant|enterprise|trading)(?:\s|$))",
+    _I,
+)
+
+
+def _clean_name(name: str) -> str:
+    """The name without a registration number after it or a one-word label before it."""
+    if (m := _LABEL_HEAD.match(name)) and _has_suffix(name[m.end() :]):
+        name = name[m.end() :]
+    name = _NUMBER_HEAD.sub("", name)
+    for _ in range(2):
+        trimmed = _REG_TAIL.sub("", name).strip(" ,;-")
+        if trimmed and trimmed != name and sum(ch.isalpha() for ch in trimmed) >= 3:
+            name = trimmed
+    return name
+
+
+def _continued(doc: Document, index: int, name: str) -> tuple[int, str]:
+    """Join a name broken over two lines ("POPULAR BOOK" / "CO. (M) SDN BHD")."""
+    above = _name_part(doc, index - 1) if index > 0 else ""
+    if (
+        above
+        and _plausible_name(above)
+        and _has_suffix(above) < 1.0
+        and (_TRADE_ONLY.match(name) or name.count(")") > name.count("(") or above.endswith("&"))
+    ):
+        return index - 1, f"{above} {name}"
+    below = _name_part(doc, index + 1) if index + 1 < len(doc) else ""
+    if (
+        below
+        and _plausible_name(below)
+        and (name.endswith("&") or name.count("(") > name.count(")"))
+    ):
+        return index, f"{name} {below}"
+    return index, name
+
+
+def _domains(doc: Document) -> list[str]:
+    """Web and mail domains outside the buyer's block: the issuer's own, usually."""
+    buyer = buyer_lines(doc)
+    return [
+        d.casefold()
+        for index, line in enumerate(doc.lines)
+        if index not in buyer
+        for d in _DOMAIN.findall(line)
+    ]
+
+
+def find_vendor_names(doc: Document) -> list[Candidate[str]]:
+    """Names the document's issuer may have, best first."""
+
+    def build() -> list[Candidate[str]]:
+        domains = [d for d in _domains(doc) if d not in ("gmail", "yahoo", "hotmail", "outlook")]
+        found: list[Candidate[str]] = []
+        top = min(len(doc), 25)
+        for index in range(len(doc)):
+            if index >= top and not _STRONG_SUFFIX.search(doc.lines[index]):
+                continue
+            name = _name_part(doc, index)
+            if not name or not _plausible_name(name):
+                continue
+            first, name = _continued(doc, index, _clean_name(name))
+            if first < index:
+                first, name = _continued(doc, first, name)
+            name = _clean_name(name)
+            suffix = _has_suffix(name)
+            if index >= top and suffix < 1.0:
+                continue
+            score = 0.35 * max(0.0, 1 - index / top) if index < top else 0.0
+            score += 0.4 * suffix
+            labelled = _VENDOR_LABEL.match(doc.lines[index]) or (
+                index > 0
+                and _VENDOR_LABEL.match(doc.lines[index - 1] + " ")
+                and len(doc.lines[index - 1]) < 20
+            )
+            score += 0.25 if labelled else 0.0
+            if domains and max(fuzz.partial_ratio(name.casefold(), d) for d in domains) >= 85:
+                score += 0.15
+            for step, weight in ((1, 0.1), (2, 0.05)):
+                below = doc.lines[index + step] if index + step < len(doc) else ""
+                if _ADDRESS.search(below) or _REGISTRATION.search(below):
+                    score += weight
+                    break
+            if name.isupper() and len(name.split()) >= 2:
+                score += 0.03
+            found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
+        found.sort(key=lambda c: (-c.confidence, c.line))
+        return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
+
+    return doc.memo("vendors", build)
+
+
+def _as_written_elsewhere(doc: Document, cand: Candidate[str]) -> Candidate[str]:
+    """A name set in capitals in a letterhead, in its ordinary case if the text has it."""
+    if not cand.value.isupper():
+        return cand
+    pattern = re.compile(re.escape(cand.value), _I)
+    for line in doc.lines:
+        m = pattern.search(line)
+        if m and not m.group(0).isupper():
+            return Candidate(m.group(0), cand.confidence, cand.line, cand.label, cand.text)
+    return cand
+
+
+def _plausible_name(text: str) -> bool:
+    if len(text) > 70 or text.endswith(":") or _NOT_NAME.search(text) or _TITLE.match(text):
+        return False
+    letters = len(_LETTER.findall(text))
+    if letters < 3 or len(_DIGIT.findall(text)) > letters:
+        return False
+    return not (_ADDRESS.search(text) and not _STRONG_SUFFIX.search(text))
+
+
+def _address_part(text: str) -> tuple[str, bool]:
+    """The part of a line that can belong to an address, and whether the address may go on.
+
+    A label (phone, VAT, invoice number) ends the part; when it sits right of an address
+    (two columns merged into one line) the address may continue on the next line.
+    """
+    if _TITLE.match(text):
+        return "", False
+    stop = _NOT_NAME.search(text)
+    label = _LABEL_COLON.search(text)
+    end = min(stop.start() if stop else len(text), label.start() if label else len(text))
+    part = text[:end].strip(" ,;-–·|")
+    if not part or _ITEMS_OR_MONEY.search(part):
+        return "", False
+    return part, True
+
+
+def find_vendor_address(doc: Document, name_line: int) -> Candidate[str] | None:
+    """The vendor's address: after its name on a letterhead line, or on the lines below."""
+    parts: list[str] = []
+    buyer = buyer_lines(doc)
+    beside = _SEPARATOR.split(doc.lines[name_line])[1:] if name_line >= 0 else []
+    for segment in beside:
+        text, more = _address_part(segment)
+        if text:
+            parts.append(text)
+        if not more:
+            break
+    for index in range(name_line + 1, min(len(doc), name_line + 6) if not beside else 0):
+        if index in buyer:
+            break
+        text, more = _address_part(doc.lines[index])
+        if text:
+            parts.append(text)
+        if not more:
+            break
+    if not parts or not any(_ADDRESS.search(p) or any(c.isdigit() for c in p) for p in parts):
+        return None
+    return Candidate(", ".join(parts), 0.6, name_line, "address", " | ".join(parts))
+
+
+#: Legal forms as they are spelt when a name is not set in capitals.
+_LEGAL_FORMS = (
+    "GmbH AG KG OHG UG mbH SARL SAS SA S.A. S.A.S. S.A.R.L. S.L. SL S.r.l. SRL S.p.A. SpA "
+    "Ltd Ltd. Limited LLC Inc Inc. Corp Corp. Co. PLC LLP LP BV B.V. NV N.V. AB Oy Oyj "
+    "AS ASA A/S ApS OÜ SIA UAB Kft s.r.o. a.s. d.o.o. Lda SPRL BVBA Sdn Bhd Berhad S/B "
+    "Pte Pty Pvt GbR e.V. KGaA SE & und and et y e"
+)
+_LEGAL_SPELLING = {w.casefold(): w for w in _LEGAL_FORMS.split()}
+
+
+def ordinary_case(name: str) -> str:
+    """A name set in capitals ("CONTOSO FACILITIES LTD") in ordinary case ("Contoso
+    Facilities Ltd"): letterhead capitals are typography, the register spells the name.
+    Short words that are not legal forms stay in capitals, as they are usually acronyms."""
+    if not name.isupper() or sum(ch.isalpha() for ch in name) < 6:
+        return name
+    words = []
+    for word in name.split():
+        known = _LEGAL_SPELLING.get(word.casefold())
+        if known is not None:
+            words.append(known)
+        elif sum(ch.isalpha() for ch in word) <= 3:
+            words.append(word)
+        else:
+            words.append(word[:1] + word[1:].lower())
+    return " ".join(words)

@@ -1,0 +1,261 @@
+"""Labelled sums of a document: total, subtotal and tax, each with ranked candidates.
+
+Labels come in several languages and in the shapes both invoices and till receipts use
+("Amount due", "Gesamtbetrag", "Total TTC", "Total a pagar", "Rounded total"). The value
+is read after the label on its line, or from the next amount-only line when a layout or
+an OCR engine put the value below its label. Arithmetic then confirms: subtotal + tax,
+cash - change and total + rounding all point at the amount actually owed.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from bpa.models.offline._candidate import Candidate, Document
+from bpa.models.offline._money import find_amounts, find_currency, without_currency
+
+__all__ = ["find_totals", "labelled_amounts"]
+
+_I = re.IGNORECASE
+_SKIP = re.compile(
+    r"total\s*(?:no\.?\s*of\s*)?(?:qty|quantity|items?|pcs|units?|discount|savings?|saved|weight|"
+    r"points?|tips?)|qty|quantity|\bitems?\s*:|change|\bcash\b|tender|\bpaid\b|deposit|"
+    r"round(?:ing)?\s*adj|adjustment|discount|rabatt|remise|descuento|sconto|korting|\bpoints?\b|"
+    r"\bbalance\b(?!\s*(?:due|owing|payable))|credit|voucher",
+    _I,
+)
+_SUBTOTAL = re.compile(
+    r"sub\s*-?\s*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|ht\b|hors)|montant\s+ht|\bht\b|"
+    r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
+    r"totaal\s+excl\w*|total\s+sales\s*\(?excl",
+    _I,
+)
+_DUE = re.compile(
+    r"(?:amount|amt)\s+(?:due|payable|to\s+pay)|balance\s+(?:due|owing|payable)|total\s+(?:due|payable)|"
+    r"\bto\s+pay\b|please\s+pay|zu\s+zahlen|zahlbetrag|offener\s+betrag|(?:net|montant|reste|"
+    r"total)\s+à\s+payer|a\s+pagar|da\s+pagare|te\s+betalen|grand\s*total|"
+    r"round(?:ed)?\s*total|total\s*(?:after\s+)?round\w*|total\s+amount\s+payable",
+    _I,
+)
+_GROSS = re.compile(
+    r"total\s*\(?\s*(?:incl\w*|inc\.?|including|with|gross|ttc)|(?:incl|inkl)\w*\.?\s*"
+    r"(?:vat|tax|gst|mwst|ust|iva|tva|btw)|gesamtbetrag|gesamtsumme|endbetrag|brutto\w*|"
+    r"rechnungsbetrag|ttc|importe\s+total|total\s+factura|total\s+(?:con\s+)?iva|"
+    r"totale\s+(?:fattura|documento|ivato|complessivo)|totaal\s+(?:incl\w*|te)|invoice\s+total|"
+    r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b",
+    _I,
+)
+_TAX_INCLUDED = re.compile(
+    r"total\s+includ(?:es|ed)\b|\bincludes?\s+(?:\d+%\s*)?(?:gst|vat|tax)", _I
+)
+_PLAIN = re.compile(r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag", _I)
+_AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
+_TAX = re.compile(
+    r"\b(?:vat|tax|gst|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
+    r"mehrwertsteuer|steuer|impuesto|imposta|taxe)\b",
+    _I,
+)
+_TAX_NOT = re.compile(
+    r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|"
+    r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id",
+    _I,
+)
+_CASH = re.compile(
+    r"\bcash\b|\btender(?:ed)?\s*(?::|$|\d)|bar\s*gegeben|espèces|efectivo|contanti", _I
+)
+_CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
+_ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
+_LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
+
+#: How much each kind of total label is trusted as "the amount owed".
+_RANK = {"due": 0.85, "gross": 0.8, "plain": 0.65, "amount": 0.45}
+
+
+_FILLER = re.compile(r"[\W_]*(?:(?:RM|MYR|EUR|USD|[A-Za-z]|[$€£])[\W_]*)?")
+_ZERO_CENTS = re.compile(r"[-\s]*[.,]\d{2}\W*")
+
+
+def _label_only(doc: Document, index: int) -> bool:
+    return bool(_LABEL_WORDS.search(doc.lines[index])) and not find_amounts(doc, index)
+
+
+def _filler(doc: Document, index: int) -> bool:
+    return _FILLER.fullmatch(doc.lines[index]) is not None
+
+
+def _amount_only(doc: Document, index: int) -> Decimal | None:
+    line = doc.lines[index]
+    if _ZERO_CENTS.fullmatch(line):
+        return Decimal("0.00")
+    amounts = find_amounts(doc, index)
+    if not amounts:
+        return None
+    rest = line[: amounts[0][0]] + line[amounts[-1][1] :]
+    if _LABEL_WORDS.search(without_currency(rest)):
+        return None
+    return amounts[-1][2]
+
+
+def _value_after(doc: Document, index: int, end: int) -> tuple[int, Decimal] | None:
+    """The amount a label at (index, end) names.
+
+    On its own line, the last amount after it. Otherwise below it: OCR of a receipt often
+    lists a run of labels (SUBTOTAL, TAX, TOTAL, CASH) and then the run of their values,
+    so the n-th label of the run takes the n-th value.
+    """
+    same = [a for a in find_amounts(doc, index) if a[0] >= end]
+    if same:
+        return index, same[-1][2]
+    labels = [index]
+    up = index - 1
+    while up >= 0 and index - up < 8 and (_label_only(doc, up) or _filler(doc, up)):
+        if not _filler(doc, up):
+            labels.insert(0, up)
+        up -= 1
+    down = index + 1
+    while down < len(doc) and down - index < 8 and (_label_only(doc, down) or _filler(doc, down)):
+        if not _filler(doc, down):
+            labels.append(down)
+        down += 1
+    values: list[tuple[int, Decimal]] = []
+    while down < len(doc) and len(values) < len(labels):
+        if _filler(doc, down):
+            down += 1
+            continue
+        value = _amount_only(doc, down)
+        if value is None:
+            break
+        values.append((down, value))
+        down += 1
+    position = labels.index(index)
+    if len(values) == len(labels):
+        return values[position]
+    if values and position == len(labels) - 1 and values[0][0] - index <= 2:
+        return values[0]
+    return None
+
+
+def labelled_amounts(doc: Document, label: re.Pattern[str]) -> list[tuple[int, Decimal, str]]:
+    """(line, amount, label text) for each line where `label` names an amount."""
+    found: list[tuple[int, Decimal, str]] = []
+    for index, line in enumerate(doc.lines):
+        m = label.search(line)
+        if m is None:
+            continue
+        hit = _value_after(doc, index, m.end())
+        if hit is not None:
+            found.append((hit[0], hit[1], m.group(0)))
+    return found
+
+
+def _classify(line: str) -> tuple[str, re.Match[str]] | None:
+    """Which sum a line's label names, if any: subtotal, tax or one kind of total."""
+    if (m := _TAX_INCLUDED.search(line)) is not None:
+        return "tax", m
+    if (m := _SUBTOTAL.search(line)) is not None:
+        return "subtotal", m
+    for kind, pattern in (("due", _DUE), ("gross", _GROSS)):
+        if (m := pattern.search(line)) is not None:
+            return kind, m
+    if _SKIP.search(line):
+        return None
+    if (m := _TAX.search(line)) is not None and not _TAX_NOT.search(line):
+        return "tax", m
+    if (m := _PLAIN.search(line)) is not None:
+        return "plain", m
+    if (m := _AMOUNT_WORD.search(line)) is not None:
+        return "amount", m
+    return None
+
+
+def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
+    """Candidates for "total", "subtotal" and "tax", each list best first."""
+
+    def build() -> dict[str, list[Candidate[Decimal]]]:
+        raw: dict[str, list[Candidate[Decimal]]] = {"total": [], "subtotal": [], "tax": []}
+        size = max(len(doc), 1)
+        for index, line in enumerate(doc.lines):
+            hit = _classify(line)
+            if hit is None:
+                continue
+            kind, m = hit
+            value = _value_after(doc, index, m.end())
+            if value is None or value[1] < 0 or (value[1] == 0 and kind != "tax"):
+                continue
+            where, amount = value
+            if kind in ("subtotal", "tax"):
+                raw[kind].append(Candidate(amount, 0.75, where, kind, line))
+                continue
+            confidence = _RANK[kind] + 0.05 * index / size
+            raw["total"].append(Candidate(amount, confidence, where, kind, line))
+        raw["total"] = _cross_check(doc, raw)
+        for key in raw:
+            raw[key].sort(key=lambda c: (-c.confidence, c.line))
+        return raw
+
+    return doc.memo("totals", build)
+
+
+def _speaks_of_money(doc: Document) -> bool:
+    """Whether a sum label or a currency appears at all: without one, no amount is guessed."""
+    words = (_PLAIN, _AMOUNT_WORD, _CASH)
+    return any(w.search(line) for line in doc.lines for w in words) or bool(find_currency(doc))
+
+
+def _likeliest(doc: Document) -> Decimal | None:
+    """With no usable label: the amount with cents written most often (a receipt repeats
+    its total), then the largest; None when no amount has cents."""
+    cents: dict[Decimal, int] = {}
+    for i in range(len(doc)):
+        for _, _, value in find_amounts(doc, i):
+            if value > 0 and value.as_tuple().exponent == -2:
+                cents[value] = cents.get(value, 0) + 1
+    return max(cents, key=lambda v: (cents[v], v)) if cents else None
+
+
+def _all_amounts(doc: Document) -> set[Decimal]:
+    return {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
+
+
+def _cross_check(
+    doc: Document, raw: dict[str, list[Candidate[Decimal]]]
+) -> list[Candidate[Decimal]]:
+    """Raise the totals that the document's arithmetic agrees with, add the ones it implies."""
+    totals = raw["total"]
+    present = _all_amounts(doc)
+    implied: list[tuple[Decimal, str]] = []
+    cash = labelled_amounts(doc, _CASH)
+    change = labelled_amounts(doc, _CHANGE)
+    if cash and change and cash[-1][1] >= change[-1][1]:
+        implied.append((cash[-1][1] - change[-1][1], "cash-change"))
+    for _, rounding, _label in labelled_amounts(doc, _ROUNDING):
+        if rounding != 0 and abs(rounding) < 1:
+            implied.extend((t.value + rounding, "rounding") for t in totals)
+    for sub in raw["subtotal"][:2]:
+        implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"][:3])
+    roundings = [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
+    values = {t.value for t in totals}
+    cents = any("." in str(t.value) for t in totals)
+    out: list[Candidate[Decimal]] = []
+    for cand in totals:
+        boost = sum(0.08 for value, _ in implied if value == cand.value)
+        if any(cand.value + r in values for r in roundings):
+            boost -= 0.1
+        if cents and "." not in str(cand.value):
+            boost -= 0.2
+        repeats = sum(1 for other in totals if other.value == cand.value) - 1
+        boost += min(repeats, 2) * 0.03
+        if totals and cand.value == max(t.value for t in totals):
+            boost += 0.02
+        out.append(cand.but(min(cand.confidence + boost, 0.97)))
+    known = {c.value for c in out}
+    for value, why in implied:
+        if value > 0 and value not in known and value in present:
+            support = sum(1 for v, _ in implied if v == value)
+            out.append(Candidate(value, 0.6 + 0.1 * support, -1, why, why))
+            known.add(value)
+    if not out and _speaks_of_money(doc) and (guess := _likeliest(doc)) is not None:
+        out.append(Candidate(guess, 0.3, -1, "unlabelled", "most repeated amount"))
+    return out

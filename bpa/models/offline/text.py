@@ -1,0 +1,60 @@
+"""A document-text toolkit for offline extraction: dates, money, ids, parties, line items.
+
+Each finder takes a `Document` (the text split once into clean lines) and returns
+`Candidate`s with a confidence, best first, so that a flow's offline parser can pick,
+cross-check (subtotal + tax = total) and say what was ambiguous. The finders are general
+rules over labels in several languages (en, de, fr, es, it, nl) and number formats, built
+on dateparser, price-parser, rapidfuzz, python-stdnum and schwifty; nothing is keyed to
+a known document.
+"""
+
+from __future__ import annotations
+
+from bpa.models.offline._candidate import MAX_CHARS, Candidate, Document, best
+from bpa.models.offline._dates import date_order, find_dates, payment_terms_days
+from bpa.models.offline._ids import (
+    find_ibans,
+    find_invoice_numbers,
+    find_po_numbers,
+    find_tax_ids,
+)
+from bpa.models.offline._items import RowValue, find_line_items
+from bpa.models.offline._money import (
+    decimal_separator,
+    find_amounts,
+    find_currency,
+    parse_amount,
+)
+from bpa.models.offline._parties import (
+    buyer_lines,
+    find_vendor_address,
+    find_vendor_names,
+    ordinary_case,
+)
+from bpa.models.offline._totals import find_totals, labelled_amounts
+
+__all__ = [
+    "MAX_CHARS",
+    "Candidate",
+    "Document",
+    "RowValue",
+    "best",
+    "buyer_lines",
+    "date_order",
+    "decimal_separator",
+    "find_amounts",
+    "find_currency",
+    "find_dates",
+    "find_ibans",
+    "find_invoice_numbers",
+    "find_line_items",
+    "find_po_numbers",
+    "find_tax_ids",
+    "find_totals",
+    "find_vendor_address",
+    "find_vendor_names",
+    "labelled_amounts",
+    "ordinary_case",
+    "parse_amount",
+    "payment_terms_days",
+]

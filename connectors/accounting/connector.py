@@ -1,0 +1,256 @@
+"""The mocked accounting system: an AP ledger in its own SQL tables, behind the accounting kind.
+
+It refuses what a real one refuses (unknown vendor, duplicate invoice, unbalanced amounts,
+closed period), so flows meet those failures in tests rather than in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import Session, SQLModel, select
+
+from connectors.accounting import _bills, _ledger, _vendors
+from connectors.accounting._seed import seed_if_empty
+from connectors.accounting.tables import (
+    TABLES,
+    AcctBill,
+    AcctJournalEntry,
+    AcctPeriod,
+    AcctPurchaseOrder,
+    AcctPurchaseOrderLine,
+    AcctVendor,
+)
+from connectors.base import Irreversible, action
+from connectors.errors import NotFound, Rejected
+from connectors.kinds import AccountingConnector
+from connectors.schemas import (
+    Bill,
+    BillCreate,
+    BillRef,
+    BillSearch,
+    BillVoid,
+    JournalEntry,
+    JournalEntryCreate,
+    JournalEntryRef,
+    Period,
+    PeriodRef,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderRef,
+    Vendor,
+    VendorMatch,
+    VendorRef,
+    VendorSearch,
+)
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+
+__all__ = ["AccountingConfig", "MockAccountingConnector"]
+
+
+class AccountingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = Field(description="SQLAlchemy URL; the acct_* tables are created here")
+    seed: str | None = Field(
+        default=None, description="Fixtures directory loaded when the vendor table is empty"
+    )
+
+
+class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
+    """Vendors, purchase orders, bills and a double-entry ledger, persisted in SQL."""
+
+    name = "accounting"
+    config_model = AccountingConfig
+
+    def __init__(
+        self,
+        config: dict[str, Any] | AccountingConfig,
+        *,
+        clock: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.config = AccountingConfig.model_validate(config)
+        self._today = clock
+        self.engine = make_engine(self.config.database_url)
+        self._create_tables()
+        if self.config.seed:
+            seed_if_empty(self.engine, self.config.seed, today=clock())
+
+    def _create_tables(self) -> None:
+        """Create only this system's tables (and the shared idempotency ledger), if missing.
+
+        Another process may create a table between the existence check and the CREATE; the
+        loser gets "already exists", which is fine as long as the table is there.
+        """
+        for table in [*TABLES, IdempotencyRecord.__table__]:  # type: ignore[attr-defined]
+            try:
+                table.create(self.engine, checkfirst=True)
+            except (OperationalError, ProgrammingError):
+                if not inspect(self.engine).has_table(table.name):
+                    raise
+
+    # Reads
+
+    @action()
+    async def get_vendor(self, request: VendorRef) -> Vendor:
+        """One vendor from the vendor master."""
+        with self.session() as session:
+            return _vendors.vendor_record(_vendors.get_vendor_row(session, request.vendor_id))
+
+    @action()
+    async def search_vendors(self, request: VendorSearch) -> list[VendorMatch]:
+        """Tax id and IBAN match exactly (score 100); names and aliases fuzzily (below 100)."""
+        with self.session() as session:
+            return _vendors.search(session, request)
+
+    @action()
+    async def get_purchase_order(self, request: PurchaseOrderRef) -> PurchaseOrder:
+        """A purchase order with its lines, to match a bill against."""
+        with self.session() as session:
+            po = session.get(AcctPurchaseOrder, request.number)
+            if po is None:
+                raise NotFound(f"no purchase order {request.number!r}", number=request.number)
+            lines = session.exec(
+                select(AcctPurchaseOrderLine)
+                .where(AcctPurchaseOrderLine.po_number == po.number)
+                .order_by(AcctPurchaseOrderLine.line_no)  # type: ignore[arg-type]
+            ).all()
+            return PurchaseOrder(
+                number=po.number,
+                vendor_id=po.vendor_id,
+                currency=po.currency,
+                status=po.status,  # type: ignore[arg-type]
+                order_date=po.order_date,
+                lines=[PurchaseOrderLine.model_validate(ln, from_attributes=True) for ln in lines],
+                total=po.total,
+            )
+
+    @action()
+    async def find_bills(self, request: BillSearch) -> list[Bill]:
+        """Bills by vendor and/or invoice number (compared without spaces, dashes or case)."""
+        with self.session() as session:
+            return [_bills.bill_record(session, b) for b in _bills.find_bills(session, request)]
+
+    @action()
+    async def get_bill(self, request: BillRef) -> Bill:
+        """One bill with its lines and the ids of its journal entries."""
+        with self.session() as session:
+            return _bills.bill_record(session, _bills.load_bill(session, request.bill_id))
+
+    @action()
+    async def get_journal_entry(self, request: JournalEntryRef) -> JournalEntry:
+        """One journal entry with its lines, to check what a bill booked."""
+        with self.session() as session:
+            return _ledger.entry_record(*_ledger.load_entry(session, request.entry_id))
+
+    @action()
+    async def get_period(self, request: PeriodRef) -> Period:
+        """Whether a month still takes postings; months never closed are open."""
+        period = _ledger.parse_period(request.period)
+        with self.session() as session:
+            return Period(period=period, status=_ledger.period_status(session, period))  # type: ignore[arg-type]
+
+    # Writes
+
+    @action(side_effect=True, undo="void_bill")
+    async def create_bill(self, request: BillCreate) -> Bill:
+        """Record a vendor invoice as a draft bill with its draft journal entry."""
+        with self.session() as session:
+            return _bills.bill_record(session, _bills.create_bill(session, request))
+
+    @action(side_effect=True, undo="void_bill")
+    async def post_bill(self, request: BillRef) -> Bill:
+        """Post a draft bill and its entry to the ledger (the bill becomes payable)."""
+        with self.session() as session:
+            bill = _bills.post_bill(session, _bills.load_bill(session, request.bill_id))
+            return _bills.bill_record(session, bill)
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a void bill stays void for the audit trail; create a new bill"),
+    )
+    async def void_bill(self, request: BillVoid) -> Bill:
+        """Void a bill; a posted bill's entry is cancelled by a reversing entry."""
+        with self.session() as session:
+            bill = _bills.load_bill(session, request.bill_id)
+            bill = _bills.void_bill(session, bill, request.reason, today=self._today())
+            return _bills.bill_record(session, bill)
+
+    @action(side_effect=True, undo="reverse_journal_entry")
+    async def create_journal_entry(self, request: JournalEntryCreate) -> JournalEntry:
+        """Post a manual journal entry; debits must equal credits."""
+        with self.session() as session:
+            _ledger.ensure_open(session, request.date, "the journal entry")
+            entry = _ledger.insert_entry(
+                session,
+                date=request.date,
+                currency=request.currency,
+                memo=request.memo,
+                lines=request.lines,
+                status="posted",
+                source=request.source,
+            )
+            return _ledger.entry_record(*_ledger.load_entry(session, entry.id))
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a reversal is the correction; post a new entry to redo"),
+    )
+    async def reverse_journal_entry(self, request: JournalEntryRef) -> JournalEntry:
+        """Cancel a posted manual entry with its mirror image; returns the reversing entry."""
+        with self.session() as session:
+            bill = _ledger.bill_for_entry(session, request.entry_id)
+            if bill is not None:
+                raise Rejected(
+                    f"journal entry {request.entry_id} belongs to bill {bill.id}; void the bill",
+                    code="invalid_state",
+                )
+            reversal = _ledger.reverse_entry(session, request.entry_id, today=self._today())
+            return _ledger.entry_record(*_ledger.load_entry(session, reversal.id))
+
+    @action(side_effect=True, undo="reopen_period")
+    async def close_period(self, request: PeriodRef) -> Period:
+        """Close a month: nothing can be booked into it afterwards."""
+        return self._set_period(request, "closed")
+
+    @action(side_effect=True, undo="close_period")
+    async def reopen_period(self, request: PeriodRef) -> Period:
+        """Reopen a closed month for corrections."""
+        return self._set_period(request, "open")
+
+    def _set_period(self, request: PeriodRef, status: str) -> Period:
+        period = _ledger.parse_period(request.period)
+        with self.session() as session:
+            if _ledger.period_status(session, period) == status:
+                raise Rejected(f"period {period} is already {status}", code="invalid_state")
+            row = session.get(AcctPeriod, period) or AcctPeriod(period=period, status=status)
+            row.status = status
+            session.add(row)
+            session.flush()
+            return Period(period=period, status=status)  # type: ignore[arg-type]
+
+    async def health(self) -> dict[str, Any]:
+        """Row counts: an empty vendor table usually means the seed was not loaded."""
+        with Session(self.engine) as session:
+
+            def count(model: type[SQLModel], *where: Any) -> int:
+                query = select(func.count()).select_from(model)
+                return session.exec(query.where(*where) if where else query).one()
+
+            return {
+                "ok": True,
+                "vendors": count(AcctVendor),
+                "purchase_orders": count(AcctPurchaseOrder),
+                "bills": count(AcctBill),
+                "open_bills": count(AcctBill, AcctBill.status != "void"),
+                "journal_entries": count(AcctJournalEntry),
+                "closed_periods": count(AcctPeriod, AcctPeriod.status == "closed"),
+            }
+
+    async def aclose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,100 @@
+"""The conformance tests every connector passes, whatever its kind.
+
+Subclass the kind's suite (e.g. `AccountingConnectorTests`) in a test module, set
+``connector_class`` and ``config`` (string values may contain ``{tmp_path}``) or override
+the ``connector_config`` fixture, and pytest runs the whole contract against it. The
+suite uses pytest-asyncio markers explicitly, so it runs in its strict mode too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import pytest_asyncio
+from pydantic import BaseModel
+
+from connectors.base import Connector
+from connectors.errors import Rejected
+from connectors.registry import validate_connector_class
+
+__all__ = ["ConnectorTests", "new_key"]
+
+
+def new_key(purpose: str = "conformance") -> str:
+    """A fresh idempotency key, so tests never collide on a shared sandbox."""
+    return f"{purpose}-{uuid.uuid4().hex}"
+
+
+class ConnectorTests:
+    """Generic checks: declaration, registry rules, idempotency keys, health."""
+
+    __test__ = False
+
+    #: The connector under test.
+    connector_class: ClassVar[type[Connector]]
+    #: Its config; ``{tmp_path}`` in a string value becomes the test's temporary directory.
+    config: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Collect only concrete subclasses, never the suite's own base classes.
+        if "__test__" not in vars(cls):
+            cls.__test__ = getattr(cls, "connector_class", None) is not None
+
+    @pytest.fixture
+    def connector_config(self, tmp_path: Path) -> dict[str, Any]:
+        """The config the connector is built with; override for resources set up per test."""
+        return {
+            key: value.replace("{tmp_path}", str(tmp_path)) if isinstance(value, str) else value
+            for key, value in self.config.items()
+        }
+
+    @pytest_asyncio.fixture
+    async def connector(self, connector_config: dict[str, Any]) -> AsyncIterator[Connector]:
+        instance = self.connector_class(connector_config)  # type: ignore[call-arg]
+        try:
+            yield instance
+        finally:
+            await instance.aclose()
+
+    def test_declares_name_and_kind(self) -> None:
+        assert isinstance(self.connector_class.name, str) and self.connector_class.name
+        assert isinstance(self.connector_class.kind, str) and self.connector_class.kind
+
+    def test_passes_registry_validation(self) -> None:
+        cls = self.connector_class
+        assert validate_connector_class(cls, cls.name) == []
+
+    def test_config_model_accepts_the_config(self, connector_config: dict[str, Any]) -> None:
+        model = self.connector_class.config_model
+        assert model is not None
+        assert isinstance(model.model_validate(connector_config), BaseModel)
+
+    def test_actions_take_one_pydantic_request_and_say_what_they_do(self) -> None:
+        specs = self.connector_class.action_specs()
+        assert specs, "a connector needs at least one @action"
+        for spec in specs.values():
+            assert issubclass(spec.request, BaseModel), spec.name
+            assert spec.description, f"{spec.name} has no docstring (agents and UIs show it)"
+            json.dumps(spec.describe())  # the catalogue the API and UI publish
+
+    @pytest.mark.asyncio
+    async def test_side_effects_require_an_idempotency_key(self, connector: Connector) -> None:
+        writes = [s for s in self.connector_class.action_specs().values() if s.side_effect]
+        for spec in writes:
+            method = getattr(connector, spec.name)
+            for missing in ({}, {"idempotency_key": ""}):
+                with pytest.raises(Rejected) as refused:
+                    await method({}, **missing)
+                assert refused.value.code == "idempotency_key_missing", spec.name
+
+    @pytest.mark.asyncio
+    async def test_health_reports(self, connector: Connector) -> None:
+        health = await connector.health()
+        assert isinstance(health, dict)
+        json.dumps(health, default=str)

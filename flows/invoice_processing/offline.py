@@ -1,0 +1,210 @@
+"""The invoice extractor of the offline backend: general text rules, no model server.
+
+It assembles the candidates of `bpa.models.offline.text` into `InvoiceFields`, keeps the
+buyer's block out of the vendor fields, lets the document's arithmetic (subtotal + tax =
+total) confirm the amounts, and says in `notes` what it had to guess. It never raises: odd
+input (empty, binary, huge) gives an empty extraction with a low confidence, which the
+flow's review step then routes to a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from bpa.models.offline.text import (
+    Candidate,
+    Document,
+    best,
+    buyer_lines,
+    find_currency,
+    find_dates,
+    find_ibans,
+    find_invoice_numbers,
+    find_line_items,
+    find_po_numbers,
+    find_tax_ids,
+    find_totals,
+    find_vendor_address,
+    find_vendor_names,
+    ordinary_case,
+    payment_terms_days,
+)
+from bpa.models.tasks import Extraction
+from flows.invoice_processing.schemas import InvoiceFields, LineItem
+
+__all__ = ["parse_invoice"]
+
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+#: The fields a usable invoice needs, and how much each weighs in the overall confidence.
+_REQUIRED = {"vendor_name": 0.25, "invoice_number": 0.25, "invoice_date": 0.25, "total": 0.25}
+
+_EURO = frozenset(
+    "AT BE CY DE EE ES FI FR GR EL HR IE IT LT LU LV MT NL PT SI SK".split()  # noqa: SIM905
+)
+_COUNTRY_CURRENCY = {"GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
+                     "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN"}  # fmt: skip
+
+
+def parse_invoice(text: str) -> Extraction[InvoiceFields]:
+    """Extract invoice fields from plain document text (PDF text, OCR lines, mail body)."""
+    try:
+        return _parse(text)
+    except Exception as exc:  # a baseline degrades to "please review", never crashes a run
+        return Extraction[InvoiceFields](
+            value=InvoiceFields(),
+            confidence=0.0,
+            notes=[f"offline extraction failed ({type(exc).__name__}); review by hand"],
+        )
+
+
+def _outside_buyer(doc: Document, cands: list[Candidate[str]]) -> list[Candidate[str]]:
+    """Candidates not in the buyer's block; ones inside it keep a low confidence."""
+    buyer = buyer_lines(doc)
+    return sorted(
+        (c.but(c.confidence * 0.3) if c.line in buyer else c for c in cands),
+        key=lambda c: (-c.confidence, c.line),
+    )
+
+
+def _pick_dates(
+    doc: Document, notes: list[str]
+) -> tuple[Candidate[dt.date] | None, Candidate[dt.date] | None]:
+    dates = find_dates(doc)
+    issue = best([c for c in dates if c.label == "issue"])
+    if issue is None:
+        unlabelled = [c for c in dates if c.label is None]
+        issue = best(unlabelled)
+        if issue is not None and len({c.value for c in unlabelled}) > 1:
+            notes.append("invoice_date: several unlabelled dates, took the most likely")
+    due = best([c for c in dates if c.label == "due"])
+    if due is not None and issue is not None and due.value < issue.value:
+        notes.append(f"due_date: {due.value} is before invoice_date {issue.value}")
+    if due is None and issue is not None and (days := payment_terms_days(doc)):
+        due = Candidate(issue.value + dt.timedelta(days=days), 0.6, -1, "terms")
+        notes.append(f"due_date: computed from payment terms ({days} days)")
+    if issue is not None and issue.confidence < 0.6:
+        notes.append(f"invoice_date: day/month order guessed for {issue.text!r}")
+    return issue, due
+
+
+def _pick_amounts(
+    doc: Document, notes: list[str], conf: dict[str, float]
+) -> dict[str, Decimal | None]:
+    sums = find_totals(doc)
+    total, subtotal, tax = best(sums["total"]), best(sums["subtotal"]), best(sums["tax"])
+    out: dict[str, Decimal | None] = {"total": None, "subtotal": None, "tax": None}
+    if total and subtotal and tax and subtotal.value + tax.value != total.value:
+        for sub in sums["subtotal"]:
+            for t in sums["tax"]:
+                if sub.value + t.value == total.value:
+                    subtotal, tax = sub, t
+    for name, cand in (("total", total), ("subtotal", subtotal), ("tax", tax)):
+        if cand is not None:
+            out[name] = cand.value
+            conf[name] = cand.confidence
+    if total and subtotal and tax and subtotal.value + tax.value == total.value:
+        for name in ("total", "subtotal", "tax"):
+            conf[name] = min(0.98, conf[name] + 0.1)
+        conf["_arithmetic"] = 1.0
+    elif total and subtotal and tax is None and total.value > subtotal.value:
+        out["tax"] = total.value - subtotal.value
+        conf["tax"] = 0.5
+        notes.append("tax: not labelled, taken as total - subtotal")
+    elif total and subtotal and tax:
+        notes.append(f"amounts: subtotal {subtotal.value} + tax {tax.value} != total {total.value}")
+    if len(sums["total"]) > 1 and total is not None:
+        runner = sums["total"][1]
+        if runner.value != total.value and total.confidence - runner.confidence < 0.05:
+            notes.append(f"total: {total.value} chosen over {runner.value}, close call")
+    if total is None:
+        notes.append("total: no labelled total found")
+    return out
+
+
+def _currency(
+    doc: Document, lines: list[int], iban: str | None, vat: str | None
+) -> Candidate[str] | None:
+    found = best(find_currency(doc, near=lines))
+    if found is not None:
+        return found
+    for ident in (iban, vat):
+        country = (ident or "")[:2].upper()
+        if country in _EURO:
+            return Candidate("EUR", 0.5, -1, "country")
+        if country in _COUNTRY_CURRENCY:
+            return Candidate(_COUNTRY_CURRENCY[country], 0.5, -1, "country")
+    return None
+
+
+def _parse(text: str) -> Extraction[InvoiceFields]:
+    doc = Document(text)
+    notes: list[str] = []
+    if doc.truncated:
+        notes.append("text was cut to its first 100,000 characters")
+    if len(_WORD_CHAR.findall("".join(doc.lines[:200]))) < 10:
+        notes.append("no readable text")
+        return Extraction[InvoiceFields](value=InvoiceFields(), confidence=0.0, notes=notes)
+    conf: dict[str, float] = {}
+    values: dict[str, object] = {}
+
+    def take(name: str, cand: Candidate[object] | None) -> None:
+        if cand is not None:
+            values[name] = cand.value
+            conf[name] = round(cand.confidence, 3)
+
+    vendors = find_vendor_names(doc)
+    vendor = best(vendors)
+    if vendor is not None:
+        take("vendor_name", vendor)
+        values["vendor_name"] = ordinary_case(vendor.value)
+    if vendor and len(vendors) > 1 and vendor.confidence - vendors[1].confidence < 0.05:
+        notes.append(f"vendor_name: {vendor.value!r} chosen over {vendors[1].value!r}")
+    if vendor is not None and vendor.line >= 0:
+        take("vendor_address", find_vendor_address(doc, vendor.line))
+    tax_ids = _outside_buyer(doc, find_tax_ids(doc))
+    take("vendor_tax_id", tax_ids[0] if tax_ids else None)
+    ibans = _outside_buyer(doc, find_ibans(doc))
+    take("iban", ibans[0] if ibans else None)
+    if ibans and ibans[0].label == "invalid":
+        notes.append(f"iban: {ibans[0].value} fails its check digits")
+    po = best(find_po_numbers(doc))
+    take("po_number", po)
+    numbers = [c for c in find_invoice_numbers(doc) if po is None or c.value != po.value]
+    take("invoice_number", numbers[0] if numbers else None)
+    issue, due = _pick_dates(doc, notes)
+    take("invoice_date", issue)
+    take("due_date", due)
+    amounts = _pick_amounts(doc, notes, conf)
+    values.update({k: v for k, v in amounts.items() if v is not None})
+    total_lines = [c.line for c in find_totals(doc)["total"][:2]]
+    take(
+        "currency",
+        _currency(doc, total_lines, values.get("iban"), values.get("vendor_tax_id")),  # type: ignore[arg-type]
+    )
+    items = find_line_items(doc)
+    if items:
+        values["line_items"] = [
+            LineItem(description=d, quantity=q, unit_price=u, amount=a)
+            for d, q, u, a in (c.value for c in items)
+        ]
+        conf["line_items"] = round(sum(c.confidence for c in items) / len(items), 3)
+        item_sum = sum((c.value[3] or Decimal(0) for c in items), Decimal(0))
+        if amounts["subtotal"] is not None and item_sum != amounts["subtotal"]:
+            notes.append(
+                f"line_items: they add up to {item_sum}, subtotal says {amounts['subtotal']}"
+            )
+    arithmetic = conf.pop("_arithmetic", 0.0)
+    overall = sum(weight * conf.get(name, 0.0) for name, weight in _REQUIRED.items())
+    overall = min(0.99, overall + 0.05 * arithmetic)
+    for name in _REQUIRED:
+        if name not in values:
+            notes.append(f"{name}: not found")
+    return Extraction[InvoiceFields](
+        value=InvoiceFields.model_validate(values),
+        confidence=round(overall, 3),
+        field_confidence=conf,
+        notes=notes,
+    )

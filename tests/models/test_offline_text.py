@@ -1,0 +1,430 @@
+"""The offline text toolkit on small made-up snippets: languages, number formats, edge cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from bpa.models.offline.text import (
+    Document,
+    best,
+    date_order,
+    find_currency,
+    find_dates,
+    find_ibans,
+    find_invoice_numbers,
+    find_line_items,
+    find_po_numbers,
+    find_tax_ids,
+    find_totals,
+    find_vendor_address,
+    find_vendor_names,
+    ordinary_case,
+    parse_amount,
+    payment_terms_days,
+)
+
+
+def doc(text: str) -> Document:
+    return Document(text)
+
+
+def dated(text: str, kind: str | None) -> dt.date | None:
+    found = best([c for c in find_dates(doc(text)) if c.label == kind])
+    return found.value if found else None
+
+
+# --- dates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "issue", "due"),
+    [
+        ("Rechnungsdatum: 14.03.2026\nFällig am: 13.04.2026", (2026, 3, 14), (2026, 4, 13)),
+        (
+            "Date de facture : 3 janvier 2026\nÉchéance : 2 février 2026",
+            (2026, 1, 3),
+            (2026, 2, 2),
+        ),
+        (
+            "Fecha: 14 de marzo de 2026\nFecha de vencimiento: 13/04/2026",
+            (2026, 3, 14),
+            (2026, 4, 13),
+        ),
+        ("Data fattura: 5 marzo 2026\nScadenza: 04/04/2026", (2026, 3, 5), (2026, 4, 4)),
+        ("Factuurdatum: 12 maart 2026\nVervaldatum: 11-04-2026", (2026, 3, 12), (2026, 4, 11)),
+        ("Invoice date: March 5th, 2026\nDue date: Apr 4, 2026", (2026, 3, 5), (2026, 4, 4)),
+    ],
+)
+def test_labelled_issue_and_due_dates_in_six_languages(
+    text: str, issue: tuple[int, int, int], due: tuple[int, int, int]
+) -> None:
+    assert dated(text, "issue") == dt.date(*issue)
+    assert dated(text, "due") == dt.date(*due)
+
+
+def test_a_header_row_names_the_dates_of_the_row_below() -> None:
+    text = "Invoice No. Invoice Date Due Date\nINV-7 01/02/2026 03/03/2026"
+    assert dated(text, "issue") == dt.date(2026, 2, 1)
+    assert dated(text, "due") == dt.date(2026, 3, 3)
+
+
+def test_a_label_on_the_line_above_a_receipt_date_counts() -> None:
+    assert dated("DATE:\n25/12/2018 8:13:39 PM", "issue") == dt.date(2018, 12, 25)
+
+
+def test_ambiguous_dates_are_day_first_unless_the_document_says_otherwise() -> None:
+    assert dated("Date: 03/04/2026\nTotal: 10,00 EUR", "issue") == dt.date(2026, 4, 3)
+    us = "Acme Inc.\nSan Francisco, CA 94105\nDate: 03/04/2026\nTotal: $10.00\nTax: $0.00"
+    assert date_order(doc(us)) == "MDY"
+    assert dated(us, "issue") == dt.date(2026, 3, 4)
+
+
+def test_an_unambiguous_date_settles_the_order_of_the_others() -> None:
+    text = "Date: 03/04/2026\nDelivered: 03/25/2026"
+    assert date_order(doc(text)) == "MDY"
+    assert dated(text, "issue") == dt.date(2026, 3, 4)
+    assert dated("Date: 03/04/2026\nDelivered: 25/03/2026", "issue") == dt.date(2026, 4, 3)
+
+
+def test_impossible_and_implausible_dates_are_not_dates() -> None:
+    assert find_dates(doc("Date: 31/02/2026")) == []
+    assert find_dates(doc("Ref 12/34/5678 and 1851-A")) == []
+    assert find_dates(doc("Date: 01.01.1850")) == []
+
+
+def test_other_dates_are_told_apart_from_the_issue_date() -> None:
+    text = "Lieferdatum: 10.03.2026\nRechnungsdatum: 14.03.2026"
+    kinds = {c.label: c.value for c in find_dates(doc(text))}
+    assert kinds == {"other": dt.date(2026, 3, 10), "issue": dt.date(2026, 3, 14)}
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("Zahlbar innerhalb von 14 Tagen ohne Abzug.", 14),
+        ("Payment terms: net 30 days", 30),
+        ("Paiement à 45 jours.", 45),
+        ("Pago a 60 días.", 60),
+        ("Thank you for your business.", None),
+    ],
+)
+def test_payment_terms_in_words(text: str, days: int | None) -> None:
+    assert payment_terms_days(doc(text)) == days
+
+
+# --- money -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "value"),
+    [
+        ("1.234,56 €", ",", "1234.56"),
+        ("1,234.56", ".", "1234.56"),
+        ("1\u00a0234,56 EUR", ",", "1234.56"),
+        ("1'234.50 CHF", ".", "1234.50"),
+        ("USD 1,234,567.89", ".", "1234567.89"),
+        ("-RM 0.02", ".", "-0.02"),
+        ("(0.01)", ".", "-0.01"),
+        ("9.000", ".", "9.000"),
+        ("1.234", ",", "1234"),
+        ("12,5", ",", "12.5"),
+    ],
+)
+def test_amounts_in_many_formats(text: str, decimal: str, value: str) -> None:
+    assert parse_amount(text, decimal) == Decimal(value)
+
+
+def test_percentages_times_and_dates_are_not_amounts() -> None:
+    from bpa.models.offline.text import find_amounts
+
+    d = doc("MwSt. 19 %\n19:32:35\n25/12/2018")
+    assert [find_amounts(d, i) for i in range(len(d))] == [[], [], []]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Total 12,00 €", "EUR"),
+        ("Gesamtbetrag CHF 1'170.72", "CHF"),
+        ("TOTAL (RM): 9.00", "MYR"),
+        ("Total £40.00", "GBP"),
+        ("Total: SEK 4,100.00", "SEK"),
+        ("Summa 100 kr\nVAT No.: SE556677880801", "SEK"),
+        ("Total 30,00 kr\nMVA: NO923609016MVA\nIBAN NO93 8601 1117 947", "NOK"),
+        ("Total $99.00", "USD"),
+    ],
+)
+def test_currency_from_symbols_codes_and_country(text: str, code: str) -> None:
+    found = best(find_currency(doc(text)))
+    assert found is not None and found.value == code
+
+
+def test_no_currency_when_none_is_written() -> None:
+    assert find_currency(doc("TOTAL 9.00\nALL ITEMS ON TOP SHELF")) == []
+
+
+def sums(text: str) -> dict[str, Decimal | None]:
+    found = find_totals(doc(text))
+    return {k: (best(v).value if best(v) else None) for k, v in found.items()}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "subtotal", "tax", "total"),
+    [
+        (
+            "Subtotal 100.00\nVAT 20% 20.00\nTotal 120.00\nAmount due 120.00",
+            "100.00",
+            "20.00",
+            "120.00",
+        ),
+        (
+            "Nettobetrag 1.000,00 €\nMwSt. 19 % 190,00 €\nGesamtbetrag 1.190,00 €",
+            "1000.00",
+            "190.00",
+            "1190.00",
+        ),
+        (
+            "Total HT : 1 597,50 EUR\nTVA 20 % : 319,50 EUR\nTotal TTC : 1 917,00 EUR",
+            "1597.50",
+            "319.50",
+            "1917.00",
+        ),
+        (
+            "Base imponible\n465,00 €\nIVA 21 %\n97,65 €\nTotal a pagar\n562,65 €",
+            "465.00",
+            "97.65",
+            "562.65",
+        ),
+        ("Imponibile 200,00\nIVA 22% 44,00\nTotale fattura 244,00", "200.00", "44.00", "244.00"),
+        ("Subtotaal € 50,00\nBTW 21% € 10,50\nTotaal € 60,50", "50.00", "10.50", "60.50"),
+    ],
+)
+def test_labelled_sums_in_several_languages(text: str, subtotal: str, tax: str, total: str) -> None:
+    assert sums(text) == {
+        "subtotal": Decimal(subtotal),
+        "tax": Decimal(tax),
+        "total": Decimal(total),
+    }
+
+
+def test_a_receipt_total_is_the_rounded_amount_not_quantity_cash_or_change() -> None:
+    text = (
+        "ITEM(S) : 4\nQTY(S) : 4\nTOTAL QTY: 4\nTOTAL\nRM 33.92\nROUNDING ADJUSTMENT\n-RM 0.02\n"
+        "TOTAL ROUNDED\nRM 33.90\nCASH\nRM 50.00\nCHANGE\nRM 16.10"
+    )
+    assert sums(text)["total"] == Decimal("33.90")
+
+
+def test_labels_listed_before_their_values_are_paired_in_order() -> None:
+    text = (
+        "SUB-TOTAL (EX)\nTOTAL TAX\nROUNDING\nTOTAL\nCASH\nCHANGE\n"
+        "16.98\n1.02\n0.00\n18.00\n20.00\n2.00"
+    )
+    assert sums(text) == {
+        "subtotal": Decimal("16.98"),
+        "tax": Decimal("1.02"),
+        "total": Decimal("18.00"),
+    }
+
+
+def test_cash_minus_change_confirms_the_total() -> None:
+    text = "TOTAL AMT RM 60.31\nROUNDING ADJ -0.01\nRM 60.30\nCASH RM 70.30\nCHANGE RM 10.00"
+    assert sums(text)["total"] == Decimal("60.30")
+
+
+# --- identifiers ------------------------------------------------------------------------
+
+
+def test_ibans_are_validated_and_compacted() -> None:
+    good = find_ibans(doc("IBAN: DE89 3704 0044 0532 0130 00 BIC: COBADEFFXXX"))
+    assert [(c.value, c.label) for c in good] == [("DE89370400440532013000", "iban")]
+    bad = find_ibans(doc("IBAN: DE89 3704 0044 0532 0130 01 BIC: COBADEFFXXX"))
+    assert [(c.value, c.label) for c in bad] == [("DE89370400440532013001", "invalid")]
+    assert bad[0].confidence < good[0].confidence
+    assert find_ibans(doc("Order DE12 3456 7890")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "vat"),
+    [
+        ("USt-IdNr.: DE 136 695 976", "DE136695976"),
+        ("N° TVA intracommunautaire : FR40303265045", "FR40303265045"),
+        ("VAT Reg No: GB 980 7806 84", "GB980780684"),
+        ("UID/MWST-Nr. CHE-116.281.710 MWST", "CHE116281710MWST"),
+        ("NIF: ESB58378431", "ESB58378431"),
+        ("Partita IVA: IT00743110157", "IT00743110157"),
+        ("BTW-nummer: NL004495445B01", "NL004495445B01"),
+        ("GST REG NO : 0000 6771 0976", "000067710976"),
+    ],
+)
+def test_tax_ids_after_their_labels(text: str, vat: str) -> None:
+    found = find_tax_ids(doc(text))
+    assert found and found[0].value == vat
+
+
+def test_a_checksum_valid_vat_id_is_trusted_more_than_a_bare_label() -> None:
+    found = find_tax_ids(doc("GST No: 000689913856\nVAT: DE136695976"))
+    assert [c.value for c in found] == ["DE136695976", "000689913856"]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Rechnung Nr. RE-2026-0042", "RE-2026-0042"),
+        ("Rechnungsnummer:\n2026-10457", "2026-10457"),
+        ("Facture n° F2026/17", "F2026/17"),
+        ("Factura nº: A-123", "A-123"),
+        ("Invoice #: INV-1001", "INV-1001"),
+        ("Invoice No.: FT 2026/0094", "FT 2026/0094"),
+        ("Numero fattura: 2026/77", "2026/77"),
+        ("Factuurnummer: NL-555", "NL-555"),
+        ("Receipt # CS00633950 DATE: 25/04/2017", "CS00633950"),
+    ],
+)
+def test_invoice_numbers_after_multilingual_labels(text: str, number: str) -> None:
+    found = find_invoice_numbers(doc(text))
+    assert found and found[0].value == number
+
+
+def test_an_invoice_number_is_never_a_date() -> None:
+    assert find_invoice_numbers(doc("Invoice date: 12/03/2026")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Bestellnummer: 4500012345", "4500012345"),
+        ("Bon de commande : BC-889", "BC-889"),
+        ("Pedido\nPO-2026-0016", "PO-2026-0016"),
+        ("Purchase Order: 12345", "12345"),
+        ("Your order #: A-77", "A-77"),
+    ],
+)
+def test_po_numbers(text: str, number: str) -> None:
+    found = find_po_numbers(doc(text))
+    assert found and found[0].value == number
+
+
+# --- parties ----------------------------------------------------------------------------
+
+LETTER = """Müller Bürobedarf GmbH
+Hauptstraße 42
+80331 München
+USt-IdNr.: DE 136 695 976
+RECHNUNG
+Rechnungsempfänger:
+Kunde & Partner AG
+Musterstraße 1
+10115 Berlin
+Rechnungsnummer: RE-1"""
+
+
+def test_the_vendor_is_the_issuer_not_the_buyer() -> None:
+    vendors = find_vendor_names(doc(LETTER))
+    assert vendors[0].value == "Müller Bürobedarf GmbH"
+    assert all(c.value != "Kunde & Partner AG" for c in vendors)
+
+
+def test_the_vendor_address_follows_its_name() -> None:
+    d = doc(LETTER)
+    address = find_vendor_address(d, find_vendor_names(d)[0].line)
+    assert address is not None and address.value == "Hauptstraße 42, 80331 München"
+
+
+def test_a_vendor_only_in_the_footer_is_still_found_when_the_buyer_comes_first() -> None:
+    text = (
+        "Bill to:\nBig Buyer Ltd\n1 High Street\nLondon\nINVOICE\nInvoice No: 77\n"
+        "Total: £100.00\nGreenleaf Gardening Ltd · 12 Park Road · Leeds · VAT No GB980780684"
+    )
+    assert find_vendor_names(doc(text))[0].value == "Greenleaf Gardening Ltd"
+
+
+def test_a_receipt_name_loses_its_registration_number_and_joins_a_broken_line() -> None:
+    text = (
+        "TAN WOON YANN\nPOPULAR BOOK\nCO. (M) SDN BHD (113825-W)\nNO 8, JALAN 7/118B\n"
+        "DATE: 01/03/18"
+    )
+    assert find_vendor_names(doc(text))[0].value == "POPULAR BOOK CO. (M) SDN BHD"
+
+
+def test_from_label_names_the_vendor() -> None:
+    text = "From: Nordic Widgets <billing@nordicwidgets.example>\nTo: Someone Else GmbH\nHello"
+    assert find_vendor_names(doc(text))[0].value == "Nordic Widgets"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("CONTOSO FACILITIES LTD", "Contoso Facilities Ltd"),
+        ("ROSSI FORNITURE S.R.L.", "Rossi Forniture S.r.l."),
+        ("IBM DEUTSCHLAND GMBH", "IBM Deutschland GmbH"),
+        ("Acme Widgets GmbH", "Acme Widgets GmbH"),
+    ],
+)
+def test_letterhead_capitals_become_ordinary_case(name: str, expected: str) -> None:
+    assert ordinary_case(name) == expected
+
+
+# --- line items -------------------------------------------------------------------------
+
+
+def rows(text: str) -> list[tuple[str, Decimal | None, Decimal | None, Decimal | None]]:
+    return [c.value for c in find_line_items(doc(text))]
+
+
+def test_line_items_from_a_table_row_by_row() -> None:
+    text = (
+        "Description Qty Unit price Amount\nOffice cleaning, January 2026 1 860.00 860.00\n"
+        "Window cleaning 2 120.00 240.00\nSubtotal 1,100.00"
+    )
+    assert rows(text) == [
+        ("Office cleaning, January 2026", Decimal(1), Decimal("860.00"), Decimal("860.00")),
+        ("Window cleaning", Decimal(2), Decimal("120.00"), Decimal("240.00")),
+    ]
+
+
+def test_line_items_from_a_table_read_cell_by_cell() -> None:
+    text = (
+        "Bezeichnung\nMenge\nEinzelpreis\nBetrag\nDichtring NBR 40 x 3\n9\n55,13\n496,17\n"
+        "Brochures\n1\n1 240,00\n1 240,00\nZwischensumme\n1.736,17 €"
+    )
+    assert rows(text) == [
+        ("Dichtring NBR 40 x 3", Decimal(9), Decimal("55.13"), Decimal("496.17")),
+        ("Brochures", Decimal(1), Decimal("1240.00"), Decimal("1240.00")),
+    ]
+
+
+def test_line_items_written_as_sentences() -> None:
+    text = (
+        "–  40 × Pallet storage at €12.50 each: €500.00\n"
+        "  2 x Stapler at SEK 345.00 each = SEK 690.00"
+    )
+    assert rows(text) == [
+        ("Pallet storage", Decimal(40), Decimal("12.50"), Decimal("500.00")),
+        ("Stapler", Decimal(2), Decimal("345.00"), Decimal("690.00")),
+    ]
+
+
+# --- odd input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\n\t", "\x00\x01\x02\xff" * 500, "€€€ %%% ### 12/ /34", "Total:\nDate:\nIBAN:"],
+)
+def test_odd_text_gives_no_candidates_and_no_error(text: str) -> None:
+    d = doc(text)
+    assert find_dates(d) == []
+    assert find_ibans(d) == []
+    assert find_invoice_numbers(d) == []
+    assert find_line_items(d) == []
+    assert all(v == [] for v in find_totals(d).values())
+
+
+def test_huge_text_is_cut_and_still_read() -> None:
+    d = doc("Rechnungsdatum: 14.03.2026\n" + "Zeile ohne Inhalt\n" * 20_000)
+    assert d.truncated
+    assert dated("Rechnungsdatum: 14.03.2026", "issue") == find_dates(d)[0].value
