@@ -11,6 +11,8 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +52,24 @@ def request_fingerprint(action: str, request: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new database file to WAL once; the mode then sticks to the file.
+
+    Switching needs a moment of exclusive access and SQLite does not wait for it (no busy
+    handler), so connections opening a fresh file at the same time retry briefly.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() in ("wal", "memory"):
+        return
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the SQLite settings that make concurrent use safe (WAL, busy timeout)."""
     if url.startswith("sqlite"):
@@ -58,10 +78,10 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            _enable_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return engine

@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session, select
 
 from connectors.accounting.tables import (
-    CENT,
     AcctBill,
     AcctJournalEntry,
     AcctJournalLine,
@@ -22,6 +21,7 @@ from connectors.accounting.tables import (
 )
 from connectors.errors import NotFound, Rejected
 from connectors.schemas import JournalEntry, JournalLine
+from connectors.sqltypes import CENT
 
 __all__ = [
     "bill_for_entry",

@@ -10,10 +10,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, Numeric, String, text
+from sqlalchemy import Index, String, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from connectors.sqltypes import MoneyType
 
 __all__ = [
     "TABLES",
@@ -26,31 +28,8 @@ __all__ = [
     "AcctPurchaseOrderLine",
     "AcctVendor",
     "ExactDecimal",
-    "MoneyType",
 ]
 
-CENT = Decimal("0.01")
-
-
-class MoneyType(TypeDecorator[Decimal]):
-    """A two-place decimal that never passes through a float."""
-
-    impl = Numeric(18, 2)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(32))
-        return dialect.type_descriptor(Numeric(18, 2, asdecimal=True))
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        amount = Decimal(value).quantize(CENT)
-        return str(amount) if dialect.name == "sqlite" else amount
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(str(value)).quantize(CENT)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import SQLModel
 
 from connectors.crm.retail import RetailActions
-from connectors.crm.sales import SalesActions
+from connectors.crm.sales import SalesActions, SalesConfig
 from connectors.kinds import CRMConnector
 from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
 
@@ -19,6 +19,7 @@ __all__ = ["CRMConfig", "MockCRMConnector"]
 class CRMConfig(BaseModel):
     database_url: str
     seed: str | None = None
+    sales: SalesConfig = Field(default_factory=SalesConfig)
 
 
 class MockCRMConnector(SqlConnectorMixin, RetailActions, SalesActions, CRMConnector):
@@ -34,3 +35,10 @@ class MockCRMConnector(SqlConnectorMixin, RetailActions, SalesActions, CRMConnec
             seed = Path(self.config.seed)
             self._seed_retail(seed)
             self._seed_sales(seed)
+
+    async def health(self) -> dict[str, Any]:
+        """Row counts of both halves: zero customers or deals usually means no seed loaded."""
+        return {"ok": True, "retail": self.retail_counts(), "sales": self.sales_counts()}
+
+    async def aclose(self) -> None:
+        self.engine.dispose()

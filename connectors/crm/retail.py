@@ -1,18 +1,367 @@
-"""The retail half of the mocked CRM (actions, seeding)."""
+"""The retail half of the mocked CRM: customers, orders and catalogue under the store's policy.
+
+A mixin of `MockCRMConnector`; it expects ``self.engine`` and ``self.session()`` (from
+`SqlConnectorMixin`). The policy's rules live in `_retail_orders`; this module turns
+requests into those calls, logs each change in the customer's history, and returns records.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, case, func
+from sqlmodel import Session, col, select
+
+from connectors.base import Irreversible, action
+from connectors.crm import _retail_orders as rules
+from connectors.crm import _retail_tasks as tasks
+from connectors.crm._retail_export import export
+from connectors.crm._retail_records import (
+    activity_record,
+    address_of,
+    customer_record,
+    load_customer,
+    load_order,
+    load_product,
+    load_task,
+    order_records,
+    product_record,
+    task_record,
+)
+from connectors.crm._retail_seed import name_zip_key, seed_retail_if_empty
+from connectors.crm._retail_tables import (
+    RETAIL_TABLES,
+    CrmActivity,
+    CrmCustomer,
+    CrmOrder,
+    CrmProduct,
+    CrmTask,
+    CrmVariant,
+)
+from connectors.errors import NotFound
+from connectors.schemas import (
+    CancelOrder,
+    CatalogueProduct,
+    CatalogueProductRef,
+    CatalogueProductSummary,
+    CatalogueSearch,
+    Customer,
+    CustomerActivity,
+    CustomerActivityCreate,
+    CustomerActivitySearch,
+    CustomerOrders,
+    CustomerRef,
+    ExchangeItems,
+    FindCustomerByEmail,
+    FindCustomerByNameZip,
+    ModifyOrderAddress,
+    ModifyOrderItems,
+    ModifyOrderPayment,
+    Order,
+    OrderRef,
+    ReturnItems,
+    Task,
+    TaskClose,
+    TaskCreate,
+    TaskRef,
+    TaskSearch,
+    UpdateCustomerAddress,
+)
 
 __all__ = ["RetailActions"]
 
+_ONE_CHANGE = "the policy allows items to be changed once; a human agent corrects the order"
+_RETURN_SENT = "the customer is e-mailed how to send the items back; a human withdraws a request"
+
 
 class RetailActions:
-    """Filled in with the retail actions."""
+    """Retail reads and policy-checked writes of the mocked CRM."""
+
+    if TYPE_CHECKING:
+        engine: Engine
+
+        def session(self) -> AbstractContextManager[Session]: ...
 
     def _retail_tables(self) -> list[Any]:
-        return []
+        return list(RETAIL_TABLES)
 
     def _seed_retail(self, seed: Path) -> None:
-        return None
+        """Load ``users.json``, ``orders.json`` and ``products.json`` (tau-bench's retail
+        format) from the seed folder while the CRM has no customers."""
+        seed_retail_if_empty(self.engine, seed)
+
+    # Reads
+
+    @action()
+    async def find_customer_by_email(self, request: FindCustomerByEmail) -> Customer:
+        """Authenticate a customer by e-mail address (case does not matter)."""
+        with self.session() as session:
+            row = session.exec(
+                select(CrmCustomer).where(CrmCustomer.email_key == request.email.strip().lower())
+            ).first()
+            if row is None:
+                raise NotFound("no customer has this e-mail address", code="unknown_customer")
+            return customer_record(session, row)
+
+    @action()
+    async def find_customer_by_name_zip(self, request: FindCustomerByNameZip) -> Customer:
+        """Authenticate a customer by first name, last name and zip code, all three exact."""
+        key = name_zip_key(request.first_name, request.last_name, request.zip)
+        with self.session() as session:
+            rows = session.exec(select(CrmCustomer).where(CrmCustomer.name_zip_key == key)).all()
+            if len(rows) != 1:
+                raise NotFound(
+                    "no customer has this name and zip code"
+                    if not rows
+                    else "several customers have this name and zip code; ask for the e-mail",
+                    code="unknown_customer" if not rows else "ambiguous_customer",
+                )
+            return customer_record(session, rows[0])
+
+    @action()
+    async def get_customer(self, request: CustomerRef) -> Customer:
+        """A customer's profile: default address, payment methods, order ids."""
+        with self.session() as session:
+            return customer_record(session, load_customer(session, request.customer_id))
+
+    @action()
+    async def get_order(self, request: OrderRef) -> Order:
+        """One order with its items, fulfilments (tracking), payments and status."""
+        with self.session() as session:
+            return order_records(session, [load_order(session, request.order_id)])[0]
+
+    @action()
+    async def list_customer_orders(self, request: CustomerOrders) -> list[Order]:
+        """A customer's orders in the order the customer placed them."""
+        with self.session() as session:
+            load_customer(session, request.customer_id)
+            query = select(CrmOrder).where(CrmOrder.customer_id == request.customer_id)
+            if request.statuses is not None:
+                query = query.where(col(CrmOrder.status).in_(request.statuses))
+            rows = session.exec(query.order_by(col(CrmOrder.position))).all()
+            return order_records(session, rows)
+
+    @action()
+    async def get_catalogue_product(self, request: CatalogueProductRef) -> CatalogueProduct:
+        """A product with all its variants (options, price, availability)."""
+        with self.session() as session:
+            return product_record(session, load_product(session, request.product_id))
+
+    @action()
+    async def list_catalogue_products(
+        self, request: CatalogueSearch
+    ) -> list[CatalogueProductSummary]:
+        """The product types in the catalogue, by name."""
+        with self.session() as session:
+            available = func.sum(case((col(CrmVariant.available), 1), else_=0))
+            query = (
+                select(CrmProduct.id, CrmProduct.name, func.count(), available)
+                .join(CrmVariant, col(CrmVariant.product_id) == col(CrmProduct.id))
+                .group_by(col(CrmProduct.id), col(CrmProduct.name))
+                .order_by(col(CrmProduct.name), col(CrmProduct.id))
+            )
+            if request.name:
+                query = query.where(col(CrmProduct.name).icontains(request.name.strip()))
+            return [
+                CatalogueProductSummary(
+                    id=pid, name=name, variant_count=count, available_count=int(avail or 0)
+                )
+                for pid, name, count, avail in session.exec(query).all()
+            ]
+
+    @action()
+    async def get_task(self, request: TaskRef) -> Task:
+        """One CRM task."""
+        with self.session() as session:
+            return task_record(load_task(session, request.task_id))
+
+    @action()
+    async def list_tasks(self, request: TaskSearch) -> list[Task]:
+        """Tasks about a record, by status or due time; soonest due first."""
+        with self.session() as session:
+            return [task_record(row) for row in tasks.find_tasks(session, request)]
+
+    @action()
+    async def list_customer_activities(
+        self, request: CustomerActivitySearch
+    ) -> list[CustomerActivity]:
+        """A customer's history (messages, order and account changes), newest first."""
+        with self.session() as session:
+            load_customer(session, request.customer_id)
+            query = select(CrmActivity).where(CrmActivity.customer_id == request.customer_id)
+            if request.order_id is not None:
+                query = query.where(CrmActivity.order_id == request.order_id)
+            query = query.order_by(col(CrmActivity.occurred_at).desc(), col(CrmActivity.id))
+            return [activity_record(r) for r in session.exec(query.limit(request.limit)).all()]
+
+    # Writes
+
+    def _order_changed(self, session: Session, order: CrmOrder, subject: str, body: str) -> Order:
+        tasks.log(
+            session,
+            CustomerActivityCreate(
+                customer_id=order.customer_id,
+                kind="order_change",
+                subject=subject,
+                body=body,
+                order_id=order.id,
+            ),
+        )
+        return order_records(session, [order])[0]
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a cancelled order cannot be reinstated and its refund is issued"),
+    )
+    async def cancel_order(self, request: CancelOrder) -> Order:
+        """Cancel a pending order and refund its payments to their methods."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            refunds = rules.cancel(session, order, request.reason)
+            body = "; ".join(f"refund {rules.money(a)} to {m}" for m, a in refunds.items())
+            subject = f"Order {order.id} cancelled ({request.reason})"
+            return self._order_changed(session, order, subject, body or "nothing to refund")
+
+    @action(side_effect=True, undo="modify_order_address")
+    async def modify_order_address(self, request: ModifyOrderAddress) -> Order:
+        """Change a pending order's shipping address (undo: set the previous one again)."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            old = rules.modify_address(session, order, request.address)
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: shipping address changed",
+                f"from {old.one_line()} to {request.address.one_line()}",
+            )
+
+    @action(side_effect=True, undo=Irreversible(_ONE_CHANGE))
+    async def modify_order_items(self, request: ModifyOrderItems) -> Order:
+        """Swap items of a pending order for other options of the same products (once)."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            difference = rules.modify_items(session, order, request)
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: items modified",
+                f"{', '.join(request.item_ids)} -> {', '.join(request.new_item_ids)}; "
+                f"price difference {rules.money(difference)} via {request.payment_method_id}",
+            )
+
+    @action(
+        side_effect=True,
+        undo=Irreversible(
+            "an order's payment method can be changed once, while it has one payment"
+        ),
+    )
+    async def modify_order_payment(self, request: ModifyOrderPayment) -> Order:
+        """Pay a pending order with another of the customer's payment methods."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            amount = rules.modify_payment(session, order, request.payment_method_id)
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: payment method changed",
+                f"{rules.money(amount)} now paid with {request.payment_method_id}",
+            )
+
+    @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
+    async def return_items(self, request: ReturnItems) -> Order:
+        """Request the return of delivered items, refunded to the original method or a gift card."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            rules.return_items(session, order, request)
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: return requested",
+                f"items {', '.join(request.item_ids)}; refund to {request.payment_method_id}",
+            )
+
+    @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
+    async def exchange_items(self, request: ExchangeItems) -> Order:
+        """Request an exchange of delivered items for other options of the same products."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            difference = rules.exchange_items(session, order, request)
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: exchange requested",
+                f"{', '.join(request.item_ids)} -> {', '.join(request.new_item_ids)}; "
+                f"price difference {rules.money(difference)} via {request.payment_method_id}",
+            )
+
+    @action(side_effect=True, undo="update_customer_address")
+    async def update_customer_address(self, request: UpdateCustomerAddress) -> Customer:
+        """Change a customer's default address (undo: set the previous one again)."""
+        with self.session() as session:
+            customer = load_customer(session, request.customer_id)
+            old = address_of(customer)
+            rules.set_address(customer, request.address)
+            session.add(customer)
+            rules.flush(session)
+            tasks.log(
+                session,
+                CustomerActivityCreate(
+                    customer_id=customer.id,
+                    kind="account_change",
+                    subject="Default address changed",
+                    body=f"from {old.one_line()} to {request.address.one_line()}",
+                ),
+            )
+            return customer_record(session, customer)
+
+    @action(side_effect=True, undo="cancel_task")
+    async def create_task(self, request: TaskCreate) -> Task:
+        """Create a task with a due time about a customer, an order, a deal or a ticket."""
+        with self.session() as session:
+            return task_record(tasks.create_task(session, request))
+
+    @action(side_effect=True, undo=Irreversible("a done task stays done; create a new task"))
+    async def complete_task(self, request: TaskClose) -> Task:
+        """Mark an open task done."""
+        with self.session() as session:
+            row = load_task(session, request.task_id)
+            return task_record(tasks.close_task(session, row, "done", request.note))
+
+    @action(
+        side_effect=True, undo=Irreversible("a cancelled task stays cancelled; create a new task")
+    )
+    async def cancel_task(self, request: TaskClose) -> Task:
+        """Cancel an open task (the compensation of create_task)."""
+        with self.session() as session:
+            row = load_task(session, request.task_id)
+            return task_record(tasks.close_task(session, row, "cancelled", request.note))
+
+    @action(side_effect=True, undo=Irreversible("a customer's history is append-only"))
+    async def log_customer_activity(self, request: CustomerActivityCreate) -> CustomerActivity:
+        """Add an entry to a customer's history (a message sent, a call, a note)."""
+        with self.session() as session:
+            load_customer(session, request.customer_id)
+            return activity_record(tasks.log(session, request))
+
+    def export_retail(self) -> dict[str, Any]:
+        """The retail data as tau-bench's ``users`` and ``orders`` (plain JSON), to compare end
+        states: two CRMs that took the same actions export the same."""
+        with Session(self.engine) as session:
+            return export(session)
+
+    def _count(self, session: Session, model: Any) -> int:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+    def retail_counts(self) -> dict[str, int]:
+        """How much retail data the CRM holds (zero customers: the seed was not loaded)."""
+        with Session(self.engine) as session:
+            return {
+                "customers": self._count(session, CrmCustomer),
+                "orders": self._count(session, CrmOrder),
+                "products": self._count(session, CrmProduct),
+                "open_tasks": session.exec(
+                    select(func.count()).select_from(CrmTask).where(CrmTask.status == "open")
+                ).one(),
+            }

@@ -2,5 +2,7 @@
 
 from connectors.kinds.accounting import AccountingConnector
 from connectors.kinds.crm import CRMConnector
+from connectors.kinds.messaging import MessagingConnector
+from connectors.kinds.ticketing import TicketingConnector
 
-__all__ = ["AccountingConnector", "CRMConnector"]
+__all__ = ["AccountingConnector", "CRMConnector", "MessagingConnector", "TicketingConnector"]

@@ -21,6 +21,7 @@ pytest.register_assert_rewrite(
     "connectors.testing.accounting",
     "connectors.testing.crm_sales",
     "connectors.testing.crm_retail",
+    "connectors.testing._crm_retail_orders",
     "connectors.testing.ticketing",
     "connectors.testing.messaging",
 )

@@ -1,0 +1,154 @@
+"""The mocked helpdesk: tickets, notes and replies in SQL, behind the ticketing kind.
+
+It enforces what a real helpdesk enforces (the status workflow, no changes to a closed
+ticket, one ticket per source message), so flows meet those refusals in tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, col, select
+
+from connectors.base import Irreversible, action
+from connectors.kinds import TicketingConnector
+from connectors.schemas import (
+    CommentRef,
+    Ticket,
+    TicketClose,
+    TicketCommentCreate,
+    TicketCreate,
+    TicketRef,
+    TicketSearch,
+    TicketUpdate,
+)
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+from connectors.ticketing import _tickets
+from connectors.ticketing.tables import TICKET_TABLES, TktTicket
+
+__all__ = ["MockTicketingConnector", "TicketingConfig"]
+
+
+class TicketingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = Field(description="SQLAlchemy URL; the tkt_* tables are created here")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
+    """Tickets with a workflow and SLA due times, internal notes and public replies."""
+
+    name = "ticketing"
+    config_model = TicketingConfig
+
+    def __init__(
+        self,
+        config: dict[str, Any] | TicketingConfig,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.config = TicketingConfig.model_validate(config)
+        self._now = clock
+        self.engine = make_engine(self.config.database_url)
+        SQLModel.metadata.create_all(
+            self.engine,
+            tables=[*TICKET_TABLES, IdempotencyRecord.__table__],  # type: ignore[attr-defined]
+        )
+
+    # Reads
+
+    @action()
+    async def get_ticket(self, request: TicketRef) -> Ticket:
+        """One ticket with its notes and replies, oldest first."""
+        with self.session() as session:
+            return _tickets.record(session, _tickets.load(session, request.ticket_id))
+
+    @action()
+    async def find_tickets(self, request: TicketSearch) -> list[Ticket]:
+        """Tickets by requester, status, category, tag, assignee or source reference."""
+        with self.session() as session:
+            return [_tickets.record(session, row) for row in _tickets.find(session, request)]
+
+    # Writes
+
+    @action(side_effect=True, undo="close_ticket")
+    async def create_ticket(self, request: TicketCreate) -> Ticket:
+        """Open a ticket; its SLA due time follows from the priority."""
+        with self.session() as session:
+            row = _tickets.create(session, request, self._now())
+            return _tickets.record(session, row)
+
+    @action(side_effect=True, undo="update_ticket")
+    async def update_ticket(self, request: TicketUpdate) -> Ticket:
+        """Move a ticket along its workflow, re-prioritise, assign or re-tag it (undo: an
+        update with the previous values)."""
+        with self.session() as session:
+            row = _tickets.load(session, request.ticket_id)
+            return _tickets.record(session, _tickets.update(session, row, request, self._now()))
+
+    @action(side_effect=True, undo=Irreversible("a closed ticket is final; open a follow-up"))
+    async def close_ticket(self, request: TicketClose) -> Ticket:
+        """Close a ticket from any status, with the reason as an internal note."""
+        with self.session() as session:
+            row = _tickets.load(session, request.ticket_id)
+            row = _tickets.close(session, row, request.reason, self._now())
+            return _tickets.record(session, row)
+
+    @action(side_effect=True, undo="remove_note")
+    async def add_note(self, request: TicketCommentCreate) -> Ticket:
+        """Add an internal note (agents only); the new note is the ticket's last comment."""
+        return self._comment(request, "internal")
+
+    @action(
+        side_effect=True, undo=Irreversible("the note stays in the audit trail, marked removed")
+    )
+    async def remove_note(self, request: CommentRef) -> Ticket:
+        """Withdraw an internal note (the compensation of add_note); replies cannot be."""
+        with self.session() as session:
+            row = _tickets.load(session, request.ticket_id)
+            row = _tickets.remove_note(session, row, request.comment_id, self._now())
+            return _tickets.record(session, row)
+
+    @action(
+        side_effect=True, undo=Irreversible("the customer has seen the reply; send a correction")
+    )
+    async def add_reply(self, request: TicketCommentCreate) -> Ticket:
+        """Add a reply the customer sees (the chat channel's answer); it is the last comment."""
+        return self._comment(request, "public")
+
+    def _comment(self, request: TicketCommentCreate, visibility: str) -> Ticket:
+        with self.session() as session:
+            row = _tickets.load(session, request.ticket_id)
+            row = _tickets.add_comment(
+                session, row, visibility, request.author, request.body, self._now()
+            )
+            return _tickets.record(session, row)
+
+    async def health(self) -> dict[str, Any]:
+        """Ticket counts by status, and how many open ones are past their SLA."""
+        with Session(self.engine) as session:
+            by_status = dict(
+                session.exec(
+                    select(TktTicket.status, func.count()).group_by(col(TktTicket.status))
+                ).all()
+            )
+            overdue = session.exec(
+                select(func.count())
+                .select_from(TktTicket)
+                .where(
+                    col(TktTicket.status).not_in(["solved", "closed"]),
+                    col(TktTicket.sla_due_at) < self._now(),
+                )
+            ).one()
+            return {"ok": True, "tickets": by_status, "overdue": overdue}
+
+    async def aclose(self) -> None:
+        self.engine.dispose()
