@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import Any
 
 from bpa.models.offline.text import (
     Candidate,
@@ -41,11 +42,12 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 #: The fields a usable invoice needs, and how much each weighs in the overall confidence.
 _REQUIRED = {"vendor_name": 0.25, "invoice_number": 0.25, "invoice_date": 0.25, "total": 0.25}
 
-_EURO = frozenset(
-    "AT BE CY DE EE ES FI FR GR EL HR IE IT LT LU LV MT NL PT SI SK".split()  # noqa: SIM905
-)
-_COUNTRY_CURRENCY = {"GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
-                     "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN"}  # fmt: skip
+_EURO_COUNTRIES = "AT BE CY DE EE ES FI FR GR EL HR IE IT LT LU LV MT NL PT SI SK"
+_EURO = frozenset(_EURO_COUNTRIES.split())
+_COUNTRY_CURRENCY = {
+    "GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
+    "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN",
+}  # fmt: skip
 
 
 def parse_invoice(text: str) -> Extraction[InvoiceFields]:
@@ -85,8 +87,9 @@ def _pick_dates(
     if due is None and issue is not None and (days := payment_terms_days(doc)):
         due = Candidate(issue.value + dt.timedelta(days=days), 0.6, -1, "terms")
         notes.append(f"due_date: computed from payment terms ({days} days)")
-    if issue is not None and issue.confidence < 0.6:
-        notes.append(f"invoice_date: day/month order guessed for {issue.text!r}")
+    for name, cand in (("invoice_date", issue), ("due_date", due)):
+        if cand is not None and cand.note:
+            notes.append(f"{name}: {cand.note}")
     return issue, due
 
 
@@ -150,7 +153,7 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     conf: dict[str, float] = {}
     values: dict[str, object] = {}
 
-    def take(name: str, cand: Candidate[object] | None) -> None:
+    def take(name: str, cand: Candidate[Any] | None) -> None:
         if cand is not None:
             values[name] = cand.value
             conf[name] = round(cand.confidence, 3)
@@ -180,10 +183,9 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     amounts = _pick_amounts(doc, notes, conf)
     values.update({k: v for k, v in amounts.items() if v is not None})
     total_lines = [c.line for c in find_totals(doc)["total"][:2]]
-    take(
-        "currency",
-        _currency(doc, total_lines, values.get("iban"), values.get("vendor_tax_id")),  # type: ignore[arg-type]
-    )
+    iban = ibans[0].value if ibans else None
+    vat = tax_ids[0].value if tax_ids else None
+    take("currency", _currency(doc, total_lines, iban, vat))
     items = find_line_items(doc)
     if items:
         values["line_items"] = [
@@ -205,6 +207,6 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     return Extraction[InvoiceFields](
         value=InvoiceFields.model_validate(values),
         confidence=round(overall, 3),
-        field_confidence=conf,
+        field_confidence={name: round(value, 3) for name, value in conf.items()},
         notes=notes,
     )

@@ -189,3 +189,232 @@ def test_a_one_page_invoice_is_parsed_in_milliseconds(cases: list[Case]) -> None
     mean = statistics.fmean(timings)
     print(f"\nmean {mean:.1f} ms per sample invoice")
     assert mean < 100
+
+
+#: Made-up invoices in layouts and wordings the sample invoices do not use.
+MADE_UP = {
+    "us": (
+        """\
+Acme Supplies Ltd INVOICE
+1200 Industrial Way Invoice #: 10023
+Springfield, IL 62704 Date: March 5, 2026
+Phone: (217) 555-0100 Terms: Net 30
+BILL TO SHIP TO
+Globex Corporation Globex Corporation
+42 Elm Street 99 Dock Road
+Shelbyville, IL 62565 Shelbyville, IL 62565
+P.O. Number: 7781-A
+QTY DESCRIPTION UNIT PRICE AMOUNT
+3 Widget, large 25.00 75.00
+10 Sprocket 2.50 25.00
+Subtotal 100.00
+Sales Tax (8.25%) 8.25
+Shipping 10.00
+Balance Due $118.25
+""",
+        {
+            "vendor_name": "Acme Supplies Ltd",
+            "invoice_number": "10023",
+            "invoice_date": "2026-03-05",
+            "due_date": "2026-04-04",
+            "total": "118.25",
+            "currency": "USD",
+            "po_number": "7781-A",
+        },
+    ),
+    "de": (
+        """\
+Elektro Schmidt GmbH & Co. KG · Bahnhofstr. 3 · 04109 Leipzig
+Firma
+Kunde & Partner AG
+Am Markt 5
+01067 Dresden
+Rechnung Nr. 2026-17 vom 05.03.2026
+Kundennummer: 10045
+Ihre Bestellung Nr. B-4471 vom 01.03.2026
+Pos. Artikel Menge Einzelpreis Gesamt
+1 Installationsmaterial 1 240,00 € 240,00 €
+2 Arbeitszeit Monteur 6 55,00 € 330,00 €
+Summe netto 570,00 €
+zzgl. 19 % USt. 108,30 €
+Rechnungsbetrag 678,30 €
+Bitte überweisen Sie den Betrag bis zum 19.03.2026 auf unser Konto.
+IBAN: DE89 3704 0044 0532 0130 00
+Steuernummer: 231/114/50012 USt-IdNr.: DE136695976
+""",
+        {
+            "vendor_name": "Elektro Schmidt GmbH & Co. KG",
+            "invoice_number": "2026-17",
+            "invoice_date": "2026-03-05",
+            "due_date": "2026-03-19",
+            "total": "678.30",
+            "currency": "EUR",
+            "vendor_tax_id": "DE136695976",
+            "po_number": "B-4471",
+            "iban": "DE89370400440532013000",
+        },
+    ),
+    "fr": (
+        """\
+FACTURE N° 2026-001
+Boulangerie Martin SARL
+12 rue des Lilas
+75011 Paris
+SIRET 123 456 789 00012 – TVA FR40303265045
+Client :
+Café du Coin
+3 place de la Gare, 69002 Lyon
+Date : 05/03/2026
+Désignation Qté P.U. HT Montant HT
+Croissants 200 0,90 180,00
+Baguettes 100 1,10 110,00
+Montant HT 290,00 €
+TVA (5,5 %) 15,95 €
+Montant TTC 305,95 €
+Net à payer 305,95 €
+Conditions de paiement : à réception
+""",
+        {
+            "vendor_name": "Boulangerie Martin SARL",
+            "invoice_number": "2026-001",
+            "invoice_date": "2026-03-05",
+            "total": "305.95",
+            "tax": "15.95",
+            "currency": "EUR",
+            "vendor_tax_id": "FR40303265045",
+        },
+    ),
+    "es": (
+        """\
+Talleres Pérez, S.L.
+C/ Mayor 10, 28013 Madrid - CIF B58378431
+FACTURA Nº 2026/045
+Fecha de emisión: 7 de abril de 2026
+Cliente: Distribuciones Norte S.A.
+Concepto Unidades Precio Importe
+Reparación motor 1 450,00 450,00
+Piezas 3 35,00 105,00
+Base imponible 555,00
+IVA 21% 116,55
+Total factura 671,55 €
+Forma de pago: transferencia a ES91 2100 0418 4502 0005 1332
+""",
+        {
+            "vendor_name": "Talleres Pérez, S.L.",
+            "invoice_number": "2026/045",
+            "invoice_date": "2026-04-07",
+            "total": "671.55",
+            "subtotal": "555.00",
+            "currency": "EUR",
+            "vendor_tax_id": "B58378431",
+            "iban": "ES9121000418450200051332",
+        },
+    ),
+    "uk": (
+        """\
+Brightwater Consulting Limited
+Unit 4, The Maltings, Bath BA1 2QT
+Company No. 08123456  VAT Registration No. GB 980 7806 84
+Invoice: 2026-0311
+Date Due
+11/03/2026 10/04/2026
+Invoice To
+Northwind Retail plc
+Attn: Accounts Payable
+5 Kings Road, Reading RG1 3AR
+Item Hours Rate Total
+Strategy workshop 6.5 £150.00 £975.00
+Follow-up report 4 £150.00 £600.00
+Net £1,575.00
+VAT @ 20% £315.00
+Total due £1,890.00
+Please pay to: Sort code 20-00-00 Account 55779911
+""",
+        {
+            "vendor_name": "Brightwater Consulting Limited",
+            "invoice_number": "2026-0311",
+            "invoice_date": "2026-03-11",
+            "due_date": "2026-04-10",
+            "total": "1890.00",
+            "subtotal": "1575.00",
+            "currency": "GBP",
+            "vendor_tax_id": "GB980780684",
+        },
+    ),
+    "it": (
+        """\
+Rossi & Figli S.p.A.
+Via Garibaldi 21 - 10122 Torino
+P.IVA 00743110157
+Spett.le
+Bianchi S.r.l.
+Corso Francia 3
+10138 Torino
+Fattura n. 118/2026 del 12/03/2026
+Ordine n. 4500-77
+Descrizione Quantità Prezzo Importo
+Consulenza tecnica 10 80,00 800,00
+Trasferta 1 120,00 120,00
+Imponibile 920,00
+IVA 22% 202,40
+Totale documento € 1.122,40
+Scadenza pagamento: 11/04/2026
+IBAN IT60 X054 2811 1010 0000 0123 456
+""",
+        {
+            "vendor_name": "Rossi & Figli S.p.A.",
+            "invoice_number": "118/2026",
+            "invoice_date": "2026-03-12",
+            "due_date": "2026-04-11",
+            "total": "1122.40",
+            "currency": "EUR",
+            "po_number": "4500-77",
+        },
+    ),
+    "nl": (
+        """\
+Bakkerij De Vries B.V.
+Dorpsstraat 12
+1234 AB Utrecht
+BTW-nr: NL004495445B01
+KvK 12345678
+Factuur
+Factuurnummer: 2026-088
+Factuurdatum: 9 maart 2026
+Vervaldatum: 23 maart 2026
+Klant:
+Restaurant Het Anker
+Havenweg 3, 1000 AA Amsterdam
+Omschrijving Aantal Prijs Bedrag
+Broden 50 € 2,50 € 125,00
+Gebak 20 € 3,00 € 60,00
+Subtotaal € 185,00
+BTW 9% € 16,65
+Totaal € 201,65
+""",
+        {
+            "vendor_name": "Bakkerij De Vries B.V.",
+            "invoice_number": "2026-088",
+            "invoice_date": "2026-03-09",
+            "due_date": "2026-03-23",
+            "total": "201.65",
+            "tax": "16.65",
+            "currency": "EUR",
+            "vendor_tax_id": "NL004495445B01",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MADE_UP))
+def test_made_up_invoices_in_other_layouts(name: str) -> None:
+    text, want = MADE_UP[name]
+    got = parse_invoice(text).value.model_dump(mode="json")
+    wrong = {
+        field: (value, got[field])
+        for field, value in want.items()
+        if (
+            Decimal(value) != Decimal(str(got[field])) if field in _AMOUNTS else value != got[field]
+        )
+    }
+    assert not wrong, wrong

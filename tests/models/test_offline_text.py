@@ -155,6 +155,7 @@ def test_percentages_times_and_dates_are_not_amounts() -> None:
         ("Summa 100 kr\nVAT No.: SE556677880801", "SEK"),
         ("Total 30,00 kr\nMVA: NO923609016MVA\nIBAN NO93 8601 1117 947", "NOK"),
         ("Total $99.00", "USD"),
+        ("Währung\nCHF\nGesamtbetrag 1'170.72", "CHF"),
     ],
 )
 def test_currency_from_symbols_codes_and_country(text: str, code: str) -> None:
@@ -163,7 +164,7 @@ def test_currency_from_symbols_codes_and_country(text: str, code: str) -> None:
 
 
 def test_no_currency_when_none_is_written() -> None:
-    assert find_currency(doc("TOTAL 9.00\nALL ITEMS ON TOP SHELF")) == []
+    assert find_currency(doc("TOTAL 9.00\nALL ITEMS ON TOP SHELF\nPLEASE TRY AGAIN")) == []
 
 
 def sums(text: str) -> dict[str, Decimal | None]:
@@ -428,3 +429,57 @@ def test_huge_text_is_cut_and_still_read() -> None:
     d = doc("Rechnungsdatum: 14.03.2026\n" + "Zeile ohne Inhalt\n" * 20_000)
     assert d.truncated
     assert dated("Rechnungsdatum: 14.03.2026", "issue") == find_dates(d)[0].value
+
+
+# --- layouts and wordings the sample invoices do not use --------------------------------
+
+
+def test_a_date_after_the_invoice_number_is_its_issue_date() -> None:
+    assert dated("Rechnung Nr. 2026-17 vom 05.03.2026", "issue") == dt.date(2026, 3, 5)
+    assert dated("Fattura n. 118/2026 del 12/03/2026", "issue") == dt.date(2026, 3, 12)
+    assert dated("Ihre Bestellung Nr. B-4471 vom 01.03.2026", "other") == dt.date(2026, 3, 1)
+    assert dated("Bitte zahlen Sie bis zum 19.03.2026.", "due") == dt.date(2026, 3, 19)
+    assert payment_terms_days(doc("Terms: Net 30")) == 30
+
+
+def test_numbers_after_italian_and_german_abbreviations() -> None:
+    assert find_invoice_numbers(doc("Fattura n. 118/2026 del 12/03/2026"))[0].value == "118/2026"
+    assert find_po_numbers(doc("Ordine n. 4500-77"))[0].value == "4500-77"
+    assert find_po_numbers(doc("Ihre Bestellung Nr. B-4471 vom 01.03.2026"))[0].value == "B-4471"
+
+
+def test_a_postcode_line_is_never_the_vendor() -> None:
+    text = "Bakkerij De Vries B.V.\nDorpsstraat 12\n1234 AB Utrecht\nBTW-nr: NL004495445B01"
+    d = doc(text)
+    vendors = find_vendor_names(d)
+    assert vendors[0].value == "Bakkerij De Vries B.V."
+    assert all("Utrecht" not in c.value for c in vendors)
+    address = find_vendor_address(d, vendors[0].line)
+    assert address is not None and address.value == "Dorpsstraat 12, 1234 AB Utrecht"
+
+
+def test_a_letterhead_merged_with_the_title_column() -> None:
+    text = "Acme Supplies Ltd INVOICE\n1200 Industrial Way Invoice #: 10023\nP.O. Number: 7781-A"
+    d = doc(text)
+    assert find_vendor_names(d)[0].value == "Acme Supplies Ltd"
+    address = find_vendor_address(d, 0)
+    assert address is not None and address.value == "1200 Industrial Way"
+
+
+def test_a_net_line_is_the_subtotal_and_a_spanish_cif_is_validated() -> None:
+    assert sums("Net £1,575.00\nVAT @ 20% £315.00\nTotal due £1,890.00") == {
+        "subtotal": Decimal("1575.00"),
+        "tax": Decimal("315.00"),
+        "total": Decimal("1890.00"),
+    }
+    found = find_tax_ids(doc("C/ Mayor 10, 28013 Madrid - CIF B58378431"))
+    assert found[0].value == "B58378431" and found[0].confidence >= 0.8
+
+
+def test_line_items_with_the_quantity_column_first_and_french_headers() -> None:
+    assert rows(
+        "QTY DESCRIPTION UNIT PRICE AMOUNT\n3 Widget, large 25.00 75.00\nSubtotal 75.00"
+    ) == [("Widget, large", Decimal(3), Decimal("25.00"), Decimal("75.00"))]
+    assert rows("Désignation Qté P.U. HT Montant HT\nCroissants 200 0,90 180,00\nMontant HT") == [
+        ("Croissants", Decimal(200), Decimal("0.90"), Decimal("180.00"))
+    ]

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["MAX_CHARS", "Candidate", "Document", "best"]
+__all__ = ["MAX_CHARS", "MAX_LINE", "Candidate", "Document", "best"]
 
 V = TypeVar("V")
 
 #: Longer input is cut: a real invoice is far shorter, and the finders stay linear.
 MAX_CHARS = 100_000
+MAX_LINE = 400
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _SPACES = re.compile(r"[ \t\u2000-\u200b\u3000]+")
@@ -36,12 +37,13 @@ class Candidate(Generic[V]):
     label: str | None = None
     #: The snippet it was read from, for notes and debugging.
     text: str = ""
+    #: What was guessed to read it, for the extraction's notes ("" when nothing was).
+    note: str = ""
 
     def but(self, confidence: float) -> Candidate[V]:
         """The same candidate with another confidence, clipped to [0, 1]."""
-        return Candidate(
-            self.value, max(0.0, min(1.0, confidence)), self.line, self.label, self.text
-        )
+        clipped = max(0.0, min(1.0, confidence))
+        return Candidate(self.value, clipped, self.line, self.label, self.text, self.note)
 
 
 def best(candidates: list[Candidate[V]]) -> Candidate[V] | None:
@@ -59,6 +61,19 @@ def _clean_line(line: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", line)).strip()
 
 
+def _wrapped(line: str) -> list[str]:
+    """A line longer than any real one, cut at spaces, so no finder works on a huge line."""
+    if len(line) <= MAX_LINE:
+        return [line]
+    parts: list[str] = []
+    while len(line) > MAX_LINE:
+        cut = line.rfind(" ", 0, MAX_LINE)
+        cut = cut if cut > MAX_LINE // 2 else MAX_LINE
+        parts.append(line[:cut].strip())
+        line = line[cut:].strip()
+    return [*parts, line] if line else parts
+
+
 class Document:
     """Text split once into cleaned, non-empty lines (plus their case-folded twins)."""
 
@@ -70,7 +85,7 @@ class Document:
         self.truncated = len(text) > MAX_CHARS
         text = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
         lines = (_clean_line(raw) for raw in text.split("\n"))
-        self.lines: list[str] = [line for line in lines if line]
+        self.lines: list[str] = [part for line in lines if line for part in _wrapped(line)]
         self.lower: list[str] = [line.casefold() for line in self.lines]
         self._memo: dict[str, Any] = {}
 

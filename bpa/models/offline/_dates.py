@@ -98,7 +98,7 @@ _ISSUE = re.compile(
     re.IGNORECASE,
 )
 #: "Rechnung Nr. 17 vom 05.03.2026", "Facture n° 12 du ...": dated by what it follows.
-_WEAK = re.compile(r"\b(?:vom|du|del|dated|van|of|on)\s*$", re.IGNORECASE)
+_WEAK = re.compile(r"\b(?:vom|du|del|dated|van)\s*$", re.IGNORECASE)
 _DOCUMENT = re.compile(
     r"\b(?:invoice|rechnung|facture|factura|fattura|factuur|receipt|beleg|bill)\b", re.IGNORECASE
 )
@@ -169,7 +169,10 @@ def _numeric(m: re.Match[str], order: str) -> tuple[dt.date | None, bool]:
     x, y, year = int(a), int(b), _year(c)
     if x > 12 or y > 12:
         return (_make(year, y, x) if x > 12 else _make(year, x, y)), False
-    guessed = x != y
+    # Dotted dates (14.03.2026) are day-first wherever they are written.
+    guessed = x != y and m.group(2) != "."
+    if m.group(2) == ".":
+        return _make(year, y, x), False
     if order == "MDY":
         return _make(year, x, y), guessed
     return _make(year, y, x), guessed
@@ -194,7 +197,7 @@ def _label(doc: Document, index: int, start: int, nth: int) -> tuple[str | None,
     On the same line the nearest label counts; in a header row above, the n-th label
     names the n-th date of the row below.
     """
-    before = doc.lines[index][:start]
+    before = doc.lines[index][max(0, start - 64) : start]
     if _WEAK.search(before):
         kinds = _kinds(before[: _WEAK.search(before).start()][-48:])  # type: ignore[union-attr]
         if kinds:
@@ -265,8 +268,11 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
                 confidence -= 0.2 if kind == "other" else 0.0
                 if _TIME_AFTER.match(line[end:]):
                     confidence += 0.1
+                note = f"day/month order guessed for {line[start:end]!r}" if guessed else ""
                 found.append(
-                    Candidate(value, round(min(confidence, 0.97), 3), index, kind, line[start:end])
+                    Candidate(
+                        value, round(min(confidence, 0.97), 3), index, kind, line[start:end], note
+                    )
                 )
         return found
 

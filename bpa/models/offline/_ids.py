@@ -42,21 +42,25 @@ _DOC_VALUE = re.compile(
     r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9/#-])*\d)"
     r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
 )
-_LABEL_TAIL = r"(?:\s*(?:no\b\.?|nr\b\.?|n[°º]\.?|number|nummer|num(?:ber|éro|ero)?\b\.?|#|id\b))"
+_LABEL_TAIL = (
+    r"(?:\s*(?:no\b\.?|nr\b\.?|n[°º]\.?|n\.|number|nummer|num(?:ber|éro|ero)?\b\.?|#|"
+    r"id\b))"
+)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\brechnung|\bfacture|"
     r"\bfactura|\bfattura|\bfactuur|\bbeleg|\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
     rf"{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur)(?:nummer|nr\.?)\s*[:#]?\s*"
     r"|(?:num(?:éro|ero|ber)|n[°º])\s*(?:de\s+(?:la\s+)?)?(?:facture|factura|fattura|invoice)"
-    r"[\s.:#]*|invoice\s*(?=[A-Z]*\d)",
+    r"[\s.:#]*|\b(?:invoice|rechnung|facture|factura|fattura|factuur)(?:\s*[:#]\s*|\s+)"
+    r"(?=[A-Z/-]*\d)",
     _I,
 )
 _PO_LABEL = re.compile(
-    r"(?:purchase\s+order|\bp\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
+    r"\b(?:purchase\s+order|p\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
     r"ihre\s+bestellung|auftrag|bon\s+de\s+commande|commande|votre\s+commande|"
     r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order)"
-    rf"{_LABEL_TAIL}?\s*[:#]\s*|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
+    rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
     r"|(?:n[°º]|num(?:éro|ero|ber))\s*(?:de\s+)?(?:commande|pedido|ordine)[\s.:#]*",
     _I,
@@ -120,6 +124,26 @@ def _validate_vat(compact: str) -> bool:
     return any(check(compact) for check in validators)
 
 
+#: Labels that name a country's VAT number written without its country prefix.
+_LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b(?:nif|cif|nipc)\b", _I), ("es", "pt")),
+    (re.compile(r"p\.?\s?iva|partita", _I), ("it",)),
+    (re.compile(r"ust|umsatzsteuer", _I), ("de", "at")),
+    (re.compile(r"\btva\b", _I), ("fr", "be", "lu")),
+    (re.compile(r"\bbtw\b", _I), ("nl", "be")),
+    (re.compile(r"\b(?:mwst|uid)\b", _I), ("ch", "at", "de")),
+    (re.compile(r"\bmoms\b", _I), ("se", "dk")),
+)
+
+
+def _national(label: str, compact: str) -> bool:
+    """Whether a labelled number is a valid VAT number of a country the label implies."""
+    for pattern, countries in _LABEL_COUNTRIES:
+        if pattern.search(label):
+            return any(c in countries for c in eu_vat.guess_country(compact))
+    return False
+
+
 def find_tax_ids(doc: Document) -> list[Candidate[str]]:
     """VAT / tax ids, compact: validated ones first, labelled unvalidated ones after."""
     found: dict[str, Candidate[str]] = {}
@@ -142,7 +166,12 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             digits = sum(ch.isdigit() for ch in compact)
             if compact in found or digits < 6 or _DATE_LIKE.match(value.group(1)):
                 continue
-            confidence = 0.9 if _validate_vat(compact) else 0.55
+            if _validate_vat(compact):
+                confidence = 0.9
+            elif _national(m.group(0), compact):
+                confidence = 0.8
+            else:
+                confidence = 0.55
             found[compact] = Candidate(compact, confidence, index, "labelled", m.group(0))
     return sorted(found.values(), key=lambda c: (-c.confidence, c.line))
 

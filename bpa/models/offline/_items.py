@@ -30,8 +30,8 @@ _COLUMNS = {
         _I,
     ),
     "price": re.compile(
-        r"\b(?:price|unit\s+price|rate|einzelpreis|preis|e-preis|prix|p\.u\.|pu|precio|"
-        r"prezzo|prijs|stückpreis)\b",
+        r"\b(?:price|unit\s+price|unit\s+cost|rate|einzelpreis|preis|e-preis|prix|pu|precio|"
+        r"prezzo|prijs|stückpreis|tarif)\b|(?<!\w)(?:p\.\s?u\.?|u/p)(?!\w)",
         _I,
     ),
     "amount": re.compile(
@@ -76,15 +76,14 @@ def _header(doc: Document) -> tuple[int, int, list[str]] | None:
     A header is one line naming three columns, or (as PDF text extraction gives a table
     cell by cell) a run of three or more short lines naming one column each.
     """
-    for index, line in enumerate(doc.lines):
-        kinds = _column_kinds(line)
+    named = [_column_kinds(line) if len(line) < 200 else [] for line in doc.lines]
+    for index, kinds in enumerate(named):
         if len(kinds) >= 3:
             return index, 1, kinds
         run: list[str] = []
         while index + len(run) < len(doc) and len(run) < 8:
-            cell = doc.lines[index + len(run)]
-            cell_kinds = _column_kinds(cell)
-            if len(cell) > 30 or len(cell_kinds) != 1:
+            cell_kinds = named[index + len(run)]
+            if len(doc.lines[index + len(run)]) > 30 or len(cell_kinds) != 1:
                 break
             run.append(cell_kinds[0])
         if len(run) >= 3:
@@ -139,6 +138,16 @@ def _assemble(
     return (description, quantity, unit, amount), confidence
 
 
+def _kept(numbers: list[Decimal], columns: int) -> int:
+    """How many trailing numbers are the row's columns: the header's count, or three when
+    the last three read as quantity x unit price = amount."""
+    if len(numbers) >= 3:
+        quantity, unit, amount = numbers[-3:]
+        if abs(quantity * unit - amount) <= Decimal("0.011"):
+            return 3
+    return min(columns, len(numbers))
+
+
 def _cut_before(tokens: list[str], extra: int, cut: int) -> int:
     """Move the description's end right past `extra` numeric tokens."""
     while extra > 0 and cut < len(tokens):
@@ -185,6 +194,7 @@ def find_line_items(doc: Document) -> list[Candidate[RowValue]]:
             return _prose_items(doc, decimal_separator(doc))
         start, size, kinds = header
         columns = max(2, sum(1 for kind in kinds if kind != "description"))
+        qty_first = "description" in kinds and "qty" in kinds[: kinds.index("description")]
         decimal = decimal_separator(doc)
         rows: list[Candidate[RowValue]] = []
         index, end = start + size, min(len(doc), start + size + 400)
@@ -199,11 +209,18 @@ def find_line_items(doc: Document) -> list[Candidate[RowValue]]:
             if not cell_by_cell and split is not None and split[0] > 0 and len(split[1]) >= 2:
                 cut, numbers = split
                 tokens = doc.lines[index].split()
-                if len(numbers) > columns:
+                keep = _kept(numbers, columns)
+                if len(numbers) > keep:
                     # Numbers that end a description ("Cleaning, January 2026") stay in it.
-                    cut = _cut_before(tokens, len(numbers) - columns, cut)
-                    numbers = numbers[-columns:]
-                description = " ".join(tokens[:cut])
+                    cut = _cut_before(tokens, len(numbers) - keep, cut)
+                    numbers = numbers[-keep:]
+                start_at = 0
+                if qty_first and cut > 1 and _NUMERIC.match(tokens[0]):
+                    leading = parse_amount(tokens[0], decimal)
+                    if leading is not None and len(numbers) < 3:
+                        numbers.insert(0, leading)
+                        start_at = 1
+                description = " ".join(tokens[start_at:cut])
                 index += 1
             else:
                 description = doc.lines[index]

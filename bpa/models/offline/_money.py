@@ -134,6 +134,17 @@ def _country_hint(doc: Document) -> str | None:
     return m.group(1) if m else None
 
 
+_CURRENCY_LABEL = re.compile(r"currency|währung|devise|moneda|valuta|divisa|munt", re.IGNORECASE)
+
+
+def _labelled_currency(doc: Document, index: int) -> bool:
+    """A code with no amount beside it counts only under a label ("Currency: EUR")."""
+    return bool(
+        _CURRENCY_LABEL.search(doc.lines[index])
+        or (index > 0 and _CURRENCY_LABEL.search(doc.lines[index - 1]))
+    )
+
+
 def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidate[str]]:
     """ISO 4217 codes the document uses, most used first; lines in `near` count triple."""
     votes: Counter[str] = Counter()
@@ -150,7 +161,8 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
                 code = _KRONA_COUNTRY.get(country or "", "SEK")
             if code not in _ISO:
                 continue
-            if token in ("RM", "kr", "Fr.") and not _NUMBER.search(line):
+            symbol = not token[0].isalpha()
+            if not symbol and not _NUMBER.search(line) and not _labelled_currency(doc, index):
                 continue
             votes[code] += 3 if index in weight_lines else 1
             first_line.setdefault(code, index)

@@ -59,7 +59,7 @@ _TITLE = re.compile(
 )
 _NOT_NAME = re.compile(
     r"@|www\.|https?:|\b(?:tel|telefon|phone|fax|mobile|hp|e-?mail|iban|bic|swift|gst|vat|"
-    r"tva|ust|mwst|btw|iva|reg|co\.?\s*reg|company\s+no|cif|nif|siret|siren|steuernummer|"
+    r"tva|ust|mwst|btw|p\.?\s?iva|iva|reg|co\.?\s*reg|company\s+no|cif|nif|siret|siren|steuernummer|"
     r"st\.?-?nr|uid|invoice|rechnung|facture|factura|fattura|factuur|number|nummer|numéro|"
     r"número|numero|date|datum|fecha|page|seite|página|pagina|cashier|thank|welcome|terima|"
     r"please|receipt|table|member|operator|server|qty|quantity|description|amount)\b",
@@ -74,8 +74,14 @@ _ADDRESS = re.compile(
     r"str\.|weg|platz|gasse|allee|rue|avenue|boulevard|chemin|calle|avda|avenida|plaza|via|"
     r"viale|piazza|corso|straat|laan|plein|gracht|kade|gatan|vägen|gade|vej|katu|tie|mnt|"
     r"tänav|iela|ulica|ul\.|utca|lot|no\.|taman|kawasan|floor|suite|unit|"
-    r"p\.?o\.?\s*box|postfach)\b|\b\d{4,5}\s+[A-ZÄÖÜ][a-zäöüß]+|\b\d{5}\b",
+    r"p\.?o\.?\s*box|postfach)\b|\b\d{4,5}\s+[A-ZÄÖÜ][a-zäöüß]+|\b\d{5}\b|"
+    r"\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b",
     _I,
+)
+#: Postcodes a company name never holds: "80331 München", "1234 AB", "BA1 2QT", "CA 94105".
+_POSTCODE = re.compile(
+    r"^\W*\d{4,5}\s?[^\W\d_]|\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|"
+    r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b"
 )
 _REGISTRATION = re.compile(
     r"\b(?:reg|gst|vat|ust|tva|btw|iva|co\.|company|uid|hrb|siret|siren|nif|cif)\b|"
@@ -257,6 +263,8 @@ def _plausible_name(text: str) -> bool:
         return False
     letters = len(_LETTER.findall(text))
     if letters < 3 or len(_DIGIT.findall(text)) > letters:
+        return False
+    if _POSTCODE.search(text):
         return False
     return not (_ADDRESS.search(text) and not _STRONG_SUFFIX.search(text))
 

@@ -27,6 +27,7 @@ _SKIP = re.compile(
 )
 _SUBTOTAL = re.compile(
     r"sub\s*-?\s*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])|"
     r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|ht\b|hors)|montant\s+ht|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl",
@@ -68,6 +69,14 @@ _CASH = re.compile(
 _CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
 _ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
 _LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
+
+#: Word stems every sum label above holds: a cheap first filter, most lines have none.
+_ANY_SUM = re.compile(
+    r"total|sum|betrag|nett|brutto|tax|vat|gst|sst|mwst|ust|tva|iva|btw|due|pay|pag|ttc|ht\b|"
+    r"imponib|amount|amt|jumlah|montant|importe|gesamt|zahl|balance|round|betalen|steuer|"
+    r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing",
+    _I,
+)
 
 #: How much each kind of total label is trusted as "the amount owed".
 _RANK = {"due": 0.85, "gross": 0.8, "plain": 0.65, "amount": 0.45}
@@ -152,6 +161,8 @@ def labelled_amounts(doc: Document, label: re.Pattern[str]) -> list[tuple[int, D
 
 def _classify(line: str) -> tuple[str, re.Match[str]] | None:
     """Which sum a line's label names, if any: subtotal, tax or one kind of total."""
+    if not _ANY_SUM.search(line):
+        return None
     if (m := _TAX_INCLUDED.search(line)) is not None:
         return "tax", m
     if (m := _SUBTOTAL.search(line)) is not None:
@@ -230,12 +241,11 @@ def _cross_check(
     change = labelled_amounts(doc, _CHANGE)
     if cash and change and cash[-1][1] >= change[-1][1]:
         implied.append((cash[-1][1] - change[-1][1], "cash-change"))
-    for _, rounding, _label in labelled_amounts(doc, _ROUNDING):
-        if rounding != 0 and abs(rounding) < 1:
-            implied.extend((t.value + rounding, "rounding") for t in totals)
+    roundings = [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
+    for rounding in roundings:
+        implied.extend((t.value + rounding, "rounding") for t in totals)
     for sub in raw["subtotal"][:2]:
         implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"][:3])
-    roundings = [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
     values = {t.value for t in totals}
     cents = any("." in str(t.value) for t in totals)
     out: list[Candidate[Decimal]] = []

@@ -9,13 +9,19 @@ labels, serve as the confidence a flow compares with its thresholds.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
+import tempfile
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -25,6 +31,11 @@ from sklearn.pipeline import FeatureUnion
 from bpa.models.tasks import Classification
 
 __all__ = ["TextClassifier", "read_examples"]
+
+_SAVE_FORMAT = 1
+#: Models trained in this process, by training-data fingerprint (see `TextClassifier.cached`).
+_TRAINED: dict[str, TextClassifier] = {}
+_TRAINING = threading.Lock()
 
 
 def read_examples(
@@ -160,6 +171,80 @@ class TextClassifier:
         """Trains on a JSON-lines file of examples; `options` go to `train`."""
         texts, labels = read_examples(path, text_field, label_field)
         return cls.train(texts, labels, **options)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Writes the fitted model (atomically: a reader never sees half a file).
+
+        A pickle, as scikit-learn recommends for its estimators; `load` only accepts files of
+        the same format and scikit-learn version, so a stale file is retrained, never misread.
+        Load only files this process or another `save` wrote: unpickling runs code.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {
+            "format": _SAVE_FORMAT,
+            "sklearn": sklearn.__version__,
+            "features": self.features,
+            "model": self.model,
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                pickle.dump(blob, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        """Reads a model `save` wrote; `ValueError` when it is of another format or version."""
+        with Path(path).open("rb") as stream:
+            blob = pickle.load(stream)  # our own cache file, see `save`
+        if not isinstance(blob, dict) or blob.get("format") != _SAVE_FORMAT:
+            raise ValueError(f"{path}: not a saved TextClassifier")
+        if blob.get("sklearn") != sklearn.__version__:
+            raise ValueError(
+                f"{path}: saved with scikit-learn {blob.get('sklearn')}, "
+                f"running {sklearn.__version__}"
+            )
+        return cls(blob["features"], blob["model"])
+
+    @classmethod
+    def cached(
+        cls,
+        path: str | Path,
+        cache_dir: str | Path | None = None,
+        text_field: str = "text",
+        label_field: str = "label",
+        **options: Any,
+    ) -> TextClassifier:
+        """`from_jsonl`, trained at most once per process and, with `cache_dir`, once per
+        machine: the model is kept under the fingerprint of the training file's bytes, the
+        options and the scikit-learn version, so editing the examples retrains it and
+        nothing else does. An unreadable cache file is ignored and overwritten."""
+        path = Path(path)
+        digest = hashlib.sha256(path.read_bytes())
+        digest.update(repr((text_field, label_field, sorted(options.items()))).encode())
+        digest.update(sklearn.__version__.encode())
+        key = f"{path.stem}-{digest.hexdigest()[:20]}"
+        with _TRAINING:
+            if key in _TRAINED:
+                return _TRAINED[key]
+            saved = Path(cache_dir) / f"{key}.pkl" if cache_dir is not None else None
+            model: TextClassifier | None = None
+            if saved is not None and saved.exists():
+                try:
+                    model = cls.load(saved)
+                except (ValueError, OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                    model = None
+            if model is None:
+                model = cls.from_jsonl(path, text_field, label_field, **options)
+                if saved is not None:
+                    model.save(saved)
+            _TRAINED[key] = model
+            return model
 
     def _classification(self, probabilities: np.ndarray) -> Classification:
         best = int(np.argmax(probabilities))
