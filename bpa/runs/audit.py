@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bpa.runs.store import RunStore
@@ -10,7 +9,10 @@ from bpa.runs.tables import RunEvent
 
 __all__ = ["RunAudit", "jsonable"]
 
-_MAX_PAYLOAD_CHARS = 20_000
+#: Longest string kept whole in an audit payload; longer ones are cut, with their length noted.
+MAX_TEXT = 4_000
+#: Most items of one list kept in an audit payload.
+MAX_ITEMS = 200
 
 
 def jsonable(value: Any) -> Any:
@@ -24,6 +26,18 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def _bounded(value: Any) -> Any:
+    """`value` made JSON-safe and of bounded size, so one event can never be huge."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else f"{value[:MAX_TEXT]}… ({len(value)} chars)"
+    if isinstance(value, dict):
+        return {k: _bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        kept = [_bounded(v) for v in value[:MAX_ITEMS]]
+        return kept if len(value) <= MAX_ITEMS else [*kept, f"… {len(value) - MAX_ITEMS} more"]
+    return value
 
 
 class RunAudit:
@@ -42,9 +56,7 @@ class RunAudit:
         node: str | None = None,
         duration_ms: float | None = None,
     ) -> None:
-        body = jsonable(payload)
-        if len(json.dumps(body, default=str)) > _MAX_PAYLOAD_CHARS:
-            body = {"truncated": True, "summary": str(body)[:_MAX_PAYLOAD_CHARS]}
+        body = _bounded(jsonable(payload))
         self._pending.append(
             RunEvent(
                 run_id=self.run_id,
