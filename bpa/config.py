@@ -24,7 +24,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL for runs and the mocked systems; default: SQLite in `home`.",
     )
     checkpoint_url: str | None = Field(
-        default=None, description="Where LangGraph checkpoints live; default: SQLite in `home`."
+        default=None,
+        description="Where LangGraph checkpoints live: a SQLite file path or a postgresql:// URL; "
+        "default: the PostgreSQL of `database_url`, else SQLite in `home`.",
     )
 
     model_backend: Literal["offline", "openai"] = "offline"
@@ -54,11 +56,67 @@ class Settings(BaseSettings):
         description="Seed data for the mocked systems.",
     )
 
+    # -- HTTP API (`bpa serve`) ---------------------------------------------------------------
+    api_max_request_bytes: int = Field(
+        default=12 * 1024 * 1024,
+        gt=0,
+        description="Largest request body the API accepts (uploads included); larger is a 413.",
+    )
+    api_background_work: bool = Field(
+        default=True,
+        description="`bpa serve` also executes queued runs and fires schedules; turn off when "
+        "separate `bpa scheduler` processes do (the API then only records and reads runs).",
+    )
+
+    # -- Background execution and schedules (bpa/executor.py, bpa/scheduler.py) ------------
+    executor_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Runs one process executes at the same time."
+    )
+    executor_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the executor looks for queued runs."
+    )
+    run_lease_s: float = Field(
+        default=60.0,
+        ge=1,
+        description="A running run's lease; when its process dies, another resumes it after this.",
+    )
+    scheduler_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the scheduler looks for due schedules."
+    )
+    scheduler_misfire_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A firing later than this (after downtime) is a misfire: its schedule's "
+        "misfire policy decides whether it still runs.",
+    )
+
+    # -- Customer service (flows/customer_service) -------------------------------------------
+    refund_approval_threshold: Decimal = Field(
+        default=Decimal("200"),
+        ge=0,
+        description="A customer-service action that refunds more than this waits for a human.",
+    )
+    max_message_chars: int = Field(
+        default=20_000,
+        gt=0,
+        description="Longest customer message read; a longer one goes to a human, unread.",
+    )
+    follow_up_days: int = Field(
+        default=3, ge=0, le=60, description="Days until a customer-service follow-up task is due."
+    )
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'bpa.db'}"
 
-    def resolved_checkpoint_path(self) -> Path:
-        return Path(self.checkpoint_url) if self.checkpoint_url else self.home / "checkpoints.db"
+    def resolved_checkpoint_url(self) -> str:
+        """Where checkpoints live: `checkpoint_url` if set, else next to the runs (the same
+        PostgreSQL database, or a SQLite file in `home`). A SQLite file is returned as a path."""
+        if self.checkpoint_url:
+            return self.checkpoint_url
+        database = self.resolved_database_url()
+        if database.startswith("postgresql"):
+            return database
+        return str(self.home / "checkpoints.db")
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,8 @@
-"""Database engine for the suite's own tables (runs, events, approvals)."""
+"""Database engine for the suite's own tables (runs, events, approvals, schedules, API keys)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlmodel import SQLModel
 
 from bpa.config import Settings
 from connectors.sql import make_engine
@@ -19,9 +18,8 @@ def open_engine(settings: Settings) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the engine's tables if missing (the mocked systems create their own)."""
-    from bpa.runs import tables
+    """Bring the engine's tables up to date (the Alembic migrations; the mocked systems create
+    their own). Cheap when they already are, safe when several processes start at once."""
+    from bpa.migrations import upgrade
 
-    SQLModel.metadata.create_all(
-        engine, tables=[tables.Run.__table__, tables.RunEvent.__table__, tables.Approval.__table__]
-    )
+    upgrade(engine)

@@ -35,6 +35,9 @@ class Flow:
     load_input: Callable[[Path, DocumentStore], dict[str, Any]] | None = None
     #: File name endings `bpa batch` picks up when given a folder.
     input_suffixes: tuple[str, ...] = (".json",)
+    #: Input -> a natural idempotency key (e.g. an e-mail's Message-ID), used when the caller
+    #: gives none: the same message delivered twice is one run.
+    run_key: Callable[[dict[str, Any]], str | None] | None = None
     connectors: tuple[str, ...] = ()
     classify_tasks: tuple[ClassifyTask, ...] = ()
     examples: tuple[str, ...] = field(default_factory=tuple)

@@ -7,10 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from sqlalchemy import Engine
 
+from bpa.checkpoints import open_checkpointer, open_memory_store
 from bpa.config import Settings
 from bpa.db import create_schema, open_engine
 from bpa.documents import DocumentStore
@@ -18,6 +17,7 @@ from bpa.flows import Flow, FlowInfo, load_flows
 from bpa.models import ModelGateway, make_backend
 from bpa.runs.runner import Runner
 from bpa.runs.store import RunStore
+from bpa.schedules import ScheduleStore
 from connectors.base import Connector
 from connectors.registry import ConnectorInfo, load_connectors
 
@@ -42,6 +42,7 @@ class Suite:
     settings: Settings
     engine: Engine
     store: RunStore
+    schedules: ScheduleStore
     documents: DocumentStore
     flow_infos: dict[str, FlowInfo]
     connector_infos: dict[str, ConnectorInfo]
@@ -64,7 +65,9 @@ class Suite:
         engine = open_engine(settings)
         create_schema(engine)
         store = RunStore(engine)
-        documents = DocumentStore(settings.home / "documents", max_bytes=settings.max_document_bytes)
+        documents = DocumentStore(
+            settings.home / "documents", max_bytes=settings.max_document_bytes
+        )
         flow_infos = load_flows()
         flows = {name: info.flow for name, info in flow_infos.items() if info.flow is not None}
         connector_infos = load_connectors()
@@ -79,33 +82,33 @@ class Suite:
             except Exception as exc:  # report, keep the rest of the suite usable
                 problems[name] = f"failed to start: {type(exc).__name__}: {exc}"
         models = ModelGateway(make_backend(settings))
-        conn = await aiosqlite.connect(str(settings.resolved_checkpoint_path()))
         try:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            checkpointer = AsyncSqliteSaver(conn)
-            await checkpointer.setup()
-            runner = Runner(
-                settings=settings,
-                store=store,
-                flows=flows,
-                connectors=connectors,
-                models=models,
-                documents=documents,
-                checkpointer=checkpointer,
-            )
-            yield cls(
-                settings=settings,
-                engine=engine,
-                store=store,
-                documents=documents,
-                flow_infos=flow_infos,
-                connector_infos=connector_infos,
-                connector_problems=problems,
-                runner=runner,
-            )
+            async with (
+                open_checkpointer(settings) as checkpointer,
+                open_memory_store(settings) as memory,
+            ):
+                runner = Runner(
+                    settings=settings,
+                    store=store,
+                    flows=flows,
+                    connectors=connectors,
+                    models=models,
+                    documents=documents,
+                    checkpointer=checkpointer,
+                    memory=memory,
+                )
+                yield cls(
+                    settings=settings,
+                    engine=engine,
+                    store=store,
+                    schedules=ScheduleStore(engine),
+                    documents=documents,
+                    flow_infos=flow_infos,
+                    connector_infos=connector_infos,
+                    connector_problems=problems,
+                    runner=runner,
+                )
         finally:
             for connector in connectors.values():
                 await connector.aclose()
-            await conn.close()
             engine.dispose()

@@ -3,6 +3,10 @@
 Every node's start and end, every model and connector call, interrupts and resumes are
 written to the run's audit trail. A LangGraph `interrupt` makes the run `waiting` with a
 typed question; `resume` answers it with a typed decision.
+
+A runner executes a run only while it holds the run's lease (bpa/runs/leases.py), so
+several processes can share one database; every status it writes is conditional on still
+holding it.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command, Durability
 from pydantic import ValidationError
 
@@ -26,6 +32,7 @@ from bpa.models import ModelGateway
 from bpa.review import ReviewDecision, ReviewQuestion
 from bpa.runs.audit import RunAudit, jsonable
 from bpa.runs.context import ConnectorHub, RunContext
+from bpa.runs.leases import HeldLease, LeaseLost, process_owner
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
 from connectors.base import Connector
@@ -74,6 +81,9 @@ class Runner:
         documents: DocumentStore,
         checkpointer: BaseCheckpointSaver,
         durability: Durability = "async",
+        owner: str | None = None,
+        lease_s: float | None = None,
+        memory: BaseStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -83,8 +93,14 @@ class Runner:
         self.documents = documents
         self.checkpointer = checkpointer
         self.durability = durability
+        #: LangGraph's cross-run memory (`runtime.store` in nodes); None: flows get no store.
+        self.memory = memory
+        #: This runner's name in the runs' `claimed_by` column.
+        self.owner = owner or process_owner()
+        self.lease_s = lease_s if lease_s is not None else settings.run_lease_s
         self._graphs: dict[str, CompiledStateGraph] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._held: dict[str, HeldLease] = {}
         #: Called with each batch of events written (the API streams them).
         self.listeners: list[Callable[[str, list[RunEvent]], None]] = []
 
@@ -99,7 +115,7 @@ class Runner:
     def graph(self, name: str) -> CompiledStateGraph:
         if name not in self._graphs:
             self._graphs[name] = self.flow(name).build_graph().compile(
-                checkpointer=self.checkpointer, name=name
+                checkpointer=self.checkpointer, store=self.memory, name=name
             )
         return self._graphs[name]
 
@@ -116,6 +132,8 @@ class Runner:
         """Validate the input and record a queued run (or find the earlier one for this key)."""
         flow = self.flow(flow_name)
         data = flow.input_model.model_validate(payload).model_dump(mode="json")
+        if idempotency_key is None and flow.run_key is not None:
+            idempotency_key = flow.run_key(data)
         return self.store.create_run(
             flow=flow.name,
             flow_version=flow.version,
@@ -144,20 +162,40 @@ class Runner:
         return run
 
     async def execute(self, run_id: str) -> Run:
-        """Run a queued run, or continue a `running` one from its last checkpoint."""
+        """Run a queued run, or continue a `running` one from its last checkpoint.
+
+        Returns the run unchanged when it is finished, waiting, or held by another process.
+        """
         async with self._lock(run_id):
-            run = self.store.get(run_id)
-            if run.status not in (RunStatus.queued, RunStatus.running):
-                return run
-            graph = self.graph(run.flow)
-            config = self._config(run.id)
-            snapshot = await graph.aget_state(config)
-            resuming = snapshot.created_at is not None
-            if resuming and snapshot.interrupts:
+            if not self.store.acquire(run_id, self.owner, lease_s=self.lease_s):
+                return self.store.get(run_id)
+            try:
+                async with self._hold(run_id) as lease:
+                    return await self._execute(self.store.get(run_id), lease)
+            except LeaseLost:
+                return self.store.get(run_id)
+
+    async def _execute(self, run: Run, lease: HeldLease) -> Run:
+        graph = self.graph(run.flow)
+        snapshot = await graph.aget_state(self._config(run.id))
+        resuming = snapshot.created_at is not None
+        info: dict[str, Any] = {"attempt": run.attempts + 1}
+        if resuming and snapshot.interrupts:
+            answer = self._given_answer(run.id, snapshot)
+            if answer is None:
                 return self._wait(run, snapshot, [])
-            payload: Any = None if resuming else run.input
-            kind = "run_recovered" if resuming else "run_started"
-            return await self._drive(run, payload, kind, {"attempt": run.attempts + 1})
+            # Stopped after a human answered but before the answered step finished.
+            return await self._drive(run, Command(resume=answer), "run_recovered", info, lease)
+        payload: Any = None if resuming else run.input
+        kind = "run_recovered" if resuming else "run_started"
+        return await self._drive(run, payload, kind, info, lease)
+
+    def _given_answer(self, run_id: str, snapshot: Any) -> dict[str, Any] | None:
+        interrupt_id = snapshot.interrupts[0].id
+        for approval in self.store.approvals(run_id):
+            if approval.interrupt_id == interrupt_id and approval.decision is not None:
+                return approval.decision
+        return None
 
     async def resume(self, run_id: str, decision: dict[str, Any], *, by: str | None = None) -> Run:
         """Answer the question a waiting run asked, and carry on."""
@@ -177,28 +215,56 @@ class Runner:
             if isinstance(answer, ReviewDecision):
                 answer.check_answers(ReviewQuestion.model_validate(approval.question))
             body = answer.model_dump(mode="json", exclude_unset=False)
+            statuses = (RunStatus.waiting,)
+            if not self.store.acquire(run_id, self.owner, lease_s=self.lease_s, statuses=statuses):
+                raise RunStateError(f"run {run_id} is being resumed elsewhere or no longer waits")
             self.store.decide(approval.id, decision=body, by=by)
-            return await self._drive(
-                run, Command(resume=body), "resumed", {"approval_id": approval.id, **body}
-            )
+            try:
+                async with self._hold(run_id) as lease:
+                    return await self._drive(
+                        run, Command(resume=body), "resumed", {"approval_id": approval.id, **body},
+                        lease,
+                    )
+            except LeaseLost:
+                return self.store.get(run_id)
 
     async def cancel(self, run_id: str, *, reason: str = "cancelled by a user") -> Run:
-        async with self._lock(run_id):
-            run = self.store.get(run_id)
-            if RunStatus(run.status).finished:
-                raise RunStateError(f"run {run_id} already {run.status}")
-            return self.store.update(
-                run_id,
-                status=RunStatus.cancelled,
-                finished_at=utcnow(),
-                error={"code": "cancelled", "message": reason},
-                events=[RunEvent(run_id=run_id, kind="run_finished",
-                                 payload={"status": "cancelled", "reason": reason})],
-            )
+        """Cancel a run that has not finished, wherever it executes.
+
+        Takes no lock on purpose: the run's lease is dropped with the status change, so the
+        process executing it (this one or another) stops at its next step and cannot
+        overwrite the outcome.
+        """
+        unfinished = [status for status in RunStatus if not status.finished]
+        run = self.store.update(
+            run_id,
+            statuses=unfinished,
+            status=RunStatus.cancelled,
+            claimed_by=None,
+            lease_until=None,
+            finished_at=utcnow(),
+            error={"code": "cancelled", "message": reason},
+            events=[RunEvent(run_id=run_id, kind="run_finished",
+                             payload={"status": "cancelled", "reason": reason})],
+        )
+        held = self._held.get(run_id)
+        if held is not None:
+            held.lost = True
+        return run
 
     # -- internals --------------------------------------------------------------------------
     def _lock(self, run_id: str) -> asyncio.Lock:
         return self._locks.setdefault(run_id, asyncio.Lock())
+
+    @asynccontextmanager
+    async def _hold(self, run_id: str) -> AsyncIterator[HeldLease]:
+        """Heart-beat the lease this runner just acquired, while the block runs."""
+        async with HeldLease(self.store, run_id, self.owner, self.lease_s) as lease:
+            self._held[run_id] = lease
+            try:
+                yield lease
+            finally:
+                self._held.pop(run_id, None)
 
     def _config(self, run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}, "recursion_limit": 100}
@@ -224,12 +290,15 @@ class Runner:
             self.store.add_events(events)
             self._publish(audit.run_id, events)
 
-    async def _drive(self, run: Run, payload: Any, kind: str, info: dict[str, Any]) -> Run:
+    async def _drive(
+        self, run: Run, payload: Any, kind: str, info: dict[str, Any], lease: HeldLease
+    ) -> Run:
         audit = RunAudit(self.store, run.id)
         audit.record(kind, info)
         started = [RunEvent(run_id=run.id, kind=e.kind, payload=e.payload) for e in audit.take()]
         run = self.store.update(
             run.id,
+            owner=self.owner,
             status=RunStatus.running,
             started_at=run.started_at or utcnow(),
             attempts=run.attempts + 1,
@@ -239,18 +308,22 @@ class Runner:
         graph = self.graph(run.flow)
         config = self._config(run.id)
         clock: dict[str, float] = {}
+        stream = graph.astream(
+            payload,
+            config,
+            context=self._context(run, audit),
+            stream_mode=["tasks", "updates"],
+            durability=self.durability,
+        )
         try:
-            async for mode, chunk in graph.astream(
-                payload,
-                config,
-                context=self._context(run, audit),
-                stream_mode=["tasks", "updates"],
-                durability=self.durability,
-            ):
-                if mode == "tasks":
-                    self._record_task(audit, chunk, clock)
-                else:
-                    self._write(audit)
+            async with aclosing(stream):
+                async for mode, chunk in stream:
+                    if mode == "tasks":
+                        self._record_task(audit, chunk, clock)
+                    else:
+                        self._write(audit)
+                    if lease.lost:
+                        break
         except Exception as exc:  # every failure ends as a recorded, explained state
             detail = _error_of(exc)
             payload_ = {"status": "failed", "error": detail}
@@ -259,6 +332,9 @@ class Runner:
             audit.record("run_finished", payload_)
             snapshot = await graph.aget_state(config)
             return self._finish(run, audit, RunStatus.failed, snapshot.values, detail)
+        if lease.lost:  # cancelled, or taken over by another process: theirs to finish
+            self._write(audit)
+            return self.store.get(run.id)
         snapshot = await graph.aget_state(config)
         if snapshot.interrupts:
             return self._wait(run, snapshot, audit.take())
@@ -295,8 +371,11 @@ class Runner:
         flow = self.flow(run.flow)
         updated = self.store.update(
             run.id,
+            owner=self.owner,
             status=RunStatus.waiting,
             output=jsonable(flow.make_output(snapshot.values)),
+            claimed_by=None,
+            lease_until=None,
             events=events,
         )
         self._publish(run.id, events)
@@ -319,8 +398,8 @@ class Runner:
             status = RunStatus.failed
         events = audit.take()
         updated = self.store.update(
-            run.id, status=status, output=output, error=error, finished_at=utcnow(),
-            events=events,
+            run.id, owner=self.owner, status=status, output=output, error=error,
+            finished_at=utcnow(), claimed_by=None, lease_until=None, events=events,
         )
         self._publish(run.id, events)
         return updated

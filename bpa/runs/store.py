@@ -1,4 +1,5 @@
-"""Reads and writes of runs, events and approvals. The only module that queries those tables."""
+"""Reads and writes of runs, events and approvals (with bpa/runs/leases.py, the only modules
+that query those tables)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bpa.errors import IdempotencyConflict, RunNotFound
+from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
+from bpa.runs.leases import LeaseLost, LeaseQueries
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
 
-__all__ = ["RunStore", "request_hash"]
+__all__ = ["LeaseLost", "RunStore", "request_hash"]
 
 
 def request_hash(flow: str, payload: dict[str, Any]) -> str:
@@ -23,7 +25,10 @@ def request_hash(flow: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-class RunStore:
+class RunStore(LeaseQueries):
+    """Runs, events and approvals; the lease queries (who executes a run) come from
+    `LeaseQueries`."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -138,18 +143,47 @@ class RunStore:
         with self._session() as session:
             return {str(status): n for status, n in session.exec(query).all()}
 
-    def update(self, run_id: str, *, events: Sequence[RunEvent] = (), **fields: Any) -> Run:
-        """Change a run's fields and append audit events in one transaction."""
+    def count_by_flow_status(self) -> dict[tuple[str, str], int]:
+        """Runs per (flow, status): one GROUP BY, for metrics."""
+        query = select(Run.flow, Run.status, func.count()).group_by(Run.flow, Run.status)
         with self._session() as session:
-            run = session.get(Run, run_id)
-            if run is None:
-                raise RunNotFound(run_id)
-            for name, value in fields.items():
-                setattr(run, name, value)
-            run.updated_at = utcnow()
-            session.add(run)
+            return {(flow, str(status)): n for flow, status, n in session.exec(query).all()}
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        events: Sequence[RunEvent] = (),
+        owner: str | None = None,
+        statuses: Sequence[RunStatus] | None = None,
+        **fields: Any,
+    ) -> Run:
+        """Change a run's fields and append audit events in one transaction.
+
+        The change is one conditional UPDATE: with `owner`, it applies only while that runner
+        holds the run's lease (else `LeaseLost`), so a runner that lost its run cannot
+        overwrite the outcome; with `statuses`, only while the run is in one of them (else
+        `RunStateError`).
+        """
+        stmt = update(Run).where(col(Run.id) == run_id)
+        if owner is not None:
+            stmt = stmt.where(col(Run.claimed_by) == owner)
+        if statuses is not None:
+            stmt = stmt.where(col(Run.status).in_(statuses))
+        with self._session() as session:
+            changed = session.exec(stmt.values(**fields, updated_at=utcnow())).rowcount
+            if changed == 0:
+                session.rollback()
+                current = session.get(Run, run_id)
+                if current is None:
+                    raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
+                if statuses is not None and current.status not in statuses:
+                    raise RunStateError(f"run {run_id} already {current.status}")
+                raise LeaseLost(f"run {run_id} is no longer held by {owner}")
             session.add_all(events)
             session.commit()
+            run = session.get(Run, run_id)
+            assert run is not None
             return run
 
     def add_events(self, events: Sequence[RunEvent]) -> None:

@@ -52,6 +52,14 @@ class Run(SQLModel, table=True):
     request_hash: str | None = None
     batch_id: str | None = Field(default=None, index=True)
     attempts: int = 0
+    claimed_by: str | None = Field(
+        default=None, description="The runner process holding the lease while it executes the run"
+    )
+    lease_until: dt.datetime | None = Field(
+        default=None,
+        index=True,
+        description="The holder renews this while it runs; once past, another process may resume",
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None

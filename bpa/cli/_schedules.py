@@ -1,0 +1,238 @@
+"""`bpa schedules ...` (define when flows run) and `bpa scheduler` (run them, in the foreground)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bpa.cli._common import console, err, print_json, with_suite
+from bpa.schedules import (
+    MisfirePolicy,
+    OverlapPolicy,
+    Schedule,
+    ScheduleError,
+    ScheduleNotFound,
+    as_utc,
+    check_schedule,
+    parse_spec,
+)
+from bpa.suite import Suite
+
+__all__ = ["scheduler", "schedules_app"]
+
+schedules_app = typer.Typer(
+    help="Run flows on a cron schedule (`bpa scheduler` or `bpa serve` fires them).",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ScheduleError, ScheduleNotFound, json.JSONDecodeError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _schedule_json(schedule: Schedule) -> dict[str, Any]:
+    return schedule.model_dump(mode="json")
+
+
+def _find(suite: Suite, ref: str) -> Schedule:
+    """By id, or by name when exactly one schedule has it."""
+    try:
+        return suite.schedules.get(ref)
+    except ScheduleNotFound:
+        named = [s for s in suite.schedules.list() if s.name == ref]
+        if len(named) == 1:
+            return named[0]
+        raise
+
+
+@schedules_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="A name people recognise")],
+    flow: Annotated[str, typer.Option(help="Flow to run, e.g. invoice_processing")],
+    cron: Annotated[str, typer.Option(help='Five-field cron, e.g. "*/5 * * * *"')],
+    tz: Annotated[str, typer.Option("--tz", help="IANA timezone the cron is read in")] = "UTC",
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            "-i",
+            exists=True,
+            dir_okay=False,
+            help='JSON input; {"batch": [...]} (or a list) runs one run per item',
+        ),
+    ] = None,
+    overlap: Annotated[
+        OverlapPolicy, typer.Option(help="While earlier runs are unfinished")
+    ] = OverlapPolicy.skip,
+    misfire: Annotated[
+        MisfirePolicy, typer.Option(help="Firings missed while no scheduler ran")
+    ] = MisfirePolicy.run_once,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it switched off")] = False,
+) -> None:
+    """Add a schedule and print it (with its next firing time)."""
+
+    async def work(suite: Suite) -> Schedule:
+        with _user_errors():
+            payload = json.loads(input.read_text(encoding="utf-8")) if input else {}
+            parse_spec(name=name, flow=flow, cron=cron, timezone=tz, input=payload)
+            check_schedule(suite.runner, flow, payload)
+            return suite.schedules.create(
+                name=name,
+                flow=flow,
+                cron=cron,
+                timezone=tz,
+                input=payload,
+                overlap=overlap,
+                misfire=misfire,
+                enabled=not disabled,
+            )
+
+    print_json(_schedule_json(with_suite(work)))
+
+
+@schedules_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """List schedules with their next firing time (in the schedule's timezone)."""
+
+    async def work(suite: Suite) -> list[Schedule]:
+        return suite.schedules.list()
+
+    schedules = with_suite(work)
+    if as_json:
+        print_json([_schedule_json(s) for s in schedules])
+        return
+    table = Table(title=f"{len(schedules)} schedules")
+    for column in (
+        "id",
+        "name",
+        "flow",
+        "cron",
+        "tz",
+        "on",
+        "overlap",
+        "misfire",
+        "next firing",
+        "last fired",
+    ):
+        table.add_column(column, overflow="fold")
+    for s in schedules:
+        table.add_row(
+            s.id,
+            s.name,
+            s.flow,
+            s.cron,
+            s.timezone,
+            "yes" if s.enabled else "no",
+            s.overlap,
+            s.misfire,
+            _local(s.next_fire_at, s.timezone) if s.enabled else "",
+            _local(s.last_fired_at, s.timezone),
+        )
+    console.print(table)
+
+
+def _local(value: Any, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@schedules_app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="Schedule id or name")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Recent firings to show")] = 20,
+) -> None:
+    """Show a schedule and its recent firings (started, skipped, buffered, missed...)."""
+
+    async def work(suite: Suite) -> dict[str, Any]:
+        with _user_errors():
+            schedule = _find(suite, ref)
+        firings = suite.schedules.firings(schedule.id, limit=limit)
+        return {**_schedule_json(schedule), "firings": [f.model_dump(mode="json") for f in firings]}
+
+    print_json(with_suite(work))
+
+
+@schedules_app.command("rm")
+def rm(ref: Annotated[str, typer.Argument(help="Schedule id (or its unique name)")]) -> None:
+    """Delete a schedule (runs it started stay)."""
+
+    async def work(suite: Suite) -> Schedule:
+        with _user_errors():
+            schedule = _find(suite, ref)
+            suite.schedules.delete(schedule.id)
+            return schedule
+
+    gone = with_suite(work)
+    console.print(f"deleted schedule {gone.id} ({gone.name})")
+
+
+def scheduler(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=256,
+            help="Runs executed at once (default: BPA_EXECUTOR_CONCURRENCY)",
+        ),
+    ] = None,
+) -> None:
+    """Fire schedules and execute queued runs in the foreground, until Ctrl-C.
+
+    Safe next to `bpa serve` or other schedulers on the same database: each firing and each
+    run is taken by one process only.
+    """
+    from bpa.executor import Executor
+    from bpa.scheduler import SchedulerLoop
+
+    async def work(suite: Suite) -> None:
+        settings = suite.settings
+        executor = Executor(
+            suite.runner,
+            concurrency=concurrency or settings.executor_concurrency,
+            poll_interval=settings.executor_poll_s,
+        )
+        loop = SchedulerLoop(
+            suite.schedules,
+            suite.runner,
+            executor=executor,
+            interval=settings.scheduler_interval_s,
+            misfire_grace=settings.scheduler_misfire_grace_s,
+        )
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await executor.start()
+        await loop.start()
+        err.print(
+            f"scheduler running as {suite.runner.owner} on "
+            f"{suite.engine.url!r}; Ctrl-C stops it (running runs resume later)"
+        )
+        try:
+            await stop.wait()
+        finally:
+            await loop.stop()
+            await executor.stop()
+        err.print("stopped")
+
+    with_suite(work)

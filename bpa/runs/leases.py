@@ -1,0 +1,223 @@
+"""Who executes a run: a lease on the run's row, taken atomically and renewed while it runs.
+
+Several processes (two `bpa serve`, a `bpa scheduler`, a CLI `bpa run`) may share one
+database. A run is executed only by the process holding its lease (`claimed_by`,
+`lease_until` on `bpa_runs`); taking a lease is one conditional UPDATE, so two processes
+can never both win it. A holder that dies stops renewing; once the lease has run out,
+another process resumes the run from its last LangGraph checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlmodel import Session, col, select
+
+from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
+
+__all__ = ["HeldLease", "LeaseLost", "LeaseQueries", "owner_is_dead", "process_owner"]
+
+#: Statuses an executor picks up: new runs, and running runs whose holder went away.
+EXECUTABLE = (RunStatus.queued, RunStatus.running)
+
+
+class LeaseLost(RuntimeError):
+    """This process no longer holds the run: its lease ran out, or a user cancelled the run."""
+
+
+def process_owner() -> str:
+    """`host:pid:token`. Host and pid let a process on the same machine see that a holder
+    died (and resume its runs at once instead of after the lease); the token keeps two
+    runners in one process apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True only when `owner` is a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def _lease_free(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
+
+
+class LeaseQueries:
+    """The lease half of `RunStore` (mixed in; uses its `_session`)."""
+
+    def _session(self) -> Session:  # provided by RunStore
+        raise NotImplementedError
+
+    def acquire(
+        self,
+        run_id: str,
+        owner: str,
+        *,
+        lease_s: float,
+        statuses: Sequence[RunStatus] = EXECUTABLE,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """Take the run's lease if it is free, expired or already ours (an atomic UPDATE)."""
+        now = now or utcnow()
+        stmt = (
+            update(Run)
+            .where(
+                col(Run.id) == run_id,
+                col(Run.status).in_(statuses),
+                or_(col(Run.claimed_by) == owner, _lease_free(now)),
+            )
+            .values(claimed_by=owner, lease_until=now + dt.timedelta(seconds=lease_s))
+        )
+        with self._session() as session:
+            taken = session.exec(stmt).rowcount == 1
+            session.commit()
+        return taken
+
+    def claim_next(
+        self,
+        owner: str,
+        *,
+        flows: Sequence[str],
+        limit: int,
+        lease_s: float,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        """Lease up to `limit` runs of these flows, oldest first: queued runs, and running
+        runs whose holder stopped renewing (they continue from their checkpoint)."""
+        if limit <= 0 or not flows:
+            return []
+        now = now or utcnow()
+        query = (
+            select(Run.id)
+            .where(col(Run.flow).in_(flows), col(Run.status).in_(EXECUTABLE), _lease_free(now))
+            .order_by(col(Run.id))
+            .limit(limit * 4)
+        )
+        with self._session() as session:
+            candidates = list(session.exec(query).all())
+        claimed: list[str] = []
+        for run_id in candidates:
+            if len(claimed) == limit:
+                break
+            if self.acquire(run_id, owner, lease_s=lease_s, now=now):
+                claimed.append(run_id)
+        return claimed
+
+    def renew(self, run_id: str, owner: str, *, lease_s: float) -> bool:
+        """Extend our lease; False when the run is no longer ours."""
+        stmt = (
+            update(Run)
+            .where(col(Run.id) == run_id, col(Run.claimed_by) == owner)
+            .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s))
+        )
+        with self._session() as session:
+            kept = session.exec(stmt).rowcount == 1
+            session.commit()
+        return kept
+
+    def release(self, run_id: str, owner: str, *, events: Sequence[RunEvent] = ()) -> bool:
+        """Give the run back unfinished; another executor resumes it at once."""
+        stmt = (
+            update(Run)
+            .where(col(Run.id) == run_id, col(Run.claimed_by) == owner)
+            .values(claimed_by=None, lease_until=None, updated_at=utcnow())
+        )
+        with self._session() as session:
+            released = session.exec(stmt).rowcount == 1
+            if released:
+                session.add_all(events)
+            session.commit()
+        return released
+
+    def expire_dead_leases(self) -> list[str]:
+        """Free the leases of holders that died on this host (kill -9, crash), so their runs
+        resume now rather than when the lease runs out. Returns the freed run ids."""
+        host = socket.gethostname() + ":"
+        query = select(Run.id, Run.claimed_by).where(
+            col(Run.claimed_by).startswith(host, autoescape=True),
+            col(Run.status).in_(EXECUTABLE),
+        )
+        with self._session() as session:
+            held = [(run_id, owner) for run_id, owner in session.exec(query).all() if owner]
+        freed: list[str] = []
+        for run_id, owner in held:
+            if owner_is_dead(owner) and self.release(run_id, owner):
+                freed.append(run_id)
+        return freed
+
+    def leasable(self, *, flows: Sequence[str], now: dt.datetime | None = None) -> int:
+        """Runs of these flows an executor could lease right now."""
+        query = select(func.count()).where(
+            col(Run.flow).in_(flows), col(Run.status).in_(EXECUTABLE), _lease_free(now or utcnow())
+        )
+        with self._session() as session:
+            return int(session.exec(query).one())
+
+    def queue_depth(self) -> int:
+        """Runs waiting for an executor."""
+        query = select(func.count()).where(col(Run.status) == RunStatus.queued)
+        with self._session() as session:
+            return int(session.exec(query).one())
+
+
+class HeldLease:
+    """The lease on one run while a runner drives it, renewed in the background.
+
+    `lost` turns true when a renewal finds the run is no longer ours (a user cancelled it,
+    or this process stalled past the lease and another one took over); the runner then
+    stops driving the run at the next step.
+    """
+
+    def __init__(self, store: LeaseQueries, run_id: str, owner: str, lease_s: float) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner
+        self.lease_s = lease_s
+        self.lost = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> HeldLease:
+        self._task = asyncio.create_task(self._beat(), name=f"lease:{self.run_id}")
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+            # Stopped from outside (executor shutdown): hand the run back for an immediate
+            # resume. If even that fails, the lease simply runs out.
+            paused = RunEvent(
+                run_id=self.run_id,
+                kind="run_paused",
+                payload={"reason": "the executor stopped; the run resumes from its checkpoint"},
+            )
+            with contextlib.suppress(Exception):
+                self.store.release(self.run_id, self.owner, events=[paused])
+        # Other errors keep the lease until it runs out: a back-off before another attempt.
+
+    async def _beat(self) -> None:
+        while not self.lost:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                self.lost = not self.store.renew(self.run_id, self.owner, lease_s=self.lease_s)
+            except Exception:  # a database hiccup: try again at the next beat
+                continue

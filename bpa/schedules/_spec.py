@@ -1,0 +1,114 @@
+"""Validation of what people send as a schedule, and cron arithmetic."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ValidationError, field_validator
+
+from bpa.schedules._tables import MisfirePolicy, OverlapPolicy, ScheduleError, as_utc
+
+if TYPE_CHECKING:
+    from bpa.runs.runner import Runner
+
+
+class ScheduleSpec(BaseModel):
+    """Validates the fields people send; the store keeps only valid schedules."""
+
+    name: str | None = None
+    flow: str
+    cron: str
+    timezone: str = "UTC"
+    input: dict[str, Any] = {}
+    enabled: bool = True
+    overlap: OverlapPolicy = OverlapPolicy.skip
+    misfire: MisfirePolicy = MisfirePolicy.run_once
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(
+                f"{value!r} is not a five-field cron expression (minute hour day month weekday), "
+                "e.g. '*/5 * * * *'"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, list):
+            value = {"batch": value}
+        if isinstance(value, dict) and "batch" in value:
+            items = value["batch"]
+            if (
+                not isinstance(items, list)
+                or not items
+                or not all(isinstance(i, dict) for i in items)
+            ):
+                raise ValueError("`batch` must be a non-empty list of input objects")
+        return value
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one line per problem: `field: what is wrong`."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in (prefix, *e['loc']) if p != '') or 'value'}: "
+        + e["msg"].removeprefix("Value error, ")
+        for e in exc.errors()
+    )
+
+
+def parse_spec(**fields: Any) -> ScheduleSpec:
+    """Validate a schedule's fields; `ScheduleError` says what to fix."""
+    try:
+        return ScheduleSpec.model_validate(fields)
+    except ValidationError as exc:
+        raise ScheduleError(describe(exc)) from None
+
+
+def next_fire_time(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
+    """The first time strictly after `after` that `cron` names, read in `timezone`."""
+    local = as_utc(after).astimezone(ZoneInfo(timezone))
+    return as_utc(croniter(cron, local).get_next(dt.datetime))
+
+
+def batch_items(input: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The items of a batch schedule's input, or None for a single-run schedule."""
+    items = input.get("batch")
+    return items if isinstance(items, list) else None
+
+
+def check_schedule(runner: Runner, flow: str, input: dict[str, Any] | list[Any] | None) -> None:
+    """Refuse a schedule whose flow is not installed or whose input the flow would reject."""
+    try:
+        spec = runner.flow(flow)
+    except LookupError as exc:
+        raise ScheduleError(str(exc)) from None
+    data = parse_spec(flow=flow, cron="* * * * *", input=input).input
+    items = batch_items(data)
+    for n, item in enumerate(items if items is not None else [data]):
+        try:
+            spec.input_model.model_validate(item)
+        except ValidationError as exc:
+            where = f"input.batch.{n}" if items is not None else "input"
+            raise ScheduleError(
+                f"the input does not fit flow {flow!r}: {describe(exc, where)}"
+            ) from None
