@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from bpa.batch import BatchItem, expand_paths, run_batch
-from bpa.cli import _catalog, _demo
+from bpa.cli import _catalog, _db, _demo, _keys, _schedules, _serve
 from bpa.cli._common import console, err, print_json, run_json, run_table, with_suite
+from bpa.cli._crm import crm_app
 from bpa.runs.tables import RunStatus
 from bpa.suite import Suite
 
@@ -30,6 +31,12 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(_catalog.flows_app, name="flows")
 app.add_typer(_catalog.connectors_app, name="connectors")
 app.command("demo")(_demo.demo)
+app.add_typer(_schedules.schedules_app, name="schedules")
+app.command("scheduler")(_schedules.scheduler)
+app.add_typer(_db.db_app, name="db")
+app.add_typer(crm_app, name="crm")
+app.add_typer(_keys.keys_app, name="keys")
+app.command("serve")(_serve.serve)
 
 
 @app.command()

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +23,16 @@ __all__ = ["LeaseLost", "RunStore", "request_hash"]
 def request_hash(flow: str, payload: dict[str, Any]) -> str:
     body = json.dumps({"flow": flow, "input": payload}, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+_EVENT_COLUMNS = ("run_id", "kind", "node", "payload", "duration_ms", "created_at")
+
+
+def _insert_events(session: Session, events: Sequence[RunEvent]) -> None:
+    """One multi-row INSERT: the audit trail is written on every graph step, so it must be cheap."""
+    if events:
+        rows = [{name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
+        session.execute(insert(RunEvent), rows)
 
 
 class RunStore(LeaseQueries):
@@ -180,7 +190,7 @@ class RunStore(LeaseQueries):
                 if statuses is not None and current.status not in statuses:
                     raise RunStateError(f"run {run_id} already {current.status}")
                 raise LeaseLost(f"run {run_id} is no longer held by {owner}")
-            session.add_all(events)
+            _insert_events(session, events)
             session.commit()
             run = session.get(Run, run_id)
             assert run is not None
@@ -190,7 +200,7 @@ class RunStore(LeaseQueries):
         if not events:
             return
         with self._session() as session:
-            session.add_all(events)
+            _insert_events(session, events)
             session.commit()
 
     def events(self, run_id: str, *, after_id: int = 0) -> list[RunEvent]:

@@ -1,0 +1,128 @@
+"""The FastAPI app factory. Nothing is built at import; everything at start-up (lifespan).
+
+`create_app(settings)` is what `bpa serve` runs. Tests pass `open_suite` (a suite with toy
+flows) and `make_executor`, so they exercise the same app without the installed plug-ins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from api.execution import EngineHost, MakeExecutor, OpenSuite, default_executor
+from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics
+from api.problems import Problem, install_problem_handlers, problem_responses
+from api.routes import batches, connectors, flows, health, keys, runs, schedules, start
+from api.schemas import BatchCreate, RunCreate
+from api.services import Services
+from api.streaming import RunWatch
+from bpa.auth import ApiKeyStore
+from bpa.config import Settings
+from bpa.suite import Suite
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("bpa.api")
+
+_DESCRIPTION = """Run business flows (invoices, customer service, sales operations) with
+approvals and an audit trail.
+
+Start runs in the background, wait for them, or stream their events; answer the questions
+waiting runs ask; follow batches and schedules. Authenticate with `Authorization: Bearer
+<key>` or `X-API-Key` (keys from `bpa keys create`). Errors are `application/problem+json`.
+"""
+
+#: Request bodies the routes read themselves (JSON or upload), named in the OpenAPI document.
+_EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (Problem, RunCreate, BatchCreate)
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in _EXTRA_SCHEMAS:
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in body.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                components.setdefault(model.__name__, body)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return build
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    open_suite: OpenSuite | None = None,
+    make_executor: MakeExecutor | None = None,
+    run_executor: bool | None = None,
+    run_scheduler: bool | None = None,
+) -> FastAPI:
+    """The API over one suite. Its executor and scheduler run while the app does, unless
+    turned off (default: `settings.api_background_work`); then `bpa scheduler` processes
+    execute the queued runs and fire schedules."""
+    settings = settings or Settings()
+    background = settings.api_background_work
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        watch: RunWatch | None = None
+        metrics: ApiMetrics | None = None
+
+        def prepare(suite: Suite) -> None:
+            """On the engine thread, before any run executes, so they see every event."""
+            nonlocal watch, metrics
+            watch = RunWatch(suite.runner, loop)
+            metrics = ApiMetrics(suite.runner, in_flight=engine.in_flight)
+
+        engine = EngineHost(
+            settings,
+            open_suite=open_suite or Suite.open,
+            make_executor=make_executor or default_executor,
+            run_executor=background if run_executor is None else run_executor,
+            run_scheduler=background if run_scheduler is None else run_scheduler,
+            prepare=prepare,
+        )
+        suite = await engine.start()
+        assert watch is not None and metrics is not None
+        app.state.services = Services(
+            settings=settings,
+            suite=suite,
+            engine=engine,
+            watch=watch,
+            keys=ApiKeyStore(suite.engine),
+            metrics=metrics,
+        )
+        try:
+            yield
+        finally:
+            await engine.stop()
+            watch.close()
+            metrics.close()
+
+    app = FastAPI(
+        title="BPA Suite",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        responses=problem_responses(400, 401, 403, 413, 422, 500),
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_request_bytes)
+    install_problem_handlers(app)
+    for module in (flows, start, runs, batches, schedules, connectors, keys, health):
+        app.include_router(module.router)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,190 @@
+"""Turning a run or batch request (JSON, or uploaded documents) into validated flow inputs.
+
+A flow whose input model has a `document` field takes a file: each upload is stored in the
+document store and its `DocumentRef` becomes that field. Other fields can come along as a
+JSON object in the form field `input`. Every input is checked against the flow's input model
+here, so a bad one is a 422 naming the field, before any run exists.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+
+from api.problems import ApiProblem, public_errors, validation_detail
+from api.schemas import BatchCreate, RunCreate
+from bpa.config import Settings
+from bpa.documents import DocumentStore
+from bpa.flows import Flow
+
+__all__ = ["accepts_document", "read_inputs", "request_body_openapi"]
+
+_MAX_FILES = 1000
+
+
+def accepts_document(flow: Flow) -> bool:
+    return "document" in flow.input_model.model_fields
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _invalid(errors: list[dict[str, Any]], what: str) -> ApiProblem:
+    return ApiProblem(
+        422, "input-invalid", validation_detail(errors, what), errors=public_errors(errors)
+    )
+
+
+def _check(flow: Flow, payload: dict[str, Any], loc: tuple[Any, ...]) -> dict[str, Any]:
+    try:
+        return flow.input_model.model_validate(payload).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [{**e, "loc": (*loc, *e["loc"])} for e in exc.errors(include_url=False)]
+        raise _invalid(
+            errors,
+            f"the input for flow {flow.name!r} (schema: GET /flows/{flow.name}, input_schema)",
+        ) from None
+
+
+async def _json_inputs(request: Request, many: bool) -> list[dict[str, Any]]:
+    body = await request.body()
+    model: type[BaseModel] = BatchCreate if many else RunCreate
+    example = '{"inputs": [{...}, ...]}' if many else '{"input": {...}}'
+    if not body.strip():
+        raise ApiProblem(
+            422,
+            "body-missing",
+            f"send a JSON body {example}, or upload a document as multipart/form-data",
+        )
+    try:
+        parsed = model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise _invalid(errors, f"the body (expected {example})") from None
+    if isinstance(parsed, BatchCreate):
+        return parsed.inputs
+    assert isinstance(parsed, RunCreate)
+    return [parsed.input]
+
+
+def _common_fields(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, str):
+        raise ApiProblem(422, "input-invalid", "the form field `input` must be a JSON object")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ApiProblem(
+            422,
+            "input-invalid",
+            f"the form field `input` is not valid JSON ({exc.msg}); send an "
+            'object such as {"source": "mailbox"}',
+        ) from None
+    if not isinstance(value, dict):
+        raise ApiProblem(422, "input-invalid", "the form field `input` must be a JSON object")
+    return value
+
+
+async def _upload_inputs(
+    request: Request, flow: Flow, documents: DocumentStore, settings: Settings, many: bool
+) -> list[dict[str, Any]]:
+    if not accepts_document(flow):
+        raise ApiProblem(
+            415,
+            "upload-not-accepted",
+            f"flow {flow.name!r} takes no document; send JSON instead "
+            "(its input schema: GET /flows/{flow})".replace("{flow}", flow.name),
+        )
+    form = await request.form(max_files=_MAX_FILES if many else 1, max_fields=10)
+    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    if not files:
+        field = "files" if many else "file"
+        raise ApiProblem(
+            422,
+            "file-missing",
+            f"the multipart body has no file; send the document in the `{field}` "
+            "field (curl: -F file=@invoice.pdf)",
+        )
+    common = _common_fields(form.get("input"))
+    payloads = []
+    for upload in files:
+        data = await upload.read()
+        name = upload.filename or "upload"
+        if len(data) > settings.max_document_bytes:
+            raise ApiProblem(
+                413,
+                "document-too-large",
+                f"{name} is {len(data)} bytes; documents may be at most "
+                f"{settings.max_document_bytes} bytes (BPA_MAX_DOCUMENT_BYTES)",
+            )
+        ref = documents.put(data, name, upload.content_type)
+        payload = {**common, "document": ref.model_dump(mode="json")}
+        if "source" in flow.input_model.model_fields and "source" not in common:
+            payload["source"] = f"upload:{name}"
+        payloads.append(payload)
+    await form.close()
+    return payloads
+
+
+async def read_inputs(
+    request: Request,
+    flow: Flow,
+    documents: DocumentStore,
+    settings: Settings,
+    *,
+    many: bool,
+) -> list[dict[str, Any]]:
+    """The request's inputs for `flow`, each validated against the flow's input model."""
+    media = _media_type(request)
+    if media == "multipart/form-data":
+        payloads = await _upload_inputs(request, flow, documents, settings, many)
+    elif media in ("", "application/json") or media.endswith("+json"):
+        payloads = await _json_inputs(request, many)
+    else:
+        raise ApiProblem(
+            415,
+            "media-type-unsupported",
+            f"cannot read a {media} body; send application/json "
+            "or multipart/form-data with the document",
+        )
+    if many:
+        return [_check(flow, p, ("inputs", i)) for i, p in enumerate(payloads)]
+    return [_check(flow, payloads[0], ("input",))]
+
+
+def request_body_openapi(*, many: bool) -> dict[str, Any]:
+    """The OpenAPI request body of run (`many=False`) or batch creation: JSON or upload."""
+    model = "BatchCreate" if many else "RunCreate"
+    file_schema = {"type": "string", "format": "binary"}
+    files = (
+        {"files": {"type": "array", "items": file_schema, "description": "One document per run"}}
+        if many
+        else {"file": {**file_schema, "description": "The document (e.g. a PDF)"}}
+    )
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": list(files),
+                        "properties": {
+                            **files,
+                            "input": {
+                                "type": "string",
+                                "description": "Other input fields as a JSON object (optional)",
+                            },
+                        },
+                    }
+                },
+            },
+        }
+    }

@@ -1,0 +1,76 @@
+"""Liveness, readiness and Prometheus metrics. Health checks need no key (probes have none)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ServicesDep, ViewerDep
+from api.metrics import CONTENT_TYPE
+from api.problems import problem_response, problem_responses
+from api.schemas import Health, Ready
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+def _database_ok(services: ServicesDep) -> str | None:
+    try:
+        with services.suite.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means not ready; say which
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@router.get(
+    "/readyz", response_model=Ready, summary="Ready to take runs", responses=problem_responses(503)
+)
+async def readyz(request: Request, services: ServicesDep) -> Response:
+    """Ready when the database answers and at least one flow loaded; 503 (saying which
+    check failed) otherwise."""
+    suite = services.suite
+    database = await asyncio.to_thread(_database_ok, services)
+    broken = {name: info.problem for name, info in suite.flow_infos.items() if info.problem}
+    checks = {
+        "database": "ok" if database is None else database,
+        "flows": sorted(suite.flows),
+        "flows_failed": broken,
+        "runs_in_flight": services.engine.in_flight(),
+    }
+    problems = []
+    if database is not None:
+        problems.append(f"the database does not answer ({database})")
+    if not suite.flows:
+        problems.append("no flow is loaded (`bpa flows list` says why)")
+    if problems:
+        return problem_response(request, 503, "not-ready", "; ".join(problems), checks=checks)
+    return JSONResponse(Ready(status="ready", checks=checks).model_dump(mode="json"))
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        },
+        **problem_responses(401, 403),
+    },
+)
+async def metrics(services: ServicesDep, _viewer: ViewerDep) -> Response:
+    """Runs by flow and status, queue depth, node and model-call latency histograms,
+    connector calls and errors."""
+    body = await asyncio.to_thread(services.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -1,0 +1,163 @@
+"""Runs after they started: list, read, follow, answer, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.deps import ApproverDep, OperatorDep, ServicesDep, ViewerDep
+from api.problems import problem_responses
+from api.routes._present import present, sse_of
+from api.schemas import CancelIn, DecisionIn, EventPublic, EventsPublic, RunPublic, RunsPublic
+from bpa.runs.tables import Run, RunStatus
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+RunId = Annotated[str, Path(description="Run id", max_length=100)]
+_READ_ERRORS = problem_responses(401, 403, 404, 422)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+@router.get(
+    "",
+    response_model=RunsPublic,
+    summary="List runs, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_runs(
+    services: ServicesDep,
+    _viewer: ViewerDep,
+    flow: Annotated[str | None, Query(max_length=100)] = None,
+    status: RunStatus | None = None,
+    trigger: Annotated[
+        str | None, Query(max_length=50, description="api, batch, schedule, cli")
+    ] = None,
+    batch_id: Annotated[str | None, Query(max_length=100)] = None,
+    created_after: Annotated[
+        dt.datetime | None, Query(description="ISO 8601; UTC if naive")
+    ] = None,
+    created_before: Annotated[
+        dt.datetime | None, Query(description="ISO 8601; UTC if naive")
+    ] = None,
+    before: Annotated[
+        str | None, Query(max_length=100, description="Cursor: `next_cursor` of the last page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> RunsPublic:
+    store = services.suite.store
+    runs = store.list_runs(
+        flow=flow,
+        status=status,
+        trigger=trigger,
+        batch_id=batch_id,
+        since=_utc(created_after),
+        until=_utc(created_before),
+        before_id=before,
+        limit=limit,
+    )
+    cursor = runs[-1].id if len(runs) == limit else None
+    return RunsPublic(data=[present(store, run) for run in runs], next_cursor=cursor)
+
+
+@router.get("/{run_id}", response_model=RunPublic, summary="One run", responses=_READ_ERRORS)
+async def get_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> RunPublic:
+    """Status, input, output or error, and the question when it waits for a human."""
+    store = services.suite.store
+    return present(store, store.get(run_id))
+
+
+@router.get(
+    "/{run_id}/events",
+    response_model=EventsPublic,
+    summary="The run's audit trail",
+    responses=_READ_ERRORS,
+)
+async def run_events(
+    run_id: RunId,
+    services: ServicesDep,
+    _viewer: ViewerDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Only events after this id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> EventsPublic:
+    """Every node start and end, model and connector call, question, decision and outcome."""
+    store = services.suite.store
+    store.get(run_id)
+    events = store.events(run_id, after_id=after)
+    page = events[:limit]
+    cursor = page[-1].id if len(events) > limit and page else None
+    return EventsPublic(data=[EventPublic.of(e) for e in page], next_cursor=cursor)
+
+
+async def existing_run(run_id: RunId, services: ServicesDep) -> Run:
+    """The run, looked up before a stream starts (so a wrong id is a 404, not a cut stream)."""
+    return services.suite.store.get(run_id)
+
+
+@router.get(
+    "/{run_id}/stream",
+    response_class=EventSourceResponse,
+    summary="Follow the run's events (Server-Sent Events)",
+    responses=_READ_ERRORS,
+)
+async def stream_run(
+    run: Annotated[Run, Depends(existing_run)],
+    services: ServicesDep,
+    _viewer: ViewerDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Only events after this id")] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=30)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Past events after `after` (or the `Last-Event-ID` of a reconnecting client), then new
+    ones as they happen, then `event: run` once it finished or waits for a human."""
+    store = services.suite.store
+    if last_event_id and last_event_id.isdigit():
+        after = max(after, int(last_event_id))
+    async for item in services.watch.follow(run.id, after=after):
+        yield sse_of(store, item)
+
+
+@router.post(
+    "/{run_id}/resume",
+    response_model=RunPublic,
+    summary="Answer the question a waiting run asks",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def resume_run(
+    run_id: RunId, decision: DecisionIn, services: ServicesDep, approver: ApproverDep
+) -> RunPublic:
+    """Approve, reject, or correct fields (action `correct` with `corrections`), with an
+    optional comment. The run carries on at once; the answer shows where it got to (finished,
+    or waiting on a new question). 409 when the run is not waiting."""
+    suite = services.suite
+    answer = decision.model_dump(mode="json")
+    run = await services.engine.call(lambda: suite.runner.resume(run_id, answer, by=approver.name))
+    return present(suite.store, run)
+
+
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunPublic,
+    summary="Cancel a run",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def cancel_run(
+    run_id: RunId,
+    services: ServicesDep,
+    _operator: OperatorDep,
+    body: Annotated[CancelIn | None, Body()] = None,
+) -> RunPublic:
+    """Stops a queued, running or waiting run; 409 when it already finished."""
+    suite = services.suite
+    suite.store.get(run_id)
+    run = await services.engine.cancel(suite, run_id, (body or CancelIn()).reason)
+    return present(suite.store, run)

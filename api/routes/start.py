@@ -1,0 +1,124 @@
+"""Starting runs: in the background (202), waiting for the result, or streaming its events.
+
+All three record a queued run and hand it to the executor; `wait` and `stream` then follow
+it. So a client that disconnects never stops its run, and an idempotent retry joins the
+run it already started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep
+from api.inputs import read_inputs, request_body_openapi
+from api.problems import problem_responses
+from api.routes._present import present, sse_of
+from api.schemas import RunPublic
+from api.streaming import settled
+from bpa.runs.tables import Run, RunStatus
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["runs"])
+
+FlowName = Annotated[str, Path(description="Flow name, e.g. invoice_processing")]
+_ERRORS = problem_responses(401, 403, 404, 413, 415, 422)
+
+
+async def submitted_run(
+    flow: FlowName,
+    request: Request,
+    services: ServicesDep,
+    _operator: OperatorDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> tuple[Run, bool]:
+    """Validate the request and record a queued run (or find the one this key started)."""
+    suite = services.suite
+    spec = suite.runner.flow(flow)
+    [payload] = await read_inputs(request, spec, suite.documents, services.settings, many=False)
+    run, created = suite.runner.submit(
+        flow, payload, trigger="api", idempotency_key=idempotency_key
+    )
+    if created or run.status == RunStatus.queued:
+        services.engine.notify(run.id)
+    return run, created
+
+
+Submitted = Annotated[tuple[Run, bool], Depends(submitted_run)]
+
+
+def _headers(response: Response, run: Run, created: bool) -> None:
+    response.headers["Location"] = f"/runs/{run.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.post(
+    "/flows/{flow}/runs",
+    status_code=202,
+    response_model=RunPublic,
+    summary="Start a run in the background",
+    responses={
+        200: {"description": "Replayed: the run this Idempotency-Key started", "model": RunPublic},
+        **_ERRORS,
+    },
+    openapi_extra=request_body_openapi(many=False),
+)
+async def start_run(submitted: Submitted, services: ServicesDep, response: Response) -> RunPublic:
+    """Queue a run and answer at once (202). Follow it with `GET /runs/{id}` or its stream.
+
+    JSON `{"input": {...}}`, or multipart with the document in `file` for flows that read
+    documents (e.g. `curl -F file=@invoice.pdf`).
+    """
+    run, created = submitted
+    _headers(response, run, created)
+    if not created:
+        response.status_code = 200
+    return present(services.suite.store, run)
+
+
+@router.post(
+    "/flows/{flow}/runs/wait",
+    response_model=RunPublic,
+    summary="Start a run and wait for its result or its question",
+    responses={
+        202: {"description": "Still running when `timeout` passed", "model": RunPublic},
+        **_ERRORS,
+    },
+    openapi_extra=request_body_openapi(many=False),
+)
+async def start_run_and_wait(
+    submitted: Submitted,
+    services: ServicesDep,
+    response: Response,
+    timeout: Annotated[float, Query(gt=0, le=3600, description="Seconds to wait")] = 300,
+) -> RunPublic:
+    """The run once it finished or waits for a human (200), or as it is after `timeout` (202)."""
+    run, created = submitted
+    _headers(response, run, created)
+    run = await services.watch.wait(run.id, timeout_s=timeout)
+    if not settled(run):
+        response.status_code = 202
+    return present(services.suite.store, run)
+
+
+@router.post(
+    "/flows/{flow}/runs/stream",
+    response_class=EventSourceResponse,
+    summary="Start a run and stream its events (Server-Sent Events)",
+    responses=_ERRORS,
+    openapi_extra=request_body_openapi(many=False),
+)
+async def start_run_and_stream(
+    submitted: Submitted, services: ServicesDep
+) -> AsyncIterator[ServerSentEvent]:
+    """One SSE event per audit event (`event:` is its kind: node_started, model_call, ...),
+    then `event: run` with the run once it finished or waits for a human."""
+    run, _created = submitted
+    store = services.suite.store
+    async for item in services.watch.follow(run.id):
+        yield sse_of(store, item)

@@ -1,0 +1,102 @@
+"""An app over the toy suite, driven in-process through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+HERE = Path(__file__).parent
+
+
+def _import_packages() -> None:
+    """Import the real `api` package, not this test folder of the same name.
+
+    pytest puts tests/ on sys.path, where `api/` (this folder) would shadow the package as a
+    namespace package; with tests/ set aside for the import, the installed package is found.
+    """
+    tests = str(HERE.parent)
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if not p.startswith(tests)]
+    try:
+        importlib.import_module("api.app")
+    finally:
+        sys.path[:] = saved
+
+
+_import_packages()
+sys.path.insert(0, str(HERE))
+
+from toys import toy_suite  # noqa: E402
+
+from api import create_app  # noqa: E402
+from api.services import Services  # noqa: E402
+from bpa.auth import Role  # noqa: E402
+from bpa.config import Settings  # noqa: E402
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", executor_poll_s=0.05, max_document_bytes=50_000)
+
+
+@pytest.fixture
+def app(api_settings: Settings) -> FastAPI:
+    return create_app(api_settings, open_suite=toy_suite, run_scheduler=False)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bpa.test") as c:
+            yield c
+
+
+def services(app: FastAPI) -> Services:
+    found: Services = app.state.services
+    return found
+
+
+@pytest.fixture
+def make_key(app: FastAPI, client: httpx.AsyncClient) -> Callable[[Role], dict[str, str]]:
+    """Creates a key with a role; returns the header that presents it."""
+
+    def make(role: Role) -> dict[str, str]:
+        _record, secret = services(app).keys.create(role, name=f"{role.value} key")
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+def assert_problem(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status whose detail says `words`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("urn:bpa:problem:")
+    assert body["title"] and body["instance"] == response.request.url.path
+    for word in words:
+        assert word in body["detail"], body["detail"]
+    return body
+
+
+async def settle(client: httpx.AsyncClient, run_id: str, timeout: float = 10) -> dict[str, Any]:
+    """Poll until the run finished or waits for a human."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        run = (await client.get(f"/runs/{run_id}")).json()
+        if run["status"] not in ("queued", "running"):
+            return run
+        assert asyncio.get_running_loop().time() < deadline, run
+        await asyncio.sleep(0.02)
