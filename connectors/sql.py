@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine, event
@@ -91,7 +91,7 @@ def make_engine(url: str) -> Engine:
 class SqlConnectorMixin:
     """Mix into a `Connector` whose state lives in SQL tables."""
 
-    name: str
+    name: ClassVar[str]
     engine: Engine
 
     @contextmanager

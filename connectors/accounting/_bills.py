@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.accounting import _ledger
 from connectors.accounting._vendors import compact_id, get_vendor_row
@@ -59,7 +59,6 @@ def bill_record(session: Session, bill: AcctBill) -> Bill:
     lines = session.exec(
         select(AcctBillLine).where(AcctBillLine.bill_id == bill.id).order_by(AcctBillLine.line_no)  # type: ignore[arg-type]
     ).all()
-    created = bill.created_at
     return Bill(
         id=bill.id,
         vendor_id=bill.vendor_id,
@@ -83,7 +82,7 @@ def bill_record(session: Session, bill: AcctBill) -> Bill:
             )
             for ln in lines
         ],
-        created_at=created if created.tzinfo else created.replace(tzinfo=dt.UTC),
+        created_at=bill.created_at,
     )
 
 
@@ -235,8 +234,8 @@ def void_bill(session: Session, bill: AcctBill, reason: str, *, today: dt.date) 
         bill.journal_entry_id = None
         session.add(bill)
         session.flush()
-        session.exec(delete(AcctJournalLine).where(AcctJournalLine.entry_id == draft_id))  # type: ignore[call-overload]
-        session.exec(delete(AcctJournalEntry).where(AcctJournalEntry.id == draft_id))  # type: ignore[call-overload]
+        session.execute(delete(AcctJournalLine).where(col(AcctJournalLine.entry_id) == draft_id))
+        session.execute(delete(AcctJournalEntry).where(col(AcctJournalEntry.id) == draft_id))
     bill.status = "void"
     bill.void_reason = reason
     session.add(bill)

@@ -10,12 +10,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, Table, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from connectors.sqltypes import MoneyType
+from connectors.sqltypes import MoneyType, UtcDateTime
 
 __all__ = [
     "TABLES",
@@ -29,7 +29,6 @@ __all__ = [
     "AcctVendor",
     "ExactDecimal",
 ]
-
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -98,7 +97,7 @@ class AcctJournalEntry(SQLModel, table=True):
     status: str = Field(description="draft | posted | reversed")
     source: str | None = Field(default=None, index=True)
     reverses: str | None = Field(default=None, foreign_key="acct_journal_entries.id")
-    created_at: dt.datetime = Field(default_factory=_now)
+    created_at: dt.datetime = Field(default_factory=_now, sa_type=UtcDateTime)
 
 
 class AcctJournalLine(SQLModel, table=True):
@@ -144,7 +143,7 @@ class AcctBill(SQLModel, table=True):
     void_reason: str | None = None
     journal_entry_id: str | None = Field(default=None, foreign_key="acct_journal_entries.id")
     reversal_entry_id: str | None = Field(default=None, foreign_key="acct_journal_entries.id")
-    created_at: dt.datetime = Field(default_factory=_now)
+    created_at: dt.datetime = Field(default_factory=_now, sa_type=UtcDateTime)
 
 
 class AcctBillLine(SQLModel, table=True):
@@ -167,8 +166,8 @@ class AcctPeriod(SQLModel, table=True):
     status: str = Field(description="open | closed")
 
 
-TABLES = [
-    model.__table__  # type: ignore[attr-defined]
+TABLES: list[Table] = [
+    model.__table__  # type: ignore[union-attr]
     for model in (
         AcctVendor,
         AcctPurchaseOrder,
