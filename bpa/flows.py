@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.graph import StateGraph
+from langgraph.types import Durability
 from pydantic import BaseModel
 
 from bpa.documents import DocumentStore
@@ -35,6 +36,11 @@ class Flow:
     load_input: Callable[[Path, DocumentStore], dict[str, Any]] | None = None
     #: File name endings `bpa batch` picks up when given a folder.
     input_suffixes: tuple[str, ...] = (".json",)
+    #: When LangGraph persists checkpoints: "async" after every step (a crashed run resumes
+    #: from its last step), or "exit" when the run stops (finishes, fails or asks a human; a
+    #: crashed run re-executes from the start, its connector actions replayed by their
+    #: idempotency keys). "exit" suits short flows whose every side effect is idempotent.
+    durability: Durability = "async"
     #: Input -> a natural idempotency key (e.g. an e-mail's Message-ID), used when the caller
     #: gives none: the same message delivered twice is one run.
     run_key: Callable[[dict[str, Any]], str | None] | None = None

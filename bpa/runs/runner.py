@@ -80,7 +80,7 @@ class Runner:
         models: ModelGateway,
         documents: DocumentStore,
         checkpointer: BaseCheckpointSaver,
-        durability: Durability = "async",
+        durability: Durability | None = None,
         owner: str | None = None,
         lease_s: float | None = None,
         memory: BaseStore | None = None,
@@ -313,7 +313,7 @@ class Runner:
             config,
             context=self._context(run, audit),
             stream_mode=["tasks", "updates"],
-            durability=self.durability,
+            durability=self.durability or self.flow(run.flow).durability,
         )
         try:
             async with aclosing(stream):

@@ -23,5 +23,9 @@ flow = Flow(
     load_input=load_input,
     input_suffixes=(".pdf", ".txt", ".eml", ".json"),
     connectors=("accounting",),
+    # A run takes milliseconds and every side effect carries an idempotency key, so it
+    # checkpoints when it stops (done, failed, or asking a human) rather than after each
+    # step: a crash mid-run re-executes it and the accounting system replays, not repeats.
+    durability="exit",
     classify_tasks=(DOCUMENT_TYPE,),
 )

@@ -230,10 +230,12 @@ class TextClassifier:
         digest.update(sklearn.__version__.encode())
         key = f"{path.stem}-{digest.hexdigest()[:20]}"
         with _TRAINING:
-            if key in _TRAINED:
-                return _TRAINED[key]
             saved = Path(cache_dir) / f"{key}.pkl" if cache_dir is not None else None
-            model: TextClassifier | None = None
+            model: TextClassifier | None = _TRAINED.get(key)
+            if model is not None:
+                if saved is not None and not saved.exists():
+                    model.save(saved)
+                return model
             if saved is not None and saved.exists():
                 try:
                     model = cls.load(saved)

@@ -1,0 +1,125 @@
+"""What every planner needs: the request's context and how to write a plan or an action.
+
+Pure, like the rest of the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from connectors.schemas import CatalogueProduct, Customer, Order
+from flows.customer_service import matching
+from flows.customer_service.entities import MessageEntities, RequestSpan, payment_ids_in
+from flows.customer_service.schemas import Outcome, PlannedAction, RequestPlan
+
+__all__ = [
+    "ZERO",
+    "Context",
+    "action",
+    "category",
+    "make_plan",
+    "mentions_items",
+    "paid",
+    "payment_method",
+    "targets",
+]
+
+ZERO = Decimal("0")
+#: Payment sources as customers write them.
+_SOURCES = {
+    "paypal": re.compile(r"\bpay ?pal\b", re.IGNORECASE),
+    "credit_card": re.compile(r"\b(credit|debit) ?card\b|\bvisa\b|\bmastercard\b", re.I),
+    "gift_card": re.compile(r"\bgift ?card\b|\bGC\b"),
+}
+
+
+def category(intent: str) -> str:
+    return intent if intent else "general"
+
+
+@dataclass(frozen=True)
+class Context:
+    span: RequestSpan
+    entities: MessageEntities
+    customer: Customer
+    #: The customer's orders this request names.
+    orders: list[Order]
+    customer_orders: list[Order]
+    products: dict[str, CatalogueProduct] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.span.text
+
+    def order(self, order_id: str) -> Order | None:
+        return next((o for o in self.customer_orders if o.id == order_id), None)
+
+
+def make_plan(
+    ctx: Context, intent: str, outcome: Outcome, reason: str, explanation: str, **kw: Any
+) -> RequestPlan:
+    order_ids = kw.pop("order_ids", [o.id for o in ctx.orders])
+    return RequestPlan(
+        intent=intent,
+        order_ids=order_ids,
+        outcome=outcome,
+        reason=reason,
+        explanation=explanation,
+        **kw,
+    )
+
+
+def action(
+    action: str, order_id: str | None, request: dict[str, Any], summary: str, refund: Decimal = ZERO
+) -> PlannedAction:
+    return PlannedAction(
+        action=action, order_id=order_id, request=request, summary=summary, refund=refund
+    )
+
+
+def targets(ctx: Context, statuses: set[str]) -> tuple[list[Order], bool]:
+    """The orders a request is about: those it names, else the only order of the customer
+    in a fitting status whose products it mentions (then inferred, so confirmed first)."""
+    if ctx.orders:
+        return ctx.orders, False
+    fitting = [o for o in ctx.customer_orders if o.status in statuses]
+    mentioned = [o for o in fitting if mentions_items(ctx.text, o)]
+    candidates = mentioned or (fitting if len(fitting) == 1 else [])
+    return (candidates, True) if len(candidates) == 1 else ([], True)
+
+
+def mentions_items(text: str, order: Order) -> bool:
+    names = {i.product_id: i.name for i in order.items}
+    return bool(matching.mentioned_products(text, names))
+
+
+def paid(order: Order) -> Decimal:
+    paid = sum((t.amount for t in order.payment_history if t.transaction_type == "payment"), ZERO)
+    back = sum((t.amount for t in order.payment_history if t.transaction_type == "refund"), ZERO)
+    return paid - back
+
+
+def payment_method(
+    ctx: Context, order: Order, *, refund_only: bool
+) -> tuple[str | None, bool, str | None]:
+    """(method id, named by the customer, problem). Refunds go to the original method or a
+    gift card; price differences to any of the customer's methods."""
+    own = {m.id: m for m in ctx.customer.payment_methods}
+    named = [p for p in payment_ids_in(ctx.text) or ctx.entities.payment_method_ids if p in own]
+    if named:
+        method = named[0]
+        if refund_only and method != order.paid_with and own[method].source != "gift_card":
+            return None, True, "refund_method_not_allowed"
+        return method, True, None
+    for source, pattern in _SOURCES.items():
+        if not pattern.search(ctx.text):
+            continue
+        methods = [m.id for m in ctx.customer.payment_methods if m.source == source]
+        if len(methods) == 1 and (
+            not refund_only or source == "gift_card" or methods[0] == order.paid_with
+        ):
+            return methods[0], True, None
+    return order.paid_with, False, None

@@ -1,0 +1,256 @@
+"""What a customer message says, as data: the model's extraction schema and the offline parser.
+
+The offline parser reads what has a fixed shape with regular expressions (order ids like
+``#W1234567``, payment method ids, e-mail addresses checked by the standard library, zip
+codes, US street addresses) and a few closed phrase lists (the two cancellation reasons of
+the policy, an explicit imperative, an explicit "yes"). Free-text product names are not
+read here: `matching` compares the text with the store's catalogue (rapidfuzz), because only
+the catalogue knows what the products are called.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bpa.models import Extraction
+from connectors.schemas import Address
+
+__all__ = [
+    "MessageEntities",
+    "RequestSpan",
+    "address_in",
+    "cancel_reason_in",
+    "emails_in",
+    "is_confirmation",
+    "order_ids_in",
+    "parse_message",
+    "payment_ids_in",
+    "split_requests",
+    "wants_all_items",
+]
+
+CancelReason = Literal["no longer needed", "ordered by mistake"]
+
+
+class RequestSpan(BaseModel):
+    """One request in a message: the sentences about the same order(s)."""
+
+    text: str
+    order_ids: list[str] = Field(default_factory=list, description="the orders to act on")
+    reference_order_ids: list[str] = Field(
+        default_factory=list, description="orders only mentioned, e.g. '(same as #W123)'"
+    )
+
+
+class MessageEntities(BaseModel):
+    """Everything the flow reads out of a message. Empty fields mean "not said"."""
+
+    order_ids: list[str] = Field(default_factory=list, description="'#W' and 7 digits")
+    emails: list[str] = Field(default_factory=list)
+    first_name: str | None = None
+    last_name: str | None = None
+    zip: str | None = Field(default=None, description="given for authentication")
+    payment_method_ids: list[str] = Field(
+        default_factory=list, description="e.g. gift_card_7245904, paypal_1530316"
+    )
+    refund_to_gift_card: bool = Field(default=False, description="asks for a gift-card refund")
+    cancel_reason: CancelReason | None = None
+    explicit_request: bool = Field(
+        default=False, description="a clear instruction to do it now, not a question or a maybe"
+    )
+    confirmation: bool = Field(default=False, description="an explicit yes / I confirm")
+    all_items: bool = Field(default=False, description="the whole order / every item")
+    address: Address | None = Field(default=None, description="a new address given in full")
+    requests: list[RequestSpan] = Field(default_factory=list)
+
+
+ORDER_ID = re.compile(r"(?<![\w#])#?\s?W\s?(\d{7})\b")
+PAYMENT_ID = re.compile(r"\b(credit_card|paypal|gift_card)_(\d{5,})\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NAME = re.compile(
+    r"\b(?:my name is|my name's|this is|i am|i'm)\s+"
+    r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\s+([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)\b"
+)
+_ZIP = re.compile(r"\bzip(?:\s*code)?(?:\s+is|\s*:)?\s*(\d{5})\b", re.IGNORECASE)
+_ADDRESS = re.compile(
+    r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
+    r"|Terrace|Parkway|Circle|Trail|Highway))\.?,\s*"
+    r"(?:(?P<a2>(?:Suite|Apt\.?|Apartment|Unit|#)\s*[\w-]+),\s*)?"
+    r"(?P<city>[A-Z][A-Za-z .'-]+?),\s*(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})"
+    r"(?:\s*,\s*(?P<country>USA|United States|US)\b)?"
+)
+_BY_MISTAKE = re.compile(
+    r"\b(by mistake|mistaken(ly)?|accident(al(ly)?)?|ordered the wrong|didn'?t mean to"
+    r"|wrong order|in error|by error)\b",
+    re.IGNORECASE,
+)
+_NOT_NEEDED = re.compile(
+    r"\b(no longer need(ed)?|don'?t need|do not need|not need(ed)? (it|them|this)"
+    r"|won'?t need|no need for|changed my mind|(don'?t|do not) want (it|them|this)"
+    r"|won'?t be able to receive|not (be )?able to receive|not receive)\b",
+    re.IGNORECASE,
+)
+_ACTION = (
+    r"(cancel|return|exchange|modify|change|refund|swap|replace|update|send (it |them )?back"
+    r"|switch)"
+)
+_IMPERATIVE = re.compile(
+    rf"(^|[,:]\s*|\bplease\s+|\bkindly\s+|\bi (would like|'d like|want|need) to\s+"
+    rf"|\bi'?m (requesting|asking) (you )?to\s+|\bgo ahead and\s+)({_ACTION})\b",
+    re.IGNORECASE,
+)
+_HEDGE = re.compile(
+    r"\b(maybe|perhaps|might|thinking (about|of)|considering|not sure|wondering|how (do|can|could)"
+    r"|is it possible|would it be possible|can i|could i|should i|what if|if i)\b",
+    re.IGNORECASE,
+)
+_YES = re.compile(
+    r"^\W*(yes|yep|yeah|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed|proceed"
+    r"|ok(ay)?,? (go ahead|please (do|proceed)))\b",
+    re.IGNORECASE,
+)
+_NO = re.compile(r"\b(no|not|don'?t|do not|wait|stop|hold on)\b", re.IGNORECASE)
+_ALL = re.compile(
+    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)|whole order"
+    r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b",
+    re.IGNORECASE,
+)
+#: "(same as #W…)", "like order #W…": an order named for reference, not to act on.
+_REFERENCE = re.compile(
+    r"\((?:[^)]*\b(?:same|like|as|similar|see|from)\b[^)]*)\)"
+    r"|\b(?:same as|like) (?:order )?#?W\d{7}"
+)
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)")
+
+
+def order_ids_in(text: str) -> list[str]:
+    """Order ids in the order written, each once, normalised to ``#W1234567``."""
+    return list(dict.fromkeys(f"#W{digits}" for digits in ORDER_ID.findall(text)))
+
+
+def emails_in(text: str) -> list[str]:
+    found = []
+    for candidate in _EMAIL.findall(text):
+        address = parseaddr(candidate)[1].strip(".").lower()
+        if address and "@" in address and address not in found:
+            found.append(address)
+    return found
+
+
+def address_in(text: str) -> Address | None:
+    match = _ADDRESS.search(text)
+    if match is None:
+        return None
+    return Address(
+        address1=" ".join(match["a1"].split()),
+        address2=" ".join((match["a2"] or "").split()),
+        city=match["city"].strip(),
+        state=match["state"],
+        country="USA",
+        zip=match["zip"],
+    )
+
+
+def cancel_reason_in(text: str) -> CancelReason | None:
+    if _BY_MISTAKE.search(text):
+        return "ordered by mistake"
+    if _NOT_NEEDED.search(text):
+        return "no longer needed"
+    return None
+
+
+def payment_ids_in(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group(0) for m in PAYMENT_ID.finditer(text)))
+
+
+def wants_all_items(text: str) -> bool:
+    return bool(_ALL.search(text))
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+def is_explicit_request(text: str) -> bool:
+    """Some sentence tells us to act ("Please cancel #W…", "Return #W… via …", "I'd like to
+    exchange …") without hedging or asking whether it could be done."""
+    for sentence in sentences(text):
+        clause = re.sub(r"^(for|regarding|about|re:?)\s+#W\d{7}\s*,?\s*", "", sentence, flags=re.I)
+        if _HEDGE.search(clause) or clause.rstrip().endswith("?"):
+            continue
+        if _IMPERATIVE.search(clause):
+            return True
+    return False
+
+
+def is_confirmation(text: str) -> bool:
+    """An explicit yes at the start of the answer, not taken back in the same breath."""
+    first = next(iter(sentences(text)), "")
+    match = _YES.search(first)
+    if match is None:
+        return False
+    return not _NO.search(first[match.end() :][:40])
+
+
+def split_requests(text: str) -> list[RequestSpan]:
+    """Groups sentences by the order they are about: a sentence naming an order starts a
+    request, the sentences after it belong to it. Ids named "(same as #W…)" are references."""
+    spans: list[RequestSpan] = []
+    for sentence in sentences(text):
+        referenced = order_ids_in(" ".join(_REFERENCE.findall(sentence)))
+        targets = [i for i in order_ids_in(sentence) if i not in referenced]
+        if spans and targets and targets == spans[-1].order_ids:
+            targets = []  # more about the same order(s): the same request
+        if targets or not spans:
+            spans.append(
+                RequestSpan(text=sentence, order_ids=targets, reference_order_ids=referenced)
+            )
+        else:
+            last = spans[-1]
+            last.text = f"{last.text} {sentence}"
+            last.reference_order_ids += [i for i in referenced if i not in last.reference_order_ids]
+    return _merge_general(spans)
+
+
+def _merge_general(spans: list[RequestSpan]) -> list[RequestSpan]:
+    """A leading span with no order ("my name is …, I want to cancel") belongs to the first
+    order-specific request that follows it."""
+    if len(spans) > 1 and not spans[0].order_ids:
+        first = spans[1]
+        merged = RequestSpan(
+            text=f"{spans[0].text} {first.text}",
+            order_ids=first.order_ids,
+            reference_order_ids=spans[0].reference_order_ids + first.reference_order_ids,
+        )
+        return [merged, *spans[2:]]
+    return spans
+
+
+def parse_message(text: str) -> Extraction[MessageEntities]:
+    """The offline extractor (`ExtractTask.offline`)."""
+    name = _NAME.search(text)
+    zip_code = _ZIP.search(text)
+    entities = MessageEntities(
+        order_ids=order_ids_in(text),
+        emails=emails_in(text),
+        first_name=name.group(1) if name else None,
+        last_name=name.group(2) if name else None,
+        zip=zip_code.group(1) if zip_code else None,
+        payment_method_ids=payment_ids_in(text),
+        refund_to_gift_card=bool(re.search(r"\bgift ?card\b", text, re.IGNORECASE)),
+        cancel_reason=cancel_reason_in(text),
+        explicit_request=is_explicit_request(text),
+        confirmation=is_confirmation(text),
+        all_items=wants_all_items(text),
+        address=address_in(text),
+        requests=split_requests(text),
+    )
+    found = sum(
+        bool(v) for v in (entities.order_ids, entities.emails, entities.first_name, entities.zip)
+    )
+    return Extraction(value=entities, confidence=0.9 if found else 0.6)

@@ -1,0 +1,140 @@
+"""Reading a message in: files to input, the run's idempotency key, and input problems.
+
+Problems found here (too long, empty, another language, instructions aimed at the system)
+are recorded in the state and each sends the message to a person; none of them fails the
+run, so every message ends with a ticket and a holding reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from bpa.documents import DocumentStore
+from flows.customer_service.state import CustomerMessage, Sender
+
+__all__ = ["detect_language", "load_input", "problems_of", "read_text", "run_key"]
+
+#: Below this many letters a language guess is noise ("ok", "yes thanks").
+_MIN_LETTERS_FOR_LANGUAGE = 25
+_LANGUAGE_CONFIDENCE = 0.9
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+your\s+)*"
+    r"(previous\s+|prior\s+|above\s+|earlier\s+|system\s+)?(instructions|rules|policy|polic(y|ies)"
+    r"|guidelines|prompt)"
+    r"|\bsystem\s+prompt\b|\bdeveloper\s+mode\b|\byou\s+are\s+now\s+(an?\s+)?\w+"
+    r"|\bact\s+as\s+(an?\s+)?(admin|administrator|supervisor|manager|ai|assistant)\b"
+    r"|\brefund\s+(everything|all\s+(orders|customers|accounts))\b",
+    re.IGNORECASE,
+)
+_NOISE = re.compile(r"#W\d{7}|[\w.+-]+@[\w-]+(\.[\w-]+)+|\b\w*\d\w*\b|https?://\S+")
+
+
+def run_key(data: dict[str, Any]) -> str:
+    """The same message delivered twice is one run: keyed by its message id, or else by a
+    hash of what it says and who sent it."""
+    message = CustomerMessage.model_validate(data)
+    if message.message_id and message.message_id.strip():
+        return f"customer_service:msg:{message.message_id.strip()}"
+    digest = hashlib.sha256()
+    for part in (
+        message.channel,
+        message.sender.email or "",
+        message.sender.name or "",
+        message.subject,
+        message.body,
+    ):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    return f"customer_service:sha256:{digest.hexdigest()}"
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _body(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    content = part.get_content()
+    if part.get_content_type() == "text/html":
+        parser = _Text()
+        parser.feed(content)
+        content = " ".join(parser.parts)
+    return str(content)
+
+
+def message_from_eml(raw: bytes) -> CustomerMessage:
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(mail, EmailMessage)
+    senders = getaddresses([str(mail.get("From", ""))])
+    name, address = senders[0] if senders else ("", "")
+    try:
+        received = parsedate_to_datetime(str(mail["Date"])) if mail["Date"] else None
+    except (TypeError, ValueError):
+        received = None
+    return CustomerMessage(
+        channel="email",
+        subject=str(mail.get("Subject", "")),
+        body=_body(mail),
+        sender=Sender(email=address or None, name=name or None),
+        received_at=received,
+        message_id=str(mail["Message-ID"]).strip() if mail["Message-ID"] else None,
+        in_reply_to=str(mail["In-Reply-To"]).strip() if mail["In-Reply-To"] else None,
+    )
+
+
+def load_input(path: Path, documents: DocumentStore) -> dict[str, Any]:
+    """`bpa run customer_service --input FILE`: a JSON `CustomerMessage` or an .eml file."""
+    if path.suffix.lower() == ".eml":
+        return message_from_eml(path.read_bytes()).model_dump(mode="json")
+    return CustomerMessage.model_validate_json(path.read_bytes()).model_dump(mode="json")
+
+
+def read_text(subject: str, body: str) -> str:
+    subject, body = subject.strip(), body.strip()
+    if subject and not body.lower().startswith(subject.lower()):
+        return f"{subject}\n\n{body}".strip()
+    return body
+
+
+@cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str | None, float]:
+    """ISO 639-1 code and probability, or (None, 0) when the text is too short to tell."""
+    cleaned = _NOISE.sub(" ", text)
+    if sum(c.isalpha() for c in cleaned) < _MIN_LETTERS_FOR_LANGUAGE:
+        return None, 0.0
+    language, probability = _identifier().classify(cleaned[:5000])
+    return str(language), float(probability)
+
+
+def problems_of(text: str, max_chars: int) -> tuple[list[str], str | None]:
+    """Input problems (codes) and the language, for a message already read as text."""
+    if len(text) > max_chars:
+        return ["message_too_long"], None
+    if not text.strip():
+        return ["empty_message"], None
+    problems = ["suspicious_instructions"] if _INJECTION.search(text) else []
+    language, probability = detect_language(text)
+    if language not in (None, "en") and probability >= _LANGUAGE_CONFIDENCE:
+        problems.append("unsupported_language")
+    return problems, language

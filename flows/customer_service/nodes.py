@@ -1,0 +1,262 @@
+"""The flow's reading half: understand the message, know the customer, decide.
+
+Model nodes (`classify_intent`, `extract_entities`) only read and answer; connector nodes
+here only read (`find_thread`, `identify_customer`, `review_account`); `decide` is pure.
+The writing half is in `nodes_act.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from bpa.runs.context import RunContext
+from connectors.errors import NotFound
+from connectors.schemas import (
+    CatalogueProduct,
+    CatalogueProductRef,
+    Customer,
+    CustomerOrders,
+    FindCustomerByEmail,
+    FindCustomerByNameZip,
+    Order,
+    OrderRef,
+    TicketSearch,
+)
+from connectors.schemas.ticketing import TicketStatus
+from flows.customer_service import intake, policy
+from flows.customer_service.entities import MessageEntities, is_confirmation, sentences
+from flows.customer_service.state import CSState
+from flows.customer_service.tasks import ENTITIES, INTENT, prepare_intent_model
+
+Ctx = Runtime[RunContext]
+
+#: Characters of the message (and of each request in it) the models read.
+_MODEL_CHARS = 8000
+_OPEN: list[TicketStatus] = ["new", "open", "pending_customer"]
+#: Intents the policy can act on or answer from the CRM.
+ACTIONABLE = frozenset(
+    {"order_status", "cancel", "modify", "return", "exchange", "refund", "address_change"}
+)
+#: How sure a single sentence must be to overrule a "complaint"/"other" request.
+_SENTENCE_CONFIDENCE = 0.6
+
+
+async def read_message(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads subject and body; writes `text`, `problems`, `language`. Never fails: a message
+    that cannot be read automatically is recorded with the problem."""
+    text = intake.read_text(state.get("subject") or "", state.get("body") or "")
+    problems, language = intake.problems_of(text, runtime.context.settings.max_message_chars)
+    return {
+        "text": text,
+        "problems": problems,
+        "language": language,
+        "thread": None,
+        "confirmed": False,
+    }
+
+
+async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `in_reply_to`; writes `thread` (the open ticket this message answers), `confirmed`
+    and `text` (the original request followed by this answer)."""
+    ticketing = runtime.context.connectors.get("ticketing")
+    found = await ticketing.find_tickets(
+        TicketSearch(external_ref=state["in_reply_to"], statuses=_OPEN, limit=1)
+    )
+    if not found:
+        return {}
+    ticket = found[0]
+    answer = state["text"]
+    return {
+        "thread": ticket.model_dump(mode="json"),
+        "confirmed": is_confirmation(state.get("body") or answer),
+        "text": f"{ticket.description}\n\n{answer}",
+    }
+
+
+async def classify_intent(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `text`; writes `intent` (the message's) and `request_intents` (one per request)."""
+    ctx = runtime.context
+    if ctx.settings.model_backend == "offline":  # trained once, kept under the suite's home
+        await asyncio.to_thread(prepare_intent_model, ctx.settings.home / "models")
+    text = state["text"][:_MODEL_CHARS]
+    overall = await ctx.models.classify(INTENT, text=text)
+    return {"intent": {"label": overall.label, "confidence": overall.confidence}}
+
+
+async def _request_intent(ctx: RunContext, text: str) -> dict[str, Any]:
+    """A request's intent. When the request as a whole reads as a complaint or small talk,
+    a sentence in it that clearly asks for an order action still counts ("... and then
+    just cancel the order")."""
+    found = await ctx.models.classify(INTENT, text=text[:_MODEL_CHARS])
+    best: dict[str, Any] = {"label": found.label, "confidence": found.confidence}
+    if found.label not in ("complaint", "other"):
+        return best
+    for sentence in sentences(text)[:20]:
+        if len(sentences(text)) < 2:
+            break
+        one = await ctx.models.classify(INTENT, text=sentence[:_MODEL_CHARS])
+        if (
+            one.label in ACTIONABLE
+            and one.confidence >= _SENTENCE_CONFIDENCE
+            and (best["label"] not in ACTIONABLE or one.confidence > best["confidence"])
+        ):
+            best = {"label": one.label, "confidence": one.confidence}
+    return best
+
+
+async def extract_entities(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `text`; writes `entities` and `request_intents` (each request classified)."""
+    ctx = runtime.context
+    result = await ctx.models.extract(ENTITIES, text=state["text"][:_MODEL_CHARS])
+    entities = result.value
+    if sender_name := (state.get("sender") or {}).get("name"):
+        parts = str(sender_name).split()
+        if not entities.first_name and len(parts) >= 2 and entities.zip:
+            entities.first_name, entities.last_name = parts[0], parts[-1]
+    spans = entities.requests or []
+    if len(spans) > 1:
+        intents = [await _request_intent(ctx, span.text) for span in spans]
+    else:
+        intents = [await _request_intent(ctx, state["text"])]
+    update: dict[str, Any] = {
+        "entities": entities.model_dump(mode="json"),
+        "request_intents": intents,
+    }
+    if state["intent"]["label"] in ("complaint", "other") and intents[0]["label"] in ACTIONABLE:
+        update["intent"] = intents[0]
+    return update
+
+
+async def _lookup(crm: Any, call: str, request: Any) -> Customer | None:
+    try:
+        return await getattr(crm, call)(request)  # type: ignore[no-any-return]
+    except NotFound:
+        return None
+
+
+async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads the sender and `entities`; writes `customer` and `auth`.
+
+    The policy's two ways: the account's e-mail (the sender's, or one written in the
+    message) or first name + last name + zip. Every way that is offered must lead to the
+    same customer; two different customers is an identity conflict for a person.
+    """
+    crm = runtime.context.connectors.get("crm")
+    entities = MessageEntities.model_validate(state.get("entities") or {})
+    sender = (state.get("sender") or {}).get("email")
+    emails = [e for e in [sender, *entities.emails] if e]
+    found: dict[str, Customer] = {}
+    methods: list[str] = []
+    for email in dict.fromkeys(emails):
+        customer = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=email))
+        if customer is not None:
+            found[customer.id] = customer
+            methods.append("sender_email" if email == sender else "email_in_message")
+    if entities.first_name and entities.last_name and entities.zip:
+        request = FindCustomerByNameZip(
+            first_name=entities.first_name, last_name=entities.last_name, zip=entities.zip
+        )
+        customer = await _lookup(crm, "find_customer_by_name_zip", request)
+        if customer is not None:
+            found[customer.id] = customer
+            methods.append("name_zip")
+    if len(found) > 1:
+        return {
+            "customer": None,
+            "auth": {"method": None, "problem": "identity_conflict", "candidates": sorted(found)},
+        }
+    if not found:
+        return {"customer": None, "auth": {"method": None, "problem": "unauthenticated"}}
+    customer = next(iter(found.values()))
+    return {
+        "customer": customer.model_dump(mode="json"),
+        "auth": {"method": methods[0], "problem": None},
+    }
+
+
+async def review_account(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `customer`, `entities`; writes the customer's orders, the orders the message
+    names (whoever owns them, so a foreign one is recognised and refused), open tickets and
+    the catalogue entries of the products in those orders."""
+    ctx = runtime.context
+    crm, ticketing = ctx.connectors.get("crm"), ctx.connectors.get("ticketing")
+    customer = Customer.model_validate(state["customer"])
+    entities = MessageEntities.model_validate(state.get("entities") or {})
+    mine = await crm.list_customer_orders(CustomerOrders(customer_id=customer.id))
+    by_id: dict[str, Order] = {o.id: o for o in mine}
+    wanted = list(
+        dict.fromkeys(
+            [*entities.order_ids, *(i for r in entities.requests for i in r.reference_order_ids)]
+        )
+    )
+    named: dict[str, Order] = {}
+    unknown: list[str] = []
+    for order_id in wanted:
+        try:
+            named[order_id] = by_id.get(order_id) or await crm.get_order(
+                OrderRef(order_id=order_id)
+            )
+        except NotFound:
+            unknown.append(order_id)
+    product_ids = {
+        i.product_id for o in named.values() if o.customer_id == customer.id for i in o.items
+    }
+    if not named:  # a request may name products rather than orders
+        product_ids |= {
+            i.product_id for o in mine if o.status in ("pending", "delivered") for i in o.items
+        }
+    products: dict[str, CatalogueProduct] = {}
+    for product_id in sorted(product_ids):
+        try:
+            products[product_id] = await crm.get_catalogue_product(
+                CatalogueProductRef(product_id=product_id)
+            )
+        except NotFound:
+            continue
+    tickets = await ticketing.find_tickets(
+        TicketSearch(requester_customer_id=customer.id, statuses=_OPEN, limit=20)
+    )
+    return {
+        "customer_orders": [o.model_dump(mode="json") for o in mine],
+        "orders": {k: o.model_dump(mode="json") for k, o in named.items()},
+        "unknown_order_ids": unknown,
+        "products": {k: p.model_dump(mode="json") for k, p in products.items()},
+        "open_tickets": [
+            {"id": t.id, "subject": t.subject, "status": t.status, "category": t.category}
+            for t in tickets
+        ],
+    }
+
+
+def situation(state: CSState, threshold: Any) -> policy.Situation:
+    """The state, typed, as the policy reads it."""
+    entities = MessageEntities.model_validate(state.get("entities") or {})
+    intent = state.get("intent") or {"label": "other", "confidence": 0.0}
+    customer = state.get("customer")
+    return policy.Situation(
+        intent=intent["label"],
+        intent_confidence=intent["confidence"],
+        entities=entities,
+        request_intents=[(i["label"], i["confidence"]) for i in state.get("request_intents", [])],
+        problems=list(state.get("problems") or []),
+        customer=Customer.model_validate(customer) if customer else None,
+        auth_problem=(state.get("auth") or {}).get("problem"),
+        orders={k: Order.model_validate(v) for k, v in (state.get("orders") or {}).items()},
+        unknown_order_ids=list(state.get("unknown_order_ids") or []),
+        customer_orders=[Order.model_validate(o) for o in state.get("customer_orders") or []],
+        products={
+            k: CatalogueProduct.model_validate(v) for k, v in (state.get("products") or {}).items()
+        },
+        confirmed=bool(state.get("confirmed")),
+        refund_threshold=threshold,
+    )
+
+
+async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Pure policy (policy.py) over what was found; writes `decision`."""
+    threshold = runtime.context.settings.refund_approval_threshold
+    decision = policy.decide(situation(state, threshold))
+    return {"decision": decision.model_dump(mode="json")}

@@ -1,0 +1,238 @@
+"""The store's customer-service policy as a pure function: a situation in, a decision out.
+
+No I/O and no model here: `decide` gets what the flow found (who the customer is, their
+orders, what the message asks) and says, per request in the message, what may be done
+(``act``), what is proposed but needs the customer's explicit yes (``confirm``), what
+detail is missing (``clarify``), what is only information (``inform``), what goes to a
+human (``human``) and what is refused (``refuse``). It also says which refunds need a
+person's approval. The rules follow ``fixtures/crm/policy.md`` (tau-bench's retail policy):
+authenticate first; one customer per conversation; list the action and get an explicit
+"yes" before any write; cancel and modify only pending orders, return and exchange only
+delivered ones; refunds to the original payment method or a gift card; never invent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from connectors.schemas import CatalogueProduct, Customer, Order
+from flows.customer_service import plans
+from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
+from flows.customer_service.schemas import Decision, Outcome, PlannedAction, RequestPlan
+
+__all__ = [
+    "Decision",
+    "Outcome",
+    "PlannedAction",
+    "RequestPlan",
+    "Situation",
+    "decide",
+    "follow_up_plan",
+    "hand_over",
+]
+
+#: Most restrictive first: a message's outcome is the most restrictive of its requests'.
+SEVERITY: tuple[Outcome, ...] = ("refuse", "human", "clarify", "confirm", "act", "inform")
+#: Below this the intent is a guess, and a person reads the message.
+MIN_INTENT_CONFIDENCE = 0.3
+#: Input problems found before reading (see intake.py), each handed to a person.
+PROBLEM_REASONS = {
+    "message_too_long": "the message is longer than we read automatically",
+    "empty_message": "the message is empty",
+    "unsupported_language": "the message is not in English, which this service answers",
+    "suspicious_instructions": "the message contains instructions aimed at our systems",
+}
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything `decide` may look at."""
+
+    intent: str
+    intent_confidence: float
+    entities: MessageEntities
+    #: (intent, confidence) per request span of `entities.requests`, same order.
+    request_intents: list[tuple[str, float]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    customer: Customer | None = None
+    #: Why the customer is not identified: unauthenticated, identity_conflict, ...
+    auth_problem: str | None = None
+    #: Orders the message names that exist, whoever they belong to.
+    orders: dict[str, Order] = field(default_factory=dict)
+    unknown_order_ids: list[str] = field(default_factory=list)
+    customer_orders: list[Order] = field(default_factory=list)
+    products: dict[str, CatalogueProduct] = field(default_factory=dict)
+    #: The customer answered "yes" to our proposal (a reply in the ticket's thread).
+    confirmed: bool = False
+    refund_threshold: Decimal = Decimal("200")
+
+
+def _whole(outcome: Outcome, reason: str, explanation: str, s: Situation, **kw: Any) -> Decision:
+    return Decision(
+        outcome=outcome,
+        reason=reason,
+        explanation=explanation,
+        approval_threshold=s.refund_threshold,
+        category=plans.category(s.intent),
+        ticket_status="open",
+        **kw,
+    )
+
+
+def decide(s: Situation) -> Decision:
+    """The policy's answer for one message. Never raises on odd input."""
+    for problem in s.problems:
+        if problem in PROBLEM_REASONS:
+            high = problem == "suspicious_instructions"
+            return _whole(
+                "human",
+                problem,
+                PROBLEM_REASONS[problem],
+                s,
+                priority="high" if high else "normal",
+            )
+    if s.customer is None:
+        reason = s.auth_problem or "unauthenticated"
+        return _whole(
+            "human",
+            reason,
+            "we could not confirm who you are from this message (we need the e-mail address "
+            "of your account, or your name and zip code)",
+            s,
+        )
+    foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
+    if foreign:
+        return _whole(
+            "refuse",
+            "other_customers_order",
+            "we can only help the account holder with their own orders",
+            s,
+            priority="high",
+            requests=[
+                RequestPlan(
+                    intent=s.intent,
+                    order_ids=foreign,
+                    outcome="refuse",
+                    reason="other_customers_order",
+                    explanation="these orders are not on your account",
+                )
+            ],
+        )
+    spans = s.entities.requests or [RequestSpan(text="", order_ids=s.entities.order_ids)]
+    intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(spans)
+    requests = [
+        _plan(span, intent, confidence, s)
+        for span, (intent, confidence) in zip(spans, intents, strict=False)
+    ]
+    return _aggregate(requests, s)
+
+
+def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> RequestPlan:
+    unknown = [oid for oid in span.order_ids if oid in s.unknown_order_ids]
+    if unknown:
+        return RequestPlan(
+            intent=intent,
+            order_ids=unknown,
+            outcome="clarify",
+            reason="unknown_order",
+            explanation="we could not find an order with this number",
+        )
+    if confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other"):
+        return RequestPlan(
+            intent=intent,
+            order_ids=span.order_ids,
+            outcome="human",
+            reason="unclear_request",
+            explanation="we are not sure what you would like us to do",
+        )
+    assert s.customer is not None
+    context = plans.Context(
+        span=span,
+        entities=s.entities,
+        customer=s.customer,
+        orders=[s.orders[oid] for oid in span.order_ids if oid in s.orders],
+        customer_orders=s.customer_orders,
+        products=s.products,
+    )
+    plan = plans.plan(intent, context)
+    if plan.outcome == "confirm" and plan.actions:
+        explicit = s.entities.explicit_request and (
+            len(s.entities.requests) <= 1 or is_explicit_request(span.text)
+        )
+        inferred = bool(plan.details.get("needs_explicit_confirmation"))
+        if s.confirmed or (explicit and not inferred):
+            plan = plan.model_copy(update={"outcome": "act"})
+    return plan
+
+
+def _aggregate(requests: list[RequestPlan], s: Situation) -> Decision:
+    worst = min(requests, key=lambda r: SEVERITY.index(r.outcome))
+    outcome: Outcome = worst.outcome
+    refund = sum(
+        (a.refund for r in requests if r.outcome == "act" for a in r.actions), Decimal("0")
+    )
+    status: Literal["open", "pending_customer", "solved"]
+    if outcome in ("refuse", "human"):
+        status = "open"
+    elif outcome in ("clarify", "confirm"):
+        status = "pending_customer"
+    else:
+        status = "solved"
+    high = outcome == "refuse" or any(r.intent == "complaint" for r in requests)
+    return Decision(
+        outcome=outcome,
+        reason=worst.reason,
+        explanation=worst.explanation,
+        requests=requests,
+        needs_approval=refund > s.refund_threshold,
+        refund_total=refund,
+        approval_threshold=s.refund_threshold,
+        priority="high" if high else "normal",
+        category=plans.category(requests[0].intent if requests else s.intent),
+        ticket_status=status,
+    )
+
+
+def follow_up_plan(decision: Decision, days: int) -> tuple[str, int, Literal["normal", "high"]]:
+    """What the follow-up task is for, in how many days it is due, and its priority."""
+    if decision.outcome in ("human", "refuse"):
+        return "make sure a person has answered the customer", 1, "high"
+    if decision.outcome in ("confirm", "clarify"):
+        return (
+            "the customer was asked to confirm or complete the request; chase or close",
+            days,
+            "normal",
+        )
+    if decision.actions:
+        done = "; ".join(a.summary for a in decision.actions)
+        return f"check with the customer that it worked out: {done}", days, "normal"
+    return "check the customer has what they needed", days, "normal"
+
+
+def hand_over(
+    decision: Decision, reason: str, explanation: str, only_failed: set[str] | None = None
+) -> Decision:
+    """The decision once a person declined a refund, or a system refused a change: those
+    requests (all that were to be acted on, or the failed ones) go to a person."""
+    requests = []
+    for plan in decision.requests:
+        affected = plan.outcome == "act" and (
+            only_failed is None or any(a.summary in only_failed for a in plan.actions)
+        )
+        if affected:
+            plan = plan.model_copy(
+                update={"outcome": "human", "reason": reason, "explanation": explanation}
+            )
+        requests.append(plan)
+    return decision.model_copy(
+        update={
+            "outcome": "human",
+            "reason": reason,
+            "explanation": explanation,
+            "requests": requests,
+            "ticket_status": "open",
+            "priority": "high",
+        }
+    )

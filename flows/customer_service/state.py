@@ -1,0 +1,96 @@
+"""The customer-service flow's input, state and human decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, Field, field_validator
+
+from bpa.review import ReviewDecision
+
+__all__ = ["CSDecision", "CSState", "CustomerMessage", "Sender"]
+
+
+class Sender(BaseModel):
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.strip().lower() or None if value else None
+
+
+class CustomerMessage(BaseModel):
+    """One message from a customer, as any channel delivers it.
+
+    The body is not limited here: an oversized message is still accepted, recorded and
+    handed to a person (``max_message_chars``), rather than refused at the door unseen.
+    """
+
+    channel: Literal["email", "chat", "api"] = "email"
+    subject: str = Field(default="", max_length=2000)
+    body: str = ""
+    sender: Sender = Field(default_factory=Sender)
+    received_at: dt.datetime | None = None
+    message_id: str | None = Field(
+        default=None, max_length=998, description="the e-mail Message-ID or the channel's id"
+    )
+    in_reply_to: str | None = Field(
+        default=None, max_length=998, description="the message id this one answers"
+    )
+
+
+class CSState(TypedDict, total=False):
+    channel: str
+    subject: str
+    body: str
+    sender: dict[str, Any]
+    received_at: str | None
+    message_id: str | None
+    in_reply_to: str | None
+
+    text: str
+    """What the flow reads: subject and body (and, in a thread, the request answered)."""
+    problems: list[str]
+    """Input problems found before reading: message_too_long, empty_message, ..."""
+    language: str | None
+    thread: dict[str, Any] | None
+    """The ticket this message answers (found by `in_reply_to`), if any."""
+    confirmed: bool
+    """The customer answered our proposal with an explicit yes."""
+    intent: dict[str, Any]
+    """The message's intent: label and confidence."""
+    request_intents: list[dict[str, Any]]
+    """One intent per request in the message."""
+    entities: dict[str, Any]
+    """`MessageEntities` as JSON."""
+    customer: dict[str, Any] | None
+    auth: dict[str, Any]
+    """How the customer was identified (method) or why not (problem)."""
+    orders: dict[str, dict[str, Any]]
+    """The orders the message names, by id, whoever they belong to."""
+    unknown_order_ids: list[str]
+    customer_orders: list[dict[str, Any]]
+    open_tickets: list[dict[str, Any]]
+    products: dict[str, dict[str, Any]]
+    """Catalogue entries of the products in the named orders (for options)."""
+    decision: dict[str, Any]
+    """The policy's `Decision` as JSON (updated after an approval or a refusal)."""
+    review: dict[str, Any] | None
+    """The human's answer to the approval question."""
+    actions: Annotated[list[dict[str, Any]], operator.add]
+    """Connector writes made, in order, each with its result."""
+    ticket: dict[str, Any] | None
+    reply_subject: str
+    reply: str
+    reply_check: list[str]
+    """Facts a generated reply stated that the state does not hold (then replaced)."""
+    delivery: dict[str, Any] | None
+    follow_up: dict[str, Any] | None
+
+
+class CSDecision(ReviewDecision):
+    """A person's answer when a refund waits for approval: approve or reject."""

@@ -1,0 +1,335 @@
+"""The customer-service policy as a pure function: what may be done, confirmed, or handed over."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connectors.schemas import (
+    Address,
+    CatalogueProduct,
+    Customer,
+    Order,
+    OrderItem,
+    PaymentMethod,
+    PaymentTransaction,
+    ProductVariant,
+)
+from flows.customer_service.entities import parse_message
+from flows.customer_service.policy import Situation, decide, follow_up_plan, hand_over
+
+HOME = Address(address1="1 Elm Street", city="Austin", state="TX", country="USA", zip="78701")
+ANNA = Customer(
+    id="anna_1",
+    first_name="Anna",
+    last_name="Lee",
+    email="anna@example.com",
+    address=HOME,
+    payment_methods=[
+        PaymentMethod(
+            id="credit_card_1111111", source="credit_card", brand="visa", last_four="1111"
+        ),
+        PaymentMethod(id="gift_card_2222222", source="gift_card", balance=Decimal("30")),
+        PaymentMethod(id="paypal_3333333", source="paypal"),
+    ],
+    order_ids=["#W0000001", "#W0000002", "#W0000003"],
+)
+SHIRT = CatalogueProduct(
+    id="p_shirt",
+    name="T-Shirt",
+    variants=[
+        ProductVariant(
+            item_id="s_blue_m",
+            product_id="p_shirt",
+            options={"color": "blue", "size": "M"},
+            available=True,
+            price=Decimal("20.00"),
+        ),
+        ProductVariant(
+            item_id="s_blue_l",
+            product_id="p_shirt",
+            options={"color": "blue", "size": "L"},
+            available=True,
+            price=Decimal("22.00"),
+        ),
+        ProductVariant(
+            item_id="s_red_l",
+            product_id="p_shirt",
+            options={"color": "red", "size": "L"},
+            available=True,
+            price=Decimal("21.00"),
+        ),
+        ProductVariant(
+            item_id="s_red_m",
+            product_id="p_shirt",
+            options={"color": "red", "size": "M"},
+            available=False,
+            price=Decimal("19.00"),
+        ),
+        ProductVariant(
+            item_id="s_gold_xl",
+            product_id="p_shirt",
+            options={"color": "gold", "size": "XL"},
+            available=True,
+            price=Decimal("80.00"),
+        ),
+    ],
+)
+LAMP = CatalogueProduct(
+    id="p_lamp",
+    name="Desk Lamp",
+    variants=[
+        ProductVariant(
+            item_id="lamp_1",
+            product_id="p_lamp",
+            options={"color": "black"},
+            available=True,
+            price=Decimal("250.00"),
+        ),
+    ],
+)
+
+
+def item(variant_id: str, product: CatalogueProduct) -> OrderItem:
+    variant = product.variant(variant_id)
+    assert variant is not None
+    return OrderItem(
+        item_id=variant_id,
+        product_id=product.id,
+        name=product.name,
+        price=variant.price,
+        options=variant.options,
+    )
+
+
+def order(
+    order_id: str,
+    status: str,
+    items: list[OrderItem],
+    method: str = "credit_card_1111111",
+    customer: str = "anna_1",
+) -> Order:
+    total = sum((i.price for i in items), Decimal("0"))
+    return Order(
+        id=order_id,
+        customer_id=customer,
+        status=status,
+        address=HOME,  # type: ignore[arg-type]
+        items=items,
+        fulfilments=[],
+        payment_history=[
+            PaymentTransaction(transaction_type="payment", amount=total, payment_method_id=method)
+        ],
+    )
+
+
+PENDING = order("#W0000001", "pending", [item("s_blue_m", SHIRT)])
+DELIVERED = order("#W0000002", "delivered", [item("s_blue_m", SHIRT), item("lamp_1", LAMP)])
+SHIPPED = order("#W0000003", "processed", [item("s_blue_l", SHIRT)])
+OTHERS = order("#W0000009", "pending", [item("s_blue_m", SHIRT)], customer="bob_2")
+ALL = [PENDING, DELIVERED, SHIPPED]
+
+
+def situation(
+    text: str, intent: str, *, customer: Customer | None = ANNA, confidence: float = 0.9, **kw: Any
+) -> Situation:
+    entities = parse_message(text).value
+    known = {o.id: o for o in [*ALL, OTHERS]}
+    orders = {oid: known[oid] for oid in entities.order_ids if oid in known}
+    return Situation(
+        intent=intent,
+        intent_confidence=confidence,
+        entities=entities,
+        customer=customer,
+        orders=orders,
+        unknown_order_ids=[o for o in entities.order_ids if o not in known],
+        customer_orders=ALL if customer else [],
+        products={"p_shirt": SHIRT, "p_lamp": LAMP},
+        refund_threshold=Decimal("200"),
+        **kw,
+    )
+
+
+def test_an_explicit_cancel_with_a_reason_is_done_and_refunds_what_was_paid() -> None:
+    d = decide(situation("Please cancel order #W0000001, I ordered it by mistake.", "cancel"))
+    assert d.outcome == "act" and d.ticket_status == "solved"
+    [action] = d.actions
+    assert action.action == "cancel_order"
+    assert action.request == {"order_id": "#W0000001", "reason": "ordered by mistake"}
+    assert action.refund == Decimal("20.00") and not d.needs_approval
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could I maybe cancel order #W0000001? I no longer need it.",
+        "I'm thinking about cancelling #W0000001 as I don't need it anymore",
+    ],
+)
+def test_a_question_or_a_maybe_only_proposes_and_asks_for_a_yes(text: str) -> None:
+    d = decide(situation(text, "cancel"))
+    assert d.outcome == "confirm" and d.actions == []
+    assert d.requests[0].actions[0].action == "cancel_order"
+    assert d.ticket_status == "pending_customer"
+
+
+def test_a_yes_in_the_thread_turns_the_proposal_into_the_action() -> None:
+    text = "Could I maybe cancel order #W0000001? I no longer need it.\n\nYes, go ahead."
+    d = decide(situation(text, "cancel", confirmed=True))
+    assert d.outcome == "act" and [a.action for a in d.actions] == ["cancel_order"]
+
+
+def test_a_cancel_without_a_reason_asks_for_one() -> None:
+    d = decide(situation("Please cancel order #W0000001.", "cancel"))
+    assert (d.outcome, d.reason) == ("clarify", "missing_reason")
+    assert d.requests[0].details["reasons"] == ["no longer needed", "ordered by mistake"]
+
+
+def test_only_pending_orders_are_cancelled() -> None:
+    d = decide(situation("Please cancel order #W0000003, I no longer need it.", "cancel"))
+    assert (d.outcome, d.reason, d.actions) == ("inform", "not_pending", [])
+
+
+def test_another_customers_order_is_refused() -> None:
+    d = decide(situation("Please cancel #W0000009, ordered by mistake.", "cancel"))
+    assert (d.outcome, d.reason, d.actions) == ("refuse", "other_customers_order", [])
+    assert d.priority == "high"
+
+
+def test_nothing_happens_for_someone_not_authenticated() -> None:
+    d = decide(
+        situation(
+            "Please cancel #W0000001, ordered by mistake.",
+            "cancel",
+            customer=None,
+            auth_problem="unauthenticated",
+        )
+    )
+    assert (d.outcome, d.reason, d.actions) == ("human", "unauthenticated", [])
+
+
+@pytest.mark.parametrize(
+    "problem",
+    ["suspicious_instructions", "unsupported_language", "message_too_long", "empty_message"],
+)
+def test_input_problems_go_to_a_person_even_with_a_valid_request(problem: str) -> None:
+    d = decide(
+        situation(
+            "Please cancel order #W0000001, I ordered it by mistake.", "cancel", problems=[problem]
+        )
+    )
+    assert (d.outcome, d.reason, d.actions) == ("human", problem, [])
+
+
+def test_an_unsure_intent_goes_to_a_person() -> None:
+    d = decide(situation("Please cancel #W0000001, by mistake", "cancel", confidence=0.1))
+    assert (d.outcome, d.reason, d.actions) == ("human", "unclear_request", [])
+
+
+def test_an_unknown_order_number_is_asked_about() -> None:
+    d = decide(situation("Please cancel #W7777777, ordered by mistake.", "cancel"))
+    assert (d.outcome, d.reason) == ("clarify", "unknown_order")
+
+
+def test_a_return_goes_to_the_gift_card_when_asked_and_counts_the_refund() -> None:
+    text = "Please return the desk lamp from order #W0000002 and refund it to my gift card."
+    d = decide(situation(text, "return"))
+    [action] = d.actions
+    assert action.request == {
+        "order_id": "#W0000002",
+        "item_ids": ["lamp_1"],
+        "payment_method_id": "gift_card_2222222",
+    }
+    assert action.refund == Decimal("250.00")
+    assert d.needs_approval and d.refund_total == Decimal("250.00")
+
+
+def test_a_refund_may_not_go_to_another_method_than_the_original_or_a_gift_card() -> None:
+    text = "Please return the T-shirt from order #W0000002 and refund paypal_3333333."
+    d = decide(situation(text, "return"))
+    assert (d.outcome, d.reason) == ("clarify", "refund_method_not_allowed")
+
+
+def test_a_return_needs_a_delivered_order() -> None:
+    d = decide(situation("Please return the shirt from #W0000003.", "return"))
+    assert (d.outcome, d.reason) == ("inform", "not_delivered")
+
+
+def test_an_exchange_picks_the_variant_the_customer_names() -> None:
+    text = "Please exchange the T-Shirt in #W0000002 for size L in red, via credit_card_1111111."
+    d = decide(situation(text, "exchange"))
+    [action] = d.actions
+    assert action.action == "exchange_items"
+    assert action.request["item_ids"] == ["s_blue_m"]
+    assert action.request["new_item_ids"] == ["s_red_l"]
+    assert action.refund == Decimal("0")
+
+
+def test_an_unclear_or_unavailable_option_is_asked_about() -> None:
+    vague = decide(
+        situation("Please exchange the T-Shirt in #W0000002 for another one.", "exchange")
+    )
+    assert vague.outcome == "clarify" and vague.reason.startswith("option_")
+    assert {"color": "blue", "size": "L"} in vague.requests[0].details["options"]
+    gone = decide(
+        situation(
+            "Please modify the T-Shirt in #W0000001 to red, via credit_card_1111111.", "modify"
+        )
+    )
+    assert (gone.outcome, gone.reason) == ("clarify", "option_unavailable")
+
+
+def test_a_gift_card_must_cover_the_price_difference() -> None:
+    ok = decide(
+        situation(
+            "Please change the T-Shirt in #W0000001 to size L blue, via gift_card_2222222.",
+            "modify",
+        )
+    )
+    assert ok.outcome == "act"  # +2.00 against a balance of 30
+    assert ok.actions[0].request["new_item_ids"] == ["s_blue_l"]
+    short = decide(
+        situation(
+            "Please change the T-Shirt in #W0000001 to gold XL, via gift_card_2222222.", "modify"
+        )
+    )
+    assert (short.outcome, short.reason) == ("clarify", "insufficient_balance")
+
+
+def test_a_new_address_for_a_pending_order() -> None:
+    text = (
+        "Please change the shipping address of #W0000001 to 445 Maple Drive, Suite 394, "
+        "Fort Worth, TX 76165."
+    )
+    d = decide(situation(text, "address_change"))
+    [action] = d.actions
+    assert action.action == "modify_order_address"
+    assert action.request["address"]["zip"] == "76165"
+    assert action.request["address"]["address2"] == "Suite 394"
+
+
+def test_complaints_and_other_requests_go_to_a_person() -> None:
+    assert decide(situation("Your service is terrible!", "complaint")).outcome == "human"
+    assert decide(situation("Delete my account", "other")).reason == "out_of_scope"
+
+
+def test_order_status_is_information_only() -> None:
+    d = decide(situation("Where is my order #W0000003?", "order_status"))
+    assert (d.outcome, d.actions, d.ticket_status) == ("inform", [], "solved")
+
+
+def test_a_declined_refund_or_refused_action_hands_over_without_actions() -> None:
+    d = decide(situation("Please return the desk lamp from #W0000002 to my gift card.", "return"))
+    declined = hand_over(d, "refund_not_approved", "a colleague will check")
+    assert declined.actions == [] and declined.outcome == "human"
+    assert declined.ticket_status == "open"
+
+
+def test_follow_ups_are_sooner_for_a_person() -> None:
+    human = decide(situation("Delete my account", "other"))
+    assert follow_up_plan(human, 3)[1:] == (1, "high")
+    done = decide(situation("Please cancel order #W0000001, I ordered it by mistake.", "cancel"))
+    purpose, days, _ = follow_up_plan(done, 3)
+    assert days == 3 and "#W0000001" in purpose
