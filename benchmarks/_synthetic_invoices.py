@@ -10,8 +10,14 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 _ITEMS = [
-    "Consulting services", "Office chairs", "Printer toner", "Software licence",
-    "Maintenance contract", "Freight charges", "Training workshop", "Cloud hosting",
+    "Consulting services",
+    "Office chairs",
+    "Printer toner",
+    "Software licence",
+    "Maintenance contract",
+    "Freight charges",
+    "Training workshop",
+    "Cloud hosting",
 ]
 
 

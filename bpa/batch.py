@@ -59,7 +59,9 @@ def expand_paths(paths: Iterable[Path], suffixes: tuple[str, ...]) -> list[Path]
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            found += sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes
+            )
         else:
             found.append(path)
     return found
@@ -100,7 +102,10 @@ async def run_batch(
                 item = _item(label, run)
             except (ValidationError, IdempotencyConflict, OSError, ValueError) as exc:
                 item = BatchItem(
-                    label, None, "rejected", None,
+                    label,
+                    None,
+                    "rejected",
+                    None,
                     {"code": "invalid_input", "message": f"{type(exc).__name__}: {exc}"},
                 )
             if on_done:

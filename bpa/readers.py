@@ -65,7 +65,9 @@ def _pdf_text(data: bytes, name: str) -> ReadDocument:
             "send a PDF with text or the invoice as text",
             pages=count,
         )
-    notes = [f"only the first {_MAX_PAGES} of {count} pages were read"] if count > _MAX_PAGES else []
+    notes = []
+    if count > _MAX_PAGES:
+        notes.append(f"only the first {_MAX_PAGES} of {count} pages were read")
     return ReadDocument(text=text, kind="pdf", pages=count, notes=notes)
 
 

@@ -44,8 +44,13 @@ def run(
     flow: Annotated[str, typer.Argument(help="Flow name, e.g. invoice_processing")],
     input: Annotated[
         Path | None,
-        typer.Option("--input", "-i", exists=True, dir_okay=False,
-                     help="Input file: a document (PDF, .txt, .eml) or JSON input"),
+        typer.Option(
+            "--input",
+            "-i",
+            exists=True,
+            dir_okay=False,
+            help="Input file: a document (PDF, .txt, .eml) or JSON input",
+        ),
     ] = None,
     idempotency_key: Annotated[
         str | None, typer.Option(help="Same key, same run: a repeated call acts once")
@@ -86,12 +91,14 @@ def batch(
         files = expand_paths(paths, spec.input_suffixes)
         if not files:
             raise FileNotFoundError(f"no inputs ending in {', '.join(spec.input_suffixes)}")
-        inputs = [
-            (str(f), (lambda f=f: spec.input_from_file(f, suite.documents))) for f in files
-        ]
+        inputs = [(str(f), (lambda f=f: spec.input_from_file(f, suite.documents))) for f in files]
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err, transient=False,
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
         ) as progress:
             task = progress.add_task(f"{flow}", total=len(inputs))
 
@@ -99,8 +106,12 @@ def batch(
                 progress.advance(task)
 
             return await run_batch(
-                suite.runner, flow, inputs, concurrency=concurrency,
-                key_prefix=idempotency_prefix, on_done=done,
+                suite.runner,
+                flow,
+                inputs,
+                concurrency=concurrency,
+                key_prefix=idempotency_prefix,
+                on_done=done,
             )
 
     result = with_suite(work)
@@ -152,12 +163,14 @@ def runs_show(
 
     run, events, approvals = with_suite(work)
     if as_json:
-        print_json({
-            **run_json(run),
-            "input": run.input,
-            "approvals": [a.model_dump(mode="json") for a in approvals],
-            "events": [e.model_dump(mode="json") for e in events],
-        })
+        print_json(
+            {
+                **run_json(run),
+                "input": run.input,
+                "approvals": [a.model_dump(mode="json") for a in approvals],
+                "events": [e.model_dump(mode="json") for e in events],
+            }
+        )
         return
     console.print(run_table([run]))
     if run.error:
@@ -177,7 +190,9 @@ def runs_show(
         trail.add_column(column, overflow="fold")
     for event in events:
         trail.add_row(
-            event.created_at.strftime("%H:%M:%S.%f")[:-3], event.kind, event.node or "",
+            event.created_at.strftime("%H:%M:%S.%f")[:-3],
+            event.kind,
+            event.node or "",
             f"{event.duration_ms:.1f}" if event.duration_ms is not None else "",
             _event_detail(event.kind, event.payload),
         )
@@ -186,11 +201,14 @@ def runs_show(
 
 def _event_detail(kind: str, payload: dict[str, Any]) -> str:
     if kind == "model_call":
-        return (f"{payload.get('task')} {payload.get('name')} on {payload.get('backend')}"
-                f"/{payload.get('model')} ok={payload.get('ok')}")
+        return (
+            f"{payload.get('task')} {payload.get('name')} on {payload.get('backend')}"
+            f"/{payload.get('model')} ok={payload.get('ok')}"
+        )
     if kind == "connector_call":
-        return (f"{payload.get('connector')}.{payload.get('action')} ok={payload.get('ok')}"
-                + (f" key={payload['idempotency_key']}" if payload.get("idempotency_key") else ""))
+        return f"{payload.get('connector')}.{payload.get('action')} ok={payload.get('ok')}" + (
+            f" key={payload['idempotency_key']}" if payload.get("idempotency_key") else ""
+        )
     if kind == "node_finished":
         return ", ".join(sorted((payload.get("update") or {}).keys()))
     return json.dumps(payload, default=str)[:160]

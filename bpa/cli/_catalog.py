@@ -33,8 +33,9 @@ def flows_list() -> None:
         if info.flow is None:
             table.add_row(name, "", "", f"[red]{info.problem}[/red]")
         else:
-            table.add_row(name, info.flow.version, ", ".join(info.flow.connectors),
-                          info.flow.description)
+            table.add_row(
+                name, info.flow.version, ", ".join(info.flow.connectors), info.flow.description
+            )
     console.print(table)
 
 
@@ -59,26 +60,30 @@ def connectors_list(
 
     infos = with_suite(work)
     if as_json:
-        print_json({
-            name: {
-                "kind": info.kind,
-                "problems": info.problems,
-                "actions": [spec.describe() for spec in (info.actions or {}).values()],
+        print_json(
+            {
+                name: {
+                    "kind": info.kind,
+                    "problems": info.problems,
+                    "actions": [spec.describe() for spec in (info.actions or {}).values()],
+                }
+                for name, info in infos.items()
             }
-            for name, info in infos.items()
-        })
+        )
         return
     table = Table(title="connectors")
     for column in ("name", "kind", "action", "side effect", "undo"):
         table.add_column(column, overflow="fold")
     for name, info in sorted(infos.items()):
         if info.problems:
-            table.add_row(name, info.kind or "", "[red]" + "; ".join(info.problems) + "[/red]",
-                          "", "")
+            table.add_row(
+                name, info.kind or "", "[red]" + "; ".join(info.problems) + "[/red]", "", ""
+            )
         for spec in (info.actions or {}).values():
             undo = spec.describe()["undo"] or ""
-            table.add_row(name, info.kind or "", spec.name, "yes" if spec.side_effect else "",
-                          str(undo))
+            table.add_row(
+                name, info.kind or "", spec.name, "yes" if spec.side_effect else "", str(undo)
+            )
     console.print(table)
 
 

@@ -30,7 +30,12 @@ console = Console()
 err = Console(stderr=True)
 
 _USER_ERRORS = (
-    ConfigError, IdempotencyConflict, InvalidDecision, RunNotFound, RunStateError, UnknownFlow,
+    ConfigError,
+    IdempotencyConflict,
+    InvalidDecision,
+    RunNotFound,
+    RunStateError,
+    UnknownFlow,
     FileNotFoundError,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
@@ -12,6 +12,8 @@ from rich.table import Table
 
 from bpa.batch import BatchItem, BatchResult, expand_paths, run_batch
 from bpa.cli._common import console, err, with_suite
+from bpa.cli._demo_cs import cs_table, customer_service_demo
+from bpa.cli._demo_sales import ensure_sales_schedule, sales_operations_demo
 from bpa.config import Settings
 from bpa.suite import Suite
 
@@ -28,8 +30,10 @@ async def _invoice_demo(suite: Suite, concurrency: int) -> tuple[BatchResult, li
     if not files:
         raise FileNotFoundError(f"no sample invoices in {folder}")
     inputs = [
-        (str(f.relative_to(suite.settings.fixtures_dir.parent)),
-         (lambda f=f: flow.input_from_file(f, suite.documents)))
+        (
+            str(f.relative_to(suite.settings.fixtures_dir.parent)),
+            (lambda f=f: flow.input_from_file(f, suite.documents)),
+        )
         for f in files
     ]
     with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=err) as bar:
@@ -39,8 +43,13 @@ async def _invoice_demo(suite: Suite, concurrency: int) -> tuple[BatchResult, li
             bar.advance(task)
 
         result = await run_batch(
-            suite.runner, _INVOICES, inputs, concurrency=concurrency, trigger="demo",
-            key_prefix="demo", on_done=done,
+            suite.runner,
+            _INVOICES,
+            inputs,
+            concurrency=concurrency,
+            trigger="demo",
+            key_prefix="demo",
+            on_done=done,
         )
     return result, await _human_decisions(suite, result)
 
@@ -56,7 +65,8 @@ async def _human_decisions(suite: Suite, result: BatchResult) -> list[str]:
     big = next((i for i in waiting if codes(i) == {"above_threshold"}), None)
     if big and big.run_id:
         run = await suite.runner.resume(
-            big.run_id, {"action": "approve", "comment": "demo: checked against the contract"},
+            big.run_id,
+            {"action": "approve", "comment": "demo: checked against the contract"},
             by="demo-approver",
         )
         big.status, big.output = str(run.status), run.output
@@ -66,7 +76,8 @@ async def _human_decisions(suite: Suite, result: BatchResult) -> list[str]:
     )
     if risky and risky.run_id:
         run = await suite.runner.resume(
-            risky.run_id, {"action": "reject", "comment": "demo: bank details not on file"},
+            risky.run_id,
+            {"action": "reject", "comment": "demo: bank details not on file"},
             by="demo-approver",
         )
         risky.status, risky.output = str(run.status), run.output
@@ -86,31 +97,21 @@ def _table(result: BatchResult) -> Table:
         out = item.output or {}
         total = f"{out['total']:,.2f} {out.get('currency') or ''}" if out.get("total") else ""
         why = (
-            str(item.error.get("code")) if item.error
+            str(item.error.get("code"))
+            if item.error
             else ", ".join(sorted({i["code"] for i in out.get("issues", [])}))
         )
         table.add_row(
-            Path(item.input).name, f"[{colours.get(item.status, 'white')}]{item.status}[/]",
-            str(out.get("decision") or ""), total, why,
+            Path(item.input).name,
+            f"[{colours.get(item.status, 'white')}]{item.status}[/]",
+            str(out.get("decision") or ""),
+            total,
+            why,
         )
     return table
 
 
-def demo(
-    reset: Annotated[
-        bool, typer.Option("--reset", help="Start from empty databases (deletes BPA_HOME)")
-    ] = False,
-    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
-) -> None:
-    """Seed the mocked systems and run the sample invoices; shows approved, waiting, rejected."""
-    settings = Settings()
-    if reset and settings.home.exists():
-        shutil.rmtree(settings.home)
-
-    async def work(suite: Suite) -> Any:
-        return await _invoice_demo(suite, concurrency)
-
-    result, notes = with_suite(work, settings)
+def _report_invoices(result: BatchResult, notes: list[str]) -> None:
     console.print(_table(result))
     for note in notes:
         console.print(f"[bold]reviewer:[/bold] {note}")
@@ -131,4 +132,40 @@ def demo(
             f"approve one with [bold]bpa approve {waiting[0].run_id}[/bold] "
             "(or --reject, or --correct FIELD=VALUE)"
         )
+
+
+def demo(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Start from empty databases (deletes BPA_HOME)")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
+) -> None:
+    """Seed the mocked systems and run the sample documents through every flow.
+
+    Invoices end approved, waiting for a human, rejected or failed with a reason; customer
+    messages are answered within policy; a sales review writes its report and a weekly
+    schedule is created for it.
+    """
+    settings = Settings()
+    if reset and settings.home.exists():
+        shutil.rmtree(settings.home)
+
+    async def work(suite: Suite) -> None:
+        result, notes = await _invoice_demo(suite, concurrency)
+        _report_invoices(result, notes)
+        if "customer_service" in suite.flows:
+            cases = await customer_service_demo(suite)
+            console.print(cs_table(cases))
+            for case in cases:
+                for note in case.notes:
+                    console.print(f"[bold]supervisor:[/bold] {note}")
+        if "sales_operations" in suite.flows:
+            schedule = ensure_sales_schedule(suite)
+            console.print(
+                f"schedule [bold]{schedule.name}[/bold]: {schedule.flow} at "
+                f"'{schedule.cron}' ({schedule.timezone}); `bpa scheduler` or `bpa serve` fires it"
+            )
+            await sales_operations_demo(suite)
+
+    with_suite(work, settings)
     console.print(f"data: {settings.home.resolve()} (databases, documents); re-run with --reset")

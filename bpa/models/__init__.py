@@ -42,4 +42,4 @@ def make_backend(settings: Settings) -> ModelBackend:
         return OpenAIBackend(settings)
     from bpa.models.offline import OfflineBackend
 
-    return OfflineBackend()
+    return OfflineBackend(cache_dir=settings.home / "models")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
@@ -19,8 +20,8 @@ from bpa.models.prompts import PromptLibrary
 __all__ = [
     "Classification",
     "ClassifyTask",
-    "Extraction",
     "ExtractTask",
+    "Extraction",
     "GenerateTask",
     "Generation",
     "OfflineClassifier",
@@ -74,7 +75,8 @@ class ClassifyTask:
     labels: Sequence[str]
     prompts: PromptLibrary
     prompt: str
-    offline: Callable[[], OfflineClassifier] | None = None
+    #: Builds the offline classifier; gets a folder where it may keep a trained model.
+    offline: Callable[[Path | None], OfflineClassifier] | None = None
     description: str = ""
 
 

@@ -47,6 +47,8 @@ class RunAudit:
         self.store = store
         self.run_id = run_id
         self._pending: list[RunEvent] = []
+        #: A side effect was recorded since the last write: it must reach the database now.
+        self.urgent = False
 
     def record(
         self,
@@ -57,6 +59,8 @@ class RunAudit:
         duration_ms: float | None = None,
     ) -> None:
         body = _bounded(jsonable(payload))
+        if kind == "connector_call" and payload.get("side_effect"):
+            self.urgent = True
         self._pending.append(
             RunEvent(
                 run_id=self.run_id,
@@ -67,9 +71,13 @@ class RunAudit:
             )
         )
 
+    def __len__(self) -> int:
+        return len(self._pending)
+
     def take(self) -> list[RunEvent]:
         """Hand over the events recorded so far (to be written with a status change)."""
         events, self._pending = self._pending, []
+        self.urgent = False
         return events
 
     def flush(self) -> None:

@@ -41,6 +41,8 @@ from connectors.errors import ConnectorError
 __all__ = ["Runner", "UnknownFlow"]
 
 _TEXT_PREVIEW = 300
+#: Audit events kept in memory between graph steps before they are written regardless.
+_STEP_EVENTS_BUFFER = 50
 
 
 class UnknownFlow(LookupError):
@@ -114,8 +116,10 @@ class Runner:
 
     def graph(self, name: str) -> CompiledStateGraph:
         if name not in self._graphs:
-            self._graphs[name] = self.flow(name).build_graph().compile(
-                checkpointer=self.checkpointer, store=self.memory, name=name
+            self._graphs[name] = (
+                self.flow(name)
+                .build_graph()
+                .compile(checkpointer=self.checkpointer, store=self.memory, name=name)
             )
         return self._graphs[name]
 
@@ -154,7 +158,10 @@ class Runner:
     ) -> Run:
         """Submit and run to the end (or to the first question). A replayed key runs nothing."""
         run, created = self.submit(
-            flow_name, payload, trigger=trigger, idempotency_key=idempotency_key,
+            flow_name,
+            payload,
+            trigger=trigger,
+            idempotency_key=idempotency_key,
             batch_id=batch_id,
         )
         if created or run.status == RunStatus.queued:
@@ -176,10 +183,12 @@ class Runner:
                 return self.store.get(run_id)
 
     async def _execute(self, run: Run, lease: HeldLease) -> Run:
+        info: dict[str, Any] = {"attempt": run.attempts + 1}
+        if run.attempts == 0:  # never started: no checkpoint to look for
+            return await self._drive(run, run.input, "run_started", info, lease)
         graph = self.graph(run.flow)
         snapshot = await graph.aget_state(self._config(run.id))
         resuming = snapshot.created_at is not None
-        info: dict[str, Any] = {"attempt": run.attempts + 1}
         if resuming and snapshot.interrupts:
             answer = self._given_answer(run.id, snapshot)
             if answer is None:
@@ -222,7 +231,10 @@ class Runner:
             try:
                 async with self._hold(run_id) as lease:
                     return await self._drive(
-                        run, Command(resume=body), "resumed", {"approval_id": approval.id, **body},
+                        run,
+                        Command(resume=body),
+                        "resumed",
+                        {"approval_id": approval.id, **body},
                         lease,
                     )
             except LeaseLost:
@@ -244,8 +256,13 @@ class Runner:
             lease_until=None,
             finished_at=utcnow(),
             error={"code": "cancelled", "message": reason},
-            events=[RunEvent(run_id=run_id, kind="run_finished",
-                             payload={"status": "cancelled", "reason": reason})],
+            events=[
+                RunEvent(
+                    run_id=run_id,
+                    kind="run_finished",
+                    payload={"status": "cancelled", "reason": reason},
+                )
+            ],
         )
         held = self._held.get(run_id)
         if held is not None:
@@ -284,7 +301,12 @@ class Runner:
         for listener in self.listeners:
             listener(run_id, events)
 
-    def _write(self, audit: RunAudit) -> None:
+    def _write(self, audit: RunAudit, *, step: bool = False) -> None:
+        """Write the recorded events. After a graph step only when someone follows the run
+        live or the step changed a business system; otherwise they go with the next status
+        change, in the same transaction."""
+        if step and not (self.listeners or audit.urgent or len(audit) >= _STEP_EVENTS_BUFFER):
+            return
         events = audit.take()
         if events:
             self.store.add_events(events)
@@ -321,7 +343,7 @@ class Runner:
                     if mode == "tasks":
                         self._record_task(audit, chunk, clock)
                     else:
-                        self._write(audit)
+                        self._write(audit, step=True)
                     if lease.lost:
                         break
         except Exception as exc:  # every failure ends as a recorded, explained state
@@ -350,14 +372,20 @@ class Runner:
             return
         elapsed = (time.perf_counter() - clock.pop(task_id, time.perf_counter())) * 1000
         if chunk.get("error"):
-            audit.record("node_failed", {"error": str(chunk["error"])}, node=name,
-                         duration_ms=elapsed)
+            audit.record(
+                "node_failed", {"error": str(chunk["error"])}, node=name, duration_ms=elapsed
+            )
         elif chunk.get("interrupts"):
-            audit.record("interrupted", {"questions": chunk["interrupts"]}, node=name,
-                         duration_ms=elapsed)
+            audit.record(
+                "interrupted", {"questions": chunk["interrupts"]}, node=name, duration_ms=elapsed
+            )
         else:
-            audit.record("node_finished", {"update": _preview(chunk.get("result"))}, node=name,
-                         duration_ms=elapsed)
+            audit.record(
+                "node_finished",
+                {"update": _preview(chunk.get("result"))},
+                node=name,
+                duration_ms=elapsed,
+            )
 
     def _wait(self, run: Run, snapshot: Any, events: list[RunEvent]) -> Run:
         interrupt = snapshot.interrupts[0]
@@ -366,8 +394,14 @@ class Runner:
         approval = self.store.open_approval(
             run.id, node=node, interrupt_id=interrupt.id, question=question
         )
-        events.append(RunEvent(run_id=run.id, kind="waiting", node=node,
-                               payload={"approval_id": approval.id, "question": question}))
+        events.append(
+            RunEvent(
+                run_id=run.id,
+                kind="waiting",
+                node=node,
+                payload={"approval_id": approval.id, "question": question},
+            )
+        )
         flow = self.flow(run.flow)
         updated = self.store.update(
             run.id,
@@ -398,8 +432,15 @@ class Runner:
             status = RunStatus.failed
         events = audit.take()
         updated = self.store.update(
-            run.id, owner=self.owner, status=status, output=output, error=error,
-            finished_at=utcnow(), claimed_by=None, lease_until=None, events=events,
+            run.id,
+            owner=self.owner,
+            status=status,
+            output=output,
+            error=error,
+            finished_at=utcnow(),
+            claimed_by=None,
+            lease_until=None,
+            events=events,
         )
         self._publish(run.id, events)
         return updated

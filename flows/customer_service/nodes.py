@@ -7,7 +7,6 @@ The writing half is in `nodes_act.py`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -29,7 +28,7 @@ from connectors.schemas.ticketing import TicketStatus
 from flows.customer_service import intake, policy
 from flows.customer_service.entities import MessageEntities, is_confirmation, sentences
 from flows.customer_service.state import CSState
-from flows.customer_service.tasks import ENTITIES, INTENT, prepare_intent_model
+from flows.customer_service.tasks import ENTITIES, INTENT
 
 Ctx = Runtime[RunContext]
 
@@ -79,8 +78,6 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
 async def classify_intent(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `intent` (the message's) and `request_intents` (one per request)."""
     ctx = runtime.context
-    if ctx.settings.model_backend == "offline":  # trained once, kept under the suite's home
-        await asyncio.to_thread(prepare_intent_model, ctx.settings.home / "models")
     text = state["text"][:_MODEL_CHARS]
     overall = await ctx.models.classify(INTENT, text=text)
     return {"intent": {"label": overall.label, "confidence": overall.confidence}}

@@ -29,8 +29,14 @@ __all__ = [
 
 #: Issues that make a bill impossible to create (the accounting system would refuse it).
 BLOCKING = frozenset(
-    {"missing_field", "unknown_vendor", "duplicate_invoice", "arithmetic_mismatch",
-     "period_closed", "due_before_invoice"}
+    {
+        "missing_field",
+        "unknown_vendor",
+        "duplicate_invoice",
+        "arithmetic_mismatch",
+        "period_closed",
+        "due_before_invoice",
+    }
 )
 _CENT = Decimal("0.01")
 PRICE_TOLERANCE = Decimal("0.05")
@@ -89,29 +95,39 @@ def required_issues(fields: dict[str, Any]) -> list[Issue]:
 def arithmetic_issues(fields: dict[str, Any]) -> list[Issue]:
     found: list[Issue] = []
     subtotal, tax, total = (to_decimal(fields.get(k)) for k in ("subtotal", "tax", "total"))
-    if subtotal is not None and total is not None:
-        if abs(subtotal + (tax or Decimal(0)) - total) > _CENT:
-            found.append(issue(
+    if (
+        subtotal is not None
+        and total is not None
+        and (abs(subtotal + (tax or Decimal(0)) - total) > _CENT)
+    ):
+        found.append(
+            issue(
                 "arithmetic_mismatch",
                 f"subtotal {subtotal} + tax {tax or 0} = {subtotal + (tax or 0)}, "
                 f"but the total says {total}",
                 "total",
-            ))
+            )
+        )
     amounts = [to_decimal(li.get("amount")) for li in fields.get("line_items") or []]
     if amounts and all(a is not None for a in amounts) and subtotal is not None:
         lines_sum = sum(a for a in amounts if a is not None)
         if abs(lines_sum - subtotal) > _CENT:
-            found.append(issue(
-                "arithmetic_mismatch",
-                f"the line items add up to {lines_sum}, but the subtotal says {subtotal}",
-                "subtotal",
-            ))
+            found.append(
+                issue(
+                    "arithmetic_mismatch",
+                    f"the line items add up to {lines_sum}, but the subtotal says {subtotal}",
+                    "subtotal",
+                )
+            )
     invoice_date, due_date = fields.get("invoice_date"), fields.get("due_date")
     if invoice_date and due_date and str(due_date) < str(invoice_date):
-        found.append(issue(
-            "due_before_invoice", f"due date {due_date} is before invoice date {invoice_date}",
-            "due_date",
-        ))
+        found.append(
+            issue(
+                "due_before_invoice",
+                f"due date {due_date} is before invoice date {invoice_date}",
+                "due_date",
+            )
+        )
     return found
 
 
@@ -122,9 +138,13 @@ def id_issues(fields: dict[str, Any], vendor: Vendor | None) -> list[Issue]:
         try:
             vatin.validate(tax_id)
         except StdnumError:
-            found.append(issue(
-                "invalid_vat_id", f"VAT id {tax_id} fails its checksum or format", "vendor_tax_id"
-            ))
+            found.append(
+                issue(
+                    "invalid_vat_id",
+                    f"VAT id {tax_id} fails its checksum or format",
+                    "vendor_tax_id",
+                )
+            )
         except Exception:  # countries stdnum has no VAT rules for: not checkable, not wrong
             pass
     raw_iban = (fields.get("iban") or "").replace(" ", "").upper()
@@ -132,35 +152,43 @@ def id_issues(fields: dict[str, Any], vendor: Vendor | None) -> list[Issue]:
         try:
             IBAN(raw_iban)
         except SchwiftyException:
-            found.append(issue(
-                "invalid_iban", f"IBAN {raw_iban} fails its checksum or format", "iban"
-            ))
+            found.append(
+                issue("invalid_iban", f"IBAN {raw_iban} fails its checksum or format", "iban")
+            )
         else:
             if vendor and vendor.iban and vendor.iban.replace(" ", "").upper() != raw_iban:
-                found.append(issue(
-                    "iban_mismatch",
-                    f"IBAN {raw_iban} is not the one on file for {vendor.name} "
-                    f"({vendor.iban}); possible payment fraud",
-                    "iban",
-                ))
+                found.append(
+                    issue(
+                        "iban_mismatch",
+                        f"IBAN {raw_iban} is not the one on file for {vendor.name} "
+                        f"({vendor.iban}); possible payment fraud",
+                        "iban",
+                    )
+                )
     return found
 
 
 def po_issues(fields: dict[str, Any], po: PurchaseOrder, vendor: Vendor | None) -> list[Issue]:
     found: list[Issue] = []
     if vendor and po.vendor_id != vendor.id:
-        found.append(issue(
-            "po_variance", f"PO {po.number} belongs to vendor {po.vendor_id}, not {vendor.id}",
-            "po_number",
-        ))
+        found.append(
+            issue(
+                "po_variance",
+                f"PO {po.number} belongs to vendor {po.vendor_id}, not {vendor.id}",
+                "po_number",
+            )
+        )
     if po.status != "open":
         found.append(issue("po_variance", f"PO {po.number} is {po.status}", "po_number"))
     currency = fields.get("currency")
     if currency and currency != po.currency:
-        found.append(issue(
-            "po_variance", f"invoice is in {currency}, PO {po.number} in {po.currency}",
-            "currency",
-        ))
+        found.append(
+            issue(
+                "po_variance",
+                f"invoice is in {currency}, PO {po.number} in {po.currency}",
+                "currency",
+            )
+        )
     for item in fields.get("line_items") or []:
         described = item.get("description") or ""
         scored = [(fuzz.token_sort_ratio(line.description, described), line) for line in po.lines]
@@ -169,23 +197,27 @@ def po_issues(fields: dict[str, Any], po: PurchaseOrder, vendor: Vendor | None) 
             continue
         price, qty = to_decimal(item.get("unit_price")), to_decimal(item.get("quantity"))
         if price is not None and price > best.unit_price * (1 + PRICE_TOLERANCE):
-            found.append(issue(
-                "po_variance",
-                f"{item.get('description')}: unit price {price} is over PO price "
-                f"{best.unit_price} by more than {PRICE_TOLERANCE:.0%}",
-                "line_items",
-            ))
+            found.append(
+                issue(
+                    "po_variance",
+                    f"{item.get('description')}: unit price {price} is over PO price "
+                    f"{best.unit_price} by more than {PRICE_TOLERANCE:.0%}",
+                    "line_items",
+                )
+            )
         if qty is not None and qty > best.quantity:
-            found.append(issue(
-                "po_variance",
-                f"{item.get('description')}: quantity {qty} is over the PO's {best.quantity}",
-                "line_items",
-            ))
+            found.append(
+                issue(
+                    "po_variance",
+                    f"{item.get('description')}: quantity {qty} is over the PO's {best.quantity}",
+                    "line_items",
+                )
+            )
     total = to_decimal(fields.get("subtotal"))
     if total is not None and total > po.total * (1 + PRICE_TOLERANCE) and not found:
-        found.append(issue(
-            "po_variance", f"net amount {total} exceeds PO total {po.total}", "subtotal"
-        ))
+        found.append(
+            issue("po_variance", f"net amount {total} exceeds PO total {po.total}", "subtotal")
+        )
     return found
 
 

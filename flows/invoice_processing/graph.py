@@ -54,22 +54,30 @@ def build_graph() -> StateGraph:
     graph.add_node("reject_document", nodes.reject_document, metadata={"kind": "decision"})
     graph.add_node("extract_fields", nodes.extract_fields, metadata={"kind": "model"})
     graph.add_node(
-        "validate_invoice", nodes.validate_invoice, metadata={"kind": "decision"},
+        "validate_invoice",
+        nodes.validate_invoice,
+        metadata={"kind": "decision"},
         retry_policy=_CONNECTOR_RETRY,
     )
     graph.add_node(
-        "create_bill", nodes.create_bill, metadata={"kind": "connector"},
+        "create_bill",
+        nodes.create_bill,
+        metadata={"kind": "connector"},
         retry_policy=_CONNECTOR_RETRY,
     )
     graph.add_node("open_review", nodes.open_review, metadata={"kind": "decision"})
     graph.add_node("request_review", nodes.request_review, metadata={"kind": "human"})
     graph.add_node("apply_corrections", nodes.apply_corrections, metadata={"kind": "decision"})
     graph.add_node(
-        "void_bill", nodes.void_bill, metadata={"kind": "connector"},
+        "void_bill",
+        nodes.void_bill,
+        metadata={"kind": "connector"},
         retry_policy=_CONNECTOR_RETRY,
     )
     graph.add_node(
-        "post_bill", nodes.post_bill, metadata={"kind": "connector"},
+        "post_bill",
+        nodes.post_bill,
+        metadata={"kind": "connector"},
         retry_policy=_CONNECTOR_RETRY,
     )
 

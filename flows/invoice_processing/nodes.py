@@ -102,7 +102,7 @@ async def _match_vendor(accounting: Any, fields: dict[str, Any]) -> Vendor | Non
     vendor_id = fields.get("vendor_id")
     if vendor_id:
         try:
-            return (await accounting.get_vendor({"vendor_id": vendor_id}))  # type: ignore[no-any-return]
+            return await accounting.get_vendor({"vendor_id": vendor_id})  # type: ignore[no-any-return]
         except NotFound:
             return None
     search = VendorSearch(
@@ -127,22 +127,26 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     issues: list[Issue] = [*checks.injection_issues(state.get("text") or "")]
     kind = state.get("document_type") or {}
     if kind and kind.get("label") != "invoice":
-        issues.append(checks.issue(
-            "document_type",
-            f"the document reads like a {kind['label'].replace('_', ' ')} "
-            f"(confidence {kind['confidence']:.2f}); check that it is an invoice",
-        ))
+        issues.append(
+            checks.issue(
+                "document_type",
+                f"the document reads like a {kind['label'].replace('_', ' ')} "
+                f"(confidence {kind['confidence']:.2f}); check that it is an invoice",
+            )
+        )
     issues += checks.required_issues(fields)
     issues += checks.arithmetic_issues(fields)
 
     vendor = await _match_vendor(accounting, fields)
     if vendor is None and fields.get("vendor_name"):
-        issues.append(checks.issue(
-            "unknown_vendor",
-            f"{fields['vendor_name']!r} (tax id {fields.get('vendor_tax_id') or 'none'}) is not "
-            "in the vendor master; add the vendor or correct vendor_id",
-            "vendor_name",
-        ))
+        issues.append(
+            checks.issue(
+                "unknown_vendor",
+                f"{fields['vendor_name']!r} (tax id {fields.get('vendor_tax_id') or 'none'}) "
+                "is not in the vendor master; add the vendor or correct vendor_id",
+                "vendor_name",
+            )
+        )
     issues += checks.id_issues(fields, vendor)
 
     own_bill = (state.get("bill") or {}).get("id")
@@ -152,20 +156,25 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         )
         others = [b for b in earlier if b.id != own_bill]
         if others:
-            issues.append(checks.issue(
-                "duplicate_invoice",
-                f"invoice {fields['invoice_number']} from {vendor.name} was already booked "
-                f"as bill {others[0].id} ({others[0].status})",
-                "invoice_number",
-            ))
+            issues.append(
+                checks.issue(
+                    "duplicate_invoice",
+                    f"invoice {fields['invoice_number']} from {vendor.name} was already booked "
+                    f"as bill {others[0].id} ({others[0].status})",
+                    "invoice_number",
+                )
+            )
     if fields.get("po_number"):
         try:
             po = await accounting.get_purchase_order(PurchaseOrderRef(number=fields["po_number"]))
         except NotFound:
-            issues.append(checks.issue(
-                "po_not_found", f"purchase order {fields['po_number']} does not exist",
-                "po_number",
-            ))
+            issues.append(
+                checks.issue(
+                    "po_not_found",
+                    f"purchase order {fields['po_number']} does not exist",
+                    "po_number",
+                )
+            )
         else:
             issues += checks.po_issues(fields, po, vendor)
     invoice_date = checks.parse_date(fields.get("invoice_date"))
@@ -175,26 +184,33 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         except NotFound:
             period = None
         if period is not None and period.status == "closed":
-            issues.append(checks.issue(
-                "period_closed",
-                f"the accounting period {period.period} is closed; correct the date or "
-                "reopen the period",
-                "invoice_date",
-            ))
+            issues.append(
+                checks.issue(
+                    "period_closed",
+                    f"the accounting period {period.period} is closed; correct the date or "
+                    "reopen the period",
+                    "invoice_date",
+                )
+            )
     confidence = state.get("confidence", 0.0)
     if state.get("revision", 0) == 0 and confidence < ctx.settings.min_extraction_confidence:
-        issues.append(checks.issue(
-            "low_confidence",
-            f"extraction confidence {confidence:.2f} is below "
-            f"{ctx.settings.min_extraction_confidence:.2f}",
-        ))
+        issues.append(
+            checks.issue(
+                "low_confidence",
+                f"extraction confidence {confidence:.2f} is below "
+                f"{ctx.settings.min_extraction_confidence:.2f}",
+            )
+        )
     total = checks.to_decimal(fields.get("total"))
     threshold = ctx.settings.invoice_approval_threshold
     if total is not None and total > threshold:
-        issues.append(checks.issue(
-            "above_threshold", f"total {total} is above the approval threshold {threshold}",
-            "total",
-        ))
+        issues.append(
+            checks.issue(
+                "above_threshold",
+                f"total {total} is above the approval threshold {threshold}",
+                "total",
+            )
+        )
     return {"vendor": vendor.model_dump(mode="json") if vendor else None, "issues": issues}
 
 
@@ -246,8 +262,14 @@ async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         return {"issues": [*state.get("issues", []), refused]}
     records = [{"system": "accounting", "type": "bill", "id": bill.id, "action": "created"}]
     if bill.journal_entry_id:
-        records.append({"system": "accounting", "type": "journal_entry",
-                        "id": bill.journal_entry_id, "action": "created"})
+        records.append(
+            {
+                "system": "accounting",
+                "type": "journal_entry",
+                "id": bill.journal_entry_id,
+                "action": "created",
+            }
+        )
     return {"bill": bill.model_dump(mode="json"), "records": records}
 
 
@@ -278,8 +300,18 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         },
         actions=["reject", "correct"] if blocking else ["approve", "reject", "correct"],
         editable_fields=[
-            "vendor_id", "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date",
-            "due_date", "currency", "subtotal", "tax", "total", "po_number", "iban",
+            "vendor_id",
+            "vendor_name",
+            "vendor_tax_id",
+            "invoice_number",
+            "invoice_date",
+            "due_date",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "po_number",
+            "iban",
         ],
     )
     answer = interrupt(question.model_dump(mode="json"))
@@ -290,7 +322,8 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 async def apply_corrections(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Merges the reviewer's corrections into `fields` and bumps `revision`."""
     corrections = {
-        k: v for k, v in ((state.get("review") or {}).get("corrections") or {}).items()
+        k: v
+        for k, v in ((state.get("review") or {}).get("corrections") or {}).items()
         if v is not None
     }
     return {

@@ -25,13 +25,13 @@ DOCUMENT_LABELS = (
 )
 
 
-def _document_classifier() -> TextClassifier:
+def _document_classifier(cache_dir: Path | None) -> TextClassifier:
     if not _EXAMPLES.exists():
         raise FileNotFoundError(
             f"training data for the offline document classifier is missing: {_EXAMPLES}; "
             "run `python fixtures/doc_types/generate.py`"
         )
-    return TextClassifier.from_jsonl(_EXAMPLES)
+    return TextClassifier.cached(_EXAMPLES, cache_dir)
 
 
 DOCUMENT_TYPE = ClassifyTask(

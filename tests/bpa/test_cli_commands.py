@@ -19,7 +19,9 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_run_prints_json_and_exit_code_follows_status() -> None:
-    code, out = run("run", "invoice_processing", "--input", str(INVOICES / "inv_04_lefevre_fr_classic.pdf"))
+    code, out = run(
+        "run", "invoice_processing", "--input", str(INVOICES / "inv_04_lefevre_fr_classic.pdf")
+    )
     assert code == 0, out
     result = json.loads(out)
     assert result["status"] == "succeeded"
@@ -40,14 +42,22 @@ def test_unknown_flow_is_a_clear_error() -> None:
 def test_batch_writes_one_line_per_input(tmp_path: Path) -> None:
     out_file = tmp_path / "out.jsonl"
     code, out = run(
-        "batch", "invoice_processing", str(INVOICES / "txt_01_nordisk_en.txt"),
-        str(INVOICES / "err_bad_total_dubois_fr.pdf"), str(INVOICES / "bad" / "empty.pdf"),
-        "--concurrency", "2", "--output", str(out_file),
+        "batch",
+        "invoice_processing",
+        str(INVOICES / "txt_01_nordisk_en.txt"),
+        str(INVOICES / "err_bad_total_dubois_fr.pdf"),
+        str(INVOICES / "bad" / "empty.pdf"),
+        "--concurrency",
+        "2",
+        "--output",
+        str(out_file),
     )
     assert code == 0, out
     lines = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert [Path(x["input"]).name for x in lines] == [
-        "txt_01_nordisk_en.txt", "err_bad_total_dubois_fr.pdf", "empty.pdf",
+        "txt_01_nordisk_en.txt",
+        "err_bad_total_dubois_fr.pdf",
+        "empty.pdf",
     ]
     assert [x["status"] for x in lines] == ["succeeded", "waiting", "failed"]
     assert set(lines[0]) == {"input", "run_id", "status", "output", "error"}
@@ -57,8 +67,12 @@ def test_batch_writes_one_line_per_input(tmp_path: Path) -> None:
 
 
 def test_approve_resumes_waiting_run_to_posted() -> None:
-    code, out = run("run", "invoice_processing", "--input",
-                    str(INVOICES / "big_above_threshold_brightline_us.pdf"))
+    code, out = run(
+        "run",
+        "invoice_processing",
+        "--input",
+        str(INVOICES / "big_above_threshold_brightline_us.pdf"),
+    )
     waiting = json.loads(out)
     assert waiting["status"] == "waiting"
     code, out = run("runs", "list", "--status", "waiting")

@@ -137,8 +137,11 @@ async def test_interrupt_waits_then_resume_finishes(runner: Runner) -> None:
 async def test_flow_error_fails_with_reason(runner: Runner) -> None:
     run = await runner.start("toy", {"amount": 1, "mode": "flow_error"})
     assert run.status == "failed"
-    assert run.error == {"code": "bad_amount", "message": "the amount cannot be processed",
-                         "amount": 1}
+    assert run.error == {
+        "code": "bad_amount",
+        "message": "the amount cannot be processed",
+        "amount": 1,
+    }
     assert ("node_failed", "double") in kinds(runner, run.id)
 
 

@@ -20,8 +20,17 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 INVOICES = FIXTURES / "invoices"
 EXPECTED = INVOICES / "expected"
 FIELDS = (
-    "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date", "due_date", "currency",
-    "subtotal", "tax", "total", "po_number", "iban",
+    "vendor_name",
+    "vendor_tax_id",
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "po_number",
+    "iban",
 )
 
 
@@ -49,9 +58,7 @@ async def test_sample_invoices_match_their_expected_outcome(settings: Settings) 
     files = expand_paths([INVOICES, INVOICES / "bad"], (".pdf", ".txt", ".eml"))
     assert len(files) >= 30
     async with Suite.open(settings) as suite:
-        inputs = [
-            (f.name, (lambda f=f: flow.input_from_file(f, suite.documents))) for f in files
-        ]
+        inputs = [(f.name, (lambda f=f: flow.input_from_file(f, suite.documents))) for f in files]
         result = await run_batch(suite.runner, flow.name, inputs, concurrency=4)
     wrong, field_hits, field_total = [], 0, 0
     for item in result.items:
@@ -59,7 +66,9 @@ async def test_sample_invoices_match_their_expected_outcome(settings: Settings) 
         got_codes = sorted({i["code"] for i in (item.output or {}).get("issues", [])})
         got_error = (item.error or {}).get("code")
         if (item.status, got_codes, got_error) != (
-            exp["status"], sorted(exp["issues"]), exp.get("error_code")
+            exp["status"],
+            sorted(exp["issues"]),
+            exp.get("error_code"),
         ):
             wrong.append((item.input, item.status, got_codes, got_error))
         if exp.get("output") and item.output:
@@ -204,7 +213,8 @@ async def test_transient_connector_error_is_retried_without_double_booking(
         found = await bills(suite, run.output["vendor_id"], run.output["invoice_number"])
         assert [b.status for b in found] == ["posted"]
         failed_calls = [
-            e for e in suite.store.events(run.id)
+            e
+            for e in suite.store.events(run.id)
             if e.kind == "connector_call" and not e.payload["ok"]
         ]
         assert failed_calls[0].payload["error"]["code"] == "transient"
@@ -217,6 +227,7 @@ async def test_text_input_and_model_calls_are_audited(settings: Settings) -> Non
         assert run.status == "succeeded"
         models = [e.payload for e in suite.store.events(run.id) if e.kind == "model_call"]
         assert [(m["task"], m["name"]) for m in models] == [
-            ("classify", "document_type"), ("extract", "invoice_fields"),
+            ("classify", "document_type"),
+            ("extract", "invoice_fields"),
         ]
         assert all(m["backend"] == "offline" and m["ok"] for m in models)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -29,7 +30,9 @@ class OfflineBackend:
     name = "offline"
     model = "offline-baseline"
 
-    def __init__(self) -> None:
+    def __init__(self, *, cache_dir: Path | None = None) -> None:
+        #: Where trained classifiers are kept between processes (None: retrain per process).
+        self.cache_dir = cache_dir
         self._classifiers: dict[str, OfflineClassifier] = {}
 
     async def extract(
@@ -43,7 +46,7 @@ class OfflineBackend:
         if task.offline is None:
             raise ModelError(_NO_OFFLINE.format(kind="classify", name=task.name))
         if task.name not in self._classifiers:
-            self._classifiers[task.name] = task.offline()
+            self._classifiers[task.name] = task.offline(self.cache_dir)
         return self._classifiers[task.name]
 
     async def classify(
