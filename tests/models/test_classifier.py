@@ -208,7 +208,7 @@ async def test_it_serves_a_classify_task_on_the_offline_backend(
         labels=tuple(EXAMPLES),
         prompts=PromptLibrary(tmp_path),
         prompt="unused.j2",
-        offline=lambda: classifier,
+        offline=lambda _cache_dir: classifier,
     )
     gateway = ModelGateway(OfflineBackend())
 
@@ -220,7 +220,7 @@ async def test_it_serves_a_classify_task_on_the_offline_backend(
         labels=("invoice", "letter"),
         prompts=PromptLibrary(tmp_path),
         prompt="unused.j2",
-        offline=lambda: classifier,
+        offline=lambda _cache_dir: classifier,
     )
     with pytest.raises(ModelError, match="not one of"):
         await gateway.classify(narrower, text="Credit note CN-88 for invoice INV-9001")

@@ -186,7 +186,7 @@ def offline_task(prompts: PromptLibrary, label: str) -> ClassifyTask:
         labels=LABELS,
         prompts=prompts,
         prompt="classify.j2",
-        offline=lambda: FixedClassifier(label),
+        offline=lambda _cache_dir: FixedClassifier(label),
     )
 
 
