@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpa.models import ClassifyTask, ExtractTask, GenerateTask, PromptLibrary
-from bpa.models.offline.classifier import TextClassifier
+from bpa.models.offline.classifier import trained_from
 from flows.customer_service.entities import MessageEntities, parse_message
 from flows.customer_service.intents import INTENTS
 
-__all__ = ["ENTITIES", "INTENT", "PROMPTS", "REPLIES", "TRAINING_FILE", "prepare_intent_model"]
+__all__ = [
+    "ENTITIES",
+    "INTENT",
+    "PROMPTS",
+    "REPLIES",
+    "TRAINING_FILE",
+]
 
 PROMPTS = PromptLibrary.beside(__file__)
 TRAINING_FILE = (
@@ -19,23 +25,12 @@ TRAINING_FILE = (
 OUTCOMES = ("act", "confirm", "clarify", "inform", "human", "refuse")
 
 
-def prepare_intent_model(cache_dir: Path | None = None) -> TextClassifier:
-    """The offline intent classifier: trained once per process, and kept under `cache_dir`
-    (the suite's home) keyed by the training file's hash, so `bpa run` does not retrain."""
-    if not TRAINING_FILE.exists():
-        raise FileNotFoundError(
-            f"training data for the offline intent classifier is missing: {TRAINING_FILE}; "
-            "run `python fixtures/customer_service/make_subset.py`"
-        )
-    return TextClassifier.cached(TRAINING_FILE, cache_dir)
-
-
 INTENT = ClassifyTask(
     name="customer_intent",
     labels=INTENTS,
     prompts=PROMPTS,
     prompt="classify_intent.j2",
-    offline=prepare_intent_model,
+    offline=trained_from(TRAINING_FILE, remake="python fixtures/customer_service/make_subset.py"),
     description="What a customer wants from customer service.",
 )
 

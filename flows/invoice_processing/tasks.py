@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpa.models import ClassifyTask, ExtractTask, PromptLibrary
-from bpa.models.offline.classifier import TextClassifier
+from bpa.models.offline.classifier import trained_from
 from flows.invoice_processing.offline import parse_invoice
 from flows.invoice_processing.schemas import InvoiceFields
 
@@ -25,21 +25,12 @@ DOCUMENT_LABELS = (
 )
 
 
-def _document_classifier(cache_dir: Path | None) -> TextClassifier:
-    if not _EXAMPLES.exists():
-        raise FileNotFoundError(
-            f"training data for the offline document classifier is missing: {_EXAMPLES}; "
-            "run `python fixtures/doc_types/generate.py`"
-        )
-    return TextClassifier.cached(_EXAMPLES, cache_dir)
-
-
 DOCUMENT_TYPE = ClassifyTask(
     name="document_type",
     labels=DOCUMENT_LABELS,
     prompts=PROMPTS,
     prompt="classify_document.j2",
-    offline=_document_classifier,
+    offline=trained_from(_EXAMPLES, remake="python fixtures/doc_types/generate.py"),
     description="What kind of business document this is.",
 )
 

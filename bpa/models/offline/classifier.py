@@ -16,7 +16,7 @@ import pickle
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +298,17 @@ class TextClassifier:
                 for i, true in enumerate(names)
             },
         }
+
+
+def trained_from(path: Path, *, remake: str) -> Callable[[Path | None], TextClassifier]:
+    """A `ClassifyTask.offline` factory: the classifier trained on the examples at `path`
+    (cached, see `TextClassifier.cached`); `remake` says how to regenerate a missing file."""
+
+    def build(cache_dir: Path | None) -> TextClassifier:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"training data for the offline classifier is missing: {path}; run `{remake}`"
+            )
+        return TextClassifier.cached(path, cache_dir)
+
+    return build
