@@ -28,14 +28,14 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _bounded(value: Any) -> Any:
-    """`value` made JSON-safe and of bounded size, so one event can never be huge."""
+def _bounded(value: Any, max_text: int = MAX_TEXT) -> Any:
+    """`value` (already JSON-safe) cut to a bounded size, so one event can never be huge."""
     if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else f"{value[:MAX_TEXT]}… ({len(value)} chars)"
+        return value if len(value) <= max_text else f"{value[:max_text]}… ({len(value)} chars)"
     if isinstance(value, dict):
-        return {k: _bounded(v) for k, v in value.items()}
+        return {k: _bounded(v, max_text) for k, v in value.items()}
     if isinstance(value, list):
-        kept = [_bounded(v) for v in value[:MAX_ITEMS]]
+        kept = [_bounded(v, max_text) for v in value[:MAX_ITEMS]]
         return kept if len(value) <= MAX_ITEMS else [*kept, f"… {len(value) - MAX_ITEMS} more"]
     return value
 
@@ -57,8 +57,9 @@ class RunAudit:
         *,
         node: str | None = None,
         duration_ms: float | None = None,
+        max_text: int = MAX_TEXT,
     ) -> None:
-        body = _bounded(jsonable(payload))
+        body = _bounded(jsonable(payload), max_text)
         if kind == "connector_call" and payload.get("side_effect"):
             self.urgent = True
         self._pending.append(

@@ -87,10 +87,8 @@ class LeaseQueries:
             )
             .values(claimed_by=owner, lease_until=now + dt.timedelta(seconds=lease_s))
         )
-        with self._session() as session:
-            taken = session.exec(stmt).rowcount == 1
-            session.commit()
-        return taken
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
 
     def claim_next(
         self,

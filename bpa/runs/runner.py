@@ -49,18 +49,6 @@ class UnknownFlow(LookupError):
     pass
 
 
-def _preview(value: Any) -> Any:
-    """Audit-sized copy of a node's update: long strings are shortened."""
-    value = jsonable(value)
-    if isinstance(value, str) and len(value) > _TEXT_PREVIEW:
-        return f"{value[:_TEXT_PREVIEW]}… ({len(value)} chars)"
-    if isinstance(value, dict):
-        return {k: _preview(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_preview(v) for v in value[:50]]
-    return value
-
-
 def _error_of(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, FlowError):
         return exc.to_dict()
@@ -330,11 +318,13 @@ class Runner:
         graph = self.graph(run.flow)
         config = self._config(run.id)
         clock: dict[str, float] = {}
+        final: dict[str, Any] | None = None  # the state after the last step
+        interrupted = False
         stream = graph.astream(
             payload,
             config,
             context=self._context(run, audit),
-            stream_mode=["tasks", "updates"],
+            stream_mode=["tasks", "updates", "values"],
             durability=self.durability or self.flow(run.flow).durability,
         )
         try:
@@ -342,7 +332,10 @@ class Runner:
                 async for mode, chunk in stream:
                     if mode == "tasks":
                         self._record_task(audit, chunk, clock)
+                    elif mode == "values":
+                        final = chunk
                     else:
+                        interrupted = interrupted or "__interrupt__" in chunk
                         self._write(audit, step=True)
                     if lease.lost:
                         break
@@ -357,11 +350,13 @@ class Runner:
         if lease.lost:  # cancelled, or taken over by another process: theirs to finish
             self._write(audit)
             return self.store.get(run.id)
-        snapshot = await graph.aget_state(config)
-        if snapshot.interrupts:
-            return self._wait(run, snapshot, audit.take())
+        if interrupted or final is None:  # the question's id and node are in the snapshot
+            snapshot = await graph.aget_state(config)
+            if snapshot.interrupts:
+                return self._wait(run, snapshot, audit.take())
+            final = snapshot.values
         audit.record("run_finished", {"status": "succeeded"})
-        return self._finish(run, audit, RunStatus.succeeded, snapshot.values, None)
+        return self._finish(run, audit, RunStatus.succeeded, final, None)
 
     def _record_task(self, audit: RunAudit, chunk: dict[str, Any], clock: dict[str, float]) -> None:
         name, task_id = chunk["name"], chunk["id"]
@@ -382,7 +377,8 @@ class Runner:
         else:
             audit.record(
                 "node_finished",
-                {"update": _preview(chunk.get("result"))},
+                {"update": chunk.get("result")},
+                max_text=_TEXT_PREVIEW,
                 node=name,
                 duration_ms=elapsed,
             )

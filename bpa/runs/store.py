@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import Connection, Engine, Table, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,13 +26,20 @@ def request_hash(flow: str, payload: dict[str, Any]) -> str:
 
 
 _EVENT_COLUMNS = ("run_id", "kind", "node", "payload", "duration_ms", "created_at")
+# The hot path (create, read, update a run; append events) uses SQLAlchemy Core on a plain
+# connection: the ORM session costs more than the SQL itself here, on every graph step.
+_RUNS: Table = Run.__table__  # type: ignore[assignment]
+_EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
 
 
-def _insert_events(session: Session, events: Sequence[RunEvent]) -> None:
+def _event_row(event: RunEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _EVENT_COLUMNS}
+
+
+def _insert_events(conn: Connection, events: Sequence[RunEvent]) -> None:
     """One multi-row INSERT: the audit trail is written on every graph step, so it must be cheap."""
     if events:
-        rows = [{name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
-        session.execute(insert(RunEvent), rows)
+        conn.execute(insert(_EVENTS), [_event_row(event) for event in events])
 
 
 class RunStore(LeaseQueries):
@@ -78,18 +85,16 @@ class RunStore(LeaseQueries):
         event = RunEvent(
             run_id=run.id, kind="run_created", payload={"trigger": trigger, "batch_id": batch_id}
         )
-        with self._session() as session:
-            session.add(run)
-            session.flush()
-            session.add(event)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = self.find_by_key(flow, idempotency_key or "")
-                if existing is None:
-                    raise
-                return self._replayed(existing, digest, idempotency_key or ""), False
+        try:
+            row = {column.key: getattr(run, column.key) for column in _RUNS.c}
+            with self.engine.begin() as conn:
+                conn.execute(insert(_RUNS), [row])
+                conn.execute(insert(_EVENTS), [_event_row(event)])
+        except IntegrityError:
+            existing = self.find_by_key(flow, idempotency_key or "")
+            if existing is None:
+                raise
+            return self._replayed(existing, digest, idempotency_key or ""), False
         return run, True
 
     @staticmethod
@@ -108,11 +113,11 @@ class RunStore(LeaseQueries):
             ).first()
 
     def get(self, run_id: str) -> Run:
-        with self._session() as session:
-            run = session.get(Run, run_id)
-        if run is None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).first()
+        if row is None:
             raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
-        return run
+        return Run(**row._mapping)
 
     def list_runs(
         self,
@@ -175,33 +180,28 @@ class RunStore(LeaseQueries):
         overwrite the outcome; with `statuses`, only while the run is in one of them (else
         `RunStateError`).
         """
-        stmt = update(Run).where(col(Run.id) == run_id)
+        stmt = update(_RUNS).where(_RUNS.c.id == run_id)
         if owner is not None:
-            stmt = stmt.where(col(Run.claimed_by) == owner)
+            stmt = stmt.where(_RUNS.c.claimed_by == owner)
         if statuses is not None:
-            stmt = stmt.where(col(Run.status).in_(statuses))
-        with self._session() as session:
-            changed = session.exec(stmt.values(**fields, updated_at=utcnow())).rowcount
-            if changed == 0:
-                session.rollback()
-                current = session.get(Run, run_id)
-                if current is None:
-                    raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
-                if statuses is not None and current.status not in statuses:
-                    raise RunStateError(f"run {run_id} already {current.status}")
-                raise LeaseLost(f"run {run_id} is no longer held by {owner}")
-            _insert_events(session, events)
-            session.commit()
-            run = session.get(Run, run_id)
-            assert run is not None
-            return run
+            stmt = stmt.where(_RUNS.c.status.in_(statuses))
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                stmt.values(**fields, updated_at=utcnow()).returning(*_RUNS.c)
+            ).first()
+            if row is not None:
+                _insert_events(conn, events)
+        if row is None:
+            current = self.get(run_id)
+            if statuses is not None and current.status not in statuses:
+                raise RunStateError(f"run {run_id} already {current.status}")
+            raise LeaseLost(f"run {run_id} is no longer held by {owner}")
+        return Run(**row._mapping)
 
     def add_events(self, events: Sequence[RunEvent]) -> None:
-        if not events:
-            return
-        with self._session() as session:
-            _insert_events(session, events)
-            session.commit()
+        if events:
+            with self.engine.begin() as conn:
+                _insert_events(conn, events)
 
     def events(self, run_id: str, *, after_id: int = 0) -> list[RunEvent]:
         with self._session() as session:
