@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,27 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     yield
 
 
+#: When set (CI does), tests using the `settings` fixture run on this PostgreSQL server,
+#: each in a fresh schema, instead of on SQLite.
+SUITE_POSTGRES_URL = os.environ.get("BPA_TEST_SUITE_POSTGRES_URL", "")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", fixtures_dir=FIXTURES)
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    if not SUITE_POSTGRES_URL:
+        yield Settings(home=tmp_path / "home", fixtures_dir=FIXTURES)
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bpa_suite_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(SUITE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    joiner = "&" if "?" in SUITE_POSTGRES_URL else "?"
+    url = f"{SUITE_POSTGRES_URL}{joiner}options=-csearch_path%3D{schema}"
+    try:
+        yield Settings(home=tmp_path / "home", fixtures_dir=FIXTURES, database_url=url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
