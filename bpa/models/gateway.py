@@ -21,7 +21,7 @@ from bpa.models.tasks import (
     Usage,
 )
 
-__all__ = ["AuditSink", "ModelBackend", "ModelGateway"]
+__all__ = ["AuditSink", "ModelBackend", "ModelGateway", "current_node"]
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
@@ -55,7 +55,8 @@ class ModelBackend(Protocol):
     ) -> tuple[Generation, Usage, RenderedPrompt | None]: ...
 
 
-def _current_node() -> str | None:
+def current_node() -> str | None:
+    """The graph node executing now (for audit events), or None outside a graph."""
     try:
         node = get_config().get("metadata", {}).get("langgraph_node")
     except RuntimeError:
@@ -141,6 +142,6 @@ class ModelGateway:
             self.sink.record(
                 "model_call",
                 payload,
-                node=_current_node(),
+                node=current_node(),
                 duration_ms=(time.perf_counter() - started) * 1000,
             )

@@ -1,10 +1,10 @@
-"""Collects a run's audit events in memory and writes them in batches (one per graph step)."""
+"""Collects a run's audit events in memory; the runner writes them with the run's status
+changes, and after a graph step when someone follows the run or a step changed a system."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bpa.runs.store import RunStore
 from bpa.runs.tables import RunEvent
 
 __all__ = ["RunAudit", "jsonable"]
@@ -43,8 +43,7 @@ def _bounded(value: Any, max_text: int = MAX_TEXT) -> Any:
 class RunAudit:
     """The `AuditSink` of one run execution."""
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
-        self.store = store
+    def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self._pending: list[RunEvent] = []
         #: A side effect was recorded since the last write: it must reach the database now.
@@ -80,6 +79,3 @@ class RunAudit:
         events, self._pending = self._pending, []
         self.urgent = False
         return events
-
-    def flush(self) -> None:
-        self.store.add_events(self.take())

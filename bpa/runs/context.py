@@ -6,22 +6,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph.config import get_config
-
 from bpa.config import Settings
 from bpa.documents import DocumentStore
 from bpa.models import AuditSink, ModelGateway
+from bpa.models.gateway import current_node
 from connectors.base import ActionSpec, Connector
 from connectors.errors import ConnectorError
 
 __all__ = ["AuditedConnector", "ConnectorHub", "RunContext"]
-
-
-def _node() -> str | None:
-    try:
-        return get_config().get("metadata", {}).get("langgraph_node")
-    except RuntimeError:
-        return None
 
 
 class AuditedConnector:
@@ -68,7 +60,7 @@ class AuditedConnector:
         self._sink.record(
             "connector_call",
             payload,
-            node=_node(),
+            node=current_node(),
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 

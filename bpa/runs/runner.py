@@ -303,9 +303,9 @@ class Runner:
     async def _drive(
         self, run: Run, payload: Any, kind: str, info: dict[str, Any], lease: HeldLease
     ) -> Run:
-        audit = RunAudit(self.store, run.id)
+        audit = RunAudit(run.id)
         audit.record(kind, info)
-        started = [RunEvent(run_id=run.id, kind=e.kind, payload=e.payload) for e in audit.take()]
+        started = audit.take()
         run = self.store.update(
             run.id,
             owner=self.owner,
