@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from bpa.config import Settings
 from bpa.executor import Executor
+from bpa.foreground import Foreground, engine_loop_factory
 from bpa.runs.tables import Run
 from bpa.scheduler import SchedulerLoop
 from bpa.suite import Suite
@@ -57,6 +58,18 @@ def default_executor(suite: Suite, settings: Settings) -> RunExecutor:
     )
 
 
+async def _warm_up(suite: Suite) -> None:
+    """Load (in a new home: train) the offline classifiers the flows use before the server
+    says it is ready, so that the first runs do not pay for it."""
+    warm_up = getattr(suite.runner.models.backend, "warm_up", None)
+    tasks = [task for flow in suite.runner.flows.values() for task in flow.classify_tasks]
+    if warm_up is not None and tasks:
+        try:
+            await warm_up(tasks)
+        except Exception:  # a run that needs the model reports the problem itself
+            log.exception("warming the offline models up failed")
+
+
 class EngineHost:
     """Runs the engine in a thread; `start()` returns once the suite is open."""
 
@@ -69,11 +82,14 @@ class EngineHost:
         run_executor: bool = True,
         run_scheduler: bool = True,
         prepare: Callable[[Suite], None] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         """Without `run_executor`, queued runs wait for another process (`bpa scheduler`);
         `prepare` runs on the engine thread once the suite is open, before any run executes
-        (to add runner listeners)."""
+        (to add runner listeners). With `foreground`, runs give way to the requests it
+        counts (bpa/foreground.py)."""
         self.settings = settings
+        self.foreground = foreground
         self._prepare = prepare
         self._run_executor = run_executor
         self._open_suite = open_suite
@@ -84,6 +100,7 @@ class EngineHost:
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self.executor: RunExecutor | None = None
+        self._notified = False
         self.scheduler: SchedulerLoop | None = None
 
     # -- lifecycle (called from the HTTP loop) ----------------------------------------------
@@ -106,12 +123,23 @@ class EngineHost:
         async def run() -> T:
             return await work()
 
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+        future = asyncio.run_coroutine_threadsafe(run(), self._loop)
+        if self.foreground is None:
+            return await asyncio.wrap_future(future)
+        with self.foreground.aside():  # the engine does this request's work now
+            return await asyncio.wrap_future(future)
 
     def notify(self, run_id: str | None = None) -> None:
-        """Runs were queued: the executor looks now instead of at its next poll."""
-        if self._loop is not None and self.executor is not None:
-            self._loop.call_soon_threadsafe(self.executor.notify, run_id)
+        """Runs were queued: the executor looks now instead of at its next poll. Calls made
+        before the engine got to the last one add nothing (one wake-up for many runs)."""
+        if self._loop is not None and self.executor is not None and not self._notified:
+            self._notified = True
+            self._loop.call_soon_threadsafe(self._wake_executor)
+
+    def _wake_executor(self) -> None:
+        self._notified = False
+        if self.executor is not None:
+            self.executor.notify()
 
     def schedules_changed(self) -> None:
         if self._loop is not None and self.scheduler is not None:
@@ -133,8 +161,10 @@ class EngineHost:
 
     # -- the engine thread ------------------------------------------------------------------
     def _main(self) -> None:
+        factory = engine_loop_factory(self.foreground) if self.foreground is not None else None
         try:
-            asyncio.run(self._serve())
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self._serve())
         except BaseException as exc:  # reported to start() when it happens before ready
             if not self._ready.done():
                 self._ready.set_exception(exc)
@@ -158,6 +188,7 @@ class EngineHost:
                     misfire_grace=self.settings.scheduler_misfire_grace_s,
                 )
             if self.executor is not None:
+                await _warm_up(suite)
                 await self.executor.start()
             if self.scheduler is not None:
                 await self.scheduler.start()

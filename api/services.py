@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api.execution import EngineHost
+from api.intake import RunIntake
 from api.metrics import ApiMetrics
 from api.streaming import RunWatch
 from bpa.auth import ApiKeyStore
@@ -24,5 +25,7 @@ class Services:
     watch: RunWatch
     keys: ApiKeyStore
     metrics: ApiMetrics
+    #: Records the runs the API starts (group commit).
+    intake: RunIntake
     #: Mermaid graphs by flow, drawn once.
     graphs: dict[str, str] = field(default_factory=dict)

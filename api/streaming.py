@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
+from bpa.foreground import Foreground
 from bpa.runs.runner import Runner
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus
@@ -27,10 +28,17 @@ def settled(run: Run) -> bool:
 
 class RunWatch:
     def __init__(
-        self, runner: Runner, loop: asyncio.AbstractEventLoop, *, poll_s: float = 0.5
+        self,
+        runner: Runner,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        poll_s: float = 0.5,
+        foreground: Foreground | None = None,
     ) -> None:
-        """`loop` is the one followers run on; listeners may be called from any thread."""
+        """`loop` is the one followers run on; listeners may be called from any thread.
+        Followers step aside from `foreground` while they wait (they wait for the engine)."""
         self.runner = runner
+        self.foreground = foreground
         self.store: RunStore = runner.store
         self.poll_s = poll_s
         self._loop = loop
@@ -62,8 +70,11 @@ class RunWatch:
                 if not waiters:
                     self._waiters.pop(run_id, None)
 
+    def _aside(self) -> AbstractContextManager[None]:
+        return self.foreground.aside() if self.foreground is not None else nullcontext()
+
     async def _pause(self, waiter: asyncio.Event) -> None:
-        with suppress(TimeoutError):
+        with self._aside(), suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), timeout=self.poll_s)
         waiter.clear()
 
@@ -90,7 +101,7 @@ class RunWatch:
                 run = self.store.get(run_id)
                 if settled(run) or loop.time() >= deadline:
                     return run
-                with suppress(TimeoutError):
+                with self._aside(), suppress(TimeoutError):
                     await asyncio.wait_for(
                         waiter.wait(), timeout=min(self.poll_s, deadline - loop.time())
                     )

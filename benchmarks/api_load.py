@@ -274,7 +274,10 @@ async def measure(mode: str, args: argparse.Namespace, template: str) -> Outcome
                 if mode == "split":  # the API set the database up; now the worker joins
                     processes.append(start_worker(home, args.concurrency, url))
                 print(f"[{mode}] ready on 127.0.0.1:{port} after {time.monotonic() - began:.1f} s")
-                await run_level(port, 4, 8, template)  # warm-up, not counted
+                # Warm-up, not counted: the first runs load (in a new home, train) the offline
+                # models; measure the steady state, not that one-off start.
+                warm = await run_level(port, 4, 8, template)
+                await settle_all(client, set(warm.run_ids), args.drain_limit)
                 load = os.getloadavg()[0]
                 levels = []
                 for clients in args.levels:

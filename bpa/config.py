@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="`bpa serve` also executes queued runs and fires schedules; turn off when "
         "separate `bpa scheduler` processes do (the API then only records and reads runs).",
     )
+    api_requests_first: bool = Field(
+        default=True,
+        description="While `bpa serve` is handling requests, the runs it executes pause at "
+        "their next step (for at most 50 ms at a time), so answers stay fast under load.",
+    )
 
     # -- Background execution and schedules (bpa/executor.py, bpa/scheduler.py) ------------
     executor_concurrency: int = Field(

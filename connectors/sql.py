@@ -11,8 +11,6 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
-import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -24,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from connectors.base import ActionSpec
 from connectors.errors import Conflict, ConnectorError
+from connectors.sqlite import configure_connection
 
 __all__ = ["IdempotencyRecord", "SqlConnectorMixin", "make_engine", "request_fingerprint"]
 
@@ -52,24 +51,6 @@ def request_fingerprint(action: str, request: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _enable_wal(cursor: Any) -> None:
-    """Switch a new database file to WAL once; the mode then sticks to the file.
-
-    Switching needs a moment of exclusive access and SQLite does not wait for it (no busy
-    handler), so connections opening a fresh file at the same time retry briefly.
-    """
-    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() in ("wal", "memory"):
-        return
-    for attempt in range(100):
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError:
-            if attempt == 99:
-                raise
-            time.sleep(0.02)
-
-
 def make_engine(url: str) -> Engine:
     """An engine with the SQLite settings that make concurrent use safe (WAL, busy timeout)."""
     if url.startswith("sqlite"):
@@ -77,12 +58,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=30000")
-            _enable_wal(cur)
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
+            configure_connection(dbapi_conn)
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -19,7 +19,7 @@ from api.problems import problem_responses
 from api.routes._present import present, sse_of
 from api.schemas import RunPublic
 from api.streaming import settled
-from bpa.runs.tables import Run, RunStatus
+from bpa.runs.tables import Run
 
 __all__ = ["router"]
 
@@ -40,12 +40,9 @@ async def submitted_run(
     suite = services.suite
     spec = suite.runner.flow(flow)
     [payload] = await read_inputs(request, spec, suite.documents, services.settings, many=False)
-    run, created = suite.runner.submit(
+    return await services.intake.submit(
         flow, payload, trigger="api", idempotency_key=idempotency_key
     )
-    if created or run.status == RunStatus.queued:
-        services.engine.notify(run.id)
-    return run, created
 
 
 Submitted = Annotated[tuple[Run, bool], Depends(submitted_run)]

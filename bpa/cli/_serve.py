@@ -1,7 +1,7 @@
 """`bpa serve`: the HTTP API with its executor and scheduler, under uvicorn.
 
 Without any API key the server is open, so it binds only to loopback and says so; with
-keys every request needs one. The app is named by its import string (`api:create_app`), so
+keys every request needs one. The app is named by its import string (`api:create_served_app`), so
 the engine does not import the API package.
 """
 
@@ -19,7 +19,7 @@ from bpa.config import Settings
 
 __all__ = ["check_bind", "serve"]
 
-APP_FACTORY = "api:create_app"
+APP_FACTORY = "api:create_served_app"
 
 
 def check_bind(host: str, has_keys: bool) -> str | None:
@@ -60,6 +60,8 @@ def serve(
     """Serve the HTTP API (docs at /docs), running queued runs and schedules meanwhile."""
     import uvicorn
 
+    from connectors.sqlite import checkpoint_in_background
+
     # The app factory reads its Settings from the environment, like every bpa command.
     if workers_concurrency is not None:
         os.environ["BPA_EXECUTOR_CONCURRENCY"] = str(workers_concurrency)
@@ -75,4 +77,6 @@ def serve(
             f"[yellow]No API keys configured: the API is OPEN, on loopback only "
             f"(http://{host}:{port}).[/yellow] Create keys with `bpa keys create --role ...`."
         )
+    # SQLite WAL checkpoints on a thread of their own, not in the commit of a request.
+    checkpoint_in_background()
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level)

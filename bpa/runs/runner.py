@@ -112,6 +112,17 @@ class Runner:
         return self._graphs[name]
 
     # -- lifecycle --------------------------------------------------------------------------
+    def prepare(
+        self, flow_name: str, payload: dict[str, Any], idempotency_key: str | None = None
+    ) -> tuple[Flow, dict[str, Any], str | None]:
+        """The flow, the validated input (as JSON), and the run's idempotency key: the one
+        given, else the flow's own (`Flow.run_key`), else None."""
+        flow = self.flow(flow_name)
+        data = flow.input_model.model_validate(payload).model_dump(mode="json")
+        if idempotency_key is None and flow.run_key is not None:
+            idempotency_key = flow.run_key(data)
+        return flow, data, idempotency_key
+
     def submit(
         self,
         flow_name: str,
@@ -122,10 +133,7 @@ class Runner:
         batch_id: str | None = None,
     ) -> tuple[Run, bool]:
         """Validate the input and record a queued run (or find the earlier one for this key)."""
-        flow = self.flow(flow_name)
-        data = flow.input_model.model_validate(payload).model_dump(mode="json")
-        if idempotency_key is None and flow.run_key is not None:
-            idempotency_key = flow.run_key(data)
+        flow, data, idempotency_key = self.prepare(flow_name, payload, idempotency_key)
         return self.store.create_run(
             flow=flow.name,
             flow_version=flow.version,

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, update
@@ -17,7 +18,7 @@ from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
 from bpa.runs.leases import LeaseLost, LeaseQueries
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
 
-__all__ = ["LeaseLost", "RunStore", "request_hash"]
+__all__ = ["LeaseLost", "QueuedRun", "RunStore", "request_hash"]
 
 
 def request_hash(flow: str, payload: dict[str, Any]) -> str:
@@ -32,6 +33,15 @@ _RUNS: Table = Run.__table__  # type: ignore[assignment]
 _EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
 
 
+_INSERT_RUN = insert(_RUNS)
+_INSERT_EVENT = insert(_EVENTS)
+
+
+def _run_of(row: Any) -> Run:
+    """A `Run` from a row of its table, without validating again what the database holds."""
+    return Run.model_construct(**row)
+
+
 def _event_row(event: RunEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _EVENT_COLUMNS}
 
@@ -40,6 +50,60 @@ def _insert_events(conn: Connection, events: Sequence[RunEvent]) -> None:
     """One multi-row INSERT: the audit trail is written on every graph step, so it must be cheap."""
     if events:
         conn.execute(insert(_EVENTS), [_event_row(event) for event in events])
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRun:
+    """A new run's row and its `run_created` event, ready to insert."""
+
+    row: dict[str, Any]
+    created: dict[str, Any]
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        flow: str,
+        flow_version: str,
+        input: dict[str, Any],
+        trigger: str,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        batch_id: str | None = None,
+    ) -> QueuedRun:
+        now = utcnow()
+        row: dict[str, Any] = {
+            "id": new_id("run"),
+            "flow": flow,
+            "flow_version": flow_version,
+            "status": RunStatus.queued,
+            "trigger": trigger,
+            "input": input,
+            "output": None,
+            "error": None,
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
+            "batch_id": batch_id,
+            "attempts": 0,
+            "claimed_by": None,
+            "lease_until": None,
+            "created_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "updated_at": now,
+        }
+        created = {
+            "run_id": row["id"],
+            "kind": "run_created",
+            "node": None,
+            "payload": {"trigger": trigger, "batch_id": batch_id},
+            "duration_ms": None,
+            "created_at": now,
+        }
+        return cls(row, created)
+
+    def run(self) -> Run:
+        return _run_of(self.row)
 
 
 class RunStore(LeaseQueries):
@@ -72,8 +136,7 @@ class RunStore(LeaseQueries):
             existing = self.find_by_key(flow, idempotency_key)
             if existing is not None:
                 return self._replayed(existing, digest, idempotency_key), False
-        run = Run(
-            id=new_id("run"),
+        queued = QueuedRun.new(
             flow=flow,
             flow_version=flow_version,
             input=input,
@@ -82,20 +145,26 @@ class RunStore(LeaseQueries):
             request_hash=digest,
             batch_id=batch_id,
         )
-        event = RunEvent(
-            run_id=run.id, kind="run_created", payload={"trigger": trigger, "batch_id": batch_id}
-        )
         try:
-            row = {column.key: getattr(run, column.key) for column in _RUNS.c}
-            with self.engine.begin() as conn:
-                conn.execute(insert(_RUNS), [row])
-                conn.execute(insert(_EVENTS), [_event_row(event)])
+            self.insert_queued([queued])
         except IntegrityError:
             existing = self.find_by_key(flow, idempotency_key or "")
             if existing is None:
                 raise
             return self._replayed(existing, digest, idempotency_key or ""), False
-        return run, True
+        return queued.run(), True
+
+    def insert_queued(self, runs: Sequence[QueuedRun]) -> None:
+        """Record new runs, each with its `run_created` event, in one transaction."""
+        if not runs:
+            return
+        rows: Any = [queued.row for queued in runs]
+        events: Any = [queued.created for queued in runs]
+        if len(runs) == 1:  # a single execute costs less than an executemany of one
+            rows, events = rows[0], events[0]
+        with self.engine.begin() as conn:
+            conn.execute(_INSERT_RUN, rows)
+            conn.execute(_INSERT_EVENT, events)
 
     @staticmethod
     def _replayed(existing: Run, digest: str, key: str) -> Run:
@@ -117,7 +186,7 @@ class RunStore(LeaseQueries):
             row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).first()
         if row is None:
             raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
-        return Run(**row._mapping)
+        return _run_of(row._mapping)
 
     def list_runs(
         self,
@@ -196,7 +265,7 @@ class RunStore(LeaseQueries):
             if statuses is not None and current.status not in statuses:
                 raise RunStateError(f"run {run_id} already {current.status}")
             raise LeaseLost(f"run {run_id} is no longer held by {owner}")
-        return Run(**row._mapping)
+        return _run_of(row._mapping)
 
     def add_events(self, events: Sequence[RunEvent]) -> None:
         if events:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+import random
 import time
 from enum import StrEnum
 from typing import Any
@@ -19,8 +19,13 @@ def utcnow() -> dt.datetime:
 
 
 def new_id(prefix: str) -> str:
-    """Time-ordered, unique ids: sorting by id sorts by creation time."""
-    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+    """Time-ordered, unique ids: sorting by id sorts by creation time.
+
+    The 40 random bits come from `random` (reseeded from the OS in every process and after
+    every fork), not `secrets`: ids name records, they grant nothing, and a system call per
+    id costs the API's request path a thread switch.
+    """
+    return f"{prefix}_{int(time.time() * 1000):012x}{random.getrandbits(40):010x}"
 
 
 class RunStatus(StrEnum):
