@@ -115,7 +115,11 @@ def create_app(
             """On the engine thread, before any run executes, so they see every event."""
             nonlocal watch, metrics
             watch = RunWatch(suite.runner, loop, foreground=foreground)
-            metrics = ApiMetrics(suite.runner, in_flight=engine.in_flight)
+            metrics = ApiMetrics(
+                suite.runner,
+                in_flight=engine.in_flight,
+                paused=(lambda: foreground.paused_s) if foreground is not None else None,
+            )
 
         engine = EngineHost(
             settings,

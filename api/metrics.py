@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bpa.errors import RunNotFound
@@ -27,9 +27,15 @@ _FLOW_CACHE = 4096
 
 
 class _StoreCollector(Collector):
-    def __init__(self, runner: Runner, in_flight: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        in_flight: Callable[[], int],
+        paused: Callable[[], float] | None = None,
+    ) -> None:
         self.runner = runner
         self.in_flight = in_flight
+        self.paused = paused
 
     def collect(self) -> Iterable[Metric]:
         runs = GaugeMetricFamily(
@@ -48,10 +54,23 @@ class _StoreCollector(Collector):
         active = GaugeMetricFamily("bpa_runs_in_flight", "Runs executing in this process now")
         active.add_metric([], self.in_flight())
         yield active
+        if self.paused is not None:
+            paused = CounterMetricFamily(
+                "bpa_engine_paused_seconds",
+                "Time run execution in this process paused for the requests it was serving",
+            )
+            paused.add_metric([], self.paused())
+            yield paused
 
 
 class ApiMetrics:
-    def __init__(self, runner: Runner, *, in_flight: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        in_flight: Callable[[], int],
+        paused: Callable[[], float] | None = None,
+    ) -> None:
         self.runner = runner
         self.registry = CollectorRegistry(auto_describe=True)
         self.node_seconds = Histogram(
@@ -86,7 +105,7 @@ class ApiMetrics:
             ["flow", "status"],
             registry=self.registry,
         )
-        self.registry.register(_StoreCollector(runner, in_flight))
+        self.registry.register(_StoreCollector(runner, in_flight, paused))
         self._flows: OrderedDict[str, str] = OrderedDict()
         runner.listeners.append(self.observe)
 

@@ -47,7 +47,7 @@ class Foreground:
         self._last_leave = 0.0
         self._idle = threading.Event()
         self._idle.set()
-        self._resumed = time.monotonic()
+        self._resumed = float("-inf")  # no slice owed before the first pause
         #: Pauses taken, and seconds paused in all (for /metrics and tests).
         self.pauses = 0
         self.paused_s = 0.0

@@ -76,6 +76,7 @@ async def test_metrics_count_runs_and_time_nodes(client: httpx.AsyncClient) -> N
     assert 'bpa_node_duration_seconds_count{flow="toy",node="double",outcome="error"} 1.0' in text
     assert "bpa_queue_depth 0.0" in text
     assert 'bpa_runs_finished_total{flow="toy",status="failed"} 1.0' in text
+    assert "bpa_engine_paused_seconds_total " in text  # runs give way to requests here
 
 
 async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:

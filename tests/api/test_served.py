@@ -1,0 +1,89 @@
+"""`bpa serve` as a user starts it: a process of its own, the installed flows, the process
+tuned for serving (bpa/foreground.py, connectors/sqlite.py). Runs started together are all
+executed, and the server stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+INVOICE = (REPO / "fixtures" / "invoices" / "txt_01_nordisk_en.txt").read_text(encoding="utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPA_")}
+    env.update(BPA_HOME=str(tmp_path / "home"), BPA_MODEL_BACKEND="offline")
+    env.update(BPA_EXECUTOR_POLL_S="0.2")
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from bpa.cli import app; app()", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "bpa serve not ready after 120 s"
+                await asyncio.sleep(0.2)
+
+            bodies = [
+                {"input": {"text": INVOICE.replace("2026-0347", f"SERVED-{i:03d}")}}
+                for i in range(12)
+            ]
+            started = await asyncio.gather(
+                *(client.post("/flows/invoice_processing/runs", json=b) for b in bodies)
+            )
+            assert [r.status_code for r in started] == [202] * 12
+            ids = {r.json()["id"] for r in started}
+            assert len(ids) == 12
+
+            statuses: dict[str, str] = {}
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                page = (
+                    await client.get("/runs", params={"flow": "invoice_processing", "limit": 50})
+                ).json()
+                statuses = {run["id"]: run["status"] for run in page["data"] if run["id"] in ids}
+                if len(statuses) == 12 and all(s == "succeeded" for s in statuses.values()):
+                    break
+                await asyncio.sleep(0.2)
+            assert sorted(statuses.values()) == ["succeeded"] * 12, statuses
+            metrics = (await client.get("/metrics")).text
+            assert "bpa_engine_paused_seconds_total" in metrics
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            code = server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+        log.close()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught as its exit status.
+    output = (tmp_path / "serve.log").read_text()
+    assert code in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output, output
