@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
 from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
@@ -37,8 +38,15 @@ _INSERT_RUN = insert(_RUNS)
 _INSERT_EVENT = insert(_EVENTS)
 
 
+_mapped = False
+
+
 def _run_of(row: Any) -> Run:
     """A `Run` from a row of its table, without validating again what the database holds."""
+    global _mapped
+    if not _mapped:  # a bare construct skips SQLAlchemy's mapper set-up: do it first
+        configure_mappers()
+        _mapped = True
     return Run.model_construct(**row)
 
 
