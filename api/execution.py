@@ -15,7 +15,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Protocol, TypeVar
 
 from bpa.config import Settings
@@ -124,9 +124,8 @@ class EngineHost:
             return await work()
 
         future = asyncio.run_coroutine_threadsafe(run(), self._loop)
-        if self.foreground is None:
-            return await asyncio.wrap_future(future)
-        with self.foreground.aside():  # the engine does this request's work now
+        # The engine does this request's work now: the request must not hold it back.
+        with self.foreground.aside() if self.foreground is not None else nullcontext():
             return await asyncio.wrap_future(future)
 
     def notify(self, run_id: str | None = None) -> None:

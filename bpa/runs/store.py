@@ -32,11 +32,8 @@ _EVENT_COLUMNS = ("run_id", "kind", "node", "payload", "duration_ms", "created_a
 # connection: the ORM session costs more than the SQL itself here, on every graph step.
 _RUNS: Table = Run.__table__  # type: ignore[assignment]
 _EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
-
-
 _INSERT_RUN = insert(_RUNS)
 _INSERT_EVENT = insert(_EVENTS)
-
 
 _mapped = False
 
@@ -57,7 +54,7 @@ def _event_row(event: RunEvent) -> dict[str, Any]:
 def _insert_events(conn: Connection, events: Sequence[RunEvent]) -> None:
     """One multi-row INSERT: the audit trail is written on every graph step, so it must be cheap."""
     if events:
-        conn.execute(insert(_EVENTS), [_event_row(event) for event in events])
+        conn.execute(_INSERT_EVENT, [_event_row(event) for event in events])
 
 
 @dataclass(frozen=True, slots=True)
