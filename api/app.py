@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from api.access_log import install_access_log_redaction
 from api.execution import EngineHost, MakeExecutor, OpenSuite, default_executor
 from api.foreground import ForegroundRequests
 from api.intake import RunIntake
@@ -28,6 +29,7 @@ from api.routes import batches, connectors, flows, health, keys, runs, schedules
 from api.schemas import BatchCreate, RunCreate
 from api.services import Services
 from api.streaming import RunWatch
+from api.text_guard import NulGuard
 from bpa.auth import ApiKeyStore
 from bpa.config import Settings
 from bpa.foreground import Foreground
@@ -100,6 +102,7 @@ def create_app(
     turned off (default: `settings.api_background_work`); then `bpa scheduler` processes
     execute the queued runs and fire schedules."""
     settings = settings or Settings()
+    install_access_log_redaction()
     background = settings.api_background_work
     executes = background if run_executor is None else run_executor
     # Runs executed in this process give way to the requests it serves (bpa/foreground.py).
@@ -157,6 +160,7 @@ def create_app(
         lifespan=lifespan,
         responses=problem_responses(400, 401, 403, 413, 422, 500),
     )
+    app.add_middleware(NulGuard)  # inside the body limit: it reads bodies already capped
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_request_bytes)
     if foreground is not None:
         app.add_middleware(ForegroundRequests, foreground=foreground)

@@ -17,8 +17,9 @@ from starlette.datastructures import UploadFile
 
 from api.problems import ApiProblem, public_errors, validation_detail
 from api.schemas import BatchCreate, RunCreate
+from api.text_guard import nul_location
 from bpa.config import Settings
-from bpa.documents import DocumentStore
+from bpa.documents import DocumentError, DocumentRef, DocumentStore
 from bpa.flows import Flow
 
 __all__ = ["accepts_document", "read_inputs", "request_body_openapi"]
@@ -40,14 +41,33 @@ def _invalid(errors: list[dict[str, Any]], what: str) -> ApiProblem:
     )
 
 
-def _check(flow: Flow, payload: dict[str, Any], loc: tuple[Any, ...]) -> dict[str, Any]:
+def _check(
+    flow: Flow, payload: dict[str, Any], loc: tuple[Any, ...], documents: DocumentStore
+) -> dict[str, Any]:
     try:
-        return flow.input_model.model_validate(payload).model_dump(mode="json")
+        data = flow.input_model.model_validate(payload).model_dump(mode="json")
     except ValidationError as exc:
         errors = [{**e, "loc": (*loc, *e["loc"])} for e in exc.errors(include_url=False)]
         raise _invalid(
             errors,
             f"the input for flow {flow.name!r} (schema: GET /flows/{flow.name}, input_schema)",
+        ) from None
+    if accepts_document(flow) and data.get("document") is not None:
+        data["document"] = _stored_document(data["document"], (*loc, "document"), documents)
+    return data
+
+
+def _stored_document(
+    raw: dict[str, Any], loc: tuple[Any, ...], documents: DocumentStore
+) -> dict[str, Any]:
+    """A document reference sent as JSON names a document this store holds; its facts (size)
+    come from the store. Anything else is refused before a run exists."""
+    try:
+        return documents.verified(DocumentRef.model_validate(raw)).model_dump(mode="json")
+    except DocumentError as exc:
+        error = {"type": exc.code, "loc": loc, "msg": exc.message, "input": None}
+        raise ApiProblem(
+            422, "document-unknown", exc.message, errors=public_errors([error])
         ) from None
 
 
@@ -88,6 +108,10 @@ def _common_fields(raw: Any) -> dict[str, Any]:
         ) from None
     if not isinstance(value, dict):
         raise ApiProblem(422, "input-invalid", "the form field `input` must be a JSON object")
+    if where := nul_location(value, "input"):
+        raise ApiProblem(
+            422, "nul-character", f"{where} contains a NUL character (\\u0000); remove it"
+        )
     return value
 
 
@@ -154,8 +178,8 @@ async def read_inputs(
             "or multipart/form-data with the document",
         )
     if many:
-        return [_check(flow, p, ("inputs", i)) for i, p in enumerate(payloads)]
-    return [_check(flow, payloads[0], ("input",))]
+        return [_check(flow, p, ("inputs", i), documents) for i, p in enumerate(payloads)]
+    return [_check(flow, payloads[0], ("input",), documents)]
 
 
 def request_body_openapi(*, many: bool) -> dict[str, Any]:

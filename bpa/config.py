@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest request body the API accepts (uploads included); larger is a 413.",
     )
+    api_max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        description="Largest request head (request line and headers) `bpa serve` reads; "
+        "a larger one is refused before it is buffered.",
+    )
     api_background_work: bool = Field(
         default=True,
         description="`bpa serve` also executes queued runs and fires schedules; turn off when "
@@ -108,6 +114,18 @@ class Settings(BaseSettings):
     )
     follow_up_days: int = Field(
         default=3, ge=0, le=60, description="Days until a customer-service follow-up task is due."
+    )
+    cs_knowledge_auth_channels: list[Literal["email", "chat", "api"]] = Field(
+        default_factory=list,
+        description="Channels on which first name + last name + zip code in the message identify "
+        "a customer (tau's retail policy allows it for chat). Off by default: anyone who knows "
+        "a customer's name and zip code passes it. E.g. BPA_CS_KNOWLEDGE_AUTH_CHANNELS="
+        "'[\"chat\"]'.",
+    )
+    cs_email_require_dmarc_pass: bool = Field(
+        default=False,
+        description="An e-mail identifies its sender only when the gateway's "
+        "Authentication-Results report dmarc=pass (default: unless they report a failure).",
     )
 
     def resolved_database_url(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,6 +15,7 @@ from bpa.db import create_schema, open_engine
 from bpa.documents import DocumentStore
 from bpa.flows import Flow, FlowInfo, load_flows
 from bpa.models import ModelGateway, make_backend
+from bpa.redaction import Redactor
 from bpa.runs.runner import Runner
 from bpa.runs.store import RunStore
 from bpa.schedules import ScheduleStore
@@ -48,6 +49,8 @@ class Suite:
     connector_infos: dict[str, ConnectorInfo]
     connector_problems: dict[str, str]
     runner: Runner
+    #: Masks the settings' secrets in anything shown about connectors and runs.
+    redactor: Redactor = field(default_factory=Redactor)
 
     @property
     def flows(self) -> dict[str, Flow]:
@@ -71,6 +74,7 @@ class Suite:
         flow_infos = load_flows()
         flows = {name: info.flow for name, info in flow_infos.items() if info.flow is not None}
         connector_infos = load_connectors()
+        redactor = Redactor.from_settings(settings)
         connectors: dict[str, Connector] = {}
         problems: dict[str, str] = {}
         for name, info in connector_infos.items():
@@ -80,7 +84,7 @@ class Suite:
             try:
                 connectors[name] = info.cls(connector_config(settings, info.cls, name))
             except Exception as exc:  # report, keep the rest of the suite usable
-                problems[name] = f"failed to start: {type(exc).__name__}: {exc}"
+                problems[name] = f"failed to start: {redactor.error(exc)}"
         models = ModelGateway(make_backend(settings))
         try:
             async with (
@@ -107,6 +111,7 @@ class Suite:
                     connector_infos=connector_infos,
                     connector_problems=problems,
                     runner=runner,
+                    redactor=redactor,
                 )
         finally:
             for connector in connectors.values():

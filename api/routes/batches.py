@@ -1,8 +1,8 @@
 """Batches: many inputs (or uploaded files) through one flow, followed as one unit.
 
-A batch is the set of runs sharing a `batch_id`. With an `Idempotency-Key`, item i gets the
-key `<key>#<i>`: a retried request finds the same runs (and completes a batch whose first
-attempt was cut short), while the same key with other inputs is refused.
+A batch is the set of runs sharing a `batch_id`, recorded all or nothing (bpa/runs/batches.py).
+With an `Idempotency-Key`, a retried request finds the same runs, while the same key with
+other inputs (different, fewer or more) is refused.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep, ViewerDep
 from api.inputs import read_inputs, request_body_openapi
 from api.problems import ApiProblem, problem_responses
 from api.schemas import BatchPublic
-from bpa.errors import IdempotencyConflict
+from bpa.runs.batches import record_batch
 from bpa.runs.store import RunStore
-from bpa.runs.tables import RunStatus, new_id
+from bpa.runs.tables import RunStatus
 
 __all__ = ["router"]
 
@@ -40,20 +40,6 @@ def _summary(store: RunStore, batch_id: str, flow: str) -> BatchPublic:
         settled=settled,
         progress=settled / total if total else 0.0,
     )
-
-
-def _batch_of_key(store: RunStore, flow: str, key: str, size: int) -> str | None:
-    """The batch an earlier request with this key created, after checking it had this size."""
-    first = store.find_by_key(flow, f"{key}#0")
-    if first is None:
-        return None
-    existing = sum(store.count_by_status(batch_id=first.batch_id).values())
-    if existing > size or store.find_by_key(flow, f"{key}#{size}") is not None:
-        raise IdempotencyConflict(
-            f"idempotency key {key!r} was used for batch {first.batch_id} with more inputs; "
-            "send the same inputs to get that batch, or use a new key"
-        )
-    return first.batch_id
 
 
 @router.post(
@@ -83,39 +69,16 @@ async def create_batch(
     suite = services.suite
     spec = suite.runner.flow(flow)
     payloads = await read_inputs(request, spec, suite.documents, services.settings, many=True)
-    batch_id = None
-    if idempotency_key:
-        batch_id = _batch_of_key(suite.store, flow, idempotency_key, len(payloads))
-    replayed = batch_id is not None
-    batch_id = batch_id or new_id("batch")
-    run_ids, duplicates = [], []
-    for i, payload in enumerate(payloads):
-        run, created = suite.runner.submit(
-            flow,
-            payload,
-            trigger="batch",
-            batch_id=batch_id,
-            idempotency_key=f"{idempotency_key}#{i}" if idempotency_key else None,
-        )
-        if run.batch_id != batch_id:
-            if idempotency_key:
-                raise ApiProblem(
-                    422,
-                    "idempotency-key-reused",
-                    f"Idempotency-Key {idempotency_key!r} already belongs to runs "
-                    f"outside this batch; use a new key",
-                )
-            duplicates.append(i)  # the flow keys its runs by content: an earlier run
-        if created or run.status == RunStatus.queued:
-            services.engine.notify(run.id)
-        run_ids.append(run.id)
-    response.headers["Location"] = f"/batches/{batch_id}"
-    if replayed:
+    record = record_batch(suite.runner, flow, payloads, idempotency_key=idempotency_key)
+    for run in record.created:
+        services.engine.notify(run.id)
+    response.headers["Location"] = f"/batches/{record.batch_id}"
+    if record.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    summary = _summary(suite.store, batch_id, flow)
-    summary.run_ids = run_ids
-    summary.duplicates = duplicates
+    summary = _summary(suite.store, record.batch_id, flow)
+    summary.run_ids = [run.id for run in record.runs]
+    summary.duplicates = record.duplicates
     return summary
 
 

@@ -68,5 +68,5 @@ async def connector_health(
     try:
         details = await services.engine.call(suite.connectors[name].health)
     except Exception as exc:  # a failing check is the answer, not an API error
-        return ConnectorHealth(name=name, ok=False, problem=f"{type(exc).__name__}: {exc}")
+        return ConnectorHealth(name=name, ok=False, problem=suite.redactor.error(exc))
     return ConnectorHealth(name=name, ok=True, details=dict(details))

@@ -99,8 +99,9 @@ async def run_events(
     return EventsPublic(data=[EventPublic.of(e) for e in page], next_cursor=cursor)
 
 
-async def existing_run(run_id: RunId, services: ServicesDep) -> Run:
-    """The run, looked up before a stream starts (so a wrong id is a 404, not a cut stream)."""
+async def existing_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> Run:
+    """The run, looked up before a stream starts (so a wrong id is a 404, not a cut stream),
+    and only for a caller allowed to read runs: a stranger learns nothing of which ids exist."""
     return services.suite.store.get(run_id)
 
 
@@ -113,7 +114,6 @@ async def existing_run(run_id: RunId, services: ServicesDep) -> Run:
 async def stream_run(
     run: Annotated[Run, Depends(existing_run)],
     services: ServicesDep,
-    _viewer: ViewerDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Only events after this id")] = 0,
     last_event_id: Annotated[str | None, Header(max_length=30)] = None,
 ) -> AsyncIterator[ServerSentEvent]:

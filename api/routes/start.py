@@ -29,23 +29,39 @@ FlowName = Annotated[str, Path(description="Flow name, e.g. invoice_processing")
 _ERRORS = problem_responses(401, 403, 404, 413, 415, 422)
 
 
-async def submitted_run(
-    flow: FlowName,
-    request: Request,
-    services: ServicesDep,
-    _operator: OperatorDep,
-    idempotency_key: IdempotencyKeyDep = None,
-) -> tuple[Run, bool]:
-    """Validate the request and record a queued run (or find the one this key started)."""
-    suite = services.suite
-    spec = suite.runner.flow(flow)
-    [payload] = await read_inputs(request, spec, suite.documents, services.settings, many=False)
-    return await services.intake.submit(
-        flow, payload, trigger="api", idempotency_key=idempotency_key
-    )
+class Submission:
+    """What starting a run needs from the request. The run is recorded by the route's body
+    (`record`), after FastAPI validated every parameter: a refused request records nothing."""
+
+    def __init__(
+        self,
+        flow: FlowName,
+        request: Request,
+        services: ServicesDep,
+        _operator: OperatorDep,
+        idempotency_key: IdempotencyKeyDep = None,
+    ) -> None:
+        self.flow = flow
+        self.request = request
+        self.services = services
+        self.idempotency_key = idempotency_key
+
+    async def record(self) -> tuple[Run, bool]:
+        """Validate the input and record a queued run (or find the one this key started)."""
+        suite, settings = self.services.suite, self.services.settings
+        spec = suite.runner.flow(self.flow)
+        [payload] = await read_inputs(self.request, spec, suite.documents, settings, many=False)
+        return await self.services.intake.submit(
+            self.flow, payload, trigger="api", idempotency_key=self.idempotency_key
+        )
 
 
-Submitted = Annotated[tuple[Run, bool], Depends(submitted_run)]
+Submitted = Annotated[Submission, Depends()]
+
+
+async def recorded_run(submission: Submitted) -> tuple[Run, bool]:
+    """For a route with no parameters of its own (the stream): record before it answers."""
+    return await submission.record()
 
 
 def _headers(response: Response, run: Run, created: bool) -> None:
@@ -71,7 +87,7 @@ async def start_run(submitted: Submitted, services: ServicesDep, response: Respo
     JSON `{"input": {...}}`, or multipart with the document in `file` for flows that read
     documents (e.g. `curl -F file=@invoice.pdf`).
     """
-    run, created = submitted
+    run, created = await submitted.record()
     _headers(response, run, created)
     if not created:
         response.status_code = 200
@@ -95,7 +111,7 @@ async def start_run_and_wait(
     timeout: Annotated[float, Query(gt=0, le=3600, description="Seconds to wait")] = 300,
 ) -> RunPublic:
     """The run once it finished or waits for a human (200), or as it is after `timeout` (202)."""
-    run, created = submitted
+    run, created = await submitted.record()
     _headers(response, run, created)
     run = await services.watch.wait(run.id, timeout_s=timeout)
     if not settled(run):
@@ -111,11 +127,11 @@ async def start_run_and_wait(
     openapi_extra=request_body_openapi(many=False),
 )
 async def start_run_and_stream(
-    submitted: Submitted, services: ServicesDep
+    recorded: Annotated[tuple[Run, bool], Depends(recorded_run)], services: ServicesDep
 ) -> AsyncIterator[ServerSentEvent]:
     """One SSE event per audit event (`event:` is its kind: node_started, model_call, ...),
     then `event: run` with the run once it finished or waits for a human."""
-    run, _created = submitted
+    run, _created = recorded
     store = services.suite.store
     async for item in services.watch.follow(run.id):
         yield sse_of(store, item)

@@ -79,4 +79,14 @@ def serve(
         )
     # SQLite WAL checkpoints on a thread of their own, not in the commit of a request.
     checkpoint_in_background()
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level)
+    # h11 reads the request head with a size cap (httptools has none): a client cannot make
+    # the server buffer megabytes of headers.
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http="h11",
+        h11_max_incomplete_event_size=Settings().api_max_header_bytes,
+    )

@@ -29,6 +29,7 @@ from bpa.documents import DocumentStore
 from bpa.errors import FlowError, InvalidDecision, ModelError, RunStateError
 from bpa.flows import Flow
 from bpa.models import ModelGateway
+from bpa.redaction import Redactor
 from bpa.review import ReviewDecision, ReviewQuestion
 from bpa.runs.audit import RunAudit, jsonable
 from bpa.runs.context import ConnectorHub, RunContext
@@ -49,14 +50,17 @@ class UnknownFlow(LookupError):
     pass
 
 
-def _error_of(exc: BaseException) -> dict[str, Any]:
+def _error_of(exc: BaseException, redactor: Redactor) -> dict[str, Any]:
+    """What a failed run records (and shows to viewers): the reason, with secrets masked."""
     if isinstance(exc, FlowError):
-        return exc.to_dict()
+        detail = exc.to_dict()
+        detail["message"] = redactor.text(str(detail.get("message", "")))
+        return detail
     if isinstance(exc, ConnectorError):
-        return {"code": f"connector_{exc.code}", "message": exc.message}
+        return {"code": f"connector_{exc.code}", "message": redactor.text(exc.message)}
     if isinstance(exc, ModelError):
-        return {"code": "model_error", "message": str(exc)}
-    return {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+        return {"code": "model_error", "message": redactor.text(str(exc))}
+    return {"code": "internal_error", "message": redactor.error(exc)}
 
 
 class Runner:
@@ -76,6 +80,8 @@ class Runner:
         memory: BaseStore | None = None,
     ) -> None:
         self.settings = settings
+        #: Masks secrets in what runs record about their errors.
+        self.redactor = Redactor.from_settings(settings)
         self.store = store
         self.flows = flows
         self.connectors = connectors
@@ -348,10 +354,10 @@ class Runner:
                     if lease.lost:
                         break
         except Exception as exc:  # every failure ends as a recorded, explained state
-            detail = _error_of(exc)
+            detail = _error_of(exc, self.redactor)
             payload_ = {"status": "failed", "error": detail}
             if detail["code"] == "internal_error":
-                payload_["traceback"] = traceback.format_exc(limit=8)
+                payload_["traceback"] = self.redactor.text(traceback.format_exc(limit=8))
             audit.record("run_finished", payload_)
             snapshot = await graph.aget_state(config)
             return self._finish(run, audit, RunStatus.failed, snapshot.values, detail)

@@ -140,7 +140,7 @@ class RunStore(LeaseQueries):
         if idempotency_key:
             existing = self.find_by_key(flow, idempotency_key)
             if existing is not None:
-                return self._replayed(existing, digest, idempotency_key), False
+                return self.replayed(existing, digest, idempotency_key), False
         queued = QueuedRun.new(
             flow=flow,
             flow_version=flow_version,
@@ -156,7 +156,7 @@ class RunStore(LeaseQueries):
             existing = self.find_by_key(flow, idempotency_key or "")
             if existing is None:
                 raise
-            return self._replayed(existing, digest, idempotency_key or ""), False
+            return self.replayed(existing, digest, idempotency_key or ""), False
         return queued.run(), True
 
     def insert_queued(self, runs: Sequence[QueuedRun]) -> None:
@@ -172,7 +172,7 @@ class RunStore(LeaseQueries):
             conn.execute(_INSERT_EVENT, events)
 
     @staticmethod
-    def _replayed(existing: Run, digest: str, key: str) -> Run:
+    def replayed(existing: Run, digest: str, key: str) -> Run:
         if existing.request_hash != digest:
             raise IdempotencyConflict(
                 f"idempotency key {key!r} was used for run {existing.id} with a different "

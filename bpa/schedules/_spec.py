@@ -6,13 +6,19 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import BaseModel, ValidationError, field_validator
 
 from bpa.schedules._tables import MisfirePolicy, OverlapPolicy, ScheduleError, as_utc
 
 if TYPE_CHECKING:
     from bpa.runs.runner import Runner
+
+
+#: A cron that names no date in this many years names none at all (29 February on a given
+#: weekday recurs within 28 years).
+_MAX_YEARS = 30
+_EPOCH = dt.datetime(2000, 1, 1)
 
 
 class ScheduleSpec(BaseModel):
@@ -36,6 +42,13 @@ class ScheduleSpec(BaseModel):
                 f"{value!r} is not a five-field cron expression (minute hour day month weekday), "
                 "e.g. '*/5 * * * *'"
             )
+        try:
+            croniter(value, _EPOCH, max_years_between_matches=_MAX_YEARS).get_next(dt.datetime)
+        except CroniterError:
+            raise ValueError(
+                f"{value!r} never fires (no such date, e.g. 30 February); check the day and "
+                "month fields"
+            ) from None
         return value
 
     @field_validator("timezone")
@@ -87,7 +100,11 @@ def parse_spec(**fields: Any) -> ScheduleSpec:
 def next_fire_time(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
     """The first time strictly after `after` that `cron` names, read in `timezone`."""
     local = as_utc(after).astimezone(ZoneInfo(timezone))
-    return as_utc(croniter(cron, local).get_next(dt.datetime))
+    try:
+        found = croniter(cron, local, max_years_between_matches=_MAX_YEARS).get_next(dt.datetime)
+    except CroniterError:
+        raise ScheduleError(f"{cron!r} never fires after {after.isoformat()}") from None
+    return as_utc(found)
 
 
 def batch_items(input: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -45,14 +45,7 @@ async def read_input(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         return {"text": state["text"]}
     ctx = runtime.context
     ref = DocumentRef.model_validate(state["document"])
-    limit = ctx.settings.max_document_bytes
-    if ref.size > limit:
-        raise FlowError(
-            "document_too_large",
-            f"{ref.filename} is {ref.size:,} bytes, over the {limit:,}-byte limit "
-            "(BPA_MAX_DOCUMENT_BYTES); split it or raise the limit",
-            size=ref.size,
-        )
+    # The store checks the stored file's own size before reading it (never the size claimed).
     read = read_document(ctx.documents.read(ref), ref.filename, ref.media_type)
     return {"text": read.text}
 

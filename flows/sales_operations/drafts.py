@@ -7,6 +7,7 @@ approved step does).
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,12 @@ def save_draft(folder: Path, draft: dict[str, Any], run_id: str) -> Path:
     message["X-BPA-Run"] = run_id
     message["X-BPA-Opportunity"] = draft["opportunity_id"]
     message.set_content(draft["body"], cte="8bit")  # readable as a file, no =-wrapping
-    path = folder / f"{draft['opportunity_id']}.eml"
+    path = folder / f"{_file_stem(str(draft['opportunity_id']))}.eml"
     path.write_bytes(bytes(message))
     return path
+
+
+def _file_stem(name: str) -> str:
+    """A CRM id as a file name in the run's own folder: no separators, no leading dot."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:100]
+    return stem or "draft"

@@ -49,9 +49,16 @@ async def test_batch_idempotency(client: httpx.AsyncClient) -> None:
     )
     shorter = {"inputs": [{"amount": 1}]}
     assert_problem(
-        await client.post("/flows/toy/batches", json=shorter, headers=key), 422, "more inputs"
+        await client.post("/flows/toy/batches", json=shorter, headers=key), 422, "number of inputs"
+    )
+    # The same key with one more input: refused, and the batch does not grow (#9, item 6).
+    longer = {"inputs": [{"amount": 1}, {"amount": 2}, {"amount": 3}]}
+    assert_problem(
+        await client.post("/flows/toy/batches", json=longer, headers=key), 422, "number of inputs"
     )
     assert len((await client.get("/runs")).json()["data"]) == 2
+    batch = (await client.get(f"/batches/{first.json()['id']}")).json()
+    assert batch["total"] == 2
 
 
 async def test_one_bad_input_refuses_the_whole_batch(client: httpx.AsyncClient) -> None:

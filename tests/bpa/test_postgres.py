@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import threading
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,51 +27,6 @@ from bpa.schedules import FiringStatus, ScheduleStore
 from bpa.suite import Suite
 
 pytestmark = pytest.mark.postgres
-
-# Read at import: the autouse fixture in tests/conftest.py clears BPA_* variables per test.
-POSTGRES_URL = os.environ.get("BPA_TEST_POSTGRES_URL", "")
-REQUIRED = os.environ.get("BPA_TEST_POSTGRES_REQUIRED", "") not in ("", "0")
-
-
-def _unreachable(url: str) -> str | None:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    give_up = pytest.fail if REQUIRED else pytest.skip
-    if not POSTGRES_URL:
-        give_up(
-            "BPA_TEST_POSTGRES_URL is not set "
-            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
-        )
-    problem = _unreachable(POSTGRES_URL)
-    if problem:
-        give_up(f"PostgreSQL at BPA_TEST_POSTGRES_URL is unreachable: {problem}")
-    return POSTGRES_URL
-
-
-@pytest.fixture
-def pg_url(postgres_server: str) -> Iterator[str]:
-    """A database URL whose connections all use a fresh schema of their own."""
-    schema = f"bpa_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in postgres_server else "?"
-    try:
-        yield f"{postgres_server}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_migrations_build_the_models_schema_even_when_processes_race(pg_url: str) -> None:
