@@ -42,8 +42,10 @@ def _invalid(errors: list[dict[str, Any]], what: str) -> ApiProblem:
 
 
 def _check(
-    flow: Flow, payload: dict[str, Any], loc: tuple[Any, ...], documents: DocumentStore
+    flow: Flow, payload: dict[str, Any], loc: tuple[Any, ...], documents: DocumentStore | None
 ) -> dict[str, Any]:
+    """The payload validated against the flow's input model. A document reference sent as
+    JSON is checked against `documents`; an upload's own reference (None) needs no check."""
     try:
         data = flow.input_model.model_validate(payload).model_dump(mode="json")
     except ValidationError as exc:
@@ -52,7 +54,7 @@ def _check(
             errors,
             f"the input for flow {flow.name!r} (schema: GET /flows/{flow.name}, input_schema)",
         ) from None
-    if accepts_document(flow) and data.get("document") is not None:
+    if documents is not None and accepts_document(flow) and data.get("document") is not None:
         data["document"] = _stored_document(data["document"], (*loc, "document"), documents)
     return data
 
@@ -117,7 +119,8 @@ def _common_fields(raw: Any) -> dict[str, Any]:
 
 async def _upload_inputs(
     request: Request, flow: Flow, documents: DocumentStore, settings: Settings, many: bool
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any], bytes]]:
+    """Each upload's payload (its `DocumentRef` described, not yet stored) and its bytes."""
     if not accepts_document(flow):
         raise ApiProblem(
             415,
@@ -126,34 +129,36 @@ async def _upload_inputs(
             "(its input schema: GET /flows/{flow})".replace("{flow}", flow.name),
         )
     form = await request.form(max_files=_MAX_FILES if many else 1, max_fields=10)
-    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
-    if not files:
-        field = "files" if many else "file"
-        raise ApiProblem(
-            422,
-            "file-missing",
-            f"the multipart body has no file; send the document in the `{field}` "
-            "field (curl: -F file=@invoice.pdf)",
-        )
-    common = _common_fields(form.get("input"))
-    payloads = []
-    for upload in files:
-        data = await upload.read()
-        name = upload.filename or "upload"
-        if len(data) > settings.max_document_bytes:
+    try:
+        files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+        if not files:
+            field = "files" if many else "file"
             raise ApiProblem(
-                413,
-                "document-too-large",
-                f"{name} is {len(data)} bytes; documents may be at most "
-                f"{settings.max_document_bytes} bytes (BPA_MAX_DOCUMENT_BYTES)",
+                422,
+                "file-missing",
+                f"the multipart body has no file; send the document in the `{field}` "
+                "field (curl: -F file=@invoice.pdf)",
             )
-        ref = documents.put(data, name, upload.content_type)
-        payload = {**common, "document": ref.model_dump(mode="json")}
-        if "source" in flow.input_model.model_fields and "source" not in common:
-            payload["source"] = f"upload:{name}"
-        payloads.append(payload)
-    await form.close()
-    return payloads
+        common = _common_fields(form.get("input"))
+        uploads = []
+        for upload in files:
+            data = await upload.read()
+            name = upload.filename or "upload"
+            if len(data) > settings.max_document_bytes:
+                raise ApiProblem(
+                    413,
+                    "document-too-large",
+                    f"{name} is {len(data)} bytes; documents may be at most "
+                    f"{settings.max_document_bytes} bytes (BPA_MAX_DOCUMENT_BYTES)",
+                )
+            ref = documents.describe(data, name, upload.content_type)
+            payload = {**common, "document": ref.model_dump(mode="json")}
+            if "source" in flow.input_model.model_fields and "source" not in common:
+                payload["source"] = f"upload:{ref.filename}"
+            uploads.append((payload, data))
+        return uploads
+    finally:
+        await form.close()
 
 
 async def read_inputs(
@@ -167,8 +172,16 @@ async def read_inputs(
     """The request's inputs for `flow`, each validated against the flow's input model."""
     media = _media_type(request)
     if media == "multipart/form-data":
-        payloads = await _upload_inputs(request, flow, documents, settings, many)
-    elif media in ("", "application/json") or media.endswith("+json"):
+        uploads = await _upload_inputs(request, flow, documents, settings, many)
+        checked = [
+            _check(flow, payload, ("inputs", i) if many else ("input",), None)
+            for i, (payload, _) in enumerate(uploads)
+        ]
+        for payload, data in uploads:  # stored only once every input is valid
+            ref = payload["document"]
+            documents.put(data, ref["filename"], ref["media_type"])
+        return checked
+    if media in ("", "application/json") or media.endswith("+json"):
         payloads = await _json_inputs(request, many)
     else:
         raise ApiProblem(

@@ -67,25 +67,34 @@ class DocumentStore:
             raise DocumentError("document_reference_invalid", "the reference leaves the store")
         return path
 
-    def put(self, data: bytes, filename: str, media_type: str | None = None) -> DocumentRef:
+    def describe(self, data: bytes, filename: str, media_type: str | None = None) -> DocumentRef:
+        """The reference `put` would return, without storing anything."""
         filename = _safe_name(filename)
-        media = media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        media = (media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream")[
+            :255
+        ]
         if len(data) > self.max_bytes:
             return DocumentRef(
                 filename=filename,
                 size=len(data),
-                media_type=media[:255],
+                media_type=media,
                 stored=False,
                 note=f"not stored: over the {self.max_bytes}-byte limit",
             )
         digest = hashlib.sha256(data).hexdigest()
-        path = self._path(digest)
+        return DocumentRef(filename=filename, size=len(data), media_type=media, sha256=digest)
+
+    def put(self, data: bytes, filename: str, media_type: str | None = None) -> DocumentRef:
+        ref = self.describe(data, filename, media_type)
+        if ref.sha256 is None:
+            return ref
+        path = self._path(ref.sha256)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{digest}.{os.getpid()}.tmp")
+            tmp = path.with_name(f"{ref.sha256}.{os.getpid()}.tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
-        return DocumentRef(filename=filename, size=len(data), media_type=media[:255], sha256=digest)
+        return ref
 
     def put_file(self, path: Path) -> DocumentRef:
         size = path.stat().st_size

@@ -127,6 +127,33 @@ TOY_DOC = Flow(
 )
 
 
+async def peek(state: DocState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    data = runtime.context.documents.read(DocumentRef.model_validate(state["document"]))
+    return {"head": data[:200].decode("utf-8", "replace")}
+
+
+def build_peek() -> StateGraph:
+    graph = StateGraph(PeekState, context_schema=RunContext)
+    graph.add_node("peek", peek, metadata={"kind": "decision"})
+    graph.add_edge(START, "peek")
+    graph.add_edge("peek", END)
+    return graph
+
+
+class PeekState(DocState, total=False):
+    head: str
+
+
+TOY_PEEK = Flow(
+    name="toy_peek",
+    version="1",
+    description="shows the start of a document: what leaks if a reference can name any file",
+    build_graph=build_peek,
+    input_model=DocInput,
+    make_output=lambda s: {"head": s.get("head")},
+)
+
+
 class PingRequest(BaseModel):
     text: str
 
