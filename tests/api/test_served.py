@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+URL_KEY = "bpa_k1_never-in-the-log-0123456789"
 INVOICE = (REPO / "fixtures" / "invoices" / "txt_01_nordisk_en.txt").read_text(encoding="utf-8")
 
 
@@ -50,6 +51,12 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
                     pass
                 assert time.monotonic() < deadline, "bpa serve not ready after 120 s"
                 await asyncio.sleep(0.2)
+
+            # Issue #9, item 8: a huge request head is refused unread; a key put in a URL
+            # is not written to the access log.
+            assert _send_huge_header(port) in (b"HTTP/1.1 400", b"HTTP/1.1 431", b"")
+            assert server.poll() is None
+            assert (await client.get("/healthz", params={"api_key": URL_KEY})).status_code == 200
 
             bodies = [
                 {"input": {"text": INVOICE.replace("2026-0347", f"SERVED-{i:03d}")}}
@@ -87,3 +94,20 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
     output = (tmp_path / "serve.log").read_text()
     assert code in (0, -signal.SIGTERM), output
     assert "Traceback" not in output, output
+    assert "/healthz?api_key=***" in output and URL_KEY not in output, output
+
+
+def _send_huge_header(port: int) -> bytes:
+    """Sends a request whose header is 4 MB; returns the status line's start (or b"")."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            for _ in range(64):
+                sock.sendall(b"a" * 65536)
+            sock.sendall(b"\r\n\r\n")
+        except OSError:  # the server closed the connection while we were still sending
+            pass
+        try:
+            return sock.recv(12)
+        except OSError:
+            return b""
