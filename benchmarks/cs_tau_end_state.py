@@ -1,14 +1,19 @@
 """End-state scoring of the customer-service flow after tau-bench's retail tasks.
 
     /work/venv/bin/python benchmarks/cs_tau_end_state.py [--split dev|train|all] [--limit N]
-        [--no-confirm] [--json FILE] [--show N] [--data DIR]
+        [--no-confirm] [--json FILE] [--show N] [--data DIR] [--knowledge-auth CHANNELS]
 
 For each task of ``../shared/datasets/tau-retail/tasks_{dev,train}.json``:
 
 1. A customer message is built from the task's instruction (rewritten in the first person,
-   persona sentences dropped, tau's option dicts written as words). The sender is the
-   e-mail the instruction gives; without one it is a chat message, and the customer has to
-   authenticate with the name and zip code the instruction gives.
+   persona sentences dropped, tau's option dicts written as words). The auth policy is
+   declared, not implied (and printed): when the instruction gives an e-mail address, the
+   message is an e-mail FROM that address (the first one given), as a real customer would
+   send it, and the sender's address identifies them; otherwise it is a chat message from a
+   sender no session vouches for, and the customer authenticates with the name and zip code
+   the instruction gives, which the run allows for chat (``--knowledge-auth chat``, tau's
+   retail policy; the suite's default allows it nowhere). A chat answer restates the name
+   and zip code, since without a session nothing ties it to the first message.
 2. The flow runs on it through the engine (`Suite`, offline backend by default; with
    ``BPA_MODEL_BACKEND=openai`` and ``BPA_OPENAI_*`` set, the same command scores that
    endpoint) against a fresh copy of the CRM seeded from tau's full data. A refund waiting
@@ -108,6 +113,18 @@ def _words_of_dict(match: re.Match[str]) -> str:
     return "(" + ", ".join(f"{k} {v}" for k, v in data.items() if k != "order_id") + ")"
 
 
+_ZIP = re.compile(r"\bzip code is (\d{5})\b")
+
+
+def identity_sentence(message: dict[str, Any]) -> str:
+    """What an unverified chat customer restates in an answer: their name and zip code."""
+    name = message["sender"].get("name")
+    zip_code = _ZIP.search(message["body"])
+    if message["channel"] != "chat" or not (name and zip_code):
+        return ""
+    return f" My name is {name} and my zip code is {zip_code.group(1)}."
+
+
 def customer_message(task: dict[str, Any], number: str) -> dict[str, Any]:
     instruction = _DICT.sub(_words_of_dict, task["instruction"])
     sentences = re.split(r"(?<=[.!?])\s+", instruction.strip())
@@ -118,7 +135,7 @@ def customer_message(task: dict[str, Any], number: str) -> dict[str, Any]:
     email = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
     name = re.search(r"My name is ([A-Z][a-z]+) ([A-Z][a-z]+)", text)
     return {
-        "channel": "email" if email else "chat",
+        "channel": "email" if email else "chat",  # e-mail: From the address it gives
         "subject": "Help with my orders",
         "body": f"Hello,\n\n{text}\n\nThank you",
         "sender": {
@@ -230,7 +247,7 @@ async def run_task(
         answer = {
             **message,
             "subject": "Re: Help with my orders",
-            "body": "Yes, please go ahead.",
+            "body": "Yes, please go ahead." + identity_sentence(message),
             "message_id": message["message_id"].replace("@", "-yes@"),
             "in_reply_to": message["message_id"],
         }
@@ -260,6 +277,15 @@ async def run_task(
     return record
 
 
+def auth_policy(settings: Settings) -> str:
+    knowledge = ", ".join(settings.cs_knowledge_auth_channels) or "no channel"
+    return (
+        "auth policy: e-mail identifies by the From address (messages are sent from the "
+        "address the instruction gives); chat senders carry no session; first name + last "
+        f"name + zip code accepted on: {knowledge}"
+    )
+
+
 async def main_async(args: argparse.Namespace, console: Console) -> int:
     tasks: list[tuple[str, dict[str, Any]]] = []
     for split in ("dev", "train") if args.split == "all" else (args.split,):
@@ -271,7 +297,12 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
         root = Path(tmp)
         template = root / "template.db"
         MockCRMConnector({"database_url": f"sqlite:///{template}", "seed": str(seed)})
-        settings = Settings(home=root / "home", database_url=f"sqlite:///{root / 'bpa.db'}")
+        settings = Settings(
+            home=root / "home",
+            database_url=f"sqlite:///{root / 'bpa.db'}",
+            cs_knowledge_auth_channels=args.knowledge_auth,
+        )
+        console.print(auth_policy(settings))
         records = []
         started = time.perf_counter()
         async with Suite.open(settings) as suite:
@@ -311,10 +342,17 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
         f"{no_action} scored tasks need no write; "
         f"{sum(r['approved'] for r in records)} approvals given; {elapsed:.0f} s"
     )
+    console.print(auth_policy(settings))
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"pass_rate": rate, "passed": passed, "scored": len(scored), "records": records},
+                {
+                    "pass_rate": rate,
+                    "passed": passed,
+                    "scored": len(scored),
+                    "auth_policy": auth_policy(settings),
+                    "records": records,
+                },
                 indent=2,
             )
         )
@@ -331,6 +369,14 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="write every task's result here")
     parser.add_argument("--show", type=int, default=15, help="failed tasks to list")
+    parser.add_argument(
+        "--knowledge-auth",
+        type=lambda text: [c for c in text.split(",") if c],
+        default=["chat"],
+        metavar="CHANNELS",
+        help="channels on which name + zip code authenticate (BPA_CS_KNOWLEDGE_AUTH_CHANNELS); "
+        "default: chat, as tau's retail policy allows; '' for none, the suite's default",
+    )
     args = parser.parse_args()
     console = Console()
     if not (args.data / "tasks_dev.json").exists() or not (args.data / "data").is_dir():

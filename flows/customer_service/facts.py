@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
+
+from flows.customer_service.identity import AuthProblem
 
 __all__ = ["reply_facts", "unsupported"]
+
+_IDENTITY_PROBLEMS = frozenset(get_args(AuthProblem))
 
 _FACT_PATTERNS = (
     re.compile(r"#W\d{7}"),
@@ -73,12 +77,15 @@ def reply_facts(state: dict[str, Any]) -> dict[str, Any]:
     orders = [
         _order(known[oid])
         for oid in dict.fromkeys(mentioned)
-        if oid in known and known[oid].get("customer_id") == mine
+        if mine and oid in known and known[oid].get("customer_id") == mine
     ]
     ticket = state.get("ticket") or {}
     review = state.get("review") or {}
+    auth = state.get("auth") or {}
     return {
         "name": customer.get("first_name") or sender.get("name") or None,
+        "identity_needed": not mine and decision.get("reason") in _IDENTITY_PROBLEMS,
+        "knowledge_auth": bool(auth.get("knowledge_allowed")),
         "outcome": decision.get("outcome"),
         "reason": decision.get("reason"),
         "explanation": decision.get("explanation"),

@@ -45,8 +45,12 @@ def route_after_approval(state: CSState) -> Literal["perform_actions", "note_tic
 
 
 def route_after_reply(state: CSState) -> Literal["send_reply", "post_reply"]:
-    email = (state.get("sender") or {}).get("email")
-    return "send_reply" if state.get("channel") == "email" and email else "post_reply"
+    """E-mail answers by e-mail, except to a From the gateway found forged (its owner did not
+    write): that reply stays in the ticket."""
+    sender = state.get("sender") or {}
+    forged = sender.get("verified") is False
+    email = state.get("channel") == "email" and sender.get("email") and not forged
+    return "send_reply" if email else "post_reply"
 
 
 def build_graph() -> StateGraph[CSState, RunContext, CustomerMessage, CSState]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bpa.documents import DocumentStore
+from flows.customer_service.identity import email_verdict
 from flows.customer_service.state import CustomerMessage, Sender
 
 __all__ = ["detect_language", "load_input", "problems_of", "read_text", "run_key"]
@@ -45,13 +46,16 @@ def run_key(data: dict[str, Any]) -> str:
     if message.message_id and message.message_id.strip():
         return f"customer_service:msg:{message.message_id.strip()}"
     digest = hashlib.sha256()
-    for part in (
+    parts = [
         message.channel,
         message.sender.email or "",
         message.sender.name or "",
         message.subject,
         message.body,
-    ):
+    ]
+    if message.sender.verified is not None:  # a stranger's copy is not the customer's message
+        parts.append(f"verified={message.sender.verified}")
+    for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
     return f"customer_service:sha256:{digest.hexdigest()}"
 
@@ -78,8 +82,11 @@ def _body(mail: EmailMessage) -> str:
 
 
 def message_from_eml(raw: bytes) -> CustomerMessage:
+    """An e-mail as the gateway delivered it. Its ``Authentication-Results`` say whether the
+    ``From`` can be trusted (`identity.email_verdict`): a failed one is not an identity."""
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(mail, EmailMessage)
+    results = [str(h) for h in mail.get_all("Authentication-Results") or []]
     senders = getaddresses([str(mail.get("From", ""))])
     name, address = senders[0] if senders else ("", "")
     try:
@@ -90,7 +97,7 @@ def message_from_eml(raw: bytes) -> CustomerMessage:
         channel="email",
         subject=str(mail.get("Subject", "")),
         body=_body(mail),
-        sender=Sender(email=address or None, name=name or None),
+        sender=Sender(email=address or None, name=name or None, verified=email_verdict(results)),
         received_at=received,
         message_id=str(mail["Message-ID"]).strip() if mail["Message-ID"] else None,
         in_reply_to=str(mail["In-Reply-To"]).strip() if mail["In-Reply-To"] else None,

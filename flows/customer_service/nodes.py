@@ -25,9 +25,9 @@ from connectors.schemas import (
     TicketSearch,
 )
 from connectors.schemas.ticketing import TicketStatus
-from flows.customer_service import intake, policy
+from flows.customer_service import identity, intake, policy
 from flows.customer_service.entities import MessageEntities, is_confirmation, sentences
-from flows.customer_service.state import CSState
+from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
 
 Ctx = Runtime[RunContext]
@@ -59,7 +59,8 @@ async def read_message(state: CSState, runtime: Ctx) -> dict[str, Any]:
 
 async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Reads `in_reply_to`; writes `thread` (the open ticket this message answers), `confirmed`
-    and `text` (the original request followed by this answer)."""
+    and `text` (the original request followed by this answer). A message from another address
+    than the ticket's requester does not join its conversation."""
     ticketing = runtime.context.connectors.get("ticketing")
     found = await ticketing.find_tickets(
         TicketSearch(external_ref=state["in_reply_to"], statuses=_OPEN, limit=1)
@@ -67,6 +68,9 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
     if not found:
         return {}
     ticket = found[0]
+    sender = ((state.get("sender") or {}).get("email") or "").lower()
+    if sender and (ticket.requester.email or "").lower() not in ("", sender):
+        return {}  # someone else's conversation: this message starts its own
     answer = state["text"]
     return {
         "thread": ticket.model_dump(mode="json"),
@@ -134,44 +138,77 @@ async def _lookup(crm: Any, call: str, request: Any) -> Customer | None:
         return None
 
 
-async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
-    """Reads the sender and `entities`; writes `customer` and `auth`.
+def _name_zip(entities: MessageEntities) -> FindCustomerByNameZip | None:
+    if not (entities.first_name and entities.last_name and entities.zip):
+        return None
+    return FindCustomerByNameZip(
+        first_name=entities.first_name, last_name=entities.last_name, zip=entities.zip
+    )
 
-    The policy's two ways: the account's e-mail (the sender's, or one written in the
-    message) or first name + last name + zip. Every way that is offered must lead to the
-    same customer; two different customers is an identity conflict for a person.
+
+def _lower(*values: str) -> tuple[str, ...]:
+    return tuple(v.strip().lower() for v in values)
+
+
+async def _named_accounts(crm: Any, entities: MessageEntities, customer: Customer) -> list[str]:
+    """Other customers' accounts the message names (a typed address, a name and zip code)."""
+    found: set[str] = set()
+    for email in sorted({e.strip().lower() for e in entities.emails}):
+        if email != customer.email.lower():
+            other = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=email))
+            found |= {other.id} if other else set()
+    request = _name_zip(entities)
+    own = (customer.first_name, customer.last_name, customer.address.zip)
+    if request and _lower(request.first_name, request.last_name, request.zip) != _lower(*own):
+        other = await _lookup(crm, "find_customer_by_name_zip", request)
+        found |= {other.id} if other else set()
+    return sorted(found - {customer.id})
+
+
+async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Reads `channel`, the sender, `thread` and `entities`; writes `customer` and `auth`.
+
+    The customer is who the channel verified (identity.py): the e-mail's sender, the chat's
+    signed-in session, or, only on channels the settings allow, a name and zip code given in
+    this message. An address or a name typed in the message is never an identity; when it
+    names another customer's account, or the thread belongs to another customer, a person
+    reads the message (`identity_conflict`).
     """
-    crm = runtime.context.connectors.get("crm")
+    ctx = runtime.context
+    crm, settings = ctx.connectors.get("crm"), ctx.settings
+    channel = state.get("channel") or "email"
+    sender = Sender.model_validate(state.get("sender") or {})
     entities = MessageEntities.model_validate(state.get("entities") or {})
-    sender = (state.get("sender") or {}).get("email")
-    emails = [e for e in [sender, *entities.emails] if e]
-    found: dict[str, Customer] = {}
-    methods: list[str] = []
-    for email in dict.fromkeys(emails):
-        customer = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=email))
-        if customer is not None:
-            found[customer.id] = customer
-            methods.append("sender_email" if email == sender else "email_in_message")
-    if entities.first_name and entities.last_name and entities.zip:
-        request = FindCustomerByNameZip(
-            first_name=entities.first_name, last_name=entities.last_name, zip=entities.zip
-        )
-        customer = await _lookup(crm, "find_customer_by_name_zip", request)
-        if customer is not None:
-            found[customer.id] = customer
-            methods.append("name_zip")
-    if len(found) > 1:
-        return {
-            "customer": None,
-            "auth": {"method": None, "problem": "identity_conflict", "candidates": sorted(found)},
-        }
-    if not found:
-        return {"customer": None, "auth": {"method": None, "problem": "unauthenticated"}}
-    customer = next(iter(found.values()))
-    return {
-        "customer": customer.model_dump(mode="json"),
-        "auth": {"method": methods[0], "problem": None},
-    }
+    address = identity.verified_address(
+        channel, sender, require_dmarc_pass=settings.cs_email_require_dmarc_pass
+    )
+    auth = identity.Auth(
+        channel_verified=address is not None,
+        knowledge_allowed=identity.knowledge_allowed(channel, settings.cs_knowledge_auth_channels),
+    )
+    customer: Customer | None = None
+    if address:
+        customer = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=address))
+        auth.method = identity.channel_method(channel) if customer else None
+    knowledge = _name_zip(entities) if auth.knowledge_allowed else None
+    own_text = intake.read_text(state.get("subject") or "", state.get("body") or "")
+    if knowledge and state.get("thread") and knowledge.zip not in own_text:
+        knowledge = None  # the name and zip code of the request answered are not this sender's
+    if customer is None and knowledge:
+        customer = await _lookup(crm, "find_customer_by_name_zip", knowledge)
+        auth.method = "knowledge_name_zip" if customer else None
+    if customer is None:
+        auth.problem = "unauthenticated" if address or knowledge else "unverified_sender"
+        return {"customer": None, "auth": auth.model_dump(mode="json")}
+    owner = ((state.get("thread") or {}).get("requester") or {}).get("customer_id")
+    others = await _named_accounts(crm, entities, customer)
+    if owner and owner != customer.id:
+        others = sorted({*others, owner})
+    if others:
+        auth.method, auth.problem = None, "identity_conflict"
+        auth.candidates = sorted({customer.id, *others})
+        return {"customer": None, "auth": auth.model_dump(mode="json")}
+    return {"customer": customer.model_dump(mode="json"), "auth": auth.model_dump(mode="json")}
 
 
 async def review_account(state: CSState, runtime: Ctx) -> dict[str, Any]:

@@ -37,9 +37,12 @@ def decision_of(state: CSState) -> Decision:
 
 
 def _requester(state: CSState) -> Requester:
+    """The customer, or else the sender's address only when the channel vouches for it: an
+    address a stranger claimed is not put on the ticket as if they owned it."""
     customer = state.get("customer") or {}
     sender = state.get("sender") or {}
-    email = customer.get("email") or sender.get("email")
+    vouched = bool((state.get("auth") or {}).get("channel_verified"))
+    email = customer.get("email") or (sender.get("email") if vouched else None)
     return Requester(
         customer_id=customer.get("id"),
         email=email if email or customer.get("id") else _ANONYMOUS,

@@ -6,7 +6,8 @@ orders, what the message asks) and says, per request in the message, what may be
 detail is missing (``clarify``), what is only information (``inform``), what goes to a
 human (``human``) and what is refused (``refuse``). It also says which refunds need a
 person's approval. The rules follow ``fixtures/crm/policy.md`` (tau-bench's retail policy):
-authenticate first; one customer per conversation; list the action and get an explicit
+authenticate first (here: an identity the channel verified, see identity.py, so nothing but
+a neutral hand-over without one); one customer per conversation; list the action and get an explicit
 "yes" before any write; cancel and modify only pending orders, return and exchange only
 delivered ones; refunds to the original payment method or a gift card; never invent.
 """
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from connectors.schemas import CatalogueProduct, Customer, Order
 from flows.customer_service import plans
 from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
+from flows.customer_service.identity import AuthProblem
 from flows.customer_service.schemas import Decision, Outcome, PlannedAction, RequestPlan
 
 __all__ = [
@@ -45,6 +47,14 @@ PROBLEM_REASONS = {
     "suspicious_instructions": "the message contains instructions aimed at our systems",
 }
 
+#: Why no customer is identified (identity.py). The reply says no more than this: it must
+#: not tell a stranger whether an address, a name or an order belongs to an account.
+IDENTITY_REASONS: dict[AuthProblem, str] = {
+    "unauthenticated": "we could not match this message to a customer account",
+    "unverified_sender": "we could not verify who sent this message",
+    "identity_conflict": "we could not confirm which account this message is about",
+}
+
 
 @dataclass(frozen=True)
 class Situation:
@@ -57,8 +67,9 @@ class Situation:
     request_intents: list[tuple[str, float]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     customer: Customer | None = None
-    #: Why the customer is not identified: unauthenticated, identity_conflict, ...
-    auth_problem: str | None = None
+    #: Why the customer is not identified: unauthenticated, unverified_sender,
+    #: identity_conflict (identity.py); None when identified.
+    auth_problem: AuthProblem | None = None
     #: Orders the message names that exist, whoever they belong to.
     orders: dict[str, Order] = field(default_factory=dict)
     unknown_order_ids: list[str] = field(default_factory=list)
@@ -95,13 +106,7 @@ def decide(s: Situation) -> Decision:
             )
     if s.customer is None:
         reason = s.auth_problem or "unauthenticated"
-        return _whole(
-            "human",
-            reason,
-            "we could not confirm who you are from this message (we need the e-mail address "
-            "of your account, or your name and zip code)",
-            s,
-        )
+        return _whole("human", reason, IDENTITY_REASONS[reason], s)
     foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
     if foreign:
         return _whole(

@@ -14,8 +14,18 @@ __all__ = ["CSDecision", "CSState", "CustomerMessage", "Sender"]
 
 
 class Sender(BaseModel):
+    """Who sent the message, as the channel delivered it (see identity.py)."""
+
     email: str | None = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
+    verified: bool | None = Field(
+        default=None,
+        description="Whether the channel vouches for `email`. chat/api: true only when the "
+        "relaying integration signed the customer in (an authenticated session); otherwise "
+        "the address is a claim. e-mail: unset means the From as the mail gateway delivered "
+        "it; false means the gateway reported it failed authentication (DMARC/SPF/DKIM); "
+        "true means DMARC passed.",
+    )
 
     @field_validator("email")
     @classmethod
@@ -69,7 +79,9 @@ class CSState(TypedDict, total=False):
     """`MessageEntities` as JSON."""
     customer: dict[str, Any] | None
     auth: dict[str, Any]
-    """How the customer was identified (method) or why not (problem)."""
+    """`identity.Auth` as JSON: how the customer was identified (method: sender_email,
+    chat_session, knowledge_name_zip) or why not (problem: unauthenticated,
+    unverified_sender, identity_conflict)."""
     orders: dict[str, dict[str, Any]]
     """The orders the message names, by id, whoever they belong to."""
     unknown_order_ids: list[str]

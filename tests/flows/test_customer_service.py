@@ -355,7 +355,11 @@ def test_an_eml_file_becomes_a_message(tmp_path: Path) -> None:
         b"Date: Sat, 14 Mar 2026 09:30:00 +0000\r\n\r\nPlease cancel #W1242543.\r\n"
     )
     data = load_input(eml, None)  # type: ignore[arg-type]
-    assert data["sender"] == {"email": "ava.nguyen2868@example.com", "name": "Ava Nguyen"}
+    assert data["sender"] == {
+        "email": "ava.nguyen2868@example.com",
+        "name": "Ava Nguyen",
+        "verified": None,  # no Authentication-Results: the From as the gateway delivered it
+    }
     assert data["message_id"] == "<abc@example.com>"
     assert data["body"].strip() == "Please cancel #W1242543."
     assert (
