@@ -1,9 +1,9 @@
 """The invoice extractor of the offline backend: general text rules, no model server.
 
-It assembles the candidates of `bpa.models.offline.text` into `InvoiceFields`, keeps the
-buyer's block out of the vendor fields, lets the document's arithmetic (subtotal + tax =
-total) confirm the amounts, and says in `notes` what it had to guess. It never raises: odd
-input (empty, binary, huge) gives an empty extraction with a low confidence, which the
+It assembles the candidates of `flows.invoice_processing.extraction` into `InvoiceFields`,
+keeps the buyer's block out of the vendor fields, lets the document's arithmetic (subtotal +
+tax = total) confirm the amounts, and says in `notes` what it had to guess. It never raises:
+odd input (empty, binary, huge) gives an empty extraction with a low confidence, which the
 flow's review step then routes to a person.
 """
 
@@ -14,7 +14,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from bpa.models.offline.text import (
+from bpa.models.tasks import Extraction
+from flows.invoice_processing.extraction import (
     Candidate,
     Document,
     best,
@@ -32,7 +33,6 @@ from bpa.models.offline.text import (
     ordinary_case,
     payment_terms_days,
 )
-from bpa.models.tasks import Extraction
 from flows.invoice_processing.schemas import InvoiceFields, LineItem
 
 __all__ = ["parse_invoice"]

@@ -13,7 +13,7 @@ import re
 
 from rapidfuzz import fuzz
 
-from bpa.models.offline._candidate import Candidate, Document
+from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = ["buyer_lines", "find_vendor_address", "find_vendor_names", "ordinary_case"]
 

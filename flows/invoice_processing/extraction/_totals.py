@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bpa.models.offline._candidate import Candidate, Document
-from bpa.models.offline._money import find_amounts, find_currency, without_currency
+from flows.invoice_processing.extraction._candidate import Candidate, Document
+from flows.invoice_processing.extraction._money import find_amounts, find_currency, without_currency
 
 __all__ = ["find_totals", "labelled_amounts"]
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from price_parser import Price
 
-from bpa.models.offline._candidate import Candidate, Document
+from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = [
     "Amount",

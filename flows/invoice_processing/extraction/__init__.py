@@ -1,8 +1,8 @@
-"""A document-text toolkit for offline extraction: dates, money, ids, parties, line items.
+"""The invoice flow's text toolkit for offline extraction: dates, money, ids, parties, items.
 
 Each finder takes a `Document` (the text split once into clean lines) and returns
-`Candidate`s with a confidence, best first, so that a flow's offline parser can pick,
-cross-check (subtotal + tax = total) and say what was ambiguous. The finders are general
+`Candidate`s with a confidence, best first, so that `flows.invoice_processing.offline` can
+pick, cross-check (subtotal + tax = total) and say what was ambiguous. The finders are general
 rules over labels in several languages (en, de, fr, es, it, nl) and number formats, built
 on dateparser, price-parser, rapidfuzz, python-stdnum and schwifty; nothing is keyed to
 a known document.
@@ -10,28 +10,28 @@ a known document.
 
 from __future__ import annotations
 
-from bpa.models.offline._candidate import MAX_CHARS, Candidate, Document, best
-from bpa.models.offline._dates import date_order, find_dates, payment_terms_days
-from bpa.models.offline._ids import (
+from flows.invoice_processing.extraction._candidate import MAX_CHARS, Candidate, Document, best
+from flows.invoice_processing.extraction._dates import date_order, find_dates, payment_terms_days
+from flows.invoice_processing.extraction._ids import (
     find_ibans,
     find_invoice_numbers,
     find_po_numbers,
     find_tax_ids,
 )
-from bpa.models.offline._items import RowValue, find_line_items
-from bpa.models.offline._money import (
+from flows.invoice_processing.extraction._items import RowValue, find_line_items
+from flows.invoice_processing.extraction._money import (
     decimal_separator,
     find_amounts,
     find_currency,
     parse_amount,
 )
-from bpa.models.offline._parties import (
+from flows.invoice_processing.extraction._parties import (
     buyer_lines,
     find_vendor_address,
     find_vendor_names,
     ordinary_case,
 )
-from bpa.models.offline._totals import find_totals, labelled_amounts
+from flows.invoice_processing.extraction._totals import find_totals, labelled_amounts
 
 __all__ = [
     "MAX_CHARS",

@@ -1,8 +1,8 @@
 """The two shapes every finder of the text toolkit shares: a `Document` and a `Candidate`.
 
 Finders never decide alone: each returns candidates with a confidence, and the caller
-(a flow's offline parser) picks, cross-checks and explains. The document is split and
-cleaned once so that every finder sees the same line numbers.
+(`flows.invoice_processing.offline`) picks, cross-checks and explains. The document is
+split and cleaned once so that every finder sees the same line numbers.
 """
 
 from __future__ import annotations

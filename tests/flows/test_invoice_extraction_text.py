@@ -1,4 +1,4 @@
-"""The offline text toolkit on small made-up snippets: languages, number formats, edge cases."""
+"""The invoice text toolkit on small made-up snippets: languages, number formats, edge cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bpa.models.offline.text import (
+from flows.invoice_processing.extraction import (
     Document,
     best,
     date_order,
@@ -138,7 +138,7 @@ def test_amounts_in_many_formats(text: str, decimal: str, value: str) -> None:
 
 
 def test_percentages_times_and_dates_are_not_amounts() -> None:
-    from bpa.models.offline.text import find_amounts
+    from flows.invoice_processing.extraction import find_amounts
 
     d = doc("MwSt. 19 %\n19:32:35\n25/12/2018")
     assert [find_amounts(d, i) for i in range(len(d))] == [[], [], []]

@@ -17,7 +17,7 @@ from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 
-from bpa.models.offline._candidate import Candidate, Document
+from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = ["find_ibans", "find_invoice_numbers", "find_po_numbers", "find_tax_ids"]
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import dateparser
 
-from bpa.models.offline._candidate import Candidate, Document
+from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = ["date_order", "find_dates", "payment_terms_days"]
 

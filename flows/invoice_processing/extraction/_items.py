@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bpa.models.offline._candidate import Candidate, Document
-from bpa.models.offline._money import decimal_separator, parse_amount
+from flows.invoice_processing.extraction._candidate import Candidate, Document
+from flows.invoice_processing.extraction._money import decimal_separator, parse_amount
 
 __all__ = ["RowValue", "find_line_items"]
 
