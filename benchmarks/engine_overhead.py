@@ -49,6 +49,12 @@ class _NoAudit:
     def record(self, kind: str, payload: dict[str, Any], **_: Any) -> None:
         return None
 
+    def begin_effect(self, payload: dict[str, Any], **_: Any) -> bool:
+        return True
+
+    def end_effect(self, payload: dict[str, Any], **_: Any) -> None:
+        return None
+
 
 async def bare(texts: list[str], home: Path) -> tuple[list[float], dict[str, int]]:
     settings = Settings(home=home, fixtures_dir=FIXTURES)

@@ -39,7 +39,9 @@ class Flow:
     #: When LangGraph persists checkpoints: "async" after every step (a crashed run resumes
     #: from its last step), or "exit" when the run stops (finishes, fails or asks a human; a
     #: crashed run re-executes from the start, its connector actions replayed by their
-    #: idempotency keys). "exit" suits short flows whose every side effect is idempotent.
+    #: idempotency keys). "exit" suits short flows whose every side effect is idempotent,
+    #: and whose checks know their own earlier effects (`Connector.recorded`): the invoice
+    #: booked before the crash is this run's bill, not a duplicate.
     durability: Durability = "async"
     #: Input -> a natural idempotency key (e.g. an e-mail's Message-ID), used when the caller
     #: gives none: the same message delivered twice is one run.

@@ -153,6 +153,17 @@ class Connector(ABC):
         """Run a side-effecting call at most once per key. Subclasses must persist the ledger."""
         raise NotImplementedError(f"{type(self).__name__} must implement _idempotent")
 
+    async def recorded(self, action: str, idempotency_key: str) -> Any | None:
+        """What the side-effecting `action` returned for `idempotency_key`, or None when it
+        never succeeded with that key (or this connector cannot tell).
+
+        How a step that runs again after a crash recognises its own earlier effect (the bill
+        it booked is not someone else's duplicate), and how the engine completes the audit
+        trail of a call whose process died before it saw the answer. Connectors that keep an
+        idempotency ledger answer from it.
+        """
+        return None
+
     async def health(self) -> dict[str, Any]:
         """Cheap liveness check; returns details, raises a ConnectorError when unhealthy."""
         return {"ok": True}

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine, event
@@ -70,6 +70,11 @@ class SqlConnectorMixin:
     name: ClassVar[str]
     engine: Engine
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def action_specs(cls) -> dict[str, ActionSpec]: ...  # from Connector
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """The action's session: reused inside `_idempotent`, otherwise a new one committed here."""
@@ -87,6 +92,18 @@ class SqlConnectorMixin:
                 IdempotencyRecord.connector == self.name, IdempotencyRecord.key == key
             )
         ).first()
+
+    async def recorded(self, action: str, idempotency_key: str) -> Any | None:
+        """The ledger's answer for the key: written in the same transaction as the effect, so
+        a committed effect is always on record and an uncommitted one never is."""
+        spec = self.action_specs().get(action)
+        if spec is None or not spec.side_effect:
+            return None
+        with Session(self.engine) as session:
+            found = self._ledger_lookup(session, idempotency_key)
+        if found is None or found.action != action:
+            return None
+        return TypeAdapter(spec.response).validate_json(found.response_json)
 
     async def _idempotent(
         self,

@@ -1,13 +1,34 @@
 """Collects a run's audit events in memory; the runner writes them with the run's status
-changes, and after a graph step when someone follows the run or a step changed a system."""
+changes (and after a graph step when someone follows the run live).
+
+Side effects do not wait. Before a connector's side-effecting call its intent
+(`connector_intent`) is written, right after it its outcome (`connector_call`). Why not the
+outcome in the same transaction as the effect? The effect commits in the connector's own
+database, together with the connector's idempotency ledger row, and that database need not
+be the engine's (a real ERP never is); even where they share one, a connector's session is
+its own business. So the intent puts every effect in the trail before it can happen, and
+the ledger answers for it afterwards: a process that dies between the effect and its
+`connector_call` leaves an intent without an outcome, which the run's next attempt
+completes from the ledger (`bpa.runs.context.complete_effects`); a replayed call whose
+outcome the trail already holds is not recorded again. If the intent cannot be written,
+the call is not made. Cost: one extra write per side-effecting call, none per graph step;
+the same on SQLite and PostgreSQL, wherever the connectors keep their data.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bpa.runs.tables import RunEvent
 
-__all__ = ["RunAudit", "jsonable"]
+__all__ = ["CALL", "EFFECT_KINDS", "INTENT", "RunAudit", "jsonable"]
+
+#: A connector call (read or write) and its outcome.
+CALL = "connector_call"
+#: A side-effecting connector call about to be made (written before the call).
+INTENT = "connector_intent"
+EFFECT_KINDS = (INTENT, CALL)
 
 #: Longest string kept whole in an audit payload; longer ones are cut, with their length noted.
 MAX_TEXT = 4_000
@@ -40,14 +61,23 @@ def _bounded(value: Any, max_text: int = MAX_TEXT) -> Any:
     return value
 
 
-class RunAudit:
-    """The `AuditSink` of one run execution."""
+def _effect_key(payload: dict[str, Any]) -> tuple[str, str] | None:
+    key = payload.get("idempotency_key")
+    return (str(payload.get("connector")), str(key)) if key else None
 
-    def __init__(self, run_id: str) -> None:
+
+class RunAudit:
+    """The `AuditSink` of one run execution; with `write`, it can put events in the database
+    at once (side effects do), otherwise they wait for the runner."""
+
+    def __init__(self, run_id: str, write: Callable[[list[RunEvent]], None] | None = None) -> None:
         self.run_id = run_id
+        self._write = write
         self._pending: list[RunEvent] = []
-        #: A side effect was recorded since the last write: it must reach the database now.
-        self.urgent = False
+        #: (connector, idempotency key) -> a side effect's intent in the trail, and its node.
+        self._intents: dict[tuple[str, str], tuple[dict[str, Any], str | None]] = {}
+        #: (connector, idempotency key) of the side effects whose success the trail holds.
+        self._done: set[tuple[str, str]] = set()
 
     def record(
         self,
@@ -58,15 +88,12 @@ class RunAudit:
         duration_ms: float | None = None,
         max_text: int = MAX_TEXT,
     ) -> None:
-        body = _bounded(jsonable(payload), max_text)
-        if kind == "connector_call" and payload.get("side_effect"):
-            self.urgent = True
         self._pending.append(
             RunEvent(
                 run_id=self.run_id,
                 kind=kind,
                 node=node,
-                payload=body,
+                payload=_bounded(jsonable(payload), max_text),
                 duration_ms=round(duration_ms, 3) if duration_ms is not None else None,
             )
         )
@@ -77,5 +104,52 @@ class RunAudit:
     def take(self) -> list[RunEvent]:
         """Hand over the events recorded so far (to be written with a status change)."""
         events, self._pending = self._pending, []
-        self.urgent = False
         return events
+
+    def flush(self) -> None:
+        """Write the events recorded so far now (without `write`, they keep waiting)."""
+        if self._write is not None and self._pending:
+            self._write(self.take())
+
+    # -- side effects -------------------------------------------------------------------------
+    def remember(self, events: Iterable[RunEvent]) -> None:
+        """Learn the side effects earlier attempts of this run wrote to the trail."""
+        for event in events:
+            key = _effect_key(event.payload)
+            if key is None:
+                continue
+            if event.kind == INTENT:
+                self._intents.setdefault(key, (event.payload, event.node))
+            elif event.kind == CALL and event.payload.get("ok"):
+                self._done.add(key)
+
+    def unanswered(self) -> list[tuple[dict[str, Any], str | None]]:
+        """Intents (with their node) whose outcome the trail does not hold."""
+        return [intent for key, intent in self._intents.items() if key not in self._done]
+
+    def begin_effect(self, payload: dict[str, Any], *, node: str | None) -> bool:
+        """Before a side-effecting call: write its intent now, once per idempotency key.
+
+        False when the trail already holds this key's success: the call replays an effect
+        that is audited already, and its outcome is not recorded again.
+        """
+        key = _effect_key(payload)
+        if key is None:  # refused by the connector: there is no effect to announce
+            return True
+        if key in self._done:
+            return False
+        if key not in self._intents:
+            self._intents[key] = (payload, node)
+            self.record(INTENT, payload, node=node)
+            self.flush()
+        return True
+
+    def end_effect(
+        self, payload: dict[str, Any], *, node: str | None, duration_ms: float | None
+    ) -> None:
+        """After a side-effecting call (or learning its outcome): write the outcome now."""
+        self.record(CALL, payload, node=node, duration_ms=duration_ms)
+        self.flush()
+        key = _effect_key(payload)
+        if payload.get("ok") and key is not None:
+            self._done.add(key)

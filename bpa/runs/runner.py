@@ -31,8 +31,8 @@ from bpa.flows import Flow
 from bpa.models import ModelGateway
 from bpa.redaction import Redactor
 from bpa.review import ReviewDecision, ReviewQuestion
-from bpa.runs.audit import RunAudit, jsonable
-from bpa.runs.context import ConnectorHub, RunContext
+from bpa.runs.audit import EFFECT_KINDS, RunAudit, jsonable
+from bpa.runs.context import ConnectorHub, RunContext, complete_effects
 from bpa.runs.leases import HeldLease, LeaseLost, process_owner
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
@@ -303,23 +303,25 @@ class Runner:
         for listener in self.listeners:
             listener(run_id, events)
 
+    def _persist(self, events: list[RunEvent]) -> None:
+        self.store.add_events(events)
+        self._publish(events[0].run_id, events)
+
     def _write(self, audit: RunAudit, *, step: bool = False) -> None:
         """Write the recorded events. After a graph step only when someone follows the run
-        live or the step changed a business system; otherwise they go with the next status
-        change, in the same transaction."""
-        if step and not (self.listeners or audit.urgent or len(audit) >= _STEP_EVENTS_BUFFER):
+        live; otherwise they go with the next status change, in the same transaction.
+        (Side effects write their own events at once: see bpa/runs/audit.py.)"""
+        if step and not (self.listeners or len(audit) >= _STEP_EVENTS_BUFFER):
             return
-        events = audit.take()
-        if events:
-            self.store.add_events(events)
-            self._publish(audit.run_id, events)
+        audit.flush()
 
     async def _drive(
         self, run: Run, payload: Any, kind: str, info: dict[str, Any], lease: HeldLease
     ) -> Run:
-        audit = RunAudit(run.id)
+        audit = RunAudit(run.id, self._persist)
         audit.record(kind, info)
         started = audit.take()
+        executed_before = run.attempts > 0
         run = self.store.update(
             run.id,
             owner=self.owner,
@@ -329,6 +331,9 @@ class Runner:
             events=started,
         )
         self._publish(run.id, started)
+        if executed_before:  # its side effects may be in the trail, or only in the connectors
+            audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
+            await complete_effects(audit, self.connectors)
         graph = self.graph(run.flow)
         config = self._config(run.id)
         clock: dict[str, float] = {}

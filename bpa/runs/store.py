@@ -277,15 +277,14 @@ class RunStore(LeaseQueries):
             with self.engine.begin() as conn:
                 _insert_events(conn, events)
 
-    def events(self, run_id: str, *, after_id: int = 0) -> list[RunEvent]:
+    def events(
+        self, run_id: str, *, after_id: int = 0, kinds: Sequence[str] | None = None
+    ) -> list[RunEvent]:
+        query = select(RunEvent).where(RunEvent.run_id == run_id, col(RunEvent.id) > after_id)
+        if kinds is not None:
+            query = query.where(col(RunEvent.kind).in_(kinds))
         with self._session() as session:
-            return list(
-                session.exec(
-                    select(RunEvent)
-                    .where(RunEvent.run_id == run_id, col(RunEvent.id) > after_id)
-                    .order_by(col(RunEvent.id))
-                ).all()
-            )
+            return list(session.exec(query.order_by(col(RunEvent.id))).all())
 
     def open_approval(
         self, run_id: str, *, node: str | None, interrupt_id: str, question: dict[str, Any]

@@ -80,7 +80,7 @@ class RunEvent(SQLModel, table=True):
     run_id: str = Field(index=True, foreign_key="bpa_runs.id")
     kind: str = Field(
         description="run_created, run_started, node_started, node_finished, node_failed, "
-        "model_call, connector_call, interrupted, resumed, run_finished"
+        "model_call, connector_intent, connector_call, interrupted, resumed, run_finished"
     )
     node: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -181,6 +181,26 @@ class AccountingConnectorTests(ConnectorTests):
         assert [b.id for b in await self.bills_for(connector, request)] == [first.id]
 
     @_asyncio
+    async def test_a_bill_is_on_record_under_its_key(
+        self, connector: AccountingConnector, vendor: Vendor
+    ) -> None:
+        """How a flow re-run after a crash tells its own bill from a duplicate."""
+        key = new_key()
+        assert await connector.recorded("create_bill", key) is None
+        bill = await connector.create_bill(self.bill_request(vendor), idempotency_key=key)
+        assert await connector.recorded("create_bill", key) == bill
+        assert await connector.recorded("post_bill", key) is None, "the key is per action"
+
+    @_asyncio
+    async def test_a_refused_bill_is_not_on_record(
+        self, connector: AccountingConnector, vendor: Vendor
+    ) -> None:
+        unbalanced, key = self.bill_request(vendor, total=Decimal("120.00")), new_key()
+        with pytest.raises(Rejected):
+            await connector.create_bill(unbalanced, idempotency_key=key)
+        assert await connector.recorded("create_bill", key) is None
+
+    @_asyncio
     async def test_a_key_reused_for_another_request_conflicts(
         self, connector: AccountingConnector, vendor: Vendor
     ) -> None:

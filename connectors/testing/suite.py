@@ -94,6 +94,11 @@ class ConnectorTests:
                 assert refused.value.code == "idempotency_key_missing", spec.name
 
     @pytest.mark.asyncio
+    async def test_nothing_is_on_record_under_an_unused_key(self, connector: Connector) -> None:
+        for spec in self.connector_class.action_specs().values():
+            assert await connector.recorded(spec.name, new_key()) is None, spec.name
+
+    @pytest.mark.asyncio
     async def test_health_reports(self, connector: Connector) -> None:
         health = await connector.health()
         assert isinstance(health, dict)

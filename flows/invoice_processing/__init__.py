@@ -25,7 +25,8 @@ flow = Flow(
     connectors=("accounting",),
     # A run takes milliseconds and every side effect carries an idempotency key, so it
     # checkpoints when it stops (done, failed, or asking a human) rather than after each
-    # step: a crash mid-run re-executes it and the accounting system replays, not repeats.
+    # step: a crash mid-run re-executes it and the accounting system replays, not repeats
+    # (validate_invoice takes back the bill an earlier attempt booked, by its key).
     durability="exit",
     classify_tasks=(DOCUMENT_TYPE,),
 )

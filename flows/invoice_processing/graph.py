@@ -21,14 +21,18 @@ def route_after_extract(state: InvoiceState) -> Literal["validate_invoice", "rej
     return "validate_invoice" if nodes.looks_like_invoice(state) else "reject_document"
 
 
-def route_after_validate(state: InvoiceState) -> Literal["create_bill", "open_review"]:
-    if any(i["blocking"] for i in state.get("issues", [])):
-        return "open_review"
-    return "create_bill"
-
-
 def route_after_create(state: InvoiceState) -> Literal["post_bill", "open_review"]:
     return "open_review" if state.get("issues") or not state.get("bill") else "post_bill"
+
+
+def route_after_validate(
+    state: InvoiceState,
+) -> Literal["create_bill", "open_review", "post_bill"]:
+    if any(i["blocking"] for i in state.get("issues", [])):
+        return "open_review"
+    if state.get("bill"):  # booked before this run's process died: not booked again
+        return route_after_create(state)
+    return "create_bill"
 
 
 def route_after_review(

@@ -18,6 +18,7 @@ from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from connectors.errors import NotFound, Rejected
 from connectors.schemas import (
+    Bill,
     BillCreate,
     BillLine,
     BillRef,
@@ -109,10 +110,43 @@ async def _match_vendor(accounting: Any, fields: dict[str, Any]) -> Vendor | Non
     return None
 
 
+def _bill_key(ctx: RunContext, state: InvoiceState) -> str:
+    """`create_bill`'s idempotency key: one bill per run and invoice revision."""
+    return ctx.idempotency_key("create_bill", "create_bill", f"r{state.get('revision', 0)}")
+
+
+async def _booked_before(
+    accounting: Any, ctx: RunContext, state: InvoiceState, candidates: list[Bill]
+) -> Bill | None:
+    """The bill among `candidates` that this run booked for this revision in an attempt
+    whose process died (the run then executes again from its last stop), recognised by the
+    idempotency key the accounting system recorded it under."""
+    booked = await accounting.recorded("create_bill", _bill_key(ctx, state))
+    if booked is None:
+        return None
+    return next((bill for bill in candidates if bill.id == booked.id), None)
+
+
+def _created(bill: Bill) -> list[dict[str, Any]]:
+    records = [{"system": "accounting", "type": "bill", "id": bill.id, "action": "created"}]
+    if bill.journal_entry_id:
+        records.append(
+            {
+                "system": "accounting",
+                "type": "journal_entry",
+                "id": bill.journal_entry_id,
+                "action": "created",
+            }
+        )
+    return records
+
+
 async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Reads `fields`, `text`, `bill`; checks vendor, ids, arithmetic, duplicates, PO, period.
 
-    Writes `vendor` and `issues` (replacing earlier ones). Reads only; changes nothing.
+    Writes `vendor` and `issues` (replacing earlier ones). Reads only; changes nothing. A
+    bill this run booked before its process died is its own, not a duplicate: it is taken
+    back into `bill` (and `records`), so it is posted or voided rather than forgotten.
     """
     ctx = runtime.context
     accounting = ctx.connectors.get("accounting")
@@ -143,11 +177,15 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     issues += checks.id_issues(fields, vendor)
 
     own_bill = (state.get("bill") or {}).get("id")
+    recovered: Bill | None = None
     if vendor and fields.get("invoice_number"):
         earlier = await accounting.find_bills(
             BillSearch(vendor_id=vendor.id, invoice_number=fields["invoice_number"])
         )
         others = [b for b in earlier if b.id != own_bill]
+        if others and own_bill is None:
+            recovered = await _booked_before(accounting, ctx, state, others)
+            others = [b for b in others if b is not recovered]
         if others:
             issues.append(
                 checks.issue(
@@ -204,7 +242,13 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
                 "total",
             )
         )
-    return {"vendor": vendor.model_dump(mode="json") if vendor else None, "issues": issues}
+    update: dict[str, Any] = {
+        "vendor": vendor.model_dump(mode="json") if vendor else None,
+        "issues": issues,
+    }
+    if recovered is not None:
+        update.update(bill=recovered.model_dump(mode="json"), records=_created(recovered))
+    return update
 
 
 def _bill_request(state: InvoiceState) -> BillCreate:
@@ -242,9 +286,10 @@ async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """
     ctx = runtime.context
     accounting = ctx.connectors.get("accounting")
-    key = ctx.idempotency_key("create_bill", "create_bill", f"r{state.get('revision', 0)}")
     try:
-        bill = await accounting.create_bill(_bill_request(state), idempotency_key=key)
+        bill = await accounting.create_bill(
+            _bill_request(state), idempotency_key=_bill_key(ctx, state)
+        )
     except Rejected as exc:
         refused = checks.issue(exc.code, f"the accounting system refused the bill: {exc.message}")
         refused["blocking"] = True
@@ -253,17 +298,7 @@ async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         refused = checks.issue(exc.code, f"the accounting system refused the bill: {exc.message}")
         refused["blocking"] = True
         return {"issues": [*state.get("issues", []), refused]}
-    records = [{"system": "accounting", "type": "bill", "id": bill.id, "action": "created"}]
-    if bill.journal_entry_id:
-        records.append(
-            {
-                "system": "accounting",
-                "type": "journal_entry",
-                "id": bill.journal_entry_id,
-                "action": "created",
-            }
-        )
-    return {"bill": bill.model_dump(mode="json"), "records": records}
+    return {"bill": bill.model_dump(mode="json"), "records": _created(bill)}
 
 
 async def open_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
