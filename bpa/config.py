@@ -79,6 +79,29 @@ class Settings(BaseSettings):
         "their next step (for at most 50 ms at a time), so answers stay fast under load.",
     )
 
+    # -- Workers (bpa/worker/) -----------------------------------------------------------------
+    broker_url: str | None = Field(
+        default=None,
+        description="A Celery broker (redis://... or amqp://...): runs are dispatched to "
+        "`bpa worker` processes through it. Unset: workers take runs from the database.",
+    )
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Executions of a run that crash (its process died or its lease ran out) "
+        "before it fails as `crashed_repeatedly`.",
+    )
+    retry_backoff_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Back-off before a crashed run's next attempt: none after the first crash, "
+        "then this, 3x, 7x ...",
+    )
+    worker_heartbeat_s: float = Field(
+        default=5.0, gt=0, description="How often a worker records that it is alive."
+    )
+
     # -- Background execution and schedules (bpa/executor.py, bpa/scheduler.py) ------------
     executor_concurrency: int = Field(
         default=4, ge=1, le=256, description="Runs one process executes at the same time."

@@ -132,7 +132,7 @@ class Executor:
         return self.store.leasable(flows=list(self.runner.flows)) > 0
 
     def _sweep(self) -> None:
-        freed = self.store.expire_dead_leases()
+        freed = self.store.expire_dead_leases(backoff_s=self.runner.settings.retry_backoff_s)
         if freed:
             log.info("resuming %d run(s) of a process that died: %s", len(freed), ", ".join(freed))
 

@@ -19,9 +19,10 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from bpa.dispatch import Dispatcher
 from bpa.errors import IdempotencyConflict
 from bpa.runs.runner import Runner
-from bpa.runs.tables import new_id, utcnow
+from bpa.runs.tables import RunStatus, new_id, utcnow
 from bpa.schedules import (
     FiringStatus,
     MisfirePolicy,
@@ -57,6 +58,7 @@ class SchedulerLoop:
         runner: Runner,
         *,
         executor: _Notifiable | None = None,
+        dispatcher: Dispatcher | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         interval: float = 1.0,
         misfire_grace: float = 60.0,
@@ -65,6 +67,8 @@ class SchedulerLoop:
         self.schedules = schedules
         self.runner = runner
         self.executor = executor
+        #: Tells workers about the runs a firing queued (bpa/dispatch.py).
+        self.dispatcher = dispatcher
         self.clock = clock
         self.interval = interval
         self.misfire_grace = dt.timedelta(seconds=misfire_grace)
@@ -110,9 +114,23 @@ class SchedulerLoop:
             firing = self._fire(schedule, now)
             if firing is not None:
                 done.append(firing)
-        if self.executor is not None and any(f.status == FiringStatus.started for f in done):
+        started = [f for f in done if f.status == FiringStatus.started]
+        if self.dispatcher is not None and started:
+            self.dispatcher.dispatch(self._queued_runs(started))
+        if self.executor is not None and started:
             self.executor.notify()
         return done
+
+    def _queued_runs(self, firings: list[ScheduleFiring]) -> list[str]:
+        """The queued runs the firings started (one run, or a batch's)."""
+        store = self.runner.store
+        ids: list[str] = []
+        for firing in firings:
+            if firing.run_id:
+                ids.append(firing.run_id)
+            elif firing.batch_id:
+                ids += [run.id for run in store.list_runs(batch_id=firing.batch_id, limit=10_000)]
+        return [run_id for run_id in ids if store.get(run_id).status == RunStatus.queued]
 
     def _fire(self, schedule: Schedule, now: dt.datetime) -> ScheduleFiring | None:
         seen = as_utc(schedule.next_fire_at or now)

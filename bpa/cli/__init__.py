@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from bpa.batch import BatchItem, expand_paths, run_batch
-from bpa.cli import _catalog, _db, _demo, _keys, _schedules, _serve
+from bpa.cli import _catalog, _db, _demo, _keys, _schedules, _serve, _worker
 from bpa.cli._common import console, err, print_json, run_json, run_table, with_suite
 from bpa.cli._crm import crm_app
 from bpa.runs.tables import RunStatus
@@ -37,6 +37,7 @@ app.add_typer(_db.db_app, name="db")
 app.add_typer(crm_app, name="crm")
 app.add_typer(_keys.keys_app, name="keys")
 app.command("serve")(_serve.serve)
+app.command("worker")(_worker.worker)
 
 
 @app.command()

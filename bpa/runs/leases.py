@@ -16,8 +16,9 @@ import os
 import secrets
 import socket
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
@@ -64,6 +65,8 @@ def _lease_free(now: dt.datetime) -> ColumnElement[bool]:
 class LeaseQueries:
     """The lease half of `RunStore` (mixed in; uses its `_session`)."""
 
+    engine: Engine  # provided by RunStore
+
     def _session(self) -> Session:  # provided by RunStore
         raise NotImplementedError
 
@@ -108,10 +111,11 @@ class LeaseQueries:
             select(Run.id)
             .where(col(Run.flow).in_(flows), col(Run.status).in_(EXECUTABLE), _lease_free(now))
             .order_by(col(Run.id))
-            .limit(limit * 4)
         )
+        if self.engine.dialect.name == "postgresql":
+            return self._claim_skip_locked(query.limit(limit), owner, lease_s, now)
         with self._session() as session:
-            candidates = list(session.exec(query).all())
+            candidates = list(session.exec(query.limit(limit * 4)).all())
         claimed: list[str] = []
         for run_id in candidates:
             if len(claimed) == limit:
@@ -119,6 +123,21 @@ class LeaseQueries:
             if self.acquire(run_id, owner, lease_s=lease_s, now=now):
                 claimed.append(run_id)
         return claimed
+
+    def _claim_skip_locked(
+        self, query: Any, owner: str, lease_s: float, now: dt.datetime
+    ) -> list[str]:
+        """PostgreSQL: lock the candidate rows, skipping those another worker is claiming,
+        and lease them in the same transaction: concurrent workers never contend."""
+        with self.engine.begin() as conn:
+            ids = [row[0] for row in conn.execute(query.with_for_update(skip_locked=True))]
+            if ids:
+                conn.execute(
+                    update(Run)
+                    .where(col(Run.id).in_(ids))
+                    .values(claimed_by=owner, lease_until=now + dt.timedelta(seconds=lease_s))
+                )
+        return ids
 
     def renew(self, run_id: str, owner: str, *, lease_s: float) -> bool:
         """Extend our lease; False when the run is no longer ours."""
@@ -132,12 +151,20 @@ class LeaseQueries:
             session.commit()
         return kept
 
-    def release(self, run_id: str, owner: str, *, events: Sequence[RunEvent] = ()) -> bool:
-        """Give the run back unfinished; another executor resumes it at once."""
+    def release(
+        self,
+        run_id: str,
+        owner: str,
+        *,
+        events: Sequence[RunEvent] = (),
+        not_before: dt.datetime | None = None,
+    ) -> bool:
+        """Give the run back unfinished; another executor resumes it at once, or from
+        `not_before` on (a back-off after a crash)."""
         stmt = (
             update(Run)
             .where(col(Run.id) == run_id, col(Run.claimed_by) == owner)
-            .values(claimed_by=None, lease_until=None, updated_at=utcnow())
+            .values(claimed_by=None, lease_until=not_before, updated_at=utcnow())
         )
         with self._session() as session:
             released = session.exec(stmt).rowcount == 1
@@ -146,19 +173,24 @@ class LeaseQueries:
             session.commit()
         return released
 
-    def expire_dead_leases(self) -> list[str]:
+    def expire_dead_leases(self, *, backoff_s: float = 0.0) -> list[str]:
         """Free the leases of holders that died on this host (kill -9, crash), so their runs
-        resume now rather than when the lease runs out. Returns the freed run ids."""
+        resume soon rather than when the lease runs out: the first crash at once, later
+        ones after `backoff_s`, 3x, 7x that (so that a run that kills its process does not
+        take every restart down at once). Returns the freed run ids."""
         host = socket.gethostname() + ":"
-        query = select(Run.id, Run.claimed_by).where(
+        query = select(Run.id, Run.claimed_by, Run.attempts).where(
             col(Run.claimed_by).startswith(host, autoescape=True),
             col(Run.status).in_(EXECUTABLE),
         )
         with self._session() as session:
-            held = [(run_id, owner) for run_id, owner in session.exec(query).all() if owner]
+            held = [(run_id, owner, n) for run_id, owner, n in session.exec(query).all() if owner]
         freed: list[str] = []
-        for run_id, owner in held:
-            if owner_is_dead(owner) and self.release(run_id, owner):
+        now = utcnow()
+        for run_id, owner, attempts in held:
+            wait = backoff_s * (2 ** max(0, attempts - 1) - 1)
+            not_before = now + dt.timedelta(seconds=wait) if wait else None
+            if owner_is_dead(owner) and self.release(run_id, owner, not_before=not_before):
                 freed.append(run_id)
         return freed
 

@@ -188,6 +188,14 @@ class Runner:
         info: dict[str, Any] = {"attempt": run.attempts + 1}
         if run.attempts == 0:  # never started: no checkpoint to look for
             return await self._drive(run, run.input, "run_started", info, lease)
+        # `running` here means an earlier execution never came back: its process died or
+        # stalled past its lease. Each such crash counts; a run that keeps crashing stops.
+        crashed = run.status == RunStatus.running
+        if crashed:
+            crashes = len(self.store.events(run.id, kinds=("run_recovered",))) + 1
+            info["crashes"] = crashes
+            if crashes >= self.settings.max_attempts:
+                return self._give_up(run, crashes)
         graph = self.graph(run.flow)
         snapshot = await graph.aget_state(self._config(run.id))
         resuming = snapshot.created_at is not None
@@ -195,11 +203,39 @@ class Runner:
             answer = self._given_answer(run.id, snapshot)
             if answer is None:
                 return self._wait(run, snapshot, [])
-            # Stopped after a human answered but before the answered step finished.
-            return await self._drive(run, Command(resume=answer), "run_recovered", info, lease)
+            # A human answered (through the API: the run was queued to carry on), or the
+            # process stopped after the answer but before the answered step finished.
+            kind = "run_recovered" if crashed else "resumed"
+            return await self._drive(run, Command(resume=answer), kind, info, lease)
         payload: Any = None if resuming else run.input
         kind = "run_recovered" if resuming else "run_started"
         return await self._drive(run, payload, kind, info, lease)
+
+    def _give_up(self, run: Run, crashes: int) -> Run:
+        """Fail a run whose executions keep dying, so that it takes no more processes down."""
+        error = {
+            "code": "crashed_repeatedly",
+            "message": f"the run's execution stopped without an outcome {crashes} times "
+            f"(its process died or stalled past its lease; BPA_MAX_ATTEMPTS="
+            f"{self.settings.max_attempts}); it is not tried again. Its last events show "
+            "the step it was in.",
+            "crashes": crashes,
+        }
+        finished = RunEvent(
+            run_id=run.id, kind="run_finished", payload={"status": "failed", "error": error}
+        )
+        updated = self.store.update(
+            run.id,
+            owner=self.owner,
+            status=RunStatus.failed,
+            error=error,
+            finished_at=utcnow(),
+            claimed_by=None,
+            lease_until=None,
+            events=[finished],
+        )
+        self._publish(run.id, [finished])
+        return updated
 
     def _given_answer(self, run_id: str, snapshot: Any) -> dict[str, Any] | None:
         interrupt_id = snapshot.interrupts[0].id

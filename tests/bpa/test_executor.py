@@ -259,6 +259,31 @@ async def test_sigkill_mid_batch_then_restart_finishes_every_run_exactly_once(
         assert_each_charged_once(runner, ids)
 
 
+async def test_a_run_that_kills_its_process_every_time_fails_after_max_attempts(
+    home: Path,
+) -> None:
+    """Issue #10, item 4: attempts are counted and capped; the other runs are not held up."""
+    settings = toy_settings(home)
+    async with toy_runner(settings) as runner:
+        good = submit(runner, 3)
+        poison = runner.submit("ledger", {"account": "bad", "poison": True}, trigger="api")[0].id
+        url = settings.resolved_database_url()
+        codes = []
+        for _ in range(6):  # restarts, as a supervisor would do
+            codes.append(finish(spawn_worker(url, home, "--concurrency", "1", "--settle", "0.5")))
+            if runner.store.get(poison).status == RunStatus.failed:
+                break
+        run = runner.store.get(poison)
+        assert run.status == RunStatus.failed, (run.status, codes)
+        assert run.error is not None and run.error["code"] == "crashed_repeatedly"
+        assert codes.count(137) == settings.max_attempts == 3
+        counts = event_counts(runner, poison)
+        assert counts["run_started"] + counts["run_recovered"] == 3, counts
+        assert counts["run_finished"] == 1
+        for run_id in good:
+            assert runner.store.get(run_id).status == RunStatus.succeeded
+
+
 @pytest.mark.slow
 async def test_two_worker_processes_share_the_queue_without_running_a_run_twice(
     home: Path,

@@ -126,6 +126,8 @@ class LedgerInput(BaseModel):
     amount: int = 10
     delay: float = 0.0
     ask: bool = False
+    #: The run kills its process on every attempt (a poison run).
+    poison: bool = False
 
 
 class LedgerState(TypedDict, total=False):
@@ -133,6 +135,7 @@ class LedgerState(TypedDict, total=False):
     amount: int
     delay: float
     ask: bool
+    poison: bool
     charge_id: int
     approved: bool
     fee_id: int
@@ -161,6 +164,8 @@ async def charge_account(state: LedgerState, runtime: Runtime[RunContext]) -> di
 
 async def pause(state: LedgerState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     runtime.context.connectors.get("bank").note(runtime.context.run_id, "pause")
+    if state.get("poison"):
+        os._exit(137)  # every attempt takes its process down
     GAUGE["now"] += 1
     GAUGE["max"] = max(GAUGE["max"], GAUGE["now"])
     try:
@@ -278,7 +283,9 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = 90) -> int:
 async def _work(args: argparse.Namespace) -> None:
     from bpa.executor import Executor
 
-    settings = toy_settings(Path(args.home), args.database_url, run_lease_s=args.lease)
+    settings = toy_settings(
+        Path(args.home), args.database_url, run_lease_s=args.lease, retry_backoff_s=0.2
+    )
     async with toy_runner(settings) as runner:
         executor = Executor(runner, concurrency=args.concurrency, poll_interval=0.05)
         try:

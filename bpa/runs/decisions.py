@@ -1,0 +1,77 @@
+"""Answering a waiting run's question as a change of state, for a process that does not
+execute runs (the API): the answer is validated and recorded, the run goes back to
+`queued` in the same transaction, and a worker carries it on from its checkpoint (the
+runner resumes a run whose open question has a recorded answer: `Runner._execute`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Table, update
+
+from bpa.errors import InvalidDecision, RunStateError
+from bpa.review import ReviewDecision, ReviewQuestion
+from bpa.runs.runner import Runner
+from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, utcnow
+
+__all__ = ["queue_decision", "validated_decision"]
+
+_RUNS: Table = Run.__table__  # type: ignore[assignment]
+_APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
+_EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
+
+
+def validated_decision(
+    runner: Runner, run: Run, approval: Approval, decision: dict[str, Any], by: str | None
+) -> dict[str, Any]:
+    """The answer as the flow's decision model reads it, or `InvalidDecision`."""
+    model = runner.flow(run.flow).decision_model or ReviewDecision
+    try:
+        answer = model.model_validate({**decision, "decided_by": by})
+    except ValidationError as exc:
+        raise InvalidDecision(str(exc)) from exc
+    if isinstance(answer, ReviewDecision):
+        answer.check_answers(ReviewQuestion.model_validate(approval.question))
+    return answer.model_dump(mode="json", exclude_unset=False)
+
+
+def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by: str | None) -> Run:
+    """Record the answer to the run's open question and queue the run to carry on.
+
+    `RunStateError` when the run does not wait (or another answer came first), and
+    `InvalidDecision` when the answer does not fit the question.
+    """
+    store = runner.store
+    run = store.get(run_id)
+    if run.status != RunStatus.waiting:
+        raise RunStateError(f"run {run_id} is {run.status}, not waiting for a decision")
+    approval = store.pending_approval(run_id)
+    if approval is None:
+        raise RunStateError(f"run {run_id} has no open question")
+    body = validated_decision(runner, run, approval, decision, by)
+    now = utcnow()
+    with store.engine.begin() as conn:
+        answered = conn.execute(
+            update(_APPROVALS)
+            .where(_APPROVALS.c.id == approval.id, _APPROVALS.c.status == ApprovalStatus.pending)
+            .values(status=ApprovalStatus.decided, decision=body, decided_by=by, decided_at=now)
+        ).rowcount
+        queued = conn.execute(
+            update(_RUNS)
+            .where(_RUNS.c.id == run_id, _RUNS.c.status == RunStatus.waiting)
+            .values(status=RunStatus.queued, claimed_by=None, lease_until=None, updated_at=now)
+        ).rowcount
+        if answered != 1 or queued != 1:  # raising here rolls the transaction back
+            raise RunStateError(f"run {run_id} was answered or changed meanwhile")
+        conn.execute(
+            _EVENTS.insert().values(
+                run_id=run_id,
+                kind="decision_recorded",
+                node=approval.node,
+                payload={"approval_id": approval.id, **body},
+                created_at=now,
+            )
+        )
+    return store.get(run_id)
