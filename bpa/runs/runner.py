@@ -63,6 +63,38 @@ def _error_of(exc: BaseException, redactor: Redactor) -> dict[str, Any]:
     return {"code": "internal_error", "message": redactor.error(exc)}
 
 
+class Isolation:
+    """Runs share this process, except a suspect, which waits for the others to finish and
+    holds new ones back while it runs (an asyncio reader-writer lock, writers first)."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._shared = 0
+        self._alone = False
+        self._waiting_alone = 0
+
+    @asynccontextmanager
+    async def hold(self, *, alone: bool) -> AsyncIterator[None]:
+        async with self._changed:
+            if alone:
+                self._waiting_alone += 1
+                await self._changed.wait_for(lambda: not self._alone and self._shared == 0)
+                self._waiting_alone -= 1
+                self._alone = True
+            else:
+                await self._changed.wait_for(lambda: not self._alone and not self._waiting_alone)
+                self._shared += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                if alone:
+                    self._alone = False
+                else:
+                    self._shared -= 1
+                self._changed.notify_all()
+
+
 class Runner:
     def __init__(
         self,
@@ -95,6 +127,7 @@ class Runner:
         self.owner = owner or process_owner()
         self.lease_s = lease_s if lease_s is not None else settings.run_lease_s
         self._graphs: dict[str, CompiledStateGraph] = {}
+        self._isolation = Isolation()
         self._locks: dict[str, asyncio.Lock] = {}
         self._held: dict[str, HeldLease] = {}
         #: Called with each batch of events written (the API streams them).
@@ -180,7 +213,11 @@ class Runner:
                 return self.store.get(run_id)
             try:
                 async with self._hold(run_id) as lease:
-                    return await self._execute(self.store.get(run_id), lease)
+                    run = self.store.get(run_id)
+                    # A run whose last execution died may be what killed its process: it
+                    # runs alone here, so that it takes no other run down with it again.
+                    async with self._isolation.hold(alone=run.status == RunStatus.running):
+                        return await self._execute(run, lease)
             except LeaseLost:
                 return self.store.get(run_id)
 
@@ -208,7 +245,8 @@ class Runner:
             kind = "run_recovered" if crashed else "resumed"
             return await self._drive(run, Command(resume=answer), kind, info, lease)
         payload: Any = None if resuming else run.input
-        kind = "run_recovered" if resuming else "run_started"
+        # A crash before the first checkpoint starts over from the input: still a recovery.
+        kind = "run_recovered" if resuming or crashed else "run_started"
         return await self._drive(run, payload, kind, info, lease)
 
     def _give_up(self, run: Run, crashes: int) -> Run:

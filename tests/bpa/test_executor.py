@@ -269,7 +269,7 @@ async def test_a_run_that_kills_its_process_every_time_fails_after_max_attempts(
         poison = runner.submit("ledger", {"account": "bad", "poison": True}, trigger="api")[0].id
         url = settings.resolved_database_url()
         codes = []
-        for _ in range(6):  # restarts, as a supervisor would do
+        for _ in range(12):  # restarts, as a supervisor would do (a back-off may idle one)
             codes.append(finish(spawn_worker(url, home, "--concurrency", "1", "--settle", "0.5")))
             if runner.store.get(poison).status == RunStatus.failed:
                 break
