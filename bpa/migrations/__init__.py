@@ -33,7 +33,7 @@ __all__ = [
 BASELINE = "0001"
 #: The newest revision; lets a process skip importing Alembic when the database is current.
 #: (tests/bpa/test_postgres.py checks it against the scripts.)
-HEAD = "0002"
+HEAD = "0003"
 ENGINE_TABLES = frozenset(
     {
         "bpa_runs",
@@ -42,6 +42,7 @@ ENGINE_TABLES = frozenset(
         "bpa_schedules",
         "bpa_schedule_firings",
         "bpa_api_keys",
+        "bpa_workers",
     }
 )
 _LOCK_KEY = 0x62_70_61_5F_6D_69_67  # "bpa_mig": any constant, shared by every process
@@ -53,7 +54,8 @@ def engine_metadata() -> MetaData:
 
     import bpa.auth
     import bpa.runs.tables
-    import bpa.schedules  # noqa: F401  (importing registers the tables)
+    import bpa.schedules
+    import bpa.worker.heartbeats  # noqa: F401  (importing registers the tables)
 
     return SQLModel.metadata
 

@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager
 from bpa.config import Settings
 from bpa.executor import Executor
 from bpa.suite import Suite
+from bpa.worker.heartbeats import Heartbeat
 
 __all__ = ["WorkerRuntime", "poll_database"]
 
@@ -49,13 +50,22 @@ async def poll_database(
             concurrency=concurrency,
             poll_interval=settings.executor_poll_s,
         )
-        await executor.start()
-        if ready is not None:
-            ready(suite)
-        try:
-            await stop.wait()
-        finally:
-            await executor.stop()
+        heartbeat = Heartbeat(
+            suite.engine,
+            owner=suite.runner.owner,
+            kind="database",
+            concurrency=concurrency,
+            stats=lambda: (executor.in_flight(), executor.completed),
+            interval=settings.worker_heartbeat_s,
+        )
+        async with heartbeat:
+            await executor.start()
+            if ready is not None:
+                ready(suite)
+            try:
+                await stop.wait()
+            finally:
+                await executor.stop()
 
 
 async def _warm_up(suite: Suite) -> None:
@@ -152,10 +162,19 @@ class WorkerRuntime:
         self._slots = asyncio.Semaphore(self.concurrency)
         async with self._open_suite(self.settings) as suite:
             await _warm_up(suite)
-            self._ready.set_result(suite)
-            await self._stop.wait()
-            if self._inflight:
-                _, late = await asyncio.wait(list(self._inflight), timeout=self.grace_s)
-                for task in late:  # stops at its next step; the lease is given back
-                    task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
+            heartbeat = Heartbeat(
+                suite.engine,
+                owner=suite.runner.owner,
+                kind="celery",
+                concurrency=self.concurrency,
+                stats=lambda: (len(self._inflight), self.executed),
+                interval=self.settings.worker_heartbeat_s,
+            )
+            async with heartbeat:
+                self._ready.set_result(suite)
+                await self._stop.wait()
+                if self._inflight:
+                    _, late = await asyncio.wait(list(self._inflight), timeout=self.grace_s)
+                    for task in late:  # stops at its next step; the lease is given back
+                        task.cancel()
+                    await asyncio.gather(*late, return_exceptions=True)
