@@ -1,6 +1,6 @@
-"""The HTTP API (FastAPI). `create_app(settings)` builds it; `bpa serve` runs
-`create_served_app()`."""
+"""The HTTP API (FastAPI). `create_app(settings)` builds it; `bpa serve` runs `create_app()`
+under uvicorn, next to the worker processes that execute the runs."""
 
-from api.app import create_app, create_served_app
+from api.app import create_app
 
-__all__ = ["create_app", "create_served_app"]
+__all__ = ["create_app"]

@@ -2,6 +2,8 @@
 
 Keys come as `Authorization: Bearer <key>` or `X-API-Key: <key>`. A server without any
 key is open, but only to loopback clients (`bpa serve` refuses other addresses then too).
+Looking a key up reads the database, so `get_principal` is a plain `def` (FastAPI runs it
+in its thread pool, off the event loop).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Security
+from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ApiProblem
@@ -28,6 +30,7 @@ __all__ = [
     "SettingsDep",
     "SuiteDep",
     "ViewerDep",
+    "WaitTimeout",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `bpa keys create`")
@@ -58,7 +61,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="bpa"'}
 
 
-async def get_principal(
+def get_principal(
     request: Request,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
@@ -129,4 +132,9 @@ IdempotencyKeyDep = Annotated[
         description="Same key and same body: the same run(s) again, not new ones. "
         "A reused key with a different body is refused (422).",
     ),
+]
+
+WaitTimeout = Annotated[
+    float,
+    Query(gt=0, le=3600, description="Seconds to wait for the run to finish or ask a question"),
 ]

@@ -3,7 +3,8 @@
 A flow whose input model has a `document` field takes a file: each upload is stored in the
 document store and its `DocumentRef` becomes that field. Other fields can come along as a
 JSON object in the form field `input`. Every input is checked against the flow's input model
-here, so a bad one is a 422 naming the field, before any run exists.
+here, so a bad one is a 422 naming the field, before any run exists. File work (hashing,
+storing, looking a reference up) runs off the event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.problems import ApiProblem, public_errors, validation_detail
@@ -151,7 +153,7 @@ async def _upload_inputs(
                     f"{name} is {len(data)} bytes; documents may be at most "
                     f"{settings.max_document_bytes} bytes (BPA_MAX_DOCUMENT_BYTES)",
                 )
-            ref = documents.describe(data, name, upload.content_type)
+            ref = await run_in_threadpool(documents.describe, data, name, upload.content_type)
             payload = {**common, "document": ref.model_dump(mode="json")}
             if "source" in flow.input_model.model_fields and "source" not in common:
                 payload["source"] = f"upload:{ref.filename}"
@@ -179,7 +181,7 @@ async def read_inputs(
         ]
         for payload, data in uploads:  # stored only once every input is valid
             ref = payload["document"]
-            documents.put(data, ref["filename"], ref["media_type"])
+            await run_in_threadpool(documents.put, data, ref["filename"], ref["media_type"])
         return checked
     if media in ("", "application/json") or media.endswith("+json"):
         payloads = await _json_inputs(request, many)
@@ -190,9 +192,15 @@ async def read_inputs(
             f"cannot read a {media} body; send application/json "
             "or multipart/form-data with the document",
         )
-    if many:
-        return [_check(flow, p, ("inputs", i), documents) for i, p in enumerate(payloads)]
-    return [_check(flow, payloads[0], ("input",), documents)]
+
+    def check_all() -> list[dict[str, Any]]:
+        if many:
+            return [_check(flow, p, ("inputs", i), documents) for i, p in enumerate(payloads)]
+        return [_check(flow, payloads[0], ("input",), documents)]
+
+    if not accepts_document(flow):  # nothing to look up in the store
+        return check_all()
+    return await run_in_threadpool(check_all)
 
 
 def request_body_openapi(*, many: bool) -> dict[str, Any]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.execution import EngineHost
-from api.intake import RunIntake
 from api.metrics import ApiMetrics
-from api.streaming import RunWatch
+from api.streaming import RunFollower
 from bpa.auth import ApiKeyStore
 from bpa.config import Settings
+from bpa.dispatch import Dispatcher
 from bpa.suite import Suite
 
 __all__ = ["Services"]
@@ -18,14 +17,14 @@ __all__ = ["Services"]
 @dataclass
 class Services:
     settings: Settings
-    #: Synchronous parts (stores, flows, documents) are used from the HTTP loop directly;
-    #: async engine work goes through `engine.call`.
+    #: Flows (to validate inputs), stores and connectors; no run executes in this process.
+    #: Its stores are synchronous: routes call them off the event loop.
     suite: Suite
-    engine: EngineHost
-    watch: RunWatch
+    #: Tells workers that runs are queued (nothing to do when they poll the database).
+    dispatcher: Dispatcher
+    #: Follows runs through the database (waits, streams, resumes).
+    follower: RunFollower
     keys: ApiKeyStore
     metrics: ApiMetrics
-    #: Records the runs the API starts (group commit).
-    intake: RunIntake
     #: Mermaid graphs by flow, drawn once.
     graphs: dict[str, str] = field(default_factory=dict)

@@ -1,23 +1,28 @@
-"""Following a run's audit trail as it is written, for SSE streams and `/runs/wait`.
+"""Following a run through the database, for SSE streams, `/runs/wait` and resumes.
 
-The database is the source of truth: a follower reads new events from the store. The
-runner's listeners only wake followers up at once when the run executes in this process;
-when it executes elsewhere (another `bpa serve` on the same database) followers poll.
+Runs execute in worker processes, so the database is the only place where this process
+sees them move on. A follower reads the run and its new events off the event loop, then
+pauses before it looks again: 50 ms at first, backing off to 500 ms while nothing changes.
+How it pauses is a `ChangeFeed`: `Polling` just sleeps; a feed that hears of changes
+(PostgreSQL LISTEN/NOTIFY, Redis pub/sub) ends the pause as soon as the run changed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
-from bpa.foreground import Foreground
-from bpa.runs.runner import Runner
+from starlette.concurrency import run_in_threadpool
+
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus
 
-__all__ = ["RunWatch", "settled"]
+__all__ = ["ChangeFeed", "Pause", "Polling", "RunFollower", "settled"]
+
+#: Waits up to the given seconds; returns sooner when the run may have changed.
+Pause = Callable[[float], Awaitable[None]]
 
 
 def settled(run: Run) -> bool:
@@ -26,83 +31,74 @@ def settled(run: Run) -> bool:
     return status.finished or status == RunStatus.waiting
 
 
-class RunWatch:
-    def __init__(
-        self,
-        runner: Runner,
-        loop: asyncio.AbstractEventLoop,
-        *,
-        poll_s: float = 0.5,
-        foreground: Foreground | None = None,
-    ) -> None:
-        """`loop` is the one followers run on; listeners may be called from any thread.
-        Followers step aside from `foreground` while they wait (they wait for the engine)."""
-        self.runner = runner
-        self.foreground = foreground
-        self.store: RunStore = runner.store
-        self.poll_s = poll_s
-        self._loop = loop
-        self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._guard = threading.Lock()
-        runner.listeners.append(self._on_events)
+class ChangeFeed(Protocol):
+    def watch(self, run_id: str) -> AbstractContextManager[Pause]:
+        """Subscribe to changes of the run before its first read (so none is missed); the
+        pause it yields returns early once a change was heard."""
+        ...
 
-    def close(self) -> None:
-        if self._on_events in self.runner.listeners:
-            self.runner.listeners.remove(self._on_events)
 
-    def _on_events(self, run_id: str, events: list[RunEvent]) -> None:
-        with self._guard:
-            waiters = list(self._waiters.get(run_id, ()))
-        for waiter in waiters:
-            self._loop.call_soon_threadsafe(waiter.set)
+class Polling:
+    """No notifications: the follower looks again after each pause."""
 
     @contextmanager
-    def _subscribed(self, run_id: str) -> Iterator[asyncio.Event]:
-        waiter = asyncio.Event()
-        with self._guard:
-            self._waiters.setdefault(run_id, set()).add(waiter)
-        try:
-            yield waiter
-        finally:
-            with self._guard:
-                waiters = self._waiters.get(run_id, set())
-                waiters.discard(waiter)
-                if not waiters:
-                    self._waiters.pop(run_id, None)
+    def watch(self, run_id: str) -> Iterator[Pause]:
+        yield asyncio.sleep
 
-    def _aside(self) -> AbstractContextManager[None]:
-        return self.foreground.aside() if self.foreground is not None else nullcontext()
 
-    async def _pause(self, waiter: asyncio.Event) -> None:
-        with self._aside(), suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout=self.poll_s)
-        waiter.clear()
+class RunFollower:
+    def __init__(
+        self,
+        store: RunStore,
+        feed: ChangeFeed | None = None,
+        *,
+        first_pause_s: float = 0.05,
+        max_pause_s: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.feed: ChangeFeed = feed or Polling()
+        self.first_pause_s = first_pause_s
+        self.max_pause_s = max_pause_s
 
-    async def follow(self, run_id: str, *, after: int = 0) -> AsyncIterator[RunEvent | Run]:
-        """Events after `after` as they are written, then the run once it has settled."""
-        with self._subscribed(run_id) as waiter:
+    def _read(self, run_id: str, after: int) -> tuple[Run, list[RunEvent]]:
+        # Status first: a settled run's events were committed with that status.
+        run = self.store.get(run_id)
+        return run, self.store.events(run_id, after_id=after)
+
+    def _next_pause(self, pause_s: float, changed: bool) -> float:
+        return self.first_pause_s if changed else min(pause_s * 2, self.max_pause_s)
+
+    async def follow(
+        self, run_id: str, *, after: int = 0, until_finished: bool = False
+    ) -> AsyncIterator[RunEvent | Run]:
+        """Events after `after` as they are written, then the run once it has settled (with
+        `until_finished`: once it finished; an answer moves a waiting run on)."""
+        done = (lambda run: RunStatus(run.status).finished) if until_finished else settled
+        pause_s = self.first_pause_s
+        with self.feed.watch(run_id) as pause:
             while True:
-                # Status first: a settled run's events were committed with that status.
-                run = self.store.get(run_id)
-                for event in self.store.events(run_id, after_id=after):
+                run, events = await run_in_threadpool(self._read, run_id, after)
+                for event in events:
                     after = event.id or after
                     yield event
-                if settled(run):
+                if done(run):
                     yield run
                     return
-                await self._pause(waiter)
+                await pause(pause_s)
+                pause_s = self._next_pause(pause_s, bool(events))
 
     async def wait(self, run_id: str, *, timeout_s: float) -> Run:
         """The run once it has settled, or as it is when `timeout_s` has passed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        with self._subscribed(run_id) as waiter:
+        pause_s = self.first_pause_s
+        status = None
+        with self.feed.watch(run_id) as pause:
             while True:
-                run = self.store.get(run_id)
-                if settled(run) or loop.time() >= deadline:
+                run = await run_in_threadpool(self.store.get, run_id)
+                left = deadline - loop.time()
+                if settled(run) or left <= 0:
                     return run
-                with self._aside(), suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        waiter.wait(), timeout=min(self.poll_s, deadline - loop.time())
-                    )
-                waiter.clear()
+                await pause(min(pause_s, left))
+                pause_s = self._next_pause(pause_s, run.status != status)
+                status = run.status

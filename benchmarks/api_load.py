@@ -3,18 +3,19 @@
 One command::
 
     /work/venv/bin/python benchmarks/api_load.py [--requests 200] [--levels 1,16,64]
-                                                 [--mode both|in-process|split]
+                                                 [--mode both|serve|split]
 
 Starts `bpa serve` on a free loopback port in a subprocess (temporary BPA_HOME, offline
 model), sends `POST /flows/invoice_processing/runs` with text invoices from a bounded number
 of concurrent clients per level, then waits until every created run has settled and checks
 that count in = count out (no run lost). Prints a table, with ratios against 1 client.
 
-Two deployments are measured: `in-process` (the default `bpa serve`: the API process also
-executes the runs, on its engine thread) and `split` (`bpa serve --api-only` plus one
-`bpa scheduler` process that executes them). The clients speak HTTP/1.1 over raw asyncio
-streams with keep-alive: a general-purpose client costs more CPU per request than the
-server under test, on the same machine, and would be what the latencies measure.
+Two deployments are measured: `serve` (the default `bpa serve`: the API process, with the
+worker processes it starts executing the runs) and `split` (`bpa serve --workers 0
+--no-scheduler` plus one `bpa worker` process started on its own). The clients speak
+HTTP/1.1 over raw asyncio streams with keep-alive: a general-purpose client costs more CPU
+per request than the server under test, on the same machine, and would be what the
+latencies measure.
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
 
@@ -103,7 +104,7 @@ def start(
 ) -> list[subprocess.Popen[bytes]]:
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     if mode == "split":
-        serve.append("--api-only")
+        serve += ["--workers", "0", "--no-scheduler"]
     elif concurrency:
         serve += ["--workers-concurrency", str(concurrency)]
     return [_bpa(home, home.parent / "serve.log", database_url, *serve)]
@@ -112,8 +113,8 @@ def start(
 def start_worker(
     home: Path, concurrency: int | None, database_url: str | None
 ) -> subprocess.Popen[bytes]:
-    args = ["scheduler", *(["--concurrency", str(concurrency)] if concurrency else [])]
-    return _bpa(home, home.parent / "scheduler.log", database_url, *args)
+    args = ["worker", *(["--concurrency", str(concurrency)] if concurrency else [])]
+    return _bpa(home, home.parent / "worker.log", database_url, *args)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -324,7 +325,7 @@ def summarize(outcome: Outcome) -> bool:
 
 async def main(args: argparse.Namespace) -> int:
     template = SAMPLE.read_text(encoding="utf-8")
-    modes = ["in-process", "split"] if args.mode == "both" else [args.mode]
+    modes = ["serve", "split"] if args.mode == "both" else [args.mode]
     outcomes = [await measure(mode, args, template) for mode in modes]
     results = [summarize(outcome) for outcome in outcomes]
     return 0 if all(results) else 1
@@ -341,10 +342,10 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--mode",
-        choices=["both", "in-process", "split"],
+        choices=["both", "serve", "split"],
         default="both",
-        help="in-process: `bpa serve` executes the runs; split: `bpa serve --api-only` plus "
-        "a `bpa scheduler` process",
+        help="serve: `bpa serve` with the workers it starts; split: `bpa serve --workers 0 "
+        "--no-scheduler` plus a `bpa worker` process",
     )
     parser.add_argument(
         "--postgres",
@@ -357,7 +358,7 @@ if __name__ == "__main__":
         "--concurrency",
         type=int,
         default=None,
-        help="Runs the server executes at once (default: its setting)",
+        help="Runs each worker process executes at once (default: its setting)",
     )
     parser.add_argument(
         "--drain-limit", type=float, default=900, help="Seconds to wait for every run to settle"

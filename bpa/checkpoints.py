@@ -4,6 +4,8 @@ default; PostgreSQL (`langgraph-checkpoint-postgres`) when the suite's database 
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +24,31 @@ __all__ = ["libpq_url", "open_checkpointer", "open_memory_store"]
 # Advisory-lock keys: serialise each saver's table setup across processes starting at once.
 _SETUP_LOCK = 0x62_70_61_5F_63_70  # "bpa_cp"
 _MEMORY_LOCK = 0x62_70_61_5F_6D_65  # "bpa_me"
+
+
+@asynccontextmanager
+async def _setup_lock(path: Path) -> AsyncIterator[None]:
+    """Serialise a SQLite saver's setup across connections opening at once (`bpa serve`
+    starts its workers next to the API): switching a fresh file to WAL does not wait for a
+    lock (it fails), and the setup reads the schema version, then migrates, so two doing it
+    together add the same column twice. Waits without blocking the event loop; where there
+    is no `fcntl` (Windows), setup is not serialised."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(path.with_name(f"{path.name}.setup-lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def libpq_url(url: str) -> str:
@@ -55,10 +82,11 @@ async def open_memory_store(settings: Settings) -> AsyncIterator[BaseStore]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     try:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA busy_timeout=30000")
         memory = AsyncSqliteStore(conn)
-        await memory.setup()
+        async with _setup_lock(path):
+            await conn.execute("PRAGMA busy_timeout=30000")
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await memory.setup()
         yield memory
     finally:
         await conn.close()
@@ -69,11 +97,12 @@ async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path))
     try:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=30000")
         saver = AsyncSqliteSaver(conn)
-        await saver.setup()
+        async with _setup_lock(path):
+            await conn.execute("PRAGMA busy_timeout=30000")
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await saver.setup()
         yield saver
     finally:
         await conn.close()

@@ -68,16 +68,6 @@ class Settings(BaseSettings):
         description="Largest request head (request line and headers) `bpa serve` reads; "
         "a larger one is refused before it is buffered.",
     )
-    api_background_work: bool = Field(
-        default=True,
-        description="`bpa serve` also executes queued runs and fires schedules; turn off when "
-        "separate `bpa scheduler` processes do (the API then only records and reads runs).",
-    )
-    api_requests_first: bool = Field(
-        default=True,
-        description="While `bpa serve` is handling requests, the runs it executes pause at "
-        "their next step (for at most 50 ms at a time), so answers stay fast under load.",
-    )
 
     # -- Workers (bpa/worker/) -----------------------------------------------------------------
     broker_url: str | None = Field(

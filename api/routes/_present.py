@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi.sse import ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from api.schemas import EventPublic, RunPublic
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus
 
-__all__ = ["present", "sse_of"]
+__all__ = ["present", "present_async", "sse_stream"]
 
 
 def present(store: RunStore, run: Run) -> RunPublic:
-    """The run, with the question it waits on when it waits."""
+    """The run, with the question it waits on when it waits (read from the database)."""
     approval = store.pending_approval(run.id) if run.status == RunStatus.waiting else None
     return RunPublic.of(run, approval)
 
 
-def sse_of(store: RunStore, item: RunEvent | Run) -> ServerSentEvent:
-    """An audit event as `event: <kind>` with its id (for Last-Event-ID), or the final run."""
-    if isinstance(item, RunEvent):
-        return ServerSentEvent(
-            event=item.kind, id=str(item.id), data=EventPublic.of(item).model_dump(mode="json")
-        )
-    return ServerSentEvent(event="run", data=present(store, item).model_dump(mode="json"))
+async def present_async(store: RunStore, run: Run) -> RunPublic:
+    """`present` for async routes: the question is read off the event loop."""
+    if run.status != RunStatus.waiting:
+        return RunPublic.of(run, None)
+    return await run_in_threadpool(present, store, run)
+
+
+async def sse_stream(
+    store: RunStore, items: AsyncIterator[RunEvent | Run]
+) -> AsyncIterator[ServerSentEvent]:
+    """Each audit event as `event: <kind>` with its id (for Last-Event-ID), and the run as
+    `event: run`."""
+    async for item in items:
+        if isinstance(item, RunEvent):
+            data = EventPublic.of(item).model_dump(mode="json")
+            yield ServerSentEvent(event=item.kind, id=str(item.id), data=data)
+        else:
+            run = await present_async(store, item)
+            yield ServerSentEvent(event="run", data=run.model_dump(mode="json"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep, ViewerDep
 from api.inputs import read_inputs, request_body_openapi
 from api.problems import ApiProblem, problem_responses
 from api.schemas import BatchPublic
-from bpa.runs.batches import record_batch
+from api.submit import submit_batch
 from bpa.runs.store import RunStore
 from bpa.runs.tables import RunStatus
 
@@ -69,14 +70,12 @@ async def create_batch(
     suite = services.suite
     spec = suite.runner.flow(flow)
     payloads = await read_inputs(request, spec, suite.documents, services.settings, many=True)
-    record = record_batch(suite.runner, flow, payloads, idempotency_key=idempotency_key)
-    for run in record.created:
-        services.engine.notify(run.id)
+    record = await submit_batch(services, flow, payloads, idempotency_key=idempotency_key)
     response.headers["Location"] = f"/batches/{record.batch_id}"
     if record.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    summary = _summary(suite.store, record.batch_id, flow)
+    summary = await run_in_threadpool(_summary, suite.store, record.batch_id, flow)
     summary.run_ids = [run.id for run in record.runs]
     summary.duplicates = record.duplicates
     return summary
@@ -88,7 +87,7 @@ async def create_batch(
     summary="A batch's progress",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_batch(
+def get_batch(
     batch_id: Annotated[str, Path(max_length=100)], services: ServicesDep, _viewer: ViewerDep
 ) -> BatchPublic:
     """Counts of its runs by status, and the share that finished or waits for a human."""

@@ -66,7 +66,7 @@ async def connector_health(
         problem = suite.connector_problems.get(name) or "not loadable"
         return ConnectorHealth(name=name, ok=False, problem=problem)
     try:
-        details = await services.engine.call(suite.connectors[name].health)
+        details = await suite.connectors[name].health()
     except Exception as exc:  # a failing check is the answer, not an API error
         return ConnectorHealth(name=name, ok=False, problem=suite.redactor.error(exc))
     return ConnectorHealth(name=name, ok=True, details=dict(details))

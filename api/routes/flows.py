@@ -69,11 +69,13 @@ def _mermaid(services: ServicesDep, flow: Flow) -> str:
     summary="One flow, with its schemas and graph",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_flow(
+def get_flow(
     flow: Annotated[str, Path(description="Flow name")], services: ServicesDep, _viewer: ViewerDep
 ) -> FlowDetail:
     """`input_schema` is what a run takes, `decision_schema` what a human answers when it
-    waits, `graph_mermaid` its nodes and edges (paste into any Mermaid viewer)."""
+    waits, `graph_mermaid` its nodes and edges (paste into any Mermaid viewer).
+
+    A plain `def`: drawing a graph the first time compiles it, off the event loop."""
     info = services.suite.flow_infos.get(flow)
     if flow not in services.suite.flows and info is not None and info.problem:
         raise ApiProblem(

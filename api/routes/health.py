@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep, ViewerDep
 from api.metrics import CONTENT_TYPE
@@ -36,16 +35,18 @@ def _database_ok(services: ServicesDep) -> str | None:
     "/readyz", response_model=Ready, summary="Ready to take runs", responses=problem_responses(503)
 )
 async def readyz(request: Request, services: ServicesDep) -> Response:
-    """Ready when the database answers and at least one flow loaded; 503 (saying which
-    check failed) otherwise."""
+    """Ready to record and read runs: the database answers and at least one flow loaded
+    (to validate inputs against); 503, saying which check failed, otherwise.
+
+    Whether workers are there to execute the runs is not checked here: queued runs wait in
+    the database for them (`bpa_queue_depth` in /metrics shows a backlog)."""
     suite = services.suite
-    database = await asyncio.to_thread(_database_ok, services)
+    database = await run_in_threadpool(_database_ok, services)
     broken = {name: info.problem for name, info in suite.flow_infos.items() if info.problem}
     checks = {
         "database": "ok" if database is None else database,
         "flows": sorted(suite.flows),
         "flows_failed": broken,
-        "runs_in_flight": services.engine.in_flight(),
     }
     problems = []
     if database is not None:
@@ -70,7 +71,6 @@ async def readyz(request: Request, services: ServicesDep) -> Response:
     },
 )
 async def metrics(services: ServicesDep, _viewer: ViewerDep) -> Response:
-    """Runs by flow and status, queue depth, node and model-call latency histograms,
-    connector calls and errors."""
-    body = await asyncio.to_thread(services.metrics.render)
+    """Runs by flow and status, and the queue depth, from the database."""
+    body = await run_in_threadpool(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

@@ -1,4 +1,5 @@
-"""API keys, for admins: create (the secret is shown once), list, revoke."""
+"""API keys, for admins: create (the secret is shown once), list, revoke. Plain `def` routes:
+the key store is synchronous."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/keys", tags=["keys"])
     summary="API keys (never their secrets)",
     responses=problem_responses(401, 403, 422),
 )
-async def list_keys(
+def list_keys(
     services: ServicesDep,
     _admin: AdminDep,
     include_revoked: Annotated[bool, Query()] = False,
@@ -36,7 +37,7 @@ async def list_keys(
     summary="Create an API key",
     responses=problem_responses(401, 403, 422),
 )
-async def create_key(body: ApiKeyCreate, services: ServicesDep, _admin: AdminDep) -> ApiKeyCreated:
+def create_key(body: ApiKeyCreate, services: ServicesDep, _admin: AdminDep) -> ApiKeyCreated:
     """The response holds the key itself; it is stored hashed and cannot be shown again."""
     record, secret = services.keys.create(body.role, body.name)
     return ApiKeyCreated(**ApiKeyPublic.of(record).model_dump(), key=secret)
@@ -48,7 +49,7 @@ async def create_key(body: ApiKeyCreate, services: ServicesDep, _admin: AdminDep
     summary="Revoke an API key",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def revoke_key(
+def revoke_key(
     key_id: Annotated[str, Path(max_length=100)], services: ServicesDep, _admin: AdminDep
 ) -> ApiKeyPublic:
     return ApiKeyPublic.of(services.keys.revoke(key_id))

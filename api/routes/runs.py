@@ -1,18 +1,28 @@
-"""Runs after they started: list, read, follow, answer, cancel."""
+"""Runs after they started: list, read, follow, answer, cancel.
+
+Reads are plain `def` routes (FastAPI runs them in its thread pool: the store is
+synchronous). Answering and cancelling change the run's state in the database; a worker
+carries an answered run on, and the worker executing a cancelled run stops it when it next
+renews its lease.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApproverDep, OperatorDep, ServicesDep, ViewerDep
+from api.deps import ApproverDep, OperatorDep, ServicesDep, ViewerDep, WaitTimeout
 from api.problems import problem_responses
-from api.routes._present import present, sse_of
+from api.routes._present import present, present_async, sse_stream
 from api.schemas import CancelIn, DecisionIn, EventPublic, EventsPublic, RunPublic, RunsPublic
+from api.streaming import settled
+from bpa.runs.decisions import queue_decision
 from bpa.runs.tables import Run, RunStatus
 
 __all__ = ["router"]
@@ -35,7 +45,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     summary="List runs, newest first",
     responses=problem_responses(401, 403, 422),
 )
-async def list_runs(
+def list_runs(
     services: ServicesDep,
     _viewer: ViewerDep,
     flow: Annotated[str | None, Query(max_length=100)] = None,
@@ -71,7 +81,7 @@ async def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunPublic, summary="One run", responses=_READ_ERRORS)
-async def get_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> RunPublic:
+def get_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> RunPublic:
     """Status, input, output or error, and the question when it waits for a human."""
     store = services.suite.store
     return present(store, store.get(run_id))
@@ -83,7 +93,7 @@ async def get_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> R
     summary="The run's audit trail",
     responses=_READ_ERRORS,
 )
-async def run_events(
+def run_events(
     run_id: RunId,
     services: ServicesDep,
     _viewer: ViewerDep,
@@ -99,7 +109,7 @@ async def run_events(
     return EventsPublic(data=[EventPublic.of(e) for e in page], next_cursor=cursor)
 
 
-async def existing_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> Run:
+def existing_run(run_id: RunId, services: ServicesDep, _viewer: ViewerDep) -> Run:
     """The run, looked up before a stream starts (so a wrong id is a 404, not a cut stream),
     and only for a caller allowed to read runs: a stranger learns nothing of which ids exist."""
     return services.suite.store.get(run_id)
@@ -118,30 +128,44 @@ async def stream_run(
     last_event_id: Annotated[str | None, Header(max_length=30)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Past events after `after` (or the `Last-Event-ID` of a reconnecting client), then new
-    ones as they happen, then `event: run` once it finished or waits for a human."""
-    store = services.suite.store
+    ones as they happen, then `event: run` once it finished. A run waiting for a human keeps
+    its stream open (its `waiting` event holds the question): an answer moves it on."""
     if last_event_id and last_event_id.isdigit():
         after = max(after, int(last_event_id))
-    async for item in services.watch.follow(run.id, after=after):
-        yield sse_of(store, item)
+    follow = services.follower.follow(run.id, after=after, until_finished=True)
+    async for event in sse_stream(services.suite.store, follow):
+        yield event
 
 
 @router.post(
     "/{run_id}/resume",
     response_model=RunPublic,
     summary="Answer the question a waiting run asks",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={
+        202: {"description": "Still on its way when `timeout` passed", "model": RunPublic},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
 )
 async def resume_run(
-    run_id: RunId, decision: DecisionIn, services: ServicesDep, approver: ApproverDep
+    run_id: RunId,
+    decision: DecisionIn,
+    services: ServicesDep,
+    approver: ApproverDep,
+    response: Response,
+    timeout: WaitTimeout = 30,
 ) -> RunPublic:
     """Approve, reject, or correct fields (action `correct` with `corrections`), with an
-    optional comment. The run carries on at once; the answer shows where it got to (finished,
-    or waiting on a new question). 409 when the run is not waiting."""
+    optional comment. The answer is recorded and a worker carries the run on; the response
+    shows where it got to (200: finished, or waiting on a new question) or, when `timeout`
+    passed first, the run as it is (202). 409 when the run is not waiting."""
     suite = services.suite
     answer = decision.model_dump(mode="json")
-    run = await services.engine.call(lambda: suite.runner.resume(run_id, answer, by=approver.name))
-    return present(suite.store, run)
+    run = await run_in_threadpool(queue_decision, suite.runner, run_id, answer, by=approver.name)
+    await run_in_threadpool(services.dispatcher.dispatch, [run.id])
+    run = await services.follower.wait(run.id, timeout_s=timeout)
+    if not settled(run):
+        response.status_code = 202
+    return await present_async(suite.store, run)
 
 
 @router.post(
@@ -156,8 +180,13 @@ async def cancel_run(
     _operator: OperatorDep,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> RunPublic:
-    """Stops a queued, running or waiting run; 409 when it already finished."""
-    suite = services.suite
-    suite.store.get(run_id)
-    run = await services.engine.cancel(suite, run_id, (body or CancelIn()).reason)
-    return present(suite.store, run)
+    """Stops a queued, running or waiting run; 409 when it already finished. A run being
+    executed stops at its worker's next lease renewal, without writing another outcome."""
+    runner = services.suite.runner
+    reason = (body or CancelIn()).reason
+
+    def cancel() -> Run:
+        # A status change in the database (async only by its signature): off the loop.
+        return asyncio.run(runner.cancel(run_id, reason=reason))
+
+    return RunPublic.of(await run_in_threadpool(cancel), None)

@@ -1,4 +1,9 @@
-"""Schedules, for admins to change and anyone to read: cron, timezone, input, policies."""
+"""Schedules, for admins to change and anyone to read: cron, timezone, input, policies.
+
+Plain `def` routes: the schedule store is synchronous. The scheduler process (`bpa
+scheduler`) reads schedules from the database at each of its rounds, so a change made here
+needs no message to it.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +31,6 @@ def _invalid(exc: ScheduleError) -> ApiProblem:
     return ApiProblem(422, "schedule-invalid", str(exc))
 
 
-def _notify(services: ServicesDep) -> None:
-    services.engine.schedules_changed()
-
-
 def _get(store: ScheduleStore, schedule_id: str) -> Schedule:
     try:
         return store.get(schedule_id)
@@ -47,7 +48,7 @@ def _get(store: ScheduleStore, schedule_id: str) -> Schedule:
     summary="Schedules",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def list_schedules(
+def list_schedules(
     services: ServicesDep,
     _viewer: ViewerDep,
     flow: Annotated[str | None, Query(max_length=100)] = None,
@@ -63,7 +64,7 @@ async def list_schedules(
     summary="Create a schedule",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def create_schedule(
+def create_schedule(
     body: ScheduleCreate, services: ServicesDep, response: Response, _admin: AdminDep
 ) -> SchedulePublic:
     """Fires `flow` with `input` at each time `cron` names in `timezone`; exactly once per
@@ -74,7 +75,6 @@ async def create_schedule(
         schedule = store.create(**body.model_dump(mode="json"))
     except ScheduleError as exc:
         raise _invalid(exc) from None
-    _notify(services)
     response.headers["Location"] = f"/schedules/{schedule.id}"
     return SchedulePublic.of(schedule)
 
@@ -85,7 +85,7 @@ async def create_schedule(
     summary="One schedule",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_schedule(
+def get_schedule(
     schedule_id: ScheduleId, services: ServicesDep, _viewer: ViewerDep
 ) -> SchedulePublic:
     return SchedulePublic.of(_get(_store(services), schedule_id))
@@ -97,7 +97,7 @@ async def get_schedule(
     summary="Change a schedule",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def update_schedule(
+def update_schedule(
     schedule_id: ScheduleId, body: ScheduleUpdate, services: ServicesDep, _admin: AdminDep
 ) -> SchedulePublic:
     """A new cron or timezone, or re-enabling, counts from now."""
@@ -113,7 +113,6 @@ async def update_schedule(
         schedule = store.update(schedule_id, **changes)
     except ScheduleError as exc:
         raise _invalid(exc) from None
-    _notify(services)
     return SchedulePublic.of(schedule)
 
 
@@ -123,9 +122,7 @@ async def update_schedule(
     summary="Delete a schedule",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def delete_schedule(
-    schedule_id: ScheduleId, services: ServicesDep, _admin: AdminDep
-) -> Response:
+def delete_schedule(schedule_id: ScheduleId, services: ServicesDep, _admin: AdminDep) -> Response:
     """Runs it started stay."""
     store = _store(services)
     _get(store, schedule_id)
@@ -139,7 +136,7 @@ async def delete_schedule(
     summary="When a schedule fired and what it started",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def schedule_firings(
+def schedule_firings(
     schedule_id: ScheduleId,
     services: ServicesDep,
     _viewer: ViewerDep,

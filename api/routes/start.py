@@ -1,8 +1,8 @@
 """Starting runs: in the background (202), waiting for the result, or streaming its events.
 
-All three record a queued run and hand it to the executor; `wait` and `stream` then follow
-it. So a client that disconnects never stops its run, and an idempotent retry joins the
-run it already started.
+All three record a queued run and tell the workers (api/submit.py); `wait` and `stream`
+then follow it through the database. So a client that disconnects never stops its run, and
+an idempotent retry joins the run it already started.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep
+from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep, WaitTimeout
 from api.inputs import read_inputs, request_body_openapi
 from api.problems import problem_responses
-from api.routes._present import present, sse_of
+from api.routes._present import present_async, sse_stream
 from api.schemas import RunPublic
 from api.streaming import settled
+from api.submit import submit_run
 from bpa.runs.tables import Run
 
 __all__ = ["router"]
@@ -47,12 +48,13 @@ class Submission:
         self.idempotency_key = idempotency_key
 
     async def record(self) -> tuple[Run, bool]:
-        """Validate the input and record a queued run (or find the one this key started)."""
+        """Validate the input, record a queued run (or find the one this key started) and
+        tell the workers."""
         suite, settings = self.services.suite, self.services.settings
         spec = suite.runner.flow(self.flow)
         [payload] = await read_inputs(self.request, spec, suite.documents, settings, many=False)
-        return await self.services.intake.submit(
-            self.flow, payload, trigger="api", idempotency_key=self.idempotency_key
+        return await submit_run(
+            self.services, self.flow, payload, idempotency_key=self.idempotency_key
         )
 
 
@@ -91,7 +93,7 @@ async def start_run(submitted: Submitted, services: ServicesDep, response: Respo
     _headers(response, run, created)
     if not created:
         response.status_code = 200
-    return present(services.suite.store, run)
+    return await present_async(services.suite.store, run)
 
 
 @router.post(
@@ -108,15 +110,15 @@ async def start_run_and_wait(
     submitted: Submitted,
     services: ServicesDep,
     response: Response,
-    timeout: Annotated[float, Query(gt=0, le=3600, description="Seconds to wait")] = 300,
+    timeout: WaitTimeout = 300,
 ) -> RunPublic:
     """The run once it finished or waits for a human (200), or as it is after `timeout` (202)."""
     run, created = await submitted.record()
     _headers(response, run, created)
-    run = await services.watch.wait(run.id, timeout_s=timeout)
+    run = await services.follower.wait(run.id, timeout_s=timeout)
     if not settled(run):
         response.status_code = 202
-    return present(services.suite.store, run)
+    return await present_async(services.suite.store, run)
 
 
 @router.post(
@@ -132,6 +134,5 @@ async def start_run_and_stream(
     """One SSE event per audit event (`event:` is its kind: node_started, model_call, ...),
     then `event: run` with the run once it finished or waits for a human."""
     run, _created = recorded
-    store = services.suite.store
-    async for item in services.watch.follow(run.id):
-        yield sse_of(store, item)
+    async for event in sse_stream(services.suite.store, services.follower.follow(run.id)):
+        yield event

@@ -203,9 +203,6 @@ def scheduler(
     """
     from bpa.executor import Executor
     from bpa.scheduler import SchedulerLoop
-    from connectors.sqlite import checkpoint_in_background
-
-    checkpoint_in_background()  # a long-running process: no step waits for a WAL checkpoint
 
     async def work(suite: Suite) -> None:
         settings = suite.settings

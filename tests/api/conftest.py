@@ -1,4 +1,10 @@
-"""An app over the toy suite, driven in-process through httpx's ASGI transport."""
+"""An app over the toy suite, driven in-process through httpx's ASGI transport, with a worker
+beside it.
+
+The app never executes a run: in production `bpa worker` processes do. Here an executor on
+the test's event loop plays that worker (`with_worker`), so that runs the app queues are
+executed and the app sees them move on through the database, as it would.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import importlib
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +44,38 @@ sys.path.insert(0, str(HERE))
 from toys import toy_suite  # noqa: E402
 
 from api import create_app  # noqa: E402
+from api.app import OpenSuite  # noqa: E402
 from api.services import Services  # noqa: E402
 from bpa.auth import Role  # noqa: E402
 from bpa.config import Settings  # noqa: E402
+from bpa.executor import Executor  # noqa: E402
+from bpa.suite import Suite  # noqa: E402
 
 PROBLEM = "application/problem+json"
+
+
+@asynccontextmanager
+async def running_worker(suite: Suite) -> AsyncIterator[Executor]:
+    """What `bpa worker` does, on this event loop: executes the suite's queued runs."""
+    executor = Executor(suite.runner, concurrency=4, poll_interval=0.02, grace=1.0)
+    await executor.start()
+    try:
+        yield executor
+    finally:
+        await executor.stop()
+
+
+def with_worker(open_suite: OpenSuite) -> OpenSuite:
+    """`open_suite`, with a worker running beside the app once the app's lifespan opened the
+    suite, until it closes it. Test code: it works however the app is driven (httpx, a
+    TestClient, schemathesis, uvicorn)."""
+
+    @asynccontextmanager
+    async def open_with_worker(settings: Settings) -> AsyncIterator[Suite]:
+        async with open_suite(settings) as suite, running_worker(suite):
+            yield suite
+
+    return open_with_worker
 
 
 @pytest.fixture
@@ -51,7 +85,7 @@ def api_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(api_settings: Settings) -> FastAPI:
-    return create_app(api_settings, open_suite=toy_suite, run_scheduler=False)
+    return create_app(api_settings, open_suite=with_worker(toy_suite))
 
 
 @pytest.fixture

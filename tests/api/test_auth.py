@@ -70,12 +70,12 @@ async def test_roles_gate_each_action(client: httpx.AsyncClient, make_key: KeyMa
         )
     done = await client.post(f"/runs/{run['id']}/resume", headers=approver, **decision)
     assert done.status_code == 200 and done.json()["status"] == "succeeded"
-    resumed = [
+    decided = [
         e
         for e in (await client.get(f"/runs/{run['id']}/events", headers=viewer)).json()["data"]
-        if e["kind"] == "resumed"
+        if e["kind"] == "decision_recorded"
     ]
-    assert resumed[0]["payload"]["decided_by"] == "approver key"
+    assert decided[0]["payload"]["decided_by"] == "approver key"
 
     other = (await client.post("/flows/toy/runs/wait", headers=operator, **start)).json()
     assert_problem(await client.post(f"/runs/{other['id']}/cancel", headers=viewer), 403)

@@ -63,7 +63,7 @@ async def test_readiness_fails_without_flows(app: FastAPI, client: httpx.AsyncCl
         runner.flows = saved
 
 
-async def test_metrics_count_runs_and_time_nodes(client: httpx.AsyncClient) -> None:
+async def test_metrics_count_runs_from_the_database(client: httpx.AsyncClient) -> None:
     await client.post("/flows/toy/runs/wait", json={"input": {"amount": 1}})
     await client.post("/flows/toy/runs/wait", json={"input": {"amount": 1, "mode": "crash"}})
     response = await client.get("/metrics")
@@ -72,11 +72,7 @@ async def test_metrics_count_runs_and_time_nodes(client: httpx.AsyncClient) -> N
     assert 'bpa_runs{flow="toy",status="succeeded"} 1.0' in text
     assert 'bpa_runs{flow="toy",status="failed"} 1.0' in text
     assert 'bpa_runs{flow="toy_doc",status="queued"} 0.0' in text
-    assert 'bpa_node_duration_seconds_count{flow="toy",node="double",outcome="ok"} 1.0' in text
-    assert 'bpa_node_duration_seconds_count{flow="toy",node="double",outcome="error"} 1.0' in text
     assert "bpa_queue_depth 0.0" in text
-    assert 'bpa_runs_finished_total{flow="toy",status="failed"} 1.0' in text
-    assert "bpa_engine_paused_seconds_total " in text  # runs give way to requests here
 
 
 async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:

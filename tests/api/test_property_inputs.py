@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from conftest import services
+from conftest import services, with_worker
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
@@ -183,7 +183,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     settings_ = Settings(home=home / "home", executor_poll_s=0.05, max_document_bytes=50_000)
     store = DocumentStore(settings_.home / "documents", max_bytes=settings_.max_document_bytes)
     _OUTSIDE["stored"] = store.put(b"INVOICE 1\nTotal 9.99\n", "stored.txt").sha256
-    yield create_app(settings_, open_suite=_suite_with_peek, run_scheduler=False)
+    yield create_app(settings_, open_suite=with_worker(_suite_with_peek))
 
 
 @pytest.fixture(scope="module")

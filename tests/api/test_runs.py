@@ -83,20 +83,38 @@ async def test_stream_sends_node_events_then_the_run(client: httpx.AsyncClient) 
     assert nodes == ["double", "review"]
 
 
-async def test_join_stream_of_a_waiting_run_and_resume_from_last_event(
+async def test_start_and_stream_ends_at_the_question(client: httpx.AsyncClient) -> None:
+    events = sse((await client.post("/flows/toy/runs/stream", json={"input": {"amount": 60}})).text)
+    assert [kind for kind, _ in events][-2:] == ["waiting", "run"]
+    assert events[-1][1]["status"] == "waiting" and events[-1][1]["question"]
+
+
+async def test_stream_of_a_waiting_run_follows_it_through_the_answer(
     client: httpx.AsyncClient,
 ) -> None:
     run = (await client.post("/flows/toy/runs/wait", json={"input": {"amount": 60}})).json()
-    full = sse((await client.get(f"/runs/{run['id']}/stream")).text)
-    assert full[-2][0] == "waiting" and full[-1][1]["status"] == "waiting"
+    joined = asyncio.create_task(client.get(f"/runs/{run['id']}/stream"))
+    await asyncio.sleep(0.3)
+    assert not joined.done()  # a waiting run's stream stays open
+    answer = await client.post(f"/runs/{run['id']}/resume", json={"action": "approve"})
+    assert answer.json()["status"] == "succeeded"
+    full = sse((await asyncio.wait_for(joined, 10)).text)
+    kinds = [kind for kind, _ in full]
+    assert kinds.index("waiting") < kinds.index("decision_recorded") < kinds.index("resumed")
+    assert kinds.count("run") == 1 and kinds[-1] == "run"
+    assert full[-1][1]["status"] == "succeeded" and full[-1][1]["output"]["approved"] is True
     ids = [data["id"] for kind, data in full if kind != "run"]
     assert ids == sorted(ids)
+
+    waiting_id = next(data["id"] for kind, data in full if kind == "waiting")
     again = sse(
         (
-            await client.get(f"/runs/{run['id']}/stream", headers={"Last-Event-ID": str(ids[-2])})
+            await client.get(
+                f"/runs/{run['id']}/stream", headers={"Last-Event-ID": str(waiting_id)}
+            )
         ).text
     )
-    assert [kind for kind, _ in again] == ["waiting", "run"]
+    assert [kind for kind, _ in again] == kinds[kinds.index("waiting") + 1 :]
 
 
 async def test_resume_approves_and_finishes(client: httpx.AsyncClient) -> None:
@@ -109,9 +127,9 @@ async def test_resume_approves_and_finishes(client: httpx.AsyncClient) -> None:
     assert done["status"] == "succeeded" and done["output"]["approved"] is True
     assert done["question"] is None
     trail = (await client.get(f"/runs/{run['id']}/events")).json()["data"]
-    resumed = [e for e in trail if e["kind"] == "resumed"]
-    assert resumed and resumed[0]["payload"]["comment"] == "fine"
-    assert resumed[0]["payload"]["decided_by"] == "local"
+    decided = [e for e in trail if e["kind"] == "decision_recorded"]
+    assert decided and decided[0]["payload"]["comment"] == "fine"
+    assert decided[0]["payload"]["decided_by"] == "local"
 
 
 async def test_resume_refusals(client: httpx.AsyncClient) -> None:

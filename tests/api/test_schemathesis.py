@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from conftest import with_worker
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import HypothesisDeprecationWarning, Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -41,7 +42,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     create_schema(engine)
     AUTH["Authorization"] = f"Bearer {ApiKeyStore(engine).create(Role.admin, 'fuzz')[1]}"
     engine.dispose()
-    app = create_app(config, open_suite=toy_suite, run_scheduler=False)
+    app = create_app(config, open_suite=with_worker(toy_suite))
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     shutdown_lifespans()
 

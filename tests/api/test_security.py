@@ -200,7 +200,7 @@ async def test_connector_problems_shown_to_viewers_hold_no_password(tmp_path: Pa
         home=tmp_path / "home",
         connectors={"mail": {"host": "127.0.0.1", "port": 1, "passwd": secret}},
     )
-    app = create_app(settings, run_executor=False, run_scheduler=False)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         _record, viewer = services(app).keys.create(Role.viewer, name="viewer")
         header = {"Authorization": f"Bearer {viewer}"}
@@ -248,7 +248,7 @@ async def test_nul_characters_never_reach_postgres_as_500s(pg_url: str, tmp_path
     from api import create_app
 
     settings = Settings(home=tmp_path / "home", database_url=pg_url, checkpoint_url=pg_url)
-    app = create_app(settings, run_executor=False, run_scheduler=False)
+    app = create_app(settings)
     requests = [
         ("GET", "/runs/run_%00", None),
         ("GET", "/runs?flow=a%00b", None),

@@ -1,6 +1,6 @@
-"""`bpa serve` as a user starts it: a process of its own, the installed flows, the process
-tuned for serving (bpa/foreground.py, connectors/sqlite.py). Runs started together are all
-executed, and the server stops cleanly."""
+"""`bpa serve` as a user starts it: the API process, with worker processes and a scheduler
+process of its own. Runs started together are all executed (by the workers), and the server
+stops cleanly, its children with it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,28 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 URL_KEY = "bpa_k1_never-in-the-log-0123456789"
 INVOICE = (REPO / "fixtures" / "invoices" / "txt_01_nordisk_en.txt").read_text(encoding="utf-8")
+
+
+def _children(pids: Iterable[int]) -> set[int]:
+    """The processes whose parent is one of `pids` (Linux: from /proc)."""
+    parents = set(pids)
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) in parents:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    layer = {pid}
+    while layer := _children(layer) - found:
+        found |= layer
+    return found
 
 
 def free_port() -> int:
@@ -33,7 +56,10 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
     env.update(BPA_EXECUTOR_POLL_S="0.2")
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-c", "from bpa.cli import app; app()", "serve", "--port", str(port)],
+        [
+            *(sys.executable, "-c", "from bpa.cli import app; app()"),
+            *("serve", "--port", str(port), "--workers", "2"),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -51,6 +77,8 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
                     pass
                 assert time.monotonic() < deadline, "bpa serve not ready after 120 s"
                 await asyncio.sleep(0.2)
+            children = descendants(server.pid)
+            assert len(children) == 3, children  # two workers and a scheduler
 
             # Issue #9, item 8: a huge request head is refused unread; a key put in a URL
             # is not written to the access log.
@@ -81,7 +109,7 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
                 await asyncio.sleep(0.2)
             assert sorted(statuses.values()) == ["succeeded"] * 12, statuses
             metrics = (await client.get("/metrics")).text
-            assert "bpa_engine_paused_seconds_total" in metrics
+            assert "bpa_queue_depth 0.0" in metrics
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -95,6 +123,7 @@ async def test_bpa_serve_executes_concurrent_starts_and_stops_cleanly(tmp_path: 
     assert code in (0, -signal.SIGTERM), output
     assert "Traceback" not in output, output
     assert "/healthz?api_key=***" in output and URL_KEY not in output, output
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], output
 
 
 def _send_huge_header(port: int) -> bytes:

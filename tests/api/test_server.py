@@ -1,6 +1,7 @@
 """A real uvicorn server on a free loopback port, driven over HTTP like a person with curl:
 upload an invoice PDF, stream it, see it wait, approve it (not as a viewer), read the audit
-trail, cancel a waiting run, retry idempotently."""
+trail, cancel a waiting run, retry idempotently. A worker beside the app executes the runs
+(tests/api/conftest.py); `bpa serve` itself is tested in test_served.py."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from conftest import with_worker
 
 from api import create_app
 from bpa.auth import ApiKeyStore, Role
 from bpa.config import Settings
 from bpa.db import create_schema, open_engine
+from bpa.suite import Suite
 
 REPO = Path(__file__).resolve().parents[2]
 INVOICES = REPO / "fixtures" / "invoices"
@@ -50,7 +53,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    app = create_app(settings, open_suite=with_worker(Suite.open))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -117,9 +121,10 @@ def test_invoice_over_http(live: Live) -> None:
         assert done["status"] == "succeeded" and done["output"]["decision"] == "approved"
 
         trail = http.get(f"/runs/{run['id']}/events", headers=viewer).json()["data"]
-        resumed = next(e for e in trail if e["kind"] == "resumed")
-        assert resumed["payload"]["decided_by"] == "approver"
-        assert resumed["payload"]["comment"] == "checked against the contract"
+        decided = next(e for e in trail if e["kind"] == "decision_recorded")
+        assert decided["payload"]["decided_by"] == "approver"
+        assert decided["payload"]["comment"] == "checked against the contract"
+        assert "resumed" in [e["kind"] for e in trail if e["id"] > decided["id"]]
         writes = [e for e in trail if e["kind"] == "connector_call" and e["payload"]["side_effect"]]
         assert writes and all(e["payload"]["idempotency_key"] for e in writes)
         assert trail[-1]["kind"] == "run_finished"
@@ -156,4 +161,4 @@ def test_invoice_over_http(live: Live) -> None:
         metrics = http.get("/metrics", headers=viewer).text
         assert 'bpa_runs{flow="invoice_processing",status="succeeded"} 1.0' in metrics
         assert 'bpa_runs{flow="invoice_processing",status="cancelled"} 1.0' in metrics
-        assert "bpa_model_call_duration_seconds_count" in metrics
+        assert "bpa_queue_depth 0.0" in metrics

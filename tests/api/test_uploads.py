@@ -86,7 +86,7 @@ async def test_upload_refusals(client: httpx.AsyncClient) -> None:
 async def _client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     from toys import toy_suite
 
-    app = create_app(settings, open_suite=toy_suite, run_scheduler=False)
+    app = create_app(settings, open_suite=toy_suite)  # records only: no worker needed
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bpa.test") as c:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from toy_ledger import toy_runner, toy_settings
 
-from bpa.checkpoints import libpq_url, open_memory_store
+from bpa.checkpoints import libpq_url, open_checkpointer, open_memory_store
 from bpa.config import Settings
 
 
@@ -33,6 +34,19 @@ async def test_memory_outlives_the_process_that_wrote_it(tmp_path: Path) -> None
         item = await memory.aget(("sales", "sync"), "watermark")
     assert item is not None and item.value == {"at": "2025-01-06T12:00:00Z"}
     assert (tmp_path / "home" / "memory.db").is_file()
+
+
+async def test_many_openers_of_a_fresh_home_all_succeed(tmp_path: Path) -> None:
+    """As when `bpa serve` starts the API and its workers at once: each opener switches the
+    new files to WAL and migrates their tables; without serialising that, some fail."""
+    settings = Settings(home=tmp_path / "home")
+
+    async def open_both() -> None:
+        async with open_checkpointer(settings), open_memory_store(settings):
+            pass
+
+    outcomes = await asyncio.gather(*(open_both() for _ in range(6)), return_exceptions=True)
+    assert [o for o in outcomes if o is not None] == []
 
 
 async def test_nodes_share_memory_across_runs(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""Starting runs from the API: record them, then tell the workers. The one way to do it.
+
+Recording validates the input and writes a queued run (`Runner.submit`), or a whole batch in
+one transaction (`record_batch`); the dispatcher then tells workers (with a broker: one
+message per run; without one, workers find queued runs by polling). Both are blocking I/O,
+done off the event loop. A lost dispatch loses nothing: the run stays queued in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from api.services import Services
+from bpa.runs.batches import BatchRecord, record_batch
+from bpa.runs.tables import Run, RunStatus
+
+__all__ = ["submit_batch", "submit_run"]
+
+
+async def submit_run(
+    services: Services,
+    flow: str,
+    payload: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[Run, bool]:
+    """`(run, created)`: the new queued run, or the one this key (or the flow's own key for
+    this input) started before."""
+
+    def submit() -> tuple[Run, bool]:
+        run, created = services.suite.runner.submit(
+            flow, payload, trigger="api", idempotency_key=idempotency_key
+        )
+        if created or run.status == RunStatus.queued:
+            services.dispatcher.dispatch([run.id])
+        return run, created
+
+    return await run_in_threadpool(submit)
+
+
+async def submit_batch(
+    services: Services,
+    flow: str,
+    payloads: Sequence[dict[str, Any]],
+    *,
+    idempotency_key: str | None = None,
+) -> BatchRecord:
+    """Every input validated, then the batch's runs recorded all or nothing."""
+
+    def submit() -> BatchRecord:
+        record = record_batch(
+            services.suite.runner, flow, payloads, idempotency_key=idempotency_key
+        )
+        if record.created:
+            services.dispatcher.dispatch([run.id for run in record.created])
+        return record
+
+    return await run_in_threadpool(submit)
