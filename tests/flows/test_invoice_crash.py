@@ -37,6 +37,12 @@ REJECT = {"action": "reject", "comment": "not ordered"}
 CORRECT = {"action": "correct", "corrections": {"due_date": "2026-05-20"}}
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A restart right after each crash: no back-off between attempts (tests/bpa covers it)."""
+    return settings.model_copy(update={"retry_backoff_s": 0.0})
+
+
 async def submit(suite: Suite, path: Path) -> str:
     # The crash process loads the trained classifier from the cache instead of training it.
     await suite.runner.models.backend.warm_up(list(flow.classify_tasks))  # type: ignore[attr-defined]
