@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from bpa.runs.runner import Runner
 from bpa.runs.tables import RunStatus
+from bpa.worker.heartbeats import live_workers
 
 __all__ = ["CONTENT_TYPE", "ApiMetrics"]
 
@@ -40,6 +41,33 @@ class _StoreCollector(Collector):
         depth = GaugeMetricFamily("bpa_queue_depth", "Runs queued, waiting for a worker")
         depth.add_metric([], queued)
         yield depth
+        yield from _worker_metrics(self.runner)
+
+
+def _worker_metrics(runner: Runner) -> Iterable[Metric]:
+    """One series per live worker process (from their heartbeats), and the attempts that
+    runs needed: a rising `bpa_run_crashes_total` is a worker dying under some input."""
+    workers = live_workers(runner.store.engine, within_s=3 * runner.settings.worker_heartbeat_s)
+    labels = ["worker", "kind"]
+    alive = GaugeMetricFamily("bpa_workers", "Worker processes seen in the last heartbeats")
+    alive.add_metric([], len(workers))
+    yield alive
+    in_flight = GaugeMetricFamily(
+        "bpa_worker_in_flight", "Runs a worker executes now", labels=labels
+    )
+    executed = GaugeMetricFamily(
+        "bpa_worker_executed", "Runs a worker executed since it started", labels=labels
+    )
+    for worker in workers:
+        in_flight.add_metric([worker.id, worker.kind], worker.in_flight)
+        executed.add_metric([worker.id, worker.kind], worker.executed)
+    yield in_flight
+    yield executed
+    crashes = GaugeMetricFamily(
+        "bpa_run_crashes_total", "Executions that died without an outcome (all runs)"
+    )
+    crashes.add_metric([], runner.store.count_events("run_recovered"))
+    yield crashes
 
 
 class ApiMetrics:

@@ -11,6 +11,7 @@ from api.deps import ServicesDep, ViewerDep
 from api.metrics import CONTENT_TYPE
 from api.problems import problem_response, problem_responses
 from api.schemas import Health, Ready
+from bpa.worker.heartbeats import live_workers
 
 __all__ = ["router"]
 
@@ -31,6 +32,25 @@ def _database_ok(services: ServicesDep) -> str | None:
     return None
 
 
+def _workers(services: ServicesDep) -> dict[str, object]:
+    suite = services.suite
+    within = 3 * suite.settings.worker_heartbeat_s
+    workers = live_workers(suite.engine, within_s=within)
+    return {
+        "workers": [
+            {
+                "id": w.id,
+                "kind": w.kind,
+                "in_flight": w.in_flight,
+                "executed": w.executed,
+                "seen_at": w.seen_at.isoformat(),
+            }
+            for w in workers
+        ],
+        "queue_depth": suite.store.queue_depth(),
+    }
+
+
 @router.get(
     "/readyz", response_model=Ready, summary="Ready to take runs", responses=problem_responses(503)
 )
@@ -38,16 +58,19 @@ async def readyz(request: Request, services: ServicesDep) -> Response:
     """Ready to record and read runs: the database answers and at least one flow loaded
     (to validate inputs against); 503, saying which check failed, otherwise.
 
-    Whether workers are there to execute the runs is not checked here: queued runs wait in
-    the database for them (`bpa_queue_depth` in /metrics shows a backlog)."""
+    `workers` lists the worker processes seen in their last heartbeats, and `queue_depth`
+    the runs waiting for one. No worker is not a reason to refuse runs (they wait in the
+    database until one starts), so it does not make the API unready; alert on it instead."""
     suite = services.suite
     database = await run_in_threadpool(_database_ok, services)
     broken = {name: info.problem for name, info in suite.flow_infos.items() if info.problem}
-    checks = {
+    checks: dict[str, object] = {
         "database": "ok" if database is None else database,
         "flows": sorted(suite.flows),
         "flows_failed": broken,
     }
+    if database is None:
+        checks.update(await run_in_threadpool(_workers, services))
     problems = []
     if database is not None:
         problems.append(f"the database does not answer ({database})")

@@ -184,55 +184,52 @@ def rm(ref: Annotated[str, typer.Argument(help="Schedule id (or its unique name)
     console.print(f"deleted schedule {gone.id} ({gone.name})")
 
 
-def scheduler(
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            "-c",
-            min=1,
-            max=256,
-            help="Runs executed at once (default: BPA_EXECUTOR_CONCURRENCY)",
-        ),
-    ] = None,
-) -> None:
-    """Fire schedules and execute queued runs in the foreground, until Ctrl-C.
+#: How often `bpa scheduler` sweeps for runs whose worker died or whose message was lost.
+_SWEEP_EVERY_S = 5.0
 
-    Safe next to `bpa serve` or other schedulers on the same database: each firing and each
-    run is taken by one process only.
+
+def scheduler() -> None:
+    """Fire schedules and sweep, until Ctrl-C. Workers (`bpa worker`) execute the runs.
+
+    The sweep frees the runs of workers that died on this machine and, with a broker,
+    publishes again the runs whose message was lost. Safe next to other schedulers on the
+    same database: each firing is recorded by one process only.
     """
-    from bpa.executor import Executor
+    from bpa.dispatch import make_dispatcher
     from bpa.scheduler import SchedulerLoop
+    from bpa.sweeper import Sweeper
 
     async def work(suite: Suite) -> None:
         settings = suite.settings
-        executor = Executor(
-            suite.runner,
-            concurrency=concurrency or settings.executor_concurrency,
-            poll_interval=settings.executor_poll_s,
-        )
+        dispatcher = make_dispatcher(settings)
         loop = SchedulerLoop(
             suite.schedules,
             suite.runner,
-            executor=executor,
+            dispatcher=dispatcher,
             interval=settings.scheduler_interval_s,
             misfire_grace=settings.scheduler_misfire_grace_s,
         )
+        sweeper = Sweeper(suite.store, dispatcher, backoff_s=settings.retry_backoff_s)
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await executor.start()
         await loop.start()
         err.print(
-            f"scheduler running as {suite.runner.owner} on "
-            f"{suite.engine.url!r}; Ctrl-C stops it (running runs resume later)"
+            f"scheduler running as {suite.runner.owner} on {suite.engine.url!r} "
+            f"(runs go to workers through the {dispatcher.kind}); Ctrl-C stops it"
         )
         try:
-            await stop.wait()
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(sweeper.sweep)
+                except Exception as exc:  # the database or broker may be briefly away
+                    err.print(f"[yellow]sweep failed:[/yellow] {exc}")
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), _SWEEP_EVERY_S)
         finally:
             await loop.stop()
-            await executor.stop()
+            dispatcher.close()
         err.print("stopped")
 
     with_suite(work)

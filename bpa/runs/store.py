@@ -286,6 +286,12 @@ class RunStore(LeaseQueries):
         with self._session() as session:
             return list(session.exec(query.order_by(col(RunEvent.id))).all())
 
+    def count_events(self, kind: str) -> int:
+        """Events of one kind across all runs (e.g. `run_recovered`: crashes)."""
+        query = select(func.count()).select_from(RunEvent).where(col(RunEvent.kind) == kind)
+        with self._session() as session:
+            return int(session.exec(query).one())
+
     def open_approval(
         self, run_id: str, *, node: str | None, interrupt_id: str, question: dict[str, Any]
     ) -> Approval:

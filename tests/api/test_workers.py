@@ -17,6 +17,7 @@ from toys import toy_suite
 from api import create_app
 from api.services import Services
 from bpa.config import Settings
+from bpa.worker.heartbeats import Heartbeat
 
 
 @pytest.fixture
@@ -110,3 +111,21 @@ async def test_a_refused_resume_records_nothing(
     assert store.get(run["id"]).status == "waiting"
     assert store.pending_approval(run["id"]) is not None
     assert (await client.get(f"/runs/{run['id']}")).json()["question"] is not None
+
+
+async def test_readyz_and_metrics_show_the_workers_heartbeats(
+    alone: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = alone
+    assert (await client.get("/readyz")).json()["checks"]["workers"] == []
+    engine = _services(app).suite.engine
+    beat = Heartbeat(engine, owner="host:1:ab", kind="celery", concurrency=8, stats=lambda: (3, 41))
+    async with beat:
+        beat.beat()
+        checks = (await client.get("/readyz")).json()["checks"]
+        metrics = (await client.get("/metrics")).text
+    assert [w["id"] for w in checks["workers"]] == ["host:1:ab"]
+    assert checks["workers"][0]["in_flight"] == 3 and checks["queue_depth"] == 0
+    assert 'bpa_worker_executed{kind="celery",worker="host:1:ab"} 41.0' in metrics
+    assert "bpa_workers 1.0" in metrics
+    assert (await client.get("/readyz")).json()["checks"]["workers"] == []  # it said goodbye

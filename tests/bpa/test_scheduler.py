@@ -394,6 +394,8 @@ def test_bpa_scheduler_fires_a_due_schedule_runs_it_and_stops_on_ctrl_c(tmp_path
     env = {**os.environ, "BPA_EXECUTOR_POLL_S": "0.1", "BPA_SCHEDULER_INTERVAL_S": "0.1"}
     command = [sys.executable, "-c", "from bpa.cli import app; app()", "scheduler"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    worker_argv = [sys.executable, "-c", "from bpa.cli import app; app()", "worker"]
+    worker = subprocess.Popen(worker_argv, env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         runs: list = []  # type: ignore[type-arg]
@@ -407,6 +409,8 @@ def test_bpa_scheduler_fires_a_due_schedule_runs_it_and_stops_on_ctrl_c(tmp_path
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
     assert proc.returncode == 0, err.decode()
     assert b"stopped" in err
     assert len(runs) == 1 and runs[0]["status"] in ("waiting", "succeeded", "failed")
