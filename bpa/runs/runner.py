@@ -381,11 +381,13 @@ class Runner:
         self.store.add_events(events)
         self._publish(events[0].run_id, events)
 
-    def _write(self, audit: RunAudit, *, step: bool = False) -> None:
-        """Write the recorded events. After a graph step only when someone follows the run
-        live; otherwise they go with the next status change, in the same transaction.
-        (Side effects write their own events at once: see bpa/runs/audit.py.)"""
-        if step and not (self.listeners or len(audit) >= _STEP_EVENTS_BUFFER):
+    def _write(self, audit: RunAudit, *, step: bool = False, live: bool = False) -> None:
+        """Write the recorded events. After a graph step when the run's steps are written
+        live (`live`: flows that checkpoint every step, whose runs last long enough to be
+        followed from another process) or someone here listens; otherwise they go with the
+        next status change, in the same transaction. (Side effects write their own events at
+        once: see bpa/runs/audit.py.)"""
+        if step and not (live or self.listeners or len(audit) >= _STEP_EVENTS_BUFFER):
             return
         audit.flush()
 
@@ -410,6 +412,8 @@ class Runner:
             await complete_effects(audit, self.connectors)
         graph = self.graph(run.flow)
         config = self._config(run.id)
+        durability = self.durability or self.flow(run.flow).durability
+        live = durability != "exit"
         clock: dict[str, float] = {}
         final: dict[str, Any] | None = None  # the state after the last step
         interrupted = False
@@ -418,7 +422,7 @@ class Runner:
             config,
             context=self._context(run, audit),
             stream_mode=["tasks", "updates", "values"],
-            durability=self.durability or self.flow(run.flow).durability,
+            durability=durability,
         )
         try:
             async with aclosing(stream):
@@ -429,7 +433,7 @@ class Runner:
                         final = chunk
                     else:
                         interrupted = interrupted or "__interrupt__" in chunk
-                        self._write(audit, step=True)
+                        self._write(audit, step=True, live=live)
                     if lease.lost:
                         break
         except Exception as exc:  # every failure ends as a recorded, explained state

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -287,8 +288,8 @@ async def test_a_run_that_kills_its_worker_fails_after_three_attempts(
 
 
 async def test_a_broker_restart_mid_batch_loses_no_run(tmp_path: Path, pg_url: str) -> None:
-    if not _reachable("127.0.0.1", 6379):
-        pytest.skip("no redis-server on this machine")
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on this machine (the test restarts a broker of its own)")
     port = _free_port()
     argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
     broker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, cwd=tmp_path)
