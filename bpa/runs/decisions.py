@@ -8,33 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Table, update
 
-from bpa.errors import InvalidDecision, RunStateError
-from bpa.review import ReviewDecision, ReviewQuestion
+from bpa.errors import RunStateError
 from bpa.runs.runner import Runner
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, utcnow
 
-__all__ = ["queue_decision", "validated_decision"]
+__all__ = ["queue_decision"]
 
 _RUNS: Table = Run.__table__  # type: ignore[assignment]
 _APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
 _EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
-
-
-def validated_decision(
-    runner: Runner, run: Run, approval: Approval, decision: dict[str, Any], by: str | None
-) -> dict[str, Any]:
-    """The answer as the flow's decision model reads it, or `InvalidDecision`."""
-    model = runner.flow(run.flow).decision_model or ReviewDecision
-    try:
-        answer = model.model_validate({**decision, "decided_by": by})
-    except ValidationError as exc:
-        raise InvalidDecision(str(exc)) from exc
-    if isinstance(answer, ReviewDecision):
-        answer.check_answers(ReviewQuestion.model_validate(approval.question))
-    return answer.model_dump(mode="json", exclude_unset=False)
 
 
 def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by: str | None) -> Run:
@@ -44,13 +28,7 @@ def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by:
     `InvalidDecision` when the answer does not fit the question.
     """
     store = runner.store
-    run = store.get(run_id)
-    if run.status != RunStatus.waiting:
-        raise RunStateError(f"run {run_id} is {run.status}, not waiting for a decision")
-    approval = store.pending_approval(run_id)
-    if approval is None:
-        raise RunStateError(f"run {run_id} has no open question")
-    body = validated_decision(runner, run, approval, decision, by)
+    _run, approval, body = runner.answer_of(run_id, decision, by=by)
     now = utcnow()
     with store.engine.begin() as conn:
         answered = conn.execute(

@@ -35,7 +35,7 @@ from bpa.runs.audit import EFFECT_KINDS, RunAudit, jsonable
 from bpa.runs.context import ConnectorHub, RunContext, complete_effects
 from bpa.runs.leases import HeldLease, LeaseLost, process_owner
 from bpa.runs.store import RunStore
-from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
+from bpa.runs.tables import Approval, Run, RunEvent, RunStatus, utcnow
 from connectors.base import Connector
 from connectors.errors import ConnectorError
 
@@ -282,24 +282,31 @@ class Runner:
                 return approval.decision
         return None
 
+    def answer_of(
+        self, run_id: str, decision: dict[str, Any], *, by: str | None
+    ) -> tuple[Run, Approval, dict[str, Any]]:
+        """The waiting run, its open question, and the answer as the flow's decision model
+        reads it; `RunStateError` when it waits for none, `InvalidDecision` when the answer
+        does not fit."""
+        run = self.store.get(run_id)
+        if run.status != RunStatus.waiting:
+            raise RunStateError(f"run {run_id} is {run.status}, not waiting for a decision")
+        approval = self.store.pending_approval(run_id)
+        if approval is None:
+            raise RunStateError(f"run {run_id} has no open question")
+        model = self.flow(run.flow).decision_model or ReviewDecision
+        try:
+            answer = model.model_validate({**decision, "decided_by": by})
+        except ValidationError as exc:
+            raise InvalidDecision(str(exc)) from exc
+        if isinstance(answer, ReviewDecision):
+            answer.check_answers(ReviewQuestion.model_validate(approval.question))
+        return run, approval, answer.model_dump(mode="json", exclude_unset=False)
+
     async def resume(self, run_id: str, decision: dict[str, Any], *, by: str | None = None) -> Run:
         """Answer the question a waiting run asked, and carry on."""
         async with self._lock(run_id):
-            run = self.store.get(run_id)
-            if run.status != RunStatus.waiting:
-                raise RunStateError(f"run {run_id} is {run.status}, not waiting for a decision")
-            approval = self.store.pending_approval(run_id)
-            if approval is None:
-                raise RunStateError(f"run {run_id} has no open question")
-            flow = self.flow(run.flow)
-            model = flow.decision_model or ReviewDecision
-            try:
-                answer = model.model_validate({**decision, "decided_by": by})
-            except ValidationError as exc:
-                raise InvalidDecision(str(exc)) from exc
-            if isinstance(answer, ReviewDecision):
-                answer.check_answers(ReviewQuestion.model_validate(approval.question))
-            body = answer.model_dump(mode="json", exclude_unset=False)
+            run, approval, body = self.answer_of(run_id, decision, by=by)
             statuses = (RunStatus.waiting,)
             if not self.store.acquire(run_id, self.owner, lease_s=self.lease_s, statuses=statuses):
                 raise RunStateError(f"run {run_id} is being resumed elsewhere or no longer waits")

@@ -219,10 +219,8 @@ def _assert_exactly_once(suite: Suite, ids: list[str], *, skip: set[str] = froze
         assert effects[(run_id, "create_bill")] == 1 and effects[(run_id, "post_bill")] == 1
 
 
-async def test_200_runs_execute_exactly_once_on_two_workers(
-    tmp_path: Path, pg_url: str, redis_url: str
-) -> None:
-    settings = _settings(tmp_path, pg_url, redis_url)
+async def _exactly_once_on_two_workers(tmp_path: Path, pg_url: str, broker: str) -> None:
+    settings = _settings(tmp_path, pg_url, broker)
     cluster = Cluster(settings, tmp_path)
     async with Suite.open(settings) as suite:
         try:
@@ -234,6 +232,12 @@ async def test_200_runs_execute_exactly_once_on_two_workers(
         statuses = Counter(suite.store.get(i).status for i in ids)
         assert statuses == {RunStatus.succeeded: 200}, statuses
         _assert_exactly_once(suite, ids)
+
+
+async def test_200_runs_execute_exactly_once_on_two_workers(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    await _exactly_once_on_two_workers(tmp_path, pg_url, redis_url)
 
 
 async def test_kill_9_of_a_worker_mid_batch_loses_and_repeats_nothing(
@@ -328,15 +332,4 @@ async def test_a_broker_restart_mid_batch_loses_no_run(tmp_path: Path, pg_url: s
 async def test_exactly_once_with_rabbitmq_as_the_broker(
     tmp_path: Path, pg_url: str, rabbit_url: str
 ) -> None:
-    settings = _settings(tmp_path, pg_url, rabbit_url)
-    cluster = Cluster(settings, tmp_path)
-    async with Suite.open(settings) as suite:
-        try:
-            cluster.start_worker()
-            cluster.start_worker()
-            ids = await _drive(suite, cluster, _inputs(200))
-        finally:
-            cluster.stop()
-        statuses = Counter(suite.store.get(i).status for i in ids)
-        assert statuses == {RunStatus.succeeded: 200}, statuses
-        _assert_exactly_once(suite, ids)
+    await _exactly_once_on_two_workers(tmp_path, pg_url, rabbit_url)
