@@ -49,13 +49,17 @@ _COUNTRY_CURRENCY = {
     "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN",
 }  # fmt: skip
 
+#: Parametrised once and held: pydantic caches `Extraction[InvoiceFields]` only weakly, so
+#: after a garbage collection each run built the class again (a millisecond of CPU).
+_Extraction = Extraction[InvoiceFields]
+
 
 def parse_invoice(text: str) -> Extraction[InvoiceFields]:
     """Extract invoice fields from plain document text (PDF text, OCR lines, mail body)."""
     try:
         return _parse(text)
     except Exception as exc:  # a baseline degrades to "please review", never crashes a run
-        return Extraction[InvoiceFields](
+        return _Extraction(
             value=InvoiceFields(),
             confidence=0.0,
             notes=[f"offline extraction failed ({type(exc).__name__}); review by hand"],
@@ -149,7 +153,7 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
         notes.append("text was cut to its first 100,000 characters")
     if len(_WORD_CHAR.findall("".join(doc.lines[:200]))) < 10:
         notes.append("no readable text")
-        return Extraction[InvoiceFields](value=InvoiceFields(), confidence=0.0, notes=notes)
+        return _Extraction(value=InvoiceFields(), confidence=0.0, notes=notes)
     conf: dict[str, float] = {}
     values: dict[str, object] = {}
 
@@ -204,7 +208,7 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     for name in _REQUIRED:
         if name not in values:
             notes.append(f"{name}: not found")
-    return Extraction[InvoiceFields](
+    return _Extraction(
         value=InvoiceFields.model_validate(values),
         confidence=round(overall, 3),
         field_confidence={name: round(value, 3) for name, value in conf.items()},

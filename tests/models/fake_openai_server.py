@@ -44,6 +44,8 @@ class Reply:
     prompt_tokens: int = 21
     completion_tokens: int = 8
     finish_reason: str | None = None
+    #: The model declines to answer: a refusal instead of content.
+    refusal: str | None = None
 
     @classmethod
     def structured(cls, answer: Any, **usage: int) -> Reply:
@@ -52,6 +54,10 @@ class Reply:
     @classmethod
     def text(cls, text: str, **usage: int) -> Reply:
         return cls(answer=text, as_content=True, **usage)  # type: ignore[arg-type]
+
+    @classmethod
+    def refused(cls, why: str) -> Reply:
+        return cls(refusal=why)
 
     @classmethod
     def http_error(cls, status: int, *, retry_after_ms: int | None = 10) -> Reply:
@@ -94,7 +100,10 @@ def _completion(request: dict[str, Any], reply: Reply, serial: int) -> dict[str,
     rendered = answer if isinstance(answer, str) else json.dumps(answer)
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     tools = request.get("tools") or []
-    if tools and not reply.as_content:
+    if reply.refusal is not None:
+        message["refusal"] = reply.refusal
+        finish = "stop"
+    elif tools and not reply.as_content:
         name = tools[0]["function"]["name"]
         message["tool_calls"] = [
             {

@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from fake_openai_server import FakeOpenAIServer, Reply
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
 from bpa.config import Settings
 from bpa.errors import ConfigError, ModelError
-from bpa.models import ClassifyTask, ExtractTask, GenerateTask, PromptLibrary
+from bpa.models import ClassifyTask, ExtractTask, GenerateTask, PromptLibrary, openai_backend
 from bpa.models.openai_backend import OpenAIBackend
 
 SettingsFactory = Callable[..., Settings]
@@ -216,6 +217,39 @@ async def test_always_malformed_ends_in_a_model_error_naming_schema_and_attempts
     assert "3 attempts" in message
     assert len(openai_server.requests) == 3
     assert openai_server.pending == 0
+
+
+@METHODS
+async def test_a_refusal_is_asked_again(
+    openai_server: FakeOpenAIServer,
+    openai_settings: SettingsFactory,
+    prompts: PromptLibrary,
+    method: str,
+) -> None:
+    openai_server.reply(
+        Reply.refused("I cannot help with that."),
+        Reply.structured({"data": GOOD_INVOICE, "confidence": 0.7}),
+        Reply.refused("I cannot help with that."),
+        Reply.refused("I cannot help with that."),
+    )
+    backend = OpenAIBackend(openai_settings(openai_structured_method=method, model_max_retries=1))
+
+    extraction, _, _ = await backend.extract(extract_task(prompts), DOCUMENT, {"company": "X"})
+    assert extraction.value.number == "INV-7"
+    with pytest.raises(ModelError, match=r"did not match Invoice .*2 attempts"):
+        await backend.extract(extract_task(prompts), DOCUMENT, {"company": "X"})
+    assert openai_server.pending == 0
+
+
+async def test_an_answer_cut_off_at_the_token_limit_is_a_model_error(
+    openai_server: FakeOpenAIServer, openai_settings: SettingsFactory, prompts: PromptLibrary
+) -> None:
+    cut = {"data": GOOD_INVOICE, "confidence": 0.7}
+    openai_server.reply(Reply(answer=cut, finish_reason="length"))
+    backend = OpenAIBackend(openai_settings(openai_structured_method="json_schema"))
+
+    with pytest.raises(ModelError, match="length limit"):
+        await backend.extract(extract_task(prompts), DOCUMENT, {"company": "X"})
 
 
 async def test_no_retries_means_one_attempt(
@@ -447,6 +481,59 @@ def test_one_backend_serves_several_event_loops(
         openai_server.reply(Reply.structured({"label": label, "confidence": 0.9}))
         result, _, _ = asyncio.run(backend.classify(classify_task(prompts), DOCUMENT, {}))
         assert result.label == label
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+async def test_the_client_side_of_a_task_is_built_once(
+    openai_server: FakeOpenAIServer,
+    openai_settings: SettingsFactory,
+    prompts: PromptLibrary,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """Profiles showed the answer model and the structured-output wrapper, rebuilt on every
+    call, costing as much CPU as the HTTP call itself (issue #10): one of each per task."""
+    models: list[str] = []
+    wrappers: list[dict[str, Any]] = []
+    create_model, bind = openai_backend.create_model, BaseChatModel.bind
+
+    def counted_model(name: str, **fields: Any) -> Any:
+        models.append(name)
+        return create_model(name, **fields)
+
+    def counted_bind(self: BaseChatModel, **kwargs: Any) -> Any:
+        wrappers.append(kwargs)  # every wrapper binds the format (or tool) to the model once
+        return bind(self, **kwargs)
+
+    monkeypatch.setattr(openai_backend, "create_model", counted_model)
+    monkeypatch.setattr(BaseChatModel, "bind", counted_bind)
+    backend = OpenAIBackend(openai_settings(openai_structured_method=method))
+    extract, classify = extract_task(prompts), classify_task(prompts)
+    for _ in range(3):
+        openai_server.reply(
+            Reply.structured({"label": "invoice", "confidence": 0.9}),
+            Reply.structured({"data": GOOD_INVOICE, "confidence": 0.8}),
+        )
+        result, _, _ = await backend.classify(classify, DOCUMENT, {})
+        extraction, _, _ = await backend.extract(extract, DOCUMENT, {"company": "Globex"})
+        assert (result.label, extraction.value.number) == ("invoice", "INV-7")
+    # A malformed answer is still asked again, through the same wrapper.
+    openai_server.reply(
+        Reply.structured({"label": "memo", "confidence": 0.9}),
+        Reply.structured({"label": "receipt", "confidence": 0.7}),
+    )
+    result, _, _ = await backend.classify(classify, DOCUMENT, {})
+
+    assert result.label == "receipt"
+    assert len(openai_server.requests) == 8
+    assert models == ["ClassificationAnswer", "InvoiceAnswer"]
+    assert len(wrappers) == 2
+    # Another task with the same labels is its own task (its own name in errors and enum).
+    other = ClassifyTask(name="kind", labels=list(LABELS), prompts=prompts, prompt="classify.j2")
+    openai_server.reply(Reply.structured({"label": "other", "confidence": 0.6}))
+    await backend.classify(other, DOCUMENT, {})
+    assert models == ["ClassificationAnswer", "InvoiceAnswer", "ClassificationAnswer"]
+    assert len(wrappers) == 3
 
 
 async def test_requests_go_through_an_injected_http_client(
