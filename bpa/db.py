@@ -1,13 +1,30 @@
-"""Database engine for the suite's own tables (runs, events, approvals, schedules, API keys)."""
+"""The suite's database engine: its tables (runs, events, approvals, schedules, API keys) and,
+unless one is configured with its own `database_url`, the mocked systems' tables."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
 
 from bpa.config import Settings
-from connectors.sql import make_engine
+from bpa.sqlite import configure_connection
 
-__all__ = ["create_schema", "open_engine"]
+__all__ = ["create_schema", "make_engine", "open_engine"]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets the settings that make concurrent use safe (WAL, busy
+    timeout, foreign keys), PostgreSQL a pool that checks connections before use."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            configure_connection(dbapi_conn)
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from bpa.schedules import ScheduleStore
 from connectors.base import Connector
 from connectors.registry import ConnectorInfo, load_connectors
 
-__all__ = ["Suite", "connector_config"]
+__all__ = ["Suite", "connector_config", "start_connector"]
 
 
 def connector_config(settings: Settings, cls: type[Connector], name: str) -> dict[str, Any]:
@@ -36,6 +37,29 @@ def connector_config(settings: Settings, cls: type[Connector], name: str) -> dic
         config["seed"] = str(seed)
     config.update(settings.connectors.get(name, {}))
     return config
+
+
+def _takes_engine(cls: type[Connector]) -> bool:
+    """Whether the class accepts the host's engine (an `engine` keyword, see connectors/sql.py)."""
+    try:
+        parameter = inspect.signature(cls).parameters.get("engine")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+
+
+def start_connector(
+    settings: Settings, cls: type[Connector], name: str, engine: Engine
+) -> Connector:
+    """The connector with its config; it shares the suite's `engine` (which the suite disposes)
+    when it takes one and BPA_CONNECTORS names no `database_url` of its own for it."""
+    config = connector_config(settings, cls, name)
+    if _takes_engine(cls) and "database_url" not in settings.connectors.get(name, {}):
+        return cls(config, engine=engine)  # type: ignore[call-arg]
+    return cls(config)  # type: ignore[call-arg]
 
 
 @dataclass
@@ -82,7 +106,7 @@ class Suite:
                 problems[name] = "; ".join(info.problems) or "not loadable"
                 continue
             try:
-                connectors[name] = info.cls(connector_config(settings, info.cls, name))
+                connectors[name] = start_connector(settings, info.cls, name, engine)
             except Exception as exc:  # report, keep the rest of the suite usable
                 problems[name] = f"failed to start: {redactor.error(exc)}"
         models = ModelGateway(make_backend(settings))

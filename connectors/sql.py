@@ -3,6 +3,11 @@
 `SqlConnectorMixin` gives a connector a SQLAlchemy engine, one session per action (shared
 with the idempotency ledger, so the record and its ledger row commit together), and the
 `_idempotent` implementation the SDK requires.
+
+The engine normally comes from the host: a connector class whose constructor takes an
+`engine` keyword receives the suite's own engine when its configuration names no database of
+its own, and leaves that engine to the host to dispose. Given none, it builds one for its
+`database_url` with `make_engine` and disposes it in `aclose`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,7 +29,6 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from connectors.base import ActionSpec
 from connectors.errors import Conflict, ConnectorError
-from connectors.sqlite import configure_connection
 
 __all__ = ["IdempotencyRecord", "SqlConnectorMixin", "make_engine", "request_fingerprint"]
 
@@ -51,14 +57,35 @@ def request_fingerprint(action: str, request: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _configure_sqlite(dbapi_conn: sqlite3.Connection) -> None:
+    """Wait for locks, WAL (switched once per file; retried while another connection opening
+    the fresh file holds it), foreign keys: the same settings as the suite's engine."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=30000")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0].lower()
+        for attempt in range(100 if mode not in ("wal", "memory") else 0):
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.02)
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cur.close()
+
+
 def make_engine(url: str) -> Engine:
-    """An engine with the SQLite settings that make concurrent use safe (WAL, busy timeout)."""
+    """An engine of a connector's own (SQLite: safe for concurrent use; PostgreSQL: pooled)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            configure_connection(dbapi_conn)
+            _configure_sqlite(dbapi_conn)
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -69,11 +96,22 @@ class SqlConnectorMixin:
 
     name: ClassVar[str]
     engine: Engine
+    #: Whether `aclose` disposes the engine (False when the host lent it).
+    _owns_engine: bool = True
 
     if TYPE_CHECKING:
 
         @classmethod
         def action_specs(cls) -> dict[str, ActionSpec]: ...  # from Connector
+
+    def use_engine(self, database_url: str, engine: Engine | None = None) -> None:
+        """Store the host's `engine` if given (the host disposes it), else one of our own."""
+        self.engine = engine if engine is not None else make_engine(database_url)
+        self._owns_engine = engine is None
+
+    async def aclose(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, inspect
+from sqlalchemy import Engine, func, inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
@@ -48,7 +48,7 @@ from connectors.schemas import (
     VendorRef,
     VendorSearch,
 )
-from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin
 
 __all__ = ["AccountingConfig", "MockAccountingConnector"]
 
@@ -73,10 +73,11 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
         config: dict[str, Any] | AccountingConfig,
         *,
         clock: Callable[[], dt.date] = dt.date.today,
+        engine: Engine | None = None,
     ) -> None:
         self.config = AccountingConfig.model_validate(config)
         self._today = clock
-        self.engine = make_engine(self.config.database_url)
+        self.use_engine(self.config.database_url, engine)
         self._create_tables()
         if self.config.seed:
             seed_if_empty(self.engine, self.config.seed, today=clock())
@@ -251,6 +252,3 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
                 "journal_entries": count(AcctJournalEntry),
                 "closed_periods": count(AcctPeriod, AcctPeriod.status == "closed"),
             }
-
-    async def aclose(self) -> None:
-        self.engine.dispose()

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from connectors.crm.retail import RetailActions
 from connectors.crm.sales import SalesActions, SalesConfig
 from connectors.kinds import CRMConnector
-from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin
 
 __all__ = ["CRMConfig", "MockCRMConnector"]
 
@@ -26,9 +27,9 @@ class MockCRMConnector(SqlConnectorMixin, RetailActions, SalesActions, CRMConnec
     name: ClassVar[str] = "crm"
     config_model: ClassVar[type[BaseModel] | None] = CRMConfig
 
-    def __init__(self, config: CRMConfig | dict[str, Any]) -> None:
+    def __init__(self, config: CRMConfig | dict[str, Any], *, engine: Engine | None = None) -> None:
         self.config = CRMConfig.model_validate(config)
-        self.engine = make_engine(self.config.database_url)
+        self.use_engine(self.config.database_url, engine)
         tables = [IdempotencyRecord.__table__, *self._retail_tables(), *self._sales_tables()]
         SQLModel.metadata.create_all(self.engine, tables=tables)
         if self.config.seed:
@@ -39,6 +40,3 @@ class MockCRMConnector(SqlConnectorMixin, RetailActions, SalesActions, CRMConnec
     async def health(self) -> dict[str, Any]:
         """Row counts of both halves: zero customers or deals usually means no seed loaded."""
         return {"ok": True, "retail": self.retail_counts(), "sales": self.sales_counts()}
-
-    async def aclose(self) -> None:
-        self.engine.dispose()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from sqlalchemy import func, update
+from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,7 +33,7 @@ from connectors.kinds import MessagingConnector
 from connectors.mail._smtp import SmtpSettings, build_message, deliver, probe, sender_address
 from connectors.mail.tables import OUTBOX_TABLES, MailOutbox
 from connectors.schemas import EmailSend, OutboxMessage, OutboxRef, OutboxSearch
-from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine, request_fingerprint
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin, request_fingerprint
 
 __all__ = ["MailConfig", "SmtpMailConnector"]
 
@@ -104,9 +104,11 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
     name = "mail"
     config_model = MailConfig
 
-    def __init__(self, config: dict[str, Any] | MailConfig) -> None:
+    def __init__(
+        self, config: dict[str, Any] | MailConfig, *, engine: Engine | None = None
+    ) -> None:
         self.config = MailConfig.model_validate(config)
-        self.engine = make_engine(self.config.database_url)
+        self.use_engine(self.config.database_url, engine)
         MailOutbox.metadata.create_all(
             self.engine,
             tables=[*OUTBOX_TABLES, IdempotencyRecord.__table__],  # type: ignore[attr-defined]
@@ -302,6 +304,3 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
             "server": f"{self._smtp.host}:{self._smtp.port}",
             "outbox": counts,
         }
-
-    async def aclose(self) -> None:
-        self.engine.dispose()

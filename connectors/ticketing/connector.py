@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
 from connectors.base import Irreversible, action
@@ -26,7 +26,7 @@ from connectors.schemas import (
     TicketSearch,
     TicketUpdate,
 )
-from connectors.sql import IdempotencyRecord, SqlConnectorMixin, make_engine
+from connectors.sql import IdempotencyRecord, SqlConnectorMixin
 from connectors.ticketing import _tickets
 from connectors.ticketing.tables import TICKET_TABLES, TktTicket
 
@@ -54,10 +54,11 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
         config: dict[str, Any] | TicketingConfig,
         *,
         clock: Callable[[], dt.datetime] = _utcnow,
+        engine: Engine | None = None,
     ) -> None:
         self.config = TicketingConfig.model_validate(config)
         self._now = clock
-        self.engine = make_engine(self.config.database_url)
+        self.use_engine(self.config.database_url, engine)
         SQLModel.metadata.create_all(
             self.engine,
             tables=[*TICKET_TABLES, IdempotencyRecord.__table__],  # type: ignore[attr-defined]
@@ -149,6 +150,3 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
                 )
             ).one()
             return {"ok": True, "tickets": by_status, "overdue": overdue}
-
-    async def aclose(self) -> None:
-        self.engine.dispose()

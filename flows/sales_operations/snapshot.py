@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bpa.config import Settings
-from connectors.sql import make_engine
+from bpa.db import make_engine
 
 __all__ = ["ENTITIES", "Snapshot", "open_snapshot"]
 

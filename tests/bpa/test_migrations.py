@@ -10,7 +10,7 @@ from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
 from bpa.cli import app
-from bpa.db import create_schema
+from bpa.db import create_schema, make_engine
 from bpa.migrations import (
     BASELINE,
     HEAD,
@@ -19,7 +19,6 @@ from bpa.migrations import (
     unmigrated_changes,
     upgrade,
 )
-from connectors.sql import make_engine
 
 
 def sqlite(path: Path) -> Engine:

@@ -1,5 +1,6 @@
 """SQLite settings for concurrent use: every connection waits for locks, runs in WAL mode
-(readers never block the writer) and enforces foreign keys.
+(readers never block the writer) and enforces foreign keys. `bpa.db.make_engine` applies
+them to every connection of the suite's engine, which the mocked systems share.
 
 Checkpoints (SQLite copying the log back into the database file) stay SQLite's own: the
 connection whose commit passes 1,000 logged pages does it. No process here is so sensitive
