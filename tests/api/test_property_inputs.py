@@ -29,7 +29,7 @@ from bpa.auth import ApiKey, Role
 from bpa.config import Settings
 from bpa.documents import DocumentStore
 from bpa.flows import FlowInfo
-from bpa.runs.tables import Run, RunEvent
+from bpa.runs.tables import Approval, Run, RunEvent
 from bpa.schedules import Schedule
 from bpa.suite import Suite
 
@@ -148,6 +148,7 @@ _BODIES: dict[str, st.SearchStrategy[Any]] = {
     "/flows/toy_doc/runs": st.one_of(st.fixed_dictionaries({"input": _doc_input()}), _json),
     "/flows/toy_doc/runs/wait?timeout=5": st.fixed_dictionaries({"input": _doc_input()}),
     "/flows/toy_peek/runs/wait?timeout=5": st.fixed_dictionaries({"input": _doc_input()}),
+    "/flows/toy/runs/stream": st.fixed_dictionaries({"input": _toy_input()}),
     "/flows/toy/batches": st.fixed_dictionaries(
         {"inputs": st.lists(_toy_input(), min_size=0, max_size=4)}
     ),
@@ -288,6 +289,64 @@ def test_multipart_bodies(app: FastAPI, client: TestClient, route: str) -> None:
         form = {"input": extra} if extra is not None else None
         response = client.post(route, files=files, data=form)
         _check(app, response, before, seen)
+
+    check()
+    assert any(400 <= s < 500 for s in seen), seen
+
+
+def _decisions(conn_app: FastAPI) -> tuple[int, int]:
+    suite = services(conn_app).suite
+    with suite.engine.connect() as conn:
+        decided = conn.execute(
+            select(func.count()).select_from(Approval).where(Approval.decided_at.is_not(None))  # type: ignore[arg-type, union-attr]
+        ).scalar_one()
+        recorded = conn.execute(
+            select(func.count()).select_from(RunEvent).where(RunEvent.kind == "decision_recorded")  # type: ignore[arg-type]
+        ).scalar_one()
+    return int(decided), int(recorded)
+
+
+def test_resume_and_cancel_bodies(app: FastAPI, client: TestClient) -> None:
+    """Answers to a waiting run's question, and cancellations: a 4xx records no decision and
+    changes no run."""
+    seen: set[int] = set()
+    waiting: list[str] = []
+
+    def a_waiting_run() -> str:
+        if not waiting:
+            run = client.post("/flows/toy/runs/wait?timeout=10", json={"input": {"amount": 150}})
+            assert run.json()["status"] == "waiting", run.text
+            waiting.append(run.json()["id"])
+        return waiting[0]
+
+    decision = st.one_of(
+        st.fixed_dictionaries(
+            {"action": st.sampled_from(["approve", "reject", "correct", "maybe", "\x00"])},
+            optional={"comment": _text, "corrections": _json},
+        ),
+        _json,
+    )
+
+    @_PROPERTY
+    @given(
+        body=decision,
+        timeout=st.sampled_from(["5", "0", "nan", "-1", "inf"]),
+        cancel=st.booleans(),
+    )
+    def check(body: Any, timeout: str, cancel: bool) -> None:
+        run_id = a_waiting_run()
+        before = (_decisions(app), client.get(f"/runs/{run_id}").json()["status"])
+        if cancel:
+            response = client.post(f"/runs/{run_id}/cancel", json=body)
+        else:
+            response = client.post(f"/runs/{run_id}/resume?timeout={timeout}", json=body)
+        seen.add(response.status_code)
+        assert response.status_code < 500, response.text
+        if 400 <= response.status_code < 500:
+            after = (_decisions(app), client.get(f"/runs/{run_id}").json()["status"])
+            assert after == before, response.text
+        elif response.status_code < 300:
+            waiting.clear()  # answered or cancelled: the next example needs a new one
 
     check()
     assert any(400 <= s < 500 for s in seen), seen
