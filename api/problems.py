@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bpa.auth import KeyNotFound
-from bpa.errors import IdempotencyConflict, InvalidDecision, RunNotFound, RunStateError
+from bpa.errors import (
+    IdempotencyConflict,
+    InvalidDecision,
+    InvalidInput,
+    RunNotFound,
+    RunStateError,
+)
 from bpa.runs.runner import UnknownFlow
 
 __all__ = [
@@ -225,6 +231,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     )
     app.add_exception_handler(
         InvalidDecision, _mapped(422, "decision-invalid", "Decision does not answer the question")
+    )
+    app.add_exception_handler(
+        InvalidInput, _mapped(422, "input-invalid", "The input does not fit the flow")
     )
     app.add_exception_handler(
         IdempotencyConflict,

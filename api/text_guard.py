@@ -10,7 +10,6 @@ than failing deep inside as a 500 or a run that fails as `internal_error`. File 
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers
@@ -18,27 +17,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
+from bpa.nul import nul_location
 
 __all__ = ["NulGuard", "nul_location"]
 
 _ESCAPED_NUL = (b"\\u0000", b"\\U0000")
-
-
-def nul_location(value: Any, where: str = "body") -> str | None:
-    """Where in a parsed JSON value a string (or key) holds a NUL, or None."""
-    if isinstance(value, str):
-        return where if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = nul_location(key, f"{where} (a key)") or nul_location(item, f"{where}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = nul_location(item, f"{where}.{i}")
-            if found:
-                return found
-    return None
 
 
 def _is_json(headers: Headers) -> bool:

@@ -38,6 +38,10 @@ class RunStateError(Exception):
     """The run is not in a state that allows this (e.g. approving a finished run)."""
 
 
+class InvalidInput(ValueError):
+    """A flow input that passed its schema but is still refused (e.g. a NUL character)."""
+
+
 class IdempotencyConflict(Exception):
     """An idempotency key was reused with a different request."""
 

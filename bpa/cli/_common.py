@@ -16,6 +16,7 @@ from bpa.errors import (
     ConfigError,
     IdempotencyConflict,
     InvalidDecision,
+    InvalidInput,
     RunNotFound,
     RunStateError,
 )
@@ -33,6 +34,7 @@ _USER_ERRORS = (
     ConfigError,
     IdempotencyConflict,
     InvalidDecision,
+    InvalidInput,
     RunNotFound,
     RunStateError,
     UnknownFlow,

@@ -26,9 +26,10 @@ from pydantic import ValidationError
 
 from bpa.config import Settings
 from bpa.documents import DocumentStore
-from bpa.errors import FlowError, InvalidDecision, ModelError, RunStateError
+from bpa.errors import FlowError, InvalidDecision, InvalidInput, ModelError, RunStateError
 from bpa.flows import Flow
 from bpa.models import ModelGateway
+from bpa.nul import nul_location
 from bpa.redaction import Redactor
 from bpa.review import ReviewDecision, ReviewQuestion
 from bpa.runs.audit import EFFECT_KINDS, RunAudit, jsonable
@@ -158,6 +159,10 @@ class Runner:
         given, else the flow's own (`Flow.run_key`), else None."""
         flow = self.flow(flow_name)
         data = flow.input_model.model_validate(payload).model_dump(mode="json")
+        if where := nul_location(data, "input"):
+            raise InvalidInput(
+                f"{where} contains a NUL character (\\u0000), which no field accepts; remove it"
+            )
         if idempotency_key is None and flow.run_key is not None:
             idempotency_key = flow.run_key(data)
         return flow, data, idempotency_key

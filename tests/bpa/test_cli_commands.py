@@ -33,6 +33,16 @@ def test_run_prints_json_and_exit_code_follows_status() -> None:
     assert json.loads(out)["error"]["code"] == "document_unreadable"
 
 
+def test_a_nul_character_in_an_input_is_refused_before_a_run_exists(tmp_path: Path) -> None:
+    """Issue #9, item 7: the same rule as the API's, for inputs from files (CLI, schedules)."""
+    message = tmp_path / "message.json"
+    message.write_text(json.dumps({"channel": "email", "body": "cancel\u0000 my order"}))
+    code, out = run("run", "customer_service", "--input", str(message))
+    assert code == 2 and "NUL" in out and "Traceback" not in out
+    code, out = run("runs", "list", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
 def test_unknown_flow_is_a_clear_error() -> None:
     code, out = run("run", "no_such_flow", "--input", str(INVOICES / "txt_01_nordisk_en.txt"))
     assert code == 2
