@@ -180,8 +180,8 @@ async def read_inputs(
             for i, (payload, _) in enumerate(uploads)
         ]
         for payload, data in uploads:  # stored only once every input is valid
-            ref = payload["document"]
-            await run_in_threadpool(documents.put, data, ref["filename"], ref["media_type"])
+            ref = DocumentRef.model_validate(payload["document"])
+            await run_in_threadpool(documents.keep, ref, data)
         return checked
     if media in ("", "application/json") or media.endswith("+json"):
         payloads = await _json_inputs(request, many)

@@ -85,7 +85,11 @@ class DocumentStore:
         return DocumentRef(filename=filename, size=len(data), media_type=media, sha256=digest)
 
     def put(self, data: bytes, filename: str, media_type: str | None = None) -> DocumentRef:
-        ref = self.describe(data, filename, media_type)
+        return self.keep(self.describe(data, filename, media_type), data)
+
+    def keep(self, ref: DocumentRef, data: bytes) -> DocumentRef:
+        """Store `data` under the reference `describe` made of it (nothing, when it was over
+        the limit), without hashing it again."""
         if ref.sha256 is None:
             return ref
         path = self._path(ref.sha256)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from bpa.dispatch import Dispatcher
 from bpa.errors import IdempotencyConflict
 from bpa.runs.runner import Runner
-from bpa.runs.tables import RunStatus, new_id, utcnow
+from bpa.runs.tables import Run, RunStatus, new_id, utcnow
 from bpa.schedules import (
     FiringStatus,
     MisfirePolicy,
@@ -124,13 +124,13 @@ class SchedulerLoop:
     def _queued_runs(self, firings: list[ScheduleFiring]) -> list[str]:
         """The queued runs the firings started (one run, or a batch's)."""
         store = self.runner.store
-        ids: list[str] = []
+        runs: list[Run] = []
         for firing in firings:
             if firing.run_id:
-                ids.append(firing.run_id)
+                runs.append(store.get(firing.run_id))
             elif firing.batch_id:
-                ids += [run.id for run in store.list_runs(batch_id=firing.batch_id, limit=10_000)]
-        return [run_id for run_id in ids if store.get(run_id).status == RunStatus.queued]
+                runs += store.list_runs(batch_id=firing.batch_id, limit=10_000)
+        return [run.id for run in runs if run.status == RunStatus.queued]
 
     def _fire(self, schedule: Schedule, now: dt.datetime) -> ScheduleFiring | None:
         seen = as_utc(schedule.next_fire_at or now)
