@@ -93,9 +93,16 @@ def record_batch(
         record = BatchRecord(batch_id=new_id("batch"))
         queued: list[QueuedRun] = []
         for i, (_, data, key) in enumerate(prepared):
-            existing = runner.store.find_by_key(flow.name, key) if key else None
-            if existing is not None:  # only for flow-derived keys: a batch key was checked
-                runner.store.replayed(existing, request_hash(flow.name, data), key or "")
+            digest = request_hash(flow.name, data)
+            # A batch key's items were all looked up by `_replay`; only the flow's own keys
+            # (e.g. a message id) may name a run recorded outside this batch.
+            existing = (
+                runner.store.find_by_key(flow.name, key)
+                if key and idempotency_key is None
+                else None
+            )
+            if existing is not None:
+                runner.store.replayed(existing, digest, key or "")
                 record.runs.append(existing)
                 record.duplicates.append(i)
                 continue
@@ -105,7 +112,7 @@ def record_batch(
                 input=data,
                 trigger=trigger,
                 idempotency_key=key,
-                request_hash=request_hash(flow.name, data),
+                request_hash=digest,
                 batch_id=record.batch_id,
             )
             queued.append(item)
