@@ -1,8 +1,15 @@
-"""The connector SDK: a base class per system kind and the `@action` declaration.
+"""The connector SDK: a base class per system kind, the `@action` declaration, capabilities.
 
 An action takes one pydantic request and returns one pydantic record. A side-effecting
-action requires an idempotency key (same key, same result, no second record) and declares
-how it is undone: the name of the compensating action, or `Irreversible(reason)`.
+action is called with an idempotency key and receives it as an explicit keyword argument
+(``idempotency_key``) to pass on to the system's API when that API accepts one. The engine
+keeps the idempotency ledger (bpa/effects.py): a call repeated with the same key inside a
+run returns the first result without reaching the connector again. Every side-effecting
+action declares how it is undone: the name of the compensating action, or
+`Irreversible(reason)`.
+
+`@action` keeps the method's signature, so a flow that holds a typed connector
+(`ctx.connector(AccountingConnector)`) is type-checked against the kind's contract.
 """
 
 from __future__ import annotations
@@ -10,17 +17,32 @@ from __future__ import annotations
 import functools
 import inspect
 from abc import ABC
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, get_type_hints
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeAlias, TypeVar, cast, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
-from connectors.errors import Rejected
+from connectors.errors import ConnectorConfigError, Rejected, Unsupported
 
-__all__ = ["ActionSpec", "Connector", "Irreversible", "action"]
+__all__ = [
+    "ActionSpec",
+    "Connector",
+    "Irreversible",
+    "action",
+    "capability",
+    "config_problem",
+    "validate_request",
+]
 
-R = TypeVar("R", bound=BaseModel)
+P = ParamSpec("P")
+T = TypeVar("T")
+S = TypeVar("S")
+#: An async method: `self` of type S, the parameters P, a coroutine of T.
+Method: TypeAlias = Callable[Concatenate[S, P], Coroutine[Any, Any, T]]
+
+#: Attribute an optional kind action carries: the capability it belongs to.
+CAPABILITY_ATTR = "__bpa_capability__"
 
 
 @dataclass(frozen=True)
@@ -52,7 +74,7 @@ class ActionSpec:
         }
 
 
-def _validate(spec: ActionSpec, request: Any) -> BaseModel:
+def validate_request(spec: ActionSpec, request: Any) -> BaseModel:
     """Check the request against the action's model; a bad request is `Rejected`, like any
     other refusal, so callers handle one error hierarchy."""
     try:
@@ -65,74 +87,177 @@ def _validate(spec: ActionSpec, request: Any) -> BaseModel:
         ) from exc
 
 
+def _spec_of(
+    fn: Callable[..., Any], side_effect: bool, undo: str | Irreversible | None
+) -> ActionSpec:
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"action {fn.__name__} must be `async def`")
+    hints = get_type_hints(fn)
+    parameters = inspect.signature(fn).parameters
+    params = [p for p in parameters if p != "self"]
+    if not params or params[0] not in hints:
+        raise TypeError(f"action {fn.__name__} must take one typed pydantic request")
+    key = parameters.get("idempotency_key")
+    if side_effect and (key is None or key.kind is not inspect.Parameter.KEYWORD_ONLY):
+        raise TypeError(
+            f"action {fn.__name__} changes data: declare it "
+            f"`async def {fn.__name__}(self, request, *, idempotency_key: str)`"
+        )
+    if not side_effect and key is not None:
+        raise TypeError(f"action {fn.__name__} takes an idempotency_key: declare side_effect=True")
+    return ActionSpec(
+        name=fn.__name__,
+        request=hints[params[0]],
+        response=hints.get("return"),
+        side_effect=side_effect,
+        undo=undo,
+        description=inspect.getdoc(fn) or "",
+    )
+
+
 def action(
     *, side_effect: bool = False, undo: str | Irreversible | None = None
-) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-    """Mark an async method as a connector action.
+) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
+    """Mark an async method as a connector action; the method keeps its signature.
 
-    Side-effecting actions must be called with a non-empty ``idempotency_key`` keyword and
-    are routed through ``Connector._idempotent`` so a repeated call returns the first result.
+    A read is ``async def name(self, request: Model) -> Record``. A side-effecting action is
+    ``async def name(self, request: Model, *, idempotency_key: str) -> Record`` and must
+    declare ``undo``. Every call's request is validated against ``Model`` first (a bad one
+    is `Rejected`, code ``invalid_request``); a side-effecting call without a key is
+    refused (code ``idempotency_key_missing``) before the connector sees it.
     """
 
     if side_effect and undo is None:
         raise TypeError("a side-effecting action must declare `undo` (an action or Irreversible)")
 
-    def decorate(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        if not inspect.iscoroutinefunction(fn):
-            raise TypeError(f"action {fn.__name__} must be `async def`")
-        hints = get_type_hints(fn)
-        params = [p for p in inspect.signature(fn).parameters if p != "self"]
-        if not params or params[0] not in hints:
-            raise TypeError(f"action {fn.__name__} must take one typed pydantic request")
-        request_type = hints[params[0]]
-        spec = ActionSpec(
-            name=fn.__name__,
-            request=request_type,
-            response=hints.get("return"),
-            side_effect=side_effect,
-            undo=undo,
-            description=inspect.getdoc(fn) or "",
-        )
+    def decorate(
+        fn: Method[S, P, T],
+    ) -> Method[S, P, T]:
+        spec = _spec_of(fn, side_effect, undo)
+        call_fn = cast(Callable[..., Awaitable[Any]], fn)
 
         if side_effect:
 
             @functools.wraps(fn)
-            async def wrapper(
-                self: Connector, request: BaseModel, *, idempotency_key: str | None = None
-            ) -> Any:
+            async def wrapper(self: Connector, request: Any, *, idempotency_key: str = "") -> Any:
                 if not idempotency_key:
                     raise Rejected(
                         f"{spec.name} changes data and needs an idempotency_key",
                         code="idempotency_key_missing",
                     )
-                request = _validate(spec, request)
-                return await self._idempotent(
-                    spec, idempotency_key, request, lambda: fn(self, request)
+                checked = validate_request(spec, request)
+                return await self._effect(
+                    spec,
+                    idempotency_key,
+                    checked,
+                    lambda: call_fn(self, checked, idempotency_key=idempotency_key),
                 )
 
         else:
 
             @functools.wraps(fn)
-            async def wrapper(self: Connector, request: BaseModel) -> Any:
-                return await fn(self, _validate(spec, request))
+            async def wrapper(self: Connector, request: Any) -> Any:
+                return await call_fn(self, validate_request(spec, request))
 
         wrapper.__bpa_action__ = spec  # type: ignore[attr-defined]
-        return wrapper
+        return cast(Method[S, P, T], wrapper)
 
     return decorate
+
+
+def capability(
+    name: str,
+) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
+    """Mark a kind's action as optional, part of capability `name`.
+
+    A connector that lists `name` in its ``capabilities`` implements every action of it;
+    one that does not inherits this default, which raises `Unsupported`. Flows ask
+    (`Connector.supports`, `RunContext.connector(..., needs=...)`) instead of finding out
+    from an error.
+    """
+
+    def decorate(
+        fn: Method[S, P, T],
+    ) -> Method[S, P, T]:
+        @functools.wraps(fn)
+        async def unsupported(self: Any, *args: Any, **kwargs: Any) -> Any:
+            raise Unsupported(
+                f"connector {getattr(self, 'name', type(self).__name__)!r} "
+                f"does not support {name!r} ({fn.__name__})",
+                capability=name,
+            )
+
+        setattr(unsupported, CAPABILITY_ATTR, name)
+        return cast(Method[S, P, T], unsupported)
+
+    return decorate
+
+
+def config_problem(connector: str, model: type[BaseModel], exc: ValidationError) -> str:
+    """One line naming what is wrong with a connector's configuration and what to set.
+
+    Fields with the same problem are named together ("host, passwd: Extra inputs are not
+    permitted"); values are never shown (a configuration holds secrets).
+    """
+    by_message: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in error.get("loc", ())) or "(config)"
+        by_message.setdefault(str(error.get("msg", "invalid")), []).append(loc)
+    parts = []
+    for message, fields in by_message.items():
+        described = model.model_fields.get(fields[0].split(".")[0])
+        hint = (
+            f" ({described.description})"
+            if len(fields) == 1 and described is not None and described.description
+            else ""
+        )
+        parts.append(f"{', '.join(fields)}: {message}{hint}")
+    first = next(iter(by_message.values()))[0]
+    return (
+        f"connector {connector!r}: {'; '.join(parts)}; `bpa connectors config {connector}` "
+        f"lists its fields; set them in BPA_CONNECTORS, e.g. "
+        f'BPA_CONNECTORS=\'{{"{connector}": {{"{first}": ...}}}}\''
+    )
 
 
 class Connector(ABC):
     """Base of every connector. Subclass a kind (`AccountingConnector`, ...), not this.
 
-    An `ABC`, so a connector that leaves one of its kind's actions unimplemented fails at
-    instantiation (and in the registry) instead of at the first call.
+    A connector class sets ``name`` (its entry point's name), ``config_model`` (a pydantic
+    model of its settings; the host validates BPA_CONNECTORS against it and reports a
+    one-line error) and ``capabilities`` (the optional parts of its kind it implements).
+    The host constructs it as ``cls(config)`` with the validated model; a constructor may
+    also take an ``engine`` keyword to share the suite's database (see connectors/sql.py).
+
+    An `ABC`, so a connector that leaves one of its kind's required actions unimplemented
+    fails at instantiation (and in the registry) instead of at the first call.
     """
 
     name: ClassVar[str]
     kind: ClassVar[str]
     #: The pydantic model a connector's config must validate against.
     config_model: ClassVar[type[BaseModel] | None] = None
+    #: The optional capabilities of its kind this connector implements (see `capability`).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: BaseModel | Mapping[str, Any] | None = None) -> None:
+        self.config = self.load_config({} if config is None else config)
+
+    @classmethod
+    def load_config(cls, config: BaseModel | Mapping[str, Any]) -> Any:
+        """`config` validated against ``config_model``; `ConnectorConfigError` (one line) if not."""
+        model = cls.config_model
+        if model is None:
+            return config
+        if isinstance(config, model):
+            return config
+        raw = config.model_dump() if isinstance(config, BaseModel) else dict(config)
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConnectorConfigError(
+                config_problem(getattr(cls, "name", cls.__name__), model, exc)
+            ) from None
 
     @classmethod
     def action_specs(cls) -> dict[str, ActionSpec]:
@@ -143,24 +268,45 @@ class Connector(ABC):
                 specs[spec.name] = spec
         return specs
 
-    async def _idempotent(
+    @classmethod
+    def optional_actions(cls) -> dict[str, str]:
+        """Action name -> capability, for every optional action of the connector's kind."""
+        found: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, member in vars(klass).items():
+                name = getattr(member, CAPABILITY_ATTR, None)
+                if isinstance(name, str):
+                    found[attr] = name
+        return found
+
+    @classmethod
+    def supports(cls, capability: str) -> bool:
+        """Whether this connector implements the optional `capability` of its kind."""
+        return capability in cls.capabilities
+
+    async def _effect(
         self,
         spec: ActionSpec,
         key: str,
         request: BaseModel,
         call: Callable[[], Awaitable[Any]],
     ) -> Any:
-        """Run a side-effecting call at most once per key. Subclasses must persist the ledger."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _idempotent")
+        """How a side-effecting call is made. By default: make it. The engine's ledger has
+        already answered a repeated key; the key itself reaches the action, which passes it
+        on to a system that honours it. A connector whose system keeps no keys of its own
+        can override this to keep them itself (`connectors.sql.SqlConnectorMixin` does, for
+        our mocked systems)."""
+        return await call()
 
     async def recorded(self, action: str, idempotency_key: str) -> Any | None:
         """What the side-effecting `action` returned for `idempotency_key`, or None when it
         never succeeded with that key (or this connector cannot tell).
 
-        How a step that runs again after a crash recognises its own earlier effect (the bill
-        it booked is not someone else's duplicate), and how the engine completes the audit
-        trail of a call whose process died before it saw the answer. Connectors that keep an
-        idempotency ledger answer from it.
+        Optional. The engine asks when a process died after announcing a call and before
+        writing its outcome: a system that can look an effect up by its key (most payment
+        and ERP APIs can) lets the audit trail be completed, and lets a step that runs again
+        recognise its own earlier effect. Without it, the step's replay makes the call
+        again, with the same key, and relies on the system to honour it.
         """
         return None
 

@@ -7,10 +7,12 @@ from typing import Any
 __all__ = [
     "AuthError",
     "Conflict",
+    "ConnectorConfigError",
     "ConnectorError",
     "NotFound",
     "Rejected",
     "Transient",
+    "Unsupported",
 ]
 
 
@@ -65,3 +67,14 @@ class AuthError(ConnectorError):
     """The credentials are missing, wrong or lack the permission for this action."""
 
     code = "auth"
+
+
+class Unsupported(Rejected):
+    """The connector does not implement this optional capability of its kind."""
+
+    code = "unsupported"
+
+
+class ConnectorConfigError(ValueError):
+    """A connector's configuration is missing or invalid; the message is one line saying
+    what to set. Raised when the connector is built, never during a run."""

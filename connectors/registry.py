@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from connectors.base import ActionSpec, Connector, Irreversible
+from connectors.base import CAPABILITY_ATTR, ActionSpec, Connector, Irreversible
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -54,23 +54,46 @@ class ConnectorInfo:
         return not self.problems
 
     def create(self, config: dict[str, Any] | BaseModel) -> Connector:
-        """Instantiate the connector with a config its `config_model` accepts."""
+        """Instantiate the connector with a config its `config_model` accepts; a config it
+        refuses raises `ConnectorConfigError` with a one-line message."""
         if not self.ok or self.cls is None:
             raise RuntimeError(f"connector {self.name!r} is unusable: {'; '.join(self.problems)}")
-        model = self.cls.config_model
-        assert model is not None  # checked by validate_connector_class
-        return self.cls(model.model_validate(config))  # type: ignore[call-arg]
+        return self.cls(self.cls.load_config(config))
 
 
 def _kind_contract(cls: type[Connector]) -> dict[str, bool]:
-    """Actions the connector's kind declares abstract -> whether they take an idempotency key."""
+    """Actions the connector's kind declares (abstract, or optional with a capability) ->
+    whether they take an idempotency key."""
     contract: dict[str, bool] = {}
     for base in reversed(cls.__mro__[1:]):
         for name, member in vars(base).items():
-            if getattr(member, "__isabstractmethod__", False):
+            declared = getattr(member, "__isabstractmethod__", False) or hasattr(
+                member, CAPABILITY_ATTR
+            )
+            if declared:
                 params = inspect.signature(member).parameters
                 contract[name] = "idempotency_key" in params
     return contract
+
+
+def _capability_problems(cls: type[Connector], specs: dict[str, ActionSpec]) -> list[str]:
+    """A declared capability must be implemented whole; an implemented one, declared."""
+    optional = cls.optional_actions()
+    known = set(optional.values())
+    declared = set(getattr(cls, "capabilities", frozenset()))
+    problems = [
+        f"capability {name!r} is not one of its kind's ({', '.join(sorted(known)) or 'none'})"
+        for name in sorted(declared - known)
+    ]
+    for action_name, name in sorted(optional.items()):
+        implemented = action_name in specs
+        if name in declared and not implemented:
+            problems.append(f"declares capability {name!r} but does not implement {action_name}")
+        elif implemented and name not in declared:
+            problems.append(
+                f"implements {action_name} of capability {name!r}: add {name!r} to `capabilities`"
+            )
+    return problems
 
 
 def validate_connector_class(cls: Any, name: str) -> list[str]:
@@ -97,11 +120,13 @@ def validate_connector_class(cls: Any, name: str) -> list[str]:
     for action_name, takes_key in _kind_contract(cls).items():
         spec = specs.get(action_name)
         if spec is None:
-            if action_name not in cls.__abstractmethods__:
+            optional = hasattr(getattr(cls, action_name, None), CAPABILITY_ATTR)
+            if action_name not in cls.__abstractmethods__ and not optional:
                 problems.append(f"{action_name} is not declared with @action")
         elif spec.side_effect != takes_key:
             want = "side_effect=True" if takes_key else "no side effect"
             problems.append(f"{action_name} must be declared with {want}, as its kind says")
+    problems.extend(_capability_problems(cls, specs))
     for spec in specs.values():
         problems.extend(_action_problems(spec, specs))
     return problems

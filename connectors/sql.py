@@ -1,8 +1,12 @@
 """Persistence helpers for connectors backed by SQL (our mocked systems).
 
-`SqlConnectorMixin` gives a connector a SQLAlchemy engine, one session per action (shared
-with the idempotency ledger, so the record and its ledger row commit together), and the
-`_idempotent` implementation the SDK requires.
+`SqlConnectorMixin` gives a connector a SQLAlchemy engine and one session per action. It also
+makes our mocked systems honour idempotency keys the way a well-behaved API does (Stripe's,
+say): the system keeps each key with what the call returned, in the same transaction as the
+record it made, so a key sent twice makes one record even when the caller crashed before
+it saw the first answer. That is the system's side of idempotency; the engine keeps its
+own ledger on top (bpa/effects.py), for every connector, whether its system honours keys
+or not.
 
 The engine normally comes from the host: a connector class whose constructor takes an
 `engine` keyword receives the suite's own engine when its configuration names no database of
@@ -115,7 +119,8 @@ class SqlConnectorMixin:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """The action's session: reused inside `_idempotent`, otherwise a new one committed here."""
+        """The action's session: the key's (see `_effect`) inside a side-effecting call,
+        otherwise a new one committed here."""
         current = _current_session.get()
         if current is not None and current.get_bind() is self.engine:
             yield current
@@ -143,13 +148,14 @@ class SqlConnectorMixin:
             return None
         return TypeAdapter(spec.response).validate_json(found.response_json)
 
-    async def _idempotent(
+    async def _effect(
         self,
         spec: ActionSpec,
         key: str,
         request: BaseModel,
         call: Callable[[], Awaitable[Any]],
     ) -> Any:
+        """Make the call once per key: its record and the key's row commit together."""
         fingerprint = request_fingerprint(spec.name, request)
         adapter: TypeAdapter[Any] = TypeAdapter(spec.response)
 

@@ -17,10 +17,16 @@ the same on SQLite and PostgreSQL, wherever the connectors keep their data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bpa.runs.tables import RunEvent
+
+if TYPE_CHECKING:
+    from bpa.effects import LedgerEntry
+
+#: Writes events (and the ledger rows of the effects they record) in one transaction.
+Writer = Callable[[list[RunEvent], Sequence["LedgerEntry"]], None]
 
 __all__ = ["CALL", "EFFECT_KINDS", "INTENT", "RunAudit", "jsonable"]
 
@@ -70,10 +76,11 @@ class RunAudit:
     """The `AuditSink` of one run execution; with `write`, it can put events in the database
     at once (side effects do), otherwise they wait for the runner."""
 
-    def __init__(self, run_id: str, write: Callable[[list[RunEvent]], None] | None = None) -> None:
+    def __init__(self, run_id: str, write: Writer | None = None) -> None:
         self.run_id = run_id
         self._write = write
         self._pending: list[RunEvent] = []
+        self._entries: list[LedgerEntry] = []
         #: (connector, idempotency key) -> a side effect's intent in the trail, and its node.
         self._intents: dict[tuple[str, str], tuple[dict[str, Any], str | None]] = {}
         #: (connector, idempotency key) of the side effects whose success the trail holds.
@@ -109,7 +116,8 @@ class RunAudit:
     def flush(self) -> None:
         """Write the events recorded so far now (without `write`, they keep waiting)."""
         if self._write is not None and self._pending:
-            self._write(self.take())
+            entries, self._entries = self._entries, []
+            self._write(self.take(), entries)
 
     # -- side effects -------------------------------------------------------------------------
     def remember(self, events: Iterable[RunEvent]) -> None:
@@ -145,10 +153,18 @@ class RunAudit:
         return True
 
     def end_effect(
-        self, payload: dict[str, Any], *, node: str | None, duration_ms: float | None
+        self,
+        payload: dict[str, Any],
+        *,
+        node: str | None,
+        duration_ms: float | None,
+        entry: LedgerEntry | None = None,
     ) -> None:
-        """After a side-effecting call (or learning its outcome): write the outcome now."""
+        """After a side-effecting call (or learning its outcome): write the outcome now, with
+        the engine's ledger row for it (`entry`) in the same transaction."""
         self.record(CALL, payload, node=node, duration_ms=duration_ms)
+        if entry is not None:
+            self._entries.append(entry)
         self.flush()
         key = _effect_key(payload)
         if payload.get("ok") and key is not None:

@@ -159,13 +159,13 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
     # Writes
 
     @action(side_effect=True, undo="void_bill")
-    async def create_bill(self, request: BillCreate) -> Bill:
+    async def create_bill(self, request: BillCreate, *, idempotency_key: str) -> Bill:
         """Record a vendor invoice as a draft bill with its draft journal entry."""
         with self.session() as session:
             return _bills.bill_record(session, _bills.create_bill(session, request))
 
     @action(side_effect=True, undo="void_bill")
-    async def post_bill(self, request: BillRef) -> Bill:
+    async def post_bill(self, request: BillRef, *, idempotency_key: str) -> Bill:
         """Post a draft bill and its entry to the ledger (the bill becomes payable)."""
         with self.session() as session:
             bill = _bills.post_bill(session, _bills.load_bill(session, request.bill_id))
@@ -175,7 +175,7 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
         side_effect=True,
         undo=Irreversible("a void bill stays void for the audit trail; create a new bill"),
     )
-    async def void_bill(self, request: BillVoid) -> Bill:
+    async def void_bill(self, request: BillVoid, *, idempotency_key: str) -> Bill:
         """Void a bill; a posted bill's entry is cancelled by a reversing entry."""
         with self.session() as session:
             bill = _bills.load_bill(session, request.bill_id)
@@ -183,7 +183,9 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             return _bills.bill_record(session, bill)
 
     @action(side_effect=True, undo="reverse_journal_entry")
-    async def create_journal_entry(self, request: JournalEntryCreate) -> JournalEntry:
+    async def create_journal_entry(
+        self, request: JournalEntryCreate, *, idempotency_key: str
+    ) -> JournalEntry:
         """Post a manual journal entry; debits must equal credits."""
         with self.session() as session:
             _ledger.ensure_open(session, request.date, "the journal entry")
@@ -202,7 +204,9 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
         side_effect=True,
         undo=Irreversible("a reversal is the correction; post a new entry to redo"),
     )
-    async def reverse_journal_entry(self, request: JournalEntryRef) -> JournalEntry:
+    async def reverse_journal_entry(
+        self, request: JournalEntryRef, *, idempotency_key: str
+    ) -> JournalEntry:
         """Cancel a posted manual entry with its mirror image; returns the reversing entry."""
         with self.session() as session:
             bill = _ledger.bill_for_entry(session, request.entry_id)
@@ -215,12 +219,12 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             return _ledger.entry_record(*_ledger.load_entry(session, reversal.id))
 
     @action(side_effect=True, undo="reopen_period")
-    async def close_period(self, request: PeriodRef) -> Period:
+    async def close_period(self, request: PeriodRef, *, idempotency_key: str) -> Period:
         """Close a month: nothing can be booked into it afterwards."""
         return self._set_period(request, "closed")
 
     @action(side_effect=True, undo="close_period")
-    async def reopen_period(self, request: PeriodRef) -> Period:
+    async def reopen_period(self, request: PeriodRef, *, idempotency_key: str) -> Period:
         """Reopen a closed month for corrections."""
         return self._set_period(request, "open")
 

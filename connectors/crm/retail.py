@@ -215,7 +215,7 @@ class RetailActions:
         side_effect=True,
         undo=Irreversible("a cancelled order cannot be reinstated and its refund is issued"),
     )
-    async def cancel_order(self, request: CancelOrder) -> Order:
+    async def cancel_order(self, request: CancelOrder, *, idempotency_key: str) -> Order:
         """Cancel a pending order and refund its payments to their methods."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -225,7 +225,9 @@ class RetailActions:
             return self._order_changed(session, order, subject, body or "nothing to refund")
 
     @action(side_effect=True, undo="modify_order_address")
-    async def modify_order_address(self, request: ModifyOrderAddress) -> Order:
+    async def modify_order_address(
+        self, request: ModifyOrderAddress, *, idempotency_key: str
+    ) -> Order:
         """Change a pending order's shipping address (undo: set the previous one again)."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -238,7 +240,7 @@ class RetailActions:
             )
 
     @action(side_effect=True, undo=Irreversible(_ONE_CHANGE))
-    async def modify_order_items(self, request: ModifyOrderItems) -> Order:
+    async def modify_order_items(self, request: ModifyOrderItems, *, idempotency_key: str) -> Order:
         """Swap items of a pending order for other options of the same products (once)."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -257,7 +259,9 @@ class RetailActions:
             "an order's payment method can be changed once, while it has one payment"
         ),
     )
-    async def modify_order_payment(self, request: ModifyOrderPayment) -> Order:
+    async def modify_order_payment(
+        self, request: ModifyOrderPayment, *, idempotency_key: str
+    ) -> Order:
         """Pay a pending order with another of the customer's payment methods."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -270,7 +274,7 @@ class RetailActions:
             )
 
     @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
-    async def return_items(self, request: ReturnItems) -> Order:
+    async def return_items(self, request: ReturnItems, *, idempotency_key: str) -> Order:
         """Request the return of delivered items, refunded to the original method or a gift card."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -283,7 +287,7 @@ class RetailActions:
             )
 
     @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
-    async def exchange_items(self, request: ExchangeItems) -> Order:
+    async def exchange_items(self, request: ExchangeItems, *, idempotency_key: str) -> Order:
         """Request an exchange of delivered items for other options of the same products."""
         with self.session() as session:
             order = load_order(session, request.order_id)
@@ -297,7 +301,9 @@ class RetailActions:
             )
 
     @action(side_effect=True, undo="update_customer_address")
-    async def update_customer_address(self, request: UpdateCustomerAddress) -> Customer:
+    async def update_customer_address(
+        self, request: UpdateCustomerAddress, *, idempotency_key: str
+    ) -> Customer:
         """Change a customer's default address (undo: set the previous one again)."""
         with self.session() as session:
             customer = load_customer(session, request.customer_id)
@@ -317,13 +323,13 @@ class RetailActions:
             return customer_record(session, customer)
 
     @action(side_effect=True, undo="cancel_task")
-    async def create_task(self, request: TaskCreate) -> Task:
+    async def create_task(self, request: TaskCreate, *, idempotency_key: str) -> Task:
         """Create a task with a due time about a customer, an order, a deal or a ticket."""
         with self.session() as session:
             return task_record(tasks.create_task(session, request))
 
     @action(side_effect=True, undo=Irreversible("a done task stays done; create a new task"))
-    async def complete_task(self, request: TaskClose) -> Task:
+    async def complete_task(self, request: TaskClose, *, idempotency_key: str) -> Task:
         """Mark an open task done."""
         with self.session() as session:
             row = load_task(session, request.task_id)
@@ -332,14 +338,16 @@ class RetailActions:
     @action(
         side_effect=True, undo=Irreversible("a cancelled task stays cancelled; create a new task")
     )
-    async def cancel_task(self, request: TaskClose) -> Task:
+    async def cancel_task(self, request: TaskClose, *, idempotency_key: str) -> Task:
         """Cancel an open task (the compensation of create_task)."""
         with self.session() as session:
             row = load_task(session, request.task_id)
             return task_record(tasks.close_task(session, row, "cancelled", request.note))
 
     @action(side_effect=True, undo=Irreversible("a customer's history is append-only"))
-    async def log_customer_activity(self, request: CustomerActivityCreate) -> CustomerActivity:
+    async def log_customer_activity(
+        self, request: CustomerActivityCreate, *, idempotency_key: str
+    ) -> CustomerActivity:
         """Add an entry to a customer's history (a message sent, a call, a note)."""
         with self.session() as session:
             load_customer(session, request.customer_id)

@@ -182,7 +182,9 @@ class SalesActions:
     # Writes
 
     @action(side_effect=True, undo="revert_opportunity_next_step")
-    async def update_opportunity_next_step(self, request: NextStepUpdate) -> NextStepChange:
+    async def update_opportunity_next_step(
+        self, request: NextStepUpdate, *, idempotency_key: str
+    ) -> NextStepChange:
         """Set a deal's next step; the change is kept so it can be reverted."""
         now = _now()
         with self.session() as session:
@@ -207,7 +209,9 @@ class SalesActions:
             return NextStepChange.model_validate(change, from_attributes=True)
 
     @action(side_effect=True, undo="update_opportunity_next_step")
-    async def revert_opportunity_next_step(self, request: NextStepChangeRef) -> NextStepChange:
+    async def revert_opportunity_next_step(
+        self, request: NextStepChangeRef, *, idempotency_key: str
+    ) -> NextStepChange:
         """Restore the next step a change replaced, unless it was changed again since."""
         now = _now()
         with self.session() as session:

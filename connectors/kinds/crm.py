@@ -12,7 +12,9 @@ __all__ = ["CRMConnector"]
 
 
 class CRMConnector(RetailCRMActions, SalesCRMActions, Connector):
-    """Both halves of the CRM contract. A CRM that only has one half can raise
-    `Rejected(code="unsupported")` from the other half's actions."""
+    """A CRM: every action belongs to an optional capability (``customers``, ``orders``,
+    ``catalogue``, ``tasks``, ``pipeline``). A connector to a real CRM implements the ones
+    its system has and lists them in ``capabilities``; the others answer `Unsupported`, and
+    flows ask for what they need (`RunContext.connector(CRMConnector, needs=[...])`)."""
 
     kind: ClassVar[str] = "crm"

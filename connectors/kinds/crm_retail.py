@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
+from connectors.base import capability
 from connectors.schemas import (
     CancelOrder,
     CatalogueProduct,
@@ -36,8 +35,12 @@ from connectors.schemas import (
 __all__ = ["RetailCRMActions"]
 
 
-class RetailCRMActions(ABC):
+class RetailCRMActions:
     """Customers, their orders and the catalogue, changed only as the store's policy allows.
+
+    Optional capabilities (a connector lists those it implements in ``capabilities``):
+    ``customers`` (find, read, re-address, activity history), ``orders`` (read, cancel,
+    modify, return, exchange), ``catalogue`` (products and variants), ``tasks``.
 
     Action contracts (every implementation keeps them; the refusal codes are stable):
 
@@ -67,81 +70,100 @@ class RetailCRMActions(ABC):
 
     # Reads
 
-    @abstractmethod
-    async def find_customer_by_email(self, request: FindCustomerByEmail) -> Customer: ...
+    @capability("customers")
+    async def find_customer_by_email(self, request: FindCustomerByEmail) -> Customer:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def find_customer_by_name_zip(self, request: FindCustomerByNameZip) -> Customer: ...
+    @capability("customers")
+    async def find_customer_by_name_zip(self, request: FindCustomerByNameZip) -> Customer:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def get_customer(self, request: CustomerRef) -> Customer: ...
+    @capability("customers")
+    async def get_customer(self, request: CustomerRef) -> Customer:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def get_order(self, request: OrderRef) -> Order: ...
+    @capability("orders")
+    async def get_order(self, request: OrderRef) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_customer_orders(self, request: CustomerOrders) -> list[Order]: ...
+    @capability("orders")
+    async def list_customer_orders(self, request: CustomerOrders) -> list[Order]:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def get_catalogue_product(self, request: CatalogueProductRef) -> CatalogueProduct: ...
+    @capability("catalogue")
+    async def get_catalogue_product(self, request: CatalogueProductRef) -> CatalogueProduct:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("catalogue")
     async def list_catalogue_products(
         self, request: CatalogueSearch
-    ) -> list[CatalogueProductSummary]: ...
+    ) -> list[CatalogueProductSummary]:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def get_task(self, request: TaskRef) -> Task: ...
+    @capability("tasks")
+    async def get_task(self, request: TaskRef) -> Task:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_tasks(self, request: TaskSearch) -> list[Task]: ...
+    @capability("tasks")
+    async def list_tasks(self, request: TaskSearch) -> list[Task]:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("customers")
     async def list_customer_activities(
         self, request: CustomerActivitySearch
-    ) -> list[CustomerActivity]: ...
+    ) -> list[CustomerActivity]:
+        raise NotImplementedError  # replaced by @capability
 
     # Writes (called with idempotency_key=...)
 
-    @abstractmethod
-    async def cancel_order(self, request: CancelOrder, *, idempotency_key: str) -> Order: ...
+    @capability("orders")
+    async def cancel_order(self, request: CancelOrder, *, idempotency_key: str) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("orders")
     async def modify_order_address(
         self, request: ModifyOrderAddress, *, idempotency_key: str
-    ) -> Order: ...
+    ) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def modify_order_items(
-        self, request: ModifyOrderItems, *, idempotency_key: str
-    ) -> Order: ...
+    @capability("orders")
+    async def modify_order_items(self, request: ModifyOrderItems, *, idempotency_key: str) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("orders")
     async def modify_order_payment(
         self, request: ModifyOrderPayment, *, idempotency_key: str
-    ) -> Order: ...
+    ) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def return_items(self, request: ReturnItems, *, idempotency_key: str) -> Order: ...
+    @capability("orders")
+    async def return_items(self, request: ReturnItems, *, idempotency_key: str) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def exchange_items(self, request: ExchangeItems, *, idempotency_key: str) -> Order: ...
+    @capability("orders")
+    async def exchange_items(self, request: ExchangeItems, *, idempotency_key: str) -> Order:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("customers")
     async def update_customer_address(
         self, request: UpdateCustomerAddress, *, idempotency_key: str
-    ) -> Customer: ...
+    ) -> Customer:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def create_task(self, request: TaskCreate, *, idempotency_key: str) -> Task: ...
+    @capability("tasks")
+    async def create_task(self, request: TaskCreate, *, idempotency_key: str) -> Task:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def complete_task(self, request: TaskClose, *, idempotency_key: str) -> Task: ...
+    @capability("tasks")
+    async def complete_task(self, request: TaskClose, *, idempotency_key: str) -> Task:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def cancel_task(self, request: TaskClose, *, idempotency_key: str) -> Task: ...
+    @capability("tasks")
+    async def cancel_task(self, request: TaskClose, *, idempotency_key: str) -> Task:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("customers")
     async def log_customer_activity(
         self, request: CustomerActivityCreate, *, idempotency_key: str
-    ) -> CustomerActivity: ...
+    ) -> CustomerActivity:
+        raise NotImplementedError  # replaced by @capability

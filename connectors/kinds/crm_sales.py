@@ -1,9 +1,8 @@
-"""The sales half of the CRM contract (abstract actions)."""
+"""The sales half of the CRM contract: capability ``pipeline``."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
+from connectors.base import capability
 from connectors.schemas import (
     AccountPage,
     ActivityPage,
@@ -27,7 +26,7 @@ from connectors.schemas import (
 __all__ = ["SalesCRMActions"]
 
 
-class SalesCRMActions(ABC):
+class SalesCRMActions:
     """The B2B sales pipeline: accounts, contacts, agents, products, opportunities, activities.
 
     Action contracts (every implementation, mocked or real, keeps them):
@@ -49,34 +48,43 @@ class SalesCRMActions(ABC):
     """
 
     # Reads (no idempotency key; no side effects)
-    @abstractmethod
-    async def list_opportunities(self, request: ListOpportunities) -> OpportunityPage: ...
+    @capability("pipeline")
+    async def list_opportunities(self, request: ListOpportunities) -> OpportunityPage:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def get_opportunity(self, request: OpportunityRef) -> Opportunity: ...
+    @capability("pipeline")
+    async def get_opportunity(self, request: OpportunityRef) -> Opportunity:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_accounts(self, request: ListAccounts) -> AccountPage: ...
+    @capability("pipeline")
+    async def list_accounts(self, request: ListAccounts) -> AccountPage:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_contacts(self, request: ListContacts) -> ContactPage: ...
+    @capability("pipeline")
+    async def list_contacts(self, request: ListContacts) -> ContactPage:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_agents(self, request: ListAgents) -> AgentPage: ...
+    @capability("pipeline")
+    async def list_agents(self, request: ListAgents) -> AgentPage:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_products(self, request: ListProducts) -> ProductPage: ...
+    @capability("pipeline")
+    async def list_products(self, request: ListProducts) -> ProductPage:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
-    async def list_activities(self, request: ListActivities) -> ActivityPage: ...
+    @capability("pipeline")
+    async def list_activities(self, request: ListActivities) -> ActivityPage:
+        raise NotImplementedError  # replaced by @capability
 
     # Writes (called with idempotency_key=...)
-    @abstractmethod
+    @capability("pipeline")
     async def update_opportunity_next_step(
         self, request: NextStepUpdate, *, idempotency_key: str
-    ) -> NextStepChange: ...
+    ) -> NextStepChange:
+        raise NotImplementedError  # replaced by @capability
 
-    @abstractmethod
+    @capability("pipeline")
     async def revert_opportunity_next_step(
         self, request: NextStepChangeRef, *, idempotency_key: str
-    ) -> NextStepChange: ...
+    ) -> NextStepChange:
+        raise NotImplementedError  # replaced by @capability

@@ -13,11 +13,9 @@ Without an SMTP host the connector only stores: messages get status ``stored`` (
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +25,7 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from connectors.base import ActionSpec, Irreversible, action
+from connectors.base import Irreversible, action
 from connectors.errors import Conflict, ConnectorError, NotFound, Transient
 from connectors.kinds import MessagingConnector
 from connectors.mail._smtp import SmtpSettings, build_message, deliver, probe, sender_address
@@ -36,8 +34,6 @@ from connectors.schemas import EmailSend, OutboxMessage, OutboxRef, OutboxSearch
 from connectors.sql import IdempotencyRecord, SqlConnectorMixin, request_fingerprint
 
 __all__ = ["MailConfig", "SmtpMailConnector"]
-
-_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("bpa_mail_key", default=None)
 
 
 class MailConfig(BaseModel):
@@ -117,20 +113,6 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
         self._sender = sender_address(self.config.from_address, self.config.from_name)
         self._domain = parseaddr(self.config.from_address)[1].rpartition("@")[2]
 
-    async def _idempotent(
-        self,
-        spec: ActionSpec,
-        key: str,
-        request: BaseModel,
-        call: Callable[[], Awaitable[Any]],
-    ) -> Any:
-        """The SDK's ledger, with the key made visible to `send_email`'s outbox."""
-        token = _key.set(key)
-        try:
-            return await super()._idempotent(spec, key, request, call)
-        finally:
-            _key.reset(token)
-
     # Reads
 
     @action()
@@ -157,10 +139,9 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
     # Writes
 
     @action(side_effect=True, undo=Irreversible("an e-mail cannot be unsent"))
-    async def send_email(self, request: EmailSend) -> OutboxMessage:
+    async def send_email(self, request: EmailSend, *, idempotency_key: str) -> OutboxMessage:
         """Send an e-mail once per idempotency key; without an SMTP host it is only stored."""
-        key = _key.get()
-        assert key is not None  # set by _idempotent, which every side-effecting call goes through
+        key = idempotency_key  # the outbox keeps it: a resend after a crash finds its row
         row = self._queue(key, request)
         if row.status in ("sent", "stored"):
             return _record(row)

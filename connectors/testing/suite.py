@@ -12,17 +12,47 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 import pytest_asyncio
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
+from bpa.db import make_engine, table_of
+from bpa.effects import EffectLedger, EffectRecord, LedgerEntry, insert_entries
+from bpa.runs.context import AuditedConnector
 from connectors.base import Connector
 from connectors.errors import Rejected
 from connectors.registry import validate_connector_class
 
 __all__ = ["ConnectorTests", "new_key"]
+
+
+class _LedgerOnly:
+    """The effect sink of a connector tested outside a run: no audit trail, only the
+    engine's ledger rows."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record(self, kind: str, payload: dict[str, Any], **_: Any) -> None:
+        pass
+
+    def begin_effect(self, payload: dict[str, Any], *, node: str | None) -> bool:
+        return True
+
+    def end_effect(
+        self,
+        payload: dict[str, Any],
+        *,
+        node: str | None,
+        duration_ms: float | None,
+        entry: LedgerEntry | None = None,
+    ) -> None:
+        if entry is not None:
+            with self._engine.begin() as conn:
+                insert_entries(conn, [entry])
 
 
 def new_key(purpose: str = "conformance") -> str:
@@ -55,12 +85,22 @@ class ConnectorTests:
         }
 
     @pytest_asyncio.fixture
-    async def connector(self, connector_config: dict[str, Any]) -> AsyncIterator[Connector]:
-        instance = self.connector_class(connector_config)  # type: ignore[call-arg]
+    async def connector(
+        self, connector_config: dict[str, Any], tmp_path: Path
+    ) -> AsyncIterator[Connector]:
+        """The connector as flows get it: behind the engine's idempotency ledger (a SQLite
+        file of this test), so the suite checks what a run relies on, for a system that
+        honours keys itself and for one that does not."""
+        instance = self.connector_class(connector_config)
+        ledger = make_engine(f"sqlite:///{tmp_path / 'bpa-effects.db'}")
+        table_of(EffectRecord).create(ledger)
         try:
-            yield instance
+            yield cast(
+                Connector, AuditedConnector(instance, _LedgerOnly(ledger), EffectLedger(ledger))
+            )
         finally:
             await instance.aclose()
+            ledger.dispose()
 
     def test_declares_name_and_kind(self) -> None:
         assert isinstance(self.connector_class.name, str) and self.connector_class.name

@@ -81,14 +81,14 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
     # Writes
 
     @action(side_effect=True, undo="close_ticket")
-    async def create_ticket(self, request: TicketCreate) -> Ticket:
+    async def create_ticket(self, request: TicketCreate, *, idempotency_key: str) -> Ticket:
         """Open a ticket; its SLA due time follows from the priority."""
         with self.session() as session:
             row = _tickets.create(session, request, self._now())
             return _tickets.record(session, row)
 
     @action(side_effect=True, undo="update_ticket")
-    async def update_ticket(self, request: TicketUpdate) -> Ticket:
+    async def update_ticket(self, request: TicketUpdate, *, idempotency_key: str) -> Ticket:
         """Move a ticket along its workflow, re-prioritise, assign or re-tag it (undo: an
         update with the previous values)."""
         with self.session() as session:
@@ -96,7 +96,7 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
             return _tickets.record(session, _tickets.update(session, row, request, self._now()))
 
     @action(side_effect=True, undo=Irreversible("a closed ticket is final; open a follow-up"))
-    async def close_ticket(self, request: TicketClose) -> Ticket:
+    async def close_ticket(self, request: TicketClose, *, idempotency_key: str) -> Ticket:
         """Close a ticket from any status, with the reason as an internal note."""
         with self.session() as session:
             row = _tickets.load(session, request.ticket_id)
@@ -104,14 +104,14 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
             return _tickets.record(session, row)
 
     @action(side_effect=True, undo="remove_note")
-    async def add_note(self, request: TicketCommentCreate) -> Ticket:
+    async def add_note(self, request: TicketCommentCreate, *, idempotency_key: str) -> Ticket:
         """Add an internal note (agents only); the new note is the ticket's last comment."""
         return self._comment(request, "internal")
 
     @action(
         side_effect=True, undo=Irreversible("the note stays in the audit trail, marked removed")
     )
-    async def remove_note(self, request: CommentRef) -> Ticket:
+    async def remove_note(self, request: CommentRef, *, idempotency_key: str) -> Ticket:
         """Withdraw an internal note (the compensation of add_note); replies cannot be."""
         with self.session() as session:
             row = _tickets.load(session, request.ticket_id)
@@ -121,7 +121,7 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
     @action(
         side_effect=True, undo=Irreversible("the customer has seen the reply; send a correction")
     )
-    async def add_reply(self, request: TicketCommentCreate) -> Ticket:
+    async def add_reply(self, request: TicketCommentCreate, *, idempotency_key: str) -> Ticket:
         """Add a reply the customer sees (the chat channel's answer); it is the last comment."""
         return self._comment(request, "public")
 

@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from bpa.runs.context import RunContext
 from connectors.errors import NotFound
+from connectors.kinds import CRMConnector, TicketingConnector
 from connectors.schemas import (
     CatalogueProduct,
     CatalogueProductRef,
@@ -61,7 +62,7 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Reads `in_reply_to`; writes `thread` (the open ticket this message answers), `confirmed`
     and `text` (the original request followed by this answer). A message from another address
     than the ticket's requester does not join its conversation."""
-    ticketing = runtime.context.connectors.get("ticketing")
+    ticketing = runtime.context.connector(TicketingConnector)
     found = await ticketing.find_tickets(
         TicketSearch(external_ref=state["in_reply_to"], statuses=_OPEN, limit=1)
     )
@@ -175,7 +176,7 @@ async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     reads the message (`identity_conflict`).
     """
     ctx = runtime.context
-    crm, settings = ctx.connectors.get("crm"), ctx.settings
+    crm, settings = ctx.connector(CRMConnector), ctx.settings
     channel = state.get("channel") or "email"
     sender = Sender.model_validate(state.get("sender") or {})
     entities = MessageEntities.model_validate(state.get("entities") or {})
@@ -216,7 +217,7 @@ async def review_account(state: CSState, runtime: Ctx) -> dict[str, Any]:
     names (whoever owns them, so a foreign one is recognised and refused), open tickets and
     the catalogue entries of the products in those orders."""
     ctx = runtime.context
-    crm, ticketing = ctx.connectors.get("crm"), ctx.connectors.get("ticketing")
+    crm, ticketing = ctx.connector(CRMConnector), ctx.connector(TicketingConnector)
     customer = Customer.model_validate(state["customer"])
     entities = MessageEntities.model_validate(state.get("entities") or {})
     mine = await crm.list_customer_orders(CustomerOrders(customer_id=customer.id))

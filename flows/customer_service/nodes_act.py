@@ -15,6 +15,7 @@ from langgraph.types import interrupt
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from connectors.errors import AuthError, Conflict, ConnectorError, Transient
+from connectors.kinds import CRMConnector, TicketingConnector
 from connectors.schemas import (
     Requester,
     TicketCommentCreate,
@@ -64,7 +65,7 @@ async def open_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Creates the ticket (external_ref = the message id, so a repeat finds it), or reopens
     the ticket this message answers. Writes `ticket`."""
     ctx = runtime.context
-    ticketing = ctx.connectors.get("ticketing")
+    ticketing = ctx.connector(TicketingConnector)
     decision = decision_of(state)
     thread = state.get("thread")
     if thread:
@@ -153,7 +154,7 @@ async def perform_actions(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Makes the CRM writes the policy decided (each with its own key) and records each
     result; a refusal hands that request to a person. Writes `actions`, `decision`."""
     ctx = runtime.context
-    crm = ctx.connectors.get("crm")
+    crm = ctx.connector(CRMConnector)
     decision = decision_of(state)
     records: list[dict[str, Any]] = []
     refused_orders: set[str | None] = set()
@@ -226,7 +227,7 @@ async def note_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
         lines.append(
             f"Approval: {review.get('action')} by {review.get('decided_by') or 'a reviewer'}"
         )
-    ticket = await ctx.connectors.get("ticketing").add_note(
+    ticket = await ctx.connector(TicketingConnector).add_note(
         TicketCommentCreate(
             ticket_id=(state.get("ticket") or {})["id"],
             body="\n".join(lines),

@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from bpa.runs.context import RunContext
 from connectors.errors import Rejected
+from connectors.kinds import CRMConnector, MessagingConnector, TicketingConnector
 from connectors.schemas import EmailSend, TaskCreate, TicketCommentCreate, TicketUpdate
 from flows.customer_service import facts as reply_facts
 from flows.customer_service import policy
@@ -52,7 +53,7 @@ async def send_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
             in_reply_to=in_reply_to if in_reply_to and in_reply_to.startswith("<") else None,
             headers={"X-BPA-Ticket": ticket_id, "X-BPA-Run": ctx.run_id},
         )
-        sent = await ctx.connectors.get("mail").send_email(
+        sent = await ctx.connector(MessagingConnector).send_email(
             request, idempotency_key=ctx.idempotency_key("send_reply", "send_email")
         )
     except (ValueError, Rejected) as exc:
@@ -72,7 +73,7 @@ async def post_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Adds the reply to the ticket as a public comment: the chat channel's answer, and the
     e-mail's record in the conversation."""
     ctx = runtime.context
-    ticket = await ctx.connectors.get("ticketing").add_reply(
+    ticket = await ctx.connector(TicketingConnector).add_reply(
         TicketCommentCreate(
             ticket_id=(state.get("ticket") or {})["id"],
             body=state["reply"],
@@ -102,7 +103,7 @@ async def set_ticket_status(state: CSState, runtime: Ctx) -> dict[str, Any]:
         priority=decision.priority,
         tags=ticket_tags(state, decision),
     )
-    updated = await ctx.connectors.get("ticketing").update_ticket(
+    updated = await ctx.connector(TicketingConnector).update_ticket(
         request, idempotency_key=ctx.idempotency_key("set_ticket_status", "update_ticket")
     )
     return {"ticket": updated.model_dump(mode="json")}
@@ -116,7 +117,7 @@ async def schedule_follow_up(state: CSState, runtime: Ctx) -> dict[str, Any]:
     purpose, days, priority = policy.follow_up_plan(decision, ctx.settings.follow_up_days)
     orders = sorted({o for r in decision.requests for o in r.order_ids})
     due = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=days)
-    task = await ctx.connectors.get("crm").create_task(
+    task = await ctx.connector(CRMConnector).create_task(
         TaskCreate(
             subject=f"Follow up on ticket {ticket['id']}"[:200],
             description=f"{purpose}. Orders: {', '.join(orders) or 'none'}. "

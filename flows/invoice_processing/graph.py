@@ -44,14 +44,16 @@ def route_after_review(
         return "post_bill"
     if has_bill:
         return "void_bill"
-    return "apply_corrections" if action == "correct" else END
+    return "apply_corrections" if action == "correct" else "__end__"
 
 
 def route_after_void(state: InvoiceState) -> Literal["apply_corrections", "__end__"]:
-    return "apply_corrections" if (state.get("review") or {}).get("action") == "correct" else END
+    return (
+        "apply_corrections" if (state.get("review") or {}).get("action") == "correct" else "__end__"
+    )
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[InvoiceState, RunContext, InvoiceInput, InvoiceState]:
     graph = StateGraph(InvoiceState, context_schema=RunContext, input_schema=InvoiceInput)
     graph.add_node("read_input", nodes.read_input, metadata={"kind": "parse"})
     graph.add_node("classify_document", nodes.classify_document, metadata={"kind": "model"})

@@ -17,6 +17,7 @@ from bpa.readers import read_document
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from connectors.errors import NotFound, Rejected
+from connectors.kinds import AccountingConnector
 from connectors.schemas import (
     Bill,
     BillCreate,
@@ -53,7 +54,9 @@ async def read_input(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `document_type` (label, confidence)."""
-    result = await runtime.context.models.classify(DOCUMENT_TYPE, text=state["text"][:8000])
+    result = await runtime.context.models.classify(
+        DOCUMENT_TYPE, text=(state.get("text") or "")[:8000]
+    )
     return {"document_type": result.model_dump()}
 
 
@@ -83,7 +86,7 @@ async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `fields`, `confidence`, `field_confidence`."""
-    result = await runtime.context.models.extract(INVOICE_FIELDS, text=state["text"])
+    result = await runtime.context.models.extract(INVOICE_FIELDS, text=state.get("text") or "")
     return {
         "fields": result.value.model_dump(mode="json"),
         "confidence": result.confidence,
@@ -149,7 +152,7 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     back into `bill` (and `records`), so it is posted or voided rather than forgotten.
     """
     ctx = runtime.context
-    accounting = ctx.connectors.get("accounting")
+    accounting = ctx.connector(AccountingConnector)
     fields = state["fields"]
     issues: list[Issue] = [*checks.injection_issues(state.get("text") or "")]
     kind = state.get("document_type") or {}
@@ -254,28 +257,34 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 def _bill_request(state: InvoiceState) -> BillCreate:
     fields, vendor = state["fields"], state["vendor"] or {}
     po_missing = any(i["code"] == "po_not_found" for i in state.get("issues", []))
+    # The state holds JSON values (amounts as strings or numbers): validated into the model.
     lines = [
-        BillLine(
-            description=item.get("description") or "item",
-            quantity=item.get("quantity") or 1,
-            unit_price=item.get("unit_price") or item.get("amount") or 0,
-            amount=item.get("amount") or 0,
+        BillLine.model_validate(
+            {
+                "description": item.get("description") or "item",
+                "quantity": item.get("quantity") or 1,
+                "unit_price": item.get("unit_price") or item.get("amount") or 0,
+                "amount": item.get("amount") or 0,
+            }
         )
         for item in fields.get("line_items") or []
         if item.get("amount") is not None
     ]
-    return BillCreate(
-        vendor_id=vendor["id"],
-        invoice_number=fields["invoice_number"],
-        invoice_date=fields["invoice_date"],
-        due_date=fields.get("due_date"),
-        currency=fields.get("currency") or vendor.get("currency") or "EUR",
-        subtotal=checks.to_decimal(fields.get("subtotal")) or checks.to_decimal(fields["total"]),
-        tax=checks.to_decimal(fields.get("tax")) or 0,
-        total=checks.to_decimal(fields["total"]),
-        lines=lines,
-        po_number=None if po_missing else fields.get("po_number"),
-        memo=f"invoice {fields['invoice_number']} from {vendor.get('name')}",
+    return BillCreate.model_validate(
+        {
+            "vendor_id": vendor["id"],
+            "invoice_number": fields["invoice_number"],
+            "invoice_date": fields["invoice_date"],
+            "due_date": fields.get("due_date"),
+            "currency": fields.get("currency") or vendor.get("currency") or "EUR",
+            "subtotal": checks.to_decimal(fields.get("subtotal"))
+            or checks.to_decimal(fields["total"]),
+            "tax": checks.to_decimal(fields.get("tax")) or 0,
+            "total": checks.to_decimal(fields["total"]),
+            "lines": lines,
+            "po_number": None if po_missing else fields.get("po_number"),
+            "memo": f"invoice {fields['invoice_number']} from {vendor.get('name')}",
+        }
     )
 
 
@@ -285,7 +294,7 @@ async def create_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     A refusal by the accounting system becomes a blocking issue for the reviewer.
     """
     ctx = runtime.context
-    accounting = ctx.connectors.get("accounting")
+    accounting = ctx.connector(AccountingConnector)
     try:
         bill = await accounting.create_bill(
             _bill_request(state), idempotency_key=_bill_key(ctx, state)
@@ -368,7 +377,7 @@ async def void_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     review = state.get("review") or {}
     reason = review.get("comment") or f"invoice review: {review.get('action', 'rejected')}"
     key = ctx.idempotency_key("void_bill", "void_bill", f"r{state.get('revision', 0)}")
-    voided = await ctx.connectors.get("accounting").void_bill(
+    voided = await ctx.connector(AccountingConnector).void_bill(
         BillVoid(bill_id=bill["id"], reason=reason), idempotency_key=key
     )
     return {
@@ -382,7 +391,7 @@ async def post_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     bill = state["bill"] or {}
     key = ctx.idempotency_key("post_bill", "post_bill", f"r{state.get('revision', 0)}")
-    posted = await ctx.connectors.get("accounting").post_bill(
+    posted = await ctx.connector(AccountingConnector).post_bill(
         BillRef(bill_id=bill["id"]), idempotency_key=key
     )
     return {

@@ -35,7 +35,7 @@ class WitnessBank(ToyBank):
         self.store = store
 
     @action(side_effect=True, undo=Irreversible("a toy"))
-    async def sign(self, request: SignRequest) -> Signature:
+    async def sign(self, request: SignRequest, *, idempotency_key: str) -> Signature:
         """Signs, noting the run's side-effect events in the database at that moment."""
         events = self.store.events(request.run_id, kinds=EFFECT_KINDS)
         return Signature(trail=[e.kind for e in events])
@@ -103,12 +103,13 @@ async def test_a_replayed_write_is_not_recorded_again(tmp_path: Path) -> None:
     bank = ToyBank(f"sqlite:///{tmp_path / 'bank.db'}")
     request = ChargeRequest(account="a", amount=5)
     written: list[RunEvent] = []
-    first = RunAudit("run-1", written.extend)
+    first = RunAudit("run-1", lambda events, _entries: written.extend(events))
     booked = (
         await ConnectorHub({"bank": bank}, first).get("bank").charge(request, idempotency_key="k")
     )
 
-    again = RunAudit("run-1", written.extend)  # the run executed again after a crash
+    # The run executed again after a crash.
+    again = RunAudit("run-1", lambda events, _entries: written.extend(events))
     again.remember(list(written))
     replayed = (
         await ConnectorHub({"bank": bank}, again).get("bank").charge(request, idempotency_key="k")
@@ -138,7 +139,7 @@ async def test_an_unanswered_write_is_completed_from_the_ledger(tmp_path: Path) 
         for key in ("done", "never-made")
     ]
     written: list[RunEvent] = []
-    audit = RunAudit("run-1", written.extend)
+    audit = RunAudit("run-1", lambda events, _entries: written.extend(events))
     audit.remember(intents)
 
     await complete_effects(audit, {"bank": bank})

@@ -90,7 +90,7 @@ class ToyBank(SqlConnectorMixin, Connector):
         )
 
     @action(side_effect=True, undo=Irreversible("a toy"))
-    async def charge(self, request: ChargeRequest) -> ChargeRecord:
+    async def charge(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeRecord:
         """Books an amount on an account."""
         with self.session() as session:
             row = ToyCharge(account=request.account, amount=request.amount)

@@ -36,12 +36,12 @@ class _Reference(Connector):
         return request
 
     @action(side_effect=True, undo="remove")
-    async def add(self, request: BillRef) -> BillRef:
+    async def add(self, request: BillRef, *, idempotency_key: str) -> BillRef:
         """Add."""
         return request
 
     @action(side_effect=True, undo=Irreversible("gone is gone"))
-    async def remove(self, request: BillVoid) -> BillVoid:
+    async def remove(self, request: BillVoid, *, idempotency_key: str) -> BillVoid:
         """Remove."""
         return request
 
@@ -68,20 +68,20 @@ def test_a_side_effect_without_undo_cannot_even_be_declared() -> None:
     with pytest.raises(TypeError, match="undo"):
 
         @action(side_effect=True)
-        async def pay(self: Any, request: BillRef) -> BillRef:
+        async def pay(self: Any, request: BillRef, *, idempotency_key: str) -> BillRef:
             return request
 
 
 def test_undo_must_name_an_action_that_changes_data() -> None:
     class NoSuchUndo(_Reference):
         @action(side_effect=True, undo="unadd")
-        async def add(self, request: BillRef) -> BillRef:
+        async def add(self, request: BillRef, *, idempotency_key: str) -> BillRef:
             """Add."""
             return request
 
     class ReadAsUndo(_Reference):
         @action(side_effect=True, undo="read")
-        async def add(self, request: BillRef) -> BillRef:
+        async def add(self, request: BillRef, *, idempotency_key: str) -> BillRef:
             """Add."""
             return request
 

@@ -62,25 +62,17 @@ def _die_after_node(name: str) -> None:
     setattr(nodes, name, node)  # this process only: it builds its graph after this
 
 
-class _DyingConnector:
-    """A connector that kills the process when `action` is called, or once it committed."""
+def _dying(connector: Any, action: str, *, acts: bool) -> None:
+    """Make `connector` kill the process when `action` is called, or once it committed (on
+    this instance only, so it stays the connector of its kind that flows look up)."""
+    real = getattr(connector, action)
 
-    def __init__(self, inner: Any, action: str, *, acts: bool) -> None:
-        self._inner = inner
-        self._action = action
-        self._acts = acts
+    async def call(request: Any, **kwargs: Any) -> Any:
+        if acts:
+            await real(request, **kwargs)
+        _die()
 
-    def __getattr__(self, attr: str) -> Any:
-        value = getattr(self._inner, attr)
-        if attr != self._action:
-            return value
-
-        async def call(request: Any, **kwargs: Any) -> Any:
-            if self._acts:
-                await value(request, **kwargs)
-            _die()
-
-        return call
+    setattr(connector, action, call)
 
 
 async def _work(crash: Crash) -> None:
@@ -89,9 +81,7 @@ async def _work(crash: Crash) -> None:
         _die_after_node(name)
     async with Suite.open(crash.settings) as suite:
         if where in ("calling", "effect"):
-            connectors = suite.runner.connectors
-            dying = _DyingConnector(connectors["accounting"], name, acts=where == "effect")
-            connectors["accounting"] = dying  # type: ignore[assignment]
+            _dying(suite.runner.connectors["accounting"], name, acts=where == "effect")
         if crash.decision is None:
             await suite.runner.execute(crash.run_id)
         else:
