@@ -9,11 +9,28 @@ make that harmless.
 
 A CRM that times out gets a few retries of the same page (the connector's contract says
 that is safe); an outage that outlasts them ends the collection early with `problem` set.
+
+Re-reading without rewriting. The CRM's `updated_since` is inclusive, so an incremental
+read gets the records stamped exactly at the watermark again; after a bulk import, which
+stamps every record alike, that is all of them, every run. Two rules keep a review with
+nothing new cheap:
+
+- A settled watermark is read past, not at: when the collection that found a watermark
+  started reading `SETTLE` or more after it, the next read starts 1 microsecond after it.
+  What the inclusive read would add is a record stamped at that very instant but
+  committed after the read began, at least `SETTLE` later: a commit that late is missed
+  just the same when stamped a microsecond earlier, so the bound loses nothing the
+  watermark scheme ever guaranteed. A fresh watermark is still read inclusively.
+- An incremental read writes only the rows that differ from the snapshot's copy
+  (`Snapshot.upsert(skip_same=True)`), and `changed` counts those: a re-read of what the
+  snapshot holds changes nothing, so the snapshot's revision stays and the later steps
+  reuse their results (nodes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +52,8 @@ WATERMARK_KEY = "watermark"
 PAGE_SIZE = 1000
 PAGE_ATTEMPTS = 4
 RETRY_DELAY_S = 0.1
+SETTLE = dt.timedelta(seconds=2)
+_TICK = dt.timedelta(microseconds=1)
 
 _REQUESTS: dict[str, tuple[str, type[PageRequest]]] = {
     "products": ("list_products", ListProducts),
@@ -59,17 +78,21 @@ class Collection:
     read: dict[str, int] = field(default_factory=dict)
     """Records read per type (an inclusive `updated_since` re-reads those at the watermark)."""
     changed: dict[str, int] = field(default_factory=dict)
-    """Records per type stamped after the watermark: the real changes (all, when full)."""
+    """Records per type that differ from the snapshot's copy: the real changes (all, when
+    full)."""
     pages: int = 0
     watermark: dict[str, str] = field(default_factory=dict)
+    settled: dict[str, bool] = field(default_factory=dict)
+    """Per type, whether the watermark was `SETTLE` old when this collection began reading
+    (the next collection then reads past it)."""
     problem: dict[str, Any] | None = None
     removed: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode, "since": self.since, "read": self.read, "changed": self.changed,
-            "pages": self.pages, "next_watermark": self.watermark, "problem": self.problem,
-            "removed": self.removed,
+            "pages": self.pages, "next_watermark": self.watermark, "settled": self.settled,
+            "problem": self.problem, "removed": self.removed,
         }  # fmt: skip
 
 
@@ -85,39 +108,63 @@ async def _page(crm: Any, action: str, request: PageRequest) -> Any:
     raise AssertionError("unreachable")
 
 
+def _stamp(value: str) -> dt.datetime:
+    stamp = dt.datetime.fromisoformat(value)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
 async def _collect_one(
-    crm: Any, snapshot: Snapshot, entity: str, since: str | None, seen: str, found: Collection
+    crm: Any,
+    snapshot: Snapshot,
+    entity: str,
+    since: str | None,
+    settled: bool,
+    seen: str,
+    found: Collection,
 ) -> None:
     action, request_type = _REQUESTS[entity]
-    request = request_type(updated_since=since, page_size=PAGE_SIZE)  # type: ignore[arg-type]
-    after = request.updated_since
+    start = None if since is None else _stamp(since) + (_TICK if settled else dt.timedelta())
+    request = request_type(updated_since=start, page_size=PAGE_SIZE)  # type: ignore[arg-type]
     found.read[entity] = found.changed[entity] = 0
+    began = dt.datetime.now(dt.UTC)
     while True:
         page = await _page(crm, action, request)
-        snapshot.upsert(entity, page.items, seen=seen)
+        found.changed[entity] += snapshot.upsert(
+            entity, page.items, seen=seen, skip_same=since is not None
+        )
         found.pages += 1
         found.read[entity] += len(page.items)
-        found.changed[entity] += sum(after is None or i.updated_at > after for i in page.items)
         if page.items:
             newest = max(item.updated_at for item in page.items).isoformat()
             found.watermark[entity] = max(newest, found.watermark.get(entity, newest))
         if page.next_cursor is None:
-            return
+            break
         request = request.model_copy(update={"cursor": page.next_cursor})
+    if entity in found.watermark:
+        found.settled[entity] = began - _stamp(found.watermark[entity]) >= SETTLE
 
 
 async def collect(
-    crm: Any, snapshot: Snapshot, *, since: dict[str, str] | None, seen: str
+    crm: Any,
+    snapshot: Snapshot,
+    *,
+    since: dict[str, str] | None,
+    seen: str,
+    settled: dict[str, bool] | None = None,
 ) -> Collection:
-    """Read every record type changed since `since` (None: everything) into the snapshot.
+    """Read every record type changed since `since` (None: everything) into the snapshot;
+    past a watermark that `settled` marks (module docstring), at it otherwise.
 
     A full collection (since None) also drops snapshot rows the CRM no longer returned.
     """
     found = Collection(mode="incremental" if since else "full", since=dict(since or {}))
     found.watermark = dict(since or {})
+    marks, past = since or {}, settled or {}
     for entity in ENTITIES:
         try:
-            await _collect_one(crm, snapshot, entity, (since or {}).get(entity), seen, found)
+            await _collect_one(
+                crm, snapshot, entity, marks.get(entity), past.get(entity, False), seen, found
+            )
         except Transient as exc:
             found.problem = {
                 "code": f"crm_{exc.code}",

@@ -4,6 +4,18 @@ Records come from the snapshot as the connector's JSON; here they become slotted
 dataclasses (a deal is ~10x smaller than its dict), so a 100,000-deal review fits easily
 in memory. Values are kept exactly as the CRM has them, flaws included: judging them is
 quality.py's job.
+
+What every later step derives from a deal the same way is derived once, here, while the
+deal is built (and hot in the CPU's cache), so the steps make one light pass each:
+
+- `product_name`: the price-list name its typed product means (`Dataset.product_name`);
+- `touch`: its latest sign of life: latest activity (logged or recorded), else engage date;
+- `estimate`: what an open deal is worth if won: its usable value (recorded, not negative),
+  else its product's list price (0 when the product is unknown); a closed deal's usable
+  value (0 without one);
+- `imputed`: True when `estimate` is not the CRM's value but a list price filled in for an
+  open deal without one. Reports say so wherever such a value is shown, and rankings give
+  it a bounded weight (ranking.py): a guess must not decide which deals a manager sees.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ __all__ = [
     "ProductRec",
     "load_dataset",
     "spelling_key",
+    "usable",
 ]
 
 OPEN_STAGES = frozenset({"Prospecting", "Engaging"})
@@ -37,6 +50,14 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+_ZERO = Decimal(0)
+
+
+def usable(value: Decimal | None) -> Decimal | None:
+    """A recorded value the numbers can use: present and not negative."""
+    return value if value is not None and value >= 0 else None
+
+
 @dataclass(slots=True, frozen=True)
 class Deal:
     id: str
@@ -49,6 +70,10 @@ class Deal:
     close_date: dt.date | None
     last_activity_date: dt.date | None
     next_step: str | None
+    product_name: str
+    touch: dt.date | None
+    estimate: Decimal
+    imputed: bool
 
     @property
     def is_open(self) -> bool:
@@ -122,10 +147,8 @@ class Dataset:
         return self._prices.get(product_name)
 
     def last_touch(self, deal: Deal) -> dt.date | None:
-        """The latest sign of life on a deal: its latest activity, else its engage date."""
-        logged = self.last_activity.get(deal.id)
-        dates = [d for d in (deal.last_activity_date, logged) if d is not None]
-        return max(dates) if dates else deal.engage_date
+        """The latest sign of life on a deal (derived at load: `Deal.touch`)."""
+        return deal.touch
 
 
 def spelling_key(name: str) -> str:
@@ -153,22 +176,25 @@ def load_dataset(rows: Any) -> Dataset:
             ContactRec(r["id"], r["account_id"], r["name"], r.get("title"), r.get("email"))
         )
     _add_activities(data, rows("activities"))
-    data.deals = [
-        Deal(
-            r["id"],
-            r["agent_id"],
-            r["product"],
-            r.get("account_id"),
-            r["stage"],
-            _money(r.get("value")),
-            _date(r.get("engage_date")),
-            _date(r.get("close_date")),
-            _date(r.get("last_activity_date")),
-            r.get("next_step"),
-        )
-        for r in rows("opportunities")
-    ]
+    data.deals = [_deal(data, r) for r in rows("opportunities")]
     return data
+
+
+def _deal(data: Dataset, r: dict[str, Any]) -> Deal:
+    value, engaged = _money(r.get("value")), _date(r.get("engage_date"))
+    recorded, logged = _date(r.get("last_activity_date")), data.last_activity.get(r["id"])
+    if recorded is None or (logged is not None and logged > recorded):
+        recorded = logged
+    product = data.product_name(r["product"])
+    estimate, imputed = usable(value), False
+    if estimate is None:
+        imputed = r["stage"] in OPEN_STAGES
+        estimate = (data.list_price(product) if imputed else None) or _ZERO
+    return Deal(
+        r["id"], r["agent_id"], r["product"], r.get("account_id"), r["stage"], value, engaged,
+        _date(r.get("close_date")), _date(r.get("last_activity_date")), r.get("next_step"),
+        product, recorded or engaged, estimate, imputed and estimate > 0,
+    )  # fmt: skip
 
 
 def _add_activities(data: Dataset, activities: Iterable[dict[str, Any]]) -> None:

@@ -27,7 +27,7 @@ def route_after_report(state: SalesOpsState) -> Literal["draft_messages", "skip_
     return "skip_actions" if state.get("partial") else "draft_messages"
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[SalesOpsState, RunContext, SalesOpsInput, SalesOpsState]:
     graph = StateGraph(SalesOpsState, context_schema=RunContext, input_schema=SalesOpsInput)
     # collect_data retries each page itself (collect.py) and then reports how far it got,
     # so a node-level retry, which would start the collection over, is not wanted.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flows.sales_operations.data import Dataset
-from flows.sales_operations.scoring import Candidate, Kind, headline, next_step
+from flows.sales_operations.scoring import Candidate, Kind
+from flows.sales_operations.wording import headline, next_step, reason
 
 __all__ = ["build_items", "evidence", "ranking_method"]
 
@@ -18,9 +19,11 @@ __all__ = ["build_items", "evidence", "ranking_method"]
 def ranking_method(backend: str, model: str) -> str:
     if backend == "offline":
         return (
-            "the offline scoring model: expected value (estimated value x the agent's "
-            "smoothed win chance with the product), weighted by stage and account history "
-            "for opportunities and by neglect for risks"
+            "the offline scoring model: the agent's smoothed win chance with the product, "
+            "weighted by stage, recent activity and account history for opportunities and "
+            "by neglect for risks, times a bounded size factor (an imputed list price moves "
+            "a score by at most x0.8..x1.25); near-duplicates left out, accounts and "
+            "products varied"
         )
     return f"{model} ({backend}), re-ranking the offline scoring model's shortlist"
 
@@ -45,11 +48,8 @@ def _touch(c: Candidate) -> str:
 
 def evidence(c: Candidate) -> list[dict[str, str]]:
     """What the data says about a deal, in words a sales manager reads at a glance."""
-    source = (
-        "recorded value" if c.value_source == "recorded value" else f"list price of {c.product}"
-    )
     items = [
-        {"label": "estimated value", "value": f"${c.estimated_value:,.0f} ({source})"},
+        {"label": "estimated value", "value": f"${c.estimated_value:,.0f} ({c.value_source})"},
         {
             "label": "win chance",
             "value": f"{c.win_chance:.0%} ({c.agent}'s record with {c.product}: "
@@ -88,22 +88,21 @@ def build_items(
     by_id = {c.id: (c, s) for c, s in listed}
     order: list[tuple[Candidate, float, str, str]] = []
     for r in ranked:
-        if r.opportunity_id in by_id and all(o[0].id != r.opportunity_id for o in order):
-            c, s = by_id[r.opportunity_id]
+        if r.opportunity_id in by_id:
+            c, s = by_id.pop(r.opportunity_id)
             order.append((c, s, r.headline, r.next_step))
     fell_back = bool(listed) and not order
     if fell_back:
         order = [(c, s, headline(c, kind), next_step(c, kind)) for c, s in listed]
-    deals = {d.id: d for d in data.deals if d.id in by_id}
     items = []
     for rank, (c, s, line, step) in enumerate(order, start=1):
-        deal = deals[c.id]
         items.append(
             {
                 "rank": rank,
                 "kind": kind,
                 "opportunity_id": c.id,
                 "headline": line,
+                "reason": reason(c, kind),
                 "next_step": step,
                 "score": s,
                 "stage": c.stage,
@@ -111,11 +110,13 @@ def build_items(
                 "agent": c.agent,
                 "account": c.account,
                 "estimated_value": c.estimated_value,
+                "value_imputed": c.value_imputed,
+                "value_source": c.value_source,
                 "win_chance": c.win_chance,
                 "days_idle": c.days_idle,
                 "days_to_close": c.days_to_close,
-                "close_date": deal.close_date.isoformat() if deal.close_date else None,
-                "contact": _contact(data, deal.account_id),
+                "close_date": c.close_date,
+                "contact": _contact(data, c.account_id),
                 "evidence": evidence(c),
             }
         )

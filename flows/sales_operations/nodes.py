@@ -2,6 +2,8 @@
 
 The CRM records never enter the state: `collect_data` writes them to the snapshot table and
 the later nodes read them from there (data.py), so checkpoints stay small at any data size.
+The steps that read every deal reuse their last result when nothing they read changed
+(reuse.py), so a review with nothing new in the CRM costs a fraction of a full one.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from bpa.runs.context import RunContext
 from flows.sales_operations import followups
 from flows.sales_operations.analysis import analyse
 from flows.sales_operations.collect import WATERMARK_KEY, Collection, collect, namespace
-from flows.sales_operations.data import Dataset, load_dataset
+from flows.sales_operations.data import Dataset
 from flows.sales_operations.drafts import draft_variables, save_draft, split_subject
 from flows.sales_operations.insights import build_items, ranking_method
 from flows.sales_operations.quality import check_quality as find_problems
 from flows.sales_operations.report import append_actions, render_report, report_dir
-from flows.sales_operations.scoring import candidates, shortlist
+from flows.sales_operations.reuse import CONNECTOR, charts, release, reused_or
+from flows.sales_operations.scoring import shortlists
 from flows.sales_operations.snapshot import ENTITIES, open_snapshot
 from flows.sales_operations.state import SalesOpsState
 from flows.sales_operations.tasks import DRAFT_EMAIL, INSIGHTS
 
 Ctx = Runtime[RunContext]
 
-CONNECTOR = "crm"
 #: Deals shown per list in the report (drafts and tasks go to the first `top_n`).
 REPORT_ITEMS = 10
 
@@ -48,26 +50,6 @@ def _bulk_change(found: Collection, before: dict[str, int]) -> bool:
     return held > 0 and found.changed.get("opportunities", 0) * 2 >= held
 
 
-#: The dataset of the run executing last in this process, so the three nodes that read the
-#: snapshot load it once, and all see the same records even if another run collects meanwhile.
-_loaded: dict[tuple[str, str], Dataset] = {}
-
-
-def _dataset(ctx: RunContext) -> Dataset:
-    key = (ctx.settings.resolved_database_url(), ctx.run_id)
-    data = _loaded.get(key)
-    if data is None:
-        with open_snapshot(ctx.settings, CONNECTOR) as snapshot:
-            data = load_dataset(snapshot.rows)
-        _loaded.clear()
-        _loaded[key] = data
-    return data
-
-
-def _release(ctx: RunContext) -> None:
-    _loaded.pop((ctx.settings.resolved_database_url(), ctx.run_id), None)
-
-
 async def collect_data(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
     """Reads the input and the saved watermark; collects what changed in the CRM since then
     into the snapshot. Writes the resolved input, `collection` and `partial`.
@@ -76,7 +58,7 @@ async def collect_data(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
     before a first complete collection exists to fall back on.
     """
     ctx, store = runtime.context, runtime.store
-    _release(ctx)  # a retried or resumed run reads the snapshot afresh
+    release(ctx)  # a retried or resumed run reads the snapshot afresh
     saved = await store.aget(namespace(CONNECTOR), WATERMARK_KEY) if store is not None else None
     with open_snapshot(ctx.settings, CONNECTOR) as snapshot:
         before = snapshot.counts()
@@ -87,15 +69,19 @@ async def collect_data(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
             before[e] >= last.get("held", {}).get(e, 0) for e in ENTITIES
         )
         since = last["entities"] if last and trusted and not state.get("full_refresh") else None
+        settled = last.get("settled") if since and last else None
         crm = ctx.connectors.get(CONNECTOR)
-        found = await collect(crm, snapshot, since=since, seen=ctx.run_id)
+        found = await collect(crm, snapshot, since=since, seen=ctx.run_id, settled=settled)
         if since and found.problem is None and _bulk_change(found, before):
             # An import or mass edit touched most deals: records it replaced would linger in
             # the snapshot (an incremental read never sees deletions), so read it all again.
             found = await collect(crm, snapshot, since=None, seen=ctx.run_id)
             found.mode = "full (most deals changed since the last run)"
         held = snapshot.counts()
-    collection = {**found.as_dict(), "held": held, "memory": store is not None}
+        revision = snapshot.revision()
+    collection = {
+        **found.as_dict(), "held": held, "memory": store is not None, "revision": revision,
+    }  # fmt: skip
     if found.problem is not None and not trusted:
         raise FlowError(
             "crm_unavailable",
@@ -124,45 +110,65 @@ async def collect_data(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
 
 
 async def check_quality(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
-    """Reads the snapshot; writes `data_quality` (problems flagged, no record dropped)."""
-    data = _dataset(runtime.context)
-    return {"data_quality": find_problems(data, as_of=_as_of(state))}
+    """Reads the snapshot (or the kept result); writes `data_quality` (problems flagged, no
+    record dropped)."""
+    as_of = _as_of(state)
+
+    async def compute(data: Dataset) -> dict[str, Any]:
+        return {"data_quality": find_problems(data, as_of=as_of)}
+
+    return await reused_or(state, runtime, "check_quality", {"as_of": as_of}, compute)
 
 
 async def analyse_pipeline(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
-    """Reads the snapshot; writes `numbers` (analysis.py: every number of the report)."""
-    data = _dataset(runtime.context)
-    return {"numbers": analyse(data, as_of=_as_of(state), stalled_days=state["stalled_days"])}
+    """Reads the snapshot (or the kept result); writes `numbers` (analysis.py: every number
+    of the report)."""
+    as_of, days = _as_of(state), state["stalled_days"]
+
+    async def compute(data: Dataset) -> dict[str, Any]:
+        return {"numbers": analyse(data, as_of=as_of, stalled_days=days)}
+
+    params = {"as_of": as_of, "stalled_days": days}
+    return await reused_or(state, runtime, "analyse_pipeline", params, compute)
 
 
 async def identify_insights(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
-    """Shortlists open deals by the offline scoring model and has the model rank them.
+    """Shortlists open deals by the offline scoring model and has the model rank them (or
+    reuses the kept ranking of the same data, parameters and model).
 
-    Writes `opportunities` and `risks` (best first, each with its evidence from the data)
-    and `ranking` (which model ranked, how).
+    Writes `opportunities` and `risks` (best first, each with its evidence from the data
+    and the reason it is listed) and `ranking` (which model ranked, how).
     """
-    ctx = runtime.context
-    data = _dataset(ctx)
+    backend = runtime.context.models.backend
     as_of, days = _as_of(state), state["stalled_days"]
-    found = candidates(data, as_of=as_of, stalled_days=days)
     size = max(REPORT_ITEMS, 2 * state.get("top_n", 5))
-    lists = {
-        kind: shortlist(found, kind, stalled_days=days, size=size)
-        for kind in ("opportunity", "risk")
-    }
+    params = {"as_of": as_of, "stalled_days": days, "size": size}
+    params |= {"backend": backend.name, "model": backend.model}
+
+    async def compute(data: Dataset) -> dict[str, Any]:
+        return await _rank(runtime, data, as_of, days, size)
+
+    return await reused_or(state, runtime, "identify_insights", params, compute)
+
+
+async def _rank(
+    runtime: Ctx, data: Dataset, as_of: dt.date, days: int, size: int
+) -> dict[str, Any]:
+    ctx = runtime.context
+    found = shortlists(data, as_of=as_of, stalled_days=days, size=size)
     document = {
         "as_of": as_of.isoformat(),
         "stalled_days": days,
-        "opportunities": [c.as_dict() for c, _ in lists["opportunity"]],
-        "risks": [c.as_dict() for c, _ in lists["risk"]],
+        "opportunities": [c.as_dict() for c, _ in found.opportunity],
+        "risks": [c.as_dict() for c, _ in found.risk],
     }
     result = await ctx.models.extract(
         INSIGHTS, text=json.dumps(document), as_of=as_of.isoformat(), stalled_days=days
     )
     opportunities, fell_back_o = build_items(
-        data, lists["opportunity"], result.value.opportunities, "opportunity"
+        data, found.opportunity, result.value.opportunities, "opportunity"
     )
-    risks, fell_back_r = build_items(data, lists["risk"], result.value.risks, "risk")
+    risks, fell_back_r = build_items(data, found.risk, result.value.risks, "risk")
     backend = ctx.models.backend
     return {
         "opportunities": opportunities,
@@ -172,7 +178,7 @@ async def identify_insights(state: SalesOpsState, runtime: Ctx) -> dict[str, Any
             "model": backend.model,
             "method": ranking_method(backend.name, backend.model),
             "confidence": result.confidence,
-            "open_deals": len(found),
+            "open_deals": found.open_deals,
             "fell_back": fell_back_o or fell_back_r,
         },
     }
@@ -192,8 +198,13 @@ async def write_report(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
         "collection": state["collection"],
         "partial": state.get("partial", False),
         "report_url": (folder / "report.html").resolve().as_uri(),
+        "reused": state.get("reused", {}),
     }
-    return {"report": render_report(folder, context)}
+    return {
+        "report": render_report(
+            folder, context, charts(ctx, state["numbers"], redraw=bool(state.get("full_refresh")))
+        )
+    }
 
 
 async def draft_messages(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
@@ -251,7 +262,7 @@ async def notify(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
     """Saves the drafts beside the report and adds what was done to the summary; the run's
     output then carries the report's path and link."""
     ctx = runtime.context
-    _release(ctx)
+    release(ctx)
     report = state["report"]
     folder = report_dir(ctx.settings.home, ctx.run_id) / "drafts"
     drafts = [
@@ -275,6 +286,7 @@ async def save_watermark(state: SalesOpsState, runtime: Ctx) -> dict[str, Any]:
         WATERMARK_KEY,
         {
             "entities": collection["next_watermark"],
+            "settled": collection["settled"],
             "held": collection["held"],
             "run_id": runtime.context.run_id,
             "as_of": state["as_of"],

@@ -39,5 +39,6 @@ def make_output(state: dict[str, Any]) -> dict[str, Any]:
         "tasks": tasks,
         "tasks_created": sum(t["status"] == "created" for t in tasks),
         "skipped": list(state.get("skipped") or []),
+        "reused": dict(state.get("reused") or {}),
         "collection": {k: collection.get(k) for k in _COLLECTION},
     }

@@ -15,8 +15,6 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from flows.sales_operations.charts import render_charts
-
 __all__ = ["append_actions", "render_report", "report_dir"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -51,13 +49,14 @@ def report_dir(home: Path, run_id: str) -> Path:
     return home / "reports" / run_id
 
 
-def render_report(folder: Path, context: dict[str, Any]) -> dict[str, str]:
-    """Write report.html (charts embedded) and summary.md into `folder`; return their paths."""
+def render_report(folder: Path, context: dict[str, Any], charts: dict[str, str]) -> dict[str, str]:
+    """Write report.html (with `charts`, from charts.py, embedded) and summary.md into
+    `folder`; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     context = {
         **context,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "charts": render_charts(context["numbers"]),
+        "charts": charts,
     }
     html = folder / "report.html"
     html.write_text(_env().get_template("report.html.j2").render(**context), encoding="utf-8")

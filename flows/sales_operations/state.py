@@ -8,15 +8,21 @@ of a run over 100,000 deals is a few kilobytes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["SalesOpsInput", "SalesOpsState"]
 
 
+def _merge(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+    return {**old, **new}
+
+
 class SalesOpsInput(BaseModel):
     """What a run reviews and how."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
     as_of: dt.date | None = Field(
         default=None,
@@ -35,7 +41,8 @@ class SalesOpsInput(BaseModel):
     full_refresh: bool = Field(
         default=False,
         description="Collect everything again instead of what changed since the last run "
-        "(also drops records the CRM no longer has)",
+        "(also drops records the CRM no longer has), and recompute every step instead of "
+        "reusing the results of unchanged data",
     )
 
 
@@ -47,7 +54,11 @@ class SalesOpsState(TypedDict, total=False):
     full_refresh: bool
     collection: dict[str, Any]
     """How the data was collected: mode, pages, rows changed and held per record type, the
-    watermark to save when the run succeeds, and `problem` when the CRM gave up part-way."""
+    watermark to save when the run succeeds, the snapshot's content `revision`, and
+    `problem` when the CRM gave up part-way."""
+    reused: Annotated[dict[str, str], _merge]
+    """Steps whose result was reused (nothing they read changed), each with the run that
+    computed it."""
     partial: bool
     """True when the numbers rest on an incomplete collection (the report says so)."""
     data_quality: list[dict[str, Any]]
@@ -55,9 +66,10 @@ class SalesOpsState(TypedDict, total=False):
     numbers: dict[str, Any]
     """Every number of the report (`analysis.analyse`)."""
     opportunities: list[dict[str, Any]]
-    """Ranked open deals worth pushing, each with its evidence."""
+    """Ranked open deals worth pushing, each with its evidence and the reason it is listed;
+    `value_imputed` marks a value filled in from a list price."""
     risks: list[dict[str, Any]]
-    """Ranked open deals at risk, each with its evidence."""
+    """Ranked open deals at risk, each with its evidence and the reason it is listed."""
     ranking: dict[str, Any]
     """Which model ranked them and how confident it was."""
     report: dict[str, Any]
