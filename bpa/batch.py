@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from bpa.errors import IdempotencyConflict
+from bpa.errors import IdempotencyConflict, InvalidInput
+from bpa.explain import describe
 from bpa.runs.runner import Runner
 from bpa.runs.tables import Run, new_id
 
@@ -67,6 +68,13 @@ def expand_paths(paths: Iterable[Path], suffixes: tuple[str, ...]) -> list[Path]
     return found
 
 
+def _why(exc: Exception) -> str:
+    """An input's refusal in one line (the runner's own refusals already are)."""
+    if isinstance(exc, ValidationError):
+        return f"{exc.title}: {describe(exc)}"
+    return str(exc) if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
+
+
 def _item(label: str, run: Run) -> BatchItem:
     return BatchItem(label, run.id, str(run.status), run.output, run.error)
 
@@ -74,7 +82,7 @@ def _item(label: str, run: Run) -> BatchItem:
 async def run_batch(
     runner: Runner,
     flow_name: str,
-    inputs: list[tuple[str, Callable[[], dict[str, Any]]]],
+    inputs: Sequence[tuple[str, Callable[[], dict[str, Any]]]],
     *,
     concurrency: int = 4,
     trigger: str = "batch",
@@ -102,11 +110,7 @@ async def run_batch(
                 item = _item(label, run)
             except (ValidationError, IdempotencyConflict, OSError, ValueError) as exc:
                 item = BatchItem(
-                    label,
-                    None,
-                    "rejected",
-                    None,
-                    {"code": "invalid_input", "message": f"{type(exc).__name__}: {exc}"},
+                    label, None, "rejected", None, {"code": "invalid_input", "message": _why(exc)}
                 )
             if on_done:
                 on_done(item)

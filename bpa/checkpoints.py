@@ -57,7 +57,7 @@ def libpq_url(url: str) -> str:
 
 
 @asynccontextmanager
-async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver]:
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     """Open (and create the tables of) the checkpointer `settings` point at."""
     target = settings.resolved_checkpoint_url()
     if target.startswith(("postgresql", "postgres:")):
@@ -93,7 +93,7 @@ async def open_memory_store(settings: Settings) -> AsyncIterator[BaseStore]:
 
 
 @asynccontextmanager
-async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
+async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path))
     try:
@@ -141,7 +141,7 @@ async def _setup_locked(conninfo: str, key: int, setup: Callable[[], Awaitable[N
 
 
 @asynccontextmanager
-async def _postgres(conninfo: str, *, max_size: int) -> AsyncIterator[BaseCheckpointSaver]:
+async def _postgres(conninfo: str, *, max_size: int) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
     async with _pool(conninfo, max_size=max_size) as pool:

@@ -141,6 +141,32 @@ class Settings(BaseSettings):
         "Authentication-Results report dmarc=pass (default: unless they report a failure).",
     )
 
+    # -- Inbound e-mail (bpa/triggers/inbox.py, `bpa inbox`; the mailbox: BPA_CONNECTORS) ------
+    inbox_connector: str = Field(
+        default="imap", description="The inbox connector whose mailbox `bpa inbox` reads."
+    )
+    inbox_invoice_flow: str = Field(
+        default="invoice_processing", description="Started once per invoice attachment."
+    )
+    inbox_message_flow: str = Field(
+        default="customer_service", description="Started by an e-mail with no invoice attached."
+    )
+    inbox_batch_size: int = Field(
+        default=50, ge=1, le=500, description="Messages one pass reads before marking them."
+    )
+    inbox_max_invoices: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="A message with more invoice attachments is skipped (for a person).",
+    )
+    inbox_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="`bpa inbox watch`: seconds between passes (with IMAP IDLE, the longest "
+        "wait for news before looking anyway).",
+    )
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'bpa.db'}"
 

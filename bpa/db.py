@@ -3,14 +3,19 @@ unless one is configured with its own `database_url`, the mocked systems' tables
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 
 from bpa.config import Settings
 from bpa.sqlite import configure_connection
 
-__all__ = ["create_schema", "make_engine", "open_engine"]
+__all__ = ["create_schema", "make_engine", "open_engine", "table_of"]
+
+
+def table_of(model: type[Any]) -> Table:
+    """The `Table` of a SQLModel table class (which SQLModel does not declare to type checkers)."""
+    return cast(Table, inspect(model).local_table)
 
 
 def make_engine(url: str) -> Engine:

@@ -39,7 +39,9 @@ class RunStateError(Exception):
 
 
 class InvalidInput(ValueError):
-    """A flow input that passed its schema but is still refused (e.g. a NUL character)."""
+    """A flow input the engine refuses before any run exists: it does not fit the flow's
+    input model, or breaks a rule of every input (a NUL character). The message is one line
+    that says what to fix."""
 
 
 class IdempotencyConflict(Exception):

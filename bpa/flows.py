@@ -1,21 +1,34 @@
-"""What a flow plug-in provides, and how the engine finds flows (entry-point group `bpa.flows`)."""
+"""What a flow plug-in provides, and how the engine finds flows (entry-point group `bpa.flows`).
+
+The registry reads flow names from the installed packages' metadata and imports a flow (its
+graph, models and libraries) only when it is first looked up, so a command that never runs
+a flow never pays for one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.graph import StateGraph
-from langgraph.types import Durability
 from pydantic import BaseModel
 
-from bpa.documents import DocumentStore
-from bpa.models import ClassifyTask
+if TYPE_CHECKING:
+    from langgraph.graph import StateGraph
+    from langgraph.types import Durability
 
-__all__ = ["Flow", "FlowInfo", "load_flows"]
+    from bpa.documents import DocumentStore
+    from bpa.models import ClassifyTask
+
+__all__ = ["Flow", "FlowInfo", "FlowRegistry", "UnknownFlow", "load_flows"]
+
+GROUP = "bpa.flows"
+
+
+class UnknownFlow(LookupError):
+    """No installed flow has this name (or it failed to load)."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +38,7 @@ class Flow:
     name: str
     version: str
     description: str
-    build_graph: Callable[[], StateGraph]
+    build_graph: Callable[[], StateGraph[Any, Any, Any, Any]]
     input_model: type[BaseModel]
     #: Final graph state -> the run's output (JSON-able).
     make_output: Callable[[dict[str, Any]], dict[str, Any]]
@@ -63,21 +76,72 @@ class FlowInfo:
     problem: str | None = None
 
 
+class FlowRegistry(Mapping[str, FlowInfo]):
+    """Every flow the installed packages register, by name, each imported on first use.
+
+    Iterating (names, `len`, `in`) reads only the entry points; looking a flow up imports
+    it once. A broken plug-in is reported in its `FlowInfo`, not raised. `flows` is the
+    same registry as name -> `Flow`, holding the flows that load.
+    """
+
+    def __init__(self, eps: Iterable[EntryPoint] | None = None) -> None:
+        found = eps if eps is not None else entry_points(group=GROUP)
+        self._eps: dict[str, EntryPoint] = {ep.name: ep for ep in found}
+        self._infos: dict[str, FlowInfo] = {}
+        self.flows: Mapping[str, Flow] = _LoadedFlows(self)
+
+    def __getitem__(self, name: str) -> FlowInfo:
+        info = self._infos.get(name)
+        if info is None:
+            info = self._infos[name] = _load(self._eps[name])
+        return info
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._eps)
+
+    def __len__(self) -> int:
+        return len(self._eps)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._eps
+
+    def load_all(self) -> dict[str, FlowInfo]:
+        """Imports every flow now (a server does at start-up, not on its first request)."""
+        return {name: self[name] for name in self._eps}
+
+
+class _LoadedFlows(Mapping[str, Flow]):
+    """A registry's working flows by name: a lookup imports one flow, iterating all."""
+
+    def __init__(self, registry: FlowRegistry) -> None:
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> Flow:
+        info = self._registry.get(name)
+        if info is None or info.flow is None:
+            raise KeyError(name)
+        return info.flow
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, info in self._registry.items() if info.flow is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def load_flows(eps: Iterable[EntryPoint] | None = None) -> dict[str, FlowInfo]:
-    """Every flow the installed packages register; a broken plug-in is reported, not raised."""
-    found: dict[str, FlowInfo] = {}
-    for ep in eps if eps is not None else entry_points(group="bpa.flows"):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a third-party plug-in must not take the suite down
-            found[ep.name] = FlowInfo(ep.name, None, f"failed to import: {exc}")
-            continue
-        if not isinstance(obj, Flow):
-            found[ep.name] = FlowInfo(ep.name, None, f"{ep.value} is not a bpa.flows.Flow")
-        elif obj.name != ep.name:
-            found[ep.name] = FlowInfo(
-                ep.name, None, f"entry point {ep.name!r} names flow {obj.name!r}"
-            )
-        else:
-            found[ep.name] = FlowInfo(ep.name, obj)
-    return found
+    """Every flow the installed packages register, imported now; a broken plug-in is
+    reported, not raised."""
+    return FlowRegistry(eps).load_all()
+
+
+def _load(ep: EntryPoint) -> FlowInfo:
+    try:
+        obj = ep.load()
+    except Exception as exc:  # a third-party plug-in must not take the suite down
+        return FlowInfo(ep.name, None, f"failed to import: {exc}")
+    if not isinstance(obj, Flow):
+        return FlowInfo(ep.name, None, f"{ep.value} is not a bpa.flows.Flow")
+    if obj.name != ep.name:
+        return FlowInfo(ep.name, None, f"entry point {ep.name!r} names flow {obj.name!r}")
+    return FlowInfo(ep.name, obj)

@@ -34,9 +34,9 @@ def _pdf_text(data: bytes, name: str) -> ReadDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                unlocked = reader.decrypt("")
+                unlocked = bool(reader.decrypt(""))
             except Exception:
-                unlocked = 0
+                unlocked = False
             if not unlocked:
                 raise FlowError(
                     "document_encrypted",

@@ -13,6 +13,9 @@ __all__ = ["ReviewAction", "ReviewDecision", "ReviewQuestion"]
 ReviewAction = Literal["approve", "reject", "correct"]
 
 
+_DEFAULT_ACTIONS: list[ReviewAction] = ["approve", "reject"]
+
+
 class ReviewQuestion(BaseModel):
     """What a human is asked. Flows pass `question.model_dump(mode="json")` to `interrupt`."""
 
@@ -20,7 +23,7 @@ class ReviewQuestion(BaseModel):
     title: str
     reasons: list[str] = Field(description="Why a human is asked (issues, thresholds)")
     details: dict[str, Any] = Field(default_factory=dict, description="What the flow found")
-    actions: list[ReviewAction] = Field(default_factory=lambda: ["approve", "reject"])
+    actions: list[ReviewAction] = Field(default_factory=lambda: _DEFAULT_ACTIONS.copy())
     editable_fields: list[str] = Field(
         default_factory=list, description="Fields a `correct` decision may change"
     )

@@ -24,12 +24,12 @@ def _enable_wal(cursor: Any) -> bool:
     Switching needs a moment of exclusive access and SQLite does not wait for it (no busy
     handler), so connections opening a fresh file at the same time retry briefly.
     """
-    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0].lower()
+    mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
     if mode in ("wal", "memory"):
         return mode == "wal"
     for attempt in range(100):
         try:
-            return cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal"
+            return str(cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal"
         except sqlite3.OperationalError:
             if attempt == 99:
                 raise

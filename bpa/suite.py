@@ -1,29 +1,34 @@
-"""Assembles the engine from settings: database, checkpointer, flows, connectors, models."""
+"""Assembles the engine from settings: database, checkpointer, flows, connectors, models.
+
+`Records` is the light part: the database's runs and schedules, for commands that only read
+them. The engine's heavy parts (LangGraph, the flows and their libraries, model backends,
+connectors) are imported by `Suite.open`, not by importing this module.
+"""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from bpa.checkpoints import open_checkpointer, open_memory_store
 from bpa.config import Settings
 from bpa.db import create_schema, open_engine
 from bpa.documents import DocumentStore
-from bpa.flows import Flow, FlowInfo, load_flows
-from bpa.models import ModelGateway, make_backend
+from bpa.flows import Flow, FlowInfo, FlowRegistry
 from bpa.redaction import Redactor
-from bpa.runs.runner import Runner
 from bpa.runs.store import RunStore
 from bpa.schedules import ScheduleStore
-from connectors.base import Connector
-from connectors.registry import ConnectorInfo, load_connectors
 
-__all__ = ["Suite", "connector_config", "start_connector"]
+if TYPE_CHECKING:
+    from bpa.runs.runner import Runner
+    from connectors.base import Connector
+    from connectors.registry import ConnectorInfo
+
+__all__ = ["Records", "Suite", "connector_config", "start_connector"]
 
 
 def connector_config(settings: Settings, cls: type[Connector], name: str) -> dict[str, Any]:
@@ -56,10 +61,32 @@ def start_connector(
 ) -> Connector:
     """The connector with its config; it shares the suite's `engine` (which the suite disposes)
     when it takes one and BPA_CONNECTORS names no `database_url` of its own for it."""
-    config = connector_config(settings, cls, name)
+    config = cls.load_config(connector_config(settings, cls, name))
     if _takes_engine(cls) and "database_url" not in settings.connectors.get(name, {}):
         return cls(config, engine=engine)  # type: ignore[call-arg]
-    return cls(config)  # type: ignore[call-arg]
+    return cls(config)
+
+
+@dataclass
+class Records:
+    """The suite's database without its engine: runs (with their audit trails and approvals)
+    and schedules. What read-only commands open: no flows, models, connectors or checkpoints."""
+
+    settings: Settings
+    engine: Engine
+    store: RunStore
+    schedules: ScheduleStore
+
+    @classmethod
+    @contextmanager
+    def open(cls, settings: Settings | None = None) -> Iterator[Records]:
+        settings = settings or Settings()
+        engine = open_engine(settings)
+        try:
+            create_schema(engine)
+            yield cls(settings, engine, RunStore(engine), ScheduleStore(engine))
+        finally:
+            engine.dispose()
 
 
 @dataclass
@@ -69,7 +96,8 @@ class Suite:
     store: RunStore
     schedules: ScheduleStore
     documents: DocumentStore
-    flow_infos: dict[str, FlowInfo]
+    #: Every installed flow by name; a `FlowRegistry` imports each on first lookup.
+    flow_infos: Mapping[str, FlowInfo]
     connector_infos: dict[str, ConnectorInfo]
     connector_problems: dict[str, str]
     runner: Runner
@@ -77,7 +105,7 @@ class Suite:
     redactor: Redactor = field(default_factory=Redactor)
 
     @property
-    def flows(self) -> dict[str, Flow]:
+    def flows(self) -> Mapping[str, Flow]:
         return self.runner.flows
 
     @property
@@ -86,7 +114,16 @@ class Suite:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings | None = None) -> AsyncIterator[Suite]:
+    async def open(
+        cls, settings: Settings | None = None, *, preload_flows: bool = True
+    ) -> AsyncIterator[Suite]:
+        """The whole engine, closed on exit. `preload_flows=False` imports each flow when a
+        run first needs it (a command that runs one flow pays for that one only)."""
+        from bpa.checkpoints import open_checkpointer, open_memory_store
+        from bpa.models import ModelGateway, make_backend
+        from bpa.runs.runner import Runner
+        from connectors.registry import load_connectors
+
         settings = settings or Settings()
         settings.ensure_home()
         engine = open_engine(settings)
@@ -95,8 +132,9 @@ class Suite:
         documents = DocumentStore(
             settings.home / "documents", max_bytes=settings.max_document_bytes
         )
-        flow_infos = load_flows()
-        flows = {name: info.flow for name, info in flow_infos.items() if info.flow is not None}
+        flow_infos = FlowRegistry()
+        if preload_flows:
+            flow_infos.load_all()
         connector_infos = load_connectors()
         redactor = Redactor.from_settings(settings)
         connectors: dict[str, Connector] = {}
@@ -118,7 +156,7 @@ class Suite:
                 runner = Runner(
                     settings=settings,
                     store=store,
-                    flows=flows,
+                    flows=flow_infos.flows,
                     connectors=connectors,
                     models=models,
                     documents=documents,

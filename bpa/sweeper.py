@@ -16,8 +16,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import or_, select, update
 
+from bpa.db import table_of
 from bpa.dispatch import Dispatcher
 from bpa.runs.leases import EXECUTABLE
 from bpa.runs.store import RunStore
@@ -27,7 +28,7 @@ __all__ = ["SweepReport", "Sweeper"]
 
 log = logging.getLogger("bpa.sweeper")
 
-_RUNS: Table = Run.__table__  # type: ignore[assignment]
+_RUNS = table_of(Run)
 
 
 @dataclass

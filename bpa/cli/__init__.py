@@ -1,22 +1,36 @@
-"""The `bpa` command line."""
+"""The `bpa` command line.
+
+Importing it loads no flow, model or LangGraph: commands import what they use (see
+bpa/cli/_common.py), so `bpa --help` and `bpa runs list` answer in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from bpa.batch import BatchItem, expand_paths, run_batch
-from bpa.cli import _catalog, _db, _demo, _keys, _schedules, _serve, _worker
-from bpa.cli._common import console, err, print_json, run_json, run_table, with_suite
+from bpa.cli import _catalog, _db, _demo, _keys, _new, _schedules, _serve, _worker
+from bpa.cli._common import (
+    console,
+    err,
+    listed,
+    print_json,
+    run_json,
+    run_table,
+    with_records,
+    with_suite,
+)
 from bpa.cli._crm import crm_app
+from bpa.cli._inbox import inbox_app
 from bpa.runs.tables import RunStatus
-from bpa.suite import Suite
+
+if TYPE_CHECKING:
+    from bpa.suite import Records, Suite
 
 __all__ = ["app"]
 
@@ -38,6 +52,8 @@ app.add_typer(crm_app, name="crm")
 app.add_typer(_keys.keys_app, name="keys")
 app.command("serve")(_serve.serve)
 app.command("worker")(_worker.worker)
+app.add_typer(inbox_app, name="inbox")
+app.add_typer(_new.new_app, name="new")
 
 
 @app.command()
@@ -57,11 +73,15 @@ def run(
         str | None, typer.Option(help="Same key, same run: a repeated call acts once")
     ] = None,
 ) -> None:
-    """Run FLOW on one input and print the result as JSON (exit 1 when the run failed)."""
+    """Run FLOW on one input and print the result as JSON (exit 1 when the run failed).
+
+    An input that does not fit the flow (malformed JSON, an unknown field) is refused with
+    one line and exit code 2, before any run is recorded."""
+    from bpa.cli._inputs import read_input
 
     async def work(suite: Suite) -> Any:
         spec = suite.runner.flow(flow)
-        payload = spec.input_from_file(input, suite.documents) if input else {}
+        payload = read_input(spec, input, suite.documents)
         return await suite.runner.start(
             flow, payload, trigger="cli", idempotency_key=idempotency_key
         )
@@ -85,14 +105,22 @@ def batch(
         typer.Option(help="Makes the batch idempotent: a re-run returns the earlier runs"),
     ] = None,
 ) -> None:
-    """Run FLOW over many inputs, with a progress bar and a summary by outcome."""
+    """Run FLOW over many inputs, with a progress bar and a summary by outcome.
+
+    Every input is read and checked first: one that does not fit the flow refuses the
+    batch (one line, exit code 2) and no run is recorded."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from bpa.batch import BatchItem, expand_paths, run_batch
+    from bpa.cli._inputs import checked_inputs
 
     async def work(suite: Suite) -> Any:
         spec = suite.runner.flow(flow)
         files = expand_paths(paths, spec.input_suffixes)
         if not files:
             raise FileNotFoundError(f"no inputs ending in {', '.join(spec.input_suffixes)}")
-        inputs = [(str(f), (lambda f=f: spec.input_from_file(f, suite.documents))) for f in files]
+        payloads = checked_inputs(suite.runner, spec, files, suite.documents)
+        inputs = [(str(f), p.copy) for f, p in zip(files, payloads, strict=True)]
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -141,14 +169,16 @@ def runs_list(
 ) -> None:
     """List runs, newest first."""
 
-    async def work(suite: Suite) -> Any:
-        return suite.store.list_runs(flow=flow, status=status, batch_id=batch_id, limit=limit)
+    def work(records: Records) -> Any:
+        runs = records.store.list_runs(flow=flow, status=status, batch_id=batch_id, limit=limit)
+        total = records.store.count_runs(flow=flow, status=status, batch_id=batch_id)
+        return runs, total
 
-    runs = with_suite(work)
+    runs, total = with_records(work)
     if as_json:
         print_json([run_json(r) for r in runs])
     else:
-        console.print(run_table(runs, title=f"{len(runs)} runs"))
+        console.print(run_table(runs, title=listed(len(runs), total, "runs")))
 
 
 @runs_app.command("show")
@@ -158,11 +188,11 @@ def runs_show(
 ) -> None:
     """Show one run: input, output, error, pending question and its audit trail."""
 
-    async def work(suite: Suite) -> Any:
-        run = suite.store.get(run_id)
-        return run, suite.store.events(run_id), suite.store.approvals(run_id)
+    def work(records: Records) -> Any:
+        run = records.store.get(run_id)
+        return run, records.store.events(run_id), records.store.approvals(run_id)
 
-    run, events, approvals = with_suite(work)
+    run, events, approvals = with_records(work)
     if as_json:
         print_json(
             {
@@ -226,21 +256,27 @@ def approve(
     ] = None,
     by: Annotated[str | None, typer.Option(help="Who decides (default: your user name)")] = None,
 ) -> None:
-    """Answer a waiting run: approve (default), --reject, or --correct FIELD=VALUE."""
-    corrections: dict[str, str] = {}
-    for item in correct or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            err.print(f"[red]error:[/red] --correct takes FIELD=VALUE, got {item!r}")
-            raise typer.Exit(2)
-        corrections[name.strip()] = value.strip()
-    action = "correct" if corrections else "reject" if reject else "approve"
-    decision: dict[str, Any] = {"action": action, "comment": comment}
-    if corrections:
-        decision["corrections"] = corrections
+    """Answer a waiting run: approve (default), --reject, or --correct FIELD=VALUE.
+
+    An answer the run's question does not take (an action it does not offer, a field it
+    cannot correct, a value of the wrong type) is refused with one line, and nothing is
+    recorded."""
+    from bpa.cli._answers import check_answer, explain_refusal, parse_corrections
+    from bpa.errors import InvalidDecision
 
     async def work(suite: Suite) -> Any:
-        return await suite.runner.resume(run_id, decision, by=by or getpass.getuser())
+        corrections = parse_corrections(correct or [])
+        if corrections and reject:
+            raise InvalidDecision("--reject and --correct answer differently: give one of them")
+        action = "correct" if corrections else "reject" if reject else "approve"
+        decision: dict[str, Any] = {"action": action, "comment": comment}
+        if corrections:
+            decision["corrections"] = corrections
+        check_answer(suite.store, run_id, action, corrections)
+        try:
+            return await suite.runner.resume(run_id, decision, by=by or getpass.getuser())
+        except InvalidDecision as exc:
+            raise InvalidDecision(explain_refusal(exc, corrections)) from None
 
     result = with_suite(work)
     print_json(run_json(result))

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bpa.cli._common import console, print_json, with_suite
+from bpa.cli._common import console, fail, print_json, with_suite
+from bpa.flows import FlowRegistry
 from bpa.suite import Suite
 
 __all__ = ["connectors_app", "flows_app"]
@@ -21,11 +22,7 @@ connectors_app = typer.Typer(
 @flows_app.command("list")
 def flows_list() -> None:
     """List the installed flows."""
-
-    async def work(suite: Suite) -> Any:
-        return suite.flow_infos
-
-    infos = with_suite(work)
+    infos = FlowRegistry().load_all()  # no database or connectors needed
     table = Table(title="flows")
     for column in ("name", "version", "uses", "description / problem"):
         table.add_column(column, overflow="fold")
@@ -65,6 +62,12 @@ def connectors_list(
                 name: {
                     "kind": info.kind,
                     "problems": info.problems,
+                    "capabilities": sorted(info.cls.capabilities) if info.cls else [],
+                    "config_schema": (
+                        info.cls.config_model.model_json_schema()
+                        if info.cls and info.cls.config_model
+                        else None
+                    ),
                     "actions": [spec.describe() for spec in (info.actions or {}).values()],
                 }
                 for name, info in infos.items()
@@ -85,6 +88,42 @@ def connectors_list(
                 name, info.kind or "", spec.name, "yes" if spec.side_effect else "", str(undo)
             )
     console.print(table)
+
+
+@connectors_app.command("config")
+def connectors_config(
+    name: Annotated[str, typer.Argument(help="Connector name, as `bpa connectors list` shows it")],
+) -> None:
+    """Show what a connector's configuration takes, and how to set it (BPA_CONNECTORS)."""
+    from connectors.registry import load_connectors
+
+    infos = load_connectors()
+    info = infos.get(name)
+    if info is None or info.cls is None:
+        known = ", ".join(sorted(infos)) or "none"
+        fail(f"no connector {name!r} is installed (installed: {known})")
+    model = info.cls.config_model
+    table = Table(title=f"{name} ({info.kind}) configuration")
+    for column in ("field", "type", "required", "default", "description"):
+        table.add_column(column, overflow="fold")
+    fields = model.model_fields if model is not None else {}
+    for field_name, field in fields.items():
+        required = field.is_required()
+        table.add_row(
+            field_name,
+            getattr(field.annotation, "__name__", str(field.annotation)),
+            "yes" if required else "",
+            "" if required else ("(built)" if field.default_factory else repr(field.default)),
+            field.description or "",
+        )
+    console.print(table)
+    if info.cls.capabilities:
+        console.print("capabilities: " + ", ".join(sorted(info.cls.capabilities)))
+    console.print(
+        "Set it as JSON in BPA_CONNECTORS, keyed by connector name, e.g. "
+        f"BPA_CONNECTORS='{{\"{name}\": {{...}}}}'. Fields the suite fills in itself "
+        "(database_url, seed) may be left out."
+    )
 
 
 @connectors_app.command("check")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from bpa.cli._common import console, err, with_suite
-from bpa.suite import Suite
-from connectors.errors import ConnectorError
-from connectors.schemas import ImportDataset
+
+if TYPE_CHECKING:
+    from bpa.suite import Suite
 
 __all__ = ["crm_app"]
 
@@ -41,6 +41,8 @@ def import_sales(
     The CRM keeps the set's quirks (a product spelled two ways, deals with no account or no
     close value); they are listed after the import.
     """
+    from connectors.errors import ConnectorError
+    from connectors.schemas import ImportDataset
 
     async def work(suite: Suite) -> Any:
         crm: Any = suite.connectors.get("crm")  # the mock's loaders are not actions

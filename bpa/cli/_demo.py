@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
-from bpa.batch import BatchItem, BatchResult, expand_paths, run_batch
 from bpa.cli._common import console, err, with_suite
 from bpa.cli._demo_cs import cs_table, customer_service_demo
 from bpa.cli._demo_sales import ensure_sales_schedule, sales_operations_demo
 from bpa.config import Settings
-from bpa.suite import Suite
+
+if TYPE_CHECKING:
+    from bpa.batch import BatchItem, BatchResult
+    from bpa.suite import Suite
 
 __all__ = ["demo"]
 
@@ -23,6 +26,10 @@ _INVOICES = "invoice_processing"
 
 
 async def _invoice_demo(suite: Suite, concurrency: int) -> tuple[BatchResult, list[str]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from bpa.batch import expand_paths, run_batch
+
     flow = suite.runner.flow(_INVOICES)
     folder = suite.settings.fixtures_dir / "invoices"
     suffixes = tuple(s for s in flow.input_suffixes if s != ".json")
@@ -32,7 +39,7 @@ async def _invoice_demo(suite: Suite, concurrency: int) -> tuple[BatchResult, li
     inputs = [
         (
             str(f.relative_to(suite.settings.fixtures_dir.parent)),
-            (lambda f=f: flow.input_from_file(f, suite.documents)),
+            partial(flow.input_from_file, f, suite.documents),
         )
         for f in files
     ]
@@ -54,35 +61,60 @@ async def _invoice_demo(suite: Suite, concurrency: int) -> tuple[BatchResult, li
     return result, await _human_decisions(suite, result)
 
 
+#: The demo's reviewer: which invoice it decides (the first whose issue codes fit), how,
+#: and why. The same invoices every time, each decided once.
+_REVIEWS: tuple[tuple[Callable[[set[str]], bool], str, str, str], ...] = (
+    (
+        lambda codes: codes == {"above_threshold"},
+        "approve",
+        "demo: checked against the contract",
+        "above threshold",
+    ),
+    (
+        lambda codes: bool(codes & {"iban_mismatch", "suspicious_instructions"}),
+        "reject",
+        "demo: bank details not on file",
+        "bank details differ from the vendor master",
+    ),
+)
+_REVIEWER = "demo-approver"
+
+
+def _codes(item: BatchItem) -> set[str]:
+    return {i["code"] for i in (item.output or {}).get("issues", [])}
+
+
 async def _human_decisions(suite: Suite, result: BatchResult) -> list[str]:
-    """What a reviewer would do with two of the waiting invoices, to show both outcomes."""
+    """What a reviewer does with two of the invoices, to show both outcomes.
+
+    Idempotent, like the batch: the reviewer picks the same documents on every demo, and
+    one already decided (by an earlier demo) is reported, not decided again."""
     notes: list[str] = []
-    waiting = [i for i in result.items if i.status == "waiting" and i.run_id]
-
-    def codes(item: BatchItem) -> set[str]:
-        return {i["code"] for i in (item.output or {}).get("issues", [])}
-
-    big = next((i for i in waiting if codes(i) == {"above_threshold"}), None)
-    if big and big.run_id:
-        run = await suite.runner.resume(
-            big.run_id,
-            {"action": "approve", "comment": "demo: checked against the contract"},
-            by="demo-approver",
-        )
-        big.status, big.output = str(run.status), run.output
-        notes.append(f"approved {big.input} (above threshold) as demo-approver")
-    risky = next(
-        (i for i in waiting if codes(i) & {"iban_mismatch", "suspicious_instructions"}), None
-    )
-    if risky and risky.run_id:
-        run = await suite.runner.resume(
-            risky.run_id,
-            {"action": "reject", "comment": "demo: bank details not on file"},
-            by="demo-approver",
-        )
-        risky.status, risky.output = str(run.status), run.output
-        notes.append(f"rejected {risky.input} (bank details differ from the vendor master)")
+    for fits, action, comment, why in _REVIEWS:
+        match = next((i for i in result.items if i.run_id and fits(_codes(i))), None)
+        if match is None or match.run_id is None:
+            continue
+        done = "approved" if action == "approve" else "rejected"
+        if match.status == "waiting":
+            run = await suite.runner.resume(
+                match.run_id, {"action": action, "comment": comment}, by=_REVIEWER
+            )
+            match.status, match.output = str(run.status), run.output
+            notes.append(f"{done} {match.input} ({why}) as {_REVIEWER}")
+        elif (match.output or {}).get("decision") == done:
+            notes.append(f"{done} {match.input} ({why}) as {_REVIEWER}, in an earlier demo")
     return notes
+
+
+def _open_actions(suite: Suite, result: BatchResult) -> dict[str, list[str]]:
+    """What the open question of each waiting run accepts (approve, reject, correct)."""
+    found: dict[str, list[str]] = {}
+    for item in result.items:
+        if item.status == "waiting" and item.run_id:
+            approval = suite.store.pending_approval(item.run_id)
+            if approval is not None:
+                found[item.run_id] = list(approval.question.get("actions") or [])
+    return found
 
 
 def _table(result: BatchResult) -> Table:
@@ -111,10 +143,12 @@ def _table(result: BatchResult) -> Table:
     return table
 
 
-def _report_invoices(result: BatchResult, notes: list[str]) -> None:
+def _report_invoices(result: BatchResult, notes: list[str], actions: dict[str, list[str]]) -> None:
+    """The table, the outcome counts, and commands for the waiting invoices that work as
+    printed (`actions`: what each waiting run's question accepts)."""
     console.print(_table(result))
     for note in notes:
-        console.print(f"[bold]reviewer:[/bold] {note}")
+        console.print(f"[bold]reviewer:[/bold] {note}", soft_wrap=True)
     counts: dict[str, int] = {}
     for item in result.items:
         key = str((item.output or {}).get("decision") or item.status)
@@ -122,15 +156,32 @@ def _report_invoices(result: BatchResult, notes: list[str]) -> None:
     console.print("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     for item in result.items:
         if item.error:
-            console.print(f"[red]failed[/red] {Path(item.input).name}: {item.error.get('message')}")
-    waiting = [i for i in result.items if i.status == "waiting"]
-    if waiting:
-        console.print(f"\n{len(waiting)} invoices wait for a human, for example:")
-        for item in waiting[:3]:
-            console.print(f"  {Path(item.input).name}: [bold]bpa runs show {item.run_id}[/bold]")
+            console.print(
+                f"[red]failed[/red] {Path(item.input).name}: {item.error.get('message')}",
+                soft_wrap=True,
+            )
+    waiting = [i for i in result.items if i.status == "waiting" and i.run_id]
+    if not waiting:
+        return
+    approvable = [i for i in waiting if "approve" in actions.get(str(i.run_id), [])]
+    blocked = [i for i in waiting if i not in approvable]
+    examples = (approvable[:1] + blocked[:2]) or waiting[:3]
+    console.print(f"\n{len(waiting)} invoices wait for a human, for example:")
+    for item in examples:
+        why = ", ".join(sorted(_codes(item))) or "review"
         console.print(
-            f"approve one with [bold]bpa approve {waiting[0].run_id}[/bold] "
-            "(or --reject, or --correct FIELD=VALUE)"
+            f"  {Path(item.input).name} ({why}): [bold]bpa runs show {item.run_id}[/bold]",
+            soft_wrap=True,
+        )
+    if approvable:
+        console.print(
+            f"approve one with [bold]bpa approve {approvable[0].run_id}[/bold]", soft_wrap=True
+        )
+    if blocked:
+        console.print(
+            f"blocking issues cannot be approved as they stand: [bold]bpa approve "
+            f"{blocked[0].run_id} --reject[/bold] (or --correct FIELD=VALUE)",
+            soft_wrap=True,
         )
 
 
@@ -144,7 +195,8 @@ def demo(
 
     Invoices end approved, waiting for a human, rejected or failed with a reason; customer
     messages are answered within policy; a sales review writes its report and a weekly
-    schedule is created for it.
+    schedule is created for it. Running it again shows the same runs and outcomes: every
+    run is keyed, and what the demo's reviewers decided is not decided again.
     """
     settings = Settings()
     if reset and settings.home.exists():
@@ -152,13 +204,13 @@ def demo(
 
     async def work(suite: Suite) -> None:
         result, notes = await _invoice_demo(suite, concurrency)
-        _report_invoices(result, notes)
+        _report_invoices(result, notes, _open_actions(suite, result))
         if "customer_service" in suite.flows:
             cases = await customer_service_demo(suite)
             console.print(cs_table(cases))
             for case in cases:
                 for note in case.notes:
-                    console.print(f"[bold]supervisor:[/bold] {note}")
+                    console.print(f"[bold]supervisor:[/bold] {note}", soft_wrap=True)
         if "sales_operations" in suite.flows:
             schedule = ensure_sales_schedule(suite)
             console.print(
@@ -168,4 +220,8 @@ def demo(
             await sales_operations_demo(suite)
 
     with_suite(work, settings)
-    console.print(f"data: {settings.home.resolve()} (databases, documents); re-run with --reset")
+    console.print(
+        f"data: {settings.home.resolve()} (databases, documents); a re-run shows the same "
+        "runs, --reset starts over",
+        soft_wrap=True,
+    )

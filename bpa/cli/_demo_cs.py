@@ -52,6 +52,12 @@ async def customer_service_demo(suite: Suite, *, approve: bool = True) -> list[C
                 by="demo-supervisor",
             )
             notes.append(f"approved by demo-supervisor: {title}")
+        else:  # decided by an earlier demo: say so, the same way
+            notes += [
+                f"approved by demo-supervisor, in an earlier demo: {a.question.get('title')}"
+                for a in suite.store.approvals(run.id)
+                if a.decided_by == "demo-supervisor"
+            ]
         cases.append(
             CSDemoCase(
                 message=Path(path).name,

@@ -31,9 +31,9 @@ def demo_input(suite: Suite) -> dict[str, Any]:
 
 def ensure_sales_schedule(suite: Suite) -> Schedule:
     """The weekly pipeline review schedule, created unless a schedule of that name exists."""
-    for schedule in suite.schedules.list(flow=FLOW):
-        if schedule.name == SALES_SCHEDULE:
-            return schedule
+    schedule = suite.schedules.named(SALES_SCHEDULE)
+    if schedule is not None:
+        return schedule
     payload = demo_input(suite)
     check_schedule(suite.runner, FLOW, payload)
     return suite.schedules.create(
@@ -48,8 +48,12 @@ def ensure_sales_schedule(suite: Suite) -> Schedule:
 
 
 async def sales_operations_demo(suite: Suite) -> Run:
-    """Run one review now and say where its report is and what it did in the CRM."""
-    run = await suite.runner.start(FLOW, demo_input(suite), trigger="demo")
+    """Run one review and say where its report is and what it did in the CRM. Keyed by its
+    input: a second demo shows the same review instead of running (and writing CRM tasks)
+    again."""
+    payload = demo_input(suite)
+    key = f"demo:{FLOW}:{payload.get('as_of') or 'today'}"
+    run = await suite.runner.start(FLOW, payload, trigger="demo", idempotency_key=key)
     out = run.output or {}
     if run.status != "succeeded":
         error = run.error or {}

@@ -55,7 +55,8 @@ def keys_list(
     """List keys (never their secrets)."""
     keys = key_store().list(include_revoked=include_revoked)
     table = Table(title=f"{len(keys)} API keys")
-    for column in ("id", "name", "role", "created", "last used", "revoked"):
+    table.add_column("id", no_wrap=True, min_width=max((len(k.id) for k in keys), default=2))
+    for column in ("name", "role", "created", "last used", "revoked"):
         table.add_column(column)
     for key in keys:
         table.add_row(

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bpa.cli._common import console, err, print_json, with_suite
+from bpa.cli._common import console, err, fail, print_json, with_records, with_suite
 from bpa.schedules import (
     MisfirePolicy,
     OverlapPolicy,
@@ -24,7 +24,7 @@ from bpa.schedules import (
     check_schedule,
     parse_spec,
 )
-from bpa.suite import Suite
+from bpa.suite import Records, Suite
 
 __all__ = ["scheduler", "schedules_app"]
 
@@ -38,9 +38,20 @@ schedules_app = typer.Typer(
 def _user_errors() -> Iterator[None]:
     try:
         yield
-    except (ScheduleError, ScheduleNotFound, json.JSONDecodeError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (ScheduleError, ScheduleNotFound) as exc:
+        fail(str(exc))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScheduleError(
+            f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            "fix the file"
+        ) from None
+    except UnicodeDecodeError:
+        raise ScheduleError(f"{path.name} is not UTF-8 text; save it as UTF-8 JSON") from None
 
 
 def _schedule_json(schedule: Schedule) -> dict[str, Any]:
@@ -48,14 +59,16 @@ def _schedule_json(schedule: Schedule) -> dict[str, Any]:
 
 
 def _find(suite: Suite, ref: str) -> Schedule:
-    """By id, or by name when exactly one schedule has it."""
+    """By id, or by its name (names are unique)."""
     try:
         return suite.schedules.get(ref)
     except ScheduleNotFound:
         named = [s for s in suite.schedules.list() if s.name == ref]
-        if len(named) == 1:
+        if named:
             return named[0]
-        raise
+        raise ScheduleNotFound(
+            f"no schedule with id or name {ref!r}; `bpa schedules list` shows them"
+        ) from None
 
 
 @schedules_app.command("add")
@@ -86,7 +99,7 @@ def add(
 
     async def work(suite: Suite) -> Schedule:
         with _user_errors():
-            payload = json.loads(input.read_text(encoding="utf-8")) if input else {}
+            payload = _read_json(input) if input else {}
             parse_spec(name=name, flow=flow, cron=cron, timezone=tz, input=payload)
             check_schedule(suite.runner, flow, payload)
             return suite.schedules.create(
@@ -109,16 +122,16 @@ def list_(
 ) -> None:
     """List schedules with their next firing time (in the schedule's timezone)."""
 
-    async def work(suite: Suite) -> list[Schedule]:
-        return suite.schedules.list()
+    def work(records: Records) -> list[Schedule]:
+        return records.schedules.list()
 
-    schedules = with_suite(work)
+    schedules = with_records(work)
     if as_json:
         print_json([_schedule_json(s) for s in schedules])
         return
     table = Table(title=f"{len(schedules)} schedules")
+    table.add_column("id", no_wrap=True, min_width=max((len(s.id) for s in schedules), default=2))
     for column in (
-        "id",
         "name",
         "flow",
         "cron",

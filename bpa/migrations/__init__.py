@@ -33,7 +33,7 @@ __all__ = [
 BASELINE = "0001"
 #: The newest revision; lets a process skip importing Alembic when the database is current.
 #: (tests/bpa/test_postgres.py checks it against the scripts.)
-HEAD = "0003"
+HEAD = "0005"
 ENGINE_TABLES = frozenset(
     {
         "bpa_runs",
@@ -43,6 +43,7 @@ ENGINE_TABLES = frozenset(
         "bpa_schedule_firings",
         "bpa_api_keys",
         "bpa_workers",
+        "bpa_effects",
     }
 )
 _LOCK_KEY = 0x62_70_61_5F_6D_69_67  # "bpa_mig": any constant, shared by every process
@@ -53,6 +54,7 @@ def engine_metadata() -> MetaData:
     from sqlmodel import SQLModel
 
     import bpa.auth
+    import bpa.effects
     import bpa.runs.tables
     import bpa.schedules
     import bpa.worker.heartbeats  # noqa: F401  (importing registers the tables)

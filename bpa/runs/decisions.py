@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 
+from bpa.db import table_of
 from bpa.errors import RunStateError
 from bpa.runs.runner import Runner
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, utcnow
 
 __all__ = ["queue_decision"]
 
-_RUNS: Table = Run.__table__  # type: ignore[assignment]
-_APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
-_EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
+_RUNS = table_of(Run)
+_APPROVALS = table_of(Approval)
+_EVENTS = table_of(RunEvent)
 
 
 def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by: str | None) -> Run:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
@@ -26,8 +27,10 @@ from pydantic import ValidationError
 
 from bpa.config import Settings
 from bpa.documents import DocumentStore
+from bpa.effects import EffectLedger, LedgerEntry
 from bpa.errors import FlowError, InvalidDecision, InvalidInput, ModelError, RunStateError
-from bpa.flows import Flow
+from bpa.explain import explain_input
+from bpa.flows import Flow, UnknownFlow
 from bpa.models import ModelGateway
 from bpa.nul import nul_location
 from bpa.redaction import Redactor
@@ -45,10 +48,6 @@ __all__ = ["Runner", "UnknownFlow"]
 _TEXT_PREVIEW = 300
 #: Audit events kept in memory between graph steps before they are written regardless.
 _STEP_EVENTS_BUFFER = 50
-
-
-class UnknownFlow(LookupError):
-    pass
 
 
 def _error_of(exc: BaseException, redactor: Redactor) -> dict[str, Any]:
@@ -102,11 +101,11 @@ class Runner:
         *,
         settings: Settings,
         store: RunStore,
-        flows: dict[str, Flow],
+        flows: Mapping[str, Flow],
         connectors: dict[str, Connector],
         models: ModelGateway,
         documents: DocumentStore,
-        checkpointer: BaseCheckpointSaver,
+        checkpointer: BaseCheckpointSaver[Any],
         durability: Durability | None = None,
         owner: str | None = None,
         lease_s: float | None = None,
@@ -116,6 +115,8 @@ class Runner:
         #: Masks secrets in what runs record about their errors.
         self.redactor = Redactor.from_settings(settings)
         self.store = store
+        #: The engine's idempotency ledger of side effects (in the runs' database).
+        self.ledger = EffectLedger(store.engine)
         self.flows = flows
         self.connectors = connectors
         self.models = models
@@ -127,7 +128,7 @@ class Runner:
         #: This runner's name in the runs' `claimed_by` column.
         self.owner = owner or process_owner()
         self.lease_s = lease_s if lease_s is not None else settings.run_lease_s
-        self._graphs: dict[str, CompiledStateGraph] = {}
+        self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
         self._isolation = Isolation()
         self._locks: dict[str, asyncio.Lock] = {}
         self._held: dict[str, HeldLease] = {}
@@ -142,7 +143,7 @@ class Runner:
             known = ", ".join(sorted(self.flows)) or "none"
             raise UnknownFlow(f"no flow named {name!r}; installed flows: {known}") from None
 
-    def graph(self, name: str) -> CompiledStateGraph:
+    def graph(self, name: str) -> CompiledStateGraph[Any, Any, Any, Any]:
         if name not in self._graphs:
             self._graphs[name] = (
                 self.flow(name)
@@ -158,7 +159,11 @@ class Runner:
         """The flow, the validated input (as JSON), and the run's idempotency key: the one
         given, else the flow's own (`Flow.run_key`), else None."""
         flow = self.flow(flow_name)
-        data = flow.input_model.model_validate(payload).model_dump(mode="json")
+        try:
+            data = flow.input_model.model_validate(payload).model_dump(mode="json")
+        except ValidationError as exc:
+            what = f"the input for flow {flow.name!r}"
+            raise InvalidInput(explain_input(exc, flow.input_model, what)) from exc
         if where := nul_location(data, "input"):
             raise InvalidInput(
                 f"{where} contains a NUL character (\\u0000), which no field accepts; remove it"
@@ -371,8 +376,8 @@ class Runner:
             finally:
                 self._held.pop(run_id, None)
 
-    def _config(self, run_id: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": run_id}, "recursion_limit": 100}
+    def _config(self, run_id: str) -> RunnableConfig:
+        return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=100)
 
     def _context(self, run: Run, audit: RunAudit) -> RunContext:
         return RunContext(
@@ -380,7 +385,7 @@ class Runner:
             flow=run.flow,
             settings=self.settings,
             models=self.models.bind(audit),
-            connectors=ConnectorHub(self.connectors, audit),
+            connectors=ConnectorHub(self.connectors, audit, self.ledger, run_id=run.id),
             documents=self.documents,
             audit=audit,
         )
@@ -389,8 +394,8 @@ class Runner:
         for listener in self.listeners:
             listener(run_id, events)
 
-    def _persist(self, events: list[RunEvent]) -> None:
-        self.store.add_events(events)
+    def _persist(self, events: list[RunEvent], entries: Sequence[LedgerEntry] = ()) -> None:
+        self.store.add_events(events, entries)
         self._publish(events[0].run_id, events)
 
     def _write(self, audit: RunAudit, *, step: bool = False, live: bool = False) -> None:
@@ -429,12 +434,16 @@ class Runner:
         clock: dict[str, float] = {}
         final: dict[str, Any] | None = None  # the state after the last step
         interrupted = False
-        stream = graph.astream(
-            payload,
-            config,
-            context=self._context(run, audit),
-            stream_mode=["tasks", "updates", "values"],
-            durability=durability,
+        # (mode, chunk) pairs, as asked for by a list of stream modes.
+        stream = cast(
+            AsyncGenerator[tuple[str, dict[str, Any]], None],
+            graph.astream(
+                payload,
+                config,
+                context=self._context(run, audit),
+                stream_mode=["tasks", "updates", "values"],
+                durability=durability,
+            ),
         )
         try:
             async with aclosing(stream):

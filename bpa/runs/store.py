@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, update
+from sqlalchemy import Connection, Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
+from bpa.db import table_of
+from bpa.effects import LedgerEntry, insert_entries
 from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
 from bpa.runs.leases import LeaseLost, LeaseQueries
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
@@ -30,8 +32,8 @@ def request_hash(flow: str, payload: dict[str, Any]) -> str:
 _EVENT_COLUMNS = ("run_id", "kind", "node", "payload", "duration_ms", "created_at")
 # The hot path (create, read, update a run; append events) uses SQLAlchemy Core on a plain
 # connection: the ORM session costs more than the SQL itself here, on every graph step.
-_RUNS: Table = Run.__table__  # type: ignore[assignment]
-_EVENTS: Table = RunEvent.__table__  # type: ignore[assignment]
+_RUNS = table_of(Run)
+_EVENTS = table_of(RunEvent)
 _INSERT_RUN = insert(_RUNS)
 _INSERT_EVENT = insert(_EVENTS)
 
@@ -188,7 +190,7 @@ class RunStore(LeaseQueries):
 
     def get(self, run_id: str) -> Run:
         with self.engine.connect() as conn:
-            row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).first()
+            row = conn.execute(_RUNS.select().where(_RUNS.c.id == run_id)).first()
         if row is None:
             raise RunNotFound(f"no run with id {run_id!r}; `bpa runs list` shows the ids")
         return _run_of(row._mapping)
@@ -206,24 +208,28 @@ class RunStore(LeaseQueries):
         limit: int = 50,
     ) -> list[Run]:
         """Newest first; pass the last id seen as `before_id` for the next page."""
-        query = select(Run)
-        if flow:
-            query = query.where(Run.flow == flow)
-        if status:
-            query = query.where(Run.status == status)
-        if trigger:
-            query = query.where(Run.trigger == trigger)
-        if batch_id:
-            query = query.where(Run.batch_id == batch_id)
-        if since:
-            query = query.where(Run.created_at >= since)
-        if until:
-            query = query.where(Run.created_at < until)
-        if before_id:
-            query = query.where(Run.id < before_id)
+        query = select(Run).where(
+            *_run_filters(flow, status, trigger, batch_id, since, until, before_id)
+        )
         query = query.order_by(col(Run.id).desc()).limit(limit)
         with self._session() as session:
             return list(session.exec(query).all())
+
+    def count_runs(
+        self,
+        *,
+        flow: str | None = None,
+        status: RunStatus | None = None,
+        trigger: str | None = None,
+        batch_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> int:
+        """How many runs `list_runs` with these filters would page through."""
+        query = select(func.count()).select_from(Run)
+        query = query.where(*_run_filters(flow, status, trigger, batch_id, since, until, None))
+        with self._session() as session:
+            return int(session.exec(query).one())
 
     def count_by_status(self, *, batch_id: str | None = None) -> dict[str, int]:
         query = select(Run.status, func.count()).group_by(Run.status)
@@ -272,10 +278,13 @@ class RunStore(LeaseQueries):
             raise LeaseLost(f"run {run_id} is no longer held by {owner}")
         return _run_of(row._mapping)
 
-    def add_events(self, events: Sequence[RunEvent]) -> None:
-        if events:
+    def add_events(self, events: Sequence[RunEvent], entries: Sequence[LedgerEntry] = ()) -> None:
+        """Append events, and the ledger rows of the side effects they record, together."""
+        if events or entries:
             with self.engine.begin() as conn:
                 _insert_events(conn, events)
+                if entries:
+                    insert_entries(conn, entries)
 
     def events(
         self, run_id: str, *, after_id: int = 0, kinds: Sequence[str] | None = None
@@ -344,3 +353,31 @@ class RunStore(LeaseQueries):
             session.add(approval)
             session.commit()
             return approval
+
+
+def _run_filters(
+    flow: str | None,
+    status: RunStatus | None,
+    trigger: str | None,
+    batch_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    before_id: str | None,
+) -> list[Any]:
+    """The WHERE clauses of a runs listing (and of its count)."""
+    clauses: list[Any] = []
+    if flow:
+        clauses.append(col(Run.flow) == flow)
+    if status:
+        clauses.append(col(Run.status) == status)
+    if trigger:
+        clauses.append(col(Run.trigger) == trigger)
+    if batch_id:
+        clauses.append(col(Run.batch_id) == batch_id)
+    if since:
+        clauses.append(col(Run.created_at) >= since)
+    if until:
+        clauses.append(col(Run.created_at) < until)
+    if before_id:
+        clauses.append(col(Run.id) < before_id)
+    return clauses

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 from pydantic import BaseModel, ValidationError, field_validator
 
+from bpa.explain import describe, explain_input
 from bpa.schedules._tables import MisfirePolicy, OverlapPolicy, ScheduleError, as_utc
 
 if TYPE_CHECKING:
@@ -19,6 +21,36 @@ if TYPE_CHECKING:
 #: weekday recurs within 28 years).
 _MAX_YEARS = 30
 _EPOCH = dt.datetime(2000, 1, 1)
+
+
+#: Each cron field's name and the values it takes.
+_CRON_FIELDS = (
+    ("minute", 0, 59, ""),
+    ("hour", 0, 23, ""),
+    ("day-of-month", 1, 31, ""),
+    ("month", 1, 12, " or JAN-DEC"),
+    ("weekday", 0, 7, " or SUN-SAT"),
+)
+
+
+def _bad_field(cron: str) -> str:
+    """Which field of a five-field cron that croniter refuses is wrong, and why."""
+    fields = cron.split()
+    for n, (name, low, high, names) in enumerate(_CRON_FIELDS):
+        alone = " ".join(field if i == n else "*" for i, field in enumerate(fields))
+        if croniter.is_valid(alone):
+            continue
+        values = [
+            int(number)
+            for part in fields[n].split(",")
+            for number in re.findall(r"\d+", part.split("/")[0])
+        ]
+        if any(not low <= v <= high for v in values):
+            why = f"is out of range ({low}-{high}{names})"
+        else:
+            why = f"is not valid ({low}-{high}{names}, lists 1,2, ranges 1-5, steps */5)"
+        return f"{cron!r}: the {name} field {fields[n]!r} {why}"
+    return f"{cron!r} is not a valid cron expression (minute hour day month weekday)"
 
 
 class ScheduleSpec(BaseModel):
@@ -37,11 +69,13 @@ class ScheduleSpec(BaseModel):
     @classmethod
     def _cron(cls, value: str) -> str:
         value = " ".join(value.split())
-        if len(value.split()) != 5 or not croniter.is_valid(value):
+        if len(value.split()) != 5:
             raise ValueError(
                 f"{value!r} is not a five-field cron expression (minute hour day month weekday), "
                 "e.g. '*/5 * * * *'"
             )
+        if not croniter.is_valid(value):
+            raise ValueError(_bad_field(value))
         try:
             croniter(value, _EPOCH, max_years_between_matches=_MAX_YEARS).get_next(dt.datetime)
         except CroniterError:
@@ -80,15 +114,6 @@ class ScheduleSpec(BaseModel):
         return value
 
 
-def describe(exc: ValidationError, prefix: str = "") -> str:
-    """A pydantic error as one line per problem: `field: what is wrong`."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in (prefix, *e['loc']) if p != '') or 'value'}: "
-        + e["msg"].removeprefix("Value error, ")
-        for e in exc.errors()
-    )
-
-
 def parse_spec(**fields: Any) -> ScheduleSpec:
     """Validate a schedule's fields; `ScheduleError` says what to fix."""
     try:
@@ -122,10 +147,13 @@ def check_schedule(runner: Runner, flow: str, input: dict[str, Any] | list[Any] 
     data = parse_spec(flow=flow, cron="* * * * *", input=input).input
     items = batch_items(data)
     for n, item in enumerate(items if items is not None else [data]):
+        where = f"input.batch.{n}" if items is not None else ""
         try:
             spec.input_model.model_validate(item)
         except ValidationError as exc:
-            where = f"input.batch.{n}" if items is not None else "input"
-            raise ScheduleError(
-                f"the input does not fit flow {flow!r}: {describe(exc, where)}"
-            ) from None
+            what = f"the input for flow {flow!r}"
+            raise ScheduleError(explain_input(exc, spec.input_model, what, prefix=where)) from None
+        try:  # the runner's other rules (no NUL), so a firing never meets a refusal
+            runner.prepare(spec.name, item)
+        except ValueError as exc:
+            raise ScheduleError(f"{where}: {exc}" if where else str(exc)) from None

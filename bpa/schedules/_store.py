@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,16 +61,47 @@ class ScheduleStore:
             overlap=overlap,
             misfire=misfire,
         )
+        name = spec.name or self._free_name(spec.flow)
+        self._check_free(name)
         schedule = Schedule(
             id=new_id("sch"),
             **spec.model_dump(exclude={"name"}),
-            name=spec.name or spec.flow,
+            name=name,
             next_fire_at=next_fire_time(spec.cron, spec.timezone, self.clock()),
         )
         with self._session() as session:
             session.add(schedule)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # created by someone else since the check
+                session.rollback()
+                self._check_free(name)
+                raise
         return schedule
+
+    def named(self, name: str) -> Schedule | None:
+        with self._session() as session:
+            return session.exec(select(Schedule).where(Schedule.name == name)).first()
+
+    def _check_free(self, name: str, *, but: str | None = None) -> None:
+        taken = self.named(name)
+        if taken is not None and taken.id != but:
+            raise ScheduleError(
+                f"a schedule named {name!r} already exists ({taken.id}); choose another name, "
+                f"or delete that one first: bpa schedules rm {shlex.quote(name)}"
+            )
+
+    def _free_name(self, flow: str, *, but: str | None = None) -> str:
+        """A schedule given no name is named after its flow: `flow`, else `flow-2`, ..."""
+        query = select(Schedule.name).where(col(Schedule.name).startswith(flow))
+        if but is not None:
+            query = query.where(col(Schedule.id) != but)
+        with self._session() as session:
+            taken = set(session.exec(query).all())
+        n = 1
+        while (name := flow if n == 1 else f"{flow}-{n}") in taken:
+            n += 1
+        return name
 
     def get(self, schedule_id: str) -> Schedule:
         with self._session() as session:
@@ -96,13 +128,19 @@ class ScheduleStore:
             raise ScheduleError(f"cannot change {', '.join(sorted(unknown))}")
         spec = parse_spec(**{**fields, **changes})
         values: dict[str, Any] = {**spec.model_dump(exclude={"name"}), "updated_at": utcnow()}
-        values["name"] = spec.name or spec.flow
+        values["name"] = spec.name or self._free_name(spec.flow, but=schedule_id)
+        self._check_free(values["name"], but=schedule_id)
         retimed = spec.cron != current.cron or spec.timezone != current.timezone
         if retimed or (spec.enabled and not current.enabled):
             values["next_fire_at"] = next_fire_time(spec.cron, spec.timezone, self.clock())
         with self._session() as session:
             session.exec(update(Schedule).where(col(Schedule.id) == schedule_id).values(**values))
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # the name was taken since the check
+                session.rollback()
+                self._check_free(values["name"], but=schedule_id)
+                raise
         return self.get(schedule_id)
 
     def delete(self, schedule_id: str) -> None:

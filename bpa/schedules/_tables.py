@@ -53,7 +53,7 @@ class Schedule(SQLModel, table=True):
     __tablename__ = "bpa_schedules"
 
     id: str = Field(primary_key=True)
-    name: str = Field(index=True)
+    name: str = Field(index=True, unique=True, description="Unique: people name schedules")
     flow: str = Field(index=True)
     cron: str = Field(description="Five-field cron expression, e.g. `*/5 * * * *`")
     timezone: str = Field(default="UTC", description="IANA zone the cron is read in")

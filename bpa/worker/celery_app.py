@@ -75,12 +75,13 @@ def _execute_run(task: Any, run_id: str) -> str:
 def attach_runtime(app: Celery, runtime: Any) -> None:
     """Start `runtime` when the worker starts and stop it (in-flight runs finish or stop at
     a checkpoint) when the worker shuts down."""
-    app.bpa_runtime = runtime  # type: ignore[attr-defined]
+    app.bpa_runtime = runtime
 
-    @signals.worker_init.connect(weak=False)
     def _start(**_: Any) -> None:
         runtime.start()
 
-    @signals.worker_shutdown.connect(weak=False)
     def _stop(**_: Any) -> None:
         runtime.stop()
+
+    signals.worker_init.connect(_start, weak=False)
+    signals.worker_shutdown.connect(_stop, weak=False)

@@ -14,9 +14,10 @@ import os
 import socket
 from collections.abc import Callable
 
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlmodel import Field, SQLModel
 
+from bpa.db import table_of
 from bpa.runs.tables import utcnow
 
 __all__ = ["Heartbeat", "WorkerBeat", "live_workers"]
@@ -38,7 +39,7 @@ class WorkerBeat(SQLModel, table=True):
     seen_at: dt.datetime = Field(default_factory=utcnow, index=True)
 
 
-_TABLE: Table = WorkerBeat.__table__  # type: ignore[assignment]
+_TABLE = table_of(WorkerBeat)
 
 
 class Heartbeat:

@@ -136,11 +136,11 @@ class WorkerRuntime:
         async with self._slots:
             task = asyncio.current_task()
             assert task is not None
-            self._inflight.add(task)  # type: ignore[arg-type]
+            self._inflight.add(task)
             try:
                 run = await suite.runner.execute(run_id)
             finally:
-                self._inflight.discard(task)  # type: ignore[arg-type]
+                self._inflight.discard(task)
                 self.executed += 1
         return str(run.status)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bpa.review import ReviewDecision
 
@@ -15,6 +15,8 @@ __all__ = ["CSDecision", "CSState", "CustomerMessage", "Sender"]
 
 class Sender(BaseModel):
     """Who sent the message, as the channel delivered it (see identity.py)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
     email: str | None = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
@@ -39,6 +41,8 @@ class CustomerMessage(BaseModel):
     The body is not limited here: an oversized message is still accepted, recorded and
     handed to a person (``max_message_chars``), rather than refused at the door unseen.
     """
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
     channel: Literal["email", "chat", "api"] = "email"
     subject: str = Field(default="", max_length=2000)

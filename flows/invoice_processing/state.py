@@ -6,7 +6,7 @@ import operator
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bpa.documents import DocumentRef
 from bpa.review import ReviewDecision
@@ -16,6 +16,8 @@ __all__ = ["InvoiceCorrections", "InvoiceDecision", "InvoiceInput", "InvoiceStat
 
 class InvoiceInput(BaseModel):
     """A document reference (stored by the engine) or the invoice as plain text."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
     document: DocumentRef | None = None
     text: str | None = Field(default=None, description="The invoice as text, instead of a file")

@@ -290,6 +290,8 @@ async def test_bad_definitions_are_refused_with_what_to_fix(
     runner: Runner, store: ScheduleStore
 ) -> None:
     with pytest.raises(ScheduleError, match="five-field cron"):
+        store.create(flow="ledger", cron="61 * * *")
+    with pytest.raises(ScheduleError, match="the minute field '61' is out of range"):
         store.create(flow="ledger", cron="61 * * * *")
     with pytest.raises(ScheduleError, match="unknown timezone 'Mars/Base'"):
         store.create(flow="ledger", cron="* * * * *", timezone="Mars/Base")
