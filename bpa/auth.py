@@ -15,11 +15,11 @@ import ipaddress
 import secrets
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from bpa.roles import Role
 from bpa.runs.tables import utcnow
 
 __all__ = ["ApiKey", "ApiKeyStore", "KeyNotFound", "Principal", "Role", "is_loopback"]
@@ -29,22 +29,6 @@ _ID_HEX = 12
 _SECRET_HEX = 64
 _TOUCH_EVERY_S = 60.0
 _ANY_KEY_TTL_S = 2.0
-
-
-class Role(StrEnum):
-    """Each role may do everything the roles before it may."""
-
-    viewer = "viewer"
-    operator = "operator"
-    approver = "approver"
-    admin = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-    def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
 
 
 class ApiKey(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -28,6 +29,16 @@ class ReviewQuestion(BaseModel):
         default_factory=list, description="Fields a `correct` decision may change"
     )
 
+    def check_fields(self, corrections: Mapping[str, Any]) -> None:
+        """`InvalidDecision` naming the first field of `corrections` this question does not
+        let a human change, and the ones it does."""
+        unknown = sorted(set(corrections) - set(self.editable_fields))
+        if unknown:
+            raise InvalidDecision(
+                f"corrections: unknown field {unknown[0]!r}; fields you can correct: "
+                f"{', '.join(self.editable_fields) or 'none'}"
+            )
+
 
 class ReviewDecision(BaseModel):
     """A human's answer. Flows subclass it to type `corrections`."""
@@ -50,11 +61,7 @@ class ReviewDecision(BaseModel):
             )
             if not fields:
                 raise InvalidDecision("a `correct` decision needs at least one corrected field")
-            unknown = sorted(set(fields) - set(question.editable_fields))
-            if unknown:
-                raise InvalidDecision(
-                    f"fields {unknown} cannot be corrected; editable: {question.editable_fields}"
-                )
+            question.check_fields(fields)
         elif self.corrections and (
             not isinstance(self.corrections, BaseModel)
             or self.corrections.model_dump(exclude_unset=True)

@@ -14,7 +14,13 @@ from fastapi import APIRouter, Path, Query, Response
 from api.deps import AdminDep, ServicesDep, ViewerDep
 from api.problems import ApiProblem, problem_responses
 from api.schemas import FiringPublic, ScheduleCreate, SchedulePublic, ScheduleUpdate
-from bpa.schedules import Schedule, ScheduleError, ScheduleStore, check_schedule
+from bpa.schedules import (
+    Schedule,
+    ScheduleError,
+    ScheduleNameTaken,
+    ScheduleStore,
+    check_schedule,
+)
 
 __all__ = ["router"]
 
@@ -28,6 +34,8 @@ def _store(services: ServicesDep) -> ScheduleStore:
 
 
 def _invalid(exc: ScheduleError) -> ApiProblem:
+    if isinstance(exc, ScheduleNameTaken):  # the request is fine; the name is not free
+        return ApiProblem(409, "schedule-name-taken", str(exc))
     return ApiProblem(422, "schedule-invalid", str(exc))
 
 
@@ -62,7 +70,7 @@ def list_schedules(
     response_model=SchedulePublic,
     status_code=201,
     summary="Create a schedule",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def create_schedule(
     body: ScheduleCreate, services: ServicesDep, response: Response, _admin: AdminDep
@@ -95,7 +103,7 @@ def get_schedule(
     "/{schedule_id}",
     response_model=SchedulePublic,
     summary="Change a schedule",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_schedule(
     schedule_id: ScheduleId, body: ScheduleUpdate, services: ServicesDep, _admin: AdminDep

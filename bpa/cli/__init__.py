@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.table import Table
 
-from bpa.cli import _catalog, _db, _demo, _keys, _new, _schedules, _serve, _worker
 from bpa.cli._common import (
     console,
     err,
@@ -25,16 +25,81 @@ from bpa.cli._common import (
     with_records,
     with_suite,
 )
-from bpa.cli._crm import crm_app
-from bpa.cli._inbox import inbox_app
-from bpa.runs.tables import RunStatus
+from bpa.cli._lazy import Lazy, LazyGroup
+from bpa.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from bpa.suite import Records, Suite
 
 __all__ = ["app"]
 
+
+class _Commands(LazyGroup):
+    """`bpa`: the commands below load their module when invoked (see bpa/cli/_lazy.py)."""
+
+    lazy: ClassVar[Mapping[str, Lazy]] = {
+        "demo": Lazy(
+            "bpa.cli._demo",
+            "demo",
+            "Seed the mocked systems and run the sample documents through every flow.",
+        ),
+        "serve": Lazy(
+            "bpa.cli._serve",
+            "serve",
+            "Serve the HTTP API (docs at /docs), with worker processes executing the runs and a "
+            "scheduler firing schedules; Ctrl-C stops them all.",
+        ),
+        "worker": Lazy(
+            "bpa.cli._worker",
+            "worker",
+            "Execute runs until Ctrl-C: from BPA_BROKER_URL's queue (Celery), else from the "
+            "database.",
+        ),
+        "scheduler": Lazy(
+            "bpa.cli._schedules",
+            "scheduler",
+            "Fire schedules and sweep, until Ctrl-C. Workers (`bpa worker`) execute the runs.",
+        ),
+        "flows": Lazy(
+            "bpa.cli._catalog", "flows_app", "Installed flows (entry-point group bpa.flows)."
+        ),
+        "connectors": Lazy(
+            "bpa.cli._catalog",
+            "connectors_app",
+            "Installed connectors (entry-point group bpa.connectors).",
+        ),
+        "schedules": Lazy(
+            "bpa.cli._schedules",
+            "schedules_app",
+            "Run flows on a cron schedule (`bpa scheduler` or `bpa serve` fires them).",
+        ),
+        "inbox": Lazy(
+            "bpa.cli._inbox",
+            "inbox_app",
+            "Start runs from incoming e-mail: each invoice attachment (PDF, XML, text) starts "
+            "invoice_processing, any other e-mail customer_service.",
+        ),
+        "crm": Lazy("bpa.cli._crm", "crm_app", "Load data into the mocked CRM."),
+        "db": Lazy(
+            "bpa.cli._db",
+            "db_app",
+            "The database of runs, schedules and keys (BPA_DATABASE_URL: SQLite or PostgreSQL).",
+        ),
+        "keys": Lazy(
+            "bpa.cli._keys",
+            "keys_app",
+            "API keys for the HTTP API. Roles: viewer < operator < approver < admin.",
+        ),
+        "new": Lazy(
+            "bpa.cli._new",
+            "new_app",
+            "Start a connector or flow package that installs and passes its tests as generated.",
+        ),
+    }
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="BPA Suite: run business flows (invoices, customer service, sales ops) with "
     "approvals and an audit trail. Configuration: BPA_* environment variables (see README).",
     no_args_is_help=True,
@@ -42,18 +107,6 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Inspect runs and their audit trails.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-app.add_typer(_catalog.flows_app, name="flows")
-app.add_typer(_catalog.connectors_app, name="connectors")
-app.command("demo")(_demo.demo)
-app.add_typer(_schedules.schedules_app, name="schedules")
-app.command("scheduler")(_schedules.scheduler)
-app.add_typer(_db.db_app, name="db")
-app.add_typer(crm_app, name="crm")
-app.add_typer(_keys.keys_app, name="keys")
-app.command("serve")(_serve.serve)
-app.command("worker")(_worker.worker)
-app.add_typer(inbox_app, name="inbox")
-app.add_typer(_new.new_app, name="new")
 
 
 @app.command()

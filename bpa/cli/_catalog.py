@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from bpa.cli._common import console, fail, print_json, with_suite
 from bpa.flows import FlowRegistry
-from bpa.suite import Suite
+
+if TYPE_CHECKING:
+    from bpa.suite import Suite
 
 __all__ = ["connectors_app", "flows_app"]
 

@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bpa.config import Settings
 from bpa.errors import (
     ConfigError,
     IdempotencyConflict,
@@ -30,10 +29,11 @@ from bpa.errors import (
 )
 from bpa.explain import describe
 from bpa.flows import UnknownFlow
-from bpa.suite import Records, Suite
 
 if TYPE_CHECKING:
+    from bpa.config import Settings
     from bpa.runs.tables import Run
+    from bpa.suite import Records, Suite
 
 __all__ = [
     "console",
@@ -83,6 +83,8 @@ def with_suite(work: Callable[[Suite], Awaitable[T]], settings: Settings | None 
     """Open the suite, run `work`, close it; user errors become a message and exit code 2.
     Flows are imported when `work` first uses one."""
 
+    from bpa.suite import Suite
+
     async def main() -> T:
         async with Suite.open(settings, preload_flows=False) as suite:
             return await work(suite)
@@ -94,6 +96,8 @@ def with_suite(work: Callable[[Suite], Awaitable[T]], settings: Settings | None 
 def with_records(work: Callable[[Records], T], settings: Settings | None = None) -> T:
     """`with_suite` for commands that only read runs and schedules: opens the database alone
     (no flows, models, connectors or checkpoints), so they answer in a fraction of a second."""
+    from bpa.suite import Records
+
     with _user_errors(), Records.open(settings) as records:
         return work(records)
 

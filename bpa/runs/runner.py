@@ -29,7 +29,7 @@ from bpa.config import Settings
 from bpa.documents import DocumentStore
 from bpa.effects import EffectLedger, LedgerEntry
 from bpa.errors import FlowError, InvalidDecision, InvalidInput, ModelError, RunStateError
-from bpa.explain import explain_input
+from bpa.explain import describe, explain_input
 from bpa.flows import Flow, UnknownFlow
 from bpa.models import ModelGateway
 from bpa.nul import nul_location
@@ -305,10 +305,14 @@ class Runner:
         if approval is None:
             raise RunStateError(f"run {run_id} has no open question")
         model = self.flow(run.flow).decision_model or ReviewDecision
+        corrections = decision.get("corrections")
+        if issubclass(model, ReviewDecision) and isinstance(corrections, Mapping) and corrections:
+            # checked before the model reads them, so no field is silently dropped
+            ReviewQuestion.model_validate(approval.question).check_fields(corrections)
         try:
             answer = model.model_validate({**decision, "decided_by": by})
         except ValidationError as exc:
-            raise InvalidDecision(str(exc)) from exc
+            raise InvalidDecision(describe(exc)) from exc
         if isinstance(answer, ReviewDecision):
             answer.check_answers(ReviewQuestion.model_validate(approval.question))
         return run, approval, answer.model_dump(mode="json", exclude_unset=False)

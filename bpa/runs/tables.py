@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bpa.runs.status import RunStatus
+
 __all__ = ["Approval", "ApprovalStatus", "Run", "RunEvent", "RunStatus", "new_id", "utcnow"]
 
 
@@ -26,19 +28,6 @@ def new_id(prefix: str) -> str:
     id costs the API's request path a thread switch.
     """
     return f"{prefix}_{int(time.time() * 1000):012x}{random.getrandbits(40):010x}"
-
-
-class RunStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    waiting = "waiting"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
 
 
 class Run(SQLModel, table=True):

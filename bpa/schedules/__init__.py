@@ -21,6 +21,7 @@ from bpa.schedules._tables import (
     Schedule,
     ScheduleError,
     ScheduleFiring,
+    ScheduleNameTaken,
     ScheduleNotFound,
     as_utc,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "ScheduleFiring",
+    "ScheduleNameTaken",
     "ScheduleNotFound",
     "ScheduleSpec",
     "ScheduleStore",

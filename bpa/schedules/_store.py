@@ -18,6 +18,7 @@ from bpa.schedules._tables import (
     Schedule,
     ScheduleError,
     ScheduleFiring,
+    ScheduleNameTaken,
     ScheduleNotFound,
 )
 
@@ -86,7 +87,7 @@ class ScheduleStore:
     def _check_free(self, name: str, *, but: str | None = None) -> None:
         taken = self.named(name)
         if taken is not None and taken.id != but:
-            raise ScheduleError(
+            raise ScheduleNameTaken(
                 f"a schedule named {name!r} already exists ({taken.id}); choose another name, "
                 f"or delete that one first: bpa schedules rm {shlex.quote(name)}"
             )

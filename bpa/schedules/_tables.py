@@ -16,6 +16,10 @@ class ScheduleError(ValueError):
     """A schedule's definition is wrong; the message says which field and how to fix it."""
 
 
+class ScheduleNameTaken(ScheduleError):
+    """Another schedule has this name (names are unique: people find schedules by them)."""
+
+
 class ScheduleNotFound(LookupError):
     """No schedule has this id."""
 

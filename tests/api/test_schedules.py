@@ -77,3 +77,17 @@ async def test_only_admins_change_schedules(client: httpx.AsyncClient, make_key:
     created = (await client.post("/schedules", json=body, headers=admin)).json()
     assert (await client.get("/schedules", headers=viewer)).status_code == 200
     assert_problem(await client.delete(f"/schedules/{created['id']}", headers=viewer), 403)
+
+
+async def test_a_taken_name_is_a_conflict(client: httpx.AsyncClient) -> None:
+    """Names are unique: a second schedule (or a rename) onto a taken name is 409, naming
+    the schedule that holds it; nothing is created or changed."""
+    base = {"flow": "toy", "cron": "*/5 * * * *", "input": {"amount": 1}, "name": "nightly"}
+    first = (await client.post("/schedules", json=base)).json()
+    assert_problem(await client.post("/schedules", json=base), 409, first["id"])
+    other = (await client.post("/schedules", json={**base, "name": "weekly"})).json()
+    assert_problem(
+        await client.patch(f"/schedules/{other['id']}", json={"name": "nightly"}), 409, "nightly"
+    )
+    names = sorted(s["name"] for s in (await client.get("/schedules")).json())
+    assert names == ["nightly", "weekly"]

@@ -33,7 +33,7 @@ class Invoked:
 
 
 def bpa(*args: str, columns: int = 100) -> Invoked:
-    result = cli.invoke(app, list(args), env={"COLUMNS": str(columns)})
+    result = cli.invoke(app, list(args), env={"COLUMNS": str(columns)}, prog_name="bpa")
     return Invoked(result.exit_code, result.output)
 
 
@@ -171,6 +171,19 @@ MISTAKES = {
         needs_run=True,
     ),
     "approve an unknown run": Mistake(["approve", "run_nope"], ["no run with id 'run_nope'"]),
+    # typer's own usage errors: one line too, with where to read more
+    "run without a flow": Mistake(["run"], ["Missing argument 'flow'", "bpa run --help"]),
+    "an unknown command": Mistake(["runz", "list"], ["No such command 'runz'", "bpa --help"]),
+    "a file that does not exist": Mistake(
+        ["batch", "invoice_processing", "no-such-folder"],
+        ["'no-such-folder' does not exist", "bpa batch --help"],
+    ),
+    "a status that does not exist": Mistake(
+        ["runs", "list", "--status", "done"], ["'done' is not one of", "bpa runs list --help"]
+    ),
+    "a lazily loaded command without its argument": Mistake(
+        ["schedules", "rm"], ["Missing argument", "bpa schedules rm --help"]
+    ),
 }
 
 

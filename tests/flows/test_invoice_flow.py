@@ -130,6 +130,11 @@ async def test_blocking_issue_cannot_be_approved_but_can_be_corrected(settings: 
 
         with pytest.raises(InvalidDecision):
             await suite.runner.resume(run.id, {"action": "approve"})
+        # a field the invoice has no such name for is named, not silently dropped
+        with pytest.raises(InvalidDecision, match=r"unknown field 'nosuchfield'.*total"):
+            await suite.runner.resume(
+                run.id, {"action": "correct", "corrections": {"nosuchfield": "3"}}
+            )
         subtotal, tax = run.output["subtotal"], run.output["tax"]
         fixed = await suite.runner.resume(
             run.id,
