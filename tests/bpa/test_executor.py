@@ -65,7 +65,8 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no
 
 
 async def test_queued_runs_drain_with_bounded_concurrency(runner: Runner) -> None:
-    ids = submit(runner, 10, delay=0.05)
+    # each run lasts long enough (0.3 s) that a busy machine still sees three at once
+    ids = submit(runner, 10, delay=0.3)
     GAUGE.update(now=0, max=0)
     executor = Executor(runner, concurrency=3, poll_interval=0.05)
     await executor.run_until_idle(timeout=20)
