@@ -211,6 +211,9 @@ def scheduler() -> None:
     from bpa.dispatch import make_dispatcher
     from bpa.scheduler import SchedulerLoop
     from bpa.sweeper import Sweeper
+    from bpa.worker.supervision import end_with_supervisor
+
+    end_with_supervisor()  # started by `bpa serve`: it ends with it, even killed with -9
 
     async def work(suite: Suite) -> None:
         settings = suite.settings

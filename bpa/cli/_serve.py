@@ -28,6 +28,7 @@ from bpa.cli._common import err
 from bpa.cli._keys import key_store
 from bpa.cli._worker import spawn_workers, stop_workers
 from bpa.config import Settings
+from bpa.worker.supervision import child_environment
 
 if TYPE_CHECKING:
     import uvicorn
@@ -147,7 +148,7 @@ def serve(
         try:
             children += spawn_workers(count, workers_concurrency)
             if not no_scheduler:
-                children.append(subprocess.Popen(_SCHEDULER_ARGV))
+                children.append(subprocess.Popen(_SCHEDULER_ARGV, env=child_environment()))
             source = "BPA_BROKER_URL's queue" if settings.broker_url else "the database"
             scheduler = "off" if no_scheduler else "on"
             err.print(f"workers: {count}, taking runs from {source}; scheduler: {scheduler}")

@@ -25,11 +25,14 @@ _WORKER_ARGV = [sys.executable, "-c", "from bpa.cli import app; app()", "worker"
 
 
 def spawn_workers(count: int, concurrency: int | None) -> list[subprocess.Popen[bytes]]:
-    """Start `count` single-process workers with this process's environment."""
+    """Start `count` single-process workers with this process's environment; each stops
+    (gracefully) when this process dies, however it dies."""
     argv = [*_WORKER_ARGV, "--processes", "1"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
-    return [subprocess.Popen(argv) for _ in range(count)]
+    from bpa.worker.supervision import child_environment
+
+    return [subprocess.Popen(argv, env=child_environment()) for _ in range(count)]
 
 
 def stop_workers(children: list[subprocess.Popen[bytes]], *, timeout: float = 60.0) -> None:
@@ -122,6 +125,9 @@ def worker(
     executed by the one worker holding its lease. Ctrl-C lets running runs finish (or stop
     at a checkpoint, to be resumed by another worker).
     """
+    from bpa.worker.supervision import end_with_supervisor
+
+    end_with_supervisor()  # started by `bpa serve` or `--processes N`: it ends with its parent
     settings = Settings()
     if processes > 1:
         raise typer.Exit(_supervise(spawn_workers(processes, concurrency)))

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 URL_KEY = "bpa_k1_never-in-the-log-0123456789"
@@ -140,3 +141,44 @@ def _send_huge_header(port: int) -> bytes:
             return sock.recv(12)
         except OSError:
             return b""
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for a parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_workers_and_scheduler_end_when_serve_is_killed_outright(tmp_path: Path) -> None:
+    """kill -9 gives `bpa serve` no chance to stop its children: they stop themselves
+    (bpa/worker/supervision.py), instead of taking runs with nobody left to stop them."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPA_")}
+    env.update(BPA_HOME=str(tmp_path / "home"), BPA_MODEL_BACKEND="offline")
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-c", "from bpa.cli import app; app()"),
+            *("serve", "--port", str(port), "--workers", "2"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(children := descendants(server.pid)) < 3:
+            assert server.poll() is None and time.monotonic() < deadline, "no children"
+            time.sleep(0.2)
+        time.sleep(2)  # let them get going (a worker killed while it starts is fine too)
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 60
+    while (left := [pid for pid in children if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"still running after their parent was killed: {left}"
