@@ -11,7 +11,7 @@ them back from the database. Flows execute in worker processes (`bpa worker`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,12 +21,14 @@ from pydantic import BaseModel
 from api.access_log import install_access_log_redaction
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics
+from api.notify import PgChangeFeed, listen_url
 from api.problems import Problem, install_problem_handlers, problem_responses
-from api.routes import batches, connectors, flows, health, keys, runs, schedules, start
+from api.routes import audit, batches, connectors, flows, health, keys, runs, schedules, start
 from api.schemas import BatchCreate, RunCreate
 from api.services import Services
 from api.streaming import RunFollower
 from api.text_guard import NulGuard
+from api.ui import install_console
 from bpa.auth import ApiKeyStore
 from bpa.config import Settings
 from bpa.dispatch import make_dispatcher
@@ -67,6 +69,16 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
+async def _follower(suite: Suite, stack: AsyncExitStack) -> RunFollower:
+    """Followers hear of changes on PostgreSQL (LISTEN/NOTIFY, api/notify.py), so they can
+    look less often; on SQLite they poll."""
+    conninfo = listen_url(str(suite.engine.url.render_as_string(hide_password=False)))
+    if conninfo is None:
+        return RunFollower(suite.store)
+    feed = await stack.enter_async_context(PgChangeFeed(conninfo).running())
+    return RunFollower(suite.store, feed, max_pause_s=2.0)
+
+
 def create_app(settings: Settings | None = None, *, open_suite: OpenSuite | None = None) -> FastAPI:
     """The API over one suite. It records runs and reads them; it never executes one (no
     executor, no scheduler here): workers (`bpa worker`, or the ones `bpa serve` starts)
@@ -76,13 +88,14 @@ def create_app(settings: Settings | None = None, *, open_suite: OpenSuite | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with (open_suite or Suite.open)(settings) as suite:
+        async with AsyncExitStack() as stack:
+            suite = await stack.enter_async_context((open_suite or Suite.open)(settings))
             dispatcher = make_dispatcher(settings)
             app.state.services = Services(
                 settings=settings,
                 suite=suite,
                 dispatcher=dispatcher,
-                follower=RunFollower(suite.store),
+                follower=await _follower(suite, stack),
                 keys=ApiKeyStore(suite.engine),
                 metrics=ApiMetrics(suite.runner),
             )
@@ -97,11 +110,14 @@ def create_app(settings: Settings | None = None, *, open_suite: OpenSuite | None
         description=_DESCRIPTION,
         lifespan=lifespan,
         responses=problem_responses(400, 401, 403, 413, 422, 500),
+        docs_url=None,  # served from local files by the console (api/ui/routes/docs.py)
+        redoc_url=None,
     )
     app.add_middleware(NulGuard)  # inside the body limit: it reads bodies already capped
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_request_bytes)
     install_problem_handlers(app)
-    for module in (flows, start, runs, batches, schedules, connectors, keys, health):
+    for module in (flows, start, runs, batches, schedules, connectors, keys, audit, health):
         app.include_router(module.router)
+    install_console(app, settings)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bpa.auth import KeyNotFound
 from bpa.errors import (
+    FlowVersionMismatch,
     IdempotencyConflict,
     InvalidDecision,
     InvalidInput,
@@ -228,6 +229,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KeyNotFound, _mapped(404, "key-not-found", "API key not found"))
     app.add_exception_handler(
         RunStateError, _mapped(409, "run-state-conflict", "Run is not in a state that allows this")
+    )
+    app.add_exception_handler(
+        FlowVersionMismatch,
+        _mapped(409, "flow-version-incompatible", "The installed flow cannot resume this run"),
     )
     app.add_exception_handler(
         InvalidDecision, _mapped(422, "decision-invalid", "Decision does not answer the question")

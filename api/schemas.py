@@ -16,6 +16,8 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyPublic",
+    "AuditFinding",
+    "AuditReportPublic",
     "BatchCreate",
     "BatchPublic",
     "CancelIn",
@@ -30,6 +32,9 @@ __all__ = [
     "Health",
     "PendingQuestion",
     "Ready",
+    "RollbackIn",
+    "RollbackPublic",
+    "RollbackStep",
     "RunCreate",
     "RunPublic",
     "RunsPublic",
@@ -77,6 +82,29 @@ class CancelIn(BaseModel):
     model_config = _FORBID
 
     reason: str = Field(default="cancelled through the API", min_length=1, max_length=500)
+
+
+class RollbackIn(BaseModel):
+    model_config = _FORBID
+
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Why; kept in the audit trail and in undo requests that record one",
+    )
+
+
+class RollbackStep(BaseModel):
+    """One side effect of the run and what the rollback did about it."""
+
+    connector: str
+    action: str
+    idempotency_key: str
+    record: str | None = Field(description="The id of the record the call made or changed")
+    outcome: Literal["undone", "already_undone", "cannot_undo", "failed", "left"]
+    undo: str | None = Field(description="The undo action")
+    detail: str = Field(description="Why it cannot be undone, how it failed, or by what")
 
 
 class PendingQuestion(BaseModel):
@@ -132,6 +160,24 @@ class RunPublic(BaseModel):
             started_at=run.started_at,
             finished_at=run.finished_at,
             updated_at=run.updated_at,
+        )
+
+
+class RollbackPublic(BaseModel):
+    """A rollback's report: the run as it is now and a step per side effect, newest first."""
+
+    run: RunPublic
+    noop: bool = Field(description="True when the run was rolled back already: nothing done")
+    steps: list[RollbackStep]
+    left: list[RollbackStep] = Field(description="What is left to undo (rollback_failed)")
+
+    @classmethod
+    def of(cls, report: dict[str, Any], run: Run) -> RollbackPublic:
+        return cls(
+            run=RunPublic.of(run),
+            noop=report["noop"],
+            steps=report["steps"],
+            left=report["left"],
         )
 
 
@@ -330,3 +376,21 @@ class FiringPublic(BaseModel):
     @classmethod
     def of(cls, firing: ScheduleFiring) -> FiringPublic:
         return cls.model_validate(firing.model_dump())
+
+
+class AuditFinding(BaseModel):
+    run_id: str
+    seq: int = Field(description="Position in the run's trail (or the journalled head)")
+    what: Literal["edited", "deleted", "reordered", "inserted", "run_deleted"]
+    detail: str
+    source: Literal["trail", "journal"] = Field(
+        description="`journal`: the finding is about the journal of run heads itself"
+    )
+
+
+class AuditReportPublic(BaseModel):
+    ok: bool = Field(description="True when nothing was found")
+    runs: int
+    events: int
+    journal_entries: int
+    findings: list[AuditFinding]

@@ -60,6 +60,11 @@ class Principal:
     def local(cls) -> Principal:
         return cls(name="local", role=Role.admin)
 
+    def as_actor(self) -> dict[str, str | None]:
+        """Who acted, as a human decision's audit event records it (the key's id, never
+        its secret)."""
+        return {"name": self.name, "role": self.role.value, "key_id": self.key_id}
+
 
 def is_loopback(host: str | None) -> bool:
     """Whether `host` (an address or `localhost`) is this machine's loopback."""

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="Largest request head (request line and headers) `bpa serve` reads; "
         "a larger one is refused before it is buffered.",
     )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web console's session cookies (/ui). Unset: a random secret "
+        "kept in `home/console_secret`, shared by every API process on that home.",
+    )
 
     # -- Workers (bpa/worker/) -----------------------------------------------------------------
     broker_url: str | None = Field(

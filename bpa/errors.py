@@ -38,6 +38,11 @@ class RunStateError(Exception):
     """The run is not in a state that allows this (e.g. approving a finished run)."""
 
 
+class FlowVersionMismatch(RunStateError):
+    """A waiting run cannot resume on the installed version of its flow (its graph changed
+    where the run has yet to go); `bpa runs migrate` moves it to that version."""
+
+
 class InvalidInput(ValueError):
     """A flow input the engine refuses before any run exists: it does not fit the flow's
     input model, or breaks a rule of every input (a NUL character). The message is one line

@@ -136,12 +136,19 @@ class Executor:
         if freed:
             log.info("resuming %d run(s) of a process that died: %s", len(freed), ", ".join(freed))
 
+    def _requeue(self) -> None:
+        """Queue the runs whose wait for a connector (an open circuit breaker) is over."""
+        requeued = self.store.requeue_parked()
+        if requeued:
+            log.info("%d run(s) waited for a connector long enough; they continue", len(requeued))
+
     async def _loop(self) -> None:
         polls = 0
         while not self._stopping:
             try:
                 if polls and polls % _SWEEP_EVERY == 0:
                     self._sweep()
+                self._requeue()
                 self._fill()
             except Exception:  # the database may be briefly unavailable; poll again
                 log.exception("executor poll failed")

@@ -24,11 +24,24 @@ from bpa.runs.store import RunStore
 from bpa.schedules import ScheduleStore
 
 if TYPE_CHECKING:
+    from bpa.resilience import ConnectorGuard
     from bpa.runs.runner import Runner
     from connectors.base import Connector
+    from connectors.faults import FaultInjector
     from connectors.registry import ConnectorInfo
 
-__all__ = ["Records", "Suite", "connector_config", "start_connector"]
+__all__ = [
+    "ENGINE_SECTIONS",
+    "Records",
+    "Suite",
+    "connector_config",
+    "guard_connector",
+    "start_connector",
+]
+
+#: Entries of a connector's BPA_CONNECTORS configuration that the engine reads, not the
+#: connector: ``faults`` (connectors/faults.py) and ``resilience`` (bpa/resilience.py).
+ENGINE_SECTIONS = ("faults", "resilience")
 
 
 def connector_config(settings: Settings, cls: type[Connector], name: str) -> dict[str, Any]:
@@ -40,8 +53,26 @@ def connector_config(settings: Settings, cls: type[Connector], name: str) -> dic
     seed = settings.fixtures_dir / name
     if "seed" in fields and seed.is_dir():
         config["seed"] = str(seed)
-    config.update(settings.connectors.get(name, {}))
+    own = settings.connectors.get(name, {})
+    config.update({key: value for key, value in own.items() if key not in ENGINE_SECTIONS})
     return config
+
+
+def guard_connector(
+    settings: Settings, connector: Connector
+) -> tuple[ConnectorGuard | None, FaultInjector | None]:
+    """Put a started connector behind the faults its configuration asks for, and build its
+    guard (retries, rate limit, circuit breaker): the defaults, changed by its ``resilience``
+    entry, or none when that entry is ``false``.
+    `ConnectorConfigError` (one line) when either entry does not fit."""
+    from bpa.resilience import load_guard
+    from connectors.faults import inject_faults
+
+    entry = settings.connectors.get(connector.name, {})
+    faults = inject_faults(connector, entry["faults"]) if "faults" in entry else None
+    resilience = entry.get("resilience", {})  # on by default; `false` turns it off
+    guarded = None if resilience is False else load_guard(connector.name, resilience)
+    return guarded, faults
 
 
 def _takes_engine(cls: type[Connector]) -> bool:
@@ -103,6 +134,13 @@ class Suite:
     runner: Runner
     #: Masks the settings' secrets in anything shown about connectors and runs.
     redactor: Redactor = field(default_factory=Redactor)
+    #: The fault injectors of connectors configured with ``faults`` (what they dealt).
+    faults: dict[str, FaultInjector] = field(default_factory=dict)
+
+    @property
+    def guards(self) -> dict[str, ConnectorGuard]:
+        """Retries, rate limit and circuit breaker of each connector configured with them."""
+        return self.runner.guards
 
     @property
     def flows(self) -> Mapping[str, Flow]:
@@ -138,15 +176,29 @@ class Suite:
         connector_infos = load_connectors()
         redactor = Redactor.from_settings(settings)
         connectors: dict[str, Connector] = {}
+        guards: dict[str, ConnectorGuard] = {}
+        faults: dict[str, FaultInjector] = {}
         problems: dict[str, str] = {}
         for name, info in connector_infos.items():
             if info.problems or info.cls is None:
                 problems[name] = "; ".join(info.problems) or "not loadable"
                 continue
             try:
-                connectors[name] = start_connector(settings, info.cls, name, engine)
+                connector = start_connector(settings, info.cls, name, engine)
             except Exception as exc:  # report, keep the rest of the suite usable
                 problems[name] = f"failed to start: {redactor.error(exc)}"
+                continue
+            try:
+                guarded, injector = guard_connector(settings, connector)
+            except Exception as exc:
+                await connector.aclose()
+                problems[name] = f"failed to start: {redactor.error(exc)}"
+                continue
+            connectors[name] = connector
+            if guarded is not None:
+                guards[name] = guarded
+            if injector is not None:
+                faults[name] = injector
         models = ModelGateway(make_backend(settings))
         try:
             async with (
@@ -162,6 +214,7 @@ class Suite:
                     documents=documents,
                     checkpointer=checkpointer,
                     memory=memory,
+                    guards=guards,
                 )
                 yield cls(
                     settings=settings,
@@ -174,6 +227,7 @@ class Suite:
                     connector_problems=problems,
                     runner=runner,
                     redactor=redactor,
+                    faults=faults,
                 )
         finally:
             for connector in connectors.values():

@@ -8,6 +8,9 @@ runs whose lease expired. `bpa scheduler` sweeps every few seconds: it frees the
 dead processes on this host, and when fewer messages wait in the broker than runs wait in
 the database, it publishes the runs that have waited longest again. A duplicate message is
 harmless (a run executes only under its lease); a missing one would leave a run stuck.
+
+It also queues again the runs that waited for a connector whose circuit breaker was open
+(bpa/resilience.py) once their wait is over, and publishes them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class SweepReport:
     freed: list[str] = field(default_factory=list)
     #: Runs published again.
     redispatched: list[str] = field(default_factory=list)
+    #: Runs that waited for a connector (an open circuit breaker) and are queued again.
+    requeued: list[str] = field(default_factory=list)
 
 
 class Sweeper:
@@ -57,9 +62,14 @@ class Sweeper:
         self.batch = batch
 
     def sweep(self) -> SweepReport:
-        report = SweepReport(freed=self.store.expire_dead_leases(backoff_s=self.backoff_s))
+        report = SweepReport(
+            freed=self.store.expire_dead_leases(backoff_s=self.backoff_s),
+            requeued=self.store.requeue_parked(),
+        )
         if self.dispatcher.kind == "database":
             return report  # workers poll the database: there is nothing to send again
+        if report.requeued:
+            self.dispatcher.dispatch(report.requeued)
         stranded = self._stranded()
         waiting_messages = self.dispatcher.pending()
         if not stranded or (waiting_messages is not None and waiting_messages >= len(stranded)):

@@ -5,7 +5,8 @@ action is called with an idempotency key and receives it as an explicit keyword 
 (``idempotency_key``) to pass on to the system's API when that API accepts one. The engine
 keeps the idempotency ledger (bpa/effects.py): a call repeated with the same key inside a
 run returns the first result without reaching the connector again. Every side-effecting
-action declares how it is undone: the name of the compensating action, or
+action declares how it is undone: `Undo(action, build)` (the compensating action and how its
+request is built from the call; see connectors/undo.py), the compensating action's name, or
 `Irreversible(reason)`.
 
 `@action` keeps the method's signature, so a flow that holds a typed connector
@@ -24,11 +25,14 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeAlias, TypeVar, ca
 from pydantic import BaseModel, ValidationError
 
 from connectors.errors import ConnectorConfigError, Rejected, Unsupported
+from connectors.undo import Done, Irreversible, Undo, UndoBuilder, fields_request
 
 __all__ = [
     "ActionSpec",
     "Connector",
+    "Done",
     "Irreversible",
+    "Undo",
     "action",
     "capability",
     "config_problem",
@@ -46,20 +50,16 @@ CAPABILITY_ATTR = "__bpa_capability__"
 
 
 @dataclass(frozen=True)
-class Irreversible:
-    """Declares that an action has no compensation, and why."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
 class ActionSpec:
     name: str
     request: type[BaseModel]
     response: Any
     side_effect: bool
+    #: The compensating action's name, or why there is none.
     undo: str | Irreversible | None
     description: str
+    #: Builds the compensating action's request (`Undo.build`); None: `Connector.undo_request`.
+    undo_build: UndoBuilder | None = None
 
     def describe(self) -> dict[str, Any]:
         undo = (
@@ -88,7 +88,7 @@ def validate_request(spec: ActionSpec, request: Any) -> BaseModel:
 
 
 def _spec_of(
-    fn: Callable[..., Any], side_effect: bool, undo: str | Irreversible | None
+    fn: Callable[..., Any], side_effect: bool, undo: str | Irreversible | Undo | None
 ) -> ActionSpec:
     if not inspect.iscoroutinefunction(fn):
         raise TypeError(f"action {fn.__name__} must be `async def`")
@@ -110,21 +110,23 @@ def _spec_of(
         request=hints[params[0]],
         response=hints.get("return"),
         side_effect=side_effect,
-        undo=undo,
+        undo=undo.action if isinstance(undo, Undo) else undo,
         description=inspect.getdoc(fn) or "",
+        undo_build=undo.build if isinstance(undo, Undo) else None,
     )
 
 
 def action(
-    *, side_effect: bool = False, undo: str | Irreversible | None = None
+    *, side_effect: bool = False, undo: str | Irreversible | Undo | None = None
 ) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
     """Mark an async method as a connector action; the method keeps its signature.
 
     A read is ``async def name(self, request: Model) -> Record``. A side-effecting action is
     ``async def name(self, request: Model, *, idempotency_key: str) -> Record`` and must
-    declare ``undo``. Every call's request is validated against ``Model`` first (a bad one
-    is `Rejected`, code ``invalid_request``); a side-effecting call without a key is
-    refused (code ``idempotency_key_missing``) before the connector sees it.
+    declare ``undo``: ``Undo("void_bill", build)``, an action's name, or ``Irreversible``.
+    Every call's request is validated against ``Model`` first (a bad one is `Rejected`,
+    code ``invalid_request``); a side-effecting call without a key is refused (code
+    ``idempotency_key_missing``) before the connector sees it.
     """
 
     if side_effect and undo is None:
@@ -193,19 +195,25 @@ def capability(
     return decorate
 
 
-def config_problem(connector: str, model: type[BaseModel], exc: ValidationError) -> str:
+def config_problem(
+    connector: str, model: type[BaseModel], exc: ValidationError, *, section: str | None = None
+) -> str:
     """One line naming what is wrong with a connector's configuration and what to set.
 
     Fields with the same problem are named together ("host, passwd: Extra inputs are not
-    permitted"); values are never shown (a configuration holds secrets).
+    permitted"); values are never shown (a configuration holds secrets). `section` names a
+    part of the connector's entry that the engine reads itself (``faults``, ``resilience``).
     """
     by_message: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in error.get("loc", ())) or "(config)"
-        by_message.setdefault(str(error.get("msg", "invalid")), []).append(loc)
+        loc = ".".join(str(part) for part in error.get("loc", ()))
+        if section:
+            loc = f"{section}.{loc}" if loc else section
+        by_message.setdefault(str(error.get("msg", "invalid")), []).append(loc or "(config)")
     parts = []
     for message, fields in by_message.items():
-        described = model.model_fields.get(fields[0].split(".")[0])
+        name = fields[0].removeprefix(f"{section}.") if section else fields[0]
+        described = model.model_fields.get(name.split(".")[0])
         hint = (
             f" ({described.description})"
             if len(fields) == 1 and described is not None and described.description
@@ -213,6 +221,12 @@ def config_problem(connector: str, model: type[BaseModel], exc: ValidationError)
         )
         parts.append(f"{', '.join(fields)}: {message}{hint}")
     first = next(iter(by_message.values()))[0]
+    if section:
+        field = first.split(".")[1] if "." in first else "..."
+        return (
+            f"connector {connector!r}: {'; '.join(parts)}; set it in BPA_CONNECTORS, e.g. "
+            f'BPA_CONNECTORS=\'{{"{connector}": {{"{section}": {{"{field}": ...}}}}}}\''
+        )
     return (
         f"connector {connector!r}: {'; '.join(parts)}; `bpa connectors config {connector}` "
         f"lists its fields; set them in BPA_CONNECTORS, e.g. "
@@ -297,6 +311,27 @@ class Connector(ABC):
         can override this to keep them itself (`connectors.sql.SqlConnectorMixin` does, for
         our mocked systems)."""
         return await call()
+
+    def undo_request(self, spec: ActionSpec, done: Done[Any, Any]) -> BaseModel | Irreversible:
+        """The request of the action that undoes `done` (a call of `spec`'s action), or
+        `Irreversible` when it cannot be undone.
+
+        By default: the declared builder (`Undo.build`), else, for an undo declared by name,
+        the undo's request filled from the call's request and result (`fields_request`).
+        Override it when the request needs more than that. A request that cannot be built is
+        `Rejected` (code ``undo_request_unbuildable``).
+        """
+        if spec.undo is None or isinstance(spec.undo, Irreversible):
+            return spec.undo or Irreversible(f"{spec.name} declares no undo")
+        if spec.undo_build is not None:
+            return spec.undo_build(done)
+        target = self.action_specs().get(spec.undo)
+        if target is None:
+            raise Rejected(
+                f"{spec.name} is undone by {spec.undo}, which {self.name} does not have",
+                code="undo_request_unbuildable",
+            )
+        return fields_request(target.request, done)
 
     async def recorded(self, action: str, idempotency_key: str) -> Any | None:
         """What the side-effecting `action` returned for `idempotency_key`, or None when it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 __all__ = [
@@ -10,8 +11,11 @@ __all__ = [
     "ConnectorConfigError",
     "ConnectorError",
     "NotFound",
+    "RateLimited",
     "Rejected",
+    "TimedOut",
     "Transient",
+    "Unavailable",
     "Unsupported",
 ]
 
@@ -61,6 +65,46 @@ class Transient(ConnectorError):
 
     code = "transient"
     retryable = True
+
+
+class TimedOut(Transient):
+    """No answer in time. The request may or may not have taken effect: a side-effecting call
+    is repeated with the same idempotency key, never with a new one."""
+
+    code = "timeout"
+
+
+class RateLimited(Transient):
+    """The system asks the caller to slow down (HTTP 429); `retry_after` is the wait it asked
+    for, in seconds, when it said (a ``Retry-After`` header)."""
+
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        code: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, code=code, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+
+class Unavailable(ConnectorError):
+    """The connector is not called for now (its circuit breaker is open, or it asked for a
+    longer pause than a retry waits). Not a failure of the run: it waits and goes on at
+    `retry_at`. Flows let it through, as they do `Transient` errors."""
+
+    code = "unavailable"
+
+    def __init__(
+        self, message: str, *, connector: str, retry_at: dt.datetime, **details: Any
+    ) -> None:
+        super().__init__(message, connector=connector, retry_at=retry_at.isoformat(), **details)
+        self.connector = connector
+        self.retry_at = retry_at
 
 
 class AuthError(ConnectorError):

@@ -1,4 +1,4 @@
-"""Runs after they started: list, read, follow, answer, cancel.
+"""Runs after they started: list, read, follow, answer, cancel, roll back.
 
 Reads are plain `def` routes (FastAPI runs them in its thread pool: the store is
 synchronous). Answering and cancelling change the run's state in the database; a worker
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -20,8 +20,18 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApproverDep, OperatorDep, ServicesDep, ViewerDep, WaitTimeout
 from api.problems import problem_responses
 from api.routes._present import present, present_async, sse_stream
-from api.schemas import CancelIn, DecisionIn, EventPublic, EventsPublic, RunPublic, RunsPublic
+from api.schemas import (
+    CancelIn,
+    DecisionIn,
+    EventPublic,
+    EventsPublic,
+    RollbackIn,
+    RollbackPublic,
+    RunPublic,
+    RunsPublic,
+)
 from api.streaming import settled
+from bpa.rollback import RunRollback
 from bpa.runs.decisions import queue_decision
 from bpa.runs.tables import Run, RunStatus
 
@@ -160,7 +170,9 @@ async def resume_run(
     passed first, the run as it is (202). 409 when the run is not waiting."""
     suite = services.suite
     answer = decision.model_dump(mode="json")
-    run = await run_in_threadpool(queue_decision, suite.runner, run_id, answer, by=approver.name)
+    run = await run_in_threadpool(
+        queue_decision, suite.runner, run_id, answer, by=approver.name, actor=approver
+    )
     await run_in_threadpool(services.dispatcher.dispatch, [run.id])
     run = await services.follower.wait(run.id, timeout_s=timeout)
     if not settled(run):
@@ -177,7 +189,7 @@ async def resume_run(
 async def cancel_run(
     run_id: RunId,
     services: ServicesDep,
-    _operator: OperatorDep,
+    operator: OperatorDep,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> RunPublic:
     """Stops a queued, running or waiting run; 409 when it already finished. A run being
@@ -187,6 +199,42 @@ async def cancel_run(
 
     def cancel() -> Run:
         # A status change in the database (async only by its signature): off the loop.
-        return asyncio.run(runner.cancel(run_id, reason=reason))
+        return asyncio.run(runner.cancel(run_id, reason=reason, actor=operator))
 
     return RunPublic.of(await run_in_threadpool(cancel), None)
+
+
+@router.post(
+    "/{run_id}/rollback",
+    response_model=RollbackPublic,
+    summary="Undo every side effect of a run",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def rollback_run(
+    run_id: RunId, body: RollbackIn, services: ServicesDep, approver: ApproverDep
+) -> RollbackPublic:
+    """Runs the declared undo of every side effect the run made, newest first: voids its
+    bills, closes or reverts its tickets, restores its orders, deletes its tasks, recalls
+    unsent mail (a sent one is listed as one that cannot be undone). Answers with a step per
+    side effect. `run.status` is `rolled_back`, or `rollback_failed` with what is `left`
+    (post again once the cause is fixed: it carries on, undoing nothing twice). Posted for
+    a run rolled back already, it does nothing (`noop`). 409 while a worker executes the run
+    (cancel it first). A waiting run is cancelled first.
+
+    The rollback runs here, in the request, not in a worker: it is connector calls only (one
+    per side effect, through the same audited, idempotent path as a flow's), no flow code."""
+    suite = services.suite
+    undo = RunRollback(
+        suite.store,
+        suite.connectors,
+        lease_s=suite.settings.run_lease_s,
+        guards=suite.runner.guards,
+    )
+
+    def roll_back() -> tuple[dict[str, Any], Run]:
+        # Connector calls (synchronous SQL in the mocked systems): off the event loop.
+        report = asyncio.run(undo(run_id, reason=body.reason, by=approver.name))
+        return report.as_json(), suite.store.get(run_id)
+
+    report, run = await run_in_threadpool(roll_back)
+    return RollbackPublic.of(report, run)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 import typer
 from rich.table import Table
 
+from bpa.cli import _rollback
 from bpa.cli._common import (
     console,
     err,
@@ -26,6 +27,7 @@ from bpa.cli._common import (
     with_suite,
 )
 from bpa.cli._lazy import Lazy, LazyGroup
+from bpa.cli._versions import runs_migrate
 from bpa.runs.status import RunStatus
 
 if TYPE_CHECKING:
@@ -85,6 +87,8 @@ class _Commands(LazyGroup):
             "db_app",
             "The database of runs, schedules and keys (BPA_DATABASE_URL: SQLite or PostgreSQL).",
         ),
+        "audit": Lazy("bpa.cli._audit", "audit_app", "Verify and export the audit trail."),
+        "stats": Lazy("bpa.cli._stats", "stats", "Automation health per flow and version."),
         "keys": Lazy(
             "bpa.cli._keys",
             "keys_app",
@@ -107,6 +111,8 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Inspect runs and their audit trails.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+runs_app.command("migrate")(runs_migrate)
+runs_app.command("rollback")(_rollback.rollback)
 
 
 @app.command()
@@ -307,15 +313,21 @@ def approve(
         list[str] | None,
         typer.Option("--correct", help="FIELD=VALUE: correct a field and re-validate"),
     ] = None,
-    by: Annotated[str | None, typer.Option(help="Who decides (default: your user name)")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who decides (default: cli:<your user name>)")
+    ] = None,
 ) -> None:
     """Answer a waiting run: approve (default), --reject, or --correct FIELD=VALUE.
 
     An answer the run's question does not take (an action it does not offer, a field it
     cannot correct, a value of the wrong type) is refused with one line, and nothing is
     recorded."""
+    from bpa.auth import Principal, Role
     from bpa.cli._answers import check_answer, explain_refusal, parse_corrections
     from bpa.errors import InvalidDecision
+
+    # Whoever runs the CLI works on the database directly: an admin's reach.
+    who = Principal(name=f"cli:{getpass.getuser()}", role=Role.admin)
 
     async def work(suite: Suite) -> Any:
         corrections = parse_corrections(correct or [])
@@ -327,7 +339,7 @@ def approve(
             decision["corrections"] = corrections
         check_answer(suite.store, run_id, action, corrections)
         try:
-            return await suite.runner.resume(run_id, decision, by=by or getpass.getuser())
+            return await suite.runner.resume(run_id, decision, by=by or who.name, actor=who)
         except InvalidDecision as exc:
             raise InvalidDecision(explain_refusal(exc, corrections)) from None
 

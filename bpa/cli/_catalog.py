@@ -48,6 +48,47 @@ def flows_graph(name: Annotated[str, typer.Argument(help="Flow name")]) -> None:
     typer.echo(with_suite(work))
 
 
+@flows_app.command("versions")
+def flows_versions(
+    name: Annotated[str, typer.Argument(help="Flow name")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """List the versions of FLOW that runs were created on, oldest first, with their runs
+    by status; the installed version is marked. A version is a hash of the flow's graph,
+    its prompt and template files and its package's version."""
+    from bpa.cli._common import with_records
+    from bpa.cli._stats import status_counts
+    from bpa.runs.versions import version_runs
+    from bpa.versions import version_of
+
+    info = FlowRegistry().get(name)
+    installed = version_of(info.flow).id if info is not None and info.flow is not None else None
+    versions = with_records(lambda records: version_runs(records.engine, name))
+    if info is None and not versions:
+        fail(f"no flow {name!r} is installed, and no run was created on one of that name")
+    if installed is not None and all(v["version"] != installed for v in versions):
+        versions.append({"version": installed, "runs": {}, "first_seen": None})
+    for entry in versions:
+        entry["installed"] = entry["version"] == installed
+    if as_json:
+        print_json(versions)
+        return
+    table = Table(title=f"versions of {name}")
+    for column in ("version", "installed", "first seen", "declared", "package", "runs"):
+        table.add_column(column, overflow="fold")
+    for entry in versions:
+        first = entry.get("first_seen")
+        table.add_row(
+            entry["version"],
+            "yes" if entry["installed"] else "",
+            first.strftime("%Y-%m-%d %H:%M:%S") if first else "",
+            entry.get("declared") or "",
+            entry.get("package") or "",
+            status_counts(entry["runs"]),
+        )
+    console.print(table)
+
+
 @connectors_app.command("list")
 def connectors_list(
     as_json: Annotated[bool, typer.Option("--json", help="Include the action schemas")] = False,

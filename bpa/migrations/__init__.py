@@ -12,9 +12,9 @@ with the baseline first, then upgraded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, String, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -23,6 +23,7 @@ __all__ = [
     "BASELINE",
     "ENGINE_TABLES",
     "HEAD",
+    "compare_type",
     "current_revision",
     "engine_metadata",
     "head_revision",
@@ -33,7 +34,7 @@ __all__ = [
 BASELINE = "0001"
 #: The newest revision; lets a process skip importing Alembic when the database is current.
 #: (tests/bpa/test_postgres.py checks it against the scripts.)
-HEAD = "0005"
+HEAD = "0009"
 ENGINE_TABLES = frozenset(
     {
         "bpa_runs",
@@ -44,6 +45,8 @@ ENGINE_TABLES = frozenset(
         "bpa_api_keys",
         "bpa_workers",
         "bpa_effects",
+        "bpa_flow_versions",
+        "bpa_audit_journal",
     }
 )
 _LOCK_KEY = 0x62_70_61_5F_6D_69_67  # "bpa_mig": any constant, shared by every process
@@ -56,6 +59,7 @@ def engine_metadata() -> MetaData:
     import bpa.auth
     import bpa.effects
     import bpa.runs.tables
+    import bpa.runs.versions
     import bpa.schedules
     import bpa.worker.heartbeats  # noqa: F401  (importing registers the tables)
 
@@ -124,9 +128,19 @@ def unmigrated_changes(engine: Engine) -> list[object]:
 
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "include_object": include}
+            connection, opts={"compare_type": compare_type, "include_object": include}
         )
         return list(compare_metadata(context, engine_metadata()))
+
+
+def compare_type(
+    context: Any, inspected: Any, metadata: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
+    """Alembic's type comparison (None: its own), except that on SQLite two string types are
+    the same: SQLite keeps text of any length in any of them, so a declared length (an enum
+    column whose longest value grew, as `runstatus` in 0008) is no schema change there."""
+    strings = isinstance(inspected_type, String) and isinstance(metadata_type, String)
+    return False if strings and context.dialect.name == "sqlite" else None
 
 
 def _lock(connection: Connection) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from bpa.migrations import ENGINE_TABLES, engine_metadata
+from bpa.migrations import ENGINE_TABLES, compare_type, engine_metadata
 
 
 def _include(obj: object, name: str | None, type_: str, *_: object) -> bool:
@@ -18,7 +18,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=engine_metadata(),
         include_object=_include,
-        compare_type=True,
+        compare_type=compare_type,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -84,6 +84,7 @@ def record_batch(
         for i, payload in enumerate(payloads)
     ]
     flow = runner.flow(flow_name)
+    version = runner.versions.current(flow).id
     for attempt in range(2):  # a second pass after losing a race to a concurrent request
         if idempotency_key is not None:
             items = [(data, str(key)) for _, data, key in prepared]
@@ -108,7 +109,7 @@ def record_batch(
                 continue
             item = QueuedRun.new(
                 flow=flow.name,
-                flow_version=flow.version,
+                flow_version=version,
                 input=data,
                 trigger=trigger,
                 idempotency_key=key,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
@@ -14,13 +14,22 @@ from bpa.documents import DocumentStore
 from bpa.effects import EffectLedger, LedgerEntry
 from bpa.models import AuditSink, ModelGateway
 from bpa.models.gateway import current_node
+from bpa.resilience import CallReport, ConnectorGuard
 from bpa.runs.audit import CALL, RunAudit
-from connectors.base import ActionSpec, Connector, validate_request
+from connectors.base import ActionSpec, Connector, Done, Irreversible, validate_request
 from connectors.errors import ConnectorError, Unsupported
+from connectors.undo import undo_key
 
 K = TypeVar("K", bound=Connector)
 
-__all__ = ["AuditedConnector", "ConnectorHub", "EffectSink", "RunContext", "complete_effects"]
+__all__ = [
+    "BREAKER_OPENED",
+    "AuditedConnector",
+    "ConnectorHub",
+    "EffectSink",
+    "RunContext",
+    "complete_effects",
+]
 
 
 class EffectSink(AuditSink, Protocol):
@@ -38,6 +47,10 @@ class EffectSink(AuditSink, Protocol):
     ) -> None: ...
 
 
+#: An audit event: a connector's circuit breaker opened after a call of this run failed.
+BREAKER_OPENED = "connector_breaker_opened"
+
+
 class AuditedConnector:
     """A connector as a node sees it: every action call becomes a `connector_call` event.
 
@@ -45,6 +58,11 @@ class AuditedConnector:
     already recorded is answered from there, without calling the connector or auditing it
     again. A new one is announced (`connector_intent`) before it is made, and its outcome
     written right after, with its ledger row.
+
+    With a `guard` (bpa/resilience.py), the call is retried, rate-limited and refused while
+    the connector's breaker is open; its event then says how many tries it took
+    (``attempts``, and the errors ``retried``), and a breaker it opened gets an event of
+    its own (`BREAKER_OPENED`).
     """
 
     def __init__(
@@ -54,11 +72,13 @@ class AuditedConnector:
         ledger: EffectLedger | None = None,
         *,
         run_id: str | None = None,
+        guard: ConnectorGuard | None = None,
     ) -> None:
         self._connector = connector
         self._sink = sink
         self._ledger = ledger
         self._run_id = run_id
+        self._guard = guard
         self._specs = connector.action_specs()
 
     @property
@@ -71,6 +91,31 @@ class AuditedConnector:
             return getattr(self._connector, attr)
         return self._audited(spec, getattr(self._connector, attr))
 
+    # -- undoing side effects (bpa/rollback.py, and flows that compensate) --------------------
+    def plan_undo(self, done: Done[Any, Any]) -> BaseModel | Irreversible:
+        """The request of the action that undoes `done`, or why it cannot be undone."""
+        return self._connector.undo_request(self._specs[done.action], done)
+
+    async def call_undo(self, action: str, request: BaseModel, *, undoes: Sequence[str]) -> Any:
+        """Call the undo of `action` (a side effect) with `request`, audited like any call,
+        under the key derived from the first of `undoes` (the keys of the calls it undoes,
+        which its events name: ``undoes``)."""
+        undo = self._specs[action].undo
+        if not isinstance(undo, str):
+            raise ConnectorError(f"{action} declares no undo action", code="no_undo")
+        spec = self._specs[undo]
+        call = self._audited(spec, getattr(self._connector, spec.name), undoes=list(undoes))
+        return await call(request, idempotency_key=undo_key(undoes[0]))
+
+    async def undo(self, done: Done[Any, Any]) -> Any:
+        """Undo `done`, a call of this connector, with the undo it declares; the undo's result,
+        or `Irreversible` (nothing called). Done again (a retried step, a rollback), it is
+        answered from the ledger: an effect is undone once."""
+        request = self.plan_undo(done)
+        if isinstance(request, Irreversible):
+            return request
+        return await self.call_undo(done.action, request, undoes=[done.idempotency_key])
+
     async def recorded(self, action: str, idempotency_key: str) -> Any | None:
         """What `action` returned for the key: from the engine's ledger, else from the
         connector's system (`Connector.recorded`), else None."""
@@ -81,7 +126,7 @@ class AuditedConnector:
                 return found
         return await self._connector.recorded(action, idempotency_key)
 
-    def _audited(self, spec: ActionSpec, method: Any) -> Any:
+    def _audited(self, spec: ActionSpec, method: Any, undoes: list[str] | None = None) -> Any:
         async def call(request: Any, **kwargs: Any) -> Any:
             node = current_node()
             key: str | None = kwargs.get("idempotency_key")
@@ -98,12 +143,22 @@ class AuditedConnector:
                 "idempotency_key": key,
                 "request": request,
             }
+            if undoes:
+                payload["undoes"] = undoes
             new = not spec.side_effect or self._sink.begin_effect(payload, node=node)
             started = time.perf_counter()
+            report = CallReport()
             try:
-                result = await method(request, **kwargs)
+                if self._guard is None:
+                    result = await method(request, **kwargs)
+                else:
+                    result = await self._guard.call(lambda: method(request, **kwargs), report)
+                    payload.update(report.audit())
             except ConnectorError as exc:
+                if self._guard is not None:
+                    payload.update(report.audit())
                 self._emit(spec, {**payload, "ok": False, "error": exc.to_dict()}, node, started)
+                self._breaker_opened(report, node)
                 raise
             if new:
                 entry = None
@@ -112,9 +167,22 @@ class AuditedConnector:
                         self._connector.name, spec, key, checked, result, self._run_id
                     )
                 self._emit(spec, {**payload, "ok": True, "result": result}, node, started, entry)
+            self._breaker_opened(report, node)
             return result
 
         return call
+
+    def _breaker_opened(self, report: CallReport, node: str | None) -> None:
+        if report.tripped and report.open_until is not None:
+            self._sink.record(
+                BREAKER_OPENED,
+                {
+                    "connector": self._connector.name,
+                    "open_until": report.open_until.isoformat(),
+                    "retried": report.retried,
+                },
+                node=node,
+            )
 
     def _emit(
         self,
@@ -161,14 +229,22 @@ class ConnectorHub:
         ledger: EffectLedger | None = None,
         *,
         run_id: str | None = None,
+        guards: Mapping[str, ConnectorGuard] | None = None,
     ) -> None:
         self._connectors = connectors
         self._sink = sink
         self._ledger = ledger
         self._run_id = run_id
+        self._guards = guards or {}
 
     def _wrap(self, connector: Connector) -> Any:
-        return AuditedConnector(connector, self._sink, self._ledger, run_id=self._run_id)
+        return AuditedConnector(
+            connector,
+            self._sink,
+            self._ledger,
+            run_id=self._run_id,
+            guard=self._guards.get(connector.name),
+        )
 
     def get(self, name: str) -> Any:
         """The connector registered as `name` (untyped; prefer `typed`)."""
@@ -189,6 +265,17 @@ class ConnectorHub:
         relies on; a connector without one of them is refused with `Unsupported` before
         anything is called.
         """
+        return cast(K, self._wrap(self._pick(kind, name, needs)))
+
+    async def undo(
+        self, kind: type[Connector], done: Done[Any, Any], name: str | None = None
+    ) -> Any:
+        """Undo `done`, a call the run made to its connector of `kind` (see
+        `AuditedConnector.undo`): the undo a rollback would make, made now by the flow."""
+        audited: AuditedConnector = self._wrap(self._pick(kind, name, ()))
+        return await audited.undo(done)
+
+    def _pick(self, kind: type[K], name: str | None, needs: Iterable[str]) -> K:
         if name is not None:
             candidates = {name: self._connectors[name]} if name in self._connectors else {}
         else:
@@ -214,7 +301,7 @@ class ConnectorHub:
                 f"connector {connector.name!r} does not support {', '.join(missing)}",
                 capabilities=missing,
             )
-        return cast(K, self._wrap(connector))
+        return connector
 
 
 @dataclass
@@ -235,6 +322,13 @@ class RunContext:
         See `ConnectorHub.typed`.
         """
         return self.connectors.typed(kind, name, needs=needs)
+
+    async def undo(self, kind: type[Connector], done: Done[Any, Any]) -> Any:
+        """Undo a side effect of this run with the undo its connector declares, as a rollback
+        would (``ctx.undo(AccountingConnector, Done("create_bill", ...))``): the undo's
+        result, or `Irreversible`. Its events name the call undone, so a later rollback of the
+        run does not undo it again."""
+        return await self.connectors.undo(kind, done)
 
     def idempotency_key(self, node: str, action: str, *parts: str) -> str:
         """Stable across retries and resumes of this run, unique per run, node and action."""

@@ -6,24 +6,35 @@ runner resumes a run whose open question has a recorded answer: `Runner._execute
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
 from bpa.db import table_of
 from bpa.errors import RunStateError
+from bpa.runs.chain import append_events
 from bpa.runs.runner import Runner
-from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, utcnow
+from bpa.runs.tables import Approval, ApprovalStatus, Run, RunStatus, utcnow
+
+if TYPE_CHECKING:
+    from bpa.auth import Principal
 
 __all__ = ["queue_decision"]
 
 _RUNS = table_of(Run)
 _APPROVALS = table_of(Approval)
-_EVENTS = table_of(RunEvent)
 
 
-def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by: str | None) -> Run:
-    """Record the answer to the run's open question and queue the run to carry on.
+def queue_decision(
+    runner: Runner,
+    run_id: str,
+    decision: dict[str, Any],
+    *,
+    by: str | None,
+    actor: Principal | None = None,
+) -> Run:
+    """Record the answer to the run's open question and queue the run to carry on; its event
+    records who answered (`actor`: key name, role and id) and why (the answer's comment).
 
     `RunStateError` when the run does not wait (or another answer came first), and
     `InvalidDecision` when the answer does not fit the question.
@@ -44,13 +55,16 @@ def queue_decision(runner: Runner, run_id: str, decision: dict[str, Any], *, by:
         ).rowcount
         if answered != 1 or queued != 1:  # raising here rolls the transaction back
             raise RunStateError(f"run {run_id} was answered or changed meanwhile")
-        conn.execute(
-            _EVENTS.insert().values(
-                run_id=run_id,
-                kind="decision_recorded",
-                node=approval.node,
-                payload={"approval_id": approval.id, **body},
-                created_at=now,
-            )
-        )
+        payload = {"approval_id": approval.id, **body}
+        if actor is not None:
+            payload["actor"] = actor.as_actor()
+        recorded = {
+            "run_id": run_id,
+            "kind": "decision_recorded",
+            "node": approval.node,
+            "payload": payload,
+            "duration_ms": None,
+            "created_at": now,
+        }
+        append_events(conn, [recorded], statuses={run_id: RunStatus.queued})
     return store.get(run_id)

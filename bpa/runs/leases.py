@@ -21,12 +21,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
+from bpa.runs.chain import append_events, event_row
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
 
-__all__ = ["HeldLease", "LeaseLost", "LeaseQueries", "owner_is_dead", "process_owner"]
+__all__ = [
+    "UNAVAILABLE",
+    "HeldLease",
+    "LeaseLost",
+    "LeaseQueries",
+    "owner_is_dead",
+    "process_owner",
+]
 
 #: Statuses an executor picks up: new runs, and running runs whose holder went away.
 EXECUTABLE = (RunStatus.queued, RunStatus.running)
+#: The `error` code of a run that waits for a connector whose circuit breaker is open; its
+#: `lease_until` says from when it may go on (bpa/resilience.py).
+UNAVAILABLE = "connector_unavailable"
 
 
 class LeaseLost(RuntimeError):
@@ -165,13 +176,14 @@ class LeaseQueries:
             update(Run)
             .where(col(Run.id) == run_id, col(Run.claimed_by) == owner)
             .values(claimed_by=None, lease_until=not_before, updated_at=utcnow())
+            .returning(col(Run.status))
         )
-        with self._session() as session:
-            released = session.exec(stmt).rowcount == 1
-            if released:
-                session.add_all(events)
-            session.commit()
-        return released
+        with self.engine.begin() as conn:
+            status = conn.execute(stmt).scalar()
+            if status is not None:
+                rows = [event_row(event) for event in events]
+                append_events(conn, rows, statuses={run_id: status})
+        return status is not None
 
     def expire_dead_leases(self, *, backoff_s: float = 0.0) -> list[str]:
         """Free the leases of holders that died on this host (kill -9, crash), so their runs
@@ -193,6 +205,25 @@ class LeaseQueries:
             if owner_is_dead(owner) and self.release(run_id, owner, not_before=not_before):
                 freed.append(run_id)
         return freed
+
+    def requeue_parked(self, *, now: dt.datetime | None = None) -> list[str]:
+        """Queue again the runs that wait for a connector (`UNAVAILABLE`) and whose wait is
+        over, so that an executor continues them. One conditional UPDATE: of several
+        processes sweeping at once, each run is queued by one. Returns their ids."""
+        now = now or utcnow()
+        stmt = (
+            update(Run)
+            .where(
+                col(Run.status) == RunStatus.waiting,
+                col(Run.claimed_by).is_(None),
+                col(Run.lease_until) <= now,
+                col(Run.error)["code"].as_string() == UNAVAILABLE,
+            )
+            .values(status=RunStatus.queued, lease_until=None, updated_at=now)
+            .returning(col(Run.id))
+        )
+        with self.engine.begin() as conn:
+            return [row[0] for row in conn.execute(stmt)]
 
     def leasable(self, *, flows: Sequence[str], now: dt.datetime | None = None) -> int:
         """Runs of these flows an executor could lease right now."""

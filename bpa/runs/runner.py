@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -34,14 +34,19 @@ from bpa.flows import Flow, UnknownFlow
 from bpa.models import ModelGateway
 from bpa.nul import nul_location
 from bpa.redaction import Redactor
+from bpa.resilience import ConnectorGuard
 from bpa.review import ReviewDecision, ReviewQuestion
 from bpa.runs.audit import EFFECT_KINDS, RunAudit, jsonable
 from bpa.runs.context import ConnectorHub, RunContext, complete_effects
-from bpa.runs.leases import HeldLease, LeaseLost, process_owner
+from bpa.runs.leases import UNAVAILABLE, HeldLease, LeaseLost, process_owner
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Approval, Run, RunEvent, RunStatus, utcnow
+from bpa.runs.versions import FlowVersions
 from connectors.base import Connector
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, Unavailable
+
+if TYPE_CHECKING:
+    from bpa.auth import Principal
 
 __all__ = ["Runner", "UnknownFlow"]
 
@@ -61,6 +66,11 @@ def _error_of(exc: BaseException, redactor: Redactor) -> dict[str, Any]:
     if isinstance(exc, ModelError):
         return {"code": "model_error", "message": redactor.text(str(exc))}
     return {"code": "internal_error", "message": redactor.error(exc)}
+
+
+def _actor(principal: Principal | None) -> dict[str, Any]:
+    """The `actor` entry of a human decision's event: key name, role and key id."""
+    return {"actor": principal.as_actor()} if principal is not None else {}
 
 
 class Isolation:
@@ -110,6 +120,7 @@ class Runner:
         owner: str | None = None,
         lease_s: float | None = None,
         memory: BaseStore | None = None,
+        guards: Mapping[str, ConnectorGuard] | None = None,
     ) -> None:
         self.settings = settings
         #: Masks secrets in what runs record about their errors.
@@ -119,6 +130,8 @@ class Runner:
         self.ledger = EffectLedger(store.engine)
         self.flows = flows
         self.connectors = connectors
+        #: Retries, rate limits and circuit breakers of the connectors that have them.
+        self.guards = dict(guards or {})
         self.models = models
         self.documents = documents
         self.checkpointer = checkpointer
@@ -129,6 +142,8 @@ class Runner:
         self.owner = owner or process_owner()
         self.lease_s = lease_s if lease_s is not None else settings.run_lease_s
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
+        #: Each flow's installed version, and the guard on resuming runs of other versions.
+        self.versions = FlowVersions(store)
         self._isolation = Isolation()
         self._locks: dict[str, asyncio.Lock] = {}
         self._held: dict[str, HeldLease] = {}
@@ -185,7 +200,7 @@ class Runner:
         flow, data, idempotency_key = self.prepare(flow_name, payload, idempotency_key)
         return self.store.create_run(
             flow=flow.name,
-            flow_version=flow.version,
+            flow_version=self.versions.current(flow).id,
             input=data,
             trigger=trigger,
             idempotency_key=idempotency_key,
@@ -243,6 +258,8 @@ class Runner:
             info["crashes"] = crashes
             if crashes >= self.settings.max_attempts:
                 return self._give_up(run, crashes)
+        elif refused := self.versions.send_back(run, self.flow(run.flow), owner=self.owner):
+            return refused  # answered, but this code cannot resume it: `bpa runs migrate`
         graph = self.graph(run.flow)
         snapshot = await graph.aget_state(self._config(run.id))
         resuming = snapshot.created_at is not None
@@ -257,6 +274,10 @@ class Runner:
         payload: Any = None if resuming else run.input
         # A crash before the first checkpoint starts over from the input: still a recovery.
         kind = "run_recovered" if resuming or crashed else "run_started"
+        waited = run.error or {}
+        if not crashed and waited.get("code") == UNAVAILABLE:
+            kind = "resumed"  # it waited for a connector whose circuit breaker was open
+            info["waited_for"] = waited.get("connector")
         return await self._drive(run, payload, kind, info, lease)
 
     def _give_up(self, run: Run, crashes: int) -> Run:
@@ -304,6 +325,7 @@ class Runner:
         approval = self.store.pending_approval(run_id)
         if approval is None:
             raise RunStateError(f"run {run_id} has no open question")
+        self.versions.check_resume(run, approval.node, self.flow(run.flow))
         model = self.flow(run.flow).decision_model or ReviewDecision
         corrections = decision.get("corrections")
         if issubclass(model, ReviewDecision) and isinstance(corrections, Mapping) and corrections:
@@ -317,8 +339,16 @@ class Runner:
             answer.check_answers(ReviewQuestion.model_validate(approval.question))
         return run, approval, answer.model_dump(mode="json", exclude_unset=False)
 
-    async def resume(self, run_id: str, decision: dict[str, Any], *, by: str | None = None) -> Run:
-        """Answer the question a waiting run asked, and carry on."""
+    async def resume(
+        self,
+        run_id: str,
+        decision: dict[str, Any],
+        *,
+        by: str | None = None,
+        actor: Principal | None = None,
+    ) -> Run:
+        """Answer the question a waiting run asked, and carry on. `actor`: who answered, for
+        the audit trail (`by` is the name the answer gives)."""
         async with self._lock(run_id):
             run, approval, body = self.answer_of(run_id, decision, by=by)
             statuses = (RunStatus.waiting,)
@@ -331,13 +361,15 @@ class Runner:
                         run,
                         Command(resume=body),
                         "resumed",
-                        {"approval_id": approval.id, **body},
+                        {"approval_id": approval.id, **body, **_actor(actor)},
                         lease,
                     )
             except LeaseLost:
                 return self.store.get(run_id)
 
-    async def cancel(self, run_id: str, *, reason: str = "cancelled by a user") -> Run:
+    async def cancel(
+        self, run_id: str, *, reason: str = "cancelled by a user", actor: Principal | None = None
+    ) -> Run:
         """Cancel a run that has not finished, wherever it executes.
 
         Takes no lock on purpose: the run's lease is dropped with the status change, so the
@@ -357,7 +389,7 @@ class Runner:
                 RunEvent(
                     run_id=run_id,
                     kind="run_finished",
-                    payload={"status": "cancelled", "reason": reason},
+                    payload={"status": "cancelled", "reason": reason, **_actor(actor)},
                 )
             ],
         )
@@ -389,7 +421,9 @@ class Runner:
             flow=run.flow,
             settings=self.settings,
             models=self.models.bind(audit),
-            connectors=ConnectorHub(self.connectors, audit, self.ledger, run_id=run.id),
+            connectors=ConnectorHub(
+                self.connectors, audit, self.ledger, run_id=run.id, guards=self.guards
+            ),
             documents=self.documents,
             audit=audit,
         )
@@ -425,6 +459,7 @@ class Runner:
             status=RunStatus.running,
             started_at=run.started_at or utcnow(),
             attempts=run.attempts + 1,
+            error=None,
             events=started,
         )
         self._publish(run.id, started)
@@ -461,6 +496,8 @@ class Runner:
                         self._write(audit, step=True, live=live)
                     if lease.lost:
                         break
+        except Unavailable as exc:  # a connector's circuit breaker is open: wait, do not fail
+            return self._park(run, audit, exc)
         except Exception as exc:  # every failure ends as a recorded, explained state
             detail = _error_of(exc, self.redactor)
             payload_ = {"status": "failed", "error": detail}
@@ -528,6 +565,26 @@ class Runner:
             output=jsonable(flow.make_output(snapshot.values)),
             claimed_by=None,
             lease_until=None,
+            events=events,
+        )
+        self._publish(run.id, events)
+        return updated
+
+    def _park(self, run: Run, audit: RunAudit, exc: Unavailable) -> Run:
+        """Wait for a connector until `exc.retry_at`: `waiting` with the reason in `error`
+        and the time in `lease_until`, when executors queue the run again (`requeue_parked`)
+        and it continues from its last checkpoint."""
+        error = _error_of(exc, self.redactor)  # code: connector_unavailable
+        error.update(connector=exc.connector, retry_at=exc.retry_at.isoformat())
+        audit.record("waiting", {"reason": UNAVAILABLE, **error})
+        events = audit.take()
+        updated = self.store.update(
+            run.id,
+            owner=self.owner,
+            status=RunStatus.waiting,
+            error=error,
+            claimed_by=None,
+            lease_until=exc.retry_at,
             events=events,
         )
         self._publish(run.id, events)

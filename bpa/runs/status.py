@@ -15,7 +15,12 @@ class RunStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
+    #: Every side effect of the run was undone, or is listed as one that cannot be
+    #: (`bpa runs rollback`, bpa/rollback.py).
+    rolled_back = "rolled_back"
+    #: An undo failed; the rollback stopped there and lists what is left to undo.
+    rollback_failed = "rollback_failed"
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
+        return self not in (RunStatus.queued, RunStatus.running, RunStatus.waiting)

@@ -1,5 +1,5 @@
 """Reads and writes of runs, events and approvals (with bpa/runs/leases.py, the only modules
-that query those tables)."""
+that query those tables; events are appended through bpa/runs/chain.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, update
+from sqlalchemy import Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bpa.db import table_of
 from bpa.effects import LedgerEntry, insert_entries
 from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
+from bpa.runs.chain import append_events, append_locked, event_row
 from bpa.runs.leases import LeaseLost, LeaseQueries
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
 
@@ -29,13 +30,10 @@ def request_hash(flow: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-_EVENT_COLUMNS = ("run_id", "kind", "node", "payload", "duration_ms", "created_at")
 # The hot path (create, read, update a run; append events) uses SQLAlchemy Core on a plain
 # connection: the ORM session costs more than the SQL itself here, on every graph step.
 _RUNS = table_of(Run)
-_EVENTS = table_of(RunEvent)
 _INSERT_RUN = insert(_RUNS)
-_INSERT_EVENT = insert(_EVENTS)
 
 _mapped = False
 
@@ -47,16 +45,6 @@ def _run_of(row: Any) -> Run:
         configure_mappers()
         _mapped = True
     return Run.model_construct(**row)
-
-
-def _event_row(event: RunEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in _EVENT_COLUMNS}
-
-
-def _insert_events(conn: Connection, events: Sequence[RunEvent]) -> None:
-    """One multi-row INSERT: the audit trail is written on every graph step, so it must be cheap."""
-    if events:
-        conn.execute(_INSERT_EVENT, [_event_row(event) for event in events])
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +154,15 @@ class RunStore(LeaseQueries):
         if not runs:
             return
         rows: Any = [queued.row for queued in runs]
-        events: Any = [queued.created for queued in runs]
         if len(runs) == 1:  # a single execute costs less than an executemany of one
-            rows, events = rows[0], events[0]
+            rows = rows[0]
         with self.engine.begin() as conn:
             conn.execute(_INSERT_RUN, rows)
-            conn.execute(_INSERT_EVENT, events)
+            append_events(
+                conn,
+                [queued.created for queued in runs],
+                new_runs={queued.row["id"] for queued in runs},
+            )
 
     @staticmethod
     def replayed(existing: Run, digest: str, key: str) -> Run:
@@ -270,7 +261,7 @@ class RunStore(LeaseQueries):
                 stmt.values(**fields, updated_at=utcnow()).returning(*_RUNS.c)
             ).first()
             if row is not None:
-                _insert_events(conn, events)
+                append_events(conn, [event_row(e) for e in events], statuses={run_id: row.status})
         if row is None:
             current = self.get(run_id)
             if statuses is not None and current.status not in statuses:
@@ -282,7 +273,7 @@ class RunStore(LeaseQueries):
         """Append events, and the ledger rows of the side effects they record, together."""
         if events or entries:
             with self.engine.begin() as conn:
-                _insert_events(conn, events)
+                append_locked(conn, [event_row(e) for e in events])
                 if entries:
                     insert_entries(conn, entries)
 

@@ -13,7 +13,16 @@ from sqlmodel import Field, SQLModel
 
 from bpa.runs.status import RunStatus
 
-__all__ = ["Approval", "ApprovalStatus", "Run", "RunEvent", "RunStatus", "new_id", "utcnow"]
+__all__ = [
+    "Approval",
+    "ApprovalStatus",
+    "AuditJournalEntry",
+    "Run",
+    "RunEvent",
+    "RunStatus",
+    "new_id",
+    "utcnow",
+]
 
 
 def utcnow() -> dt.datetime:
@@ -61,9 +70,10 @@ class Run(SQLModel, table=True):
 
 
 class RunEvent(SQLModel, table=True):
-    """One line of a run's audit trail."""
+    """One line of a run's audit trail, a link of the run's hash chain (bpa/runs/chain.py)."""
 
     __tablename__ = "bpa_run_events"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_run_event_seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(index=True, foreign_key="bpa_runs.id")
@@ -75,6 +85,25 @@ class RunEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     duration_ms: float | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
+    seq: int = Field(default=0, description="Position in the run's trail: 1, 2, ... (set on write)")
+    prev_hash: str = Field(default="", description="`hash` of the run's previous event")
+    hash: str = Field(default="", description="SHA-256 of this event and `prev_hash`")
+
+
+class AuditJournalEntry(SQLModel, table=True):
+    """A run's last event when the run came to rest: one link of a global hash chain, so that
+    a deleted run, or the deleted tail of its trail, shows (bpa/runs/chain.py)."""
+
+    __tablename__ = "bpa_audit_journal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, description="No foreign key: the entry outlives its run")
+    seq: int = Field(description="The run's last event then (0: none)")
+    head: str = Field(description="That event's hash")
+    status: str
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    prev_hash: str = Field(description="`hash` of the journal's previous entry")
+    hash: str
 
 
 class ApprovalStatus(StrEnum):

@@ -79,7 +79,8 @@ def kind_contract(kind: str, reference: dict[str, Any] | None = None) -> KindCon
     cls = installed_kinds()[kind]
     imports: dict[str, set[str]] = {}
     stubs: list[ActionStub] = []
-    for name in _declared(cls):
+    declared = _declared(cls)
+    for name in declared:
         member = getattr(cls, name)
         hints = typing.get_type_hints(member)
         parameters = [p for p in inspect.signature(member).parameters if p != "self"]
@@ -91,7 +92,7 @@ def kind_contract(kind: str, reference: dict[str, Any] | None = None) -> KindCon
                 request=_annotation(hints[parameters[0]], imports),
                 response=_annotation(hints.get("return", Any), imports),
                 side_effect=side_effect,
-                undo=_undo_source(spec) if side_effect else "",
+                undo=_undo_source(spec, declared) if side_effect else "",
                 doc=_first_line(getattr(spec, "description", "")) or f"{name}: say what it does.",
             )
         )
@@ -140,9 +141,10 @@ def _annotation(tp: Any, imports: dict[str, set[str]]) -> str:
     return repr(tp)
 
 
-def _undo_source(spec: Any) -> str:
+def _undo_source(spec: Any, actions: list[str]) -> str:
+    """The reference's undo, when it is one the stub has too (an action of the kind)."""
     undo = getattr(spec, "undo", None)
-    if isinstance(undo, str):
+    if isinstance(undo, str) and undo in actions:
         return _literal(undo)
     reason = undo.reason if isinstance(undo, Irreversible) else "say how it is undone, or why not"
     return f"Irreversible({_literal(reason)})"

@@ -26,7 +26,7 @@ from connectors.accounting.tables import (
     AcctPurchaseOrderLine,
     AcctVendor,
 )
-from connectors.base import Irreversible, action
+from connectors.base import Done, Irreversible, Undo, action
 from connectors.errors import NotFound, Rejected
 from connectors.kinds import AccountingConnector
 from connectors.schemas import (
@@ -60,6 +60,22 @@ class AccountingConfig(BaseModel):
     seed: str | None = Field(
         default=None, description="Fixtures directory loaded when the vendor table is empty"
     )
+
+
+def _void(done: Done[Any, Bill]) -> BillVoid:
+    return BillVoid(bill_id=done.result.id, reason=done.reason)
+
+
+def _reverse(done: Done[JournalEntryCreate, JournalEntry]) -> JournalEntryRef:
+    return JournalEntryRef(entry_id=done.result.id)
+
+
+def _period(done: Done[PeriodRef, Period]) -> PeriodRef:
+    return PeriodRef(period=done.result.period)
+
+
+#: A bill is undone by voiding it: a posted one's entry is reversed, a draft's is dropped.
+_VOID_BILL = Undo("void_bill", _void)
 
 
 class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
@@ -158,13 +174,13 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
 
     # Writes
 
-    @action(side_effect=True, undo="void_bill")
+    @action(side_effect=True, undo=_VOID_BILL)
     async def create_bill(self, request: BillCreate, *, idempotency_key: str) -> Bill:
         """Record a vendor invoice as a draft bill with its draft journal entry."""
         with self.session() as session:
             return _bills.bill_record(session, _bills.create_bill(session, request))
 
-    @action(side_effect=True, undo="void_bill")
+    @action(side_effect=True, undo=_VOID_BILL)
     async def post_bill(self, request: BillRef, *, idempotency_key: str) -> Bill:
         """Post a draft bill and its entry to the ledger (the bill becomes payable)."""
         with self.session() as session:
@@ -182,7 +198,7 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             bill = _bills.void_bill(session, bill, request.reason, today=self._today())
             return _bills.bill_record(session, bill)
 
-    @action(side_effect=True, undo="reverse_journal_entry")
+    @action(side_effect=True, undo=Undo("reverse_journal_entry", _reverse))
     async def create_journal_entry(
         self, request: JournalEntryCreate, *, idempotency_key: str
     ) -> JournalEntry:
@@ -218,12 +234,12 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             reversal = _ledger.reverse_entry(session, request.entry_id, today=self._today())
             return _ledger.entry_record(*_ledger.load_entry(session, reversal.id))
 
-    @action(side_effect=True, undo="reopen_period")
+    @action(side_effect=True, undo=Undo("reopen_period", _period))
     async def close_period(self, request: PeriodRef, *, idempotency_key: str) -> Period:
         """Close a month: nothing can be booked into it afterwards."""
         return self._set_period(request, "closed")
 
-    @action(side_effect=True, undo="close_period")
+    @action(side_effect=True, undo=Undo("close_period", _period))
     async def reopen_period(self, request: PeriodRef, *, idempotency_key: str) -> Period:
         """Reopen a closed month for corrections."""
         return self._set_period(request, "open")

@@ -12,7 +12,7 @@ from connectors.crm._retail_tables import CrmActivity, CrmTask
 from connectors.errors import Rejected
 from connectors.schemas import CustomerActivityCreate, TaskCreate, TaskSearch
 
-__all__ = ["close_task", "create_task", "find_tasks", "log", "new_id"]
+__all__ = ["close_task", "create_task", "delete_task", "find_tasks", "log", "new_id"]
 
 
 def new_id(prefix: str) -> str:
@@ -33,6 +33,14 @@ def close_task(session: Session, row: CrmTask, status: str, note: str) -> CrmTas
     row.closed_at = dt.datetime.now(dt.UTC)
     row.close_note = note or None
     session.add(row)
+    flush(session)
+    return row
+
+
+def delete_task(session: Session, row: CrmTask) -> CrmTask:
+    if row.status == "done":
+        raise Rejected(f"task {row.id} is done; a done task is kept", code="invalid_status")
+    session.delete(row)
     flush(session)
     return row
 

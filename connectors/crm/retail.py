@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
-from connectors.base import Irreversible, action
+from connectors.base import Done, Irreversible, Undo, action
+from connectors.crm import _retail_changes as changes
 from connectors.crm import _retail_orders as rules
 from connectors.crm import _retail_tasks as tasks
+from connectors.crm._retail_changes import RestoreCustomerAddress, RestoreOrder
 from connectors.crm._retail_export import export
 from connectors.crm._retail_records import (
     activity_record,
@@ -70,10 +72,27 @@ from connectors.schemas import (
     UpdateCustomerAddress,
 )
 
-__all__ = ["RetailActions"]
+__all__ = ["RestoreCustomerAddress", "RestoreOrder", "RetailActions"]
 
-_ONE_CHANGE = "the policy allows items to be changed once; a human agent corrects the order"
-_RETURN_SENT = "the customer is e-mailed how to send the items back; a human withdraws a request"
+
+def _restore_order(done: Done[Any, Order]) -> RestoreOrder:
+    return RestoreOrder(
+        order_id=done.result.id, change_key=done.idempotency_key, reason=done.reason
+    )
+
+
+def _restore_customer(done: Done[UpdateCustomerAddress, Customer]) -> RestoreCustomerAddress:
+    return RestoreCustomerAddress(
+        customer_id=done.result.id, change_key=done.idempotency_key, reason=done.reason
+    )
+
+
+def _delete_task(done: Done[TaskCreate, Task]) -> TaskRef:
+    return TaskRef(task_id=done.result.id)
+
+
+#: Every change to an order is undone by restoring the order from the CRM's history.
+_RESTORE_ORDER = Undo("restore_order", _restore_order)
 
 
 class RetailActions:
@@ -85,7 +104,7 @@ class RetailActions:
         def session(self) -> AbstractContextManager[Session]: ...
 
     def _retail_tables(self) -> list[Any]:
-        return list(RETAIL_TABLES)
+        return [*RETAIL_TABLES, *changes.CHANGE_TABLES]
 
     def _seed_retail(self, seed: Path) -> None:
         """Load ``users.json``, ``orders.json`` and ``products.json`` (tau-bench's retail
@@ -198,7 +217,20 @@ class RetailActions:
 
     # Writes
 
-    def _order_changed(self, session: Session, order: CrmOrder, subject: str, body: str) -> Order:
+    def _order_changed(
+        self,
+        session: Session,
+        order: CrmOrder,
+        subject: str,
+        body: str,
+        change: tuple[str, str, dict[str, Any]] | None = None,
+    ) -> Order:
+        """Log the change in the customer's history and, given ``(key, action, state
+        before)``, in the CRM's change history (to restore the order from)."""
+        if change is not None:
+            key, action_name, before = change
+            after = changes.order_state(session, order)
+            changes.record(session, key, action_name, order, before, after)
         tasks.log(
             session,
             CustomerActivityCreate(
@@ -211,39 +243,46 @@ class RetailActions:
         )
         return order_records(session, [order])[0]
 
-    @action(
-        side_effect=True,
-        undo=Irreversible("a cancelled order cannot be reinstated and its refund is issued"),
-    )
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def cancel_order(self, request: CancelOrder, *, idempotency_key: str) -> Order:
         """Cancel a pending order and refund its payments to their methods."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             refunds = rules.cancel(session, order, request.reason)
             body = "; ".join(f"refund {rules.money(a)} to {m}" for m, a in refunds.items())
             subject = f"Order {order.id} cancelled ({request.reason})"
-            return self._order_changed(session, order, subject, body or "nothing to refund")
+            return self._order_changed(
+                session,
+                order,
+                subject,
+                body or "nothing to refund",
+                (idempotency_key, "cancel_order", before),
+            )
 
-    @action(side_effect=True, undo="modify_order_address")
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def modify_order_address(
         self, request: ModifyOrderAddress, *, idempotency_key: str
     ) -> Order:
-        """Change a pending order's shipping address (undo: set the previous one again)."""
+        """Change a pending order's shipping address."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             old = rules.modify_address(session, order, request.address)
             return self._order_changed(
                 session,
                 order,
                 f"Order {order.id}: shipping address changed",
                 f"from {old.one_line()} to {request.address.one_line()}",
+                (idempotency_key, "modify_order_address", before),
             )
 
-    @action(side_effect=True, undo=Irreversible(_ONE_CHANGE))
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def modify_order_items(self, request: ModifyOrderItems, *, idempotency_key: str) -> Order:
         """Swap items of a pending order for other options of the same products (once)."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             difference = rules.modify_items(session, order, request)
             return self._order_changed(
                 session,
@@ -251,46 +290,47 @@ class RetailActions:
                 f"Order {order.id}: items modified",
                 f"{', '.join(request.item_ids)} -> {', '.join(request.new_item_ids)}; "
                 f"price difference {rules.money(difference)} via {request.payment_method_id}",
+                (idempotency_key, "modify_order_items", before),
             )
 
-    @action(
-        side_effect=True,
-        undo=Irreversible(
-            "an order's payment method can be changed once, while it has one payment"
-        ),
-    )
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def modify_order_payment(
         self, request: ModifyOrderPayment, *, idempotency_key: str
     ) -> Order:
         """Pay a pending order with another of the customer's payment methods."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             amount = rules.modify_payment(session, order, request.payment_method_id)
             return self._order_changed(
                 session,
                 order,
                 f"Order {order.id}: payment method changed",
                 f"{rules.money(amount)} now paid with {request.payment_method_id}",
+                (idempotency_key, "modify_order_payment", before),
             )
 
-    @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def return_items(self, request: ReturnItems, *, idempotency_key: str) -> Order:
         """Request the return of delivered items, refunded to the original method or a gift card."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             rules.return_items(session, order, request)
             return self._order_changed(
                 session,
                 order,
                 f"Order {order.id}: return requested",
                 f"items {', '.join(request.item_ids)}; refund to {request.payment_method_id}",
+                (idempotency_key, "return_items", before),
             )
 
-    @action(side_effect=True, undo=Irreversible(_RETURN_SENT))
+    @action(side_effect=True, undo=_RESTORE_ORDER)
     async def exchange_items(self, request: ExchangeItems, *, idempotency_key: str) -> Order:
         """Request an exchange of delivered items for other options of the same products."""
         with self.session() as session:
             order = load_order(session, request.order_id)
+            before = changes.order_state(session, order)
             difference = rules.exchange_items(session, order, request)
             return self._order_changed(
                 session,
@@ -298,19 +338,49 @@ class RetailActions:
                 f"Order {order.id}: exchange requested",
                 f"{', '.join(request.item_ids)} -> {', '.join(request.new_item_ids)}; "
                 f"price difference {rules.money(difference)} via {request.payment_method_id}",
+                (idempotency_key, "exchange_items", before),
             )
 
-    @action(side_effect=True, undo="update_customer_address")
+    @action(
+        side_effect=True,
+        undo=Irreversible("a restored order is changed again with a new request"),
+    )
+    async def restore_order(self, request: RestoreOrder, *, idempotency_key: str) -> Order:
+        """Put an order back as it was before a change (status, address, items, payments
+        and refunds, gift-card balances), unless it changed since: the compensation of
+        cancelling, modifying, returning and exchanging."""
+        with self.session() as session:
+            order = load_order(session, request.order_id)
+            undone, moved = changes.restore_order(session, order, request.change_key)
+            cards = "; ".join(f"{card} {amount}" for card, amount in moved.items())
+            return self._order_changed(
+                session,
+                order,
+                f"Order {order.id}: {undone} undone, order restored",
+                "; ".join(p for p in (request.reason, cards and f"gift cards: {cards}") if p)
+                or "restored",
+            )
+
+    @action(side_effect=True, undo=Undo("restore_customer_address", _restore_customer))
     async def update_customer_address(
         self, request: UpdateCustomerAddress, *, idempotency_key: str
     ) -> Customer:
-        """Change a customer's default address (undo: set the previous one again)."""
+        """Change a customer's default address."""
         with self.session() as session:
             customer = load_customer(session, request.customer_id)
             old = address_of(customer)
+            before = changes.customer_state(customer)
             rules.set_address(customer, request.address)
             session.add(customer)
             rules.flush(session)
+            changes.record(
+                session,
+                idempotency_key,
+                "update_customer_address",
+                customer,
+                before,
+                changes.customer_state(customer),
+            )
             tasks.log(
                 session,
                 CustomerActivityCreate(
@@ -322,11 +392,43 @@ class RetailActions:
             )
             return customer_record(session, customer)
 
-    @action(side_effect=True, undo="cancel_task")
+    @action(
+        side_effect=True,
+        undo=Irreversible("a restored address is changed again with a new request"),
+    )
+    async def restore_customer_address(
+        self, request: RestoreCustomerAddress, *, idempotency_key: str
+    ) -> Customer:
+        """Put a customer's default address back as it was before a change, unless it changed
+        since: the compensation of update_customer_address."""
+        with self.session() as session:
+            customer = load_customer(session, request.customer_id)
+            changes.restore_customer(session, customer, request.change_key)
+            tasks.log(
+                session,
+                CustomerActivityCreate(
+                    customer_id=customer.id,
+                    kind="account_change",
+                    subject="Default address change undone",
+                    body=f"back to {address_of(customer).one_line()}"
+                    + (f"; {request.reason}" if request.reason else ""),
+                ),
+            )
+            return customer_record(session, customer)
+
+    @action(side_effect=True, undo=Undo("delete_task", _delete_task))
     async def create_task(self, request: TaskCreate, *, idempotency_key: str) -> Task:
         """Create a task with a due time about a customer, an order, a deal or a ticket."""
         with self.session() as session:
             return task_record(tasks.create_task(session, request))
+
+    @action(side_effect=True, undo=Irreversible("a deleted task is gone; create a new task"))
+    async def delete_task(self, request: TaskRef, *, idempotency_key: str) -> Task:
+        """Delete a task that was not done (the compensation of create_task); returns it as
+        it was."""
+        with self.session() as session:
+            row = load_task(session, request.task_id)
+            return task_record(tasks.delete_task(session, row))
 
     @action(side_effect=True, undo=Irreversible("a done task stays done; create a new task"))
     async def complete_task(self, request: TaskClose, *, idempotency_key: str) -> Task:

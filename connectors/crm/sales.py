@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, Table, func, select
 from sqlmodel import Session
 
-from connectors.base import action
+from connectors.base import Done, Undo, action
 from connectors.crm._sales_load import scale_up, seed_sales_if_empty
 from connectors.crm._sales_maven import import_maven
 from connectors.crm._sales_paging import PageFault, read_page
@@ -88,6 +88,16 @@ class _HasSalesConfig(Protocol):
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _revert(done: Done[NextStepUpdate, NextStepChange]) -> NextStepChangeRef:
+    return NextStepChangeRef(change_id=done.result.id)
+
+
+def _reapply(done: Done[NextStepChangeRef, NextStepChange]) -> NextStepUpdate:
+    return NextStepUpdate(
+        opportunity_id=done.result.opportunity_id, next_step=done.result.next_step
+    )
 
 
 class SalesActions:
@@ -181,7 +191,7 @@ class SalesActions:
 
     # Writes
 
-    @action(side_effect=True, undo="revert_opportunity_next_step")
+    @action(side_effect=True, undo=Undo("revert_opportunity_next_step", _revert))
     async def update_opportunity_next_step(
         self, request: NextStepUpdate, *, idempotency_key: str
     ) -> NextStepChange:
@@ -208,7 +218,7 @@ class SalesActions:
             session.flush()
             return NextStepChange.model_validate(change, from_attributes=True)
 
-    @action(side_effect=True, undo="update_opportunity_next_step")
+    @action(side_effect=True, undo=Undo("update_opportunity_next_step", _reapply))
     async def revert_opportunity_next_step(
         self, request: NextStepChangeRef, *, idempotency_key: str
     ) -> NextStepChange:

@@ -63,7 +63,9 @@ class RetailCRMActions:
     - Items to change must be in the order, as many times as listed (``unknown_item``);
       each new item must be an available variant of the same product (``not_same_product``,
       ``variant_unavailable``). Listing an item with its own id keeps it as it is.
-    - Tasks: ``create_task`` is undone by ``cancel_task``; closing a closed task is
+    - Every change declares its undo (see `connectors.undo`): ``create_task`` is undone by
+      cancelling or deleting the task, an address change by setting the old address
+      again, or by restoring the record. Closing a closed task is
       `Rejected` ``invalid_status``. Customer activities are append-only; every order or
       address change above also logs one (kind ``order_change`` / ``account_change``).
     """

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from connectors.base import Irreversible, action
-from connectors.errors import Conflict, ConnectorError, NotFound, Transient
+from connectors.base import Done, Irreversible, Undo, action
+from connectors.errors import Conflict, ConnectorError, NotFound, Rejected, Transient
 from connectors.kinds import MessagingConnector
 from connectors.mail._smtp import SmtpSettings, build_message, deliver, probe, sender_address
 from connectors.mail.tables import OUTBOX_TABLES, MailOutbox
@@ -73,6 +73,13 @@ class MailConfig(BaseModel):
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _recall(done: Done[EmailSend, OutboxMessage]) -> OutboxRef | Irreversible:
+    """A message still in the outbox is recalled; one a mail server accepted is out."""
+    if done.result.status == "sent":
+        return Irreversible(f"an e-mail cannot be unsent (accepted at {done.result.sent_at})")
+    return OutboxRef(outbox_id=done.result.id)
 
 
 def _record(row: MailOutbox) -> OutboxMessage:
@@ -138,12 +145,13 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
 
     # Writes
 
-    @action(side_effect=True, undo=Irreversible("an e-mail cannot be unsent"))
+    @action(side_effect=True, undo=Undo("recall_email", _recall))
     async def send_email(self, request: EmailSend, *, idempotency_key: str) -> OutboxMessage:
-        """Send an e-mail once per idempotency key; without an SMTP host it is only stored."""
+        """Send an e-mail once per idempotency key; without an SMTP host it is only stored.
+        Undone by recalling it while it is not sent; a sent one cannot be undone."""
         key = idempotency_key  # the outbox keeps it: a resend after a crash finds its row
         row = self._queue(key, request)
-        if row.status in ("sent", "stored"):
+        if row.status in ("sent", "stored", "recalled"):
             return _record(row)
         if self._smtp is None:
             return _record(self._finish(row.id, status="stored"))
@@ -168,6 +176,37 @@ class SmtpMailConnector(SqlConnectorMixin, MessagingConnector):
             self._finish(row.id, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         return _record(self._finish(row.id, status="sent", refused=sorted(refused)))
+
+    @action(side_effect=True, undo=Irreversible("a recalled message is not sent; send a new one"))
+    async def recall_email(self, request: OutboxRef, *, idempotency_key: str) -> OutboxMessage:
+        """Take back a message no server has accepted (stored, or failed): it is never sent.
+        A sent one is `Rejected` (code ``already_sent``); one being sent is `Transient`."""
+        with Session(self.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(MailOutbox)
+                .where(
+                    col(MailOutbox.id) == request.outbox_id,
+                    col(MailOutbox.status).in_(["stored", "failed"]),
+                )
+                .values(status="recalled", updated_at=_now())
+            )
+            session.commit()
+            row = session.get(MailOutbox, request.outbox_id)
+        if row is None:
+            raise NotFound(f"no outbox message {request.outbox_id!r}", code="unknown_message")
+        if result.rowcount != 1:
+            if row.status == "sent":
+                raise Rejected(
+                    f"message {row.id} was sent; it cannot be recalled", code="already_sent"
+                )
+            if row.status == "queued":
+                raise Transient(
+                    f"message {row.id} is being sent; ask again shortly", code="send_in_progress"
+                )
+            raise Rejected(f"message {row.id} is {row.status}", code="invalid_state")
+        if self.config.drop_dir:
+            (Path(self.config.drop_dir) / f"{row.id}.eml").unlink(missing_ok=True)
+        return _record(row)
 
     def _queue(self, key: str, request: EmailSend) -> MailOutbox:
         """The outbox row for this key: found (same request only) or written as queued."""

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field, field_validator
 
 #: ``queued``: written, not yet handed over; ``sent``: the SMTP server accepted it;
 #: ``failed``: the last attempt failed; ``stored``: kept in the outbox only (no SMTP
-#: server configured), i.e. NOT delivered.
-OutboxStatus = Literal["queued", "sent", "failed", "stored"]
+#: server configured), i.e. NOT delivered; ``recalled``: taken back before it was sent
+#: (a rollback), never to be sent.
+OutboxStatus = Literal["queued", "sent", "failed", "stored", "recalled"]
 
 
 def _address(value: str) -> str:

@@ -30,7 +30,7 @@ from connectors.testing.accounting import AccountingConnectorTests  # noqa: E402
 from connectors.testing.crm_retail import RetailCRMConnectorTests  # noqa: E402
 from connectors.testing.crm_sales import SalesCRMConnectorTests  # noqa: E402
 from connectors.testing.messaging import MessagingConnectorTests  # noqa: E402
-from connectors.testing.suite import ConnectorTests, new_key  # noqa: E402
+from connectors.testing.suite import ConnectorTests, new_key, undo_call  # noqa: E402
 from connectors.testing.ticketing import TicketingConnectorTests  # noqa: E402
 
 __all__ = [
@@ -41,4 +41,5 @@ __all__ = [
     "SalesCRMConnectorTests",
     "TicketingConnectorTests",
     "new_key",
+    "undo_call",
 ]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel
 
+from connectors.base import Irreversible
 from connectors.errors import NotFound, Rejected
 from connectors.schemas import (
     Address,
@@ -32,7 +33,7 @@ from connectors.schemas import (
     ProductVariant,
     ReturnItems,
 )
-from connectors.testing.suite import ConnectorTests, new_key
+from connectors.testing.suite import ConnectorTests, new_key, undo_call
 
 __all__ = ["RetailOrderTests", "Want", "address"]
 
@@ -187,6 +188,25 @@ class RetailOrderTests(ConnectorTests):
         )
         request = ModifyOrderAddress(order_id=delivered.id, address=address("2"))
         await self._refused(connector.modify_order_address, request, "invalid_status")
+
+    @_asyncio
+    async def test_the_declared_undos_restore_a_readdressed_or_cancelled_order(
+        self, connector: Any
+    ) -> None:
+        _c, order = await self._pick(
+            connector, "a pending order", lambda c, o: o.status == "pending"
+        )
+        moved = ModifyOrderAddress(order_id=order.id, address=address("5"))
+        key = new_key()
+        changed = await connector.modify_order_address(moved, idempotency_key=key)
+        await undo_call(connector, "modify_order_address", moved, changed, key)
+        assert await connector.get_order(OrderRef(order_id=order.id)) == order
+        cancel = CancelOrder(order_id=order.id, reason="ordered by mistake")
+        key = new_key()
+        cancelled = await connector.cancel_order(cancel, idempotency_key=key)
+        undone = await undo_call(connector, "cancel_order", cancel, cancelled, key)
+        if not isinstance(undone, Irreversible):  # a CRM may refuse to reinstate orders
+            assert await connector.get_order(OrderRef(order_id=order.id)) == order
 
     @_asyncio
     async def test_items_change_once_to_another_variant_of_the_same_product(

@@ -36,7 +36,7 @@ from connectors.schemas import (
     VendorRef,
     VendorSearch,
 )
-from connectors.testing.suite import ConnectorTests, new_key
+from connectors.testing.suite import ConnectorTests, new_key, undo_call
 
 __all__ = ["AccountingConnectorTests"]
 
@@ -294,6 +294,19 @@ class AccountingConnectorTests(ConnectorTests):
         assert await self.bills_for(connector, request) == []
         again = await connector.create_bill(request, idempotency_key=new_key())
         assert again.id != bill.id, "a void bill's invoice number can be billed again"
+
+    @_asyncio
+    async def test_the_declared_undo_of_a_posted_bill_voids_it(
+        self, connector: AccountingConnector, vendor: Vendor
+    ) -> None:
+        request = self.bill_request(vendor)
+        bill = await connector.create_bill(request, idempotency_key=new_key())
+        key = new_key()
+        posted = await connector.post_bill(BillRef(bill_id=bill.id), idempotency_key=key)
+        void = await undo_call(connector, "post_bill", BillRef(bill_id=bill.id), posted, key)
+        assert void.status == "void" and void.id == bill.id
+        assert all(v == 0 for v in (await self.ledger_effect(connector, void)).values())
+        assert await self.bills_for(connector, request) == []
 
     @_asyncio
     async def test_voiding_a_posted_bill_reverses_its_entry(

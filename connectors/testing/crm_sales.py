@@ -28,7 +28,7 @@ from connectors.schemas import (
     OpportunityRef,
     PageRequest,
 )
-from connectors.testing.suite import ConnectorTests, new_key
+from connectors.testing.suite import ConnectorTests, new_key, undo_call
 
 __all__ = ["SalesCRMConnectorTests", "collect"]
 
@@ -77,6 +77,18 @@ class SalesCRMConnectorTests(ConnectorTests):
         specs = self.connector_class.action_specs()
         assert specs["update_opportunity_next_step"].undo == "revert_opportunity_next_step"
         assert not any(specs[name].side_effect for name in _LISTS)
+
+    @_asyncio
+    async def test_the_declared_undo_puts_the_next_step_back(
+        self, connector: SalesCRMActions
+    ) -> None:
+        deal = await connector.get_opportunity(OpportunityRef(opportunity_id=self.deal_id()))
+        request = NextStepUpdate(opportunity_id=deal.id, next_step=f"call {uuid.uuid4().hex[:6]}")
+        key = new_key()
+        change = await connector.update_opportunity_next_step(request, idempotency_key=key)
+        await undo_call(connector, "update_opportunity_next_step", request, change, key)
+        again = await connector.get_opportunity(OpportunityRef(opportunity_id=deal.id))
+        assert again.next_step == deal.next_step
 
     @_asyncio
     @pytest.mark.parametrize("action", list(_LISTS))

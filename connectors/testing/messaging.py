@@ -17,7 +17,7 @@ from connectors.base import Irreversible
 from connectors.errors import Conflict, NotFound, Rejected
 from connectors.kinds import MessagingConnector
 from connectors.schemas import EmailSend, OutboxRef, OutboxSearch
-from connectors.testing.suite import ConnectorTests, new_key
+from connectors.testing.suite import ConnectorTests, new_key, undo_call
 
 __all__ = ["Inbox", "MessagingConnectorTests"]
 
@@ -53,11 +53,25 @@ class MessagingConnectorTests(ConnectorTests):
     def _arrived(self, inbox: Inbox | None, subject: str) -> list[EmailMessage]:
         return [] if inbox is None else [m for m in inbox.messages if m["Subject"] == subject]
 
-    def test_is_a_messaging_connector_that_cannot_unsend(self) -> None:
+    def test_is_a_messaging_connector(self) -> None:
         assert issubclass(self.connector_class, MessagingConnector)
         specs = self.connector_class.action_specs()
-        assert isinstance(specs["send_email"].undo, Irreversible)
         assert not specs["get_message"].side_effect and not specs["list_outbox"].side_effect
+
+    @_asyncio
+    async def test_a_sent_message_cannot_be_undone_an_unsent_one_may_be_recalled(
+        self, connector: Any, inbox: Inbox | None
+    ) -> None:
+        request, key = _mail(), new_key()
+        sent = await connector.send_email(request, idempotency_key=key)
+        undone = await undo_call(connector, "send_email", request, sent, key)
+        if sent.status == "sent":
+            assert isinstance(undone, Irreversible), "an e-mail cannot be unsent"
+            return
+        if isinstance(undone, Irreversible):  # a connector may not recall at all
+            return
+        assert (await connector.get_message(OutboxRef(outbox_id=sent.id))).status == "recalled"
+        assert self._arrived(inbox, request.subject) == []
 
     @_asyncio
     async def test_a_message_is_sent_once_per_key(

@@ -22,11 +22,11 @@ from sqlalchemy import Engine
 from bpa.db import make_engine, table_of
 from bpa.effects import EffectLedger, EffectRecord, LedgerEntry, insert_entries
 from bpa.runs.context import AuditedConnector
-from connectors.base import Connector
+from connectors.base import Connector, Done, Irreversible
 from connectors.errors import Rejected
 from connectors.registry import validate_connector_class
 
-__all__ = ["ConnectorTests", "new_key"]
+__all__ = ["ConnectorTests", "new_key", "undo_call"]
 
 
 class _LedgerOnly:
@@ -58,6 +58,15 @@ class _LedgerOnly:
 def new_key(purpose: str = "conformance") -> str:
     """A fresh idempotency key, so tests never collide on a shared sandbox."""
     return f"{purpose}-{uuid.uuid4().hex}"
+
+
+async def undo_call(connector: Any, action: str, request: BaseModel, result: Any, key: str) -> Any:
+    """Undo one call (made under `key`) with the undo the connector declares for `action`,
+    as a rollback does; the undo's result, or `Irreversible` when there is none."""
+    done = Done(
+        action=action, request=request, result=result, idempotency_key=key, reason="conformance"
+    )
+    return await connector.undo(done)
 
 
 class ConnectorTests:
@@ -132,6 +141,15 @@ class ConnectorTests:
                 with pytest.raises(Rejected) as refused:
                     await method({}, **missing)
                 assert refused.value.code == "idempotency_key_missing", spec.name
+
+    def test_every_side_effect_declares_its_undo(self) -> None:
+        specs = self.connector_class.action_specs()
+        for spec in specs.values():
+            if not spec.side_effect:
+                continue
+            assert spec.undo is not None, spec.name
+            if not isinstance(spec.undo, Irreversible):
+                assert specs[spec.undo].side_effect, f"{spec.name}: its undo is a read"
 
     @pytest.mark.asyncio
     async def test_nothing_is_on_record_under_an_unused_key(self, connector: Connector) -> None:

@@ -28,7 +28,7 @@ from connectors.schemas import (
     TicketSearch,
     TicketUpdate,
 )
-from connectors.testing.suite import ConnectorTests, new_key
+from connectors.testing.suite import ConnectorTests, new_key, undo_call
 
 __all__ = ["TicketingConnectorTests"]
 
@@ -138,6 +138,27 @@ class TicketingConnectorTests(ConnectorTests):
         )
         assert (undone.priority, undone.assignee, undone.tags) == ("low", None, ticket.tags)
         assert undone.sla_due_at == ticket.sla_due_at
+
+    @_asyncio
+    async def test_declared_undos_revert_an_update_remove_a_note_and_close_a_ticket(
+        self, connector: Any
+    ) -> None:
+        request = _ticket_request(priority="low")
+        key = new_key()
+        ticket = await connector.create_ticket(request, idempotency_key=key)
+        update = TicketUpdate(ticket_id=ticket.id, priority="urgent", assignee="a-1", tags=["x"])
+        update_key = new_key()
+        changed = await connector.update_ticket(update, idempotency_key=update_key)
+        note = TicketCommentCreate(ticket_id=ticket.id, body="to be withdrawn")
+        note_key = new_key()
+        noted = await connector.add_note(note, idempotency_key=note_key)
+        await undo_call(connector, "add_note", note, noted, note_key)
+        reverted = await undo_call(connector, "update_ticket", update, changed, update_key)
+        assert reverted.comments == ticket.comments
+        keep = ("status", "priority", "assignee", "tags", "sla_due_at", "category")
+        assert reverted.model_dump(include=set(keep)) == ticket.model_dump(include=set(keep))
+        closed = await undo_call(connector, "create_ticket", request, ticket, key)
+        assert closed.status == "closed"
 
     @_asyncio
     async def test_notes_are_internal_replies_public_and_only_notes_come_back(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
-from connectors.base import Irreversible, action
+from connectors.base import Done, Irreversible, Undo, action
 from connectors.kinds import TicketingConnector
 from connectors.schemas import (
     CommentRef,
@@ -27,10 +27,11 @@ from connectors.schemas import (
     TicketUpdate,
 )
 from connectors.sql import IdempotencyRecord, SqlConnectorMixin
-from connectors.ticketing import _tickets
+from connectors.ticketing import _changes, _tickets
+from connectors.ticketing._changes import TicketRevert
 from connectors.ticketing.tables import TICKET_TABLES, TktTicket
 
-__all__ = ["MockTicketingConnector", "TicketingConfig"]
+__all__ = ["MockTicketingConnector", "TicketRevert", "TicketingConfig"]
 
 
 class TicketingConfig(BaseModel):
@@ -41,6 +42,19 @@ class TicketingConfig(BaseModel):
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _close(done: Done[TicketCreate, Ticket]) -> TicketClose:
+    return TicketClose(ticket_id=done.result.id, reason=done.reason)
+
+
+def _revert(done: Done[TicketUpdate, Ticket]) -> TicketRevert:
+    return TicketRevert(ticket_id=done.result.id, change_key=done.idempotency_key)
+
+
+def _remove_note(done: Done[TicketCommentCreate, Ticket]) -> CommentRef:
+    """The note `add_note` added is the last comment of the ticket it returned."""
+    return CommentRef(ticket_id=done.result.id, comment_id=done.result.comments[-1].id)
 
 
 class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
@@ -61,7 +75,11 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
         self.use_engine(self.config.database_url, engine)
         SQLModel.metadata.create_all(
             self.engine,
-            tables=[*TICKET_TABLES, IdempotencyRecord.__table__],  # type: ignore[attr-defined]
+            tables=[
+                *TICKET_TABLES,
+                *_changes.CHANGE_TABLES,
+                IdempotencyRecord.__table__,  # type: ignore[attr-defined]
+            ],
         )
 
     # Reads
@@ -80,20 +98,36 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
 
     # Writes
 
-    @action(side_effect=True, undo="close_ticket")
+    @action(side_effect=True, undo=Undo("close_ticket", _close))
     async def create_ticket(self, request: TicketCreate, *, idempotency_key: str) -> Ticket:
         """Open a ticket; its SLA due time follows from the priority."""
         with self.session() as session:
             row = _tickets.create(session, request, self._now())
             return _tickets.record(session, row)
 
-    @action(side_effect=True, undo="update_ticket")
+    @action(side_effect=True, undo=Undo("revert_ticket_update", _revert))
     async def update_ticket(self, request: TicketUpdate, *, idempotency_key: str) -> Ticket:
-        """Move a ticket along its workflow, re-prioritise, assign or re-tag it (undo: an
-        update with the previous values)."""
+        """Move a ticket along its workflow, re-prioritise, assign or re-tag it (kept in the
+        ticket's history under the key, so that `revert_ticket_update` can undo it)."""
+        now = self._now()
         with self.session() as session:
             row = _tickets.load(session, request.ticket_id)
-            return _tickets.record(session, _tickets.update(session, row, request, self._now()))
+            before = _changes.fields_before(row)
+            row = _tickets.update(session, row, request, now)
+            _changes.record_update(session, idempotency_key, row, before, now)
+            return _tickets.record(session, row)
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a reverted update is redone by updating the ticket again"),
+    )
+    async def revert_ticket_update(self, request: TicketRevert, *, idempotency_key: str) -> Ticket:
+        """Put back the fields an update changed (status, priority, category, assignee, tags,
+        SLA), unless they were changed again since: the compensation of update_ticket."""
+        with self.session() as session:
+            row = _tickets.load(session, request.ticket_id)
+            row = _changes.revert(session, row, request.change_key, self._now())
+            return _tickets.record(session, row)
 
     @action(side_effect=True, undo=Irreversible("a closed ticket is final; open a follow-up"))
     async def close_ticket(self, request: TicketClose, *, idempotency_key: str) -> Ticket:
@@ -103,7 +137,7 @@ class MockTicketingConnector(SqlConnectorMixin, TicketingConnector):
             row = _tickets.close(session, row, request.reason, self._now())
             return _tickets.record(session, row)
 
-    @action(side_effect=True, undo="remove_note")
+    @action(side_effect=True, undo=Undo("remove_note", _remove_note))
     async def add_note(self, request: TicketCommentCreate, *, idempotency_key: str) -> Ticket:
         """Add an internal note (agents only); the new note is the ticket's last comment."""
         return self._comment(request, "internal")

@@ -14,7 +14,7 @@ from langgraph.types import interrupt
 
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
-from connectors.errors import AuthError, Conflict, ConnectorError, Transient
+from connectors.errors import AuthError, Conflict, ConnectorError, Transient, Unavailable
 from connectors.kinds import CRMConnector, TicketingConnector
 from connectors.schemas import (
     Requester,
@@ -180,7 +180,7 @@ async def perform_actions(state: CSState, runtime: Ctx) -> dict[str, Any]:
             continue
         try:
             result = await getattr(crm, planned.action)(planned.request, idempotency_key=key)
-        except (Transient, AuthError):
+        except (Transient, AuthError, Unavailable):
             raise
         except ConnectorError as exc:
             record.update(ok=False, error={"code": exc.code, "message": exc.message})

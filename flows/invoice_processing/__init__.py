@@ -13,7 +13,8 @@ flow = Flow(
     name="invoice_processing",
     version="1.0.0",
     description=(
-        "Reads an invoice (PDF, text or e-mail), extracts its fields, validates vendor, "
+        "Reads an invoice (PDF, text, e-mail, or an e-invoice: CII, UBL, ZUGFeRD, Factur-X, "
+        "XRechnung, FatturaPA), extracts its fields, validates vendor, "
         "arithmetic, duplicates and PO, books a bill and routes it for approval."
     ),
     build_graph=build_graph,
@@ -21,7 +22,7 @@ flow = Flow(
     make_output=make_output,
     decision_model=InvoiceDecision,
     load_input=load_input,
-    input_suffixes=(".pdf", ".txt", ".eml", ".json"),
+    input_suffixes=(".pdf", ".txt", ".eml", ".xml", ".json"),
     connectors=("accounting",),
     # A run takes milliseconds and every side effect carries an idempotency key, so it
     # checkpoints when it stops (done, failed, or asking a human) rather than after each

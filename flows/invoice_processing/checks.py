@@ -36,6 +36,10 @@ BLOCKING = frozenset(
         "arithmetic_mismatch",
         "period_closed",
         "due_before_invoice",
+        # Structured invoices: a credit note is no bill; a page and XML that disagree are
+        # a fraud pattern to settle with the vendor, not a number to approve.
+        "credit_note",
+        "embedded_xml_mismatch",
     }
 )
 _CENT = Decimal("0.01")
@@ -111,11 +115,22 @@ def arithmetic_issues(fields: dict[str, Any]) -> list[Issue]:
     amounts = [to_decimal(li.get("amount")) for li in fields.get("line_items") or []]
     if amounts and all(a is not None for a in amounts) and subtotal is not None:
         lines_sum = sum(a for a in amounts if a is not None)
-        if abs(lines_sum - subtotal) > _CENT:
+        # Document-level allowances and charges (e-invoices state them) sit between the two.
+        adjust = sum(
+            (
+                (amount if ac.get("charge") else -amount)
+                for ac in fields.get("allowances_charges") or []
+                if (amount := to_decimal(ac.get("amount"))) is not None
+            ),
+            Decimal(0),
+        )
+        if abs(lines_sum + adjust - subtotal) > _CENT:
+            adjusted = f" (with allowances and charges {lines_sum + adjust})" if adjust else ""
             found.append(
                 issue(
                     "arithmetic_mismatch",
-                    f"the line items add up to {lines_sum}, but the subtotal says {subtotal}",
+                    f"the line items add up to {lines_sum}{adjusted}, but the subtotal says "
+                    f"{subtotal}",
                     "subtotal",
                 )
             )

@@ -13,9 +13,9 @@ from langgraph.types import interrupt
 
 from bpa.documents import DocumentRef
 from bpa.errors import FlowError
-from bpa.readers import read_document
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
+from connectors.base import Done, Irreversible
 from connectors.errors import NotFound, Rejected
 from connectors.kinds import AccountingConnector
 from connectors.schemas import (
@@ -24,13 +24,12 @@ from connectors.schemas import (
     BillLine,
     BillRef,
     BillSearch,
-    BillVoid,
     PeriodRef,
     PurchaseOrderRef,
     Vendor,
     VendorSearch,
 )
-from flows.invoice_processing import checks
+from flows.invoice_processing import checks, einvoice
 from flows.invoice_processing.state import InvoiceState, Issue
 from flows.invoice_processing.tasks import DOCUMENT_TYPE, INVOICE_FIELDS
 
@@ -42,18 +41,21 @@ _VENDOR_NAME_SCORE = 88.0
 
 
 async def read_input(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
-    """Reads `document` (PDF, text, .eml); writes `text`. Unreadable input fails the run."""
+    """Reads `document` (PDF, text, .eml, e-invoice XML); writes `text`, and `einvoice` for a
+    structured invoice (an XML file, or a PDF embedding one). Unreadable input fails the run."""
     if state.get("text"):
         return {"text": state["text"]}
     ctx = runtime.context
     ref = DocumentRef.model_validate(state["document"])
     # The store checks the stored file's own size before reading it (never the size claimed).
-    read = read_document(ctx.documents.read(ref), ref.filename, ref.media_type)
-    return {"text": read.text}
+    return einvoice.read_document_or_einvoice(ctx.documents.read(ref), ref.filename, ref.media_type)
 
 
 async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
-    """Reads `text`; writes `document_type` (label, confidence)."""
+    """Reads `text`; writes `document_type` (label, confidence). A structured invoice
+    states its own type: no model is asked."""
+    if (structured := einvoice.structured(state)) is not None:
+        return {"document_type": {"label": structured.kind, "confidence": 1.0, "scores": {}}}
     result = await runtime.context.models.classify(
         DOCUMENT_TYPE, text=(state.get("text") or "")[:8000]
     )
@@ -63,7 +65,7 @@ async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]
 def looks_like_invoice(state: InvoiceState) -> bool:
     """The classifier's label, overruled only where the extraction disagrees strongly."""
     kind, fields = state["document_type"], state.get("fields") or {}
-    if kind["label"] == "invoice":
+    if kind["label"] == "invoice" or einvoice.structured(state) is not None:
         return True
     missing = sum(
         fields.get(name) in (None, "")
@@ -85,7 +87,10 @@ async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 
 async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
-    """Reads `text`; writes `fields`, `confidence`, `field_confidence`."""
+    """Reads `text`; writes `fields`, `confidence`, `field_confidence`. A structured invoice
+    is taken as its XML says (confidence 1.0), its PDF's page read to compare."""
+    if (structured := einvoice.structured(state)) is not None:
+        return einvoice.structured_extraction(structured, state)
     result = await runtime.context.models.extract(INVOICE_FIELDS, text=state.get("text") or "")
     return {
         "fields": result.value.model_dump(mode="json"),
@@ -166,6 +171,7 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         )
     issues += checks.required_issues(fields)
     issues += checks.arithmetic_issues(fields)
+    issues += einvoice.einvoice_issues(state)
 
     vendor = await _match_vendor(accounting, fields)
     if vendor is None and fields.get("vendor_name"):
@@ -371,15 +377,22 @@ async def apply_corrections(state: InvoiceState, runtime: Ctx) -> dict[str, Any]
 
 
 async def void_bill(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
-    """Compensates `create_bill`: voids the bill (rejection, or before a corrected one)."""
+    """Undoes `create_bill` (rejection, or before a corrected one) with the undo the
+    accounting connector declares, as a rollback of the run would: the bill is voided, and
+    a later rollback knows it was."""
     ctx = runtime.context
-    bill = state["bill"] or {}
     review = state.get("review") or {}
     reason = review.get("comment") or f"invoice review: {review.get('action', 'rejected')}"
-    key = ctx.idempotency_key("void_bill", "void_bill", f"r{state.get('revision', 0)}")
-    voided = await ctx.connector(AccountingConnector).void_bill(
-        BillVoid(bill_id=bill["id"], reason=reason), idempotency_key=key
+    created = Done(
+        action="create_bill",
+        request=_bill_request(state),
+        result=Bill.model_validate(state["bill"]),
+        idempotency_key=_bill_key(ctx, state),
+        reason=reason,
     )
+    voided = await ctx.undo(AccountingConnector, created)
+    if isinstance(voided, Irreversible):  # the connector says a bill cannot be voided
+        raise FlowError("bill_not_voidable", f"the bill cannot be undone: {voided.reason}")
     return {
         "bill": voided.model_dump(mode="json"),
         "records": [{"system": "accounting", "type": "bill", "id": voided.id, "action": "voided"}],

@@ -12,6 +12,10 @@ from flows.invoice_processing.state import InvoiceInput
 __all__ = ["load_input", "make_output"]
 
 _AMOUNTS = ("subtotal", "tax", "total")
+#: What only a structured invoice states, reported as it is (amounts as strings, exact).
+_EINVOICE_FIELDS = ("allowances_charges", "tax_breakdown", "payment_terms", "buyer_reference")
+_EINVOICE_LINE = ("line_id", "unit", "tax_category", "tax_rate")
+_EINVOICE_META = ("syntax", "profile", "container", "attachment", "type_code")
 
 
 def _number(value: Any) -> float | None:
@@ -27,9 +31,11 @@ def make_output(state: dict[str, Any]) -> dict[str, Any]:
             "quantity": _number(item.get("quantity")),
             "unit_price": _number(item.get("unit_price")),
             "amount": _number(item.get("amount")),
+            **{k: item[k] for k in _EINVOICE_LINE if item.get(k) is not None},
         }
         for item in fields.get("line_items") or []
     ]
+    structured = (state.get("einvoice") or {}).get("invoice") or {}
     vendor = state.get("vendor") or {}
     bill = state.get("bill") or {}
     decision = state.get("decision")
@@ -45,6 +51,10 @@ def make_output(state: dict[str, Any]) -> dict[str, Any]:
         "line_items": items,
         "po_number": fields.get("po_number"),
         "iban": fields.get("iban"),
+        "amount_due": _number(fields.get("amount_due")),
+        **{name: fields.get(name) for name in _EINVOICE_FIELDS},
+        "source": structured.get("source") or "text",
+        "einvoice": {k: structured.get(k) for k in _EINVOICE_META} if structured else None,
         "issues": list(state.get("issues") or []),
         "decision": decision,
         "records": list(state.get("records") or []),

@@ -47,6 +47,9 @@ class InvoiceState(TypedDict, total=False):
     """The classifier's label and confidence."""
     fields: dict[str, Any]
     """The extracted (and possibly human-corrected) `InvoiceFields`, as JSON."""
+    einvoice: dict[str, Any] | None
+    """A structured invoice: `invoice` (the `EInvoice` its XML holds, as JSON), `visible` (what
+    its PDF's page shows, for comparison), or `error` (a PDF's unusable invoice XML)."""
     confidence: float
     field_confidence: dict[str, float]
     vendor: dict[str, Any] | None
