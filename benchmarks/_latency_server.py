@@ -3,7 +3,8 @@
 It answers the structured-output requests the invoice flow sends, whichever the method
 (`json_schema`, `function_calling`, `json_mode`): a classification gets `invoice`, an
 extraction gets the invoice's fields, looked up by the invoice number in the document (the
-answers file maps numbers to fields). Anything else gets a line of text. `GET /stats` tells
+answers file maps numbers to fields), a reading (kind and fields in one answer) gets both.
+Anything else gets a line of text. `GET /stats` tells
 how many requests of each kind it answered, so a benchmark can count calls per run.
 
 A bare ASGI app on uvicorn (uvloop, httptools), in a process of its own, so that the server's
@@ -66,15 +67,20 @@ class LatencyApp:
         self.serial = 0
 
     def answer(self, request: dict[str, Any]) -> tuple[str, Any]:
-        properties = _schema(request).get("properties") or {}
+        schema = _schema(request)
+        properties = schema.get("properties") or {}
         if not properties and (request.get("response_format") or {}).get("type") == "json_object":
             shape = _text_of(request, "system")  # JSON mode: the shape is in the instructions
             properties = {"label": {}} if '"label"' in shape else {"data": {}}
+            schema = {"shape": shape}
         if "label" in properties:
             return "classify", _CLASSIFICATION
         if "data" in properties:
             found = _NUMBER.search(_text_of(request, "user"))
             fields = self.answers.get(found.group(1) if found else "", {})
+            if '"document_type"' in orjson.dumps(schema).decode():  # kind and fields at once
+                reading = {"document_type": "invoice", "document_type_confidence": 0.97}
+                return "read", {"data": {**reading, "fields": fields}, "confidence": 0.95}
             return "extract", {"data": fields, "confidence": 0.95}
         return "generate", "Thank you for your message."
 

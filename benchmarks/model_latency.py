@@ -2,7 +2,8 @@
 
 Both talk to the same local OpenAI-compatible server (benchmarks/_latency_server.py, its own
 process), which answers every request after `--delay` seconds (250 ms) with valid structured
-output: `invoice` to the classification, the invoice's fields to the extraction.
+output: `invoice` and the invoice's fields to the reading (one call per invoice since issue
+#13; before, a classification and an extraction).
 
 - engine: `bpa worker` processes (database polling) on a temporary SQLite home with
   BPA_MODEL_BACKEND=openai; each round's runs are queued in one transaction and timed from
@@ -59,8 +60,13 @@ from bpa.runs.tables import Run, RunEvent
 from bpa.suite import Suite
 from flows.invoice_processing import flow
 from flows.invoice_processing.offline import parse_invoice
-from flows.invoice_processing.schemas import InvoiceFields
-from flows.invoice_processing.tasks import DOCUMENT_LABELS, DOCUMENT_TYPE, INVOICE_FIELDS
+from flows.invoice_processing.schemas import DocumentReading, InvoiceFields
+from flows.invoice_processing.tasks import (
+    DOCUMENT_LABELS,
+    DOCUMENT_READING,
+    DOCUMENT_TYPE,
+    INVOICE_FIELDS,
+)
 
 console = Console()
 MODEL = "stand-in"
@@ -215,10 +221,19 @@ class InvoiceFieldsAnswer(BaseModel):
     confidence: float = Field(ge=0, le=1, description="How sure you are, 0 to 1")
 
 
+class DocumentReadingAnswer(BaseModel):
+    data: DocumentReading
+    confidence: float = Field(ge=0, le=1, description="How sure you are, 0 to 1")
+
+
 def _messages(kind: str, text: str) -> list[BaseMessage]:
+    labels = list(DOCUMENT_LABELS)
     if kind == "classify":
-        prompt = DOCUMENT_TYPE.prompts.render(DOCUMENT_TYPE.prompt, labels=list(DOCUMENT_LABELS))
+        prompt = DOCUMENT_TYPE.prompts.render(DOCUMENT_TYPE.prompt, labels=labels)
         text = text[:8000]
+    elif kind == "read":
+        task = DOCUMENT_READING
+        prompt = task.prompts.render(task.prompt, schema=DocumentReading, labels=labels)
     else:
         prompt = INVOICE_FIELDS.prompts.render(INVOICE_FIELDS.prompt, schema=InvoiceFields)
     return [SystemMessage(prompt.text), HumanMessage(_FRAME.format(text=text))]
@@ -242,6 +257,9 @@ async def _bare(base_url: str, texts: list[str], concurrency: int, plan: list[st
         ),
         "extract": llm.with_structured_output(
             InvoiceFieldsAnswer, method="json_schema", include_raw=True
+        ),
+        "read": llm.with_structured_output(
+            DocumentReadingAnswer, method="json_schema", include_raw=True
         ),
     }
     for kind in sorted(set(plan)):  # connections, first-call imports: not timed, not counted
@@ -275,7 +293,9 @@ def bare_round(server: Server, arm: Arm, texts: list[str], plan: list[str]) -> N
 def _plan(arm: Arm) -> list[str]:
     """The calls one invoice run made, in the flow's order."""
     return [
-        kind for kind in ("classify", "extract") for _ in range(round(arm.calls[kind] / arm.units))
+        kind
+        for kind in ("classify", "read", "extract")
+        for _ in range(round(arm.calls[kind] / arm.units))
     ]
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.schemas import CatalogueProduct, Customer, Order
-from flows.customer_service import matching
+from flows.customer_service import matching, references
 from flows.customer_service.entities import MessageEntities, RequestSpan, payment_ids_in
 from flows.customer_service.schemas import Outcome, PlannedAction, RequestPlan
 
@@ -20,11 +20,13 @@ __all__ = [
     "Context",
     "action",
     "category",
+    "clarify",
     "make_plan",
     "mentions_items",
     "paid",
     "payment_method",
     "targets",
+    "which_order",
 ]
 
 ZERO = Decimal("0")
@@ -81,19 +83,41 @@ def action(
 
 
 def targets(ctx: Context, statuses: set[str]) -> tuple[list[Order], bool]:
-    """The orders a request is about: those it names, else the only order of the customer
-    in a fitting status whose products it mentions (then inferred, so confirmed first)."""
+    """The orders a request is about: those it names by number, else those its words point
+    at (references.py: items, recency, status, the end of the number), then inferred, so
+    the customer confirms before anything is done. ([], True) when that is not clear."""
     if ctx.orders:
         return ctx.orders, False
-    fitting = [o for o in ctx.customer_orders if o.status in statuses]
-    mentioned = [o for o in fitting if mentions_items(ctx.text, o)]
-    candidates = mentioned or (fitting if len(fitting) == 1 else [])
-    return (candidates, True) if len(candidates) == 1 else ([], True)
+    return references.find_orders(ctx.text, ctx.customer_orders, statuses).orders, True
+
+
+def which_order(ctx: Context, intent: str, statuses: set[str], question: str) -> RequestPlan:
+    """One question when the order is not clear: the orders that fit, each with its items."""
+    found = references.find_orders(ctx.text, ctx.customer_orders, statuses)
+    fitting = found.candidates or [o for o in ctx.customer_orders if o.status in statuses]
+    if not fitting:
+        return make_plan(
+            ctx,
+            intent,
+            "inform",
+            "no_fitting_order",
+            f"there is no {' or '.join(sorted(statuses))} order on your account for this",
+            order_ids=[],
+        )
+    return make_plan(
+        ctx,
+        intent,
+        "clarify",
+        "which_order",
+        question,
+        order_ids=[],
+        details={"candidates": [references.describe(o) for o in fitting[-8:]]},
+    )
 
 
 def mentions_items(text: str, order: Order) -> bool:
     names = {i.product_id: i.name for i in order.items}
-    return bool(matching.mentioned_products(text, names))
+    return bool(matching.mentioned_products(text, names, head_noun=True))
 
 
 def paid(order: Order) -> Decimal:
@@ -123,3 +147,18 @@ def payment_method(
         ):
             return methods[0], True, None
     return order.paid_with, False, None
+
+
+def clarify(
+    ctx: Context, intent: str, reason: str, text: str, order: Order | None = None, **details: object
+) -> RequestPlan:
+    """A question about one order (the request's orders when None), with facts for it."""
+    return make_plan(
+        ctx,
+        intent,
+        "clarify",
+        reason,
+        text,
+        order_ids=[order.id] if order else [o.id for o in ctx.orders],
+        details=dict(details),
+    )

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 
 from bpa.models import Extraction
 from connectors.schemas import Address
+from flows.customer_service import claims
+from flows.customer_service.clauses import sentences, split_by_action
 
 __all__ = [
     "MessageEntities",
@@ -71,11 +73,6 @@ class MessageEntities(BaseModel):
 ORDER_ID = re.compile(r"(?<![\w#])#?\s?W\s?(\d{7})\b")
 PAYMENT_ID = re.compile(r"\b(credit_card|paypal|gift_card)_(\d{5,})\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_NAME = re.compile(
-    r"\b(?:my name is|my name's|this is|i am|i'm)\s+"
-    r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\s+([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*)\b"
-)
-_ZIP = re.compile(r"\bzip(?:\s*code)?(?:\s+is|\s*:)?\s*(\d{5})\b", re.IGNORECASE)
 _ADDRESS = re.compile(
     r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
@@ -125,7 +122,8 @@ _REFERENCE = re.compile(
     r"\((?:[^)]*\b(?:same|like|as|similar|see|from)\b[^)]*)\)"
     r"|\b(?:same as|like) (?:order )?#?W\d{7}"
 )
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)")
+#: "the same order", "that one": a request split off another is about the same order(s).
+_SAME_ORDER = re.compile(r"\b(same order|that order|this order|the same one)\b", re.I)
 
 
 def order_ids_in(text: str) -> list[str]:
@@ -172,10 +170,6 @@ def wants_all_items(text: str) -> bool:
     return bool(_ALL.search(text))
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
-
-
 def is_explicit_request(text: str) -> bool:
     """Some sentence tells us to act ("Please cancel #W…", "Return #W… via …", "I'd like to
     exchange …") without hedging or asking whether it could be done."""
@@ -214,7 +208,29 @@ def split_requests(text: str) -> list[RequestSpan]:
             last = spans[-1]
             last.text = f"{last.text} {sentence}"
             last.reference_order_ids += [i for i in referenced if i not in last.reference_order_ids]
-    return _merge_general(spans)
+    return [part for span in _merge_general(spans) for part in _split_actions(span)]
+
+
+def _split_actions(span: RequestSpan) -> list[RequestSpan]:
+    """One span per kind of request in it ("cancel the lamp order and tell me where the
+    headphones are"). A part that names no order of its own keeps the span's orders only
+    when it says so ("from the same order"); otherwise its words find its order."""
+    pieces = split_by_action(span.text)
+    if len(pieces) < 2:
+        return [span]
+    parts = [span.model_copy(update={"text": pieces[0]})]
+    for piece in pieces[1:]:
+        referenced = order_ids_in(" ".join(_REFERENCE.findall(piece)))
+        own = [i for i in order_ids_in(piece) if i not in referenced]
+        inherit = not own and bool(span.order_ids) and bool(_SAME_ORDER.search(piece))
+        parts.append(
+            RequestSpan(
+                text=piece,
+                order_ids=own or (list(span.order_ids) if inherit else []),
+                reference_order_ids=referenced,
+            )
+        )
+    return parts
 
 
 def _merge_general(spans: list[RequestSpan]) -> list[RequestSpan]:
@@ -233,14 +249,15 @@ def _merge_general(spans: list[RequestSpan]) -> list[RequestSpan]:
 
 def parse_message(text: str) -> Extraction[MessageEntities]:
     """The offline extractor (`ExtractTask.offline`)."""
-    name = _NAME.search(text)
-    zip_code = _ZIP.search(text)
+    zip_code = claims.zip_in(text, tuple(m.span() for m in _ADDRESS.finditer(text)))
+    emails = emails_in(text)
+    name = claims.name_in(text, (zip_code, *emails) if zip_code else tuple(emails))
     entities = MessageEntities(
         order_ids=order_ids_in(text),
-        emails=emails_in(text),
-        first_name=name.group(1) if name else None,
-        last_name=name.group(2) if name else None,
-        zip=zip_code.group(1) if zip_code else None,
+        emails=emails,
+        first_name=name[0] if name else None,
+        last_name=name[1] if name else None,
+        zip=zip_code,
         payment_method_ids=payment_ids_in(text),
         refund_to_gift_card=bool(re.search(r"\bgift ?card\b", text, re.IGNORECASE)),
         cancel_reason=cancel_reason_in(text),

@@ -11,9 +11,10 @@ the channel verified:
 - chat and api: the sender as the relaying integration signed them in
   (``Sender.verified is True``, an authenticated session). A chat sender's e-mail
   address is otherwise only a claim.
-- knowledge (first name, last name and zip code in the message): only on the channels
-  listed in `Settings.cs_knowledge_auth_channels` (none by default), because anyone who
-  knows a customer's name and zip code passes it.
+- knowledge (first name, last name and zip code in the message, in any order; or an e-mail
+  address typed in the message together with that account's name or zip code): only on
+  the channels listed in `Settings.cs_knowledge_auth_channels` (none by default), because
+  anyone who knows a customer's name and zip code (or address and name) passes it.
 
 The channel's identity, once verified, is the identity: an account the message names
 (a typed address, a name and zip code) is never acted on; if it is another customer's
@@ -40,7 +41,7 @@ __all__ = [
     "verified_address",
 ]
 
-AuthMethod = Literal["sender_email", "chat_session", "knowledge_name_zip"]
+AuthMethod = Literal["sender_email", "chat_session", "knowledge_name_zip", "knowledge_email"]
 AuthProblem = Literal["unauthenticated", "unverified_sender", "identity_conflict"]
 
 

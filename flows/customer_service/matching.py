@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from connectors.schemas import CatalogueProduct, OrderItem, ProductVariant
+from flows.customer_service import scales
 
 __all__ = [
+    "Mention",
     "VariantChoice",
     "choose_variant",
     "has_value",
     "mentioned_products",
-    "select_items",
+    "mentions",
+    "option_hits",
+    "segment",
+    "words_of",
 ]
 
 #: How alike (0-100) a run of words and a product name must be to count as a mention.
@@ -35,7 +40,8 @@ _SAME = re.compile(
 _NEW = re.compile(r"\b(to|for|into|instead|with)\b", re.IGNORECASE)
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
+    """The text's words, lower case, as mentions count them."""
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
 
 
@@ -43,31 +49,82 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _mention(name: str, text_words: Sequence[str], *, head_noun: bool) -> int | None:
-    """Index of the first word where `name` is written (whole name, or its last word when
-    `head_noun`), or None."""
-    wanted = [_singular(w) for w in _words(name)]
-    patterns = [wanted] + ([wanted[-1:]] if head_noun and len(wanted) > 1 else [])
-    for words in patterns:
-        size, target = len(words), " ".join(words)
-        if len(target) < 3:
-            continue
-        for i in range(len(text_words) - size + 1):
-            window = " ".join(_singular(w) for w in text_words[i : i + size])
-            if fuzz.ratio(window, target) >= NAME_SCORE:
-                return i
-    return None
+@dataclass(frozen=True)
+class Mention:
+    """Where a product is written: word positions [start, end) and how surely it is meant."""
+
+    product_id: str
+    start: int
+    end: int
+    #: 2: the whole name ("gaming mouse"); 1: its head noun only ("the mouse", "my watch"
+    #: for a Wristwatch).
+    tier: int
 
 
-def mentioned_products(text: str, names: dict[str, str]) -> list[str]:
-    """Product ids (of `names`: id -> name) whose full name the text mentions, in text order."""
-    words = _words(text)
-    found = [
-        (pos, pid)
-        for pid, name in names.items()
-        if (pos := _mention(name, words, head_noun=False)) is not None
+#: Last words that say little about a product ("Coffee Maker", "Dumbbell Set"): such a
+#: name's head noun is the word before ("the coffee machine", "the dumbbells").
+_GENERIC = frozenset({"machine", "maker", "set", "kit", "device", "system", "unit"})
+
+
+def _head(words: list[str]) -> str:
+    meaningful = [w for w in words if w not in _GENERIC]
+    return meaningful[-1] if meaningful else words[-1]
+
+
+def _windows(target: list[str], text_words: Sequence[str]) -> list[int]:
+    size, joined = len(target), " ".join(target)
+    if len(joined) < 3:
+        return []
+    found = []
+    for i in range(len(text_words) - size + 1):
+        window = " ".join(_singular(w) for w in text_words[i : i + size])
+        if fuzz.ratio(window, joined) >= NAME_SCORE:
+            found.append(i)
+    return found
+
+
+def _compound(head: str, text_words: Sequence[str]) -> list[int]:
+    """Words naming a compound by its last part: "watch" for Wristwatch, "phone" for
+    Smartphone."""
+    return [
+        i
+        for i, word in enumerate(text_words)
+        if len(w := _singular(word)) >= 4 and head != w and head.endswith(w)
     ]
-    return [pid for _, pid in sorted(found)]
+
+
+def mentions(text: str, names: dict[str, str]) -> list[Mention]:
+    """Every mention of the products `names` (id -> name) in the text, in text order.
+
+    A head-noun mention ("the kettle") is dropped where the same words are part of another
+    product's full name ("electric kettle"), so the whole name wins.
+    """
+    words = words_of(text)
+    full: list[Mention] = []
+    heads: list[Mention] = []
+    for pid, name in names.items():
+        wanted = [_singular(w) for w in words_of(name)]
+        if not wanted:
+            continue
+        full += [Mention(pid, i, i + len(wanted), 2) for i in _windows(wanted, words)]
+        head = _head(wanted)
+        spots = (_windows([head], words) if len(wanted) > 1 else []) + _compound(head, words)
+        heads += [Mention(pid, i, i + 1, 1) for i in spots]
+    covered = {i for m in full for i in range(m.start, m.end)}
+    kept = full + [
+        m
+        for m in heads
+        if m.start not in covered
+        and not any(f.product_id == m.product_id and f.start <= m.start < f.end for f in full)
+    ]
+    return sorted(set(kept), key=lambda m: (m.start, -m.tier))
+
+
+def mentioned_products(text: str, names: dict[str, str], *, head_noun: bool = False) -> list[str]:
+    """Product ids (of `names`: id -> name) the text mentions, in text order: by their full
+    name, or with `head_noun` also by their head noun."""
+    found = [m for m in mentions(text, names) if head_noun or m.tier == 2]
+    return list(dict.fromkeys(m.product_id for m in found))
 
 
 def has_value(value: str, text: str) -> bool:
@@ -75,72 +132,36 @@ def has_value(value: str, text: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, flags) is not None
 
 
-def _option_hits(options: dict[str, str], text: str) -> int:
+def option_hits(options: dict[str, str], text: str) -> int:
+    """How many of an item's option values the text names."""
     return sum(has_value(v, text) for v in options.values())
 
 
-def select_items(
-    text: str, items: Sequence[OrderItem], *, all_items: bool = False
-) -> list[OrderItem]:
-    """The items of one order the text is about: all of them when asked for, the only one,
-    or those whose product is named (options break ties between items of one product)."""
-    if all_items or len(items) == 1:
-        return list(items)
-    words = _words(text)
-    by_product: dict[str, list[OrderItem]] = {}
-    for item in items:
-        if _mention(item.name, words, head_noun=True) is not None:
-            by_product.setdefault(item.product_id, []).append(item)
-    chosen: list[OrderItem] = []
-    for same in by_product.values():
-        if len(same) == 1:
-            chosen += same
-            continue
-        scores = [_option_hits(item.options, _old_part(text, item.name)) for item in same]
-        best = max(scores)
-        chosen += [item for item, score in zip(same, scores, strict=True) if score == best]
-    return [item for item in items if item in chosen]
+def _offsets(text: str) -> list[int]:
+    """The character offset of each word of `words_of(text)`."""
+    return [m.start() for m in re.finditer(r"[a-z0-9]+", text.lower())]
 
 
-def _position(lower: str, name: str, after: int = -1) -> int:
-    """Where `name` is written (in full, else its head noun), after index `after`."""
-    full = " ".join(_words(name))
-    pos = lower.find(full, after + 1) if full else -1
-    if pos < 0 and _words(name):
-        pos = lower.find(_singular(_words(name)[-1])[:5], after + 1)
-    return pos
-
-
-def _segment(text: str, name: str, others: Iterable[str]) -> str:
-    """The part of the text about `name`: from its mention to the next other product."""
-    lower = re.sub(r"[^a-z0-9]", " ", text.lower())  # same length as text
-    start = _position(lower, name)
-    if start < 0:
+def segment(text: str, name: str, others: Iterable[str]) -> str:
+    """The part of the text about `name`: from its first mention to the next mention of
+    another product after it (the whole text when `name` is not mentioned)."""
+    names = {name: name, **{o: o for o in others if o != name}}
+    found = mentions(text, names)
+    own = [m for m in found if m.product_id == name]
+    if not own:
         return text
-    end = len(text)
-    for other in others:
-        pos = _position(lower, other, start)
-        if pos > start:
-            end = min(end, pos)
-    return text[start:end]
-
-
-def _old_part(text: str, name: str) -> str:
-    segment = _segment(text, name, ())
-    split = _NEW.search(segment)
-    return segment[: split.start()] if split else segment
+    offsets = _offsets(text)
+    start = own[0].start
+    later = [m.start for m in found if m.product_id != name and m.start > start]
+    end = offsets[min(later)] if later else len(text)
+    return text[offsets[start] : end]
 
 
 def _new_part(segment: str, item: OrderItem, product: CatalogueProduct) -> str:
     """The words that describe the new variant: after the last "to"/"for"/"instead" that
     is followed by an option value the item does not have yet (a customer who changes their
     mind names the final choice last)."""
-    fresh = {
-        v
-        for variant in product.variants
-        for k, v in variant.options.items()
-        if item.options.get(k) != v
-    }
+    fresh = _fresh_values(item, product)
     for marker in reversed(list(_NEW.finditer(segment))):
         tail = segment[marker.start() :]
         if any(has_value(value, tail) for value in fresh):
@@ -148,10 +169,20 @@ def _new_part(segment: str, item: OrderItem, product: CatalogueProduct) -> str:
     return segment
 
 
+def _fresh_values(item: OrderItem, product: CatalogueProduct) -> set[str]:
+    return {
+        v
+        for variant in product.variants
+        for k, v in variant.options.items()
+        if item.options.get(k) != v
+    }
+
+
 @dataclass(frozen=True)
 class VariantChoice:
     variant: ProductVariant | None
-    #: Why nothing was chosen: ``no_options_named``, ``ambiguous``, ``unavailable``.
+    #: Why nothing was chosen: ``no_options_named``, ``ambiguous``, ``unavailable``,
+    #: ``other_changes_needed`` (what was asked for comes only with changes not asked for).
     problem: str | None = None
     candidates: tuple[ProductVariant, ...] = ()
 
@@ -162,32 +193,53 @@ def choose_variant(
     """The variant of `product` that `text` asks `item` to become.
 
     The words after "to"/"for"/"instead" in the part about this product name the new
-    options. A variant scores a point for each of its values named there and loses one for
-    each option it changes that was not asked for; the single best wins.
+    options. A variant scores a point for each of its values named there, and for each
+    relative wish it meets ("bigger", "another colour", scales.py); it loses one for each
+    option it changes that was not asked for. Variants that miss a relative wish are out.
+    Among the best, the wishes prefer (the next size up, the cheapest); a tie is asked about.
     """
-    segment = _segment(text, item.name, [n for n in other_names if n != item.name])
-    if _SAME.search(segment):
+    part = segment(text, item.name, other_names)
+    new_part = _new_part(part, item, product)
+    wishes = scales.wishes_in(new_part, item, product)
+    same_kind = _SAME.search(part)
+    after_same = part[same_kind.start() :] if same_kind else ""
+    named_fresh = any(has_value(v, after_same) for v in _fresh_values(item, product))
+    if same_kind and not wishes and not named_fresh:  # not "the same one but in white"
         same = product.variant(item.item_id)
         if same is not None and same.available:
             return VariantChoice(same)
-    new_part = _new_part(segment, item, product)
+    wished = {w.key for w in wishes}
+    #: "whichever is cheapest": the customer lets the price decide what else changes.
+    any_change = any(w.key is None and w.extreme and w.direction < 0 for w in wishes)
     scored: list[tuple[int, ProductVariant]] = []
     for variant in product.variants:
         if variant.item_id == item.item_id:
             continue
-        score = 0
+        if not all(scales.satisfies(w, variant, item) for w in wishes):
+            continue
+        score = len(wishes)
         for key, value in variant.options.items():
             if has_value(value, new_part):
                 score += 1
-            elif item.options.get(key) != value:
+            elif item.options.get(key) != value and key not in wished and not any_change:
                 score -= 1
         scored.append((score, variant))
+    if wishes:  # "a bigger one": among what is in stock
+        in_stock = [(s, v) for s, v in scored if v.available]
+        if not in_stock:
+            return VariantChoice(None, "unavailable", tuple(v for _, v in scored[:5]))
+        scored = in_stock
     if not scored:
         return VariantChoice(None, "no_options_named")
     best = max(score for score, _ in scored)
     top = tuple(v for score, v in scored if score == best)
+    if best <= 0 and wishes:  # "a bigger one" exists, but only in another colour too
+        ranked = sorted(scored, key=lambda pair: -pair[0])
+        return VariantChoice(None, "other_changes_needed", tuple(v for _, v in ranked[:5]))
     if best <= 0:
         return VariantChoice(None, "no_options_named", top[:5])
+    if len(top) > 1:
+        top = tuple(scales.best_by_wishes(wishes, list(top), item))
     if len(top) > 1:
         return VariantChoice(None, "ambiguous", top[:5])
     if not top[0].available:

@@ -20,14 +20,13 @@ from connectors.schemas import (
     Customer,
     CustomerOrders,
     FindCustomerByEmail,
-    FindCustomerByNameZip,
     Order,
     OrderRef,
     TicketSearch,
 )
 from connectors.schemas.ticketing import TicketStatus
-from flows.customer_service import identity, intake, policy
-from flows.customer_service.entities import MessageEntities, is_confirmation, sentences
+from flows.customer_service import _accounts, claims, clauses, identity, intake, policy
+from flows.customer_service.entities import MessageEntities, is_confirmation
 from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
 
@@ -83,7 +82,7 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
 async def classify_intent(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `intent` (the message's) and `request_intents` (one per request)."""
     ctx = runtime.context
-    text = state["text"][:_MODEL_CHARS]
+    text = claims.without_identity(state["text"])[:_MODEL_CHARS]
     overall = await ctx.models.classify(INTENT, text=text)
     return {"intent": {"label": overall.label, "confidence": overall.confidence}}
 
@@ -92,12 +91,13 @@ async def _request_intent(ctx: RunContext, text: str) -> dict[str, Any]:
     """A request's intent. When the request as a whole reads as a complaint or small talk,
     a sentence in it that clearly asks for an order action still counts ("... and then
     just cancel the order")."""
+    text = claims.without_identity(text)
     found = await ctx.models.classify(INTENT, text=text[:_MODEL_CHARS])
     best: dict[str, Any] = {"label": found.label, "confidence": found.confidence}
     if found.label not in ("complaint", "other"):
-        return best
-    for sentence in sentences(text)[:20]:
-        if len(sentences(text)) < 2:
+        return _agreeing_with_verb(text, found.scores, best)
+    for sentence in clauses.sentences(text)[:20]:
+        if len(clauses.sentences(text)) < 2:
             break
         one = await ctx.models.classify(INTENT, text=sentence[:_MODEL_CHARS])
         if (
@@ -106,7 +106,22 @@ async def _request_intent(ctx: RunContext, text: str) -> dict[str, Any]:
             and (best["label"] not in ACTIONABLE or one.confidence > best["confidence"])
         ):
             best = {"label": one.label, "confidence": one.confidence}
-    return best
+    return _agreeing_with_verb(text, found.scores, best)
+
+
+def _agreeing_with_verb(
+    text: str, scores: dict[str, float], best: dict[str, Any]
+) -> dict[str, Any]:
+    """When the model is unsure and the request's own verb says what kind of thing it asks
+    ("modify the grill ...", "return the lamp"), the likeliest intent of that kind, with the
+    model's probability for the whole kind (any change, any return) as its confidence."""
+    kind = clauses.kind_of(text)
+    wanted = clauses.INTENTS_OF_KIND.get(kind or "", ())
+    fitting = {label: p for label, p in scores.items() if label in wanted}
+    if not fitting or best["confidence"] >= _SENTENCE_CONFIDENCE:
+        return best
+    label = best["label"] if best["label"] in wanted else max(fitting, key=fitting.__getitem__)
+    return {"label": label, "confidence": min(1.0, sum(fitting.values())), "by": "verb"}
 
 
 async def extract_entities(state: CSState, runtime: Ctx) -> dict[str, Any]:
@@ -116,7 +131,7 @@ async def extract_entities(state: CSState, runtime: Ctx) -> dict[str, Any]:
     entities = result.value
     if sender_name := (state.get("sender") or {}).get("name"):
         parts = str(sender_name).split()
-        if not entities.first_name and len(parts) >= 2 and entities.zip:
+        if not entities.first_name and len(parts) >= 2 and (entities.zip or entities.emails):
             entities.first_name, entities.last_name = parts[0], parts[-1]
     spans = entities.requests or []
     if len(spans) > 1:
@@ -132,48 +147,15 @@ async def extract_entities(state: CSState, runtime: Ctx) -> dict[str, Any]:
     return update
 
 
-async def _lookup(crm: Any, call: str, request: Any) -> Customer | None:
-    try:
-        return await getattr(crm, call)(request)  # type: ignore[no-any-return]
-    except NotFound:
-        return None
-
-
-def _name_zip(entities: MessageEntities) -> FindCustomerByNameZip | None:
-    if not (entities.first_name and entities.last_name and entities.zip):
-        return None
-    return FindCustomerByNameZip(
-        first_name=entities.first_name, last_name=entities.last_name, zip=entities.zip
-    )
-
-
-def _lower(*values: str) -> tuple[str, ...]:
-    return tuple(v.strip().lower() for v in values)
-
-
-async def _named_accounts(crm: Any, entities: MessageEntities, customer: Customer) -> list[str]:
-    """Other customers' accounts the message names (a typed address, a name and zip code)."""
-    found: set[str] = set()
-    for email in sorted({e.strip().lower() for e in entities.emails}):
-        if email != customer.email.lower():
-            other = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=email))
-            found |= {other.id} if other else set()
-    request = _name_zip(entities)
-    own = (customer.first_name, customer.last_name, customer.address.zip)
-    if request and _lower(request.first_name, request.last_name, request.zip) != _lower(*own):
-        other = await _lookup(crm, "find_customer_by_name_zip", request)
-        found |= {other.id} if other else set()
-    return sorted(found - {customer.id})
-
-
 async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Reads `channel`, the sender, `thread` and `entities`; writes `customer` and `auth`.
 
     The customer is who the channel verified (identity.py): the e-mail's sender, the chat's
-    signed-in session, or, only on channels the settings allow, a name and zip code given in
-    this message. An address or a name typed in the message is never an identity; when it
-    names another customer's account, or the thread belongs to another customer, a person
-    reads the message (`identity_conflict`).
+    signed-in session, or, only on channels the settings allow, a name and zip code (or an
+    e-mail address with the account's name or zip code) given in this message. Otherwise an
+    address or a name typed in the message is never an identity; when it names another
+    customer's account, or the thread belongs to another customer, a person reads the
+    message (`identity_conflict`).
     """
     ctx = runtime.context
     crm, settings = ctx.connector(CRMConnector), ctx.settings
@@ -189,20 +171,19 @@ async def identify_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     )
     customer: Customer | None = None
     if address:
-        customer = await _lookup(crm, "find_customer_by_email", FindCustomerByEmail(email=address))
+        by_address = FindCustomerByEmail(email=address)
+        customer = await _accounts.lookup(crm, "find_customer_by_email", by_address)
         auth.method = identity.channel_method(channel) if customer else None
-    knowledge = _name_zip(entities) if auth.knowledge_allowed else None
     own_text = intake.read_text(state.get("subject") or "", state.get("body") or "")
-    if knowledge and state.get("thread") and knowledge.zip not in own_text:
-        knowledge = None  # the name and zip code of the request answered are not this sender's
+    said = _accounts.said_here(entities, own_text) if state.get("thread") else entities
+    knowledge = auth.knowledge_allowed and bool(_accounts.name_zip(said) or said.emails)
     if customer is None and knowledge:
-        customer = await _lookup(crm, "find_customer_by_name_zip", knowledge)
-        auth.method = "knowledge_name_zip" if customer else None
+        customer, auth.method = await _accounts.by_knowledge(crm, said)
     if customer is None:
         auth.problem = "unauthenticated" if address or knowledge else "unverified_sender"
         return {"customer": None, "auth": auth.model_dump(mode="json")}
     owner = ((state.get("thread") or {}).get("requester") or {}).get("customer_id")
-    others = await _named_accounts(crm, entities, customer)
+    others = await _accounts.named_accounts(crm, entities, customer)
     if owner and owner != customer.id:
         others = sorted({*others, owner})
     if others:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flows.customer_service import matching
+from connectors.schemas import Order, OrderItem
+from flows.customer_service import references
 from flows.customer_service._planning import (
     ZERO,
     Context,
@@ -21,16 +22,21 @@ from flows.customer_service._planning import (
     paid,
     payment_method,
     targets,
+    which_order,
 )
 from flows.customer_service.entities import cancel_reason_in, wants_all_items
-from flows.customer_service.plans_change import change_address, change_order, change_payment
-from flows.customer_service.schemas import RequestPlan
+from flows.customer_service.plans_address import change_address
+from flows.customer_service.plans_change import change_order, change_payment
+from flows.customer_service.plans_items import item_change_in
+from flows.customer_service.schemas import PlannedAction, RequestPlan
+from flows.customer_service.selection import pick_items
 
 __all__ = ["Context", "category", "plan"]
 
 
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
-    orders = ctx.orders or ctx.customer_orders[-5:]
+    found = references.find_orders(ctx.text, ctx.customer_orders) if not ctx.orders else None
+    orders = ctx.orders or (found.orders if found and found.how else []) or ctx.customer_orders[-5:]
     return make_plan(
         ctx,
         intent,
@@ -44,15 +50,7 @@ def _order_status(ctx: Context, intent: str) -> RequestPlan:
 def _cancel(ctx: Context, intent: str) -> RequestPlan:
     orders, inferred = targets(ctx, {"pending"})
     if not orders:
-        pending = [o.id for o in ctx.customer_orders if o.status == "pending"]
-        return make_plan(
-            ctx,
-            intent,
-            "clarify",
-            "which_order",
-            "please tell us the number of the order to cancel",
-            details={"candidates": pending},
-        )
+        return which_order(ctx, intent, {"pending"}, "which order would you like to cancel?")
     reason = cancel_reason_in(ctx.text) or ctx.entities.cancel_reason
     blocked = [o for o in orders if o.status != "pending"]
     if blocked:
@@ -71,6 +69,7 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             "clarify",
             "missing_reason",
             "to cancel, please tell us the reason: 'no longer needed' or 'ordered by mistake'",
+            order_ids=[o.id for o in orders],
             details={"reasons": ["no longer needed", "ordered by mistake"]},
         )
     actions = [
@@ -90,6 +89,7 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
         "cancel_pending",
         "the order can be cancelled",
         actions=actions,
+        order_ids=[o.id for o in orders],
         details={"needs_explicit_confirmation": inferred},
     )
 
@@ -97,15 +97,7 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
 def _return(ctx: Context, intent: str) -> RequestPlan:
     orders, inferred = targets(ctx, {"delivered"})
     if not orders:
-        delivered = [o.id for o in ctx.customer_orders if o.status == "delivered"]
-        return make_plan(
-            ctx,
-            intent,
-            "clarify",
-            "which_order",
-            "please tell us the number of the order this is about",
-            details={"candidates": delivered},
-        )
+        return which_order(ctx, intent, {"delivered"}, "which order is this about?")
     order = orders[0]
     if order.status == "pending":  # not shipped: the way to get the money back is cancelling
         plan = _cancel(replace(ctx, orders=[order]), intent)
@@ -123,9 +115,37 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
         return make_plan(
             ctx, intent, "inform", "not_delivered", "only delivered orders can be returned"
         )
-    items = matching.select_items(ctx.text, order.items, all_items=wants_all_items(ctx.text))
-    if not items and intent == "refund":
-        items, inferred = list(order.items), True
+    actions = []
+    named_method = True
+    for order in [o for o in orders if o.status == "delivered"]:
+        found = _return_action(ctx, intent, order, several=len(orders) > 1)
+        if isinstance(found, RequestPlan):
+            return found
+        planned, named, guessed = found
+        actions.append(planned)
+        named_method &= named
+        inferred |= guessed
+    return make_plan(
+        ctx,
+        intent,
+        "confirm",
+        "return_delivered",
+        "the items can be returned",
+        actions=actions,
+        order_ids=[a.order_id for a in actions if a.order_id],
+        details={"needs_explicit_confirmation": inferred or not named_method},
+    )
+
+
+def _return_action(
+    ctx: Context, intent: str, order: Order, *, several: bool
+) -> tuple[PlannedAction, bool, bool] | RequestPlan:
+    """The return of one delivered order's items the text means: (action, refund method
+    named by the customer, items guessed); or the question to ask."""
+    pick = pick_items(ctx.text, order.items, all_items=wants_all_items(ctx.text))
+    items, guessed = pick.items, False
+    if not items and not pick.problem and intent == "refund" and not several:
+        items, guessed = list(order.items), True
     if not items:
         return make_plan(
             ctx,
@@ -133,6 +153,8 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
             "clarify",
             "which_items",
             "please tell us which items you would like to return",
+            order_ids=[order.id],
+            details={"items": [_item_words(i) for i in pick.candidates or order.items]},
         )
     method, named, problem = payment_method(ctx, order, refund_only=True)
     if problem or method is None:
@@ -151,16 +173,25 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
         f"return {', '.join(i.name for i in items)} from order {order.id}, refund to {method}",
         refund=refund,
     )
-    return make_plan(
-        ctx,
-        intent,
-        "confirm",
-        "return_delivered",
-        "the items can be returned",
-        actions=[planned],
-        order_ids=[order.id],
-        details={"needs_explicit_confirmation": inferred or not named},
-    )
+    return planned, named, guessed
+
+
+def _item_words(item: OrderItem) -> str:
+    options = ", ".join(f"{k} {v}" for k, v in item.options.items())
+    return f"{item.name} ({options})" if options else item.name
+
+
+def _with_items(planner: Callable[[Context, str], RequestPlan]) -> Callable[[Context, str], Any]:
+    """An address or payment change that also asks to change items of the same order is one
+    change of that order: `change_order` makes all of them, in the order the CRM allows."""
+
+    def plan_it(ctx: Context, intent: str) -> RequestPlan:
+        order = item_change_in(ctx)
+        if order is not None:
+            return change_order(ctx, "modify" if order.status == "pending" else "exchange")
+        return planner(ctx, intent)
+
+    return plan_it
 
 
 def _handover(reason: str, explanation: str) -> Callable[[Context, str], Any]:
@@ -177,8 +208,8 @@ _PLANNERS: dict[str, Callable[[Context, str], Any]] = {
     "refund": _return,
     "exchange": change_order,
     "modify": change_order,
-    "address_change": change_address,
-    "payment": change_payment,
+    "address_change": _with_items(change_address),
+    "payment": _with_items(change_payment),
     "complaint": _handover("complaint", "a colleague will personally look into your feedback"),
     "other": _handover("out_of_scope", "a colleague will help you with this request"),
 }

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from connectors.schemas import CatalogueProduct, Customer, Order
 from flows.customer_service import plans
+from flows.customer_service.clauses import withdrawn
 from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
 from flows.customer_service.identity import AuthProblem
 from flows.customer_service.schemas import Decision, Outcome, PlannedAction, RequestPlan
@@ -151,6 +152,14 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             outcome="human",
             reason="unclear_request",
             explanation="we are not sure what you would like us to do",
+        )
+    if withdrawn(span.text):
+        return RequestPlan(
+            intent=intent,
+            order_ids=span.order_ids,
+            outcome="inform",
+            reason="withdrawn",
+            explanation="as you decided not to go ahead with this request, nothing was changed",
         )
     assert s.customer is not None
     context = plans.Context(

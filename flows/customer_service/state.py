@@ -78,13 +78,14 @@ class CSState(TypedDict, total=False):
     intent: dict[str, Any]
     """The message's intent: label and confidence."""
     request_intents: list[dict[str, Any]]
-    """One intent per request in the message."""
+    """One intent per request in the message (label, confidence; ``by: verb`` when the
+    request's own verb settled what the model was unsure of)."""
     entities: dict[str, Any]
     """`MessageEntities` as JSON."""
     customer: dict[str, Any] | None
     auth: dict[str, Any]
     """`identity.Auth` as JSON: how the customer was identified (method: sender_email,
-    chat_session, knowledge_name_zip) or why not (problem: unauthenticated,
+    chat_session, knowledge_name_zip, knowledge_email) or why not (problem: unauthenticated,
     unverified_sender, identity_conflict)."""
     orders: dict[str, dict[str, Any]]
     """The orders the message names, by id, whoever they belong to."""

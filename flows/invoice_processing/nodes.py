@@ -13,6 +13,7 @@ from langgraph.types import interrupt
 
 from bpa.documents import DocumentRef
 from bpa.errors import FlowError
+from bpa.models import ModelGateway
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from connectors.base import Done, Irreversible
@@ -30,8 +31,14 @@ from connectors.schemas import (
     VendorSearch,
 )
 from flows.invoice_processing import checks, einvoice
+from flows.invoice_processing.schemas import InvoiceFields
 from flows.invoice_processing.state import InvoiceState, Issue
-from flows.invoice_processing.tasks import DOCUMENT_TYPE, INVOICE_FIELDS
+from flows.invoice_processing.tasks import (
+    DOCUMENT_LABELS,
+    DOCUMENT_READING,
+    DOCUMENT_TYPE,
+    INVOICE_FIELDS,
+)
 
 Ctx = Runtime[RunContext]
 
@@ -53,13 +60,44 @@ async def read_input(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `document_type` (label, confidence). A structured invoice
-    states its own type: no model is asked."""
+    states its own type: no model is asked. A language model reads the kind and the
+    fields in one call, so on such a backend this node writes `extract_fields`' update too
+    (the fields are kept whatever the kind: `looks_like_invoice` weighs them as before)."""
     if (structured := einvoice.structured(state)) is not None:
         return {"document_type": {"label": structured.kind, "confidence": 1.0, "scores": {}}}
-    result = await runtime.context.models.classify(
-        DOCUMENT_TYPE, text=(state.get("text") or "")[:8000]
-    )
-    return {"document_type": result.model_dump()}
+    models = runtime.context.models
+    text = state.get("text") or ""
+    if not _reads_in_one_call(models):
+        result = await models.classify(DOCUMENT_TYPE, text=text[:8000])
+        return {"document_type": result.model_dump()}
+    reading = await models.extract(DOCUMENT_READING, text=text, labels=list(DOCUMENT_LABELS))
+    answer = reading.value
+    return {
+        "document_type": {
+            "label": answer.document_type,
+            "confidence": answer.document_type_confidence,
+            "scores": {},
+        },
+        **_extracted(answer.fields, reading.confidence, reading.field_confidence),
+    }
+
+
+def _reads_in_one_call(models: ModelGateway) -> bool:
+    """Whether the backend is a language model, which reads the kind and the fields in one
+    answer (`DOCUMENT_READING`). The offline backend's are two implementations (a trained
+    classifier, a rule extractor) that cost nothing to run apart."""
+    return models.backend.name != "offline"
+
+
+def _extracted(
+    fields: InvoiceFields, confidence: float, field_confidence: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "fields": fields.model_dump(mode="json"),
+        "confidence": confidence,
+        "field_confidence": field_confidence,
+        "revision": 0,
+    }
 
 
 def looks_like_invoice(state: InvoiceState) -> bool:
@@ -88,16 +126,14 @@ async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Reads `text`; writes `fields`, `confidence`, `field_confidence`. A structured invoice
-    is taken as its XML says (confidence 1.0), its PDF's page read to compare."""
+    is taken as its XML says (confidence 1.0), its PDF's page read to compare. Fields a
+    language model already read with the document's kind are not asked for again."""
     if (structured := einvoice.structured(state)) is not None:
         return einvoice.structured_extraction(structured, state)
+    if "fields" in state:
+        return {}
     result = await runtime.context.models.extract(INVOICE_FIELDS, text=state.get("text") or "")
-    return {
-        "fields": result.value.model_dump(mode="json"),
-        "confidence": result.confidence,
-        "field_confidence": result.field_confidence,
-        "revision": 0,
-    }
+    return _extracted(result.value, result.confidence, result.field_confidence)
 
 
 async def _match_vendor(accounting: Any, fields: dict[str, Any]) -> Vendor | None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["InvoiceFields", "LineItem"]
+__all__ = ["DocumentLabel", "DocumentReading", "InvoiceFields", "LineItem"]
+
+#: The kinds of business document the flow tells apart.
+DocumentLabel = Literal[
+    "invoice", "credit_note", "receipt", "purchase_order", "quote", "letter", "other"
+]
 
 
 class LineItem(BaseModel):
@@ -35,3 +41,13 @@ class InvoiceFields(BaseModel):
     line_items: list[LineItem] = Field(default_factory=list)
     po_number: str | None = Field(default=None, description="Buyer's purchase order number")
     iban: str | None = Field(default=None, description="Supplier's IBAN, no spaces")
+
+
+class DocumentReading(BaseModel):
+    """A document's kind and its invoice fields, read together in one model call."""
+
+    document_type: DocumentLabel = Field(description="Which one kind of document this is")
+    document_type_confidence: float = Field(
+        ge=0, le=1, description="How sure you are of the kind, 0 to 1"
+    )
+    fields: InvoiceFields = Field(description="The invoice fields the document states")

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from bpa.models import ClassifyTask, ExtractTask, PromptLibrary
 from bpa.models.offline.classifier import trained_from
 from flows.invoice_processing.offline import parse_invoice
-from flows.invoice_processing.schemas import InvoiceFields
+from flows.invoice_processing.schemas import DocumentLabel, DocumentReading, InvoiceFields
 
-__all__ = ["DOCUMENT_LABELS", "DOCUMENT_TYPE", "INVOICE_FIELDS", "PROMPTS"]
+__all__ = ["DOCUMENT_LABELS", "DOCUMENT_READING", "DOCUMENT_TYPE", "INVOICE_FIELDS", "PROMPTS"]
 
 PROMPTS = PromptLibrary.beside(__file__)
 _EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "doc_types" / "examples.jsonl"
 
-DOCUMENT_LABELS = (
-    "invoice",
-    "credit_note",
-    "receipt",
-    "purchase_order",
-    "quote",
-    "letter",
-    "other",
-)
+DOCUMENT_LABELS: tuple[str, ...] = get_args(DocumentLabel)
 
 
 DOCUMENT_TYPE = ClassifyTask(
@@ -41,4 +34,15 @@ INVOICE_FIELDS = ExtractTask(
     prompt="extract_fields.j2",
     offline=parse_invoice,
     description="The fields of a supplier invoice.",
+)
+
+#: The kind and the fields in one answer: what a language model is asked, one call per
+#: document. The offline backend has no such task: its trained classifier and its rule
+#: extractor are two implementations, run as `DOCUMENT_TYPE` and `INVOICE_FIELDS`.
+DOCUMENT_READING = ExtractTask(
+    name="document_reading",
+    schema=DocumentReading,
+    prompts=PROMPTS,
+    prompt="read_document.j2",
+    description="What kind of business document this is, and its invoice fields.",
 )

@@ -48,6 +48,11 @@ _MONTH_WORDS: dict[str, str] = {
         "janeiro fevereiro março abril maio junho julho agosto setembro outubro "
         "novembro dezembro fev out"
     ),
+    "pl": (
+        "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października "
+        "listopada grudnia styczeń luty marzec kwiecień maj czerwiec lipiec sierpień "
+        "wrzesień październik listopad grudzień sty lut kwi cze lip sie wrz paź lis gru"
+    ),
     "ms": (
         "januari februari mac april mei jun julai ogos september oktober november disember ogo dis"
     ),
@@ -78,7 +83,7 @@ _DUE = re.compile(
     rf"\b{_PRE}(?:due|payable\s+(?:by|until|on)|pay\s+by|payment\s+date|fällig\w*|"
     r"zahlbar\s+bis|zahlungsziel|zahlungsfrist|échéance|echeance|à\s+payer\s+avant|"
     r"vencimiento|límite\s+de\s+pago|scadenza|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
-    r"te\s+betalen\s+voor|vencimento|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
+    r"te\s+betalen\s+voor|vencimento|termin\s+p[łl]atno[śs]ci|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
     rf"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il){_POST}",
     re.IGNORECASE,
 )
@@ -86,7 +91,7 @@ _OTHER = re.compile(
     rf"\b{_PRE}(?:deliver\w*|ship\w*|dispatch\w*|order|period|service|"
     r"lieferdatum|liefertermin|lieferung|leistungs\w*|bestell\w*|auftrag\w*|zeitraum|"
     r"livraison|commande|période|periode|entrega|pedido|periodo|consegna|ordine|"
-    rf"levering|bestel\w*|valid\w*|gültig\w*|expir\w*|exp|printed|birth){_POST}",
+    rf"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp|printed|birth){_POST}",
     re.IGNORECASE,
 )
 _ISSUE = re.compile(
@@ -94,13 +99,23 @@ _ISSUE = re.compile(
     r"bill(?:ing)?\s+date|tax\s+point|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
     r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
     r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
-    r"documento))?|factuurdatum|tarikh|date|dated|dt)\b",
+    r"documento))?|factuurdatum|tarikh|date|dated|dt|data\s+wystawienia|"
+    r"data\s+d[ae]\s+(?:emiss[ãa]o|fatura)|datum\s+van\s+uitgifte|dia\s+de\s+emiss[ãa]o)\b",
     re.IGNORECASE,
 )
 #: "Rechnung Nr. 17 vom 05.03.2026", "Facture n° 12 du ...": dated by what it follows.
-_WEAK = re.compile(r"\b(?:vom|du|del|dated|van)\s*$", re.IGNORECASE)
+_WEAK = re.compile(r"(?:\b|(?<=\d))(?:vom|du|del|dated|van|z\s+dnia|de)\s*$", re.IGNORECASE)
 _DOCUMENT = re.compile(
-    r"\b(?:invoice|rechnung|facture|factura|fattura|factuur|receipt|beleg|bill)\b", re.IGNORECASE
+    r"\b(?:invoice|\w*rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|fatura|"
+    r"receipt|beleg|bill)\b",
+    re.IGNORECASE,
+)
+#: Words that make a document named before a date another one: "Rechnung gemäß Vertrag
+#: vom ...", "facture selon devis du ...", "invoice as per order of ...".
+_REFERENCE = re.compile(
+    r"\b(?:gemäß|gem\.|laut|lt\.|zu|bezüglich|aus|according|per|selon|suivant|conform\w*|"
+    r"según|secondo|volgens|zgodnie|conforme|related|liée|ref\w*|original\w*)\b",
+    re.IGNORECASE,
 )
 _TERMS = re.compile(
     r"(?:net|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
@@ -138,7 +153,13 @@ def date_order(doc: Document) -> str:
     which most of the world writes.
     """
 
-    def vote() -> str:
+    return _vote(doc)[0]
+
+
+def _vote(doc: Document) -> tuple[str, bool]:
+    """The document's date order, and whether an unambiguous date settled it."""
+
+    def vote() -> tuple[str, bool]:
         dmy = mdy = 0
         for line in doc.lines:
             for m in _NUMERIC.finditer(line):
@@ -150,11 +171,11 @@ def date_order(doc: Document) -> str:
                 elif b > 12 >= a:
                     mdy += 1
         if dmy != mdy:
-            return "DMY" if dmy > mdy else "MDY"
+            return ("DMY" if dmy > mdy else "MDY"), True
         text = "\n".join(doc.lines[:200])
         if len(_US_HINTS.findall(text)) >= 2 and "€" not in text and "£" not in text:
-            return "MDY"
-        return "DMY"
+            return "MDY", False
+        return "DMY", False
 
     return doc.memo("date_order", vote)
 
@@ -198,18 +219,33 @@ def _label(doc: Document, index: int, start: int, nth: int) -> tuple[str | None,
     names the n-th date of the row below.
     """
     before = doc.lines[index][max(0, start - 64) : start]
-    if _WEAK.search(before):
-        kinds = _kinds(before[: _WEAK.search(before).start()][-48:])  # type: ignore[union-attr]
+    weak = _WEAK.search(before)
+    if weak:
+        kinds = _kinds(before[: weak.start()][-48:])
         if kinds:
             return kinds[-1], 0.9
-        return ("issue", 0.8) if _DOCUMENT.search(before) else (None, 0.0)
+        return _document_date(before)
     kinds = _kinds(before[-48:])
     if kinds:
         return kinds[-1], 1.0
+    if (titled := _document_date(before))[0] is not None:
+        return titled
+    above = doc.lines[index - 1] if index > 0 and not before.strip() else ""
+    weak = _WEAK.search(above)
+    if weak and not _kinds(above[: weak.start()][-48:]) and _document_date(above)[0]:
+        return "issue", 0.75
     kinds = _kinds(_previous_label(doc, index))
     if kinds:
         return kinds[min(nth, len(kinds) - 1)], 0.85
     return None, 0.0
+
+
+def _document_date(before: str) -> tuple[str | None, float]:
+    """A date right after the document's own title ("Handelsrechnung (380) 05.03.2018",
+    "Facture n° 12 du ...") is its issue date; after another document's, it is not."""
+    if _DOCUMENT.search(before) is None or _REFERENCE.search(before):
+        return None, 0.0
+    return "issue", 0.8
 
 
 def _kinds(text: str) -> list[str]:
@@ -239,7 +275,7 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
     """Every date in the document, labelled "issue", "due", "other" or None (no label)."""
 
     def build() -> list[Candidate[dt.date]]:
-        order = date_order(doc)
+        order, voted = _vote(doc)
         found: list[Candidate[dt.date]] = []
         for index, line in enumerate(doc.lines):
             if not any(ch.isdigit() for ch in line):
@@ -264,7 +300,7 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
             for nth, (start, end, value, guessed) in enumerate(hits):
                 kind, strength = _label(doc, index, start, nth)
                 confidence = 0.5 + (0.4 * strength if kind in ("issue", "due") else 0.0)
-                confidence -= 0.15 if guessed else 0.0
+                confidence -= (0.05 if voted else 0.15) if guessed else 0.0
                 confidence -= 0.2 if kind == "other" else 0.0
                 if _TIME_AFTER.match(line[end:]):
                     confidence += 0.1

@@ -43,17 +43,53 @@ _DOC_VALUE = re.compile(
     r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
 )
 _LABEL_TAIL = (
-    r"(?:\s*(?:no\b\.?|nr\b\.?|n[°º]\.?|n\.|number|nummer|num(?:ber|éro|ero)?\b\.?|#|"
-    r"id\b))"
+    r"(?:[\s-]*(?:no\b\.?|nr\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
+    r"n[uú]m(?:ber|éro|ero)?\b\.?|#|id\b))"
+)
+#: Words that name the document itself (German and Dutch also as the head of a compound,
+#: "Handelsrechnung", "Mietrechnung"); credit notes count, their number is the document's.
+_DOC_WORD = (
+    r"(?:\w*rechnung|gutschrift|beleg|invoice|credit\s+note|facture|avoir|factura|abono|"
+    r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito)"
 )
 _INVOICE_LABEL = re.compile(
-    r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\brechnung|\bfacture|"
-    r"\bfactura|\bfattura|\bfactuur|\bbeleg|\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
+    r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
+    r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
+    r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
     rf"{_LABEL_TAIL}[\s.:#]*"
-    r"|(?:rechnungs|beleg|factuur)(?:nummer|nr\.?)\s*[:#]?\s*"
-    r"|(?:num(?:éro|ero|ber)|n[°º])\s*(?:de\s+(?:la\s+)?)?(?:facture|factura|fattura|invoice)"
-    r"[\s.:#]*|\b(?:invoice|rechnung|facture|factura|fattura|factuur)(?:\s*[:#]\s*|\s+)"
-    r"(?=[A-Z/-]*\d)",
+    r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
+    r"|(?:n[uú]m(?:éro|ero|ber)|numer|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
+    r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
+    r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
+    r"fatura)(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)",
+    _I,
+)
+#: A title line that names the document and, further on, its number: "Handelsrechnung
+#: (380) 05.06.2018 Nr. 471102 vom ...", "Facture du 05/06/2018 n° F-12".
+_TITLE_NUMBER = re.compile(
+    rf"^\W*(?:\w+\s+)?{_DOC_WORD}\b(?P<gap>.{{0,60}}?)"
+    r"(?<![\w-])(?:nr|no|n[°º]|n\.\s?[°º]|nummer|number|num[eé]ro|número|numer|#)(?![^\W\d_])\.?\s*[:#]?\s*",
+    _I,
+)
+#: One cell of a header row: "N° de facture", "Invoice No.", "Kundennummer", "Date".
+_HEADER_CELL = re.compile(
+    r"(?:n[°º]|n\.o|num(?:éro|ero|ber)|número|numer)\s+(?:(?:de|da|do|du|of)\s+)?(?:la\s+)?"
+    r"[^\W\d_]+|[^\W\d_]+[\s.-]*(?:no\b\.?|nr\b\.?|n[°º]\.?|n\.o\b\.?|#|number\b|"
+    r"nummer\b|num[ée]ro\b|número\b|numer\b)|[^\W\d_]+\.?",
+    _I,
+)
+#: "Date de facture", "Data da fatura": the document word names a date, not a number.
+_DATE_BEFORE = re.compile(
+    r"(?:date|datum|fecha|data|dt)\W*(?:(?:de|da|do|del|della|di|van|of)\s+)?(?:la\s+)?$", _I
+)
+#: Numbers of something else: the customer, an order, a delivery, a contract, an earlier
+#: invoice. A label that holds one of these never names the invoice number.
+_OTHER_NUMBER = re.compile(
+    r"kunde|customer|client|cliente|klant|klient|order|bestell|auftrag|commande|pedido|ordine|"
+    r"bestelling|zam[oó]wieni|encomenda|liefer|delivery|livraison|entrega|consegna|levering|"
+    r"dostaw|contract|vertrag|contrat|contrato|contratto|umowy|referenz|reference|référence|"
+    r"li[ée]e|related|original|bezug|vsnr|police|policy|account|konto|compte|cuenta|conto|"
+    r"steuer|tax\s+id|vat|ust|tva|iva|btw",
     _I,
 )
 _PO_LABEL = re.compile(
@@ -70,6 +106,10 @@ _PO_LINE = re.compile(
     r"commande|votre\s+commande|pedido|su\s+pedido|ordine|vostro\s+ordine|bestelling|uw\s+order)"
     rf"{_LABEL_TAIL}?\s*[:#.]?\s*$",
     _I,
+)
+#: A date glued to the number by text extraction that lost the spaces: "R123vom06.08.2018".
+_GLUED_DATE = re.compile(
+    r"(?<=\d)(?:vom|du|of|from|dated|del|van|z)\d{1,2}[./]\d{1,2}[./]\d{2,4}$", _I
 )
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{2,4}$")
 
@@ -176,18 +216,28 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
     return sorted(found.values(), key=lambda c: (-c.confidence, c.line))
 
 
-def _labelled_values(doc: Document, label: re.Pattern[str], kind: str) -> list[Candidate[str]]:
+def _labelled_values(
+    doc: Document, label: re.Pattern[str], kind: str, negative: re.Pattern[str] | None = None
+) -> list[Candidate[str]]:
     found: list[Candidate[str]] = []
     for index, line in enumerate(doc.lines):
         for m in label.finditer(line):
+            if negative is not None and negative.search(m.group(0)):
+                continue
+            if negative is not None and _DATE_BEFORE.search(
+                line[max(0, m.start() - 16) : m.start()]
+            ):
+                continue
             rest = line[m.end() :].lstrip(" :#.")
             below = False
-            if not rest and index + 1 < len(doc):
+            # Below a label only when it heads its line: in a header row ("Customer No.
+            # Invoice No.") the value below the last label is not the first one of the row.
+            if not rest and index + 1 < len(doc) and not line[: m.start()].strip():
                 rest, below = doc.lines[index + 1], True
             value = _DOC_VALUE.match(rest)
             if value is None:
                 continue
-            token = value.group(1).strip("._-/")
+            token = _GLUED_DATE.sub("", value.group(1)).strip("._-/")
             if _DATE_LIKE.match(token) or len(token) > 30:
                 continue
             strong = any(ch.isalpha() for ch in m.group(0)[:3]) and len(m.group(0).strip()) > 3
@@ -198,9 +248,37 @@ def _labelled_values(doc: Document, label: re.Pattern[str], kind: str) -> list[C
     return found
 
 
+def _header_row(doc: Document) -> list[Candidate[str]]:
+    """Invoice numbers under a header row ("Invoice No.  Date  Customer No." over
+    "INV-7  01.02.2024  C-22"): the n-th value of the row below goes with the n-th label."""
+    found: list[Candidate[str]] = []
+    for index, line in enumerate(doc.lines[:-1]):
+        if any(ch.isdigit() for ch in line) or not _INVOICE_LABEL.search(line):
+            continue
+        cells = _HEADER_CELL.findall(line)
+        values = doc.lines[index + 1].split()
+        if not 2 <= len(cells) == len(values) or "".join(cells).replace(" ", "") != line.replace(
+            " ", ""
+        ):
+            continue
+        for cell, value in zip(cells, values, strict=True):
+            label = _INVOICE_LABEL.match(cell)
+            if label is None or _OTHER_NUMBER.search(cell) or _DATE_BEFORE.search(cell[:1]):
+                continue
+            token = value.strip("._-/:")
+            if any(ch.isdigit() for ch in token) and not _DATE_LIKE.match(token):
+                found.append(Candidate(token, 0.75, index + 1, "invoice", cell))
+    return found
+
+
 def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
     """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"..."""
-    cands = _labelled_values(doc, _INVOICE_LABEL, "invoice")
+    cands = _labelled_values(doc, _INVOICE_LABEL, "invoice", _OTHER_NUMBER)
+    cands.extend(_header_row(doc))
+    titled = {c.line for c in cands}
+    for cand in _labelled_values(doc, _TITLE_NUMBER, "invoice", _OTHER_NUMBER):
+        if cand.line not in titled and not _DATE_LIKE.match(cand.value):
+            cands.append(cand.but(cand.confidence - 0.1))
     return sorted(cands, key=lambda c: (-c.confidence, c.line))
 
 

@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 _NUMBER = re.compile(
-    r"(?<![\w.,:/'\u00a0-])(?P<sign>[-−–]\s?)?(?:(?P<cur>[€$£¥₹]|RM|EUR|USD|GBP|CHF)\s?)?"
-    r"(?P<num>\d{1,3}(?:(?P<g>[,.'’\u00a0])\d{3})(?:(?P=g)\d{3})*(?:[.,]\d{1,2})?"
+    r"(?<![\w.,:/'\u00a0-])(?P<sign>[-−–]\s?)?(?:(?P<cur>[€$£¥₹₨]|RM|Rs\.?|EUR|USD|GBP|CHF|INR)\s?)?"
+    r"(?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?|\d{1,3}(?:(?P<g>[,.'’\u00a0])\d{3})(?:(?P=g)\d{3})*(?:[.,]\d{1,2})?"
     r"|\d{1,3}(?: \d{3})+,\d{2}|\d{1,7}(?:[.,]\d{1,3})?)"
     r"(?![\d%]|\s?%|[.,:/]\d|[.,]?[A-Za-z])"
 )
@@ -40,6 +40,7 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("S$", "SGD"), ("HK$", "HKD"), ("NZ$", "NZD"), ("R$", "BRL"), ("€", "EUR"),
     ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("zł", "PLN"), ("Kč", "CZK"),
     ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
+    ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"),
     ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"),
 )  # fmt: skip
 _ISO_CODES = (
@@ -57,6 +58,10 @@ _CURRENCY = re.compile(
 _DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD"}
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
+#: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday):
+#: they name a currency only right beside an amount.
+_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp"})
+_AMOUNT_NEAR = re.compile(r"^\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
 
 Amount = Candidate[Decimal]
 
@@ -160,6 +165,11 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
             elif code == "kr":
                 code = _KRONA_COUNTRY.get(country or "", "SEK")
             if code not in _ISO:
+                continue
+            if token in _AMBIGUOUS and not (
+                _AMOUNT_NEAR.match(line[m.end() : m.end() + 12])
+                or _AMOUNT_NEAR.search(line[max(0, m.start() - 2) : m.start()])
+            ):
                 continue
             symbol = not token[0].isalpha()
             if not symbol and not _NUMBER.search(line) and not _labelled_currency(doc, index):

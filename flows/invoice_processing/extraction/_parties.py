@@ -33,6 +33,23 @@ _VENDOR_LABEL = re.compile(
     r"vendedor|fornitore|cedente|leverancier|verkoper|afzender)\b\s*:?\s*",
     _I,
 )
+#: A section heading for the issuer, alone on its line ("Verkäufer", "Seller:", "Vendeur").
+_VENDOR_HEADING = re.compile(
+    r"^\W*(?:from|seller|vendor|supplier|issuer|issued\s+by|sold\s+by|bill\s+from|lieferant|"
+    r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
+    r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
+    r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca)"
+    r"(?:\s*/\s*[^\W\d_]+)?\W*$",
+    _I,
+)
+#: A field label for a party's name ("Name:", "Raison sociale :", "Nazwa:").
+_NAME_LABEL = re.compile(
+    r"^\s*(?:name|company(?:\s+name)?|firma|firmenname|nom|raison\s+sociale|"
+    r"d[ée]nomination|nombre|raz[oó]n\s+social|nome|ragione\s+sociale|denominazione|naam|"
+    r"bedrijfsnaam|nazwa|nazwa\s+firmy|designa[çc][ãa]o\s+social)\s*:\s*",
+    _I,
+)
+_FIELD_LINE = re.compile(r"^[^\W\d_][^:]{0,30}:")
 _SUFFIX_WORDS = (
     "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
@@ -47,7 +64,7 @@ _STRONG_SUFFIX = re.compile(
     r"\b(?:gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|limited|llc|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|"
-    r"sp\.\s*z\s*o\.o\.?)(?=\W|$)",
+    r"sp\.\s*z\s*o\.o\.?|a\.\s?g\.)(?=\W|$)",
     _I,
 )
 _TITLE = re.compile(
@@ -91,7 +108,7 @@ _REGISTRATION = re.compile(
 _EMAIL = re.compile(r"<[^<>@\s]+@[^<>\s]+>|\S+@\S+\.\w+")
 _ITEMS_OR_MONEY = re.compile(r"\d[.,]\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _LABEL_COLON = re.compile(r"(?:^|\s)[^\W\d_][^\W\d_.#°\s]*(?:[.\s#°]+[^\W\d_]+)*\.?\s?:")
-_SEPARATOR = re.compile(r"\s+[·•|]\s+|\s{3,}")
+_SEPARATOR = re.compile(r"\s*[·•●|]\s*|\s{3,}|\s+[-–]\s+(?=\d)")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
 _DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
@@ -138,6 +155,8 @@ def _name_part(doc: Document, index: int) -> str:
     if cut is not None:
         line = line[:cut]
     m = _VENDOR_LABEL.match(line)
+    if m and ":" not in m.group(0) and _TRADE_ONLY.match(line[m.end() :]):
+        m = None
     line = _EMAIL.sub("", line[m.end() :] if m else line)
     if line.rstrip().endswith(":"):
         return ""
@@ -202,6 +221,39 @@ def _domains(doc: Document) -> list[str]:
     ]
 
 
+def _section_names(doc: Document) -> list[Candidate[str]]:
+    """The name in a section under an issuer heading: "Verkäufer" / "Name: Acme GmbH", or
+    the first line of the section that is not a field ("Nummer: 5499") nor an address."""
+    found: list[Candidate[str]] = []
+    buyer = buyer_lines(doc)
+    for index, line in enumerate(doc.lines):
+        if not _VENDOR_HEADING.match(line):
+            continue
+        for below in range(index + 1, min(len(doc), index + 8)):
+            text = doc.lines[below]
+            if below in buyer or _VENDOR_HEADING.match(text):
+                break
+            label = _NAME_LABEL.match(text)
+            if label is None and _FIELD_LINE.match(text):
+                continue
+            name = text[label.end() :] if label else text
+            first = below
+            if not name and below + 1 < len(doc):
+                first, name = below + 1, doc.lines[below + 1]
+            name = _SEPARATOR.split(name, maxsplit=1)[0].strip(" ,;")
+            after = doc.lines[first + 1] if first + 1 < len(doc) else ""
+            if (
+                not _STRONG_SUFFIX.search(name)
+                and _STRONG_SUFFIX.search(after)
+                and not (_FIELD_LINE.match(after) or _ADDRESS.search(after))
+            ):
+                name = f"{name} {after.strip()}"  # a name broken over two lines
+            if name and _plausible_name(name):
+                found.append(Candidate(_clean_name(name), 0.9, first, "vendor", text))
+            break
+    return found
+
+
 def find_vendor_names(doc: Document) -> list[Candidate[str]]:
     """Names the document's issuer may have, best first."""
 
@@ -240,6 +292,7 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
             if name.isupper() and len(name.split()) >= 2:
                 score += 0.03
             found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
+        found.extend(_section_names(doc))
         found.sort(key=lambda c: (-c.confidence, c.line))
         return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
 

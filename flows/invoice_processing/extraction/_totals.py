@@ -30,7 +30,18 @@ _SUBTOTAL = re.compile(
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])|"
     r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|ht\b|hors)|montant\s+ht|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
-    r"totaal\s+excl\w*|total\s+sales\s*\(?excl",
+    r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
+    r"(?:ohne|exkl\w*|excl\w*|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+(?:ust|mwst|vat|"
+    r"tax|tva|taxes|iva|btw|steuer|podatku|impuestos?)\b|razem\s+netto|valor\s+l[ií]quido|"
+    r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable",
+    _I,
+)
+#: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
+#: the allowances or charges, a prepayment.
+_NOT_TOTAL = re.compile(
+    r"(?:brutto|netto|einzel|stück|unit|net|gross)[\s-]?(?:preis|price|prix)|"
+    r"zuschl\w*|abschl\w*|\ballowances?\b|surcharges?|anzahlung|acompte|prepaid|"
+    r"paid\s+in\s+advance|vorauszahlung",
     _I,
 )
 _DUE = re.compile(
@@ -55,7 +66,8 @@ _PLAIN = re.compile(r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|be
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
 _TAX = re.compile(
     r"\b(?:vat|tax|gst|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
-    r"mehrwertsteuer|steuer|impuesto|imposta|taxe)\b",
+    r"mehrwertsteuer|steuer|impuesto|imposta|taxe|steuerbetrag|(?:mwst|ust)-?betrag|"
+    r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -69,6 +81,12 @@ _CASH = re.compile(
 _CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
 _ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
 _LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
+#: A credit note states its amounts as positive numbers (EN 16931), whatever its page shows.
+_CREDIT_NOTE = re.compile(
+    r"^\W*(?:credit\s+note|gutschrift|avoir|nota\s+de\s+cr[eé]dito|nota\s+di\s+credito|"
+    r"creditnota|faktura\s+korygująca|abono)\b",
+    _I,
+)
 
 #: Word stems every sum label above holds: a cheap first filter, most lines have none.
 _ANY_SUM = re.compile(
@@ -169,6 +187,8 @@ def _classify(line: str) -> tuple[str, re.Match[str]] | None:
         return "subtotal", m
     for kind, pattern in (("due", _DUE), ("gross", _GROSS)):
         if (m := pattern.search(line)) is not None:
+            if _NOT_TOTAL.search(line[max(0, m.start() - 12) : m.end() + 24]):
+                return None
             return kind, m
     if _SKIP.search(line):
         return None
@@ -192,7 +212,15 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
             if hit is None:
                 continue
             kind, m = hit
-            value = _value_after(doc, index, m.end())
+            last = _classify(line.rsplit(" ", 1)[-1])
+            column = _last_column(doc, index) if last and last[0] != "subtotal" else None
+            value: tuple[int, Decimal] | None = column
+            if last and column:
+                kind = last[0]
+            else:
+                value = _value_after(doc, index, m.end())
+            if value is not None and value[1] < 0 and _credit_note(doc):
+                value = value[0], -value[1]
             if value is None or value[1] < 0 or (value[1] == 0 and kind != "tax"):
                 continue
             where, amount = value
@@ -200,6 +228,8 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 raw[kind].append(Candidate(amount, 0.75, where, kind, line))
                 continue
             confidence = _RANK[kind] + 0.05 * index / size
+            if amount.as_tuple().exponent == 0 and 1900 <= amount <= 2100:
+                confidence -= 0.3  # a year ("© 2024", "Total 2024" in a footer)
             raw["total"].append(Candidate(amount, confidence, where, kind, line))
         raw["total"] = _cross_check(doc, raw)
         for key in raw:
@@ -207,6 +237,28 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
         return raw
 
     return doc.memo("totals", build)
+
+
+def _credit_note(doc: Document) -> bool:
+    return doc.memo("credit", lambda: any(_CREDIT_NOTE.match(x) for x in doc.lines[:20]))
+
+
+def _last_column(doc: Document, index: int) -> tuple[int, Decimal] | None:
+    """The sum under a table's last column: "Warenwert ... MwSt-Betrag Endbetrag" over
+    rows of amounts, the last of which is the sum row."""
+    line = doc.lines[index]
+    if len(line.split()) < 3 or find_amounts(doc, index):
+        return None
+    found: tuple[int, Decimal] | None = None
+    below = index + 1
+    while below < len(doc) and below - index <= 12:
+        amounts = find_amounts(doc, below)
+        tail = without_currency(doc.lines[below][amounts[-1][1] :]) if amounts else "x"
+        if len(amounts) < 2 or tail.strip(" €$£"):
+            break
+        found = below, amounts[-1][2]
+        below += 1
+    return found
 
 
 def _speaks_of_money(doc: Document) -> bool:
@@ -244,8 +296,8 @@ def _cross_check(
     roundings = [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
     for rounding in roundings:
         implied.extend((t.value + rounding, "rounding") for t in totals)
-    for sub in raw["subtotal"][:2]:
-        implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"][:3])
+    for sub in raw["subtotal"][:3]:
+        implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"])
     values = {t.value for t in totals}
     cents = any("." in str(t.value) for t in totals)
     out: list[Candidate[Decimal]] = []

@@ -1,0 +1,108 @@
+"""Several requests in one message without order numbers: "cancel the lamp order and tell
+me where the headphones are" is two requests, each planned (or asked about) on its own.
+
+A clause's kind comes from its verb (cancel, return, change, status); sentences and
+clauses joined by "and", "also", "then" start a new request where the kind changes. A
+clause with no such verb ("it arrived broken") belongs to the request around it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["INTENTS_OF_KIND", "kind_of", "sentences", "split_by_action", "withdrawn"]
+
+_KINDS: dict[str, re.Pattern[str]] = {
+    "cancel": re.compile(
+        r"\b((?<!was )(?<!been )(?<!already )(?<!the )(?<!my )cancel\w*|call off|scrap"
+        r"|back out of|don'?t (?:send|ship)|do not (?:send|ship)"
+        r"|stop (?:the|my|that) order)\b",
+        re.IGNORECASE,
+    ),
+    "return": re.compile(
+        r"\b(return(?:ing)?\b|send (?:\w+ ){0,3}back|give (?:\w+ ){0,2}back"
+        r"|take (?:\w+ ){0,2}back)\b",
+        re.IGNORECASE,
+    ),
+    "change": re.compile(
+        r"\b(exchange\w*|swap\w*|switch(?!ed)\w*|trade|replace"
+        r"|change(?!d my mind| of (?:mind|plan))|modify|upgrade"
+        r"|(?:ship|deliver|send) (?:\w+ ){0,4}?to (?!me\b|you\b)"
+        r"|(?:new|different|correct) address|update (?:my|the) (?:address|payment|order))\b",
+        re.IGNORECASE,
+    ),
+    "status": re.compile(
+        r"\b(where(?:'s| is| are) (?:my|the|it|they)|track (?:my|the|it)|tracking (?:number|info)"
+        r"|where (?:my|the) (?:\w+ ){1,3}(?:is|are)\b|status of|when will (?:it|they|my|the)"
+        r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+) "
+        r"(?:shipped|arrived|been (?:shipped|sent)))\b",
+        re.IGNORECASE,
+    ),
+}
+#: The flow's intents (intents.py) a request of each kind can be.
+INTENTS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "cancel": ("cancel",),
+    "return": ("return", "refund"),
+    "change": ("modify", "exchange", "address_change", "payment"),
+    "status": ("order_status",),
+}
+_JOIN = re.compile(r"(?:,|;)?\s+(?:and also|and then|and|also|plus|then|as well as)\s+|[,;]\s+")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+def kind_of(text: str) -> str | None:
+    """The kind of request the text's first action verb makes, or None."""
+    found = [(m.start(), kind) for kind, p in _KINDS.items() if (m := p.search(text))]
+    return min(found)[1] if found else None
+
+
+def _verbs(text: str) -> list[tuple[int, str]]:
+    return sorted((m.start(), kind) for kind, p in _KINDS.items() for m in p.finditer(text))
+
+
+def _split_sentence(sentence: str) -> list[str]:
+    """Cuts a sentence where its verbs change kind, at the last joining word before."""
+    pieces, start, previous = [], 0, None
+    for position, kind in _verbs(sentence):
+        if previous is not None and kind != previous:
+            joins = [j for j in _JOIN.finditer(sentence, start, position)]
+            if joins:
+                cut = joins[-1]
+                pieces.append(sentence[start : cut.start()].strip())
+                start = cut.end()
+        previous = kind
+    pieces.append(sentence[start:].strip())
+    return [p for p in pieces if p]
+
+
+def split_by_action(text: str) -> list[str]:
+    """The text's requests, in order; one piece when it asks for one kind of thing."""
+    spans: list[tuple[str | None, str]] = []
+    for sentence in sentences(text):
+        for piece in _split_sentence(sentence):
+            kind = kind_of(piece)
+            if spans and (kind is None or spans[-1][0] in (None, kind)):
+                last_kind, last_text = spans[-1]
+                spans[-1] = (last_kind or kind, f"{last_text} {piece}")
+            else:
+                spans.append((kind, piece))
+    return [piece for _, piece in spans]
+
+
+_ACTION_VERB = r"(?:exchange|return|cancel|change|modify|swap|switch|send (?:it|them) back)"
+_WITHDRAWN = re.compile(
+    rf"\b(?:decided?|decides|deciding) (?:not to|to not|against) {_ACTION_VERB}"
+    rf"|\b(?:don'?t|do not|won'?t|no longer want to|not going to) {_ACTION_VERB}\w*"
+    r"(?: \w+){0,5} after all\b",
+    re.IGNORECASE,
+)
+
+
+def withdrawn(text: str) -> bool:
+    """The customer takes the request back in the same breath ("… but then decided not to
+    exchange the kettle after all")."""
+    return _WITHDRAWN.search(text) is not None

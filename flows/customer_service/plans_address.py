@@ -1,0 +1,106 @@
+"""The policy for a new shipping address: of pending orders, or the customer's default one.
+
+The address is written out in the message, or pointed at: "(same as #W…)", "my home
+address" (the profile's), "the same address as my laptop order" (another order's). The
+orders it is for are those named, else those the words point at (references.py); a message
+about the account's address ("I moved", "my default address") changes the profile.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from connectors.schemas import Address
+from flows.customer_service import references
+from flows.customer_service._planning import Context, action, make_plan, targets, which_order
+from flows.customer_service.entities import address_in
+from flows.customer_service.schemas import RequestPlan
+
+__all__ = ["change_address"]
+
+#: The customer's own (default) address rather than where an order goes.
+_ACCOUNT = re.compile(
+    r"\b(?:default|account|profile|on file|billing|home address (?:is|has changed)|i(?:'ve| have)? "
+    r"moved|my address (?:is|has changed))\b",
+    re.IGNORECASE,
+)
+_ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
+
+
+def _new_address(ctx: Context) -> Address | None:
+    """The address written out, else one the text points at: an order named "(same as
+    #W…)", the profile's ("my home address") or another order's ("as my last order")."""
+    address = address_in(ctx.text) or ctx.entities.address
+    for ref in ctx.span.reference_order_ids:
+        found = ctx.order(ref)
+        if address is None and found is not None:
+            address = found.address
+    if address is None:
+        exclude = [o.id for o in ctx.orders]
+        address = references.address_reference(ctx.text, ctx.customer, ctx.customer_orders, exclude)
+    return address
+
+
+def change_address(ctx: Context, intent: str) -> RequestPlan:
+    """A new shipping address for pending orders, or the customer's default address."""
+    address = _new_address(ctx)
+    if address is None:
+        return make_plan(
+            ctx,
+            intent,
+            "clarify",
+            "missing_address",
+            "please send the full new address (street, city, state, zip code)",
+        )
+    fields = address.model_dump()
+    inferred = False
+    if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not _ACCOUNT.search(ctx.text):
+        orders, inferred = targets(ctx, {"pending"})
+        if not orders:
+            return which_order(ctx, intent, {"pending"}, "which order should go to this address?")
+        ctx = replace(ctx, orders=orders)
+    if not ctx.orders:
+        return make_plan(
+            ctx,
+            intent,
+            "confirm",
+            "update_default_address",
+            "your address can be updated",
+            actions=[
+                action(
+                    "update_customer_address",
+                    None,
+                    {"customer_id": ctx.customer.id, "address": fields},
+                    f"change your default address to {address.one_line()}",
+                )
+            ],
+            order_ids=[],
+        )
+    actions = []
+    for order in ctx.orders:
+        if order.status != "pending":
+            return make_plan(
+                ctx,
+                intent,
+                "inform",
+                "not_pending",
+                "only orders that have not shipped can be sent to another address",
+            )
+        actions.append(
+            action(
+                "modify_order_address",
+                order.id,
+                {"order_id": order.id, "address": fields},
+                f"ship order {order.id} to {address.one_line()}",
+            )
+        )
+    return make_plan(
+        ctx,
+        intent,
+        "confirm",
+        "modify_address",
+        "the address can be changed",
+        actions=actions,
+        details={"needs_explicit_confirmation": inferred},
+    )

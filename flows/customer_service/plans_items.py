@@ -1,0 +1,130 @@
+"""Changing the items of an order: which variant each item becomes, at what price
+difference, paid how; and whether a request about something else also asks for it."""
+
+from __future__ import annotations
+
+import re
+
+from connectors.schemas import Order, OrderItem
+from flows.customer_service import matching, scales
+from flows.customer_service._planning import (
+    ZERO,
+    Context,
+    action,
+    clarify,
+    payment_method,
+    targets,
+)
+from flows.customer_service.schemas import PlannedAction, RequestPlan
+from flows.customer_service.selection import acting_mentions
+
+__all__ = ["item_change_in", "items_action", "items_by_new_option"]
+
+
+def _new_items(
+    ctx: Context, intent: str, order: Order, items: list[OrderItem]
+) -> tuple[list[str], object] | RequestPlan:
+    """The variant each item becomes, and the total price difference; or what to ask."""
+    new_ids: list[str] = []
+    difference = ZERO
+    for item in items:
+        product = ctx.products.get(item.product_id)
+        if product is None:
+            return clarify(ctx, intent, "choose_option", "which option would you like?", order)
+        choice = matching.choose_variant(ctx.text, item, product, [i.name for i in items])
+        if choice.variant is None:
+            fitting = choice.problem in ("ambiguous", "other_changes_needed")
+            offered = choice.candidates if fitting else product.variants
+            return clarify(
+                ctx,
+                intent,
+                f"option_{choice.problem}",
+                f"please tell us which {item.name} option you would like",
+                order,
+                item=item.name,
+                options=[v.options for v in offered if v.available][:8],
+            )
+        new_ids.append(choice.variant.item_id)
+        difference += choice.variant.price - item.price
+    return new_ids, difference
+
+
+def items_action(
+    ctx: Context, intent: str, order: Order, items: list[OrderItem], method: str | None
+) -> tuple[PlannedAction, bool] | RequestPlan:
+    found = _new_items(ctx, intent, order, items)
+    if isinstance(found, RequestPlan):
+        return found
+    new_ids, difference = found
+    assert isinstance(difference, type(ZERO))
+    named = method is not None
+    if method is None:
+        method, named, _ = payment_method(ctx, order, refund_only=False)
+    card = ctx.customer.payment_method(method or "")
+    if card and card.source == "gift_card" and difference > (card.balance or ZERO):
+        return clarify(
+            ctx,
+            intent,
+            "insufficient_balance",
+            "the gift card balance does not cover the price difference",
+            order,
+        )
+    verb, name = (
+        ("modify", "modify_order_items")
+        if order.status == "pending"
+        else ("exchange", "exchange_items")
+    )
+    request = {
+        "order_id": order.id,
+        "item_ids": [i.item_id for i in items],
+        "new_item_ids": new_ids,
+        "payment_method_id": method,
+    }
+    summary = (
+        f"{verb} {', '.join(i.name for i in items)} in order {order.id} "
+        f"(price difference {difference}, via {method})"
+    )
+    return action(name, order.id, request, summary, refund=max(ZERO, -difference)), named
+
+
+def items_by_new_option(ctx: Context, order: Order) -> list[OrderItem]:
+    """When no product is named ("change the deck material to bamboo"): the one item whose
+    product has an option value, named in the text, that the item does not have."""
+    hits = []
+    for item in order.items:
+        product = ctx.products.get(item.product_id)
+        if product is None:
+            continue
+        fresh = {
+            v
+            for variant in product.variants
+            for k, v in variant.options.items()
+            if item.options.get(k) != v and len(v) > 2
+        }
+        if any(matching.has_value(v, ctx.text) for v in fresh):
+            hits.append(item)
+    return hits if len(hits) == 1 else []
+
+
+_CHANGE_VERBS = re.compile(r"\b(modify|exchange|swap|replace)\b", re.IGNORECASE)
+
+
+def item_change_in(ctx: Context) -> Order | None:
+    """The order whose items the request (named for its address or payment) also asks to
+    change: an item of it is named (not just to name the order) together with a new option,
+    a relative wish ("the biggest one") or a change verb."""
+    orders = ctx.orders or targets(ctx, {"pending", "delivered"})[0]
+    for order in orders:
+        if order.status not in ("pending", "delivered"):
+            continue
+        named = {m.product_id for m in acting_mentions(ctx.text, order.items)}
+        if not named:
+            continue
+        wishes = any(
+            scales.wishes_in(ctx.text, item, product)
+            for item in order.items
+            if item.product_id in named and (product := ctx.products.get(item.product_id))
+        )
+        if wishes or items_by_new_option(ctx, order) or _CHANGE_VERBS.search(ctx.text):
+            return order
+    return None

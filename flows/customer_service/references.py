@@ -1,0 +1,159 @@
+"""Which of a customer's orders a request means when it gives no order number.
+
+Customers point at orders by what is in them ("the order with the laptop"), by recency
+("my last order", "the one I placed this morning"), by status ("the order that hasn't
+shipped"), by the end of its number ("it ends in 66") or all at once ("both my pending
+orders"). The CRM lists a customer's orders oldest first and keeps no order dates, so a
+date ("the order from March 3rd") cannot be matched: such a request, like any that fits
+several orders, gets one question listing the orders that fit.
+
+Addresses are found the same way: "my home address" is the profile's, "the address of my
+last order" is that order's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from connectors.schemas import Address, Customer, Order
+from flows.customer_service.matching import mentions
+
+__all__ = ["Found", "address_reference", "describe", "find_orders"]
+
+_RECENT = re.compile(
+    r"\b(?:(?:most )?recent(?:ly)?|latest|newest|last(?! (?:week|month|year|time|night|few"
+    r"|couple|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d))"
+    r"|just (?:placed|made|ordered|bought|put in)|(?:placed|made|ordered) (?:it )?"
+    r"(?:today|this morning|tonight|last night|yesterday|an hour ago|earlier today))\b",
+    re.IGNORECASE,
+)
+_OLDEST = re.compile(
+    r"\b(?:first|oldest|earliest|older) (?:order|one|purchase)\b|\b(?:first|oldest) of (?:my|the)",
+    re.IGNORECASE,
+)
+_PENDING = re.compile(
+    r"\b(?:not (?:yet )?(?:been )?(?:shipped|sent|dispatched)|(?:has|have)n'?t (?:yet )?"
+    r"(?:been )?(?:shipped|sent|dispatched|gone out|left)|unshipped|pending|still processing"
+    r"|before (?:it|they) (?:ships?|goes out|leaves?)|not shipped|open order)\b",
+    re.IGNORECASE,
+)
+_SUFFIX = re.compile(
+    r"\b(?:ends?|ending|finish(?:es|ing)?) (?:in|with) (?:a |the )?(?:digits? )?#?(\d{1,6})\b", re.I
+)
+_ALL = re.compile(
+    r"\b(?:all|both|every(?: one of)?|each of) (?:of )?(?:my |the |these |those )?"
+    r"(?:\w+ ){0,2}?orders\b",
+    re.IGNORECASE,
+)
+_PROFILE = re.compile(
+    r"\b(?:my (?:home|default|usual|regular|normal|main|permanent|account|profile|own) address"
+    r"|address (?:on|in|from) (?:my |the )?(?:account|profile|file|record)"
+    r"|(?:account|profile)(?:'s)? address|address (?:i have |we have )?on file"
+    r"|(?:send|ship|deliver) (?:it |them |the order |my order )?(?:to )?(?:my )?home\b)",
+    re.IGNORECASE,
+)
+_FROM_ORDER = re.compile(
+    r"\b(?:same (?:address|place) as|address (?:of|from|on|in|(?:i )?used for))"
+    r"\s*(?P<ref>[^.;!?\n]*)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The orders a request means; `candidates` when it fits several and says no more."""
+
+    orders: list[Order]
+    candidates: list[Order] = field(default_factory=list)
+    #: How they were found: items, number_end, recency, status, only, all.
+    how: str = ""
+
+
+def describe(order: Order) -> str:
+    """An order as a customer recognises it, for a question: '#W… (pending: Laptop, Mouse)'."""
+    names = ", ".join(dict.fromkeys(i.name for i in order.items))
+    return f"{order.id} ({order.status}: {names})"
+
+
+def _by_recency(text: str, orders: list[Order]) -> list[Order]:
+    """The newest (or oldest) of `orders` when the text asks for it, else all of them.
+    `orders` keep the CRM's order: oldest first."""
+    if len(orders) > 1 and _OLDEST.search(text):
+        return orders[:1]
+    if len(orders) > 1 and _RECENT.search(text):
+        return orders[-1:]
+    return orders
+
+
+def _by_status_words(text: str, orders: list[Order]) -> list[Order]:
+    if not _PENDING.search(text):
+        return orders
+    return [o for o in orders if o.status == "pending"] or orders
+
+
+def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
+    """The orders holding the products the text names; (orders, whether any were named).
+
+    Products in different orders select each of them ("the skateboard and the headphones");
+    a product in several orders selects those, for recency or a question to decide."""
+    names = {i.product_id: i.name for o in orders for i in o.items}
+    named = list(dict.fromkeys(m.product_id for m in mentions(text, names)))
+    if not named:
+        return orders, False
+    holding = [{o.id for o in orders if any(i.product_id == pid for i in o.items)} for pid in named]
+    every = [o for o in orders if all(o.id in ids for ids in holding)]
+    return every or [o for o in orders if any(o.id in ids for ids in holding)], True
+
+
+def find_orders(text: str, orders: Sequence[Order], statuses: set[str] | None = None) -> Found:
+    """The orders of `orders` (a customer's, oldest first) that `text` means, for a request
+    that can act on orders in `statuses` (None: any)."""
+    pool = list(orders)
+    how = ""
+    suffix = _SUFFIX.search(text)
+    if suffix:
+        ending = [o for o in pool if o.id.endswith(suffix.group(1))]
+        if ending:
+            pool, how = ending, "number_end"
+    pool, named_items = _by_items(text, pool)
+    how = how or ("items" if named_items else "")
+    fitting = [o for o in pool if statuses is None or o.status in statuses]
+    if not fitting:
+        # a named order in the wrong status is still the one meant: the policy explains
+        specific = how in ("items", "number_end")
+        return Found(_by_recency(text, pool) if specific else [], [], how if specific else "")
+    if named_items and len({o.id for o in fitting}) > 1 and _spread(text, fitting):
+        return Found(fitting, [], "items")
+    narrowed = _by_status_words(text, fitting)
+    newest = _by_recency(text, narrowed)
+    if len(newest) == 1:
+        return Found(newest, [], how or ("recency" if len(narrowed) > 1 else "only"))
+    if _ALL.search(text):
+        return Found(newest, [], "all")
+    return Found([], newest, how)
+
+
+def _spread(text: str, orders: list[Order]) -> bool:
+    """Whether each named product is in exactly one of `orders` (then all of them are meant)."""
+    names = {i.product_id: i.name for o in orders for i in o.items}
+    named = {m.product_id for m in mentions(text, names)}
+    return all(sum(any(i.product_id == pid for i in o.items) for o in orders) == 1 for pid in named)
+
+
+def address_reference(
+    text: str, customer: Customer, orders: Sequence[Order], exclude: Sequence[str] = ()
+) -> Address | None:
+    """An address the text refers to rather than writes out: the profile's ("my home
+    address") or another order's ("the same address as my last order")."""
+    if _PROFILE.search(text):
+        return customer.address
+    match = _FROM_ORDER.search(text)
+    if match is None:
+        return None
+    others = [o for o in orders if o.id not in exclude]
+    found = find_orders(match.group("ref"), others)
+    if len(found.orders) == 1:
+        return found.orders[0].address
+    return None

@@ -1,0 +1,184 @@
+"""Which items of an order a request is about: the ones named, everything but the ones
+excluded ("return everything except the coffee machine", "keep the mouse"), and how many
+("two of the three shirts").
+
+When the words cannot tell which of several different items are meant ("the shirt" in an
+order with a blue and a red one), nothing is picked and the customer is asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from connectors.schemas import OrderItem
+from flows.customer_service.matching import Mention, mentions, option_hits, words_of
+
+__all__ = ["ItemPick", "acting_mentions", "pick_items"]
+
+_EXCEPT = re.compile(
+    r"\b(?:except(?: for)?|apart from|other than|but not|excluding|not including|without"
+    r"|keep(?:ing)?|hold(?:ing)? on to|hang(?:ing)? on to)\b",
+    re.IGNORECASE,
+)
+#: "I don't want to keep the puzzle" keeps nothing.
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b\W*(?:\w+\W+){0,2}$", re.IGNORECASE)
+_SCOPE_END = re.compile(
+    r"[.;!?\n,]|\bbut\b|\band (?:please |also |then )?(?:return|send|refund|exchange|cancel)\b",
+    re.IGNORECASE,
+)
+_REST = re.compile(
+    r"\b(the rest|everything else|all the others|all others|the others"
+    r"|all (?:the )?other (?:items|things|stuff))\b",
+    re.IGNORECASE,
+)
+_NEW = re.compile(r"\b(to|for|into|instead|with)\b", re.IGNORECASE)
+_COUNTS = {
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "both": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+}
+
+
+@dataclass(frozen=True)
+class ItemPick:
+    items: list[OrderItem]
+    #: ``which_items`` when the words do not tell which items (then `candidates`).
+    problem: str | None = None
+    candidates: list[OrderItem] = field(default_factory=list)
+
+
+def _offsets(text: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"[a-z0-9]+", text.lower())]
+
+
+def _excluded_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges that name what the customer keeps or leaves out."""
+    spans = []
+    for marker in _EXCEPT.finditer(text):
+        if _NEGATED.search(text[: marker.start()][-40:]):
+            continue
+        end = _SCOPE_END.search(text, marker.end())
+        spans.append((marker.end(), end.start() if end else len(text)))
+    return spans
+
+
+def _count(word: str) -> int | None:
+    if word in _COUNTS:
+        return _COUNTS[word]
+    return int(word) if word.isdigit() and 0 < int(word) < 20 else None
+
+
+def _count_before(words: list[str], start: int) -> int | None:
+    """A number just before a mention: "two of the three shirts" -> 2, "both lamps" -> 2."""
+    window = words[max(0, start - 5) : start]
+    numbers = [(i, n) for i, w in enumerate(window) if (n := _count(w))]
+    for i, n in numbers:
+        if window[i + 1 : i + 2] == ["of"]:
+            return n
+    return numbers[-1][1] if numbers else None
+
+
+def _plural(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith("ss")
+
+
+def _order_words(words: list[str], mention: Mention) -> bool:
+    """A product named to point at its order: "the laptop order", "the order with the lamp"."""
+    after = words[mention.end : mention.end + 1]
+    before = words[max(0, mention.start - 4) : mention.start]
+    return after in (["order"], ["orders"]) or (
+        "order" in before and bool({"with", "containing", "had", "has"} & set(before))
+    )
+
+
+def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:
+    """Mentions of the items' products that are about the items themselves, not a way of
+    naming their order ("the laptop order")."""
+    words = words_of(text)
+    found = mentions(text, {i.product_id: i.name for i in items})
+    return [m for m in found if not _order_words(words, m)]
+
+
+def _described(text: str, offsets: list[int], found: list[Mention], mention: Mention) -> str:
+    """The words describing one mentioned item: a few before it ("the two blue shirts") to
+    the next product or the first word that starts describing something new ("to", "for")."""
+    earlier = [m.end for m in found if m.end <= mention.start]
+    start = max([mention.start - 4, *earlier, 0])
+    later = [m.start for m in found if m.start > mention.start]
+    end = offsets[min(later)] if later else len(text)
+    part = text[offsets[start] : end]
+    split = _NEW.search(part, offsets[mention.start] - offsets[start])
+    return part[: split.start()] if split else part
+
+
+def _by_options(
+    text: str,
+    offsets: list[int],
+    found: list[Mention],
+    named: list[Mention],
+    same: list[tuple[int, OrderItem]],
+) -> list[tuple[int, OrderItem]]:
+    """Items of one product narrowed by the options written next to each mention of it
+    ("the blue shirt", "Earbuds (battery life 6 hours); Earbuds (battery life 4 hours)")."""
+    picked: list[tuple[int, OrderItem]] = []
+    for mention in named:
+        described = _described(text, offsets, found, mention)
+        scores = [option_hits(i.options, described) for _, i in same]
+        if max(scores) > 0:
+            picked += [
+                pair
+                for pair, score in zip(same, scores, strict=True)
+                if score == max(scores) and pair not in picked
+            ]
+    return picked or same
+
+
+def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False) -> ItemPick:
+    """The items of one order the text is about (see the module's docstring)."""
+    names = {i.product_id: i.name for i in items}
+    words = words_of(text)
+    found = mentions(text, names)
+    acting = [m for m in found if not _order_words(words, m)]
+    found = acting or found
+    offsets = _offsets(text)
+    spans = _excluded_spans(text)
+
+    def left_out(start: int) -> bool:
+        return any(a <= offsets[start] < b for a, b in spans)
+
+    excluded = {m.product_id for m in found if left_out(m.start)}
+    included = [m for m in found if not left_out(m.start)]
+    if excluded:
+        keep_named = included and not (all_items or _REST.search(text))
+        named = {m.product_id for m in included}
+        base = [i for i in items if i.product_id in named] if keep_named else list(items)
+        chosen = [i for i in base if i.product_id not in excluded]
+        return ItemPick(chosen) if chosen else ItemPick([], "which_items", list(items))
+    if all_items or len(items) == 1:
+        return ItemPick(list(items))
+    chosen_ids: set[int] = set()
+    for product_id in dict.fromkeys(m.product_id for m in included):
+        spots = [m for m in included if m.product_id == product_id]
+        same = [(n, i) for n, i in enumerate(items) if i.product_id == product_id]
+        wanted = _count_before(words, spots[0].start)
+        if len(same) > 1:
+            same = _by_options(text, offsets, found, spots, same)
+        distinct = len({i.item_id for _, i in same}) > 1
+        singular = not _plural(words[spots[0].end - 1]) and not _plural(
+            words_of(same[0][1].name)[-1]
+        )
+        if wanted is None and distinct and singular:
+            wanted = len(spots)  # "the shirt", and there are two different ones
+        if wanted is not None and wanted < len(same):
+            if distinct:
+                return ItemPick([], "which_items", [i for _, i in same])
+            same = same[:wanted]
+        chosen_ids |= {n for n, _ in same}
+    return ItemPick([i for n, i in enumerate(items) if n in chosen_ids])

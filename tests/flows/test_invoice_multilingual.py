@@ -1,0 +1,181 @@
+"""The offline extractor on invoices in the eight languages of issue #13, and the layouts
+that used to mislead it: customer and order numbers beside the invoice number, a number
+under its label in a header row, a date after the document's title, a year or a VAT
+amount where a total is expected, rupees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from flows.invoice_processing.extraction import Document, find_currency, find_vendor_names
+from flows.invoice_processing.offline import parse_invoice
+
+# (language, text, invoice number, issue date, total, currency)
+INVOICES = [
+    (
+        "en",
+        "Northwind Traders Ltd\n12 High Street, London EC1A 1BB\nCustomer No: 77812\n"
+        "Order number: PO-5531\nInvoice number: INV-2024-0193\nInvoice date: 14 March 2024\n"
+        "Subtotal 100.00\nVAT 20% 20.00\nTotal 120.00 GBP\n",
+        "INV-2024-0193",
+        dt.date(2024, 3, 14),
+        "120.00",
+        "GBP",
+    ),
+    (
+        "de",
+        "Müller Bürobedarf GmbH\nHauptstraße 5, 80331 München\nKundennummer: 40021\n"
+        "Bestellnummer: B-2024-77\nRechnungs-Nr.: RE-4711\nRechnungsdatum: 5. März 2024\n"
+        "Nettobetrag 200,00 €\nMwSt. 19 % 38,00 €\nGesamtbetrag 238,00 €\n",
+        "RE-4711",
+        dt.date(2024, 3, 5),
+        "238.00",
+        "EUR",
+    ),
+    (
+        "fr",
+        "Boulangerie Dupont SARL\n3 rue de la Paix, 75002 Paris\nN° client : C-8812\n"
+        "N° de commande : CMD-2024-5\nN° de facture : F2024-118\n"
+        "Date de facture : 12 février 2024\nTotal HT 150,00 €\nTVA 20 % 30,00 €\n"
+        "Total TTC 180,00 €\n",
+        "F2024-118",
+        dt.date(2024, 2, 12),
+        "180.00",
+        "EUR",
+    ),
+    (
+        "nl",
+        "Bakkerij De Vries B.V.\nDorpsstraat 1, 3511 AB Utrecht\nKlantnummer: 5521\n"
+        "Factuurnummer: 2024-0042\nFactuurdatum: 3 april 2024\nSubtotaal € 80,00\n"
+        "BTW 21% € 16,80\nTotaal te betalen € 96,80\n",
+        "2024-0042",
+        dt.date(2024, 4, 3),
+        "96.80",
+        "EUR",
+    ),
+    (
+        "es",
+        "Suministros Ibéricos S.L.\nCalle Mayor 10, 28013 Madrid\nNº de cliente: 3321\n"
+        "Número de pedido: PED-88\nNúmero de factura: A-2024-0077\n"
+        "Fecha de factura: 7 de mayo de 2024\nBase imponible 500,00 €\nIVA 21% 105,00 €\n"
+        "Total factura 605,00 €\n",
+        "A-2024-0077",
+        dt.date(2024, 5, 7),
+        "605.00",
+        "EUR",
+    ),
+    (
+        "it",
+        "Forniture Rossi S.r.l.\nVia Roma 1, 00184 Roma\nCodice cliente: 1188\n"
+        "Numero ordine: ORD-41\nFattura n. 2024/315\nData fattura: 9 giugno 2024\n"
+        "Imponibile 1.000,00 €\nIVA 22% 220,00 €\nTotale documento 1.220,00 €\n",
+        "2024/315",
+        dt.date(2024, 6, 9),
+        "1220.00",
+        "EUR",
+    ),
+    (
+        "pl",
+        "Hurtownia Kowalski Sp. z o.o.\nul. Długa 5, 00-238 Warszawa\nNumer klienta: 9921\n"
+        "Numer zamówienia: ZAM/2024/7\nFaktura nr FV/2024/06/015\n"
+        "Data wystawienia: 15 czerwca 2024\nRazem netto 1 000,00 zł\nVAT 23% 230,00 zł\n"
+        "Razem do zapłaty 1 230,00 zł\n",
+        "FV/2024/06/015",
+        dt.date(2024, 6, 15),
+        "1230.00",
+        "PLN",
+    ),
+    (
+        "pt",
+        "Distribuidora Lisboa Lda\nRua Augusta 100, 1100-053 Lisboa\nNº de cliente: 4410\n"
+        "Fatura n.º FT 2024/88\nData da fatura: 20 de julho de 2024\n"
+        "Total sem IVA 300,00 €\nIVA 23% 69,00 €\nTotal a pagar 369,00 €\n",
+        "FT 2024/88",
+        dt.date(2024, 7, 20),
+        "369.00",
+        "EUR",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "issued", "total", "currency"),
+    [case[1:] for case in INVOICES],
+    ids=[case[0] for case in INVOICES],
+)
+def test_each_language_gives_number_date_total_and_currency(
+    text: str, number: str, issued: dt.date, total: str, currency: str
+) -> None:
+    fields = parse_invoice(text).value
+    assert fields.invoice_number == number
+    assert fields.invoice_date == issued
+    assert fields.total == Decimal(total)
+    assert fields.currency == currency
+
+
+def test_customer_and_order_numbers_on_the_same_line_are_not_the_invoice_number() -> None:
+    text = (
+        "Müller Bürobedarf GmbH\nKunden-Nr.: 40021  Rechnungs-Nr.: 2024-118  Datum: 05.03.2024\n"
+        "Rechnungsbetrag 119,00 €\n"
+    )
+    assert parse_invoice(text).value.invoice_number == "2024-118"
+    only_others = "Acme Ltd\nCustomer No: 40021\nOrder No: 5531\nTotal 5.00 EUR\n"
+    assert parse_invoice(only_others).value.invoice_number is None
+
+
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        ("Invoice No. Date Customer No.", "R-118 05.03.2024 40021"),
+        ("Customer No. Invoice No. Date", "40021 R-118 05.03.2024"),
+        ("Kundennr. Datum Rechnungsnr.", "40021 05.03.2024 R-118"),
+    ],
+)
+def test_a_header_row_pairs_each_label_with_the_value_below_it(header: str, row: str) -> None:
+    text = f"Acme Supplies Ltd\n{header}\n{row}\nTotal 5.00 EUR\n"
+    assert parse_invoice(text).value.invoice_number == "R-118"
+
+
+def test_a_date_after_the_documents_title_is_its_issue_date_not_a_referenced_one() -> None:
+    text = (
+        "Lieferant GmbH\nHandelsrechnung (380) 05.03.2018 Nr. 471102 vom\n"
+        "Bemerkung Rechnung gemäß Vertrag vom 21.11.2011.\nBruttosumme 119,00 €\n"
+    )
+    fields = parse_invoice(text).value
+    assert fields.invoice_number == "471102"
+    assert fields.invoice_date == dt.date(2018, 3, 5)
+
+
+def test_the_seller_section_names_the_vendor() -> None:
+    text = (
+        "Rechnung Nr. 17\nVerkäufer\nNummer: 549910\nName: Lieferant GmbH\n"
+        "Anschrift: Lieferantenstraße 20\nKäufer\nName: Kunden AG Mitte\n"
+    )
+    assert find_vendor_names(Document(text))[0].value == "Lieferant GmbH"
+
+
+def test_a_year_is_not_the_total_and_the_gross_sum_beats_the_amount_still_due() -> None:
+    year = "Nordic Widgets AB\nInvoice 2024-77\nAmount 40.00\nTotal 2024\n© 2024 Nordic\n"
+    assert parse_invoice(year).value.total == Decimal("40.00")
+    prepaid = (
+        "Lieferant GmbH\nRechnung Nr. 5\nRechnungssumme ohne USt. 177,49\nSteuerbetrag 20,16\n"
+        "Bruttosumme 197,65\nErhaltene Anzahlungen -50,00\nZahlbetrag 147,65\n"
+    )
+    fields = parse_invoice(prepaid).value
+    assert (fields.total, fields.subtotal, fields.tax) == (
+        Decimal("197.65"),
+        Decimal("177.49"),
+        Decimal("20.16"),
+    )
+
+
+def test_rupees_are_inr_and_opening_hours_are_not_swiss_francs() -> None:
+    rupees = "Sharma Traders Pvt Ltd\nInvoice No: ST/24-25/0091\nGrand Total Rs. 1,18,000.00\n"
+    fields = parse_invoice(rupees).value
+    assert (fields.currency, fields.total) == ("INR", Decimal("118000.00"))
+    assert [c.value for c in find_currency(Document("Total ₹ 499.00"))] == ["INR"]
+    hours = Document("Mo.-Fr. 08.30 - 12.30 Uhr\nTotal 50,00 EUR")
+    assert [c.value for c in find_currency(hours)] == ["EUR"]
