@@ -93,8 +93,16 @@ def record_batch(
                 return earlier
         record = BatchRecord(batch_id=new_id("batch"))
         queued: list[QueuedRun] = []
+        #: Items of this batch by their key: two inputs with one natural key are one run.
+        in_batch: dict[str, QueuedRun] = {}
         for i, (_, data, key) in enumerate(prepared):
             digest = request_hash(flow.name, data)
+            if key and key in in_batch:
+                first = in_batch[key].run()
+                runner.store.replayed(first, digest, key)  # refused if the inputs differ
+                record.runs.append(first)
+                record.duplicates.append(i)
+                continue
             # A batch key's items were all looked up by `_replay`; only the flow's own keys
             # (e.g. a message id) may name a run recorded outside this batch.
             existing = (
@@ -117,6 +125,8 @@ def record_batch(
                 batch_id=record.batch_id,
             )
             queued.append(item)
+            if key:
+                in_batch[key] = item
             record.runs.append(item.run())
         try:
             runner.store.insert_queued(queued)

@@ -94,3 +94,21 @@ async def test_inputs_the_flow_already_ran_are_reported_as_duplicates(
     batch = (await client.post("/flows/toy/batches", json=body)).json()
     assert batch["duplicates"] == [0] and batch["run_ids"][0] == earlier["id"]
     assert batch["total"] == 1
+
+
+async def test_two_inputs_of_one_batch_with_one_natural_key_are_one_run(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by the property test (a 500 from the unique key): the same message twice in one
+    batch is one run; the same key with another input is refused, and nothing is recorded."""
+    body = {"inputs": [{"amount": 1, "ref": "m7"}, {"amount": 1, "ref": "m7"}]}
+    batch = await client.post("/flows/toy/batches", json=body)
+    assert batch.status_code in (200, 201, 202), batch.text
+    data = batch.json()
+    assert data["duplicates"] == [1] and data["run_ids"][0] == data["run_ids"][1]
+    assert data["total"] == 1
+    clash = {"inputs": [{"amount": 1, "ref": "m8"}, {"amount": 2, "ref": "m8"}]}
+    refused = await client.post("/flows/toy/batches", json=clash)
+    assert refused.status_code in (409, 422), refused.text
+    runs = (await client.get("/runs", params={"flow": "toy", "limit": 50})).json()["data"]
+    assert not [r for r in runs if (r.get("input") or {}).get("ref") == "m8"]
