@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,25 @@ from bpa.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+
+
+def _import_the_api_package() -> None:
+    """Import the real `api` package before any test module asks for it.
+
+    pytest puts tests/ on sys.path, where the test folder tests/api would be taken for a
+    namespace package named `api` and shadow the installed one. Imported once here, with
+    tests/ set aside, it is the one every later `import api...` finds.
+    """
+    tests = str(Path(__file__).resolve().parent)
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if not p.startswith(tests)]
+    try:
+        importlib.import_module("api.app")
+    finally:
+        sys.path[:] = saved
+
+
+_import_the_api_package()
 
 
 @pytest.fixture(autouse=True)

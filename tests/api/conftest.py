@@ -9,7 +9,6 @@ executed and the app sees them move on through the database, as it would.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,24 +21,7 @@ from fastapi import FastAPI
 
 HERE = Path(__file__).parent
 
-
-def _import_packages() -> None:
-    """Import the real `api` package, not this test folder of the same name.
-
-    pytest puts tests/ on sys.path, where `api/` (this folder) would shadow the package as a
-    namespace package; with tests/ set aside for the import, the installed package is found.
-    """
-    tests = str(HERE.parent)
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if not p.startswith(tests)]
-    try:
-        importlib.import_module("api.app")
-    finally:
-        sys.path[:] = saved
-
-
-_import_packages()
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE))  # the real `api` package was imported by tests/conftest.py
 
 from toys import toy_suite  # noqa: E402
 

@@ -1,16 +1,14 @@
 """The HTTP API over the suite the settings describe, for tests outside tests/api.
 
-pytest puts tests/ on sys.path, where the `api/` test folder would be taken for a namespace
-package named `api` (see tests/api/conftest.py): the package itself is imported without it.
+The `api` package is the real one, not the tests/api folder: tests/conftest.py imports it
+before any test module.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,19 +16,10 @@ import httpx
 from bpa.config import Settings
 from bpa.suite import Suite
 
-_TESTS = str(Path(__file__).resolve().parents[1])
-
 
 def api_module(name: str = "api") -> Any:
     """A module of the `api` package (`api.metrics`, ...)."""
-    if getattr(sys.modules.get("api"), "__file__", "") is None:  # that namespace package
-        del sys.modules["api"]
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if not p.startswith(_TESTS)]
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path[:] = saved
+    return importlib.import_module(name)
 
 
 def _open_suite(settings: Settings) -> AbstractAsyncContextManager[Suite]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import shutil
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,19 +24,7 @@ REPO = HERE.parents[1]
 SCREENSHOTS = REPO / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-
-def _import_packages() -> None:
-    """Import the real `api` package, not tests/api (a namespace package on sys.path)."""
-    tests = str(HERE.parent)
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if not p.startswith(tests)]
-    try:
-        importlib.import_module("api.app")
-    finally:
-        sys.path[:] = saved
-
-
-_import_packages()
+# the real `api` package, not tests/api: imported first by tests/conftest.py
 
 from api.app import OpenSuite  # noqa: E402
 from api.services import Services  # noqa: E402
