@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpa.effects import EffectLedger
 from bpa.errors import InvalidInput, RunStateError
@@ -37,6 +37,9 @@ from bpa.runs.leases import HeldLease, owner_is_dead, process_owner
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
 from bpa.runs.undos import Step, effects_of, plan
+
+if TYPE_CHECKING:
+    from bpa.suite import Suite
 from connectors.base import Connector
 from connectors.errors import ConnectorError
 
@@ -117,6 +120,16 @@ class RunRollback:
         self.ledger = EffectLedger(store.engine)
         self.owner = owner or process_owner()
         self.lease_s = lease_s
+
+    @classmethod
+    def of(cls, suite: Suite) -> RunRollback:
+        """The rollback of `suite`'s runs: its connectors behind their guards, its lease time."""
+        return cls(
+            suite.store,
+            suite.connectors,
+            lease_s=suite.settings.run_lease_s,
+            guards=suite.runner.guards,
+        )
 
     async def __call__(self, run_id: str, *, reason: str, by: str | None = None) -> RollbackReport:
         """Undo what run `run_id` did; `reason` is kept in the trail and in undo requests

@@ -224,12 +224,7 @@ async def rollback_run(
     The rollback runs here, in the request, not in a worker: it is connector calls only (one
     per side effect, through the same audited, idempotent path as a flow's), no flow code."""
     suite = services.suite
-    undo = RunRollback(
-        suite.store,
-        suite.connectors,
-        lease_s=suite.settings.run_lease_s,
-        guards=suite.runner.guards,
-    )
+    undo = RunRollback.of(suite)
 
     def roll_back() -> tuple[dict[str, Any], Run]:
         # Connector calls (synchronous SQL in the mocked systems): off the event loop.

@@ -41,12 +41,7 @@ def rollback(
     from bpa.runs.status import RunStatus
 
     async def work(suite: Suite) -> RollbackReport:
-        undo = RunRollback(
-            suite.store,
-            suite.connectors,
-            lease_s=suite.settings.run_lease_s,
-            guards=suite.runner.guards,
-        )
+        undo = RunRollback.of(suite)
         return await undo(run_id, reason=reason, by=f"cli:{getpass.getuser()}")
 
     report = with_suite(work)

@@ -235,12 +235,7 @@ async def roll_back_run(
     """The API's rollback (`POST /runs/{id}/rollback`): the declared undo of each side effect
     the run made, connector calls only, with the reason in the trail."""
     suite = services.suite
-    undo = RunRollback(
-        suite.store,
-        suite.connectors,
-        lease_s=suite.settings.run_lease_s,
-        guards=suite.runner.guards,
-    )
+    undo = RunRollback.of(suite)
     reason = str(form.get("reason") or "")[:500]
     who = visitor.principal.name if visitor.principal else None
 
