@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from api.access_log import install_access_log_redaction
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics
-from api.notify import PgChangeFeed, listen_url
+from api.notify import PgChangeFeed, RedisChangeFeed, listen_url
 from api.problems import Problem, install_problem_handlers, problem_responses
 from api.routes import audit, batches, connectors, flows, health, keys, runs, schedules, start
 from api.schemas import BatchCreate, RunCreate
@@ -31,6 +31,7 @@ from api.text_guard import NulGuard
 from api.ui import install_console
 from bpa.auth import ApiKeyStore
 from bpa.config import Settings
+from bpa.db import redis_feed_url
 from bpa.dispatch import make_dispatcher
 from bpa.suite import Suite
 
@@ -69,13 +70,19 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-async def _follower(suite: Suite, stack: AsyncExitStack) -> RunFollower:
-    """Followers hear of changes on PostgreSQL (LISTEN/NOTIFY, api/notify.py), so they can
-    look less often; on SQLite they poll."""
+async def _follower(settings: Settings, suite: Suite, stack: AsyncExitStack) -> RunFollower:
+    """Followers hear of changes on PostgreSQL (LISTEN/NOTIFY) or, on another database with a
+    Redis broker, through Redis pub/sub (api/notify.py), so they can look less often;
+    otherwise they poll."""
+    feed: PgChangeFeed | RedisChangeFeed
     conninfo = listen_url(str(suite.engine.url.render_as_string(hide_password=False)))
-    if conninfo is None:
+    if conninfo is not None:
+        feed = PgChangeFeed(conninfo)
+    elif (redis_url := redis_feed_url(settings, suite.engine)) is not None:
+        feed = RedisChangeFeed(redis_url)
+    else:
         return RunFollower(suite.store)
-    feed = await stack.enter_async_context(PgChangeFeed(conninfo).running())
+    await stack.enter_async_context(feed.running())
     return RunFollower(suite.store, feed, max_pause_s=2.0)
 
 
@@ -95,7 +102,7 @@ def create_app(settings: Settings | None = None, *, open_suite: OpenSuite | None
                 settings=settings,
                 suite=suite,
                 dispatcher=dispatcher,
-                follower=await _follower(suite, stack),
+                follower=await _follower(settings, suite, stack),
                 keys=ApiKeyStore(suite.engine),
                 metrics=ApiMetrics(suite.runner),
             )

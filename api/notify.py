@@ -1,9 +1,10 @@
-"""Hearing of run changes on PostgreSQL: LISTEN/NOTIFY instead of polling alone.
+"""Hearing of run changes instead of polling alone: PostgreSQL LISTEN/NOTIFY, or Redis pub/sub.
 
-The database tells: triggers (migration 0009) send `NOTIFY bpa_runs, '<run id>'` when a
-run's row changes or an event is appended to its trail, inside the writing transaction, so
-the notification is delivered on commit and never before the change is visible. Every
-writer (workers, the API's decisions, the sweeper) is covered without knowing of it.
+On PostgreSQL the database tells: triggers (migration 0009) send
+`NOTIFY bpa_runs, '<run id>'` when a run's row changes or an event is appended to its
+trail, inside the writing transaction, so the notification is delivered on commit and never
+before the change is visible. Every writer (workers, the API's decisions, the sweeper) is
+covered without knowing of it.
 
 This process holds one connection that LISTENs, and wakes the followers of the runs named
 (`PgChangeFeed.watch`): `/runs/{id}/wait` and the streams answer as soon as a worker wrote,
@@ -11,6 +12,10 @@ instead of at the follower's next poll. The follower still reads the database it
 notification only says "look now"), so a notification lost while the listening
 connection is being re-established costs latency, never correctness: the follower's own
 pauses continue as before.
+
+On another database with a Redis broker, the writers publish the ids of the runs each commit
+changed (bpa/runs/changes.py) and this process subscribes (`RedisChangeFeed`). Without
+either, followers poll (api/streaming.py `Polling`).
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Self
 
 from sqlalchemy.engine import make_url
 
 from api.streaming import Pause
 
-__all__ = ["CHANNEL", "PgChangeFeed", "listen_url"]
+__all__ = ["CHANNEL", "PgChangeFeed", "RedisChangeFeed", "listen_url"]
 
 log = logging.getLogger("bpa.api.notify")
 
@@ -43,19 +49,19 @@ def listen_url(database_url: str) -> str | None:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class PgChangeFeed:
-    """A `ChangeFeed` (api/streaming.py) fed by one LISTENing connection."""
+class _ListeningFeed:
+    """A `ChangeFeed` (api/streaming.py) fed by one listening connection (`_listen`)."""
 
-    def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
+    def __init__(self) -> None:
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self._failures = 0
         #: Notifications heard (for tests and metrics).
         self.heard = 0
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[PgChangeFeed]:
+    async def running(self) -> AsyncIterator[Self]:
         """Listen while the block runs (the app's lifespan)."""
         self._task = asyncio.create_task(self._listen(), name="bpa-listen")
         try:
@@ -90,32 +96,71 @@ class PgChangeFeed:
         for changed in self._waiters.get(run_id, ()):
             changed.set()
 
-    async def _listen(self) -> None:
-        import psycopg
+    def _connected(self) -> None:
+        """Anything written while (re)connecting was not heard: every follower looks again."""
+        self.connected.set()
+        self._failures = 0
+        for run_id in list(self._waiters):
+            self._wake(run_id)
 
-        failures = 0
+    async def _listen(self) -> None:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self.connected.set()
-                    failures = 0
-                    # Anything written while (re)connecting was not heard: look again.
-                    for run_id in list(self._waiters):
-                        self._wake(run_id)
-                    async for note in conn.notifies():
-                        self._wake(note.payload)
+                await self._hear()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database went away: followers keep polling
+            except Exception as exc:  # the source went away: followers keep polling
                 self.connected.clear()
-                delay = _RETRY_S[min(failures, len(_RETRY_S) - 1)]
-                failures += 1
+                delay = _RETRY_S[min(self._failures, len(_RETRY_S) - 1)]
+                self._failures += 1
                 log.warning(
                     "listening for run changes failed (%s); retrying in %.1f s",
                     type(exc).__name__,
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    async def _hear(self) -> None:
+        """Connect, subscribe, call `_connected`, then `_wake` per change until it fails."""
+        raise NotImplementedError
+
+
+class PgChangeFeed(_ListeningFeed):
+    """Hears PostgreSQL's NOTIFY (the triggers of migration 0009)."""
+
+    def __init__(self, conninfo: str) -> None:
+        super().__init__()
+        self._conninfo = conninfo
+
+    async def _hear(self) -> None:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            self._connected()
+            async for note in conn.notifies():
+                self._wake(note.payload)
+
+
+class RedisChangeFeed(_ListeningFeed):
+    """Hears the run ids writers publish on Redis (bpa/runs/changes.py), where the database
+    cannot notify (SQLite with a Redis broker)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+
+    async def _hear(self) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self._url)
+        try:
+            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(CHANNEL)
+                self._connected()
+                async for message in pubsub.listen():
+                    data = message.get("data")
+                    if isinstance(data, bytes):
+                        self._wake(data.decode("ascii", "replace"))
+        finally:
+            await client.aclose()

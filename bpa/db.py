@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Table, create_engine, event, inspect
 from bpa.config import Settings
 from bpa.sqlite import configure_connection
 
-__all__ = ["create_schema", "make_engine", "open_engine", "table_of"]
+__all__ = ["create_schema", "make_engine", "open_engine", "redis_feed_url", "table_of"]
 
 
 def table_of(model: type[Any]) -> Table:
@@ -33,10 +33,27 @@ def make_engine(url: str) -> Engine:
 
 
 def open_engine(settings: Settings) -> Engine:
+    """The engine of the settings' database. With a Redis broker and a database that cannot
+    notify by itself (not PostgreSQL), its commits tell followers which runs changed
+    (bpa/runs/changes.py)."""
     url = settings.resolved_database_url()
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         settings.ensure_home()
-    return make_engine(url)
+    engine = make_engine(url)
+    if redis_feed_url(settings, engine) is not None:
+        from bpa.runs.changes import publish_changes, redis_publisher
+
+        publish_changes(engine, redis_publisher(settings.broker_url or ""))
+    return engine
+
+
+def redis_feed_url(settings: Settings, engine: Engine) -> str | None:
+    """The Redis that carries run changes: the broker, when it is Redis and the database is
+    not PostgreSQL (which notifies by itself); else None."""
+    broker = settings.broker_url or ""
+    if engine.dialect.name == "postgresql" or not broker.startswith(("redis://", "rediss://")):
+        return None
+    return broker
 
 
 def create_schema(engine: Engine) -> None:

@@ -49,6 +49,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text
 
 from bpa.db import table_of
+from bpa.runs.changes import mark_changed
 from bpa.runs.tables import AuditJournalEntry, Run, RunEvent, RunStatus, utcnow
 
 __all__ = [
@@ -186,6 +187,7 @@ def _append(
     heads: dict[str, tuple[int, str]],
     statuses: Mapping[str, str],
 ) -> None:
+    mark_changed(conn, {*(event["run_id"] for event in events), *statuses})
     rows: list[dict[str, Any]] = []
     for event in events:
         run_id = event["run_id"]
