@@ -23,7 +23,18 @@ from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics
 from api.notify import PgChangeFeed, RedisChangeFeed, listen_url
 from api.problems import Problem, install_problem_handlers, problem_responses
-from api.routes import audit, batches, connectors, flows, health, keys, runs, schedules, start
+from api.routes import (
+    audit,
+    batches,
+    connectors,
+    flows,
+    health,
+    keys,
+    runs,
+    schedules,
+    start,
+    vendors,
+)
 from api.schemas import BatchCreate, RunCreate
 from api.services import Services
 from api.streaming import RunFollower
@@ -123,7 +134,8 @@ def create_app(settings: Settings | None = None, *, open_suite: OpenSuite | None
     app.add_middleware(NulGuard)  # inside the body limit: it reads bodies already capped
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_request_bytes)
     install_problem_handlers(app)
-    for module in (flows, start, runs, batches, schedules, connectors, keys, audit, health):
+    routers = (flows, start, runs, batches, schedules, connectors, keys, audit, vendors, health)
+    for module in routers:
         app.include_router(module.router)
     install_console(app, settings)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, func, inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
-from connectors.accounting import _bills, _ledger, _vendors
+from connectors.accounting import _bills, _ledger, _master, _vendors
 from connectors.accounting._seed import seed_if_empty
 from connectors.accounting.tables import (
     TABLES,
@@ -41,9 +41,13 @@ from connectors.schemas import (
     Period,
     PeriodRef,
     PurchaseOrder,
+    PurchaseOrderCancel,
+    PurchaseOrderCreate,
     PurchaseOrderLine,
     PurchaseOrderRef,
     Vendor,
+    VendorCreate,
+    VendorDeactivate,
     VendorMatch,
     VendorRef,
     VendorSearch,
@@ -78,11 +82,37 @@ def _period(done: Done[PeriodRef, Period]) -> PeriodRef:
 _VOID_BILL = Undo("void_bill", _void)
 
 
+def _deactivate(done: Done[VendorCreate, Vendor]) -> VendorDeactivate:
+    return VendorDeactivate(vendor_id=done.result.id, reason=done.reason)
+
+
+def _cancel_po(done: Done[PurchaseOrderCreate, PurchaseOrder]) -> PurchaseOrderCancel:
+    return PurchaseOrderCancel(number=done.result.number, reason=done.reason)
+
+
+def _po_record(session: Session, po: AcctPurchaseOrder) -> PurchaseOrder:
+    lines = session.exec(
+        select(AcctPurchaseOrderLine)
+        .where(AcctPurchaseOrderLine.po_number == po.number)
+        .order_by(AcctPurchaseOrderLine.line_no)  # type: ignore[arg-type]
+    ).all()
+    return PurchaseOrder(
+        number=po.number,
+        vendor_id=po.vendor_id,
+        currency=po.currency,
+        status=po.status,  # type: ignore[arg-type]
+        order_date=po.order_date,
+        lines=[PurchaseOrderLine.model_validate(ln, from_attributes=True) for ln in lines],
+        total=po.total,
+    )
+
+
 class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
     """Vendors, purchase orders, bills and a double-entry ledger, persisted in SQL."""
 
     name = "accounting"
     config_model = AccountingConfig
+    capabilities: ClassVar[frozenset[str]] = frozenset({"vendor_master"})
 
     def __init__(
         self,
@@ -132,20 +162,7 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             po = session.get(AcctPurchaseOrder, request.number)
             if po is None:
                 raise NotFound(f"no purchase order {request.number!r}", number=request.number)
-            lines = session.exec(
-                select(AcctPurchaseOrderLine)
-                .where(AcctPurchaseOrderLine.po_number == po.number)
-                .order_by(AcctPurchaseOrderLine.line_no)  # type: ignore[arg-type]
-            ).all()
-            return PurchaseOrder(
-                number=po.number,
-                vendor_id=po.vendor_id,
-                currency=po.currency,
-                status=po.status,  # type: ignore[arg-type]
-                order_date=po.order_date,
-                lines=[PurchaseOrderLine.model_validate(ln, from_attributes=True) for ln in lines],
-                total=po.total,
-            )
+            return _po_record(session, po)
 
     @action()
     async def find_bills(self, request: BillSearch) -> list[Bill]:
@@ -243,6 +260,40 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
     async def reopen_period(self, request: PeriodRef, *, idempotency_key: str) -> Period:
         """Reopen a closed month for corrections."""
         return self._set_period(request, "open")
+
+    @action(side_effect=True, undo=Undo("deactivate_vendor", _deactivate))
+    async def create_vendor(self, request: VendorCreate, *, idempotency_key: str) -> Vendor:
+        """Add a vendor to the master; a tax id or IBAN already on file is refused."""
+        with self.session() as session:
+            return _master.create_vendor(session, request)
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a removed or deactivated vendor is onboarded again with create_vendor"),
+    )
+    async def deactivate_vendor(self, request: VendorDeactivate, *, idempotency_key: str) -> Vendor:
+        """Remove a vendor that has no bills or orders; deactivate one that has."""
+        with self.session() as session:
+            return _master.deactivate_vendor(session, request)
+
+    @action(side_effect=True, undo=Undo("cancel_purchase_order", _cancel_po))
+    async def create_purchase_order(
+        self, request: PurchaseOrderCreate, *, idempotency_key: str
+    ) -> PurchaseOrder:
+        """Record an open purchase order for an active vendor (its total from its lines)."""
+        with self.session() as session:
+            return _po_record(session, _master.create_purchase_order(session, request))
+
+    @action(
+        side_effect=True,
+        undo=Irreversible("a cancelled purchase order stays cancelled; create a new one"),
+    )
+    async def cancel_purchase_order(
+        self, request: PurchaseOrderCancel, *, idempotency_key: str
+    ) -> PurchaseOrder:
+        """Cancel an open purchase order that no bill refers to."""
+        with self.session() as session:
+            return _po_record(session, _master.cancel_purchase_order(session, request))
 
     def _set_period(self, request: PeriodRef, status: str) -> Period:
         period = _ledger.parse_period(request.period)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import ClassVar
 
-from connectors.base import Connector
+from connectors.base import Connector, capability
 from connectors.schemas import (
     Bill,
     BillCreate,
@@ -18,8 +18,12 @@ from connectors.schemas import (
     Period,
     PeriodRef,
     PurchaseOrder,
+    PurchaseOrderCancel,
+    PurchaseOrderCreate,
     PurchaseOrderRef,
     Vendor,
+    VendorCreate,
+    VendorDeactivate,
     VendorMatch,
     VendorRef,
     VendorSearch,
@@ -44,6 +48,16 @@ class AccountingConnector(Connector):
     - ``close_period`` closes a ``YYYY-MM`` period; ``reopen_period`` is its compensation.
     - A write against a record in the wrong state (posting a void bill, reversing a reversed
       entry) is `Rejected`, code ``invalid_state``; an unknown id is `NotFound`.
+
+    Optional capability ``vendor_master`` (onboarding vendors, loading purchase orders):
+
+    - ``create_vendor`` assigns the id; a tax id or IBAN already on file for an active
+      vendor is `Conflict` (code ``duplicate_vendor``), an invalid one `Rejected` (code
+      ``invalid_tax_id`` / ``invalid_iban``). ``deactivate_vendor`` is its compensation: a
+      vendor with no bills is removed, one with bills deactivated.
+    - ``create_purchase_order`` refuses an unknown vendor (`NotFound`) and a number already
+      taken (`Conflict`, code ``duplicate_purchase_order``); ``cancel_purchase_order`` is its
+      compensation (refused, ``invalid_state``, once a bill refers to the order).
     """
 
     kind: ClassVar[str] = "accounting"
@@ -95,3 +109,25 @@ class AccountingConnector(Connector):
 
     @abstractmethod
     async def reopen_period(self, request: PeriodRef, *, idempotency_key: str) -> Period: ...
+
+    # Optional: the vendor master (capability "vendor_master")
+
+    @capability("vendor_master")
+    async def create_vendor(self, request: VendorCreate, *, idempotency_key: str) -> Vendor:
+        raise NotImplementedError  # replaced by @capability
+
+    @capability("vendor_master")
+    async def deactivate_vendor(self, request: VendorDeactivate, *, idempotency_key: str) -> Vendor:
+        raise NotImplementedError  # replaced by @capability
+
+    @capability("vendor_master")
+    async def create_purchase_order(
+        self, request: PurchaseOrderCreate, *, idempotency_key: str
+    ) -> PurchaseOrder:
+        raise NotImplementedError  # replaced by @capability
+
+    @capability("vendor_master")
+    async def cancel_purchase_order(
+        self, request: PurchaseOrderCancel, *, idempotency_key: str
+    ) -> PurchaseOrder:
+        raise NotImplementedError  # replaced by @capability

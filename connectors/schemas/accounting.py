@@ -158,3 +158,40 @@ class Period(BaseModel):
 
 class PeriodRef(BaseModel):
     period: str = Field(pattern=r"^\d{4}-\d{2}$")
+
+
+class VendorCreate(BaseModel):
+    """A new vendor-master record. The system assigns the id; tax id and IBAN are stored
+    compacted (no spaces), and a tax id already on file is refused (`Conflict`)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    tax_id: str | None = Field(default=None, max_length=40)
+    iban: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=400)
+    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+    currency: CurrencyCode = Field(default="EUR", pattern=r"^[A-Za-z]{3}$")
+    payment_terms_days: int = Field(default=30, ge=0, le=365)
+    aliases: list[str] = Field(default_factory=list, max_length=20)
+
+
+class VendorDeactivate(BaseModel):
+    """Undo of `create_vendor`: a vendor with no bills is removed, one with bills only
+    deactivated (its bills keep their vendor)."""
+
+    vendor_id: str
+    reason: str = Field(min_length=1)
+
+
+class PurchaseOrderCreate(BaseModel):
+    number: str = Field(min_length=1, max_length=64)
+    vendor_id: str
+    currency: CurrencyCode = Field(pattern=r"^[A-Za-z]{3}$")
+    order_date: dt.date
+    lines: list[PurchaseOrderLine] = Field(min_length=1, max_length=500)
+
+
+class PurchaseOrderCancel(BaseModel):
+    """Undo of `create_purchase_order`: an open PO that no bill refers to is cancelled."""
+
+    number: str
+    reason: str = Field(min_length=1)

@@ -9,7 +9,7 @@ from langgraph.types import RetryPolicy
 
 from bpa.runs.context import RunContext
 from connectors.errors import Transient
-from flows.invoice_processing import nodes
+from flows.invoice_processing import nodes, vendors
 from flows.invoice_processing.state import InvoiceInput, InvoiceState
 
 __all__ = ["build_graph"]
@@ -17,8 +17,10 @@ __all__ = ["build_graph"]
 _CONNECTOR_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=Transient)
 
 
-def route_after_extract(state: InvoiceState) -> Literal["validate_invoice", "reject_document"]:
-    return "validate_invoice" if nodes.looks_like_invoice(state) else "reject_document"
+def route_after_extract(
+    state: InvoiceState,
+) -> Literal["apply_vendor_memory", "reject_document"]:
+    return "apply_vendor_memory" if nodes.looks_like_invoice(state) else "reject_document"
 
 
 def route_after_create(state: InvoiceState) -> Literal["post_bill", "open_review"]:
@@ -53,12 +55,33 @@ def route_after_void(state: InvoiceState) -> Literal["apply_corrections", "__end
     )
 
 
+def route_after_corrections(
+    state: InvoiceState,
+) -> Literal["create_vendor", "validate_invoice"]:
+    corrections = (state.get("review") or {}).get("corrections") or {}
+    if corrections.get("create_vendor") and not corrections.get("vendor_id"):
+        return "create_vendor"
+    return "validate_invoice"
+
+
 def build_graph() -> StateGraph[InvoiceState, RunContext, InvoiceInput, InvoiceState]:
     graph = StateGraph(InvoiceState, context_schema=RunContext, input_schema=InvoiceInput)
     graph.add_node("read_input", nodes.read_input, metadata={"kind": "parse"})
     graph.add_node("classify_document", nodes.classify_document, metadata={"kind": "model"})
     graph.add_node("reject_document", nodes.reject_document, metadata={"kind": "decision"})
     graph.add_node("extract_fields", nodes.extract_fields, metadata={"kind": "model"})
+    graph.add_node(
+        "apply_vendor_memory",
+        vendors.apply_vendor_memory,
+        metadata={"kind": "decision"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
+    graph.add_node(
+        "create_vendor",
+        vendors.create_vendor,
+        metadata={"kind": "connector"},
+        retry_policy=_CONNECTOR_RETRY,
+    )
     graph.add_node(
         "validate_invoice",
         nodes.validate_invoice,
@@ -96,7 +119,9 @@ def build_graph() -> StateGraph[InvoiceState, RunContext, InvoiceInput, InvoiceS
     graph.add_edge("open_review", "request_review")
     graph.add_conditional_edges("request_review", route_after_review)
     graph.add_conditional_edges("void_bill", route_after_void)
-    graph.add_edge("apply_corrections", "validate_invoice")
+    graph.add_edge("apply_vendor_memory", "validate_invoice")
+    graph.add_conditional_edges("apply_corrections", route_after_corrections)
+    graph.add_conditional_edges("create_vendor", vendors.route_after_create_vendor)
     graph.add_edge("post_bill", END)
     graph.add_edge("reject_document", END)
     return graph

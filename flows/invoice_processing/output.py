@@ -62,6 +62,7 @@ def make_output(state: dict[str, Any]) -> dict[str, Any]:
         "bill_status": bill.get("status"),
         "document_type": (state.get("document_type") or {}).get("label"),
         "confidence": state.get("confidence"),
+        "field_sources": dict(state.get("field_sources") or {}),
     }
 
 

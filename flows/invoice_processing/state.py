@@ -64,6 +64,11 @@ class InvoiceState(TypedDict, total=False):
     """The last human decision."""
     decision: str | None
     """auto_approved, approved or rejected once decided."""
+    field_sources: dict[str, str]
+    """Fields not read by the extraction alone: ``vendor_memory`` where the vendor's memory of
+    earlier corrections found them (flows/invoice_processing/memory.py)."""
+    corrected_from: dict[str, Any]
+    """The values the last review's corrections replaced (what the memory learns against)."""
     records: Annotated[list[dict[str, Any]], operator.add]
     """Every record created or changed in a business system, in order."""
 
@@ -83,6 +88,13 @@ class InvoiceCorrections(BaseModel):
     total: Decimal | None = None
     po_number: str | None = None
     iban: str | None = None
+    # Onboarding an unknown vendor (offered when the vendor is not in the vendor master):
+    create_vendor: bool | None = Field(
+        default=None, description="Create the invoice's vendor (with the fields as corrected)"
+    )
+    vendor_address: str | None = Field(default=None, max_length=400)
+    vendor_country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+    vendor_currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
 
 
 class InvoiceDecision(ReviewDecision):

@@ -1,0 +1,103 @@
+"""`/vendors`: CSV import (admin, an upload body, never a path) and the per-vendor memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import assert_problem
+
+from api.app import create_app
+from bpa.config import Settings
+from bpa.roles import Role
+from flows.invoice_processing import memory
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+VENDORS = (
+    "name,tax_id,country,currency\n"
+    "Bluefin Marketing OÜ,EE101234568,EE,EUR\n"
+    "Broken Tax Id GmbH,DE123,DE,EUR\n"
+)
+
+
+@pytest.fixture
+async def real(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, dict[str, str]]]]:
+    app = create_app(Settings(home=tmp_path / "home", fixtures_dir=FIXTURES))
+    async with app.router.lifespan_context(app):
+        keys = {}
+        for role in (Role.approver, Role.admin):
+            _record, secret = app.state.services.keys.create(role, name=role.value)
+            keys[role.value] = {"Authorization": f"Bearer {secret}"}
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bpa.test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client, keys
+
+
+async def test_import_takes_an_upload_and_reports_bad_rows(
+    real: tuple[httpx.AsyncClient, dict[str, dict[str, str]]],
+) -> None:
+    client, keys = real
+    upload = {"vendors": ("v.csv", VENDORS.encode(), "text/csv")}
+    assert_problem(
+        await client.post("/vendors/import", files=upload, headers=keys["approver"]),
+        403,
+        "admin",
+    )
+    response = await client.post("/vendors/import", files=upload, headers=keys["admin"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["created"]["vendors"] == 1
+    assert [(e["file"], e["line"]) for e in body["errors"]] == [("vendors", 3)]
+    events = await client.get(f"/runs/{body['run_id']}/events", headers=keys["admin"])
+    assert '"create_vendor"' in events.text
+
+    path_body = await client.post(
+        "/vendors/import", json={"path": "/etc/passwd"}, headers=keys["admin"]
+    )
+    assert_problem(path_body, 415, "multipart")
+    wrong = {"vendors": ("v.csv", b"company\nAcme\n", "text/csv")}
+    assert_problem(
+        await client.post("/vendors/import", files=wrong, headers=keys["admin"]),
+        422,
+        "lacks column(s) name",
+    )
+
+
+async def test_memory_is_listed_and_forgotten(
+    real: tuple[httpx.AsyncClient, dict[str, dict[str, str]]],
+) -> None:
+    client, keys = real
+    store = client.app.state.services.suite.runner.memory  # type: ignore[attr-defined]
+    await memory.save(
+        store,
+        {
+            "vendor_id": "V-1009",
+            "vendor_name": "Northwind Traders Ltd",
+            "fields": ["total"],
+            "rules": {"total": [{"label": "total due", "nth": "last", "offset": 0}]},
+        },
+    )
+    listed = (await client.get("/vendors/memory", headers=keys["approver"])).json()
+    assert listed == [
+        {
+            "vendor_id": "V-1009",
+            "vendor_name": "Northwind Traders Ltd",
+            "fields": ["total"],
+            "labels": {"total": ["total due"]},
+            "currency": None,
+            "vendor_tax_id": None,
+        }
+    ]
+    gone = await client.delete("/vendors/V-1009/memory?field=total", headers=keys["approver"])
+    assert gone.json() == {"vendor_id": "V-1009", "forgotten": ["total"]}
+    assert_problem(await client.get("/vendors/V-1009/memory", headers=keys["approver"]), 404)
+    assert_problem(
+        await client.delete("/vendors/V-1009/memory", headers=keys["approver"]),
+        404,
+        "nothing is remembered",
+    )
