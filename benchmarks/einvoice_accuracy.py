@@ -19,7 +19,8 @@ XRechnung PDFs, CII and UBL XML, FatturaPA) in two ways:
    XML disagree).
 2. **Visible text only**: each PDF that embeds an invoice XML is read as a plain PDF (the
    attachment ignored) by the flow's text extractor (`offline.parse_invoice`, what the
-   offline backend runs), and invoice number, issue date, currency, total (BT-112),
+   offline backend runs) with the page's word positions (`bpa.layout.pdf_words`; leave
+   them out with --no-layout), and invoice number, issue date, currency, total (BT-112),
    seller name and VAT id are compared with its XML. Names compare case-folded with white
    space and trailing punctuation dropped; numbers without spaces, case-insensitively.
 
@@ -48,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _einvoice_truth import truth  # noqa: E402
 
 from bpa.errors import FlowError  # noqa: E402
+from bpa.layout import pdf_words  # noqa: E402
 from bpa.readers import read_document  # noqa: E402
 from flows.invoice_processing.einvoice import (  # noqa: E402
     EInvoice,
@@ -123,7 +125,7 @@ def visible_match(name: str, got: Any, want: Any) -> bool:
     return str(got) == str(want)
 
 
-def run(data: Path) -> dict[str, Any]:
+def run(data: Path, layout: bool = True) -> dict[str, Any]:
     files = sorted(p for p in data.rglob("*") if p.suffix.lower() in (".xml", ".pdf"))
     hits: Counter[str] = Counter()
     errors: dict[str, list[str]] = {f: [] for f in STRUCTURED}
@@ -184,7 +186,8 @@ def run(data: Path) -> dict[str, Any]:
             text = ""
             for name in VISIBLE:
                 visible_errors[name].append(f"{rel}: unreadable page ({exc.code})")
-        reading = parse_invoice(text).value.model_dump(mode="json") if text else {}
+        words = pdf_words(raw) if text and layout else []
+        reading = parse_invoice(text, words).value.model_dump(mode="json") if text else {}
         for name in VISIBLE:
             got = reading.get(name)
             if visible_match(name, got, want.get(name)):
@@ -218,12 +221,15 @@ def main() -> int:
     parser.add_argument(
         "--show-errors", type=int, default=5, metavar="N", help="wrong values shown per field"
     )
+    parser.add_argument(
+        "--no-layout", action="store_true", help="visible text without word positions"
+    )
     args = parser.parse_args()
     console = Console()
     if not args.data.is_dir():
         console.print(f"the e-invoice corpus is missing: {args.data} (see ../shared/datasets)")
         return 2
-    results = run(args.data)
+    results = run(args.data, layout=not args.no_layout)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
 

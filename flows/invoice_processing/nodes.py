@@ -6,6 +6,7 @@ node and the invoice revision; model nodes only read and answer.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -13,6 +14,7 @@ from langgraph.types import interrupt
 
 from bpa.documents import DocumentRef
 from bpa.errors import FlowError
+from bpa.layout import PageWord, pdf_words
 from bpa.models import ModelGateway
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
@@ -30,7 +32,7 @@ from connectors.schemas import (
     Vendor,
     VendorSearch,
 )
-from flows.invoice_processing import checks, einvoice
+from flows.invoice_processing import checks, einvoice, vendors
 from flows.invoice_processing.schemas import InvoiceFields
 from flows.invoice_processing.state import InvoiceState, Issue
 from flows.invoice_processing.tasks import (
@@ -132,8 +134,27 @@ async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
         return einvoice.structured_extraction(structured, state)
     if "fields" in state:
         return {}
-    result = await runtime.context.models.extract(INVOICE_FIELDS, text=state.get("text") or "")
+    words = await _page_words(state, runtime.context)
+    result = await runtime.context.models.extract(
+        INVOICE_FIELDS, text=state.get("text") or "", words=words
+    )
     return _extracted(result.value, result.confidence, result.field_confidence)
+
+
+async def _page_words(state: InvoiceState, ctx: RunContext) -> list[PageWord]:
+    """A PDF's words with their positions, for the offline reader's layout pass (read from
+    the stored document, not kept in the state: a page has thousands). [] for anything
+    else, or when the document was given as text."""
+    if not state.get("document"):
+        return []
+    ref = DocumentRef.model_validate(state["document"])
+    if not ref.stored or ref.sha256 is None:
+        return []
+    if ref.media_type != "application/pdf" and not ref.filename.lower().endswith(".pdf"):
+        return []
+    data = ctx.documents.read(ref)
+    # pdfminer is pure Python: in a thread the loop still serves other runs between slices.
+    return await asyncio.to_thread(pdf_words, data)
 
 
 async def _match_vendor(accounting: Any, fields: dict[str, Any]) -> Vendor | None:
@@ -376,6 +397,8 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
             "vendor": state.get("vendor"),
             "bill_id": (state.get("bill") or {}).get("id"),
             "confidence": state.get("confidence"),
+            "field_sources": state.get("field_sources") or {},
+            **({"create_vendor": offer} if (offer := vendors.proposal(state)) else {}),
         },
         actions=["reject", "correct"] if blocking else ["approve", "reject", "correct"],
         editable_fields=[
@@ -391,6 +414,7 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
             "total",
             "po_number",
             "iban",
+            *(vendors.ONBOARDING_FIELDS if offer else ()),
         ],
     )
     answer = interrupt(question.model_dump(mode="json"))
@@ -399,14 +423,17 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 
 async def apply_corrections(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
-    """Merges the reviewer's corrections into `fields` and bumps `revision`."""
+    """Merges the reviewer's corrections into `fields` and bumps `revision`; the vendor's
+    memory learns where the corrected values stood (vendors.remember_corrections)."""
     corrections = {
         k: v
         for k, v in ((state.get("review") or {}).get("corrections") or {}).items()
-        if v is not None
+        if v is not None and k != "create_vendor"
     }
+    await vendors.remember_corrections(state, runtime, corrections)
     return {
         "fields": {**state["fields"], **corrections},
+        "corrected_from": {k: state["fields"].get(k) for k in corrections},
         "revision": state.get("revision", 0) + 1,
         "bill": None,
     }

@@ -34,6 +34,7 @@ INVOICE_FIELDS = ExtractTask(
     prompt="extract_fields.j2",
     offline=parse_invoice,
     description="The fields of a supplier invoice.",
+    offline_inputs=("words",),  # a PDF's words with their positions (bpa.layout)
 )
 
 #: The kind and the fields in one answer: what a language model is asked, one call per

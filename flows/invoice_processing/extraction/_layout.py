@@ -1,0 +1,190 @@
+"""A second reading of a PDF from its word positions: lines, columns, labels and values.
+
+The page text in reading order loses what the page says by position: a value set below its
+label in the same column, a table header row over its values, two columns merged into one
+line, a name set in the largest type at the top. From the words' boxes (`bpa.layout`) this
+module rebuilds the page as text the finders of this package read like any other: one line
+per visual line with its columns (segments) kept apart, a "label: value" line for each
+label whose value sits below it, and the letterhead (the largest type at the top of the
+first page) first. The labels are general (the finders' multilingual label rules decide
+what a label means); nothing here is keyed to a known document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["LayoutWord", "layout_text"]
+
+
+class LayoutWord(Protocol):
+    """What a positioned word must offer (`bpa.layout.PageWord` does)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def x0(self) -> float: ...
+    @property
+    def x1(self) -> float: ...
+    @property
+    def top(self) -> float: ...
+    @property
+    def bottom(self) -> float: ...
+    @property
+    def size(self) -> float: ...
+
+
+@dataclass
+class _Segment:
+    """Words of one line that belong together: a column cell."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+
+
+_DIGIT = re.compile(r"\d")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+#: A cell that is a label: a few words, no digits, starting with a letter ("N° de facture").
+_LABEL_CELL = re.compile(r"^[^\W\d_][^\d@]*$")
+#: How a label cell ends when it is not in a header row: a colon, or a number word.
+_LABEL_END = re.compile(
+    r"(?::|#|\b(?:no|nr|n\.?\s?[°º]|n\.o|number|nummer|num[eé]ro|número|numer)\.?)\s*$", re.I
+)
+#: A title, not a name, even in the largest type.
+_TITLE = re.compile(
+    r"^\W*(?:\w+\s+)?(?:invoice|rechnung|facture|factura|fattura|factuur|faktura|fatura|"
+    r"receipt|credit\s+note|gutschrift|avoir|nota|abono|creditnota|quittung|bill)\b",
+    re.IGNORECASE,
+)
+
+
+def _lines(words: Sequence[LayoutWord]) -> list[list[_Segment]]:
+    """Words grouped into visual lines (page by page, top to bottom), each cut into cells
+    where the gap between two words is wider than a space of their type."""
+    ordered = sorted(words, key=lambda w: (w.page, round(w.top, 1), w.x0))
+    rows: list[list[LayoutWord]] = []
+    for word in ordered:
+        if not word.text.strip():
+            continue
+        row = rows[-1] if rows else None
+        if row is not None and row[0].page == word.page:
+            middle = (row[0].top + row[0].bottom) / 2
+            tolerance = max(2.0, 0.45 * max(row[0].size, word.size))
+            if abs((word.top + word.bottom) / 2 - middle) <= tolerance:
+                row.append(word)
+                continue
+        rows.append([word])
+    lines: list[list[_Segment]] = []
+    for row in rows:
+        row.sort(key=lambda w: w.x0)
+        cells: list[_Segment] = []
+        for word in row:
+            size = word.size or (word.bottom - word.top) or 10.0
+            last = cells[-1] if cells else None
+            if last is not None and word.x0 - last.x1 <= 0.9 * max(size, last.size):
+                last.text = f"{last.text} {word.text}"
+                last.x1 = max(last.x1, word.x1)
+                last.bottom = max(last.bottom, word.bottom)
+                continue
+            cells.append(_Segment(word.text, word.x0, word.x1, word.top, word.bottom, size))
+        lines.append(cells)
+    return lines
+
+
+def _is_label(cell: _Segment) -> bool:
+    text = cell.text.strip()
+    return (
+        len(text) <= 40
+        and not _DIGIT.search(text)
+        and bool(_LETTERS.search(text))
+        and bool(_LABEL_CELL.match(text))
+        and len(text.split()) <= 6
+    )
+
+
+def _overlaps(a: _Segment, b: _Segment) -> bool:
+    """Whether `b` sits in `a`'s column: their spans overlap, or their left or right edges
+    align (a value left-aligned under its label, or right-aligned in an amount column)."""
+    slack = 0.6 * a.size
+    if min(a.x1, b.x1) - max(a.x0, b.x0) > 0:
+        return True
+    return abs(a.x0 - b.x0) <= slack or abs(a.x1 - b.x1) <= slack
+
+
+def _header_row(labels: list[_Segment], values: list[_Segment]) -> bool:
+    """Whether a line of labels heads the line below: as many cells, each under its own."""
+    return (
+        len(labels) >= 2
+        and len(labels) == len(values)
+        and all(_is_label(c) and not c.text.rstrip().endswith(":") for c in labels)
+        and all(_overlaps(a, b) for a, b in zip(labels, values, strict=True))
+        and any(_DIGIT.search(c.text) for c in values)
+    )
+
+
+def _below(lines: list[list[_Segment]], index: int, cell: _Segment) -> _Segment | None:
+    """The value right below a label in its column, on the next line (not further than two
+    line heights), if that line has one cell there and it is not a label itself."""
+    if index + 1 >= len(lines):
+        return None
+    below = [c for c in lines[index + 1] if _overlaps(cell, c)]
+    if len(below) != 1 or _is_label(below[0]):
+        return None
+    value = below[0]
+    if ":" in value.text:
+        return None  # a label with its own value
+    if value.top - cell.bottom > 2.0 * cell.size or value.top < cell.top:
+        return None
+    return value
+
+
+def _letterhead(lines: list[list[_Segment]]) -> str | None:
+    """The cell in the largest type in the top third of the first page, when it is larger
+    than the body text and is not the document's title: the issuer's name, usually."""
+    cells = [c for line in lines for c in line]
+    if not cells:
+        return None
+    sizes = sorted(c.size for c in cells)
+    body = sizes[len(sizes) // 2]
+    height = max(c.bottom for c in cells)
+    top = [c for c in cells if c.top <= height / 3 and c.size >= 1.2 * body]
+    top = [c for c in top if not _TITLE.match(c.text) and not _DIGIT.search(c.text)]
+    if not top:
+        return None
+    biggest = max(top, key=lambda c: (c.size, -c.top))
+    return biggest.text if len(_LETTERS.findall(biggest.text)) >= 1 else None
+
+
+def layout_text(words: Sequence[LayoutWord]) -> str:
+    """The page rebuilt from word positions as text for the finders (see the module doc)."""
+    first_page = [w for w in words if w.page == 0]
+    lines = _lines(words)
+    out: list[str] = []
+    head = _letterhead(_lines(first_page))
+    if head:
+        out.append(head)
+    for index, line in enumerate(lines):
+        out.append("    ".join(c.text for c in line))
+        if index == 0:
+            continue
+        above = lines[index - 1]
+        header = _header_row(above, line)
+        for cell in above:
+            if not _is_label(cell) or not (header or _LABEL_END.search(cell.text)):
+                continue
+            beside = [c for c in above if c.x0 > cell.x1]
+            if beside and not header and not _LABEL_END.search(beside[0].text):
+                continue  # its value is right of it
+            value = _below(lines, index - 1, cell)
+            if value is not None and (_DIGIT.search(value.text) or not header):
+                out.append(f"{cell.text.rstrip(' :')}: {value.text}")
+    return "\n".join(out)

@@ -1,0 +1,161 @@
+"""The layout reading of invoice PDFs: values paired with labels by position (#13 part 2).
+
+Each PDF is drawn here with reportlab, so the position of every label and value is known;
+the words come from `bpa.layout.pdf_words` (pdfplumber), as in the e-invoice benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+from bpa.config import Settings
+from bpa.layout import pdf_words
+from bpa.readers import read_document
+from bpa.suite import Suite
+from flows.invoice_processing import flow
+from flows.invoice_processing.extraction._layout import layout_text
+from flows.invoice_processing.offline import parse_invoice
+
+Cell = tuple[float, float, str]
+
+
+def pdf(cells: list[Cell], title: tuple[float, float, str, float] | None = None) -> bytes:
+    """A one-page PDF with each text at (x, y from the top) in 10-point Helvetica."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4)
+    height = A4[1]
+    if title is not None:
+        x, y, text, size = title
+        canvas.setFont("Helvetica-Bold", size)
+        canvas.drawString(x, height - y, text)
+    canvas.setFont("Helvetica", 10)
+    for x, y, text in cells:
+        canvas.drawString(x, height - y, text)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def read(data: bytes) -> tuple[str, str]:
+    return read_document(data, "test.pdf").text, layout_text(pdf_words(data))
+
+
+FOOTER: list[Cell] = [
+    (60, 400, "Zwischensumme:"),
+    (400, 400, "1.000,00 EUR"),
+    (60, 415, "USt. 19 %:"),
+    (400, 415, "190,00 EUR"),
+    (60, 430, "Gesamtbetrag:"),
+    (400, 430, "1.190,00 EUR"),
+]
+
+
+def kessler() -> bytes:
+    return pdf(
+        [
+            (60, 90, "Werkstraße 5, 80331 München"),
+            (60, 180, "Rechnungsnummer:"),
+            (220, 180, "Rechnungsdatum:"),
+            (380, 180, "Fälligkeitsdatum:"),
+            (60, 194, "2025-0042-B"),
+            (220, 194, "14.03.2025"),
+            (380, 194, "13.04.2025"),
+            *FOOTER,
+        ],
+        title=(60, 70, "Kessler Maschinenbau GmbH", 18),
+    )
+
+
+def test_a_value_below_its_label_is_paired_with_it() -> None:
+    data = kessler()
+    text, layout = read(data)
+    assert "Rechnungsnummer: 2025-0042-B" in layout.splitlines()
+    fields = parse_invoice(text, pdf_words(data)).value
+    assert fields.invoice_number == "2025-0042-B"
+    assert str(fields.invoice_date) == "2025-03-14"
+    assert str(fields.due_date) == "2025-04-13"
+    assert fields.total == Decimal("1190.00")
+    assert fields.vendor_name == "Kessler Maschinenbau GmbH"
+
+
+def test_a_customer_number_right_of_its_label_is_not_the_invoice_number() -> None:
+    data = pdf(
+        [
+            (60, 90, "12 rue des Lilas, 69003 Lyon"),
+            (60, 160, "Numéro client :"),
+            (200, 160, "CL-88123"),
+            (360, 160, "N° de facture :"),
+            (360, 174, "F-2025-318"),
+            (60, 190, "Date : 02/05/2025"),
+            (60, 400, "Total HT :"),
+            (400, 400, "500,00 EUR"),
+            (60, 415, "TVA 20 % :"),
+            (400, 415, "100,00 EUR"),
+            (60, 430, "Total TTC :"),
+            (400, 430, "600,00 EUR"),
+        ],
+        title=(60, 70, "Atelier Marchand SARL", 18),
+    )
+    text, layout = read(data)
+    assert "N° de facture: F-2025-318" in layout.splitlines()
+    fields = parse_invoice(text, pdf_words(data)).value
+    assert fields.invoice_number == "F-2025-318"
+    assert fields.invoice_number != "CL-88123"
+    assert fields.total == Decimal("600.00")
+
+
+def test_a_header_row_pairs_each_label_with_the_value_under_it() -> None:
+    data = pdf(
+        [
+            (60, 160, "Factuurnummer"),
+            (200, 160, "Klantnummer"),
+            (330, 160, "Factuurdatum"),
+            (60, 174, "NL-7731"),
+            (200, 174, "K-5512"),
+            (330, 174, "21-02-2025"),
+            (60, 400, "Totaal:"),
+            (400, 400, "€ 242,00"),
+        ],
+        title=(60, 70, "De Vries Techniek B.V.", 18),
+    )
+    _, layout = read(data)
+    lines = layout.splitlines()
+    assert "Factuurnummer: NL-7731" in lines
+    assert "Klantnummer: K-5512" in lines
+    fields = parse_invoice(read(data)[0], pdf_words(data)).value
+    assert fields.invoice_number == "NL-7731"
+    assert str(fields.invoice_date) == "2025-02-21"
+
+
+def test_a_value_beside_its_label_is_not_paired_with_the_line_below() -> None:
+    data = pdf([(60, 160, "Währung:"), (200, 160, "EUR"), (60, 174, "Leistungsdatum:")])
+    _, layout = read(data)
+    assert not any(line.startswith("Währung: ") for line in layout.splitlines()[1:])
+
+
+def test_no_words_or_a_broken_pdf_leave_the_text_reading_alone() -> None:
+    assert pdf_words(b"%PDF-1.7 not really a pdf") == []
+    assert pdf_words(b"plain text") == []
+    text = "Rechnung Nr. R-1\nDatum: 01.02.2025\nGesamtbetrag: 10,00 EUR"
+    assert parse_invoice(text, []) == parse_invoice(text)
+
+
+async def test_the_flow_reads_an_uploaded_pdf_with_its_layout(
+    settings: Settings, tmp_path: Path
+) -> None:
+    data = kessler()
+    text, _ = read(data)
+    alone = parse_invoice(text).value  # the page text alone misses what sits below a label
+    assert alone.invoice_number is None and alone.due_date is None
+    path = tmp_path / "kessler.pdf"
+    path.write_bytes(data)
+    async with Suite.open(settings) as suite:
+        payload = flow.input_from_file(path, suite.documents)
+        run = await suite.runner.start(flow.name, payload, trigger="test")
+    assert run.output is not None, run.error
+    assert run.output["invoice_number"] == "2025-0042-B"
+    assert run.output["due_date"] == "2025-04-13"
