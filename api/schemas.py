@@ -137,6 +137,11 @@ class RunPublic(BaseModel):
     question: PendingQuestion | None = Field(
         default=None, description="What the run waits on, when `status` is `waiting`"
     )
+    resumed: bool = Field(
+        default=False,
+        description="Starting a run: the input answered this waiting run's question (a "
+        "customer's reply), which carries on, instead of starting a new run",
+    )
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

@@ -1,6 +1,7 @@
 """Starting runs from the API: record them, then tell the workers. The one way to do it.
 
-Recording validates the input and writes a queued run (`Runner.submit`), or a whole batch in
+Recording validates the input and writes a queued run, or queues the waiting run the input
+answers (`bpa.runs.replies.submit`, what `Runner.submit` does too), or a whole batch in
 one transaction (`record_batch`); the dispatcher then tells workers (with a broker: one
 message per run; without one, workers find queued runs by polling). Both are blocking I/O,
 done off the event loop. A lost dispatch loses nothing: the run stays queued in the database.
@@ -14,8 +15,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from api.services import Services
+from bpa.runs import replies
 from bpa.runs.batches import BatchRecord, record_batch
-from bpa.runs.tables import Run, RunStatus
+from bpa.runs.tables import RunStatus
 
 __all__ = ["submit_batch", "submit_run"]
 
@@ -26,17 +28,17 @@ async def submit_run(
     payload: dict[str, Any],
     *,
     idempotency_key: str | None = None,
-) -> tuple[Run, bool]:
-    """`(run, created)`: the new queued run, or the one this key (or the flow's own key for
-    this input) started before."""
+) -> replies.Submission:
+    """The new queued run, or the one this key (or the flow's own key for this input)
+    started before, or the waiting run this input answers (`resumed`), queued again."""
 
-    def submit() -> tuple[Run, bool]:
-        run, created = services.suite.runner.submit(
-            flow, payload, trigger="api", idempotency_key=idempotency_key
+    def submit() -> replies.Submission:
+        submitted = replies.submit(
+            services.suite.runner, flow, payload, trigger="api", idempotency_key=idempotency_key
         )
-        if created or run.status == RunStatus.queued:
-            services.dispatcher.dispatch([run.id])
-        return run, created
+        if submitted.created or submitted.run.status == RunStatus.queued:
+            services.dispatcher.dispatch([submitted.run.id])
+        return submitted
 
     return await run_in_threadpool(submit)
 

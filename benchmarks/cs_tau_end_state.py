@@ -1,7 +1,8 @@
 """End-state scoring of the customer-service flow after tau-bench's retail tasks.
 
     /work/venv/bin/python benchmarks/cs_tau_end_state.py [--split dev|train|all] [--limit N]
-        [--no-confirm] [--json FILE] [--show N] [--data DIR] [--knowledge-auth CHANNELS]
+        [--single-shot [--no-confirm]] [--max-turns N] [--task dev-4] [--json FILE]
+        [--show N] [--data DIR] [--knowledge-auth CHANNELS]
 
 For each task of ``../shared/datasets/tau-retail/tasks_{dev,train}.json``:
 
@@ -12,20 +13,33 @@ For each task of ``../shared/datasets/tau-retail/tasks_{dev,train}.json``:
    send it, and the sender's address identifies them; otherwise it is a chat message from a
    sender no session vouches for, and the customer authenticates with the name and zip code
    the instruction gives, which the run allows for chat (``--knowledge-auth chat``, tau's
-   retail policy; the suite's default allows it nowhere). A chat answer restates the name
-   and zip code, since without a session nothing ties it to the first message.
+   retail policy; the suite's default allows it nowhere).
 2. The flow runs on it through the engine (`Suite`, offline backend by default; with
    ``BPA_MODEL_BACKEND=openai`` and ``BPA_OPENAI_*`` set, the same command scores that
    endpoint) against a fresh copy of the CRM seeded from tau's full data. A refund waiting
-   for approval is approved (the benchmark plays the approver). When the flow asks the
-   customer to confirm, the customer answers "yes" once, as tau's simulated user would
-   (``--no-confirm``: no second turn).
-3. The gold actions are replayed on another fresh copy through the same connector.
-4. Pass when both CRMs end equal: for every order of the task's customer and every order
+   for approval is approved (the benchmark plays the approver).
+3. Conversation mode (the default): while our reply asks the customer something (a question,
+   a proposal to confirm, who they are) and fewer than ``--max-turns`` customer messages
+   were sent, a simulated customer (``_cs_customer.py``) answers, knowing only the task's
+   instruction and the user's profile (never the gold actions, never the CRM beyond the
+   profile): rule-based offline, a chat model on the openai backend, as tau-bench does. The
+   answer is delivered by `send_follow_up` as a reply in the same thread. ``--single-shot``:
+   the old mode, one message and a single "yes" when the flow asks to confirm
+   (``--no-confirm``: not even that). A chat answer without a session restates the name and
+   zip code, since nothing else ties it to the first message.
+4. The gold actions are replayed on another fresh copy through the same connector.
+5. Pass when both CRMs end equal: for every order of the task's customer and every order
    either side wrote to, status, items and payment history (and return/exchange requests
    and cancel reason); and the customer's default address. Only connector writes change the
    CRM, and both copies start identical, so these records are all that can differ.
+6. Policy-breaking writes are counted from the CRM's own change log after the run: a write
+   on another customer's order or account, on an order in a status the action is not
+   allowed in (cancel/modify: pending; return/exchange: delivered), or a refund to a method
+   the policy does not allow (returns and cancellations: the order's own method or a gift
+   card; price differences: one of the customer's methods).
 
+Per split it prints pass^1, mean and median turns, tasks ended by the turn limit and the
+policy-breaking writes.
 Tasks whose gold actions the mocked CRM itself refuses are reported and left out.
 Without the data set the script says so and exits with status 2.
 """
@@ -33,11 +47,12 @@ Without the data set the script says so and exits with status 2.
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import json
 import re
 import shutil
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -51,12 +66,23 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _cs_customer import (  # noqa: E402
+    Customer,
+    LLMCustomer,
+    Profile,
+    Question,
+    RuleCustomer,
+    first_person,
+)
 
 from bpa.config import Settings  # noqa: E402
 from bpa.suite import Suite  # noqa: E402
 from connectors.crm import MockCRMConnector  # noqa: E402
 from connectors.errors import ConnectorError  # noqa: E402
 from connectors.schemas import CustomerOrders, CustomerRef, OrderRef  # noqa: E402
+from flows.customer_service.state import CustomerMessage  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "tau-retail"
 _ADDRESS_KEYS = ("address1", "address2", "city", "state", "country", "zip")
@@ -72,47 +98,6 @@ _GOLD: dict[str, str] = {
 
 # -- the customer's message -----------------------------------------------------------------
 
-_PERSONA = re.compile(r"^You are (?:[a-z]+(?:,\s*|\s+and\s+|\s*))+\.$")
-_DICT = re.compile(r"\{[^{}]*\}")
-_PRONOUNS = [
-    (r"\bYour\b", "My"),
-    (r"\byour\b", "my"),
-    (r"\byours\b", "mine"),
-    (r"\bYou've\b", "I've"),
-    (r"\byou've\b", "I've"),
-    (r"\bYou'd\b", "I'd"),
-    (r"\byou'd\b", "I'd"),
-    (r"\bYou're\b", "I'm"),
-    (r"\byou're\b", "I'm"),
-    (r"\bYou'll\b", "I'll"),
-    (r"\byou'll\b", "I'll"),
-    (r"\bYou are\b", "I am"),
-    (r"\byou are\b", "I am"),
-    (r"\byourself\b", "myself"),
-    (r"(^|[.!?]\s+|\b(?:and|but|so|that|if|because|when|as|since|or)\s+)you\b", r"\1I"),
-    (r"\bYou\b", "I"),
-    (r"\byou\b", "me"),
-]
-
-
-def _words_of_dict(match: re.Match[str]) -> str:
-    try:
-        data = ast.literal_eval(match.group(0))
-    except (ValueError, SyntaxError):
-        return match.group(0)
-    if not isinstance(data, dict):
-        return match.group(0)
-    if "address1" in data:
-        street = ", ".join(str(data[k]) for k in ("address1", "address2") if data.get(k))
-        return (
-            f"{street}, {data.get('city')}, {data.get('state')} {data.get('zip')}, "
-            f"{data.get('country', 'USA')}"
-        )
-    if not data:  # tau's "to {}": a new item with the same options
-        return "a new one with the same options"
-    return "(" + ", ".join(f"{k} {v}" for k, v in data.items() if k != "order_id") + ")"
-
-
 _ZIP = re.compile(r"\bzip code is (\d{5})\b")
 
 
@@ -126,12 +111,7 @@ def identity_sentence(message: dict[str, Any]) -> str:
 
 
 def customer_message(task: dict[str, Any], number: str) -> dict[str, Any]:
-    instruction = _DICT.sub(_words_of_dict, task["instruction"])
-    sentences = re.split(r"(?<=[.!?])\s+", instruction.strip())
-    kept = [s for s in sentences if not _PERSONA.match(s)]
-    text = " ".join(kept)
-    for pattern, replacement in _PRONOUNS:
-        text = re.sub(pattern, replacement, text)
+    text = " ".join(first_person(task["instruction"]))
     email = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
     name = re.search(r"My name is ([A-Z][a-z]+) ([A-Z][a-z]+)", text)
     return {
@@ -209,6 +189,142 @@ async def end_state(crm: MockCRMConnector, user_id: str, order_ids: set[str]) ->
 # -- running ----------------------------------------------------------------------------------
 
 
+_APPROVER = "benchmark"
+#: Which order statuses each CRM write is allowed on (tau's retail policy).
+_ALLOWED_STATUS = {
+    "cancel_order": {"pending"},
+    "modify_order_address": {"pending"},
+    "modify_order_items": {"pending"},
+    "modify_order_payment": {"pending"},
+    "return_items": {"delivered"},
+    "exchange_items": {"delivered"},
+}
+#: Writes whose refunds may go only to the order's own payment method or a gift card.
+_REFUND_TO_ORIGINAL = {"cancel_order", "return_items"}
+
+
+async def settle(suite: Suite, run: Any, record: dict[str, Any]) -> Any:
+    """Plays the approver: a refund waiting for a person's approval is approved."""
+    while run.status == "waiting":
+        pending = suite.runner.store.pending_approval(run.id)
+        if pending is None or (pending.question or {}).get("kind") != "refund_approval":
+            return run  # it waits for the customer
+        run = await suite.runner.resume(run.id, {"action": "approve"}, by=_APPROVER)
+        record["approved"] += 1
+    return run
+
+
+async def send_follow_up(
+    suite: Suite, opening: dict[str, Any], asked: Any, text: str, turn: int
+) -> Any:
+    """Delivers the customer's answer to the question run `asked` ended (or waits) with, and
+    returns the run that carries on with it.
+
+    E-mail: a reply to our question's Message-ID (``delivery.message_id``) when the input
+    carries the thread's references; before that, to the first message, whose ticket today's
+    `find_thread` finds. Chat: the same session when the input has one; otherwise the
+    customer restates name and zip code, since nothing else ties the answer to the chat.
+    A run that waits for the answer continues after it; else the answer is a new run.
+    """
+    fields = CustomerMessage.model_fields
+    delivery = (asked.output or {}).get("delivery") or {}
+    first_id = opening["message_id"]
+    answer = {
+        **opening,
+        "subject": f"Re: {opening['subject']}",
+        "body": text,
+        "message_id": first_id.replace("@", f"-{turn}@"),
+        "in_reply_to": first_id,
+    }
+    if "references" in fields:
+        answer["in_reply_to"] = delivery.get("message_id") or first_id
+        answer["references"] = [first_id]
+    if opening["channel"] == "chat":
+        if "session_id" in fields and opening.get("session_id"):
+            answer["session_id"] = opening["session_id"]
+        else:
+            answer["body"] = text + identity_sentence(opening)
+    run = await suite.runner.start("customer_service", answer, trigger="benchmark")
+    if asked.status == "waiting":
+        resumed = suite.runner.store.get(asked.id)
+        if resumed.status != "waiting" or resumed.updated_at != asked.updated_at:
+            return resumed
+    return run
+
+
+def profile_of(data: Path, user_id: str) -> Profile:
+    users = json.loads((data / "users.json").read_text())
+    return Profile.from_user(users[user_id])
+
+
+def simulated_customer(settings: Settings, instruction: str, profile: Profile) -> Customer:
+    """Built from the instruction and the profile only: the gold actions never reach it."""
+    if settings.model_backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        llm = ChatOpenAI(
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            temperature=0,
+            timeout=settings.model_timeout_s,
+        )
+        return LLMCustomer(instruction, profile, llm)
+    return RuleCustomer(instruction, profile)
+
+
+def policy_breaks(flow_db: Path, template_db: Path, user_id: str) -> list[str]:
+    """The writes tau's policy forbids, read from the CRM's own change log after the run:
+    a write on another customer's order or account, a write on an order in a status the
+    action is not allowed in, and a refund to a method the policy does not allow (returns and
+    cancellations: the order's own method or a gift card; price differences: the customer's)."""
+    before = sqlite3.connect(f"file:{template_db}?mode=ro", uri=True)
+    after = sqlite3.connect(f"file:{flow_db}?mode=ro", uri=True)
+    breaks: list[str] = []
+    try:
+        own = {
+            row[0]: row[1]
+            for row in before.execute(
+                "SELECT id, source FROM crm_payment_methods WHERE customer_id = ?", (user_id,)
+            )
+        }
+        changes = after.execute(
+            "SELECT record_type, record_id, action, before_json, after_json FROM crm_changes "
+            "ORDER BY created_at"
+        ).fetchall()
+        seen: dict[str, str] = {}
+        for record_type, record_id, action, before_json, after_json in changes:
+            if record_type == "customer":
+                if record_id != user_id:
+                    breaks.append(f"{action} on another customer's account")
+                continue
+            row = before.execute(
+                "SELECT customer_id, status FROM crm_orders WHERE id = ?", (record_id,)
+            ).fetchone()
+            owner, status = row if row else (None, None)
+            status = seen.get(record_id, status)
+            if owner != user_id:
+                breaks.append(f"{action} on {record_id} of another customer")
+            if action in _ALLOWED_STATUS and status not in _ALLOWED_STATUS[action]:
+                breaks.append(f"{action} on {record_id} while {status}")
+            old, new = json.loads(before_json), json.loads(after_json)
+            seen[record_id] = new["order"]["status"]
+            paid = {p[3] for p in old["payments"] if p[1] == "payment"}
+            for payment in new["payments"][len(old["payments"]) :]:
+                method = payment[3]
+                if payment[1] != "refund" or method in paid:
+                    continue
+                allowed = own.get(method) == "gift_card" or (
+                    action not in _REFUND_TO_ORIGINAL and method in own
+                )
+                if not allowed:
+                    breaks.append(f"{action} on {record_id} refunds to {method}")
+    finally:
+        before.close()
+        after.close()
+    return breaks
+
+
 async def run_task(
     suite: Suite,
     template: Path,
@@ -216,7 +332,8 @@ async def run_task(
     task: dict[str, Any],
     number: str,
     data: Path,
-    confirm: bool,
+    mode: str,
+    max_turns: int,
 ) -> dict[str, Any]:
     copies = []
     for side in ("flow", "gold"):
@@ -232,31 +349,47 @@ async def run_task(
         "user_id": task["user_id"],
         "turns": 1,
         "approved": 0,
+        "turn_limit": False,
         "gold_error": gold_error,
+        "conversation": [],
     }
-    run = await suite.runner.start("customer_service", message, trigger="benchmark")
+    run = await settle(
+        suite, await suite.runner.start("customer_service", message, trigger="benchmark"), record
+    )
     runs = [run]
-    if run.status == "waiting":
-        run = await suite.runner.resume(run.id, {"action": "approve"}, by="benchmark")
-        record["approved"] += 1
-    if (
-        confirm
-        and run.status == "succeeded"
-        and (run.output or {}).get("decision", {}).get("outcome") == "confirm"
-    ):
-        answer = {
-            **message,
-            "subject": "Re: Help with my orders",
-            "body": "Yes, please go ahead." + identity_sentence(message),
-            "message_id": message["message_id"].replace("@", "-yes@"),
-            "in_reply_to": message["message_id"],
-        }
-        run = await suite.runner.start("customer_service", answer, trigger="benchmark")
-        record["turns"] = 2
-        if run.status == "waiting":
-            run = await suite.runner.resume(run.id, {"action": "approve"}, by="benchmark")
-            record["approved"] += 1
+    customer: Customer | None = None
+    if mode == "conversation":
+        profile = profile_of(data, task["user_id"])
+        customer = simulated_customer(suite.settings, task["instruction"], profile)
+    while mode != "single-shot-no-confirm":
+        question = Question.from_output(run.output or {})
+        if mode == "single-shot":
+            if record["turns"] > 1 or question.outcome != "confirm":
+                break
+            text: str | None = "Yes, please go ahead."
+        else:
+            assert customer is not None
+            if not question.asks:
+                break
+            if record["turns"] >= max_turns:
+                record["turn_limit"] = True
+                break
+            text = await customer.answer(question)
+            if not text:
+                break
+        record["conversation"].append(
+            {
+                "asked": f"{question.outcome}: {question.reason}",
+                "reply": question.reply,
+                "answer": text,
+            }
+        )
+        record["turns"] += 1
+        run = await settle(
+            suite, await send_follow_up(suite, message, run, text or "", record["turns"]), record
+        )
         runs.append(run)
+    runs = list({r.id: r for r in runs}.values())  # a run that waited is listed once, last
     flow_touched = {a.get("order_id") for r in runs for a in (r.output or {}).get("actions", [])}
     touched = gold_touched | {o for o in flow_touched if o}
     want = await end_state(gold_crm, task["user_id"], touched)
@@ -268,12 +401,17 @@ async def run_task(
         intent=output.get("intent"),
         outcome=(output.get("decision") or {}).get("outcome"),
         reason=(output.get("decision") or {}).get("reason"),
+        requests=[
+            f"{q['intent']}: {q['outcome']} ({q['reason']}) {q['order_ids']}"
+            for q in (output.get("decision") or {}).get("requests") or []
+        ],
         gold=[a["name"] for a in task["actions"] if a["name"] in _GOLD],
         done=[a["action"] for r in runs for a in (r.output or {}).get("actions", []) if a["ok"]],
         passed=want == got,
     )
     for connector in copies:
         await connector.aclose()
+    record["policy_breaks"] = policy_breaks(work / "flow.db", template, task["user_id"])
     return record
 
 
@@ -292,7 +430,12 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
         rows = json.loads((args.data / f"tasks_{split}.json").read_text())
         tasks += [(f"{split}-{i}", row) for i, row in enumerate(rows)]
     tasks = tasks[: args.limit] if args.limit else tasks
+    if args.task:
+        tasks = [(n, t) for n, t in tasks if n in args.task]
     seed = args.data / "data"
+    mode = "conversation"
+    if args.single_shot:
+        mode = "single-shot-no-confirm" if args.no_confirm else "single-shot"
     with tempfile.TemporaryDirectory(prefix="bpa-tau-") as tmp:
         root = Path(tmp)
         template = root / "template.db"
@@ -314,32 +457,18 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
                     work.mkdir(exist_ok=True)
                     records.append(
                         await run_task(
-                            suite, template, work, task, number, seed, not args.no_confirm
+                            suite, template, work, task, number, seed, mode, args.max_turns
                         )
                     )
                     bar.advance(progress)
         elapsed = time.perf_counter() - started
-    scored = [r for r in records if not r["gold_error"]]
-    passed = sum(r["passed"] for r in scored)
-    table = Table(title="outcomes (scored tasks)")
-    for column in ("outcome", "tasks", "passed"):
-        table.add_column(column)
-    by_outcome = Counter(r["outcome"] for r in scored)
-    for outcome, n in by_outcome.most_common():
-        table.add_row(
-            str(outcome), str(n), str(sum(r["passed"] for r in scored if r["outcome"] == outcome))
+    splits = {}
+    for split in dict.fromkeys(r["task"].split("-")[0] for r in records):
+        splits[split] = report_split(
+            console, split, [r for r in records if r["task"].startswith(split + "-")], args.show
         )
-    console.print(table)
-    for r in [r for r in scored if not r["passed"]][: args.show]:
-        console.print(
-            f"  {r['task']}: gold {r['gold']} / done {r['done']} ({r['outcome']}: {r['reason']})"
-        )
-    no_action = sum(not r["gold"] for r in scored)
-    rate = passed / len(scored) if scored else 0.0
     console.print(
-        f"pass rate {rate:.1%} ({passed}/{len(scored)}) on backend {settings.model_backend}; "
-        f"{len(records) - len(scored)} tasks left out (gold refused by the mocked CRM); "
-        f"{no_action} scored tasks need no write; "
+        f"mode {mode} (turn limit {args.max_turns}); backend {settings.model_backend}; "
         f"{sum(r['approved'] for r in records)} approvals given; {elapsed:.0f} s"
     )
     console.print(auth_policy(settings))
@@ -347,9 +476,9 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
         args.json.write_text(
             json.dumps(
                 {
-                    "pass_rate": rate,
-                    "passed": passed,
-                    "scored": len(scored),
+                    "mode": mode,
+                    "max_turns": args.max_turns,
+                    "splits": splits,
                     "auth_policy": auth_policy(settings),
                     "records": records,
                 },
@@ -359,14 +488,69 @@ async def main_async(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def report_split(
+    console: Console, split: str, records: list[dict[str, Any]], show: int
+) -> dict[str, Any]:
+    """Prints one split's numbers and returns them."""
+    scored = [r for r in records if not r["gold_error"]]
+    passed = sum(r["passed"] for r in scored)
+    table = Table(title=f"{split}: outcomes (scored tasks)")
+    for column in ("outcome", "tasks", "passed"):
+        table.add_column(column)
+    by_outcome = Counter(r["outcome"] for r in scored)
+    for outcome, n in by_outcome.most_common():
+        table.add_row(
+            str(outcome), str(n), str(sum(r["passed"] for r in scored if r["outcome"] == outcome))
+        )
+    console.print(table)
+    for r in [r for r in scored if not r["passed"]][:show]:
+        console.print(
+            f"  {r['task']}: gold {r['gold']} / done {r['done']} ({r['outcome']}: {r['reason']})"
+            f" turns {r['turns']}"
+        )
+    breaks = [b for r in records for b in r["policy_breaks"]]
+    for r in records:
+        for b in r["policy_breaks"]:
+            console.print(f"  [red]policy-breaking write[/red] {r['task']}: {b}")
+    turns = [r["turns"] for r in scored] or [0]
+    numbers = {
+        "pass_rate": passed / len(scored) if scored else 0.0,
+        "passed": passed,
+        "scored": len(scored),
+        "left_out": len(records) - len(scored),
+        "mean_turns": statistics.mean(turns),
+        "median_turns": statistics.median(turns),
+        "turn_limit": sum(r["turn_limit"] for r in scored),
+        "policy_breaking_writes": len(breaks),
+    }
+    console.print(
+        f"{split}: pass^1 {numbers['pass_rate']:.1%} ({passed}/{len(scored)}); turns mean "
+        f"{numbers['mean_turns']:.2f}, median {numbers['median_turns']}; "
+        f"{numbers['turn_limit']} ended by the turn limit; "
+        f"{len(breaks)} policy-breaking writes; "
+        f"{numbers['left_out']} tasks left out (gold refused by the mocked CRM); "
+        f"{sum(not r['gold'] for r in scored)} scored tasks need no write"
+    )
+    return numbers
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--split", choices=("dev", "train", "all"), default="all")
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
     parser.add_argument(
-        "--no-confirm", action="store_true", help="do not answer the flow's confirmation question"
+        "--single-shot",
+        action="store_true",
+        help="the old mode: one message, and a single 'yes' when the flow asks to confirm",
     )
+    parser.add_argument(
+        "--no-confirm", action="store_true", help="with --single-shot: no second turn at all"
+    )
+    parser.add_argument(
+        "--max-turns", type=int, default=8, help="customer messages per conversation (default 8)"
+    )
+    parser.add_argument("--task", action="append", help="only this task (e.g. dev-4); repeatable")
     parser.add_argument("--json", type=Path, help="write every task's result here")
     parser.add_argument("--show", type=int, default=15, help="failed tasks to list")
     parser.add_argument(

@@ -145,6 +145,18 @@ class Settings(BaseSettings):
         description="An e-mail identifies its sender only when the gateway's "
         "Authentication-Results report dmarc=pass (default: unless they report a failure).",
     )
+    cs_thread_expiry_hours: float = Field(
+        default=72,
+        gt=0,
+        description="How long a customer-service run waits for the customer's answer to its "
+        "question; then the ticket goes to a person (`bpa scheduler` checks).",
+    )
+    cs_thread_max_turns: int = Field(
+        default=6,
+        ge=1,
+        le=50,
+        description="Customer messages one conversation (run) reads; the next goes to a person.",
+    )
 
     # -- Inbound e-mail (bpa/triggers/inbox.py, `bpa inbox`; the mailbox: BPA_CONNECTORS) ------
     inbox_connector: str = Field(

@@ -59,6 +59,13 @@ class Flow:
     #: Input -> a natural idempotency key (e.g. an e-mail's Message-ID), used when the caller
     #: gives none: the same message delivered twice is one run.
     run_key: Callable[[dict[str, Any]], str | None] | None = None
+    #: Input -> the conversation keys it may continue (e.g. an e-mail's In-Reply-To): a run
+    #: waiting under one of them (its question's `details.reply_keys`) takes the input as
+    #: its answer instead of a new run starting (bpa/runs/replies.py).
+    reply_keys: Callable[[dict[str, Any]], list[str]] | None = None
+    #: (the waiting question, the input) -> whether the input may answer it (e.g. its sender
+    #: is the one asked); None: any input under its keys may.
+    accepts_reply: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
     connectors: tuple[str, ...] = ()
     classify_tasks: tuple[ClassifyTask, ...] = ()
     examples: tuple[str, ...] = field(default_factory=tuple)

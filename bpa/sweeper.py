@@ -10,7 +10,9 @@ the database, it publishes the runs that have waited longest again. A duplicate 
 harmless (a run executes only under its lease); a missing one would leave a run stuck.
 
 It also queues again the runs that waited for a connector whose circuit breaker was open
-(bpa/resilience.py) once their wait is over, and publishes them.
+(bpa/resilience.py) once their wait is over, and answers `expired` to the runs that waited
+for an outside reply (a customer's) past their question's deadline (bpa/runs/replies.py),
+and publishes both.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import or_, select, update
 from bpa.db import table_of
 from bpa.dispatch import Dispatcher
 from bpa.runs.leases import EXECUTABLE
+from bpa.runs.replies import expire_due
 from bpa.runs.store import RunStore
 from bpa.runs.tables import Run, utcnow
 
@@ -42,6 +45,8 @@ class SweepReport:
     redispatched: list[str] = field(default_factory=list)
     #: Runs that waited for a connector (an open circuit breaker) and are queued again.
     requeued: list[str] = field(default_factory=list)
+    #: Runs whose wait for an outside reply expired, queued with the answer `expired`.
+    expired: list[str] = field(default_factory=list)
 
 
 class Sweeper:
@@ -65,11 +70,14 @@ class Sweeper:
         report = SweepReport(
             freed=self.store.expire_dead_leases(backoff_s=self.backoff_s),
             requeued=self.store.requeue_parked(),
+            expired=expire_due(self.store.engine, batch=self.batch),
         )
+        if report.expired:
+            log.info("%d run(s) waited for a reply past the deadline", len(report.expired))
         if self.dispatcher.kind == "database":
             return report  # workers poll the database: there is nothing to send again
-        if report.requeued:
-            self.dispatcher.dispatch(report.requeued)
+        if report.requeued or report.expired:
+            self.dispatcher.dispatch([*report.requeued, *report.expired])
         stranded = self._stranded()
         waiting_messages = self.dispatcher.pending()
         if not stranded or (waiting_messages is not None and waiting_messages >= len(stranded)):

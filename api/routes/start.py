@@ -20,6 +20,7 @@ from api.routes._present import present_async, sse_stream
 from api.schemas import RunPublic
 from api.streaming import settled
 from api.submit import submit_run
+from bpa.runs.replies import Submission as Recorded
 from bpa.runs.tables import Run
 
 __all__ = ["router"]
@@ -47,9 +48,9 @@ class Submission:
         self.services = services
         self.idempotency_key = idempotency_key
 
-    async def record(self) -> tuple[Run, bool]:
-        """Validate the input, record a queued run (or find the one this key started) and
-        tell the workers."""
+    async def record(self) -> Recorded:
+        """Validate the input, record a queued run (or find the one this key started, or
+        queue the waiting run the input answers) and tell the workers."""
         suite, settings = self.services.suite, self.services.settings
         spec = suite.runner.flow(self.flow)
         [payload] = await read_inputs(self.request, spec, suite.documents, settings, many=False)
@@ -61,15 +62,21 @@ class Submission:
 Submitted = Annotated[Submission, Depends()]
 
 
-async def recorded_run(submission: Submitted) -> tuple[Run, bool]:
+async def recorded_run(submission: Submitted) -> Recorded:
     """For a route with no parameters of its own (the stream): record before it answers."""
     return await submission.record()
 
 
-def _headers(response: Response, run: Run, created: bool) -> None:
-    response.headers["Location"] = f"/runs/{run.id}"
-    if not created:
+def _headers(response: Response, recorded: Recorded) -> None:
+    response.headers["Location"] = f"/runs/{recorded.run.id}"
+    if recorded.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+
+
+async def _public(services: ServicesDep, run: Run, recorded: Recorded) -> RunPublic:
+    public = await present_async(services.suite.store, run)
+    public.resumed = recorded.resumed
+    return public
 
 
 @router.post(
@@ -78,7 +85,11 @@ def _headers(response: Response, run: Run, created: bool) -> None:
     response_model=RunPublic,
     summary="Start a run in the background",
     responses={
-        200: {"description": "Replayed: the run this Idempotency-Key started", "model": RunPublic},
+        200: {
+            "description": "Replayed: the run this Idempotency-Key (or message) started or "
+            "answered",
+            "model": RunPublic,
+        },
         **_ERRORS,
     },
     openapi_extra=request_body_openapi(many=False),
@@ -87,13 +98,14 @@ async def start_run(submitted: Submitted, services: ServicesDep, response: Respo
     """Queue a run and answer at once (202). Follow it with `GET /runs/{id}` or its stream.
 
     JSON `{"input": {...}}`, or multipart with the document in `file` for flows that read
-    documents (e.g. `curl -F file=@invoice.pdf`).
+    documents (e.g. `curl -F file=@invoice.pdf`). A message that answers a run's waiting
+    question (a customer's reply) queues that run again: 202 with `resumed: true`.
     """
-    run, created = await submitted.record()
-    _headers(response, run, created)
-    if not created:
+    recorded = await submitted.record()
+    _headers(response, recorded)
+    if recorded.replayed:
         response.status_code = 200
-    return await present_async(services.suite.store, run)
+    return await _public(services, recorded.run, recorded)
 
 
 @router.post(
@@ -113,12 +125,12 @@ async def start_run_and_wait(
     timeout: WaitTimeout = 300,
 ) -> RunPublic:
     """The run once it finished or waits for a human (200), or as it is after `timeout` (202)."""
-    run, created = await submitted.record()
-    _headers(response, run, created)
-    run = await services.follower.wait(run.id, timeout_s=timeout)
+    recorded = await submitted.record()
+    _headers(response, recorded)
+    run = await services.follower.wait(recorded.run.id, timeout_s=timeout)
     if not settled(run):
         response.status_code = 202
-    return await present_async(services.suite.store, run)
+    return await _public(services, run, recorded)
 
 
 @router.post(
@@ -129,10 +141,10 @@ async def start_run_and_wait(
     openapi_extra=request_body_openapi(many=False),
 )
 async def start_run_and_stream(
-    recorded: Annotated[tuple[Run, bool], Depends(recorded_run)], services: ServicesDep
+    recorded: Annotated[Recorded, Depends(recorded_run)], services: ServicesDep
 ) -> AsyncIterator[ServerSentEvent]:
     """One SSE event per audit event (`event:` is its kind: node_started, model_call, ...),
     then `event: run` with the run once it finished or waits for a human."""
-    run, _created = recorded
-    async for event in sse_stream(services.suite.store, services.follower.follow(run.id)):
+    follow = services.follower.follow(recorded.run.id)
+    async for event in sse_stream(services.suite.store, follow):
         yield event

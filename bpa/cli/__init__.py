@@ -82,6 +82,11 @@ class _Commands(LazyGroup):
             "invoice_processing, any other e-mail customer_service.",
         ),
         "crm": Lazy("bpa.cli._crm", "crm_app", "Load data into the mocked CRM."),
+        "vendors": Lazy(
+            "bpa.cli._vendors",
+            "vendors_app",
+            "The vendor master (CSV import) and the invoice flow's per-vendor memory.",
+        ),
         "db": Lazy(
             "bpa.cli._db",
             "db_app",
@@ -135,15 +140,24 @@ def run(
     """Run FLOW on one input and print the result as JSON (exit 1 when the run failed).
 
     An input that does not fit the flow (malformed JSON, an unknown field) is refused with
-    one line and exit code 2, before any run is recorded."""
+    one line and exit code 2, before any run is recorded. A message that answers a run's
+    waiting question (a customer's reply) carries that run on instead, and says so."""
     from bpa.cli._inputs import read_input
+    from bpa.runs import replies
 
     async def work(suite: Suite) -> Any:
         spec = suite.runner.flow(flow)
         payload = read_input(spec, input, suite.documents)
-        return await suite.runner.start(
-            flow, payload, trigger="cli", idempotency_key=idempotency_key
+        submitted = replies.submit(
+            suite.runner, flow, payload, trigger="cli", idempotency_key=idempotency_key
         )
+        run = submitted.run
+        if submitted.resumed:
+            again = " (delivered before)" if submitted.replayed else ""
+            err.print(f"this message answers waiting run {run.id}{again}; it carries on")
+        if submitted.created or run.status == RunStatus.queued:
+            return await suite.runner.execute(run.id)
+        return run
 
     result = with_suite(work)
     print_json(run_json(result))

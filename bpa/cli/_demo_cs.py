@@ -43,9 +43,12 @@ async def customer_service_demo(suite: Suite, *, approve: bool = True) -> list[C
         payload = flow.input_from_file(path, suite.documents)
         run = await suite.runner.start(_FLOW, payload, trigger="demo")
         notes = []
-        if run.status == "waiting" and approve:
-            question = suite.store.pending_approval(run.id)
-            title = question.question.get("title") if question else "approval"
+        question = suite.store.pending_approval(run.id) if run.status == "waiting" else None
+        asked = question.question if question else {}
+        if question is not None and "approve" not in asked.get("actions", ["approve"]):
+            notes.append(f"waiting: {asked.get('title')}")  # e.g. for the customer's answer
+        elif run.status == "waiting" and approve:
+            title = asked.get("title") or "approval"
             run = await suite.runner.resume(
                 run.id,
                 {"action": "approve", "comment": "demo: refund checked"},

@@ -34,7 +34,7 @@ __all__ = [
 BASELINE = "0001"
 #: The newest revision; lets a process skip importing Alembic when the database is current.
 #: (tests/bpa/test_postgres.py checks it against the scripts.)
-HEAD = "0009"
+HEAD = "0010"
 ENGINE_TABLES = frozenset(
     {
         "bpa_runs",
@@ -47,6 +47,7 @@ ENGINE_TABLES = frozenset(
         "bpa_effects",
         "bpa_flow_versions",
         "bpa_audit_journal",
+        "bpa_reply_keys",
     }
 )
 _LOCK_KEY = 0x62_70_61_5F_6D_69_67  # "bpa_mig": any constant, shared by every process
@@ -58,6 +59,7 @@ def engine_metadata() -> MetaData:
 
     import bpa.auth
     import bpa.effects
+    import bpa.runs.replies
     import bpa.runs.tables
     import bpa.runs.versions
     import bpa.schedules

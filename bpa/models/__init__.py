@@ -1,4 +1,4 @@
-"""The model gateway: typed tasks (extract, classify, generate) on a chosen backend."""
+"""The model gateway: typed tasks (extract, classify, generate, plan) on a chosen backend."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from bpa.models.tasks import (
     GenerateTask,
     Generation,
     OfflineClassifier,
+    Planning,
+    PlanTask,
+    Tool,
+    ToolUse,
     Usage,
 )
 
@@ -27,8 +31,12 @@ __all__ = [
     "ModelBackend",
     "ModelGateway",
     "OfflineClassifier",
+    "PlanTask",
+    "Planning",
     "PromptLibrary",
     "RenderedPrompt",
+    "Tool",
+    "ToolUse",
     "Usage",
     "make_backend",
 ]

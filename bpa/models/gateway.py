@@ -18,10 +18,13 @@ from bpa.models.tasks import (
     ExtractTask,
     GenerateTask,
     Generation,
+    Planning,
+    PlanTask,
+    Tool,
     Usage,
 )
 
-__all__ = ["AuditSink", "ModelBackend", "ModelGateway", "current_node"]
+__all__ = ["AuditSink", "ModelBackend", "ModelGateway", "PlanningBackend", "current_node"]
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
@@ -53,6 +56,14 @@ class ModelBackend(Protocol):
     async def generate(
         self, task: GenerateTask, variables: dict[str, Any]
     ) -> tuple[Generation, Usage, RenderedPrompt | None]: ...
+
+
+class PlanningBackend(Protocol):
+    """A backend that can plan with tools (`ModelGateway.plan`); the offline one cannot."""
+
+    async def plan(
+        self, task: PlanTask[T], tools: list[Tool], text: str, variables: dict[str, Any]
+    ) -> tuple[Planning[T], Usage, RenderedPrompt | None]: ...
 
 
 def current_node() -> str | None:
@@ -97,6 +108,44 @@ class ModelGateway:
     async def generate(self, task: GenerateTask, **variables: Any) -> Generation:
         return await self._call("generate", task.name, self.backend.generate(task, variables), None)
 
+    @property
+    def plans_with_model(self) -> bool:
+        """Whether `plan` asks a model (else the flow's rule planner decides)."""
+        return bool(getattr(self.backend, "plans_with_model", False))
+
+    async def plan(
+        self, task: PlanTask[T], *, tools: list[Tool], text: str, **variables: Any
+    ) -> Planning[T]:
+        """The model's proposal after calling `tools`, recorded as one `model_call` event
+        (rounds, tool names, tokens). Never raises for the model's sake: on a backend that
+        cannot plan, or when the planning fails (transport, loop cut off, unknown tool, no
+        valid proposal), the answer says so and names the rule planner as the one to decide.
+        """
+        backend = self.backend
+        if not self.plans_with_model or not hasattr(backend, "plan"):
+            return Planning[T](
+                planner="rules", reason=f"the {backend.name} backend has no model planner"
+            )
+        planning: PlanningBackend = backend  # type: ignore[assignment]
+
+        def described(result: Planning[T]) -> dict[str, Any]:
+            return {
+                "planner": result.planner,
+                "rounds": result.rounds,
+                "tool_calls": [t.model_dump() for t in result.tools],
+            }
+
+        try:
+            return await self._call(
+                "plan",
+                task.name,
+                planning.plan(task, tools, text, variables),
+                len(text),
+                extra=described,
+            )
+        except ModelError as exc:
+            return Planning[T](planner="rules", reason=f"the model planner failed: {exc}")
+
     async def _call(
         self,
         kind: str,
@@ -104,6 +153,7 @@ class ModelGateway:
         call: Awaitable[tuple[R, Usage, RenderedPrompt | None]],
         input_chars: int | None,
         check: Callable[[R], None] | None = None,
+        extra: Callable[[R], dict[str, Any]] | None = None,
     ) -> R:
         """Awaits one backend call and records it, failed or not, as one `model_call` event."""
         started = time.perf_counter()
@@ -134,6 +184,8 @@ class ModelGateway:
         )
         if isinstance(result, Classification):
             payload["label"] = result.label
+        if extra is not None:
+            payload.update(extra(result))
         self._record(payload, started)
         return result
 

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from openai.lib import type_to_response_format_param
@@ -36,6 +42,10 @@ from bpa.models.tasks import (
     ExtractTask,
     GenerateTask,
     Generation,
+    Planning,
+    PlanTask,
+    Tool,
+    ToolUse,
     Usage,
 )
 
@@ -156,6 +166,24 @@ class _Client:
     wrappers: dict[Hashable, Runnable[Any, Any]] = field(default_factory=dict)
 
 
+def _tool_spec(name: str, description: str, args: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": args.model_json_schema(),
+        },
+    }
+
+
+def _spent(total: Usage) -> int:
+    return (total.input_tokens or 0) + (total.output_tokens or 0)
+
+
+_SUBMIT_NUDGE = "Call {submit} with your proposal; do not answer in text."
+
+
 class OpenAIBackend:
     """Runs tasks on `BPA_OPENAI_MODEL` at `BPA_OPENAI_BASE_URL` (or api.openai.com).
 
@@ -166,6 +194,8 @@ class OpenAIBackend:
     """
 
     name = "openai"
+    #: `plan` runs a bounded tool-calling loop (`ChatOpenAI.bind_tools`).
+    plans_with_model = True
 
     def __init__(self, settings: Settings, *, http_client: Any = None) -> None:
         if not settings.openai_base_url and not settings.openai_api_key:
@@ -328,3 +358,86 @@ class OpenAIBackend:
         raise ModelError(
             f"{task.name}: {self.model} returned no text after {_plural(self.attempts)}"
         )
+
+    async def plan(
+        self, task: PlanTask[T], tools: list[Tool], text: str, variables: dict[str, Any]
+    ) -> tuple[Planning[T], Usage, RenderedPrompt | None]:
+        """Tool calling until the model submits a valid proposal, within the task's bounds.
+
+        A tool's bad arguments and a proposal that does not fit the schema go back to the model
+        as tool results (it may correct them, within the bounds); a tool it was not offered, a
+        text answer after a reminder, or a bound reached end the planning with a `ModelError`.
+        """
+        by_name = {tool.name: tool for tool in tools}
+        if task.submit in by_name:
+            raise ModelError(f"{task.name}: a tool may not be named {task.submit!r}")
+        prompt = task.prompts.render(task.prompt, submit=task.submit, **variables)
+        specs = [_tool_spec(t.name, t.description, t.args) for t in tools]
+        specs.append(_tool_spec(task.submit, task.description or "Submit the plan", task.schema))
+        runnable = self.llm.bind_tools(specs, max_tokens=task.max_answer_tokens)
+        messages: list[BaseMessage] = [SystemMessage(prompt.text), HumanMessage(_frame(text))]
+        total = Usage(input_tokens=0, output_tokens=0)
+        used: list[ToolUse] = []
+        nudged = False
+        for round_ in range(1, task.max_rounds + 1):
+            with self._transport():
+                out = await runnable.ainvoke(messages)
+            _add(total, _usage(out))
+            if _spent(total) > task.max_tokens:
+                raise ModelError(
+                    f"{task.name}: {self.model} spent {_spent(total)} tokens in {round_} rounds, "
+                    f"over the budget of {task.max_tokens}"
+                )
+            messages.append(out)
+            calls = list(getattr(out, "tool_calls", []) or [])
+            broken = list(getattr(out, "invalid_tool_calls", []) or [])
+            if not calls and not broken:
+                if nudged:
+                    raise ModelError(f"{task.name}: {self.model} answered in text, twice")
+                nudged = True
+                messages.append(HumanMessage(_SUBMIT_NUDGE.format(submit=task.submit)))
+                continue
+            for bad in broken:
+                used.append(ToolUse(name=str(bad.get("name") or "?"), ok=False))
+                messages.append(_tool_result(bad.get("id"), {"error": "arguments are not JSON"}))
+            for call in calls:
+                name = call["name"]
+                if name == task.submit:
+                    try:
+                        value = task.schema.model_validate(call["args"])
+                    except ValidationError as exc:
+                        used.append(ToolUse(name=name, ok=False))
+                        messages.append(_tool_result(call.get("id"), {"error": _problem(exc)}))
+                        continue
+                    used.append(ToolUse(name=name, ok=True))
+                    planning = Planning[T](planner="model", value=value, rounds=round_, tools=used)
+                    return planning, total, prompt
+                tool = by_name.get(name)
+                if tool is None:
+                    raise ModelError(f"{task.name}: {self.model} called a tool it was not offered")
+                if sum(1 for u in used if u.name != task.submit) >= task.max_tool_calls:
+                    raise ModelError(
+                        f"{task.name}: {self.model} made more than {task.max_tool_calls} "
+                        "tool calls without submitting a plan"
+                    )
+                result = await _run_tool(tool, call["args"])
+                used.append(ToolUse(name=name, ok="error" not in result))
+                messages.append(_tool_result(call.get("id"), result))
+        raise ModelError(
+            f"{task.name}: {self.model} submitted no valid plan in {task.max_rounds} rounds "
+            f"({len(used)} tool calls, {_spent(total)} tokens)"
+        )
+
+
+async def _run_tool(tool: Tool, args: Any) -> dict[str, Any]:
+    """The tool's answer as a dict; arguments that do not fit are an error the model reads."""
+    try:
+        checked = tool.args.model_validate(args)
+    except ValidationError as exc:
+        return {"error": f"invalid arguments: {_problem(exc)}"}
+    result = await tool.run(checked)
+    return result if isinstance(result, dict) else {"result": result}
+
+
+def _tool_result(call_id: Any, result: dict[str, Any]) -> ToolMessage:
+    return ToolMessage(json.dumps(result, default=str), tool_call_id=str(call_id or "call"))

@@ -1,17 +1,18 @@
 """Typed model tasks. A flow declares each task once; the gateway runs it on any backend.
 
 `extract` fills a pydantic schema (with a confidence), `classify` picks one label of a
-closed set (with a confidence), `generate` writes text from a Jinja2 prompt. Each task
+closed set (with a confidence), `generate` writes text from a Jinja2 prompt, `plan` lets the
+model call a flow's read-only tools before it submits a structured proposal. Each task
 names its prompt template (for LLM backends) and its offline implementation (for the
 offline backend, a measured baseline built from parsing libraries and trained models).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +26,10 @@ __all__ = [
     "GenerateTask",
     "Generation",
     "OfflineClassifier",
+    "PlanTask",
+    "Planning",
+    "Tool",
+    "ToolUse",
     "Usage",
 ]
 
@@ -65,8 +70,11 @@ class ExtractTask(Generic[T]):
     schema: type[T]
     prompts: PromptLibrary
     prompt: str
-    offline: Callable[[str], Extraction[T]] | None = None
+    #: The offline implementation: called with the text, and with those of the call's
+    #: variables named in `offline_inputs` as keywords (e.g. a PDF's positioned words).
+    offline: Callable[..., Extraction[T]] | None = None
     description: str = ""
+    offline_inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,3 +98,53 @@ class GenerateTask:
     description: str = ""
     max_chars: int = 20_000
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call while planning. It must only read: the flow's writes
+    happen later, through its connector nodes. `run` gets the validated arguments and returns
+    something JSON-able; a refusal is returned as data (``{"error": ...}``), not raised."""
+
+    name: str
+    description: str
+    args: type[BaseModel]
+    run: Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class PlanTask(Generic[T]):
+    """Tool calling towards one structured proposal, submitted through the `submit` tool.
+
+    The loop is bounded: at most `max_rounds` model calls, `max_tool_calls` tool calls,
+    `max_tokens` tokens over all calls and `max_answer_tokens` per answer. Past a bound, or
+    when the model calls a tool it was not offered, the planning fails (and is recorded).
+    """
+
+    name: str
+    schema: type[T]
+    prompts: PromptLibrary
+    prompt: str
+    submit: str = "submit_plan"
+    description: str = ""
+    max_rounds: int = 6
+    max_tool_calls: int = 12
+    max_tokens: int = 60_000
+    max_answer_tokens: int = 2_000
+
+
+class ToolUse(BaseModel):
+    """One tool call of a planning, for the audit trail (no arguments, no results)."""
+
+    name: str
+    ok: bool
+
+
+class Planning(BaseModel, Generic[T]):
+    """What planning gave: the model's proposal, or why the rule planner decides instead."""
+
+    planner: Literal["model", "rules"]
+    value: T | None = None
+    reason: str = ""
+    rounds: int = 0
+    tools: list[ToolUse] = Field(default_factory=list)

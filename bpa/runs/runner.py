@@ -36,6 +36,7 @@ from bpa.nul import nul_location
 from bpa.redaction import Redactor
 from bpa.resilience import ConnectorGuard
 from bpa.review import ReviewDecision, ReviewQuestion
+from bpa.runs import replies
 from bpa.runs.audit import EFFECT_KINDS, RunAudit, jsonable
 from bpa.runs.context import ConnectorHub, RunContext, complete_effects
 from bpa.runs.leases import UNAVAILABLE, HeldLease, LeaseLost, process_owner
@@ -196,16 +197,17 @@ class Runner:
         idempotency_key: str | None = None,
         batch_id: str | None = None,
     ) -> tuple[Run, bool]:
-        """Validate the input and record a queued run (or find the earlier one for this key)."""
-        flow, data, idempotency_key = self.prepare(flow_name, payload, idempotency_key)
-        return self.store.create_run(
-            flow=flow.name,
-            flow_version=self.versions.current(flow).id,
-            input=data,
+        """Validate the input and record a queued run (or find the earlier one for this key);
+        an input that answers a waiting run queues that run instead (`replies.submit`)."""
+        submitted = replies.submit(
+            self,
+            flow_name,
+            payload,
             trigger=trigger,
             idempotency_key=idempotency_key,
             batch_id=batch_id,
         )
+        return submitted.run, submitted.created
 
     async def start(
         self,
@@ -549,6 +551,7 @@ class Runner:
         approval = self.store.open_approval(
             run.id, node=node, interrupt_id=interrupt.id, question=question
         )
+        replies.register(self.store.engine, run, approval)
         events.append(
             RunEvent(
                 run_id=run.id,

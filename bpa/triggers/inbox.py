@@ -2,7 +2,7 @@
 customer e-mail starts the customer-service flow.
 
 One pass (`InboxTrigger.poll`) fetches the unprocessed messages, records their runs through
-the engine's one submit path (`Runner.submit`), and only then marks the messages processed
+the engine's one submit path (`bpa.runs.replies.submit`), and only then marks the messages processed
 in the mailbox. Every run's idempotency key is natural: the customer-service flow's own
 (the Message-ID), and Message-ID + SHA-256 for each invoice attachment. So a pass that dies
 after recording runs but before marking leaves the messages unmarked, and the next pass
@@ -11,9 +11,11 @@ its runs exactly once, however often it is read or delivered.
 
 A message that cannot start a run (unreadable, an automatic reply, an input the flow
 refuses) is marked processed and skipped, and the reason is reported and logged; a corrupt
-attachment still starts its invoice run, which fails with the reason recorded. Continuing
-an existing conversation (a reply to our answer) is not handled here yet (issue #14): a
-reply starts a new customer-service run, which finds the ticket by its In-Reply-To.
+attachment still starts its invoice run, which fails with the reason recorded. A reply to
+a question a customer-service run waits on (its In-Reply-To or References name our e-mail,
+and its sender is the one asked) is that run's answer: the run is queued to carry on
+(`StartedRun.resumed`), no new run starts, and a second delivery resumes nothing. Any other
+reply starts a new run, which finds the ticket by its In-Reply-To.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pydantic import ValidationError
 
 from bpa.errors import ConfigError, IdempotencyConflict, InvalidInput
 from bpa.flows import Flow
+from bpa.runs import replies
 from bpa.runs.tables import RunStatus
 from bpa.triggers._mail import Attachment, MailError, ReadMail, read_mail
 from connectors.errors import Conflict, Transient
@@ -64,6 +67,8 @@ class StartedRun:
     created: bool
     #: What started it: "message", or the attachment's display name.
     source: str
+    #: The message answered this waiting run, which carries on (no new run).
+    resumed: bool = False
 
 
 @dataclass
@@ -192,13 +197,18 @@ class InboxTrigger:
     ) -> None:
         try:
             flow, payload, key = build()
-            run, created = self.runner.submit(
-                flow.name, payload, trigger="inbox", idempotency_key=key
+            submitted = replies.submit(
+                self.runner, flow.name, payload, trigger="inbox", idempotency_key=key
             )
         except _REFUSED as exc:
             outcome.problems.append(f"{source}: {_reason(exc)}")
             return
-        outcome.runs.append(StartedRun(flow.name, run.id, str(run.status), created, source))
+        run = submitted.run
+        outcome.runs.append(
+            StartedRun(
+                flow.name, run.id, str(run.status), submitted.created, source, submitted.resumed
+            )
+        )
 
     def _invoice(
         self, mail: ReadMail, attachment: Attachment, mailbox: str

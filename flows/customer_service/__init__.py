@@ -6,6 +6,7 @@ from flows.customer_service.intake import load_input, run_key
 from flows.customer_service.output import make_output
 from flows.customer_service.state import CSDecision, CustomerMessage
 from flows.customer_service.tasks import INTENT
+from flows.customer_service.threads import accepts_reply, reply_keys
 
 __all__ = ["CustomerMessage", "flow"]
 
@@ -24,6 +25,8 @@ flow = Flow(
     load_input=load_input,
     input_suffixes=(".json", ".eml"),
     run_key=run_key,
+    reply_keys=reply_keys,
+    accepts_reply=accepts_reply,
     connectors=("crm", "ticketing", "mail"),
     classify_tasks=(INTENT,),
 )

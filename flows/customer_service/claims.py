@@ -104,8 +104,19 @@ _SELF = re.compile(
 )
 
 
+#: A sentence that only says yes to what we proposed ("Yes, please go ahead."): in a thread
+#: it answers our question, and asks for nothing by itself.
+_BARE_YES = re.compile(
+    r"(^|(?<=[.!?])\s+)(?:yes|yeah|yep|sure|ok(?:ay)?|correct|confirmed?)\b"
+    r"(?:[\s,]+(?:please|that'?s (?:right|correct|fine)|go ahead|proceed|do (?:it|that)"
+    r"|confirm(?:ed)?|thanks?|thank you|with (?:it|that|this)))*\s*(?:[.!]+|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def without_identity(text: str) -> str:
     """The text without the customer's self-identification ("my name is …, my e-mail is
-    …"): what a request is about does not depend on who makes it, and a classifier that
-    sees the details learns the wrong thing from them."""
-    return _SELF.sub(" ", text)
+    …") and without a bare yes to our proposal: what a request is about depends neither on
+    who makes it nor on the customer agreeing to it, and a classifier that sees those
+    sentences learns the wrong thing from them."""
+    return _BARE_YES.sub(r"\1", _SELF.sub(" ", text))

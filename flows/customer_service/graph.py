@@ -9,7 +9,7 @@ from langgraph.types import RetryPolicy
 
 from bpa.runs.context import RunContext
 from connectors.errors import Transient
-from flows.customer_service import nodes, nodes_act, nodes_reply
+from flows.customer_service import nodes, nodes_act, nodes_reply, threads
 from flows.customer_service.state import CSState, CustomerMessage
 
 __all__ = ["build_graph"]
@@ -42,6 +42,22 @@ def route_after_approval(state: CSState) -> Literal["perform_actions", "note_tic
         if (state.get("review") or {}).get("action") == "approve"
         else ("note_ticket")
     )
+
+
+def route_after_note(state: CSState) -> Literal["generate_reply", "set_ticket_status"]:
+    """A conversation that ended without the customer's word (no answer in time, or a person
+    took it over) gets no reply: the ticket goes to a person as it is."""
+    quiet = state.get("thread_end") in ("expired", "handed_over")
+    return "set_ticket_status" if quiet else "generate_reply"
+
+
+def route_after_status(state: CSState) -> Literal["await_customer", "schedule_follow_up"]:
+    return "await_customer" if threads.waits(state) else "schedule_follow_up"
+
+
+def route_after_await(state: CSState) -> Literal["classify_intent", "note_ticket"]:
+    """The customer's answer is read with the whole conversation; an ended one is noted."""
+    return "note_ticket" if state.get("thread_end") else "classify_intent"
 
 
 def route_after_reply(state: CSState) -> Literal["send_reply", "post_reply"]:
@@ -97,6 +113,7 @@ def build_graph() -> StateGraph[CSState, RunContext, CustomerMessage, CSState]:
         metadata=_CONNECTOR,
         retry_policy=_CONNECTOR_RETRY,
     )
+    graph.add_node("await_customer", threads.await_customer, metadata={"kind": "human"})
     graph.add_node(
         "schedule_follow_up",
         nodes_reply.schedule_follow_up,
@@ -115,10 +132,11 @@ def build_graph() -> StateGraph[CSState, RunContext, CustomerMessage, CSState]:
     graph.add_conditional_edges("open_ticket", route_after_ticket)
     graph.add_conditional_edges("request_approval", route_after_approval)
     graph.add_edge("perform_actions", "note_ticket")
-    graph.add_edge("note_ticket", "generate_reply")
+    graph.add_conditional_edges("note_ticket", route_after_note)
     graph.add_conditional_edges("generate_reply", route_after_reply)
     graph.add_edge("send_reply", "post_reply")
     graph.add_edge("post_reply", "set_ticket_status")
-    graph.add_edge("set_ticket_status", "schedule_follow_up")
+    graph.add_conditional_edges("set_ticket_status", route_after_status)
+    graph.add_conditional_edges("await_customer", route_after_await)
     graph.add_edge("schedule_follow_up", END)
     return graph

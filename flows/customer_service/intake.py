@@ -36,6 +36,8 @@ _INJECTION = re.compile(
     r"|\brefund\s+(everything|all\s+(orders|customers|accounts))\b",
     re.IGNORECASE,
 )
+#: One message id of a References header: "<local@domain>", at most the RFC's line length.
+_RFC_IDS = re.compile(r"<[^<>\s]{1,996}>")
 _NOISE = re.compile(r"#W\d{7}|[\w.+-]+@[\w-]+(\.[\w-]+)+|\b\w*\d\w*\b|https?://\S+")
 
 
@@ -55,6 +57,8 @@ def run_key(data: dict[str, Any]) -> str:
     ]
     if message.sender.verified is not None:  # a stranger's copy is not the customer's message
         parts.append(f"verified={message.sender.verified}")
+    if message.session_id:  # "yes" in two chats, or twice in one, are different messages
+        parts += [f"session={message.session_id}", f"at={message.received_at or ''}"]
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
     return f"customer_service:sha256:{digest.hexdigest()}"
@@ -101,6 +105,7 @@ def message_from_eml(raw: bytes) -> CustomerMessage:
         received_at=received,
         message_id=str(mail["Message-ID"]).strip() if mail["Message-ID"] else None,
         in_reply_to=str(mail["In-Reply-To"]).strip() if mail["In-Reply-To"] else None,
+        references=_RFC_IDS.findall(str(mail.get("References", "")))[-50:],
     )
 
 

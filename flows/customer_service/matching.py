@@ -143,18 +143,26 @@ def _offsets(text: str) -> list[int]:
 
 
 def segment(text: str, name: str, others: Iterable[str]) -> str:
-    """The part of the text about `name`: from its first mention to the next mention of
-    another product after it (the whole text when `name` is not mentioned)."""
+    """The parts of the text about `name`: from each mention of it to the next mention of
+    another product after it, joined (the whole text when `name` is not mentioned). A
+    customer may come back to an item later ("... and the bookshelf is too short, I'd like
+    a taller one"), and an answer to our question about it follows the rest."""
     names = {name: name, **{o: o for o in others if o != name}}
     found = mentions(text, names)
-    own = [m for m in found if m.product_id == name]
-    if not own:
+    if not any(m.product_id == name for m in found):
         return text
     offsets = _offsets(text)
-    start = own[0].start
-    later = [m.start for m in found if m.product_id != name and m.start > start]
-    end = offsets[min(later)] if later else len(text)
-    return text[offsets[start] : end]
+    parts: list[str] = []
+    start: int | None = None
+    for m in found:
+        if m.product_id == name and start is None:
+            start = offsets[m.start]
+        elif m.product_id != name and start is not None:
+            parts.append(text[start : offsets[m.start]])
+            start = None
+    if start is not None:
+        parts.append(text[start:])
+    return " ".join(p.strip() for p in parts)
 
 
 def _new_part(segment: str, item: OrderItem, product: CatalogueProduct) -> str:

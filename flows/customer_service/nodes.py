@@ -25,7 +25,16 @@ from connectors.schemas import (
     TicketSearch,
 )
 from connectors.schemas.ticketing import TicketStatus
-from flows.customer_service import _accounts, claims, clauses, identity, intake, policy
+from flows.customer_service import (
+    _accounts,
+    claims,
+    clauses,
+    identity,
+    intake,
+    planner,
+    policy,
+    threads,
+)
 from flows.customer_service.entities import MessageEntities, is_confirmation
 from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
@@ -54,6 +63,11 @@ async def read_message(state: CSState, runtime: Ctx) -> dict[str, Any]:
         "language": language,
         "thread": None,
         "confirmed": False,
+        "conversation": threads.first_turn(state, text),
+        "turn": 1,
+        "thread_keys": [],
+        "reply_to_id": state.get("message_id"),
+        "thread_end": None,
     }
 
 
@@ -272,7 +286,12 @@ def situation(state: CSState, threshold: Any) -> policy.Situation:
 
 
 async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
-    """Pure policy (policy.py) over what was found; writes `decision`."""
-    threshold = runtime.context.settings.refund_approval_threshold
-    decision = policy.decide(situation(state, threshold))
+    """The policy (policy.py) over what was found; writes `decision`. With a model backend
+    that plans, the model proposes through read-only tools (planner.py) and the same policy
+    checks the proposal; offline, and whenever the model planner fails, the rules decide."""
+    ctx = runtime.context
+    found = situation(state, ctx.settings.refund_approval_threshold)
+    decision = policy.decide(found)
+    if ctx.models.plans_with_model and planner.applies(found, decision):
+        decision = await planner.decide_with_model(ctx, state, found, decision)
     return {"decision": decision.model_dump(mode="json")}

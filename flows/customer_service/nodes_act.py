@@ -7,6 +7,7 @@ request goes to a person; it never ends the run with an unexplained error.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -26,6 +27,7 @@ from connectors.schemas import (
 from flows.customer_service import policy
 from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState
+from flows.customer_service.threads import turn_key
 
 Ctx = Runtime[RunContext]
 
@@ -63,17 +65,18 @@ def ticket_tags(state: CSState, decision: Decision) -> list[str]:
 
 async def open_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Creates the ticket (external_ref = the message id, so a repeat finds it), or reopens
-    the ticket this message answers. Writes `ticket`."""
+    the ticket this message answers (a later turn of the run's conversation, or a ticket
+    found by `in_reply_to`). Writes `ticket`."""
     ctx = runtime.context
     ticketing = ctx.connector(TicketingConnector)
     decision = decision_of(state)
-    thread = state.get("thread")
+    thread = state.get("ticket") or state.get("thread")
     if thread:
         ticket = await ticketing.get_ticket(TicketRef(ticket_id=thread["id"]))
         if ticket.status == "pending_customer":
             ticket = await ticketing.update_ticket(
                 TicketUpdate(ticket_id=ticket.id, status="open"),
-                idempotency_key=ctx.idempotency_key("open_ticket", "update_ticket", "reopen"),
+                idempotency_key=turn_key(ctx, state, "open_ticket", "update_ticket", "reopen"),
             )
         return {"ticket": ticket.model_dump(mode="json")}
     text = state.get("text") or ""
@@ -94,7 +97,7 @@ async def open_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
     )
     try:
         ticket = await ticketing.create_ticket(
-            request, idempotency_key=ctx.idempotency_key("open_ticket", "create_ticket")
+            request, idempotency_key=turn_key(ctx, state, "open_ticket", "create_ticket")
         )
     except Conflict as exc:  # the same message came in through another run
         ticket = await ticketing.get_ticket(TicketRef(ticket_id=exc.details["ticket_id"]))
@@ -132,6 +135,11 @@ async def request_approval(state: CSState, runtime: Ctx) -> dict[str, Any]:
     return {"review": answer, "decision": declined.model_dump(mode="json")}
 
 
+def _done(action: dict[str, Any]) -> str:
+    """A change, as the same change planned again in a later turn would be."""
+    return json.dumps([action.get("action"), action.get("request")], sort_keys=True, default=str)
+
+
 def _result(record: Any) -> dict[str, Any]:
     data = record.model_dump(mode="json")
     keep = (
@@ -158,9 +166,17 @@ async def perform_actions(state: CSState, runtime: Ctx) -> dict[str, Any]:
     decision = decision_of(state)
     records: list[dict[str, Any]] = []
     refused_orders: set[str | None] = set()
+    done = {_done(a) for a in state.get("actions") or [] if a.get("ok")}
     for number, planned in enumerate(decision.actions):
-        key = ctx.idempotency_key(
-            "perform_actions", planned.action, str(number), planned.order_id or "customer"
+        if _done(planned.model_dump(mode="json")) in done:
+            continue  # an earlier turn of the conversation made this change
+        key = turn_key(
+            ctx,
+            state,
+            "perform_actions",
+            planned.action,
+            str(number),
+            planned.order_id or "customer",
         )
         record: dict[str, Any] = {
             "connector": "crm",
@@ -233,6 +249,6 @@ async def note_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
             body="\n".join(lines),
             author="bpa:customer_service",
         ),
-        idempotency_key=ctx.idempotency_key("note_ticket", "add_note"),
+        idempotency_key=turn_key(ctx, state, "note_ticket", "add_note"),
     )
     return {"ticket": ticket.model_dump(mode="json")}

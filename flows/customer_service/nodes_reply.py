@@ -20,6 +20,7 @@ from flows.customer_service import policy
 from flows.customer_service.nodes_act import decision_of, ticket_tags
 from flows.customer_service.state import CSState
 from flows.customer_service.tasks import REPLIES
+from flows.customer_service.threads import turn_key
 
 Ctx = Runtime[RunContext]
 
@@ -43,7 +44,7 @@ async def send_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """E-mails the reply to the sender (threaded to their message). A refused address is
     recorded as a failed delivery; the ticket still carries the reply."""
     ctx = runtime.context
-    in_reply_to = state.get("message_id")
+    in_reply_to = state.get("reply_to_id") or state.get("message_id")
     ticket_id = (state.get("ticket") or {}).get("id", "")
     try:
         request = EmailSend(
@@ -54,7 +55,7 @@ async def send_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
             headers={"X-BPA-Ticket": ticket_id, "X-BPA-Run": ctx.run_id},
         )
         sent = await ctx.connector(MessagingConnector).send_email(
-            request, idempotency_key=ctx.idempotency_key("send_reply", "send_email")
+            request, idempotency_key=turn_key(ctx, state, "send_reply", "send_email")
         )
     except (ValueError, Rejected) as exc:
         return {"delivery": {"channel": "email", "status": "failed", "error": str(exc)[:500]}}
@@ -79,7 +80,7 @@ async def post_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
             body=state["reply"],
             author="bpa:customer_service",
         ),
-        idempotency_key=ctx.idempotency_key("post_reply", "add_reply"),
+        idempotency_key=turn_key(ctx, state, "post_reply", "add_reply"),
     )
     update: dict[str, Any] = {"ticket": ticket.model_dump(mode="json")}
     if state.get("delivery") is None:
@@ -104,7 +105,7 @@ async def set_ticket_status(state: CSState, runtime: Ctx) -> dict[str, Any]:
         tags=ticket_tags(state, decision),
     )
     updated = await ctx.connector(TicketingConnector).update_ticket(
-        request, idempotency_key=ctx.idempotency_key("set_ticket_status", "update_ticket")
+        request, idempotency_key=turn_key(ctx, state, "set_ticket_status", "update_ticket")
     )
     return {"ticket": updated.model_dump(mode="json")}
 
@@ -127,7 +128,7 @@ async def schedule_follow_up(state: CSState, runtime: Ctx) -> dict[str, Any]:
             related_id=ticket["id"],
             priority=priority,
         ),
-        idempotency_key=ctx.idempotency_key("schedule_follow_up", "create_task"),
+        idempotency_key=turn_key(ctx, state, "schedule_follow_up", "create_task"),
     )
     return {
         "follow_up": {

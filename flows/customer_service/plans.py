@@ -7,12 +7,13 @@ a pending or delivered order's items, address or payment are in `plans_change`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from connectors.schemas import Order, OrderItem
-from flows.customer_service import references
+from flows.customer_service import clauses, references
 from flows.customer_service._planning import (
     ZERO,
     Context,
@@ -24,7 +25,7 @@ from flows.customer_service._planning import (
     targets,
     which_order,
 )
-from flows.customer_service.entities import cancel_reason_in, wants_all_items
+from flows.customer_service.entities import cancel_reason_in, payment_ids_in, wants_all_items
 from flows.customer_service.plans_address import change_address
 from flows.customer_service.plans_change import change_order, change_payment
 from flows.customer_service.plans_items import item_change_in
@@ -32,6 +33,9 @@ from flows.customer_service.schemas import PlannedAction, RequestPlan
 from flows.customer_service.selection import pick_items
 
 __all__ = ["Context", "category", "plan"]
+
+#: Asking for the money back, whatever the request's verb.
+_REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE)
 
 
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
@@ -53,6 +57,13 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
         return which_order(ctx, intent, {"pending"}, "which order would you like to cancel?")
     reason = cancel_reason_in(ctx.text) or ctx.entities.cancel_reason
     blocked = [o for o in orders if o.status != "pending"]
+    if blocked and _REFUND.search(ctx.text) and all(o.status == "delivered" for o in blocked):
+        # delivered: the way to the money back the customer asks for is a return
+        plan = _return(replace(ctx, orders=blocked), "return")
+        if plan.actions:
+            plan.details["needs_explicit_confirmation"] = True
+            plan.explanation = "the order was already delivered, so it can be returned instead"
+        return plan
     if blocked:
         return make_plan(
             ctx,
@@ -194,6 +205,16 @@ def _with_items(planner: Callable[[Context, str], RequestPlan]) -> Callable[[Con
     return plan_it
 
 
+def _payment(ctx: Context, intent: str) -> RequestPlan:
+    """A payment question inside a return or a cancellation ("which methods can the refund
+    go to? ... a gift card then") is about that refund: the return or cancellation is planned,
+    with the method the customer settles on; other payment requests change the payment."""
+    kind = clauses.kind_of(ctx.text)
+    if kind in ("return", "cancel") and not payment_ids_in(ctx.text):
+        return _PLANNERS[kind](ctx, kind)
+    return _with_items(change_payment)(ctx, intent)
+
+
 def _handover(reason: str, explanation: str) -> Callable[[Context, str], Any]:
     def planner(ctx: Context, intent: str) -> RequestPlan:
         return make_plan(ctx, intent, "human", reason, explanation)
@@ -209,7 +230,7 @@ _PLANNERS: dict[str, Callable[[Context, str], Any]] = {
     "exchange": change_order,
     "modify": change_order,
     "address_change": _with_items(change_address),
-    "payment": _with_items(change_payment),
+    "payment": _payment,
     "complaint": _handover("complaint", "a colleague will personally look into your feedback"),
     "other": _handover("out_of_scope", "a colleague will help you with this request"),
 }

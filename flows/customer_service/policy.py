@@ -32,6 +32,7 @@ __all__ = [
     "RequestPlan",
     "Situation",
     "decide",
+    "decide_requests",
     "follow_up_plan",
     "hand_over",
 ]
@@ -40,6 +41,9 @@ __all__ = [
 SEVERITY: tuple[Outcome, ...] = ("refuse", "human", "clarify", "confirm", "act", "inform")
 #: Below this the intent is a guess, and a person reads the message.
 MIN_INTENT_CONFIDENCE = 0.3
+#: Between this and `MIN_INTENT_CONFIDENCE` the likeliest reading is proposed for a yes (or
+#: its one question asked) rather than handed to a person; below it, a person reads it.
+ASK_INTENT_CONFIDENCE = 0.2
 #: Input problems found before reading (see intake.py), each handed to a person.
 PROBLEM_REASONS = {
     "message_too_long": "the message is longer than we read automatically",
@@ -145,7 +149,15 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             reason="unknown_order",
             explanation="we could not find an order with this number",
         )
-    if confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other"):
+    unsure = confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other")
+    asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not withdrawn(span.text)
+    if asking and s.customer is not None:
+        guess = _planned(span, intent, s)
+        if guess.actions or guess.outcome == "clarify":
+            # one precise question instead of a hand-over: what we understood, for a yes
+            guess.details["needs_explicit_confirmation"] = True
+            return _confirmed_or_asked(guess, span, s)
+    if unsure:
         return RequestPlan(
             intent=intent,
             order_ids=span.order_ids,
@@ -161,6 +173,10 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             reason="withdrawn",
             explanation="as you decided not to go ahead with this request, nothing was changed",
         )
+    return _confirmed_or_asked(_planned(span, intent, s), span, s)
+
+
+def _planned(span: RequestSpan, intent: str, s: Situation) -> RequestPlan:
     assert s.customer is not None
     context = plans.Context(
         span=span,
@@ -170,7 +186,12 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
         customer_orders=s.customer_orders,
         products=s.products,
     )
-    plan = plans.plan(intent, context)
+    return plans.plan(intent, context)
+
+
+def _confirmed_or_asked(plan: RequestPlan, span: RequestSpan, s: Situation) -> RequestPlan:
+    """A proposal is acted on when the customer asked for it in so many words or said yes
+    to it; otherwise it waits for their yes."""
     if plan.outcome == "confirm" and plan.actions:
         explicit = s.entities.explicit_request and (
             len(s.entities.requests) <= 1 or is_explicit_request(span.text)
@@ -250,3 +271,9 @@ def hand_over(
             "priority": "high",
         }
     )
+
+
+def decide_requests(requests: list[RequestPlan], s: Situation) -> Decision:
+    """The decision from request plans made elsewhere (the model planner's, each checked by
+    proposals.py): the same outcome, refund threshold and ticket status rules as `decide`."""
+    return _aggregate(requests, s)

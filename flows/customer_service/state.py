@@ -55,6 +55,26 @@ class CustomerMessage(BaseModel):
     in_reply_to: str | None = Field(
         default=None, max_length=998, description="the message id this one answers"
     )
+    references: list[Annotated[str, Field(max_length=998)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the e-mail's References: the ids of the conversation's earlier messages",
+    )
+    session_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="chat/api: the conversation's session id, the same for every message of it",
+    )
+
+    @field_validator("references")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        return [v.strip() for v in values if v.strip()]
+
+    @field_validator("session_id", "in_reply_to", "message_id")
+    @classmethod
+    def _stripped(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
 
 
 class CSState(TypedDict, total=False):
@@ -65,6 +85,8 @@ class CSState(TypedDict, total=False):
     received_at: str | None
     message_id: str | None
     in_reply_to: str | None
+    references: list[str]
+    session_id: str | None
 
     text: str
     """What the flow reads: subject and body (and, in a thread, the request answered)."""
@@ -107,6 +129,19 @@ class CSState(TypedDict, total=False):
     """Facts a generated reply stated that the state does not hold (then replaced)."""
     delivery: dict[str, Any] | None
     follow_up: dict[str, Any] | None
+
+    conversation: list[dict[str, Any]]
+    """The thread so far, oldest first: role (customer, agent), text, at, message_id."""
+    turn: int
+    """1 for the first message; each answer to the run's waiting question adds one (the
+    turn is part of every connector write's idempotency key)."""
+    thread_keys: list[str]
+    """Keys under which the customer's reply continues this run (threads.py)."""
+    reply_to_id: str | None
+    """The customer's latest message id: what the next e-mail answers."""
+    thread_end: str | None
+    """Why the conversation ended without another automatic turn: expired, turn_limit,
+    handed_over."""
 
 
 class CSDecision(ReviewDecision):

@@ -9,6 +9,7 @@ change. The customer's own channel (their e-mail address, a signed-in chat) stil
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,13 @@ async def everything_visible(suite: Suite, run: Run) -> str:
     )
 
 
+def mentioned(fact: str, text: str) -> bool:
+    """``fact`` appears in ``text`` as a whole token: an amount such as 52.88 must
+    not match inside a timestamp's seconds (``16:38:52.880``)."""
+    token = rf"(?<![0-9A-Za-z:.]){re.escape(fact)}(?![0-9A-Za-z])"
+    return re.search(token, text) is not None
+
+
 async def assert_nothing_disclosed_or_changed(
     suite: Suite, run: Run, before: list[dict[str, Any]]
 ) -> None:
@@ -123,7 +131,7 @@ async def assert_nothing_disclosed_or_changed(
     assert out["actions"] == []
     hidden = await account_facts(suite, VICTIM) - TYPED
     visible = await everything_visible(suite, run)
-    assert {f for f in hidden if f in visible} == set(), "account data disclosed"
+    assert {f for f in hidden if mentioned(f, visible)} == set(), "account data disclosed"
     mail = await sent_mail(suite)
     assert all(VICTIM_EMAIL not in m.to for m in mail)
     reply_and_mail = out["reply"] + "".join(m.body for m in mail)
@@ -261,7 +269,8 @@ async def test_another_customers_yes_does_not_join_a_conversation(settings: Sett
         ).read_text()
     )
     async with Suite.open(settings) as suite:
-        first = await start(suite, raj)
+        first = await suite.runner.start(flow.name, raj, trigger="test")
+        assert first.status == "waiting"  # for Raj's answer
         assert first.output["decision"]["outcome"] == "confirm"
         yes = email(
             "Yes, please go ahead.",
@@ -270,6 +279,8 @@ async def test_another_customers_yes_does_not_join_a_conversation(settings: Sett
             in_reply_to=raj["message_id"],
         )
         second = await start(suite, yes)
+        assert second.id != first.id
+        assert suite.store.get(first.id).status == "waiting"  # still Raj's to answer
         assert second.output["ticket_id"] != first.output["ticket_id"]
         assert second.output["actions"] == []
         order = await suite.connectors["crm"].get_order(OrderRef(order_id="#W1630030"))

@@ -98,7 +98,8 @@ async def test_two_requests_without_order_numbers_are_both_proposed_then_done_on
         "message_id": "<two-things-1@customers.example.com>",
     }
     async with Suite.open(settings) as suite:
-        run = await start(suite, first)
+        run = await suite.runner.start(flow.name, first, trigger="test")
+        assert run.status == "waiting", run.error  # for Ava's answer
         assert [a for a, _ in proposals(run)] == ["cancel_order", "return_items"]
         _, returned = proposals(run)[1]
         assert returned["order_id"] == GRILLS
@@ -114,7 +115,9 @@ async def test_two_requests_without_order_numbers_are_both_proposed_then_done_on
             "in_reply_to": first["message_id"],
         }
         waiting = await suite.runner.start(flow.name, yes, trigger="test")
+        assert waiting.id == run.id  # her answer continues the conversation
         assert waiting.status == "waiting"  # together the refunds need a supervisor
+        assert suite.store.pending_approval(run.id).question["kind"] != "customer_reply"
         done = await suite.runner.resume(waiting.id, {"action": "approve"}, by="supervisor")
         assert done.status == "succeeded", done.error
         assert [a["action"] for a in done.output["actions"] if a["ok"]] == [

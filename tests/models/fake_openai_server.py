@@ -46,6 +46,8 @@ class Reply:
     finish_reason: str | None = None
     #: The model declines to answer: a refusal instead of content.
     refusal: str | None = None
+    #: Tool calls to make, by name: (tool name, arguments; a str is sent verbatim).
+    calls: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def structured(cls, answer: Any, **usage: int) -> Reply:
@@ -54,6 +56,11 @@ class Reply:
     @classmethod
     def text(cls, text: str, **usage: int) -> Reply:
         return cls(answer=text, as_content=True, **usage)  # type: ignore[arg-type]
+
+    @classmethod
+    def tool_calls(cls, *calls: tuple[str, Any], **usage: int) -> Reply:
+        """The model calls these tools (a planner's round), in this order."""
+        return cls(calls=tuple(calls), **usage)  # type: ignore[arg-type]
 
     @classmethod
     def refused(cls, why: str) -> Reply:
@@ -103,6 +110,19 @@ def _completion(request: dict[str, Any], reply: Reply, serial: int) -> dict[str,
     if reply.refusal is not None:
         message["refusal"] = reply.refusal
         finish = "stop"
+    elif reply.calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{serial}_{n}",
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+            for n, (name, args) in enumerate(reply.calls)
+        ]
+        finish = "tool_calls"
     elif tools and not reply.as_content:
         name = tools[0]["function"]["name"]
         message["tool_calls"] = [

@@ -29,6 +29,8 @@ _NO_OFFLINE = "{kind} task {name!r} has no offline implementation; set BPA_MODEL
 class OfflineBackend:
     name = "offline"
     model = "offline-baseline"
+    #: No tool-calling planner offline: flows keep their rule planners.
+    plans_with_model = False
 
     def __init__(self, *, cache_dir: Path | None = None) -> None:
         #: Where trained classifiers are kept between processes (None: retrain per process).
@@ -40,7 +42,8 @@ class OfflineBackend:
     ) -> tuple[Extraction[T], Usage, RenderedPrompt | None]:
         if task.offline is None:
             raise ModelError(_NO_OFFLINE.format(kind="extract", name=task.name))
-        return task.offline(text), Usage(), None
+        extra = {name: variables[name] for name in task.offline_inputs if name in variables}
+        return task.offline(text, **extra), Usage(), None
 
     def classifier(self, task: ClassifyTask) -> OfflineClassifier:
         if task.offline is None:

@@ -1,0 +1,244 @@
+"""Threads: a conversation with the customer is one run.
+
+When the flow asked the customer something (a `clarify` or `confirm` outcome) and the
+question reached them, the run waits (`await_customer`) under the thread's keys: the
+Message-IDs of the e-mails we sent and of the customer's own messages, or the chat session.
+The engine hands the customer's next message under one of those keys to the run as the
+answer (bpa/runs/replies.py), but only when it comes from the same sender (`accepts_reply`);
+the run then reads the whole conversation again, on the same ticket. Every connector write
+of a later turn carries the turn in its idempotency key (`turn_key`), so turn 2's reply is
+not mistaken for turn 1's, while a retried turn still acts once. No answer by the deadline,
+too many turns, or a person closing the wait: the ticket stays open for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from bpa.review import ReviewQuestion
+from bpa.runs.context import RunContext
+from flows.customer_service import intake, policy
+from flows.customer_service.entities import is_confirmation
+from flows.customer_service.schemas import Decision
+from flows.customer_service.state import CSState, CustomerMessage
+
+__all__ = [
+    "CUSTOMER_REPLY",
+    "accepts_reply",
+    "await_customer",
+    "first_turn",
+    "reply_keys",
+    "turn_key",
+    "waits",
+]
+
+Ctx = Runtime[RunContext]
+
+#: The kind of question a run waiting for the customer asks.
+CUSTOMER_REPLY = "customer_reply"
+#: Characters of one answer kept in the conversation.
+_ANSWER_CHARS = 8000
+_ASKING = ("clarify", "confirm")
+
+
+def _id_key(message_id: str) -> str:
+    return f"msgid:{message_id.strip()}"
+
+
+def reply_keys(data: dict[str, Any]) -> list[str]:
+    """The keys under which a message may continue a waiting conversation: the ids it
+    answers (In-Reply-To first, then References, newest first) and its chat session."""
+    message = CustomerMessage.model_validate(data)
+    ids = [message.in_reply_to, *reversed(message.references)]
+    keys = [_id_key(i) for i in ids if i]
+    if message.session_id and message.channel != "email":
+        keys.append(f"{message.channel}:{message.session_id}")
+    return keys
+
+
+def _requester(state: CSState) -> dict[str, Any]:
+    """Who was asked, as the first message's channel delivered them."""
+    sender = state.get("sender") or {}
+    return {
+        "channel": state.get("channel") or "email",
+        "email": sender.get("email"),
+        "verified": sender.get("verified"),
+        "session_id": state.get("session_id"),
+    }
+
+
+def accepts_reply(question: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A message answers the waiting question only when it comes from whom we asked: on
+    e-mail the same address, not reported forged; on chat/api the same session (and address),
+    signed in when the first message was. A weaker channel never continues a stronger one."""
+    if question.get("kind") != CUSTOMER_REPLY:
+        return False
+    asked = (question.get("details") or {}).get("requester") or {}
+    message = CustomerMessage.model_validate(data)
+    sender = message.sender
+    if message.channel != asked.get("channel") or sender.verified is False:
+        return False
+    if asked.get("verified") is True and sender.verified is not True:
+        return False
+    email = asked.get("email")
+    if message.channel == "email":
+        return bool(email) and sender.email == email
+    if not asked.get("session_id") or message.session_id != asked["session_id"]:
+        return False
+    return email is None or sender.email == email
+
+
+def turn_key(ctx: RunContext, state: CSState, node: str, action: str, *parts: str) -> str:
+    """The idempotency key of a connector write in this turn of the conversation (the first
+    turn's keys are the run's plain keys)."""
+    turn = state.get("turn") or 1
+    extra = (f"turn{turn}",) if turn > 1 else ()
+    return ctx.idempotency_key(node, action, *parts, *extra)
+
+
+def _delivered(state: CSState) -> bool:
+    delivery = state.get("delivery") or {}
+    if delivery.get("status") == "failed":
+        return False
+    if state.get("channel") == "email":
+        return bool(delivery.get("message_id"))
+    return delivery.get("status") == "posted" and bool(state.get("session_id"))
+
+
+def waits(state: CSState) -> bool:
+    """After answering: whether the run waits for the customer (we asked, the ticket waits
+    for them, and the question reached them on a channel whose reply can find this run)."""
+    decision = state.get("decision") or {}
+    return (
+        not state.get("thread_end")
+        and decision.get("outcome") in _ASKING
+        and ((state.get("ticket") or {}).get("status") == "pending_customer")
+        and _delivered(state)
+    )
+
+
+def _thread_keys(state: CSState) -> list[str]:
+    keys = list(state.get("thread_keys") or [])
+    sent = (state.get("delivery") or {}).get("message_id")
+    ids = [sent, state.get("message_id")]
+    ids += [c.get("message_id") for c in state.get("conversation") or []]
+    keys += [_id_key(i) for i in ids if i]
+    channel, session = state.get("channel") or "email", state.get("session_id")
+    if session and channel != "email":
+        keys.append(f"{channel}:{session}")
+    return list(dict.fromkeys(keys))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def first_turn(state: CSState, text: str) -> list[dict[str, Any]]:
+    """The conversation as the first message opens it."""
+    return [
+        {
+            "role": "customer",
+            "text": text[:_ANSWER_CHARS],
+            "at": state.get("received_at"),
+            "message_id": state.get("message_id"),
+        }
+    ]
+
+
+async def await_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
+    """Waits for the customer's answer (a `customer_reply` question under the thread's keys,
+    until `cs_thread_expiry_hours`); then writes the conversation and, for an answer, the
+    whole conversation as `text` for the next turn, or `thread_end` when there is none."""
+    settings = runtime.context.settings
+    decision = Decision.model_validate(state["decision"])
+    ticket_id = (state.get("ticket") or {}).get("id")
+    keys = _thread_keys(state)
+    expires = _now() + dt.timedelta(hours=settings.cs_thread_expiry_hours)
+    question = ReviewQuestion(
+        kind=CUSTOMER_REPLY,
+        title=f"Waiting for the customer's answer (ticket {ticket_id})",
+        reasons=[f"{decision.outcome}: {decision.explanation}"],
+        details={
+            "reply_keys": keys,
+            "expires_at": expires.isoformat(),
+            "requester": _requester(state),
+            "ticket_id": ticket_id,
+            "turn": state.get("turn") or 1,
+        },
+        actions=["reject"],  # a person may stop waiting: the ticket is theirs
+    )
+    answer = interrupt(question.model_dump(mode="json"))
+    return _after(state, answer, decision, keys, runtime.context)
+
+
+def _after(
+    state: CSState,
+    answer: dict[str, Any],
+    decision: Decision,
+    keys: list[str],
+    ctx: RunContext,
+) -> dict[str, Any]:
+    settings = ctx.settings
+    ours = {
+        "role": "agent",
+        "text": state.get("reply") or "",
+        "at": _now().isoformat(),
+        "message_id": (state.get("delivery") or {}).get("message_id"),
+    }
+    conversation = [*(state.get("conversation") or []), ours]
+    update: dict[str, Any] = {
+        "turn": (state.get("turn") or 1) + 1,
+        "thread_keys": keys,
+        "conversation": conversation,
+        "review": None,
+        "delivery": None,
+    }
+    action = answer.get("action")
+    if action != "reply":
+        expired = action == "expired"
+        hours = settings.cs_thread_expiry_hours
+        update["thread_end"] = "expired" if expired else "handed_over"
+        update["decision"] = policy.hand_over(
+            decision,
+            "customer_did_not_answer" if expired else "thread_handed_over",
+            f"the customer did not answer within {hours:g} hours; a colleague follows up"
+            if expired
+            else "a colleague took the conversation over",
+        ).model_dump(mode="json")
+        return update
+    message = CustomerMessage.model_validate(answer.get("message") or {})
+    said = (message.body.strip() or message.subject.strip())[:_ANSWER_CHARS]
+    conversation.append(
+        {
+            "role": "customer",
+            "text": said,
+            "at": (message.received_at or _now()).isoformat(),
+            "message_id": message.message_id,
+        }
+    )
+    update["reply_to_id"] = message.message_id or state.get("reply_to_id")
+    customer_turns = [c["text"] for c in conversation if c["role"] == "customer"]
+    if len(customer_turns) > settings.cs_thread_max_turns:
+        update["thread_end"] = "turn_limit"
+        update["decision"] = policy.hand_over(
+            decision,
+            "thread_turn_limit",
+            f"after {settings.cs_thread_max_turns} messages a colleague takes this over",
+        ).model_dump(mode="json")
+        return update
+    thread = state.get("thread") or {}
+    before = [thread["description"]] if thread.get("description") else []
+    text = "\n\n".join([*before, *customer_turns])
+    problems, language = intake.problems_of(text, settings.max_message_chars)
+    update.update(
+        text=text,
+        problems=problems,
+        language=language,
+        confirmed=decision.outcome == "confirm" and is_confirmation(said),
+        thread_end=None,
+    )
+    return update

@@ -1,0 +1,185 @@
+"""A conversation with the customer: the flow re-reads the whole thread (the first message and
+every answer) on each turn, so an answer must be understood together with what came before;
+and the tau benchmark's simulated customer, who answers our questions, knows only what a
+customer knows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+from test_cs_policy import situation
+from test_cs_understanding import KITCHEN_ORDER, LAPTOP_ORDER, _intent, decide_on, proposed
+
+from flows.customer_service.claims import without_identity
+from flows.customer_service.policy import decide
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from _cs_customer import Profile, Question, RuleCustomer
+
+THREAD = "{first}\n\n{answer}"
+
+# -- the flow: answers in the context of the conversation -------------------------------------
+
+
+def test_a_bare_yes_does_not_change_what_the_request_is() -> None:
+    first = (
+        "The earbuds I got don't pair with my phone, I've reset everything twice and they "
+        "still drop out. I think they are faulty and I'd like to send them back for a refund."
+    )
+    answered = THREAD.format(first=first, answer="Yes, please go ahead.")
+    assert without_identity(answered).strip() == first
+    assert _intent(without_identity(answered))[0] == _intent(first)[0]
+
+
+def test_a_yes_with_more_to_say_keeps_what_it_adds() -> None:
+    text = "Yes. Also return the desk lamp from the same order."
+    assert without_identity(text).strip() == "Also return the desk lamp from the same order."
+    assert without_identity("Yes, I want the blue one.") == "Yes, I want the blue one."
+
+
+def test_cancelling_a_delivered_order_for_a_refund_proposes_a_return() -> None:
+    d = decide_on(
+        "I'd like to cancel the laptop order and get my money back, the laptop arrived "
+        "with a cracked screen",
+        intent="cancel",
+    )
+    assert d.outcome == "confirm"  # proposed, the customer says yes first
+    assert [a for a, _ in proposed(d)] == ["return_items"]
+    assert proposed(d)[0][1]["order_id"] == LAPTOP_ORDER.id
+
+
+def test_cancelling_a_delivered_order_without_asking_for_money_is_still_explained() -> None:
+    d = decide_on("Please cancel the laptop order, I don't need it anymore", intent="cancel")
+    assert (d.outcome, d.reason, proposed(d)) == ("inform", "not_pending", [])
+
+
+def test_a_question_about_refund_methods_inside_a_return_plans_the_return() -> None:
+    d = decide_on(
+        "I want to send back the desk lamp from my kitchen order. Which payment methods can "
+        "the refund go to? OK, then put it on my gift card please.",
+        intent="payment",
+    )
+    [(action, request)] = proposed(d)
+    assert action == "return_items"
+    assert request["order_id"] == KITCHEN_ORDER.id
+    assert request["payment_method_id"] == "gift_card_1000002"
+
+
+def test_an_item_the_customer_comes_back_to_later_is_read_with_everything_said_about_it() -> None:
+    text = (
+        "From my order #W1000002 I'd like to exchange the T-shirt and the portable charger. "
+        "The shirt should be red instead of blue, same size. "
+        "The charger is too weak for me: I want the 20000mAh one."
+    )
+    d = decide_on(text, intent="exchange")
+    [(_, request)] = proposed(d)
+    changed = dict(zip(request["item_ids"], request["new_item_ids"], strict=True))
+    assert changed == {"shirt_blue_m": "shirt_red_m", "charger_10k_usbc": "charger_20k_usbc"}
+
+
+def test_an_answer_naming_the_option_resolves_the_question_about_it() -> None:
+    first = "I want to exchange the bookshelf from order #W1000001 for a different one."
+    asked = decide_on(first, intent="exchange")
+    answered = decide_on(
+        THREAD.format(first=first, answer="The one in metal, 5 ft please."), intent="exchange"
+    )
+    assert asked.outcome == "clarify" and asked.requests[0].details.get("options")
+    assert [r["new_item_ids"] for _, r in proposed(answered)] == [["shelf_5_metal"]]
+
+
+def test_a_fairly_unsure_reading_is_proposed_for_a_yes_instead_of_handed_over() -> None:
+    text = "Hi, about #W0000001: I ordered it by mistake, I'd rather not get it."
+    unsure = decide(situation(text, "cancel", confidence=0.25))
+    assert (unsure.outcome, [a.action for a in unsure.requests[0].actions]) == (
+        "confirm",
+        ["cancel_order"],
+    )
+    said_yes = decide(situation(text, "cancel", confidence=0.25, confirmed=True))
+    assert said_yes.outcome == "act"
+    guess = decide(situation(text, "cancel", confidence=0.1))
+    assert (guess.outcome, guess.reason) == ("human", "unclear_request")
+
+
+# -- the simulated customer knows only the instruction and the profile ------------------------
+
+USER = {
+    "name": {"first_name": "Maya", "last_name": "Ortiz"},
+    "address": {"address1": "12 Birch Lane", "city": "Denver", "state": "CO", "zip": "80218"},
+    "email": "maya@example.com",
+    "payment_methods": {
+        "paypal_1": {"source": "paypal", "id": "paypal_1"},
+        "gift_card_2": {"source": "gift_card", "id": "gift_card_2"},
+    },
+    "orders": ["#W1000001", "#W1000002"],
+}
+INSTRUCTION = (
+    "Your name is Maya Ortiz and your zip code is 80218. You are busy. You want to return "
+    "the desk lamp you received and get the refund on PayPal. If the agent asks for "
+    "confirmation, mention you also want to return the coffee maker in the same order."
+)
+
+
+def _customer() -> RuleCustomer:
+    return RuleCustomer(INSTRUCTION, Profile.from_user(USER))
+
+
+def _asking(outcome: str, reason: str, **request: object) -> Question:
+    return Question(
+        reply="...",
+        outcome=outcome,
+        reason=reason,
+        requests=({"outcome": outcome, "reason": reason, **request},),
+    )
+
+
+def test_the_simulated_customer_is_built_from_instruction_and_profile_only() -> None:
+    assert list(inspect.signature(RuleCustomer).parameters)[:2] == ["instruction", "profile"]
+    profile = Profile.from_user({**USER, "actions": ["gold"], "outputs": ["gold"]})
+    assert "orders" not in vars(profile) and "#W1000001" not in repr(profile)
+
+
+async def test_it_picks_the_order_its_instruction_describes() -> None:
+    question = _asking(
+        "clarify",
+        "which_order",
+        details={
+            "candidates": [
+                "#W1000001 (delivered: Laptop, Bookshelf)",
+                "#W1000002 (delivered: Coffee Maker, Desk Lamp)",
+            ]
+        },
+    )
+    assert await _customer().answer(question) == "I mean order #W1000002."
+
+
+async def test_it_says_what_its_instruction_scripts_once_then_yes() -> None:
+    customer = _customer()
+    question = _asking("confirm", "return_delivered", proposed=["return Desk Lamp, paypal_1"])
+    first = await customer.answer(question)
+    assert first is not None and "coffee maker" in first and not first.startswith("Yes")
+    assert await customer.answer(question) == "Yes, please go ahead."
+
+
+async def test_it_corrects_a_proposal_that_is_not_what_it_wants() -> None:
+    customer = RuleCustomer(
+        "You want to return the desk lamp from order #W1000002 with a refund to PayPal.",
+        Profile.from_user(USER),
+    )
+    wrong_order = _asking("confirm", "x", proposed=["return Desk Lamp from order #W1000001"])
+    wrong_method = _asking("confirm", "x", proposed=["return Desk Lamp, refund to gift_card_2"])
+    assert (await customer.answer(wrong_order) or "").startswith("No")
+    assert (await customer.answer(wrong_method) or "").startswith("No")
+
+
+async def test_it_gives_its_name_and_zip_when_asked_who_it_is() -> None:
+    question = Question(
+        reply="... give your first name, last name and zip code in your message",
+        outcome="human",
+        reason="unauthenticated",
+    )
+    assert question.asks
+    assert await _customer().answer(question) == "My name is Maya Ortiz and my zip code is 80218."
