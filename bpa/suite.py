@@ -215,6 +215,7 @@ class Suite:
                     checkpointer=checkpointer,
                     memory=memory,
                     guards=guards,
+                    redactor=redactor,
                 )
                 yield cls(
                     settings=settings,

@@ -122,10 +122,11 @@ class Runner:
         lease_s: float | None = None,
         memory: BaseStore | None = None,
         guards: Mapping[str, ConnectorGuard] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.settings = settings
-        #: Masks secrets in what runs record about their errors.
-        self.redactor = Redactor.from_settings(settings)
+        #: Masks secrets in what runs record about their errors (the suite's, when given).
+        self.redactor = redactor or Redactor.from_settings(settings)
         self.store = store
         #: The engine's idempotency ledger of side effects (in the runs' database).
         self.ledger = EffectLedger(store.engine)

@@ -18,6 +18,7 @@ from connectors.schemas import EmailSend, TaskCreate, TicketCommentCreate, Ticke
 from flows.customer_service import facts as reply_facts
 from flows.customer_service import policy
 from flows.customer_service.nodes_act import decision_of, ticket_tags
+from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState
 from flows.customer_service.tasks import REPLIES
 from flows.customer_service.threads import turn_key
@@ -35,9 +36,22 @@ async def generate_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:
     text, wrong = generated.text.strip(), reply_facts.unsupported(generated.text, facts)
     if wrong and task.offline_template:
         text = task.prompts.render(task.offline_template, facts=facts).text.strip()
+    text = _listing_proposals(text, decision)
     subject = " ".join((state.get("subject") or "").split())
     subject = f"Re: {subject}"[:200] if subject else "Your message to customer service"
     return {"reply": text, "reply_subject": subject, "reply_check": wrong}
+
+
+def _listing_proposals(text: str, decision: Decision) -> str:
+    """The reply with every write we ask the customer to confirm spelled out as it will be
+    made: a model's wording may leave details out, and a "yes" acts only on writes the reply
+    listed (planner.confirmation)."""
+    proposed = [a.summary for r in decision.requests if r.outcome == "confirm" for a in r.actions]
+    missing = [summary for summary in proposed if summary not in text]
+    if not missing:
+        return text
+    listed = "\n".join(f"- {summary}" for summary in missing)
+    return f'{text}\n\nProposed, not done until you reply "yes":\n{listed}'
 
 
 async def send_reply(state: CSState, runtime: Ctx) -> dict[str, Any]:

@@ -326,3 +326,65 @@ async def test_offline_there_is_no_model_planner_and_the_rules_decide(settings: 
         assert output(run)["decision"]["reason"] == "order_status"
         assert planner_calls(suite, run) == []
         assert events(suite, run, "planner_decided") == []
+
+
+async def test_the_customers_yes_carries_out_the_planned_return_once(
+    cs_openai: Settings, openai_server: FakeOpenAIServer
+) -> None:
+    """The thread end to end on the openai backend: the model plans a return from a request
+    without ids, the reply asks; the customer's yes (same chat session) continues the run,
+    the model plans again over the whole conversation, and the return is made once."""
+
+    def delivered_with_items(user: dict[str, Any]) -> Any:
+        return next((o for o in orders_of(user) if o["status"] == "delivered"), None)
+
+    user, order = find_user(delivered_with_items)
+    item = order["items"][0]
+    proposal = {
+        "requests": [
+            {
+                "intent": "return",
+                "order_ids": [order["order_id"]],
+                "actions": [
+                    {
+                        "kind": "return_items",
+                        "order_id": order["order_id"],
+                        "item_ids": [item["item_id"]],
+                        "payment_method_id": paid_with(order),
+                    }
+                ],
+            }
+        ]
+    }
+    asking = chat(user, f"I'd like to return the {item['name']} I got.") | {"session_id": "s-1"}
+    yes = chat(user, "Yes, please go ahead.", n=2) | {"session_id": "s-1"}
+    async with Suite.open(cs_openai) as suite:
+        understood(openai_server, "return")
+        openai_server.reply(
+            Reply.tool_calls(("submit_plan", proposal)),
+            Reply.text("Shall I return it? Please confirm."),
+        )
+        first = await suite.runner.start(flow.name, asking, trigger="test")
+        assert first.status == "waiting", first.error
+        assert output(first)["decision"]["outcome"] == "confirm"
+        assert crm_writes(suite, first) == []
+        # The model's wording left the details out: the reply lists the write it asks about.
+        summary = output(first)["decision"]["requests"][0]["actions"][0]["summary"]
+        assert output(first)["reply"].startswith("Shall I return it? Please confirm.")
+        assert summary in output(first)["reply"]
+
+        understood(openai_server, "return")
+        openai_server.reply(
+            Reply.tool_calls(("submit_plan", proposal)),
+            Reply.text("Your return is on its way."),
+        )
+        done = await suite.runner.start(flow.name, yes, trigger="test")
+        assert done.id == first.id  # the answer continued the conversation
+        assert crm_writes(suite, done) == ["return_items"]
+        again = await suite.runner.start(flow.name, yes, trigger="test")  # delivered twice
+        assert crm_writes(suite, again) == ["return_items"]
+        decided = events(suite, done, "planner_decided")
+
+    assert done.status == "succeeded", done.error
+    assert [a["action"] for a in output(done)["actions"] if a["ok"]] == ["return_items"]
+    assert [d["planner"] for d in decided] == ["model", "model"]
