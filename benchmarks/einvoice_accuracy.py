@@ -22,7 +22,8 @@ XRechnung PDFs, CII and UBL XML, FatturaPA) in two ways:
    offline backend runs) with the page's word positions (`bpa.layout.pdf_words`; leave
    them out with --no-layout), and invoice number, issue date, currency, total (BT-112),
    seller name and VAT id are compared with its XML. Names compare case-folded with white
-   space and trailing punctuation dropped; numbers without spaces, case-insensitively.
+   space and trailing punctuation dropped (and once more with a trailing legal form such as
+   SARL or GmbH dropped, since pages often print it and the XML's name may not); numbers without spaces, case-insensitively.
 
 Nothing is tuned on these files. Without the data set the script says so and exits 2.
 """
@@ -109,6 +110,19 @@ def norm_name(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip().rstrip(".,;:!- ").casefold()
 
 
+#: Legal forms a name may carry on the page and not in the XML (or the other way round).
+_LEGAL_FORM = re.compile(
+    r"[\s,]+(?:sarl|sas|sa|eurl|gmbh|ag|a\.g\.|kg|ug|e\.k\.|ltd|limited|llc|inc|plc|b\.?v\.?"
+    r"|n\.?v\.?|s\.?r\.?l\.?|s\.?p\.?a\.?|s\.?l\.?|lda|sp\. z o\.o\.)\.?$"
+)
+
+
+def norm_entity(value: Any) -> str:
+    """`norm_name` with one trailing legal form dropped: "Au bon moulin SARL" is the same
+    seller as the XML's "Au bon moulin"."""
+    return _LEGAL_FORM.sub("", norm_name(value))
+
+
 def norm_id(value: Any) -> str:
     return re.sub(r"\s+", "", str(value or "")).casefold()
 
@@ -188,6 +202,10 @@ def run(data: Path, layout: bool = True) -> dict[str, Any]:
                 visible_errors[name].append(f"{rel}: unreadable page ({exc.code})")
         words = pdf_words(raw) if text and layout else []
         reading = parse_invoice(text, words).value.model_dump(mode="json") if text else {}
+        if want.get("vendor_name") and norm_entity(reading.get("vendor_name")) == norm_entity(
+            want["vendor_name"]
+        ):
+            visible_hits["vendor_name_entity"] += 1
         for name in VISIBLE:
             got = reading.get(name)
             if visible_match(name, got, want.get(name)):
@@ -205,6 +223,7 @@ def run(data: Path, layout: bool = True) -> dict[str, Any]:
         "embedded_xml_mismatch": mismatched,
         "visible_documents": visible_docs,
         "visible": {f: visible_hits[f] for f in VISIBLE},
+        "visible_vendor_entity": visible_hits["vendor_name_entity"],
         "visible_errors": visible_errors,
         "ms_per_file": round(1000 * sum(seconds) / max(len(seconds), 1), 1),
     }
@@ -262,6 +281,8 @@ def main() -> int:
     for name in VISIBLE:
         hit = results["visible"][name]
         table.add_row(name, f"{hit}/{m}  {_pct(hit, m)}")
+    hit = results["visible_vendor_entity"]
+    table.add_row("vendor_name, legal form aside", f"{hit}/{m}  {_pct(hit, m)}")
     console.print(table)
     for section in ("structured_errors", "visible_errors"):
         for name, wrong in results[section].items():
