@@ -120,3 +120,32 @@ def test_demo_shows_every_outcome() -> None:
     code, again = run("demo")  # idempotent: the same runs, nothing booked twice
     assert code == 0
     assert again.count("auto_approved") == out.count("auto_approved")
+
+
+def test_a_reply_carries_the_waiting_conversation_on_and_says_so(tmp_path: Path) -> None:
+    """Issue #14: `bpa run` takes a customer's answer like a first message; it continues the
+    run that asked, and says so on stderr (stdout stays the run's JSON)."""
+    messages = INVOICES.parent / "customer_service" / "messages"
+    first = json.loads((messages / "return_confirmation_needed.json").read_text())
+    code, out = run(
+        "run", "customer_service", "--input", str(messages / "return_confirmation_needed.json")
+    )
+    asked = json.loads(out)
+    assert code == 0 and asked["status"] == "waiting", out
+    answer = {
+        **first,
+        "subject": f"Re: {first['subject']}",
+        "body": "Yes, please go ahead.",
+        "message_id": "<cli-answer-1@customers.example.com>",
+        "in_reply_to": first["message_id"],
+    }
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(answer))
+    result = cli.invoke(app, ["run", "customer_service", "--input", str(path)])
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)
+    assert done["run_id"] == asked["run_id"] and done["status"] == "succeeded"
+    assert f"this message answers waiting run {asked['run_id']}" in result.stderr
+    assert [a["action"] for a in done["output"]["actions"] if a["ok"]] == ["return_items"]
+    code, out = run("runs", "list", "--json")
+    assert [r["run_id"] for r in json.loads(out)] == [asked["run_id"]]
