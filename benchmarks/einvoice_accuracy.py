@@ -23,7 +23,8 @@ XRechnung PDFs, CII and UBL XML, FatturaPA) in two ways:
    them out with --no-layout), and invoice number, issue date, currency, total (BT-112),
    seller name and VAT id are compared with its XML. Names compare case-folded with white
    space and trailing punctuation dropped (and once more with a trailing legal form such as
-   SARL or GmbH dropped, since pages often print it and the XML's name may not); numbers without spaces, case-insensitively.
+   SARL or GmbH dropped, since pages often print it and the XML's name may not); numbers
+   without spaces, case-insensitively.
 
 Nothing is tuned on these files. Without the data set the script says so and exits 2.
 """
