@@ -58,7 +58,7 @@ _INVOICE_LABEL = re.compile(
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
     rf"{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
-    r"|(?:n[uú]m(?:éro|ero|ber)|numer|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
+    r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
     r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
     r"fatura)(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)",
@@ -95,10 +95,12 @@ _OTHER_NUMBER = re.compile(
 _PO_LABEL = re.compile(
     r"\b(?:purchase\s+order|p\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
     r"ihre\s+bestellung|auftrag|bon\s+de\s+commande|commande|votre\s+commande|"
-    r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order)"
+    r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order|"
+    r"(?:nota\s+de\s+)?encomenda|zam[oó]wienie)"
     rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
-    r"|(?:n[°º]|num(?:éro|ero|ber))\s*(?:de\s+)?(?:commande|pedido|ordine)[\s.:#]*",
+    r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?)\s*(?:d[aeo]\s+)?"
+    r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia)[\s.:#]*",
     _I,
 )
 _PO_LINE = re.compile(

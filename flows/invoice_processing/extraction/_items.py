@@ -21,28 +21,30 @@ _COLUMNS = {
     "description": re.compile(
         r"\b(?:description|item|article|artikel|bezeichnung|beschreibung|leistung|produkt|"
         r"product|service|désignation|designation|libellé|descripción|concepto|descrizione|"
-        r"articolo|omschrijving|artikel|code/desc|desc)\b",
+        r"articolo|omschrijving|artikel|code/desc|desc|descrição|descricao|designação|artigo|"
+        r"nazwa(?:\s+towaru)?|towar)\b",
         _I,
     ),
     "qty": re.compile(
         r"\b(?:qty|quantity|menge|anzahl|qté|quantité|cantidad|cant\.?|quantità|qtà|aantal|"
-        r"hours|hrs|units|stk)\b",
+        r"hours|hrs|units|stk|q\.t[àa]|qtd|quantidade|ilość|ilosc)\b",
         _I,
     ),
     "price": re.compile(
         r"\b(?:price|unit\s+price|unit\s+cost|rate|einzelpreis|preis|e-preis|prix|pu|precio|"
-        r"prezzo|prijs|stückpreis|tarif)\b|(?<!\w)(?:p\.\s?u\.?|u/p)(?!\w)",
+        r"prezzo|prijs|stukprijs|eenheidsprijs|stückpreis|tarif|preço|preco|cena)\b|"
+        r"(?<!\w)(?:p\.\s?u\.?|u/p)(?!\w)",
         _I,
     ),
     "amount": re.compile(
         r"\b(?:amount|total|betrag|gesamt|gesamtpreis|montant|importe|importo|bedrag|"
-        r"line\s+total|summe|amt)\b",
+        r"line\s+total|summe|amt|valor|wartość|wartosc|kwota)\b",
         _I,
     ),
 }
 _END = re.compile(
     r"^\W*(?:sub\s*-?\s*total|total|zwischensumme|summe|gesamt|netto|montant|total\s+ht|"
-    r"base\s+imponible|subtotaal|totaal|imponibile|vat|tax|mwst|ust|tva|iva|btw)\b",
+    r"base\s+imponible|subtotaal|totaal|imponibile|razem|vat|tax|mwst|ust|tva|iva|btw)\b",
     _I,
 )
 _NUMERIC = re.compile(r"^[-−]?(?:[€$£]|RM|EUR|USD|GBP|CHF)?[\d.,'’\u00a0]*\d(?:[€$£%]|EUR)?$")
@@ -54,8 +56,9 @@ _MONEY = (
 )
 _PROSE = re.compile(
     rf"^\W{{0,3}}(?P<qty>\d+(?:[.,]\d+)?)\s*(?:[×x*]|pcs?\.?|stk\.?)\s+(?P<desc>.+?)\s+"
-    rf"(?:at|à|a|zu|je|@|per)\s+(?P<unit>{_MONEY})\s*(?:each|/\s?\w+|pro\s+\w+|chacun|cada|"
-    rf"l'unité|la\s+pièce|pièce|cad\.|ciascuno|per\s+stuk|elk)?\s*[:=,–-]\s*(?P<amount>{_MONEY})\s*$",
+    rf"(?:at|à|a|zu|je|po|@|per)\s+(?P<unit>{_MONEY})\s*(?:each|/\s?\w+|pro\s+\w+|chacun|cada|"
+    rf"l'unité|la\s+pièce|pièce|cad\.|ciascuno|per\s+stuk|elk|por\s+unidade|za\s+szt\.)?"
+    rf"\s*[:=,–-]\s*(?P<amount>{_MONEY})\s*$",
     _I,
 )
 

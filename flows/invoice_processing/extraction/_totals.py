@@ -33,7 +33,8 @@ _SUBTOTAL = re.compile(
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
     r"(?:ohne|exkl\w*|excl\w*|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+(?:ust|mwst|vat|"
     r"tax|tva|taxes|iva|btw|steuer|podatku|impuestos?)\b|razem\s+netto|valor\s+l[ií]quido|"
-    r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable",
+    r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable|"
+    r"total\s+il[ií]quido|base\s+tribut[aá]vel",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
