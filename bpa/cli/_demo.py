@@ -210,7 +210,7 @@ def demo(
             console.print(cs_table(cases))
             for case in cases:
                 for note in case.notes:
-                    console.print(f"[bold]supervisor:[/bold] {note}", soft_wrap=True)
+                    console.print(f"[bold]{case.message}:[/bold] {note}", soft_wrap=True)
         if "sales_operations" in suite.flows:
             schedule = ensure_sales_schedule(suite)
             console.print(

@@ -46,7 +46,10 @@ async def customer_service_demo(suite: Suite, *, approve: bool = True) -> list[C
         question = suite.store.pending_approval(run.id) if run.status == "waiting" else None
         asked = question.question if question else {}
         if question is not None and "approve" not in asked.get("actions", ["approve"]):
-            notes.append(f"waiting: {asked.get('title')}")  # e.g. for the customer's answer
+            notes.append(  # e.g. for the customer's answer
+                f"{asked.get('title')}; a reply with in_reply_to set to the message's id "
+                "continues it (bpa run customer_service --input REPLY.json)"
+            )
         elif run.status == "waiting" and approve:
             title = asked.get("title") or "approval"
             run = await suite.runner.resume(
