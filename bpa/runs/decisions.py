@@ -8,21 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
-
-from bpa.db import table_of
 from bpa.errors import RunStateError
-from bpa.runs.chain import append_events
+from bpa.runs.answers import record_answer
 from bpa.runs.runner import Runner
-from bpa.runs.tables import Approval, ApprovalStatus, Run, RunStatus, utcnow
+from bpa.runs.tables import Run, utcnow
 
 if TYPE_CHECKING:
     from bpa.auth import Principal
 
 __all__ = ["queue_decision"]
-
-_RUNS = table_of(Run)
-_APPROVALS = table_of(Approval)
 
 
 def queue_decision(
@@ -41,30 +35,19 @@ def queue_decision(
     """
     store = runner.store
     _run, approval, body = runner.answer_of(run_id, decision, by=by)
-    now = utcnow()
+    payload = {"approval_id": approval.id, **body}
+    if actor is not None:
+        payload["actor"] = actor.as_actor()
     with store.engine.begin() as conn:
-        answered = conn.execute(
-            update(_APPROVALS)
-            .where(_APPROVALS.c.id == approval.id, _APPROVALS.c.status == ApprovalStatus.pending)
-            .values(status=ApprovalStatus.decided, decision=body, decided_by=by, decided_at=now)
-        ).rowcount
-        queued = conn.execute(
-            update(_RUNS)
-            .where(_RUNS.c.id == run_id, _RUNS.c.status == RunStatus.waiting)
-            .values(status=RunStatus.queued, claimed_by=None, lease_until=None, updated_at=now)
-        ).rowcount
-        if answered != 1 or queued != 1:  # raising here rolls the transaction back
+        if not record_answer(
+            conn,
+            run_id=run_id,
+            approval_id=approval.id,
+            node=approval.node,
+            body=body,
+            decided_by=by,
+            event=payload,
+            now=utcnow(),
+        ):  # raising here rolls the transaction back
             raise RunStateError(f"run {run_id} was answered or changed meanwhile")
-        payload = {"approval_id": approval.id, **body}
-        if actor is not None:
-            payload["actor"] = actor.as_actor()
-        recorded = {
-            "run_id": run_id,
-            "kind": "decision_recorded",
-            "node": approval.node,
-            "payload": payload,
-            "duration_ms": None,
-            "created_at": now,
-        }
-        append_events(conn, [recorded], statuses={run_id: RunStatus.queued})
     return store.get(run_id)

@@ -22,13 +22,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import PrimaryKeyConstraint, delete, insert, select, update
+from sqlalchemy import PrimaryKeyConstraint, delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from bpa.db import table_of
-from bpa.runs.chain import append_events
+from bpa.runs.answers import record_answer
 from bpa.runs.tables import Approval, ApprovalStatus, Run, RunStatus, utcnow
 
 if TYPE_CHECKING:
@@ -194,34 +194,18 @@ def _answer(
 ) -> None:
     """Record `body` as the answer, queue the run and append its event (in `conn`'s
     transaction); `_Lost` (rolling it back) when the question no longer waits."""
-    now = utcnow()
-    answered = conn.execute(
-        update(_APPROVALS)
-        .where(_APPROVALS.c.id == approval_id, _APPROVALS.c.status == ApprovalStatus.pending)
-        .values(
-            status=ApprovalStatus.decided,
-            decision=body,
-            decided_by=body.get("decided_by"),
-            decided_at=now,
-        )
-    ).rowcount
-    queued = conn.execute(
-        update(_RUNS)
-        .where(_RUNS.c.id == run_id, _RUNS.c.status == RunStatus.waiting)
-        .values(status=RunStatus.queued, claimed_by=None, lease_until=None, updated_at=now)
-    ).rowcount
-    if answered != 1 or queued != 1:
-        raise _Lost(run_id)
     node = conn.execute(select(_APPROVALS.c.node).where(_APPROVALS.c.id == approval_id)).scalar()
-    recorded = {
-        "run_id": run_id,
-        "kind": "decision_recorded",
-        "node": node,
-        "payload": event,
-        "duration_ms": None,
-        "created_at": now,
-    }
-    append_events(conn, [recorded], statuses={run_id: RunStatus.queued})
+    if not record_answer(
+        conn,
+        run_id=run_id,
+        approval_id=approval_id,
+        node=node,
+        body=body,
+        decided_by=body.get("decided_by"),
+        event=event,
+        now=utcnow(),
+    ):
+        raise _Lost(run_id)
 
 
 def register(engine: Engine, run: Run, approval: Approval) -> None:
