@@ -6,6 +6,8 @@ audit sink. Both arms are alike in everything else:
 
 - the same checkpoints: each arm has the engine's own SQLite checkpointer (in its own home)
   and the same durability (the flow's own, "exit" for the invoice flow, or `--durability`);
+- the same cross-run memory store (`runtime.store`: the invoice flow's vendor memory looks
+  the vendor up and reads its memory in every run that has one);
 - the offline backend with its classifiers warmed up, a freshly seeded mocked accounting
   system each, the same synthetic invoices, one run at a time, in this one process;
 - the arms alternate per invoice (bare then engine, then engine then bare, ...), so that
@@ -40,7 +42,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _synthetic_invoices import FIXTURES, synthetic_invoices
 
-from bpa.checkpoints import open_checkpointer
+from bpa.checkpoints import open_checkpointer, open_memory_store
 from bpa.config import Settings
 from bpa.documents import DocumentStore
 from bpa.models import ModelGateway
@@ -83,8 +85,8 @@ async def bare_arm(home: Path, durability: Durability) -> AsyncIterator[Arm]:
     connectors = ConnectorHub({"accounting": accounting}, sink)
     documents = DocumentStore(home / "docs", max_bytes=settings.max_document_bytes)
     serial = iter(range(1_000_000_000))
-    async with open_checkpointer(settings) as checkpointer:
-        graph = flow.build_graph().compile(checkpointer=checkpointer, name=flow.name)
+    async with open_checkpointer(settings) as checkpointer, open_memory_store(settings) as memory:
+        graph = flow.build_graph().compile(checkpointer=checkpointer, store=memory, name=flow.name)
 
         async def run(text: str) -> str:
             thread = f"bare-{next(serial)}"

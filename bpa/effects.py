@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlmodel import Field, SQLModel
 
 from bpa.db import table_of
@@ -49,6 +49,12 @@ class EffectRecord(SQLModel, table=True):
 
 
 _TABLE = table_of(EffectRecord)
+#: The ledger's statements, built once (two per side effect of every run): a key's row,
+#: whether a key is there, a new row.
+_BY_KEY = (_TABLE.c.connector == bindparam("connector")) & (_TABLE.c.key == bindparam("key"))
+_FOUND = select(_TABLE.c.action, _TABLE.c.request_hash, _TABLE.c.response_json).where(_BY_KEY)
+_EXISTS = select(_TABLE.c.key).where(_BY_KEY)
+_INSERT = insert(_TABLE)
 
 
 def fingerprint(action: str, request: BaseModel) -> str:
@@ -86,13 +92,9 @@ def insert_entries(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
     """Write ledger rows inside the caller's transaction; a row already there (a concurrent
     twin that recorded the same key) is left as it is."""
     for entry in entries:
-        exists = conn.execute(
-            select(_TABLE.c.key).where(
-                _TABLE.c.connector == entry.connector, _TABLE.c.key == entry.key
-            )
-        ).first()
+        exists = conn.execute(_EXISTS, {"connector": entry.connector, "key": entry.key}).first()
         if exists is None:
-            conn.execute(insert(_TABLE), entry.row())
+            conn.execute(_INSERT, entry.row())
 
 
 class EffectLedger:
@@ -105,11 +107,7 @@ class EffectLedger:
         """The recorded result of `key` (validated as the action's response), `None` when the
         key is new; `Conflict` when it was used for another request."""
         with self.engine.connect() as conn:
-            found = conn.execute(
-                select(_TABLE.c.action, _TABLE.c.request_hash, _TABLE.c.response_json).where(
-                    _TABLE.c.connector == connector, _TABLE.c.key == key
-                )
-            ).first()
+            found = conn.execute(_FOUND, {"connector": connector, "key": key}).first()
         if found is None:
             return None
         if found.action != spec.name or found.request_hash != fingerprint(spec.name, request):
@@ -124,11 +122,7 @@ class EffectLedger:
         """What `spec`'s action returned for `key`, or None when the ledger holds no success
         of that action under that key."""
         with self.engine.connect() as conn:
-            found = conn.execute(
-                select(_TABLE.c.action, _TABLE.c.response_json).where(
-                    _TABLE.c.connector == connector, _TABLE.c.key == key
-                )
-            ).first()
+            found = conn.execute(_FOUND, {"connector": connector, "key": key}).first()
         if found is None or found.action != spec.name:
             return None
         return TypeAdapter(spec.response).validate_json(found.response_json)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import configure_mappers
+
 from bpa.runs.tables import RunEvent
 
 if TYPE_CHECKING:
@@ -67,6 +69,35 @@ def _bounded(value: Any, max_text: int = MAX_TEXT) -> Any:
     return value
 
 
+def _safe(value: Any, max_text: int) -> Any:
+    """`_bounded(jsonable(value), max_text)` in one pass over `value` (every audit event's
+    payload goes through it): the same result, without copying the payload twice."""
+    if hasattr(value, "model_dump"):
+        return _bounded(value.model_dump(mode="json"), max_text)
+    if isinstance(value, dict):
+        return {str(k): _safe(v, max_text) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        kept = [_safe(v, max_text) for v in value[:MAX_ITEMS]]
+        return kept if len(value) <= MAX_ITEMS else [*kept, f"… {len(value) - MAX_ITEMS} more"]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return _bounded(value if isinstance(value, str) else str(value), max_text)
+
+
+_mapped = False
+
+
+def _event(**values: Any) -> RunEvent:
+    """A `RunEvent` from values `RunAudit.record` has already made JSON-safe and bounded:
+    `model_construct` sets the same fields and defaults as the constructor, without the
+    ORM's instance set-up (the event is only read, never added to a session)."""
+    global _mapped
+    if not _mapped:  # a bare construct skips SQLAlchemy's mapper set-up: do it first
+        configure_mappers()
+        _mapped = True
+    return RunEvent.model_construct(**values)
+
+
 def _effect_key(payload: dict[str, Any]) -> tuple[str, str] | None:
     key = payload.get("idempotency_key")
     return (str(payload.get("connector")), str(key)) if key else None
@@ -96,11 +127,11 @@ class RunAudit:
         max_text: int = MAX_TEXT,
     ) -> None:
         self._pending.append(
-            RunEvent(
+            _event(
                 run_id=self.run_id,
                 kind=kind,
                 node=node,
-                payload=_bounded(jsonable(payload), max_text),
+                payload=_safe(payload, max_text),
                 duration_ms=round(duration_ms, 3) if duration_ms is not None else None,
             )
         )

@@ -18,9 +18,10 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, or_, update
+from sqlalchemy import ColumnElement, Engine, Row, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
+from bpa.db import table_of
 from bpa.runs.chain import append_events, event_row
 from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
 
@@ -73,6 +74,25 @@ def _lease_free(now: dt.datetime) -> ColumnElement[bool]:
     return or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
 
 
+_RUNS = table_of(Run)
+#: `acquire`, built once (every run execution takes a lease): the run's row when it is in
+#: one of `statuses` and its lease is ours, free or expired; the row as it is after.
+_ACQUIRE = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id == bindparam("run_id"),
+        _RUNS.c.status.in_(bindparam("statuses", expanding=True)),
+        or_(
+            _RUNS.c.claimed_by == bindparam("owner"),
+            _RUNS.c.lease_until.is_(None),
+            _RUNS.c.lease_until < bindparam("now"),
+        ),
+    )
+    .values(claimed_by=bindparam("owner"), lease_until=bindparam("until"))
+    .returning(*_RUNS.c)
+)
+
+
 class LeaseQueries:
     """The lease half of `RunStore` (mixed in; uses its `_session`)."""
 
@@ -91,18 +111,30 @@ class LeaseQueries:
         now: dt.datetime | None = None,
     ) -> bool:
         """Take the run's lease if it is free, expired or already ours (an atomic UPDATE)."""
+        row = self.acquire_row(run_id, owner, lease_s=lease_s, statuses=statuses, now=now)
+        return row is not None
+
+    def acquire_row(
+        self,
+        run_id: str,
+        owner: str,
+        *,
+        lease_s: float,
+        statuses: Sequence[RunStatus] = EXECUTABLE,
+        now: dt.datetime | None = None,
+    ) -> Row[Any] | None:
+        """`acquire`, returning the run's row as the lease left it (None: not taken), so
+        that the caller need not read it again."""
         now = now or utcnow()
-        stmt = (
-            update(Run)
-            .where(
-                col(Run.id) == run_id,
-                col(Run.status).in_(statuses),
-                or_(col(Run.claimed_by) == owner, _lease_free(now)),
-            )
-            .values(claimed_by=owner, lease_until=now + dt.timedelta(seconds=lease_s))
-        )
+        params = {
+            "run_id": run_id,
+            "statuses": list(statuses),
+            "owner": owner,
+            "now": now,
+            "until": now + dt.timedelta(seconds=lease_s),
+        }
         with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(_ACQUIRE, params).first()
 
     def claim_next(
         self,

@@ -237,15 +237,15 @@ class Runner:
         Returns the run unchanged when it is finished, waiting, or held by another process.
         """
         async with self._lock(run_id):
-            if not self.store.acquire(run_id, self.owner, lease_s=self.lease_s):
+            run = self.store.acquired(run_id, self.owner, lease_s=self.lease_s)
+            if run is None:
                 return self.store.get(run_id)
+            # A run whose last execution died may be what killed its process: it runs alone
+            # here, so that it takes no other run down with it again.
+            alone = run.status == RunStatus.running
             try:
-                async with self._hold(run_id) as lease:
-                    run = self.store.get(run_id)
-                    # A run whose last execution died may be what killed its process: it
-                    # runs alone here, so that it takes no other run down with it again.
-                    async with self._isolation.hold(alone=run.status == RunStatus.running):
-                        return await self._execute(run, lease)
+                async with self._hold(run_id) as lease, self._isolation.hold(alone=alone):
+                    return await self._execute(run, lease)
             except LeaseLost:
                 return self.store.get(run_id)
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
@@ -34,6 +34,29 @@ def request_hash(flow: str, payload: dict[str, Any]) -> str:
 # connection: the ORM session costs more than the SQL itself here, on every graph step.
 _RUNS = table_of(Run)
 _INSERT_RUN = insert(_RUNS)
+
+#: `RunStore.update`'s statements, built once per shape (the fields it sets, whether it
+#: checks the lease's owner and the run's status): every run changes status a few times.
+_UPDATES: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
+
+
+def _update_of(fields: tuple[str, ...], owned: bool, checked: bool) -> Any:
+    """The conditional UPDATE of a run that sets `fields` (and `updated_at`), with bound
+    parameters: `run_id`, `owner` when `owned`, `statuses` when `checked`, and
+    ``set_<field>`` for each field."""
+    key = (fields, owned, checked)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        stmt = update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
+        if owned:
+            stmt = stmt.where(_RUNS.c.claimed_by == bindparam("owner"))
+        if checked:
+            stmt = stmt.where(_RUNS.c.status.in_(bindparam("statuses", expanding=True)))
+        names = (*fields, "updated_at")
+        values: dict[str, Any] = {name: bindparam(f"set_{name}") for name in names}
+        stmt = _UPDATES[key] = stmt.values(values).returning(*_RUNS.c)
+    return stmt
+
 
 _mapped = False
 
@@ -251,15 +274,15 @@ class RunStore(LeaseQueries):
         overwrite the outcome; with `statuses`, only while the run is in one of them (else
         `RunStateError`).
         """
-        stmt = update(_RUNS).where(_RUNS.c.id == run_id)
+        params = {f"set_{name}": value for name, value in fields.items()}
+        params.update(set_updated_at=utcnow(), run_id=run_id)
         if owner is not None:
-            stmt = stmt.where(_RUNS.c.claimed_by == owner)
+            params["owner"] = owner
         if statuses is not None:
-            stmt = stmt.where(_RUNS.c.status.in_(statuses))
+            params["statuses"] = list(statuses)
+        stmt = _update_of(tuple(fields), owner is not None, statuses is not None)
         with self.engine.begin() as conn:
-            row = conn.execute(
-                stmt.values(**fields, updated_at=utcnow()).returning(*_RUNS.c)
-            ).first()
+            row = conn.execute(stmt, params).first()
             if row is not None:
                 append_events(conn, [event_row(e) for e in events], statuses={run_id: row.status})
         if row is None:
@@ -268,6 +291,12 @@ class RunStore(LeaseQueries):
                 raise RunStateError(f"run {run_id} already {current.status}")
             raise LeaseLost(f"run {run_id} is no longer held by {owner}")
         return _run_of(row._mapping)
+
+    def acquired(self, run_id: str, owner: str, *, lease_s: float) -> Run | None:
+        """Take the run's lease (`acquire`) and return the run as it left it; None when
+        another process holds it or the run is not executable."""
+        row = self.acquire_row(run_id, owner, lease_s=lease_s)
+        return None if row is None else _run_of(row._mapping)
 
     def add_events(self, events: Sequence[RunEvent], entries: Sequence[LedgerEntry] = ()) -> None:
         """Append events, and the ledger rows of the side effects they record, together."""
