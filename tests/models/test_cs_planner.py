@@ -37,6 +37,19 @@ def paid_with(order: dict[str, Any]) -> str:
     return str(order["payment_history"][0]["payment_method_id"])
 
 
+def return_plan(order: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """The planner's proposal: return `item` of `order`, refunded the way it was paid."""
+    action = {
+        "kind": "return_items",
+        "order_id": order["order_id"],
+        "item_ids": [item["item_id"]],
+        "payment_method_id": paid_with(order),
+    }
+    return {
+        "requests": [{"intent": "return", "order_ids": [order["order_id"]], "actions": [action]}]
+    }
+
+
 def find_user(fits: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any], Any]:
     """The first fixture customer for whom `fits` finds something (and what it found)."""
     for user in USERS.values():
@@ -118,22 +131,7 @@ async def test_a_request_without_an_order_id_is_planned_through_tools_into_a_con
 
     user, (order, lamp) = find_user(last_with_a_lamp)
     understood(openai_server, "return")
-    proposal = {
-        "requests": [
-            {
-                "intent": "return",
-                "order_ids": [order["order_id"]],
-                "actions": [
-                    {
-                        "kind": "return_items",
-                        "order_id": order["order_id"],
-                        "item_ids": [lamp["item_id"]],
-                        "payment_method_id": paid_with(order),
-                    }
-                ],
-            }
-        ]
-    }
+    proposal = return_plan(order, lamp)
     openai_server.reply(
         Reply.tool_calls(("list_orders", {}), prompt_tokens=300, completion_tokens=12),
         Reply.tool_calls(("submit_plan", proposal), prompt_tokens=900, completion_tokens=60),
@@ -340,22 +338,7 @@ async def test_the_customers_yes_carries_out_the_planned_return_once(
 
     user, order = find_user(delivered_with_items)
     item = order["items"][0]
-    proposal = {
-        "requests": [
-            {
-                "intent": "return",
-                "order_ids": [order["order_id"]],
-                "actions": [
-                    {
-                        "kind": "return_items",
-                        "order_id": order["order_id"],
-                        "item_ids": [item["item_id"]],
-                        "payment_method_id": paid_with(order),
-                    }
-                ],
-            }
-        ]
-    }
+    proposal = return_plan(order, item)
     asking = chat(user, f"I'd like to return the {item['name']} I got.") | {"session_id": "s-1"}
     yes = chat(user, "Yes, please go ahead.", n=2) | {"session_id": "s-1"}
     async with Suite.open(cs_openai) as suite:
