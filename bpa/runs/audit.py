@@ -20,9 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import configure_mappers
-
-from bpa.runs.tables import RunEvent
+from bpa.runs.tables import RunEvent, constructed
 
 if TYPE_CHECKING:
     from bpa.effects import LedgerEntry
@@ -46,56 +44,29 @@ MAX_ITEMS = 200
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of `value` (pydantic models dumped, decimals and dates as strings)."""
+    return _json_safe(value, None)
+
+
+def _json_safe(value: Any, max_text: int | None) -> Any:
+    """`value` made JSON-safe in one pass; with `max_text`, also bounded in size so that one
+    audit event can never be huge: longer strings cut (their length noted), lists capped at
+    `MAX_ITEMS`."""
     if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
+        dumped = value.model_dump(mode="json")
+        return dumped if max_text is None else _json_safe(dumped, max_text)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): _json_safe(v, max_text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
-def _bounded(value: Any, max_text: int = MAX_TEXT) -> Any:
-    """`value` (already JSON-safe) cut to a bounded size, so one event can never be huge."""
-    if isinstance(value, str):
-        return value if len(value) <= max_text else f"{value[:max_text]}… ({len(value)} chars)"
-    if isinstance(value, dict):
-        return {k: _bounded(v, max_text) for k, v in value.items()}
-    if isinstance(value, list):
-        kept = [_bounded(v, max_text) for v in value[:MAX_ITEMS]]
-        return kept if len(value) <= MAX_ITEMS else [*kept, f"… {len(value) - MAX_ITEMS} more"]
-    return value
-
-
-def _safe(value: Any, max_text: int) -> Any:
-    """`_bounded(jsonable(value), max_text)` in one pass over `value` (every audit event's
-    payload goes through it): the same result, without copying the payload twice."""
-    if hasattr(value, "model_dump"):
-        return _bounded(value.model_dump(mode="json"), max_text)
-    if isinstance(value, dict):
-        return {str(k): _safe(v, max_text) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        kept = [_safe(v, max_text) for v in value[:MAX_ITEMS]]
-        return kept if len(value) <= MAX_ITEMS else [*kept, f"… {len(value) - MAX_ITEMS} more"]
+        if max_text is None or len(value) <= MAX_ITEMS:
+            return [_json_safe(v, max_text) for v in value]
+        kept = [_json_safe(v, max_text) for v in value[:MAX_ITEMS]]
+        return [*kept, f"… {len(value) - MAX_ITEMS} more"]
     if isinstance(value, int | float | bool) or value is None:
         return value
-    return _bounded(value if isinstance(value, str) else str(value), max_text)
-
-
-_mapped = False
-
-
-def _event(**values: Any) -> RunEvent:
-    """A `RunEvent` from values `RunAudit.record` has already made JSON-safe and bounded:
-    `model_construct` sets the same fields and defaults as the constructor, without the
-    ORM's instance set-up (the event is only read, never added to a session)."""
-    global _mapped
-    if not _mapped:  # a bare construct skips SQLAlchemy's mapper set-up: do it first
-        configure_mappers()
-        _mapped = True
-    return RunEvent.model_construct(**values)
+    text = value if isinstance(value, str) else str(value)
+    if max_text is None or len(text) <= max_text:
+        return text
+    return f"{text[:max_text]}… ({len(text)} chars)"
 
 
 def _effect_key(payload: dict[str, Any]) -> tuple[str, str] | None:
@@ -127,12 +98,15 @@ class RunAudit:
         max_text: int = MAX_TEXT,
     ) -> None:
         self._pending.append(
-            _event(
-                run_id=self.run_id,
-                kind=kind,
-                node=node,
-                payload=_safe(payload, max_text),
-                duration_ms=round(duration_ms, 3) if duration_ms is not None else None,
+            constructed(
+                RunEvent,
+                {
+                    "run_id": self.run_id,
+                    "kind": kind,
+                    "node": node,
+                    "payload": _json_safe(payload, max_text),
+                    "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
+                },
             )
         )
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
 from bpa.db import table_of
@@ -20,7 +19,16 @@ from bpa.effects import LedgerEntry, insert_entries
 from bpa.errors import IdempotencyConflict, RunNotFound, RunStateError
 from bpa.runs.chain import append_events, append_locked, event_row
 from bpa.runs.leases import LeaseLost, LeaseQueries
-from bpa.runs.tables import Approval, ApprovalStatus, Run, RunEvent, RunStatus, new_id, utcnow
+from bpa.runs.tables import (
+    Approval,
+    ApprovalStatus,
+    Run,
+    RunEvent,
+    RunStatus,
+    constructed,
+    new_id,
+    utcnow,
+)
 
 __all__ = ["LeaseLost", "QueuedRun", "RunStore", "request_hash"]
 
@@ -58,16 +66,9 @@ def _update_of(fields: tuple[str, ...], owned: bool, checked: bool) -> Any:
     return stmt
 
 
-_mapped = False
-
-
 def _run_of(row: Any) -> Run:
     """A `Run` from a row of its table, without validating again what the database holds."""
-    global _mapped
-    if not _mapped:  # a bare construct skips SQLAlchemy's mapper set-up: do it first
-        configure_mappers()
-        _mapped = True
-    return Run.model_construct(**row)
+    return constructed(Run, row)
 
 
 @dataclass(frozen=True, slots=True)

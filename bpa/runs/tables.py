@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import time
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Field, SQLModel
 
 from bpa.runs.status import RunStatus
@@ -20,6 +23,7 @@ __all__ = [
     "Run",
     "RunEvent",
     "RunStatus",
+    "constructed",
     "new_id",
     "utcnow",
 ]
@@ -27,6 +31,23 @@ __all__ = [
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+_Table = TypeVar("_Table", bound=SQLModel)
+
+
+@functools.cache
+def _mappers_configured() -> None:
+    configure_mappers()
+
+
+def constructed(model: type[_Table], values: Mapping[str, Any]) -> _Table:
+    """A `model` (a table model) from values that are valid already (a row of its table,
+    or what the engine built), without validating them again or the ORM's instance set-up:
+    it is only read, never added to a session. SQLAlchemy's mappers, which a bare construct
+    does not set up, are configured first (once)."""
+    _mappers_configured()
+    return model.model_construct(**values)
 
 
 def new_id(prefix: str) -> str:
