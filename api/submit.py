@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from api.services import Services
 from bpa.runs import replies
 from bpa.runs.batches import BatchRecord, record_batch
-from bpa.runs.tables import RunStatus
 
 __all__ = ["submit_batch", "submit_run"]
 
@@ -36,7 +35,7 @@ async def submit_run(
         submitted = replies.submit(
             services.suite.runner, flow, payload, trigger="api", idempotency_key=idempotency_key
         )
-        if submitted.created or submitted.run.status == RunStatus.queued:
+        if submitted.to_execute:
             services.dispatcher.dispatch([submitted.run.id])
         return submitted
 

@@ -155,7 +155,7 @@ def run(
         if submitted.resumed:
             again = " (delivered before)" if submitted.replayed else ""
             err.print(f"this message answers waiting run {run.id}{again}; it carries on")
-        if submitted.created or run.status == RunStatus.queued:
+        if submitted.to_execute:
             return await suite.runner.execute(run.id)
         return run
 

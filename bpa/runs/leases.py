@@ -18,7 +18,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, bindparam, func, or_, update
+from sqlalchemy import BindParameter, ColumnElement, Engine, Row, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from bpa.db import table_of
@@ -70,7 +70,7 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
-def _lease_free(now: dt.datetime) -> ColumnElement[bool]:
+def _lease_free(now: dt.datetime | BindParameter[Any]) -> ColumnElement[bool]:
     return or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
 
 
@@ -82,11 +82,7 @@ _ACQUIRE = (
     .where(
         _RUNS.c.id == bindparam("run_id"),
         _RUNS.c.status.in_(bindparam("statuses", expanding=True)),
-        or_(
-            _RUNS.c.claimed_by == bindparam("owner"),
-            _RUNS.c.lease_until.is_(None),
-            _RUNS.c.lease_until < bindparam("now"),
-        ),
+        or_(_RUNS.c.claimed_by == bindparam("owner"), _lease_free(bindparam("now"))),
     )
     .values(claimed_by=bindparam("owner"), lease_until=bindparam("until"))
     .returning(*_RUNS.c)

@@ -78,6 +78,11 @@ class Submission:
     #: The message was delivered before: its run (new or answered) is as it was.
     replayed: bool = False
 
+    @property
+    def to_execute(self) -> bool:
+        """Whether a worker has to take the run now: it is new, or queued again."""
+        return self.created or self.run.status == RunStatus.queued
+
 
 def submit(
     runner: Runner,

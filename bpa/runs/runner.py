@@ -220,16 +220,17 @@ class Runner:
         batch_id: str | None = None,
     ) -> Run:
         """Submit and run to the end (or to the first question). A replayed key runs nothing."""
-        run, created = self.submit(
+        submitted = replies.submit(
+            self,
             flow_name,
             payload,
             trigger=trigger,
             idempotency_key=idempotency_key,
             batch_id=batch_id,
         )
-        if created or run.status == RunStatus.queued:
-            return await self.execute(run.id)
-        return run
+        if submitted.to_execute:
+            return await self.execute(submitted.run.id)
+        return submitted.run
 
     async def execute(self, run_id: str) -> Run:
         """Run a queued run, or continue a `running` one from its last checkpoint.
