@@ -23,20 +23,16 @@ one order under the same ``number``::
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rapidfuzz import utils
 
+from bpa.runs.admin import recorded_action
 from bpa.runs.audit import RunAudit
 from bpa.runs.context import AuditedConnector
-from bpa.runs.status import RunStatus
-from bpa.runs.store import QueuedRun
-from bpa.runs.tables import RunEvent, utcnow
 from connectors.errors import ConnectorError, NotFound
 from connectors.schemas import (
     PurchaseOrderCreate,
@@ -86,8 +82,6 @@ PO_COLUMNS = (
     "unit_price",
     "sku",
 )
-#: How long the import holds its run; a process that dies leaves it to the sweeper.
-_LEASE = dt.timedelta(hours=1)
 
 
 class MasterDataError(ValueError):
@@ -176,13 +170,13 @@ def _accounting(suite: Suite) -> Any:
 
 
 class _Importer:
-    def __init__(self, suite: Suite, run_id: str, owner: str) -> None:
+    def __init__(self, suite: Suite, run_id: str) -> None:
         connector = _accounting(suite)
         self.audit = RunAudit(run_id, suite.store.add_events)
         self.accounting: Any = AuditedConnector(
             connector, self.audit, suite.runner.ledger, run_id=run_id
         )
-        self.run_id, self.owner = run_id, owner
+        self.run_id = run_id
 
     async def existing_vendor(self, request: VendorCreate) -> Vendor | None:
         if request.tax_id or request.iban:
@@ -289,48 +283,20 @@ async def import_master(
     if not vendor_rows and not po_rows:
         raise MasterDataError("nothing to import: the files have no data rows")
     _accounting(suite)  # refused before a run is recorded
-    queued = QueuedRun.new(
+    with recorded_action(
+        suite.store,
         flow=FLOW,
-        flow_version="1",
         input={"vendors": len(vendor_rows), "purchase_orders": len(po_rows), "by": by},
         trigger=trigger,
-    )
-    owner = f"import:{uuid.uuid4().hex[:12]}"
-    queued.row.update(
-        status=RunStatus.running,
-        claimed_by=owner,
-        lease_until=utcnow() + _LEASE,
-        started_at=utcnow(),
-        attempts=1,
-    )
-    suite.store.insert_queued([queued])
-    run_id = str(queued.row["id"])
-    importer = _Importer(suite, run_id, owner)
-    report = ImportReport(run_id=run_id)
-    status, error = RunStatus.succeeded, None
-    try:
-        await importer.vendors(vendor_rows, report)
-        await importer.purchase_orders(po_rows, report)
-    except Exception as exc:  # recorded and explained on the run, then reported
-        status = RunStatus.failed
-        error = {"code": "import_failed", "message": f"{type(exc).__name__}: {exc}"}
-        raise
-    finally:
-        importer.audit.flush()
-        suite.store.update(
-            run_id,
-            owner=owner,
-            status=status,
-            output=report.as_json(),
-            error=error,
-            finished_at=utcnow(),
-            lease_until=None,
-            events=[
-                RunEvent(
-                    run_id=run_id,
-                    kind="run_finished",
-                    payload={"status": str(status), "errors": len(report.errors)},
-                )
-            ],
-        )
+        failure_code="import_failed",
+    ) as action:
+        report = ImportReport(run_id=action.run_id)
+        importer = _Importer(suite, action.run_id)
+        try:
+            await importer.vendors(vendor_rows, report)
+            await importer.purchase_orders(po_rows, report)
+        finally:
+            importer.audit.flush()
+            action.output = report.as_json()
+            action.summary["errors"] = len(report.errors)
     return report

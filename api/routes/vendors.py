@@ -60,6 +60,8 @@ class VendorMemoryPublic(BaseModel):
 class Forgotten(BaseModel):
     vendor_id: str
     forgotten: list[str]
+    #: The run that records who forgot what, with the memory as it was.
+    run_id: str | None = None
 
 
 @router.post(
@@ -169,14 +171,19 @@ async def get_memory(
 async def forget_memory(
     vendor_id: Annotated[str, _VENDOR_ID],
     services: ServicesDep,
-    _approver: ApproverDep,
+    approver: ApproverDep,
     field: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
 ) -> Forgotten:
     from flows.invoice_processing import memory
 
-    store = services.suite.runner.memory
-    gone = await memory.forget(store, vendor_id, field) if store is not None else []
+    suite = services.suite
+    gone: list[str] = []
+    run_id: str | None = None
+    if suite.runner.memory is not None:
+        gone, run_id = await memory.forget_recorded(
+            suite.store, suite.runner.memory, vendor_id, field, trigger="api", by=approver.name
+        )
     if not gone:
         what = f"field {field!r} of {vendor_id!r}" if field else repr(vendor_id)
         raise ApiProblem(404, "memory-not-found", f"nothing is remembered for {what}")
-    return Forgotten(vendor_id=vendor_id, forgotten=gone)
+    return Forgotten(vendor_id=vendor_id, forgotten=gone, run_id=run_id)

@@ -150,12 +150,16 @@ def forget(
     without it."""
     from flows.invoice_processing import memory
 
-    async def work(suite: Suite) -> list[str]:
+    async def work(suite: Suite) -> tuple[list[str], str | None]:
         store = suite.runner.memory
-        return await memory.forget(store, vendor, field) if store is not None else []
+        if store is None:
+            return [], None
+        return await memory.forget_recorded(
+            suite.store, store, vendor, field, trigger="cli", by=None
+        )
 
-    gone = with_suite(work)
+    gone, run_id = with_suite(work)
     if not gone:
         what = f"field {field!r} of vendor {vendor!r}" if field else f"vendor {vendor!r}"
         fail(f"nothing is remembered for {what} (see: bpa vendors memory {vendor})")
-    console.print(f"forgotten for {vendor}: {', '.join(gone)}")
+    console.print(f"forgotten for {vendor}: {', '.join(gone)} (recorded as run {run_id})")

@@ -27,9 +27,12 @@ from typing import Any
 from langgraph.store.base import BaseStore
 from rapidfuzz import fuzz
 
+from bpa.runs.admin import recorded_action
+from bpa.runs.store import RunStore
 from flows.invoice_processing.extraction import Document, find_amounts, find_dates
 
 __all__ = [
+    "FORGOTTEN",
     "LEARNABLE",
     "NAMESPACE",
     "PROFILE",
@@ -37,6 +40,7 @@ __all__ = [
     "compact",
     "forget",
     "forget_fields",
+    "forget_recorded",
     "learn",
     "namespace",
     "recall",
@@ -47,6 +51,8 @@ __all__ = [
 
 NAMESPACE = ("invoice_processing", "vendor_memory")
 PROFILE = "profile"
+#: The administrative action (a run of its own) that forgets, and its audit event.
+FORGET_ACTION, FORGOTTEN = "vendor_memory_forget", "vendor_memory_forgotten"
 #: Fields whose position is learned, by the kind of value they hold.
 _KINDS = {
     "total": "amount",
@@ -388,3 +394,31 @@ async def forget(store: BaseStore, vendor_id: str, field: str | None = None) -> 
     else:
         await store.adelete(namespace(vendor_id), PROFILE)
     return [field]
+
+
+async def forget_recorded(
+    runs: RunStore,
+    store: BaseStore,
+    vendor_id: str,
+    field: str | None = None,
+    *,
+    trigger: str,
+    by: str | None,
+) -> tuple[list[str], str | None]:
+    """`forget`, recorded as a run of its own (`FORGET_ACTION`) whose trail says who forgot
+    what and holds the memory as it was (`FORGOTTEN` event): the fields forgotten and the
+    run's id; nothing is recorded when nothing was remembered."""
+    before = await recall(store, vendor_id)
+    if before is None or (field is not None and field not in (before.get("fields") or [])):
+        return [], None
+    with recorded_action(
+        runs,
+        flow=FORGET_ACTION,
+        input={"vendor_id": vendor_id, "field": field, "by": by},
+        trigger=trigger,
+        failure_code="forget_failed",
+    ) as action:
+        gone = await forget(store, vendor_id, field)
+        action.record(FORGOTTEN, {"vendor_id": vendor_id, "forgotten": gone, "memory": before})
+        action.output = {"vendor_id": vendor_id, "forgotten": gone}
+    return gone, action.run_id

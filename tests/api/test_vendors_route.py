@@ -94,7 +94,20 @@ async def test_memory_is_listed_and_forgotten(
         }
     ]
     gone = await client.delete("/vendors/V-1009/memory?field=total", headers=keys["approver"])
-    assert gone.json() == {"vendor_id": "V-1009", "forgotten": ["total"]}
+    body = gone.json()
+    assert {k: body[k] for k in ("vendor_id", "forgotten")} == {
+        "vendor_id": "V-1009",
+        "forgotten": ["total"],
+    }
+    # Who forgot what, and the memory as it was, are in the audit trail of a run of its own.
+    run = (await client.get(f"/runs/{body['run_id']}", headers=keys["approver"])).json()
+    assert run["flow"] == "vendor_memory_forget" and run["status"] == "succeeded"
+    assert run["input"]["by"] and run["input"]["field"] == "total"
+    page = await client.get(f"/runs/{body['run_id']}/events", headers=keys["approver"])
+    events = page.json()["data"]
+    forgotten = [e for e in events if e["kind"] == memory.FORGOTTEN]
+    assert len(forgotten) == 1
+    assert forgotten[0]["payload"]["memory"]["rules"]["total"][0]["label"] == "total due"
     assert_problem(await client.get("/vendors/V-1009/memory", headers=keys["approver"]), 404)
     assert_problem(
         await client.delete("/vendors/V-1009/memory", headers=keys["approver"]),

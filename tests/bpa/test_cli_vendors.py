@@ -99,6 +99,11 @@ def test_a_correction_is_remembered_shown_and_forgotten(tmp_path: Path) -> None:
 
     code, out = run("vendors", "forget", "V-1009", "--field", "invoice_number")
     assert code == 0 and "invoice_number" in out
+    recorded = re.search(r"recorded as run (\S+)\)", out)
+    assert recorded is not None, out
+    shown = run_json("runs", "show", recorded.group(1), "--json")
+    assert shown["flow"] == "vendor_memory_forget" and shown["status"] == "succeeded"
+    assert shown["input"] == {"vendor_id": "V-1009", "field": "invoice_number", "by": None}
     third = _run_invoice(tmp_path, "AT-55201")
     assert third["output"]["invoice_number"] is None
     code, out = run("vendors", "forget", "V-1009", "--field", "invoice_number")
