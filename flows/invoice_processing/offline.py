@@ -10,6 +10,7 @@ flow's review step then routes to a person.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -161,6 +162,8 @@ def _pick_amounts(
             for t in sums["tax"]:
                 if sub.value + t.value == total.value:
                     subtotal, tax = sub, t
+    if total and subtotal and tax and subtotal.value + tax.value != total.value:
+        tax = _summed_tax(sums["tax"], total.value - subtotal.value, notes) or tax
     for name, cand in (("total", total), ("subtotal", subtotal), ("tax", tax)):
         if cand is not None:
             out[name] = cand.value
@@ -182,6 +185,24 @@ def _pick_amounts(
     if total is None:
         notes.append("total: no labelled total found")
     return out
+
+
+def _summed_tax(
+    taxes: list[Candidate[Decimal]], wanted: Decimal, notes: list[str]
+) -> Candidate[Decimal] | None:
+    """The tax as the sum of several tax lines (one per rate, or CGST + SGST), when some of
+    them, each on its own line, add up to total - subtotal."""
+    lines: dict[int, Candidate[Decimal]] = {}
+    for cand in taxes:
+        lines.setdefault(cand.line, cand)
+    found = list(lines.values())[:6]
+    for size in range(2, len(found) + 1):
+        for group in itertools.combinations(found, size):
+            if sum(c.value for c in group) == wanted:
+                notes.append(f"tax: the sum of {size} tax lines")
+                confidence = min(c.confidence for c in group)
+                return Candidate(wanted, confidence, group[0].line, "tax", "")
+    return None
 
 
 def _currency(

@@ -259,6 +259,7 @@ def test_ibans_are_validated_and_compacted() -> None:
         ("Partita IVA: IT00743110157", "IT00743110157"),
         ("BTW-nummer: NL004495445B01", "NL004495445B01"),
         ("GST REG NO : 0000 6771 0976", "000067710976"),
+        ("NIP: 526-025-02-74", "5260250274"),
     ],
 )
 def test_tax_ids_after_their_labels(text: str, vat: str) -> None:
@@ -283,6 +284,8 @@ def test_a_checksum_valid_vat_id_is_trusted_more_than_a_bare_label() -> None:
         ("Numero fattura: 2026/77", "2026/77"),
         ("Factuurnummer: NL-555", "NL-555"),
         ("Receipt # CS00633950 DATE: 25/04/2017", "CS00633950"),
+        ("Faktura VAT nr FV/2024/05/117", "FV/2024/05/117"),
+        ("Faktura VAT\nNIP: 526-025-02-74\nNumer faktury: 17/2024", "17/2024"),
     ],
 )
 def test_invoice_numbers_after_multilingual_labels(text: str, number: str) -> None:
@@ -292,6 +295,11 @@ def test_invoice_numbers_after_multilingual_labels(text: str, number: str) -> No
 
 def test_an_invoice_number_is_never_a_date() -> None:
     assert find_invoice_numbers(doc("Invoice date: 12/03/2026")) == []
+
+
+def test_a_tax_word_names_a_tax_id_unless_it_qualifies_the_document() -> None:
+    assert find_invoice_numbers(doc("VAT nr: 5260250274\nUSt-Nr. 12345/678")) == []
+    assert [c.value for c in find_invoice_numbers(doc("Rechnung MwSt Nr. 2024-17"))] == ["2024-17"]
 
 
 @pytest.mark.parametrize(

@@ -179,3 +179,26 @@ def test_rupees_are_inr_and_opening_hours_are_not_swiss_francs() -> None:
     assert [c.value for c in find_currency(Document("Total ₹ 499.00"))] == ["INR"]
     hours = Document("Mo.-Fr. 08.30 - 12.30 Uhr\nTotal 50,00 EUR")
     assert [c.value for c in find_currency(hours)] == ["EUR"]
+
+
+def test_several_tax_lines_add_up_to_the_tax() -> None:
+    """One line per tax (CGST and SGST, or one per VAT rate) and no line with their sum: the
+    tax is their sum, as subtotal + tax = total says; a tax id labelled GSTIN is the
+    vendor's."""
+    text = (
+        "Sharma Electronics Pvt. Ltd.\nGSTIN: 27AABCS1234F1Z5\nInvoice No: SE/2024-25/0187\n"
+        "Taxable Value 18,400.00\nCGST 9% 1,656.00\nSGST 9% 1,656.00\n"
+        "Grand Total Rs. 21,712.00\n"
+    )
+    extraction = parse_invoice(text)
+    fields = extraction.value
+    assert (fields.subtotal, fields.tax, fields.total) == (
+        Decimal("18400.00"),
+        Decimal("3312.00"),
+        Decimal("21712.00"),
+    )
+    assert fields.vendor_tax_id == "27AABCS1234F1Z5"
+    assert "tax: the sum of 2 tax lines" in extraction.notes
+    # Tax lines that add up to nothing in particular are not summed.
+    odd = text.replace("Grand Total Rs. 21,712.00", "Grand Total Rs. 21,000.00")
+    assert parse_invoice(odd).value.tax == Decimal("1656.00")

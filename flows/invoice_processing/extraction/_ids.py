@@ -31,7 +31,7 @@ _VAT = re.compile(
     r"CHE[ -]?\d{3}\.?\d{3}\.?\d{3}(?:\s?(?:MWST|TVA|IVA))?)\b"
 )
 _TAX_LABEL = re.compile(
-    r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|"
+    r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
     r"umsatzsteuer-?id\w*)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|number|"
     r"n[°º]|num(?:ber|éro|ero)|#|code|\.)\.?)*)\s*[:#]?\s*",
@@ -52,11 +52,16 @@ _DOC_WORD = (
     r"(?:\w*rechnung|gutschrift|beleg|invoice|credit\s+note|facture|avoir|factura|abono|"
     r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito)"
 )
+#: A tax word qualifying the document word before its number: "Faktura VAT nr 12/2024".
+_TAX_WORD = r"(?:vat|tva|iva|btw|mwst|gst)\b"
+#: The same after a document word, set aside before a label is checked for another number's
+#: words ("Faktura VAT nr" names the invoice's number, "VAT nr" a tax id).
+_QUALIFIED_DOC = re.compile(rf"({_DOC_WORD})\s+{_TAX_WORD}", _I)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
-    rf"{_LABEL_TAIL}[\s.:#]*"
+    rf"(?:\s+{_TAX_WORD})?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
     r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
@@ -175,6 +180,7 @@ _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\bbtw\b", _I), ("nl", "be")),
     (re.compile(r"\b(?:mwst|uid)\b", _I), ("ch", "at", "de")),
     (re.compile(r"\bmoms\b", _I), ("se", "dk")),
+    (re.compile(r"\bnip\b", _I), ("pl",)),
 )
 
 
@@ -224,7 +230,7 @@ def _labelled_values(
     found: list[Candidate[str]] = []
     for index, line in enumerate(doc.lines):
         for m in label.finditer(line):
-            if negative is not None and negative.search(m.group(0)):
+            if negative is not None and negative.search(_QUALIFIED_DOC.sub(r"\1", m.group(0))):
                 continue
             if negative is not None and _DATE_BEFORE.search(
                 line[max(0, m.start() - 16) : m.start()]
