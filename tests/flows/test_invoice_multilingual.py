@@ -202,3 +202,14 @@ def test_several_tax_lines_add_up_to_the_tax() -> None:
     # Tax lines that add up to nothing in particular are not summed.
     odd = text.replace("Grand Total Rs. 21,712.00", "Grand Total Rs. 21,000.00")
     assert parse_invoice(odd).value.tax == Decimal("1656.00")
+
+
+def test_the_balance_after_a_payment_is_not_the_total() -> None:
+    text = (
+        "Acme Plumbing LLC\nINVOICE NO. 10442\nSUBTOTAL $204.50\nTAX $16.87\nTOTAL $221.37\n"
+        "PAYMENTS -$50.00\nBALANCE DUE $171.37\n"
+    )
+    assert parse_invoice(text).value.total == Decimal("221.37")
+    # With nothing paid, the amount due is the total, and a rounding is not a payment.
+    unpaid = "Acme Plumbing LLC\nSUBTOTAL $204.50\nTAX $16.87\nTOTAL $221.37\nAMOUNT DUE $221.35\n"
+    assert parse_invoice(unpaid).value.total == Decimal("221.35")

@@ -283,6 +283,26 @@ def _all_amounts(doc: Document) -> set[Decimal]:
     return {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
 
 
+def _after_payments(
+    totals: list[Candidate[Decimal]], gross: set[Decimal], present: set[Decimal]
+) -> list[Candidate[Decimal]]:
+    """An amount still due after a payment or prepayment ("Balance due", "Zahlbetrag") is
+    not the invoice's total: when a total that subtotal + tax confirms exceeds it by an
+    amount the document shows (the payment, 1 or more: not a rounding), it goes below that
+    total."""
+    confirmed = [c for c in totals if c.value in gross]
+    present = {abs(value) for value in present}  # a payment is often written as a minus
+    out: list[Candidate[Decimal]] = []
+    for cand in totals:
+        if cand.label == "due" and any(
+            c.value - cand.value >= 1 and c.value - cand.value in present for c in confirmed
+        ):
+            top = max(c.confidence for c in confirmed)
+            cand = cand.but(min(cand.confidence, top - 0.05))
+        out.append(cand)
+    return out
+
+
 def _cross_check(
     doc: Document, raw: dict[str, list[Candidate[Decimal]]]
 ) -> list[Candidate[Decimal]]:
@@ -313,6 +333,7 @@ def _cross_check(
         if totals and cand.value == max(t.value for t in totals):
             boost += 0.02
         out.append(cand.but(min(cand.confidence + boost, 0.97)))
+    out = _after_payments(out, {value for value, why in implied if why == "sub+tax"}, present)
     known = {c.value for c in out}
     for value, why in implied:
         if value > 0 and value not in known and value in present:
