@@ -285,6 +285,7 @@ def test_a_checksum_valid_vat_id_is_trusted_more_than_a_bare_label() -> None:
         ("Factuurnummer: NL-555", "NL-555"),
         ("Receipt # CS00633950 DATE: 25/04/2017", "CS00633950"),
         ("Faktura VAT nr FV/2024/05/117", "FV/2024/05/117"),
+        ("Fatura FT 2024/389", "FT 2024/389"),
         ("Faktura VAT\nNIP: 526-025-02-74\nNumer faktury: 17/2024", "17/2024"),
     ],
 )

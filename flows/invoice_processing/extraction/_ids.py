@@ -66,7 +66,7 @@ _INVOICE_LABEL = re.compile(
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
     r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
-    r"fatura)(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)",
+    r"fatura)(?:\s*[:#]\s*|\s+)(?=(?-i:[A-Z]{1,4}\s)?[A-Z/-]*\d)",
     _I,
 )
 #: A title line that names the document and, further on, its number: "Handelsrechnung
