@@ -23,6 +23,18 @@ def _money(value: Any) -> str:
     return f"{amount:,.2f}"
 
 
+def _sentence(text: Any, aside: str = "") -> str:
+    """`text` as a sentence: its first letter a capital (the rest as written: names and
+    order numbers keep their case), `aside` in parentheses before its closing mark, and a
+    full stop when it has no closing mark ("which size?" stays a question)."""
+    body = str(text or "").strip()
+    end = body[-1] if body and body[-1] in ".?!" else "."
+    body = body[:-1].rstrip() if body and body[-1] in ".?!" else body
+    if aside:
+        body = f"{body} ({aside})"
+    return f"{body[:1].upper()}{body[1:]}{end}"
+
+
 @dataclass(frozen=True)
 class RenderedPrompt:
     name: str
@@ -51,6 +63,7 @@ class PromptLibrary:
             keep_trailing_newline=True,
         )
         env.filters["money"] = _money
+        env.filters["sentence"] = _sentence
         return env
 
     def template_hash(self, name: str) -> str:

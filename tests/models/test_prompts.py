@@ -54,3 +54,20 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
 
     with pytest.raises(jinja2.exceptions.SecurityError):
         PromptLibrary(tmp_path).render("evil.j2", amount=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "aside", "shown"),
+    [
+        ("which order is this about?", "", "Which order is this about?"),
+        ("which size would you like?", "order #W1", "Which size would you like (order #W1)?"),
+        ("order #W2982823 was delivered", "", "Order #W2982823 was delivered."),
+        ("we could not find it.", "order #W1", "We could not find it (order #W1)."),
+        ("", "", "."),
+    ],
+)
+def test_a_sentence_keeps_its_question_mark_and_the_case_of_its_names(
+    tmp_path: Path, text: str, aside: str, shown: str
+) -> None:
+    (tmp_path / "s.j2").write_text("{{ text | sentence(aside) }}")
+    assert PromptLibrary(tmp_path).render("s.j2", text=text, aside=aside).text == shown
