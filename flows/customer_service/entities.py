@@ -76,9 +76,9 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS = re.compile(
     r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
-    r"|Terrace|Parkway|Circle|Trail|Highway))\.?,\s*"
-    r"(?:(?P<a2>(?:Suite|Apt\.?|Apartment|Unit|#)\s*[\w-]+),\s*)?"
-    r"(?P<city>[A-Z][A-Za-z .'-]+?),\s*(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})"
+    r"|Terrace|Parkway|Circle|Trail|Highway))\.?(?:,\s*|\s+)"
+    r"(?:(?P<a2>(?:Suite|Apt\.?|Apartment|Unit|#)\s*[\w-]+)(?:,\s*|\s+))?"
+    r"(?P<city>[A-Z][A-Za-z .'-]+?)(?:,\s*|\s+)(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})\b"
     r"(?:\s*,\s*(?P<country>USA|United States|US)\b)?"
 )
 _BY_MISTAKE = re.compile(

@@ -42,8 +42,20 @@ def _new_address(ctx: Context) -> Address | None:
     return address
 
 
+def _not_pending(ctx: Context, intent: str) -> RequestPlan:
+    return make_plan(
+        ctx,
+        intent,
+        "inform",
+        "not_pending",
+        "only orders that have not shipped can be sent to another address",
+    )
+
+
 def change_address(ctx: Context, intent: str) -> RequestPlan:
     """A new shipping address for pending orders, or the customer's default address."""
+    if any(order.status != "pending" for order in ctx.orders):
+        return _not_pending(ctx, intent)  # whatever the address: say so before asking for it
     address = _new_address(ctx)
     if address is None:
         return make_plan(
@@ -79,14 +91,6 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         )
     actions = []
     for order in ctx.orders:
-        if order.status != "pending":
-            return make_plan(
-                ctx,
-                intent,
-                "inform",
-                "not_pending",
-                "only orders that have not shipped can be sent to another address",
-            )
         actions.append(
             action(
                 "modify_order_address",

@@ -310,6 +310,21 @@ def test_a_new_address_for_a_pending_order() -> None:
     assert action.request["address"]["address2"] == "Suite 394"
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["12 Oak Street, Springfield IL 62704", "455 Elm Ave Apt 3, Austin, TX 78701"],
+)
+def test_an_address_written_without_every_comma_is_read(written: str) -> None:
+    d = decide(situation(f"Can you send #W0000001 to {written}?", "address_change"))
+    assert [a.action for a in d.requests[0].actions] == ["modify_order_address"]
+    assert d.requests[0].actions[0].request["address"]["zip"] == written[-5:]
+
+
+def test_a_shipped_order_is_said_to_be_so_before_any_address_is_asked_for() -> None:
+    d = decide(situation("Can I change the delivery address of #W0000003?", "address_change"))
+    assert (d.outcome, d.reason, d.actions) == ("inform", "not_pending", [])
+
+
 def test_complaints_and_other_requests_go_to_a_person() -> None:
     assert decide(situation("Your service is terrible!", "complaint")).outcome == "human"
     assert decide(situation("Delete my account", "other")).reason == "out_of_scope"
