@@ -36,6 +36,18 @@ __all__ = ["Context", "category", "plan"]
 
 #: Asking for the money back, whatever the request's verb.
 _REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE)
+#: A return the customer says they already sent ("I returned the boots", "we sent it back").
+_SENT_BACK = re.compile(
+    r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:already\s+)?(?:returned|(?:sent|shipped|mailed|posted)"
+    r"(?:\s+(?:it|them|the\s+\w+(?:\s+\w+)?))?\s+back)\b",
+    re.IGNORECASE,
+)
+#: ... and whose money has not come ("still haven't received my refund", "no money yet").
+_NOT_REFUNDED = re.compile(
+    r"(?:\bnot|\bnever|n't|\byet\s+to|\bstill\s+waiting)\b[^.?!]{0,40}?"
+    r"\b(?:refund\w*|money|credit|reimburse\w*)|\bwhere(?:'s|\s+is)\s+my\s+(?:refund|money)\b",
+    re.IGNORECASE,
+)
 
 
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
@@ -106,6 +118,16 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
 
 
 def _return(ctx: Context, intent: str) -> RequestPlan:
+    if _SENT_BACK.search(ctx.text) and _NOT_REFUNDED.search(ctx.text):
+        # A refund that did not come for items already sent back: where they are is for a
+        # person to find out (the order shows no return); a new return is not offered.
+        return make_plan(
+            ctx,
+            intent,
+            "human",
+            "refund_not_received",
+            "a colleague will check where your returned items and your refund are",
+        )
     orders, inferred = targets(ctx, {"delivered"})
     if not orders:
         return which_order(ctx, intent, {"delivered"}, "which order is this about?")

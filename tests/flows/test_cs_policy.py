@@ -325,6 +325,22 @@ def test_a_shipped_order_is_said_to_be_so_before_any_address_is_asked_for() -> N
     assert (d.outcome, d.reason, d.actions) == ("inform", "not_pending", [])
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I returned the desk lamp from #W0000002 weeks ago and still haven't received my refund.",
+        "We sent it back last month, where is my money? Order #W0000002",
+    ],
+)
+def test_a_refund_missing_for_items_sent_back_goes_to_a_person_not_to_a_new_return(
+    text: str,
+) -> None:
+    d = decide(situation(text, "refund"))
+    assert (d.outcome, d.reason, d.actions) == ("human", "refund_not_received", [])
+    asked = decide(situation("I want to return the desk lamp from #W0000002.", "return"))
+    assert asked.reason != "refund_not_received"
+
+
 def test_complaints_and_other_requests_go_to_a_person() -> None:
     assert decide(situation("Your service is terrible!", "complaint")).outcome == "human"
     assert decide(situation("Delete my account", "other")).reason == "out_of_scope"
