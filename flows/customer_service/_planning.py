@@ -146,6 +146,10 @@ def payment_method(
             not refund_only or source == "gift_card" or methods[0] == order.paid_with
         ):
             return methods[0], True, None
+        if refund_only and source != "gift_card" and order.paid_with not in methods:
+            # asked for a method a refund may not go to (or one not on the account): say so
+            # rather than pick another
+            return None, True, "refund_method_not_allowed"
     return order.paid_with, False, None
 
 

@@ -36,6 +36,21 @@ __all__ = ["Context", "category", "plan"]
 
 #: Asking for the money back, whatever the request's verb.
 _REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE)
+_NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
+#: A parcel the customer says did not reach them ("never arrived", "haven't received it").
+_NOT_ARRIVED = re.compile(
+    rf"\b{_NEGATION}\s+(?:arrived?|delivered|come|showed?\s+up|shown\s+up)\b|"
+    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any)\b"
+    r"(?!\s+(?:refund|money|credit))",
+    re.IGNORECASE,
+)
+#: ... said so whatever the order: lost, stolen, or delivered on paper only.
+_LOST = re.compile(
+    r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
+    r"\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b.{0,40}\b(?:never|not|n'?t)\b|"
+    r"\b(?:never|not|n'?t)\b.{0,60}\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b",
+    re.IGNORECASE,
+)
 #: A return the customer says they already sent ("I returned the boots", "we sent it back").
 _SENT_BACK = re.compile(
     r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:already\s+)?(?:returned|(?:sent|shipped|mailed|posted)"
@@ -52,7 +67,20 @@ _NOT_REFUNDED = re.compile(
 
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
     found = references.find_orders(ctx.text, ctx.customer_orders) if not ctx.orders else None
-    orders = ctx.orders or (found.orders if found and found.how else []) or ctx.customer_orders[-5:]
+    named = ctx.orders or (found.orders if found and found.how else [])
+    orders = named or ctx.customer_orders[-5:]
+    delivered = any(o.status == "delivered" for o in named)
+    if _LOST.search(ctx.text) or (delivered and _NOT_ARRIVED.search(ctx.text)):
+        # Delivered on paper, not at the door (lost, stolen, the wrong address): a claim
+        # for a person. An order still on its way is only late: its status answers that.
+        return make_plan(
+            ctx,
+            intent,
+            "human",
+            "not_arrived",
+            "a colleague will look into the delivery of your order",
+            order_ids=[o.id for o in named],
+        )
     return make_plan(
         ctx,
         intent,

@@ -341,6 +341,31 @@ def test_a_refund_missing_for_items_sent_back_goes_to_a_person_not_to_a_new_retu
     assert asked.reason != "refund_not_received"
 
 
+def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirected() -> None:
+    text = "Please return the desk lamp from #W0000002 and refund it to my PayPal."
+    d = decide(situation(text, "return"))
+    assert (d.outcome, d.reason, d.actions) == ("clarify", "refund_method_not_allowed", [])
+    to_card = decide(situation(text.replace("PayPal", "credit card"), "return"))
+    assert to_card.requests[0].actions[0].request["payment_method_id"] == "credit_card_1111111"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Order #W0000002 never arrived.", "not_arrived"),
+        ("I haven't received my order #W0000002, tracking says delivered.", "not_arrived"),
+        ("My order #W0000003 hasn't arrived yet.", "order_status"),  # on its way: only late
+        ("Where is order #W0000002?", "order_status"),
+    ],
+)
+def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
+    text: str, reason: str
+) -> None:
+    d = decide(situation(text, "order_status"))
+    assert d.reason == reason and d.actions == []
+    assert d.outcome == ("human" if reason == "not_arrived" else "inform")
+
+
 def test_complaints_and_other_requests_go_to_a_person() -> None:
     assert decide(situation("Your service is terrible!", "complaint")).outcome == "human"
     assert decide(situation("Delete my account", "other")).reason == "out_of_scope"
