@@ -286,6 +286,37 @@ _PLANNERS: dict[str, Callable[[Context, str], Any]] = {
 }
 
 
+#: A question about the rules rather than a request about an order ("What is your return
+#: policy?", "Is there a cancellation fee?", "How do exchanges work?").
+_POLICY_QUESTION = re.compile(
+    r"\b(?:return|refund|exchange|cancell?ation)s?\s+polic(?:y|ies)\b|"
+    r"\bpolic(?:y|ies)\s+(?:on|for|about)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\b|"
+    r"\bhow\s+(?:do|does|would)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\s+work\b|"
+    r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)",
+    re.IGNORECASE,
+)
+#: The store's rules, as the policy in this module and `_planning` applies them.
+_POLICY = {
+    "return": "items of a delivered order can be returned: tell us the order and the items; "
+    "the refund goes to the original payment method or to a gift card, at no fee",
+    "exchange": "items of a delivered order can be exchanged for another option of the same "
+    "product, once per order; a price difference is paid or refunded with a payment method "
+    "on your account",
+    "cancel": "an order can be cancelled, at no fee, as long as it has not been processed; the "
+    "full amount goes back to the original payment method",
+    "modify": "an order that has not been processed can be changed (its items once, its "
+    "address and its payment method)",
+}
+_POLICY["refund"] = _POLICY["return"]
+
+
 def plan(intent: str, ctx: Context) -> RequestPlan:
     """The `RequestPlan` for one request."""
+    if (
+        intent in _POLICY
+        and not ctx.orders
+        and not ctx.entities.order_ids
+        and _POLICY_QUESTION.search(ctx.text)
+    ):
+        return make_plan(ctx, intent, "inform", "policy", _POLICY[intent], order_ids=[])
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)

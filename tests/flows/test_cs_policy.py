@@ -366,6 +366,25 @@ def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
     assert d.outcome == ("human" if reason == "not_arrived" else "inform")
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("What is your return policy? Asking before I buy.", "refund"),
+        ("Is there a cancellation fee?", "cancel"),
+        ("How do exchanges work?", "exchange"),
+    ],
+)
+def test_a_question_about_the_rules_is_answered_with_them_not_with_which_order(
+    text: str, intent: str
+) -> None:
+    d = decide(situation(text, intent))
+    assert (d.outcome, d.reason, d.actions) == ("inform", "policy", [])
+    assert "order" in d.requests[0].explanation
+    # With an order named it is a request about that order.
+    named = decide(situation("Is there a cancellation fee for #W0000001?", "cancel"))
+    assert named.reason != "policy"
+
+
 def test_complaints_and_other_requests_go_to_a_person() -> None:
     assert decide(situation("Your service is terrible!", "complaint")).outcome == "human"
     assert decide(situation("Delete my account", "other")).reason == "out_of_scope"
