@@ -41,7 +41,8 @@ _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?
 _NOT_ARRIVED = re.compile(
     rf"\b{_NEGATION}\s+(?:arrived?|delivered|come|showed?\s+up|shown\s+up)\b|"
     rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any)\b"
-    r"(?!\s+(?:refund|money|credit))",
+    r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
+    r"update|reply|answer|response|code|number)s?\b)",
     re.IGNORECASE,
 )
 #: ... said so whatever the order: lost, stolen, or delivered on paper only.

@@ -356,6 +356,7 @@ def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirecte
         ("I haven't received my order #W0000002, tracking says delivered.", "not_arrived"),
         ("My order #W0000003 hasn't arrived yet.", "order_status"),  # on its way: only late
         ("Where is order #W0000002?", "order_status"),
+        ("I haven't got the tracking number for #W0000002.", "order_status"),
     ],
 )
 def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
