@@ -52,21 +52,24 @@ _DOC_WORD = (
     r"(?:\w*rechnung|gutschrift|beleg|invoice|credit\s+note|facture|avoir|factura|abono|"
     r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito)"
 )
-#: A tax word qualifying the document word before its number: "Faktura VAT nr 12/2024".
-_TAX_WORD = r"(?:vat|tva|iva|btw|mwst|gst)\b"
+#: "VAT" naming the kind of document, as Polish invoices are titled ("Faktura VAT nr 12/2024"),
+#: not a VAT number ("Invoice VAT No", "Rechnung MwSt-Nr." are tax-id labels).
+_TAX_WORD = r"(?<=faktura\s)vat\b|(?<=faktury\s)vat\b"
 #: The same after a document word, set aside before a label is checked for another number's
 #: words ("Faktura VAT nr" names the invoice's number, "VAT nr" a tax id).
-_QUALIFIED_DOC = re.compile(rf"({_DOC_WORD})\s+{_TAX_WORD}", _I)
+_QUALIFIED_DOC = re.compile(rf"(faktur[ay])\s+(?:{_TAX_WORD})", _I)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
-    rf"(?:\s+{_TAX_WORD})?{_LABEL_TAIL}[\s.:#]*"
+    rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
     r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
-    r"fatura)(?:\s*[:#]\s*|\s+)(?=(?-i:[A-Z]{1,4}\s)?[A-Z/-]*\d)",
+    r"fatura)(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)"
+    # An Iberian series before the number: "Fatura FT 2024/389", "Factura A 123".
+    r"|\b(?:fatura|factura)\s+(?=(?-i:[A-Z]{1,3})\s\d)",
     _I,
 )
 #: A title line that names the document and, further on, its number: "Handelsrechnung
