@@ -138,6 +138,7 @@ def payment_method(
         if refund_only and method != order.paid_with and own[method].source != "gift_card":
             return None, True, "refund_method_not_allowed"
         return method, True, None
+    refused = False
     for source, pattern in _SOURCES.items():
         if not pattern.search(ctx.text):
             continue
@@ -146,10 +147,11 @@ def payment_method(
             not refund_only or source == "gift_card" or methods[0] == order.paid_with
         ):
             return methods[0], True, None
-        if refund_only and source != "gift_card" and order.paid_with not in methods:
-            # asked for a method a refund may not go to (or one not on the account): say so
-            # rather than pick another
-            return None, True, "refund_method_not_allowed"
+        # A method a refund may not go to (or one not on the account); another one the
+        # message names may be allowed ("to my card, not PayPal").
+        refused |= refund_only and source != "gift_card" and order.paid_with not in methods
+    if refused:  # say so rather than pick another
+        return None, True, "refund_method_not_allowed"
     return order.paid_with, False, None
 
 

@@ -25,7 +25,12 @@ from flows.customer_service._planning import (
     targets,
     which_order,
 )
-from flows.customer_service.entities import cancel_reason_in, payment_ids_in, wants_all_items
+from flows.customer_service.entities import (
+    cancel_reason_in,
+    is_explicit_request,
+    payment_ids_in,
+    wants_all_items,
+)
 from flows.customer_service.plans_address import change_address
 from flows.customer_service.plans_change import change_order, change_payment
 from flows.customer_service.plans_items import item_change_in
@@ -39,29 +44,39 @@ _REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
 #: A parcel the customer says did not reach them ("never arrived", "haven't received it").
 _NOT_ARRIVED = re.compile(
-    rf"\b{_NEGATION}\s+(?:arrived?|delivered|come|showed?\s+up|shown\s+up)\b|"
-    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any)\b"
+    rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up)\b|"
+    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any|order|package|"
+    r"parcel|shipment|delivery|items?)\b"
     r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
-    r"update|reply|answer|response|code|number)s?\b)",
+    r"update|reply|answer|response|code|number)s?\b)|"
+    r"\b(?:nothing|no\s+(?:package|parcel))\s+(?:has\s+)?(?:arrived|came|was\s+delivered)\b|"
+    r"\b(?:it|they|the\s+(?:package|parcel))\s*(?:'s|\s+is|\s+are|\s+was|\s+were)\s+not\s+"
+    r"(?:here|there)\b",
     re.IGNORECASE,
 )
-#: ... said so whatever the order: lost, stolen, or delivered on paper only.
+#: ... said so whatever the order's status: lost or stolen.
 _LOST = re.compile(
     r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
-    r"\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b.{0,40}\b(?:never|not|n'?t)\b|"
-    r"\b(?:never|not|n'?t)\b.{0,60}\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b",
+    r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b",
     re.IGNORECASE,
 )
+#: Delivered on paper ("tracking says delivered"): a claim when it did not arrive.
+_SAYS_DELIVERED = re.compile(r"\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b", re.I)
 #: A return the customer says they already sent ("I returned the boots", "we sent it back").
 _SENT_BACK = re.compile(
     r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:already\s+)?(?:returned|(?:sent|shipped|mailed|posted)"
     r"(?:\s+(?:it|them|the\s+\w+(?:\s+\w+)?))?\s+back)\b",
     re.IGNORECASE,
 )
-#: ... and whose money has not come ("still haven't received my refund", "no money yet").
+#: ... and whose money has not come ("still haven't received my refund", "no refund yet").
 _NOT_REFUNDED = re.compile(
-    r"(?:\bnot|\bnever|n't|\byet\s+to|\bstill\s+waiting)\b[^.?!]{0,40}?"
-    r"\b(?:refund\w*|money|credit|reimburse\w*)|\bwhere(?:'s|\s+is)\s+my\s+(?:refund|money)\b",
+    rf"\b{_NEGATION}\s+(?:received|got|gotten|seen|had)\s+(?:my|the|a|any|our)?\s*"
+    r"(?:refund|money|credit|reimbursement)|"
+    r"\b(?:still\s+)?no\s+(?:refund|money|credit)\s+(?:yet|so\s+far)\b|\bstill\s+no\s+(?:refund|money)|"
+    r"\bstill\s+waiting\s+(?:for|on)\s+(?:my|the|a)?\s*(?:refund|money)|"
+    r"\bwhere(?:'s|\s+is)\s+my\s+(?:refund|money)\b|"
+    r"\b(?:refund|money)\s+(?:has|have)?\s*(?:not|n't|never)\s+(?:yet\s+)?(?:arrived|come|"
+    r"shown\s+up|been\s+(?:paid|received|credited))",
     re.IGNORECASE,
 )
 
@@ -71,7 +86,8 @@ def _order_status(ctx: Context, intent: str) -> RequestPlan:
     named = ctx.orders or (found.orders if found and found.how else [])
     orders = named or ctx.customer_orders[-5:]
     delivered = any(o.status == "delivered" for o in named)
-    if _LOST.search(ctx.text) or (delivered and _NOT_ARRIVED.search(ctx.text)):
+    not_here = _NOT_ARRIVED.search(ctx.text) is not None
+    if _LOST.search(ctx.text) or (not_here and (delivered or _SAYS_DELIVERED.search(ctx.text))):
         # Delivered on paper, not at the door (lost, stolen, the wrong address): a claim
         # for a person. An order still on its way is only late: its status answers that.
         return make_plan(
@@ -313,11 +329,16 @@ _POLICY["refund"] = _POLICY["return"]
 
 def plan(intent: str, ctx: Context) -> RequestPlan:
     """The `RequestPlan` for one request."""
-    if (
-        intent in _POLICY
-        and not ctx.orders
-        and not ctx.entities.order_ids
-        and _POLICY_QUESTION.search(ctx.text)
-    ):
+    if intent in _POLICY and _asks_about_rules(ctx):
         return make_plan(ctx, intent, "inform", "policy", _POLICY[intent], order_ids=[])
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)
+
+
+def _asks_about_rules(ctx: Context) -> bool:
+    """A question about the rules only: no order named or pointed at ("my latest order",
+    "the lamp I bought") and nothing asked to be done ("Cancel it. Is there a fee?")."""
+    if ctx.orders or ctx.entities.order_ids or not _POLICY_QUESTION.search(ctx.text):
+        return False
+    if is_explicit_request(ctx.text):
+        return False
+    return not references.find_orders(ctx.text, ctx.customer_orders).how

@@ -341,12 +341,26 @@ def test_a_refund_missing_for_items_sent_back_goes_to_a_person_not_to_a_new_retu
     assert asked.reason != "refund_not_received"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I returned the desk lamp from #W0000002 last week. It's not what I expected, I want "
+        "my money back.",
+        "We sent the desk lamp from #W0000002 back because it was not working, please refund.",
+    ],
+)
+def test_a_return_being_explained_is_not_a_missing_refund(text: str) -> None:
+    assert decide(situation(text, "refund")).reason != "refund_not_received"
+
+
 def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirected() -> None:
     text = "Please return the desk lamp from #W0000002 and refund it to my PayPal."
     d = decide(situation(text, "return"))
     assert (d.outcome, d.reason, d.actions) == ("clarify", "refund_method_not_allowed", [])
     to_card = decide(situation(text.replace("PayPal", "credit card"), "return"))
     assert to_card.requests[0].actions[0].request["payment_method_id"] == "credit_card_1111111"
+    not_paypal = decide(situation(text.replace("PayPal", "credit card, not PayPal"), "return"))
+    assert not_paypal.requests[0].actions[0].request["payment_method_id"] == "credit_card_1111111"
 
 
 @pytest.mark.parametrize(
@@ -357,6 +371,10 @@ def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirecte
         ("My order #W0000003 hasn't arrived yet.", "order_status"),  # on its way: only late
         ("Where is order #W0000002?", "order_status"),
         ("I haven't got the tracking number for #W0000002.", "order_status"),
+        ("I never received order #W0000002.", "not_arrived"),
+        ("Tracking says delivered, it's not here. Order #W0000003", "not_arrived"),
+        ("Tracking says #W0000002 was delivered, not sure when it came.", "order_status"),
+        ("Do the shirts in #W0000002 not come in other sizes?", "order_status"),
     ],
 )
 def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
@@ -381,9 +399,13 @@ def test_a_question_about_the_rules_is_answered_with_them_not_with_which_order(
     d = decide(situation(text, intent))
     assert (d.outcome, d.reason, d.actions) == ("inform", "policy", [])
     assert "order" in d.requests[0].explanation
-    # With an order named it is a request about that order.
-    named = decide(situation("Is there a cancellation fee for #W0000001?", "cancel"))
-    assert named.reason != "policy"
+    # With an order named, pointed at, or something asked to be done, it is a request.
+    for request in (
+        "Is there a cancellation fee for #W0000001?",
+        "Cancel my latest order please. Is there a cancellation fee?",
+        "I want to return the desk lamp I bought, is there a return fee?",
+    ):
+        assert decide(situation(request, intent)).reason != "policy", request
 
 
 def test_complaints_and_other_requests_go_to_a_person() -> None:
