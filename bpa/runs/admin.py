@@ -52,8 +52,9 @@ def recorded_action(
     failure_code: str,
 ) -> Iterator[AdminAction]:
     """Record the action as a running run, hand it over, and record how it ended: succeeded,
-    or failed (with `failure_code` and the exception's message) when the block raises; the
-    exception is raised again."""
+    or failed (with `failure_code` and the exception's message) when the block raises or is
+    cancelled; the exception is raised again. (If that last write fails, the run stays
+    `running` with its input, which says what was asked.)"""
     queued = QueuedRun.new(flow=flow, flow_version="1", input=input, trigger=trigger)
     owner = f"{flow}:{uuid.uuid4().hex[:12]}"
     queued.row.update(
@@ -68,7 +69,7 @@ def recorded_action(
     status, error = RunStatus.succeeded, None
     try:
         yield action
-    except Exception as exc:
+    except BaseException as exc:  # a cancelled request too: it did not succeed
         status = RunStatus.failed
         error = {"code": failure_code, "message": f"{type(exc).__name__}: {exc}"}
         raise
