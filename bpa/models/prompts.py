@@ -26,10 +26,11 @@ def _money(value: Any) -> str:
 def _sentence(text: Any, aside: str = "") -> str:
     """`text` as a sentence: its first letter a capital (the rest as written: names and
     order numbers keep their case), `aside` in parentheses before its closing mark, and a
-    full stop when it has no closing mark ("which size?" stays a question)."""
+    full stop when it has no closing mark ("which size?" stays a question, "options:" leads
+    on)."""
     body = str(text or "").strip()
-    end = body[-1] if body and body[-1] in ".?!" else "."
-    body = body[:-1].rstrip() if body and body[-1] in ".?!" else body
+    end = body[-1] if body and body[-1] in ".?!:" else "."
+    body = body[:-1].rstrip() if body and body[-1] in ".?!:" else body
     if aside:
         body = f"{body} ({aside})"
     return f"{body[:1].upper()}{body[1:]}{end}"

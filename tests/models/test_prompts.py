@@ -64,6 +64,7 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
         ("order #W2982823 was delivered", "", "Order #W2982823 was delivered."),
         ("we could not find it.", "order #W1", "We could not find it (order #W1)."),
         ("", "", "."),
+        ("the options are:", "", "The options are:"),
     ],
 )
 def test_a_sentence_keeps_its_question_mark_and_the_case_of_its_names(
