@@ -54,9 +54,12 @@ _NOT_ARRIVED = re.compile(
     r"(?:here|there)\b",
     re.IGNORECASE,
 )
-#: ... said so whatever the order's status: lost or stolen.
+#: ... said so whatever the order's status: lost or stolen, or part of it missing.
 _LOST = re.compile(
     r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
+    r"\b(?:an?\s+|one\s+|some\s+|the\s+|my\s+)?(?:items?|things?|pieces?|parts?|package|parcel|"
+    r"shipment)\s+(?:is|was|are|were)\s+"
+    r"missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?(?:items?|pieces?|parts?)\b|"
     r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b",
     re.IGNORECASE,
 )

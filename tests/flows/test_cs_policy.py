@@ -372,6 +372,7 @@ def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirecte
         ("Where is order #W0000002?", "order_status"),
         ("I haven't got the tracking number for #W0000002.", "order_status"),
         ("I never received order #W0000002.", "not_arrived"),
+        ("Order #W0000002 arrived but one item is missing.", "not_arrived"),
         ("Tracking says delivered, it's not here. Order #W0000003", "not_arrived"),
         ("Tracking says #W0000002 was delivered, not sure when it came.", "order_status"),
         ("Do the shirts in #W0000002 not come in other sizes?", "order_status"),
