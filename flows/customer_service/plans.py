@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.schemas import Order, OrderItem
-from flows.customer_service import clauses, references
+from flows.customer_service import clauses, cues, references
 from flows.customer_service._planning import (
     ZERO,
     Context,
@@ -41,47 +41,6 @@ __all__ = ["Context", "category", "plan"]
 
 #: Asking for the money back, whatever the request's verb.
 _REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE)
-_NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
-#: A parcel the customer says did not reach them ("never arrived", "haven't received it").
-_NOT_ARRIVED = re.compile(
-    rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up)\b|"
-    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any|order|package|"
-    r"parcel|shipment|delivery|items?)\b"
-    r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
-    r"update|reply|answer|response|code|number)s?\b)|"
-    r"\b(?:nothing|no\s+(?:package|parcel))\s+(?:has\s+)?(?:arrived|came|was\s+delivered)\b|"
-    r"\b(?:it|they|the\s+(?:package|parcel))\s*(?:'s|\s+is|\s+are|\s+was|\s+were)\s+not\s+"
-    r"(?:here|there)\b",
-    re.IGNORECASE,
-)
-#: ... said so whatever the order's status: lost or stolen, or part of it missing.
-_LOST = re.compile(
-    r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
-    r"\b(?:an?\s+|one\s+|some\s+|the\s+|my\s+)?(?:items?|things?|pieces?|parts?|package|parcel|"
-    r"shipment)\s+(?:is|was|are|were)\s+"
-    r"missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?(?:items?|pieces?|parts?)\b|"
-    r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b",
-    re.IGNORECASE,
-)
-#: Delivered on paper ("tracking says delivered"): a claim when it did not arrive.
-_SAYS_DELIVERED = re.compile(r"\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b", re.I)
-#: A return the customer says they already sent ("I returned the boots", "we sent it back").
-_SENT_BACK = re.compile(
-    r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:already\s+)?(?:returned|(?:sent|shipped|mailed|posted)"
-    r"(?:\s+(?:it|them|the\s+\w+(?:\s+\w+)?))?\s+back)\b",
-    re.IGNORECASE,
-)
-#: ... and whose money has not come ("still haven't received my refund", "no refund yet").
-_NOT_REFUNDED = re.compile(
-    rf"\b{_NEGATION}\s+(?:received|got|gotten|seen|had)\s+(?:my|the|a|any|our)?\s*"
-    r"(?:refund|money|credit|reimbursement)|"
-    r"\b(?:still\s+)?no\s+(?:refund|money|credit)\s+(?:yet|so\s+far)\b|\bstill\s+no\s+(?:refund|money)|"
-    r"\bstill\s+waiting\s+(?:for|on)\s+(?:my|the|a)?\s*(?:refund|money)|"
-    r"\bwhere(?:'s|\s+is)\s+my\s+(?:refund|money)\b|"
-    r"\b(?:refund|money)\s+(?:has|have)?\s*(?:not|n't|never)\s+(?:yet\s+)?(?:arrived|come|"
-    r"shown\s+up|been\s+(?:paid|received|credited))",
-    re.IGNORECASE,
-)
 
 
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
@@ -89,8 +48,7 @@ def _order_status(ctx: Context, intent: str) -> RequestPlan:
     named = ctx.orders or (found.orders if found and found.how else [])
     orders = named or ctx.customer_orders[-5:]
     delivered = any(o.status == "delivered" for o in named)
-    not_here = _NOT_ARRIVED.search(ctx.text) is not None
-    if _LOST.search(ctx.text) or (not_here and (delivered or _SAYS_DELIVERED.search(ctx.text))):
+    if cues.delivery_claim(ctx.text, delivered=delivered):
         # Delivered on paper, not at the door (lost, stolen, the wrong address): a claim
         # for a person. An order still on its way is only late: its status answers that.
         return make_plan(
@@ -166,7 +124,7 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
 
 
 def _return(ctx: Context, intent: str) -> RequestPlan:
-    if _SENT_BACK.search(ctx.text) and _NOT_REFUNDED.search(ctx.text):
+    if cues.refund_missing(ctx.text):
         # A refund that did not come for items already sent back: where they are is for a
         # person to find out (the order shows no return); a new return is not offered.
         return make_plan(
@@ -306,41 +264,17 @@ _PLANNERS: dict[str, Callable[[Context, str], Any]] = {
 }
 
 
-#: A question about the rules rather than a request about an order ("What is your return
-#: policy?", "Is there a cancellation fee?", "How do exchanges work?").
-_POLICY_QUESTION = re.compile(
-    r"\b(?:return|refund|exchange|cancell?ation)s?\s+polic(?:y|ies)\b|"
-    r"\bpolic(?:y|ies)\s+(?:on|for|about)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\b|"
-    r"\bhow\s+(?:do|does|would)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\s+work\b|"
-    r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)",
-    re.IGNORECASE,
-)
-#: The store's rules, as the policy in this module and `_planning` applies them.
-_POLICY = {
-    "return": "items of a delivered order can be returned: tell us the order and the items; "
-    "the refund goes to the original payment method or to a gift card, at no fee",
-    "exchange": "items of a delivered order can be exchanged for another option of the same "
-    "product, once per order; a price difference is paid or refunded with a payment method "
-    "on your account",
-    "cancel": "an order can be cancelled, at no fee, as long as it has not been processed; the "
-    "full amount goes back to the original payment method",
-    "modify": "an order that has not been processed can be changed (its items once, its "
-    "address and its payment method)",
-}
-_POLICY["refund"] = _POLICY["return"]
-
-
 def plan(intent: str, ctx: Context) -> RequestPlan:
     """The `RequestPlan` for one request."""
-    if intent in _POLICY and _asks_about_rules(ctx):
-        return make_plan(ctx, intent, "inform", "policy", _POLICY[intent], order_ids=[])
+    if intent in cues.POLICY and _asks_about_rules(ctx):
+        return make_plan(ctx, intent, "inform", "policy", cues.POLICY[intent], order_ids=[])
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)
 
 
 def _asks_about_rules(ctx: Context) -> bool:
     """A question about the rules only: no order named or pointed at ("my latest order",
     "the lamp I bought") and nothing asked to be done ("Cancel it. Is there a fee?")."""
-    if ctx.orders or ctx.entities.order_ids or not _POLICY_QUESTION.search(ctx.text):
+    if ctx.orders or ctx.entities.order_ids or not cues.RULES_QUESTION.search(ctx.text):
         return False
     if is_explicit_request(ctx.text):
         return False

@@ -1,0 +1,88 @@
+"""What a customer-service message says beyond its intent: a parcel that did not arrive, a
+refund missing for items already sent back, a question about the store's rules. `plans`
+reads these cues to hand a claim to a person or answer with the rules instead of acting.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["POLICY", "RULES_QUESTION", "delivery_claim", "refund_missing"]
+
+_NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
+#: A parcel the customer says did not reach them ("never arrived", "haven't received it").
+_NOT_ARRIVED = re.compile(
+    rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up)\b|"
+    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any|order|package|"
+    r"parcel|shipment|delivery|items?)\b"
+    r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
+    r"update|reply|answer|response|code|number)s?\b)|"
+    r"\b(?:nothing|no\s+(?:package|parcel))\s+(?:has\s+)?(?:arrived|came|was\s+delivered)\b|"
+    r"\b(?:it|they|the\s+(?:package|parcel))\s*(?:'s|\s+is|\s+are|\s+was|\s+were)\s+not\s+"
+    r"(?:here|there)\b",
+    re.IGNORECASE,
+)
+#: ... said so whatever the order's status: lost or stolen, or part of it missing.
+_LOST = re.compile(
+    r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
+    r"\b(?:an?\s+|one\s+|some\s+|the\s+|my\s+)?(?:items?|things?|pieces?|parts?|package|parcel|"
+    r"shipment)\s+(?:is|was|are|were)\s+"
+    r"missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?(?:items?|pieces?|parts?)\b|"
+    r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b",
+    re.IGNORECASE,
+)
+#: Delivered on paper ("tracking says delivered"): a claim when it did not arrive.
+_SAYS_DELIVERED = re.compile(r"\b(?:says|shows|marked)\s+(?:as\s+)?delivered\b", re.I)
+#: A return the customer says they already sent ("I returned the boots", "we sent it back").
+_SENT_BACK = re.compile(
+    r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:already\s+)?(?:returned|(?:sent|shipped|mailed|posted)"
+    r"(?:\s+(?:it|them|the\s+\w+(?:\s+\w+)?))?\s+back)\b",
+    re.IGNORECASE,
+)
+#: ... and whose money has not come ("still haven't received my refund", "no refund yet").
+_NOT_REFUNDED = re.compile(
+    rf"\b{_NEGATION}\s+(?:received|got|gotten|seen|had)\s+(?:my|the|a|any|our)?\s*"
+    r"(?:refund|money|credit|reimbursement)|"
+    r"\b(?:still\s+)?no\s+(?:refund|money|credit)\s+(?:yet|so\s+far)\b|\bstill\s+no\s+(?:refund|money)|"
+    r"\bstill\s+waiting\s+(?:for|on)\s+(?:my|the|a)?\s*(?:refund|money)|"
+    r"\bwhere(?:'s|\s+is)\s+my\s+(?:refund|money)\b|"
+    r"\b(?:refund|money)\s+(?:has|have)?\s*(?:not|n't|never)\s+(?:yet\s+)?(?:arrived|come|"
+    r"shown\s+up|been\s+(?:paid|received|credited))",
+    re.IGNORECASE,
+)
+
+#: A question about the rules rather than a request about an order ("What is your return
+#: policy?", "Is there a cancellation fee?", "How do exchanges work?").
+RULES_QUESTION = re.compile(
+    r"\b(?:return|refund|exchange|cancell?ation)s?\s+polic(?:y|ies)\b|"
+    r"\bpolic(?:y|ies)\s+(?:on|for|about)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\b|"
+    r"\bhow\s+(?:do|does|would)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\s+work\b|"
+    r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)",
+    re.IGNORECASE,
+)
+#: The store's rules, as `plans` and `_planning` apply them.
+POLICY = {
+    "return": "items of a delivered order can be returned: tell us the order and the items; "
+    "the refund goes to the original payment method or to a gift card, at no fee",
+    "exchange": "items of a delivered order can be exchanged for another option of the same "
+    "product, once per order; a price difference is paid or refunded with a payment method "
+    "on your account",
+    "cancel": "an order can be cancelled, at no fee, as long as it has not been processed; the "
+    "full amount goes back to the original payment method",
+    "modify": "an order that has not been processed can be changed (its items once, its "
+    "address and its payment method)",
+}
+POLICY["refund"] = POLICY["return"]
+
+
+def refund_missing(text: str) -> bool:
+    """The customer sent items back and says the money has not come."""
+    return bool(_SENT_BACK.search(text) and _NOT_REFUNDED.search(text))
+
+
+def delivery_claim(text: str, *, delivered: bool) -> bool:
+    """A parcel lost, stolen or short of an item, or (for an order delivered, or "delivered"
+    on paper) one the customer says did not arrive. An order still on its way is only late."""
+    if _LOST.search(text):
+        return True
+    return bool(_NOT_ARRIVED.search(text)) and (delivered or bool(_SAYS_DELIVERED.search(text)))
