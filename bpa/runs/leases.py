@@ -105,22 +105,10 @@ class LeaseQueries:
         lease_s: float,
         statuses: Sequence[RunStatus] = EXECUTABLE,
         now: dt.datetime | None = None,
-    ) -> bool:
-        """Take the run's lease if it is free, expired or already ours (an atomic UPDATE)."""
-        row = self.acquire_row(run_id, owner, lease_s=lease_s, statuses=statuses, now=now)
-        return row is not None
-
-    def acquire_row(
-        self,
-        run_id: str,
-        owner: str,
-        *,
-        lease_s: float,
-        statuses: Sequence[RunStatus] = EXECUTABLE,
-        now: dt.datetime | None = None,
     ) -> Row[Any] | None:
-        """`acquire`, returning the run's row as the lease left it (None: not taken), so
-        that the caller need not read it again."""
+        """Take the run's lease if it is free, expired or already ours (an atomic UPDATE):
+        the run's row as the lease left it (so that the caller need not read it again), or
+        None when the lease was not taken."""
         now = now or utcnow()
         params = {
             "run_id": run_id,

@@ -296,7 +296,7 @@ class RunStore(LeaseQueries):
     def acquired(self, run_id: str, owner: str, *, lease_s: float) -> Run | None:
         """Take the run's lease (`acquire`) and return the run as it left it; None when
         another process holds it or the run is not executable."""
-        row = self.acquire_row(run_id, owner, lease_s=lease_s)
+        row = self.acquire(run_id, owner, lease_s=lease_s)
         return None if row is None else _run_of(row._mapping)
 
     def add_events(self, events: Sequence[RunEvent], entries: Sequence[LedgerEntry] = ()) -> None:
