@@ -376,24 +376,33 @@ async def save(store: BaseStore, memory: dict[str, Any]) -> None:
     await store.aput(namespace(str(memory["vendor_id"])), PROFILE, memory)
 
 
+def _forgettable(memory: dict[str, Any], field: str | None) -> list[str]:
+    """What forgetting `field` (None: all of it) takes from `memory`: empty for a field it
+    did not learn."""
+    known = list(memory.get("fields") or [])
+    if field is None:
+        return known or ["(profile)"]
+    return [field] if field in known else []
+
+
+async def _drop(
+    store: BaseStore, vendor_id: str, memory: dict[str, Any], field: str | None
+) -> None:
+    rest = forget_fields(memory, field) if field is not None else None
+    if rest is not None and rest["fields"]:
+        await save(store, rest)
+    else:
+        await store.adelete(namespace(vendor_id), PROFILE)
+
+
 async def forget(store: BaseStore, vendor_id: str, field: str | None = None) -> list[str]:
     """Forget a vendor's memory, or one field of it; returns the fields forgotten (empty:
     nothing was remembered)."""
     memory = await recall(store, vendor_id)
-    if memory is None:
-        return []
-    known = list(memory.get("fields") or [])
-    if field is None:
-        await store.adelete(namespace(vendor_id), PROFILE)
-        return known or ["(profile)"]
-    if field not in known:
-        return []
-    rest = forget_fields(memory, field)
-    if rest["fields"]:
-        await save(store, rest)
-    else:
-        await store.adelete(namespace(vendor_id), PROFILE)
-    return [field]
+    gone = _forgettable(memory, field) if memory is not None else []
+    if memory is not None and gone:
+        await _drop(store, vendor_id, memory, field)
+    return gone
 
 
 async def forget_recorded(
@@ -409,7 +418,8 @@ async def forget_recorded(
     what and holds the memory as it was (`FORGOTTEN` event): the fields forgotten and the
     run's id; nothing is recorded when nothing was remembered."""
     before = await recall(store, vendor_id)
-    if before is None or (field is not None and field not in (before.get("fields") or [])):
+    gone = _forgettable(before, field) if before is not None else []
+    if before is None or not gone:
         return [], None
     with recorded_action(
         runs,
@@ -418,7 +428,7 @@ async def forget_recorded(
         trigger=trigger,
         failure_code="forget_failed",
     ) as action:
-        gone = await forget(store, vendor_id, field)
+        await _drop(store, vendor_id, before, field)
         action.record(FORGOTTEN, {"vendor_id": vendor_id, "forgotten": gone, "memory": before})
         action.output = {"vendor_id": vendor_id, "forgotten": gone}
     return gone, action.run_id
