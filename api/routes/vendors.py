@@ -177,12 +177,9 @@ async def forget_memory(
     from flows.invoice_processing import memory
 
     suite = services.suite
-    gone: list[str] = []
-    run_id: str | None = None
-    if suite.runner.memory is not None:
-        gone, run_id = await memory.forget_recorded(
-            suite.store, suite.runner.memory, vendor_id, field, trigger="api", by=approver.name
-        )
+    gone, run_id = await memory.forget_recorded(
+        suite.store, suite.runner.memory, vendor_id, field, trigger="api", by=approver.name
+    )
     if not gone:
         what = f"field {field!r} of {vendor_id!r}" if field else repr(vendor_id)
         raise ApiProblem(404, "memory-not-found", f"nothing is remembered for {what}")

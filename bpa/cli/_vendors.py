@@ -151,11 +151,8 @@ def forget(
     from flows.invoice_processing import memory
 
     async def work(suite: Suite) -> tuple[list[str], str | None]:
-        store = suite.runner.memory
-        if store is None:
-            return [], None
         return await memory.forget_recorded(
-            suite.store, store, vendor, field, trigger="cli", by=None
+            suite.store, suite.runner.memory, vendor, field, trigger="cli", by=None
         )
 
     gone, run_id = with_suite(work)

@@ -407,7 +407,7 @@ async def forget(store: BaseStore, vendor_id: str, field: str | None = None) -> 
 
 async def forget_recorded(
     runs: RunStore,
-    store: BaseStore,
+    store: BaseStore | None,
     vendor_id: str,
     field: str | None = None,
     *,
@@ -416,10 +416,10 @@ async def forget_recorded(
 ) -> tuple[list[str], str | None]:
     """`forget`, recorded as a run of its own (`FORGET_ACTION`) whose trail says who forgot
     what and holds the memory as it was (`FORGOTTEN` event): the fields forgotten and the
-    run's id; nothing is recorded when nothing was remembered."""
-    before = await recall(store, vendor_id)
+    run's id; nothing is recorded when nothing was remembered (or there is no store)."""
+    before = await recall(store, vendor_id) if store is not None else None
     gone = _forgettable(before, field) if before is not None else []
-    if before is None or not gone:
+    if store is None or before is None or not gone:
         return [], None
     with recorded_action(
         runs,
