@@ -14,11 +14,23 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.problems import ApiProblem
 from api.services import Services
+from bpa.auth import Principal
 from bpa.runs import replies
 from bpa.runs.batches import BatchRecord, record_batch
 
-__all__ = ["submit_batch", "submit_run"]
+__all__ = ["check_start_role", "submit_batch", "submit_run"]
+
+
+def check_start_role(services: Services, flow: str, by: Principal) -> None:
+    """403 unless `by`'s role may start `flow` (`Flow.start_role`): the generic routes must
+    not open a flow its own route keeps for a higher role."""
+    needed = services.suite.runner.flow(flow).start_role
+    if not by.role.allows(needed):
+        raise ApiProblem(
+            403, "forbidden", f"starting {flow!r} needs the {needed.value} role (yours: {by.role})"
+        )
 
 
 async def submit_run(
@@ -26,10 +38,12 @@ async def submit_run(
     flow: str,
     payload: dict[str, Any],
     *,
+    by: Principal,
     idempotency_key: str | None = None,
 ) -> replies.Submission:
     """The new queued run, or the one this key (or the flow's own key for this input)
     started before, or the waiting run this input answers (`resumed`), queued again."""
+    check_start_role(services, flow, by)
 
     def submit() -> replies.Submission:
         submitted = replies.submit(
@@ -47,9 +61,11 @@ async def submit_batch(
     flow: str,
     payloads: Sequence[dict[str, Any]],
     *,
+    by: Principal,
     idempotency_key: str | None = None,
 ) -> BatchRecord:
     """Every input validated, then the batch's runs recorded all or nothing."""
+    check_start_role(services, flow, by)
 
     def submit() -> BatchRecord:
         record = record_batch(

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from bpa.roles import Role
+
 if TYPE_CHECKING:
     from langgraph.graph import StateGraph
     from langgraph.types import Durability
@@ -67,6 +69,9 @@ class Flow:
     #: is the one asked); None: any input under its keys may.
     accepts_reply: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
     connectors: tuple[str, ...] = ()
+    #: The least API role that may start it (the generic start and batch routes, and the
+    #: flow's own routes): an administrative flow (a vendor import) asks more than operator.
+    start_role: Role = Role.operator
     classify_tasks: tuple[ClassifyTask, ...] = ()
     examples: tuple[str, ...] = field(default_factory=tuple)
 

@@ -16,7 +16,7 @@ from api.deps import IdempotencyKeyDep, OperatorDep, ServicesDep, ViewerDep
 from api.inputs import read_inputs, request_body_openapi
 from api.problems import ApiProblem, problem_responses
 from api.schemas import BatchPublic
-from api.submit import submit_batch
+from api.submit import check_start_role, submit_batch
 from bpa.runs.store import RunStore
 from bpa.runs.tables import RunStatus
 
@@ -62,15 +62,18 @@ async def create_batch(
     request: Request,
     response: Response,
     services: ServicesDep,
-    _operator: OperatorDep,
+    operator: OperatorDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> BatchPublic:
     """All inputs are validated first: one bad input refuses the whole batch (422, naming it).
     Follow progress with `GET /batches/{id}` and the runs with `GET /runs?batch_id=...`."""
     suite = services.suite
     spec = suite.runner.flow(flow)
+    check_start_role(services, flow, operator)  # before a document is kept
     payloads = await read_inputs(request, spec, suite.documents, services.settings, many=True)
-    record = await submit_batch(services, flow, payloads, idempotency_key=idempotency_key)
+    record = await submit_batch(
+        services, flow, payloads, by=operator, idempotency_key=idempotency_key
+    )
     response.headers["Location"] = f"/batches/{record.batch_id}"
     if record.replayed:
         response.status_code = 200

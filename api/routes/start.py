@@ -19,7 +19,7 @@ from api.problems import problem_responses
 from api.routes._present import present_async, sse_stream
 from api.schemas import RunPublic
 from api.streaming import settled
-from api.submit import submit_run
+from api.submit import check_start_role, submit_run
 from bpa.runs.replies import Submission as Recorded
 from bpa.runs.tables import Run
 
@@ -40,9 +40,10 @@ class Submission:
         flow: FlowName,
         request: Request,
         services: ServicesDep,
-        _operator: OperatorDep,
+        operator: OperatorDep,
         idempotency_key: IdempotencyKeyDep = None,
     ) -> None:
+        self.by = operator
         self.flow = flow
         self.request = request
         self.services = services
@@ -53,9 +54,10 @@ class Submission:
         queue the waiting run the input answers) and tell the workers."""
         suite, settings = self.services.suite, self.services.settings
         spec = suite.runner.flow(self.flow)
+        check_start_role(self.services, self.flow, self.by)  # before a document is kept
         [payload] = await read_inputs(self.request, spec, suite.documents, settings, many=False)
         return await submit_run(
-            self.services, self.flow, payload, idempotency_key=self.idempotency_key
+            self.services, self.flow, payload, by=self.by, idempotency_key=self.idempotency_key
         )
 
 

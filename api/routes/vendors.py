@@ -3,14 +3,21 @@ per-vendor memory of reviewers' corrections (shown and forgotten here)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import AdminDep, ApproverDep, ServicesDep, ViewerDep
+from api.deps import AdminDep, ApproverDep, ServicesDep, ViewerDep, WaitTimeout
 from api.problems import ApiProblem, problem_responses
+from api.streaming import settled
+from api.submit import submit_run
+from bpa.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from bpa.runs.tables import Run
 
 __all__ = ["router"]
 
@@ -18,6 +25,7 @@ router = APIRouter(prefix="/vendors", tags=["vendors"])
 
 _VENDOR_ID = Path(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
 _UPLOAD_FIELDS = ("vendors", "purchase_orders")
+FLOW = "vendor_import"
 
 
 class ImportRowError(BaseModel):
@@ -28,9 +36,25 @@ class ImportRowError(BaseModel):
 
 class VendorImportPublic(BaseModel):
     run_id: str = Field(description="The import's run: its audit trail, and its rollback")
-    created: dict[str, int]
-    existing: dict[str, int] = Field(description="Rows already in the system, left alone")
-    errors: list[ImportRowError]
+    status: RunStatus = Field(description="`succeeded` once imported; the counts come with it")
+    created: dict[str, int] = Field(default_factory=dict)
+    existing: dict[str, int] = Field(
+        default_factory=dict, description="Rows already in the system, left alone"
+    )
+    errors: list[ImportRowError] = Field(default_factory=list, description="Bad rows")
+    error: dict[str, Any] | None = Field(default=None, description="Why the import failed")
+
+    @classmethod
+    def of(cls, run: Run) -> VendorImportPublic:
+        report = run.output or {}
+        return cls(
+            run_id=run.id,
+            status=run.status,
+            created=report.get("created") or {},
+            existing=report.get("existing") or {},
+            errors=report.get("errors") or [],
+            error=run.error,
+        )
 
 
 class VendorMemoryPublic(BaseModel):
@@ -60,15 +84,18 @@ class VendorMemoryPublic(BaseModel):
 class Forgotten(BaseModel):
     vendor_id: str
     forgotten: list[str]
-    #: The run that records who forgot what, with the memory as it was.
-    run_id: str | None = None
+    run_id: str = Field(description="The run that records who forgot what, and the memory")
+    status: RunStatus
 
 
 @router.post(
     "/import",
     response_model=VendorImportPublic,
     summary="Import vendors and open purchase orders from CSV",
-    responses=problem_responses(401, 403, 413, 415, 422),
+    responses={
+        202: {"description": "Still importing when `timeout` passed", "model": VendorImportPublic},
+        **problem_responses(401, 403, 409, 413, 415, 422),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -86,13 +113,25 @@ class Forgotten(BaseModel):
     },
 )
 async def import_vendors(
-    request: Request, services: ServicesDep, admin: AdminDep
+    request: Request,
+    services: ServicesDep,
+    admin: AdminDep,
+    response: Response,
+    timeout: WaitTimeout = 60,
 ) -> VendorImportPublic:
     """A multipart body with a `vendors` CSV, a `purchase_orders` CSV, or both (columns:
-    `bpa vendors import --help`). Each record is created through the accounting connector,
-    audited and undoable (the import is a run: `POST /runs/{run_id}/rollback`); rows
-    already there are left alone; bad rows come back with their line number."""
-    from bpa.vendor_master import MAX_BYTES, MasterDataError, import_master
+    `bpa vendors import --help`). The import is a run (flow `vendor_import`) that a worker
+    executes: each record is created through the accounting connector, audited and
+    undoable (`POST /runs/{run_id}/rollback`); rows already there are left alone; bad rows
+    come back with their line number. 200 once it finished; 202 with the run when `timeout`
+    passed first. A file that cannot be read at all is refused (422) before a run is
+    recorded."""
+    from flows.vendor_import.master_data import (
+        MAX_BYTES,
+        MasterDataError,
+        accounting_problem,
+        read_rows,
+    )
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiProblem(
@@ -117,17 +156,26 @@ async def import_vendors(
         await form.close()
     if not data:
         raise ApiProblem(422, "file-missing", "the body has no `vendors` or `purchase_orders` file")
+    if problem := accounting_problem(services.suite):
+        raise ApiProblem(409, "vendor-master-unsupported", problem)
+    documents = services.suite.documents
+
+    def keep() -> dict[str, Any]:
+        read_rows(data.get("vendors"), data.get("purchase_orders"))  # readable at all?
+        return {
+            name: documents.put(content, f"{name}.csv", "text/csv").model_dump(mode="json")
+            for name, content in data.items()
+        }
+
     try:
-        report = await import_master(
-            services.suite,
-            data.get("vendors"),
-            data.get("purchase_orders"),
-            trigger="api",
-            by=admin.name,
-        )
+        payload = await run_in_threadpool(keep)
     except MasterDataError as exc:
-        raise ApiProblem(422, "master-data-unreadable", str(exc)) from None
-    return VendorImportPublic.model_validate(report.as_json())
+        raise ApiProblem(422, "master-data-unreadable", exc.message) from None
+    submitted = await submit_run(services, FLOW, {**payload, "by": admin.name}, by=admin)
+    run = await services.follower.wait(submitted.run.id, timeout_s=timeout)
+    if not settled(run):
+        response.status_code = 202
+    return VendorImportPublic.of(run)
 
 
 @router.get(
@@ -166,21 +214,34 @@ async def get_memory(
     "/{vendor_id}/memory",
     response_model=Forgotten,
     summary="Forget what was learned for a vendor (or one field)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={
+        202: {"description": "Still on its way when `timeout` passed", "model": Forgotten},
+        **problem_responses(401, 403, 404, 422),
+    },
 )
 async def forget_memory(
     vendor_id: Annotated[str, _VENDOR_ID],
     services: ServicesDep,
     approver: ApproverDep,
+    response: Response,
     field: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
+    timeout: WaitTimeout = 30,
 ) -> Forgotten:
+    """A worker forgets it, in a run of its own (flow `vendor_memory_forget`) whose trail
+    records who forgot what and the memory as it was. 404 when nothing is remembered (no
+    run is recorded); 202 with the run when `timeout` passed first."""
     from flows.invoice_processing import memory
 
-    suite = services.suite
-    gone, run_id = await memory.forget_recorded(
-        suite.store, suite.runner.memory, vendor_id, field, trigger="api", by=approver.name
-    )
-    if not gone:
-        what = f"field {field!r} of {vendor_id!r}" if field else repr(vendor_id)
-        raise ApiProblem(404, "memory-not-found", f"nothing is remembered for {what}")
-    return Forgotten(vendor_id=vendor_id, forgotten=gone, run_id=run_id)
+    store = services.suite.runner.memory
+    before = await memory.recall(store, vendor_id) if store is not None else None
+    if before is not None and memory.forgettable(before, field):
+        payload = {"vendor_id": vendor_id, "field": field, "by": approver.name}
+        submitted = await submit_run(services, memory.FORGET_FLOW, payload, by=approver)
+        run = await services.follower.wait(submitted.run.id, timeout_s=timeout)
+        gone = list((run.output or {}).get("forgotten") or [])
+        if not settled(run):
+            response.status_code = 202
+        if gone or not settled(run):
+            return Forgotten(vendor_id=vendor_id, forgotten=gone, run_id=run.id, status=run.status)
+    what = f"field {field!r} of {vendor_id!r}" if field else repr(vendor_id)
+    raise ApiProblem(404, "memory-not-found", f"nothing is remembered for {what}")

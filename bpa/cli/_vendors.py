@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 
 from bpa.cli._common import console, fail, print_json, with_suite
+from bpa.runs.status import RunStatus
 
 if TYPE_CHECKING:
+    from bpa.runs.tables import Run
     from bpa.suite import Suite
 
 __all__ = ["vendors_app"]
@@ -22,8 +24,11 @@ vendors_app = typer.Typer(
 )
 
 
+_FILES = ("vendors", "purchase_orders")
+
+
 def _read(path: Path) -> bytes:
-    from bpa.vendor_master import MAX_BYTES
+    from flows.vendor_import.master_data import MAX_BYTES
 
     if path.stat().st_size > MAX_BYTES:
         fail(f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MB")
@@ -61,36 +66,50 @@ def import_(
       number,vendor,currency,order_date,line_no,description,quantity,unit_price,sku
       (vendor: a vendor id, VAT id or exact name; order_date YYYY-MM-DD)
     """
-    from bpa.vendor_master import MasterDataError, import_master
+    from flows.vendor_import.master_data import MasterDataError, accounting_problem, read_rows
 
     if vendors is None and purchase_orders is None:
         fail("give a vendors CSV, --purchase-orders FILE, or both (see: bpa vendors import --help)")
-    vendor_bytes = _read(vendors) if vendors else None
-    po_bytes = _read(purchase_orders) if purchase_orders else None
-
-    async def work(suite: Suite) -> Any:
-        return await import_master(suite, vendor_bytes, po_bytes, trigger="cli")
-
-    try:
-        report = with_suite(work)
+    files = {
+        name: (path.name, _read(path))
+        for name, path in (("vendors", vendors), ("purchase_orders", purchase_orders))
+        if path is not None
+    }
+    try:  # a file that cannot be imported at all is refused before a run is recorded
+        read_rows(*(files[name][1] if name in files else None for name in _FILES))
     except MasterDataError as exc:
-        fail(str(exc))
+        fail(exc.message)
+
+    async def work(suite: Suite) -> Run:
+        if problem := accounting_problem(suite):
+            fail(problem)
+        payload = {
+            name: suite.documents.put(content, filename, "text/csv").model_dump(mode="json")
+            for name, (filename, content) in files.items()
+        }
+        return await suite.runner.start("vendor_import", payload, trigger="cli")
+
+    run = with_suite(work)
+    if run.status != RunStatus.succeeded:
+        error = run.error or {}
+        fail(f"import run {run.id} {run.status}: {error.get('message', 'see bpa runs show')}")
+    report = run.output or {}
     if as_json:
-        print_json(report.as_json())
+        print_json(report)
     else:
-        table = Table(title=f"import run {report.run_id}")
+        table = Table(title=f"import run {run.id}")
         for column in ("records", "created", "already there"):
             table.add_column(column, justify="left" if column == "records" else "right")
         for name in ("vendors", "purchase_orders"):
-            table.add_row(name, str(report.created[name]), str(report.existing[name]))
+            table.add_row(name, str(report["created"][name]), str(report["existing"][name]))
         console.print(table)
-        for problem in report.errors:
+        for problem in report["errors"]:
             console.print(
                 f"  {problem['file']} line {problem['line']}: {problem['error']}",
                 markup=False,
                 highlight=False,
             )
-    if report.errors:
+    if report["errors"]:
         raise typer.Exit(1)
 
 
@@ -150,13 +169,19 @@ def forget(
     without it."""
     from flows.invoice_processing import memory
 
-    async def work(suite: Suite) -> tuple[list[str], str | None]:
-        return await memory.forget_recorded(
-            suite.store, suite.runner.memory, vendor, field, trigger="cli", by=None
-        )
+    async def work(suite: Suite) -> Run | None:
+        store = suite.runner.memory
+        before = await memory.recall(store, vendor) if store is not None else None
+        if before is None or not memory.forgettable(before, field):
+            return None  # nothing to forget: no run recorded
+        payload = {"vendor_id": vendor, "field": field, "by": None}
+        return await suite.runner.start(memory.FORGET_FLOW, payload, trigger="cli")
 
-    gone, run_id = with_suite(work)
-    if not gone:
+    run = with_suite(work)
+    gone = list((run.output or {}).get("forgotten") or []) if run is not None else []
+    if run is not None and run.status != RunStatus.succeeded:
+        fail(f"forget run {run.id} {run.status}: {(run.error or {}).get('message', '')}")
+    if run is None or not gone:
         what = f"field {field!r} of vendor {vendor!r}" if field else f"vendor {vendor!r}"
         fail(f"nothing is remembered for {what} (see: bpa vendors memory {vendor})")
-    console.print(f"forgotten for {vendor}: {', '.join(gone)} (recorded as run {run_id})")
+    console.print(f"forgotten for {vendor}: {', '.join(gone)} (recorded as run {run.id})")

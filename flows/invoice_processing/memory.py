@@ -27,11 +27,10 @@ from typing import Any
 from langgraph.store.base import BaseStore
 from rapidfuzz import fuzz
 
-from bpa.runs.admin import recorded_action
-from bpa.runs.store import RunStore
 from flows.invoice_processing.extraction import Document, find_amounts, find_dates
 
 __all__ = [
+    "FORGET_FLOW",
     "FORGOTTEN",
     "LEARNABLE",
     "NAMESPACE",
@@ -40,7 +39,8 @@ __all__ = [
     "compact",
     "forget",
     "forget_fields",
-    "forget_recorded",
+    "forget_returning",
+    "forgettable",
     "learn",
     "namespace",
     "recall",
@@ -51,8 +51,8 @@ __all__ = [
 
 NAMESPACE = ("invoice_processing", "vendor_memory")
 PROFILE = "profile"
-#: The administrative action (a run of its own) that forgets, and its audit event.
-FORGET_ACTION, FORGOTTEN = "vendor_memory_forget", "vendor_memory_forgotten"
+#: The flow that forgets (`flows.invoice_processing.forget`), and its audit event.
+FORGET_FLOW, FORGOTTEN = "vendor_memory_forget", "vendor_memory_forgotten"
 #: Fields whose position is learned, by the kind of value they hold.
 _KINDS = {
     "total": "amount",
@@ -376,7 +376,7 @@ async def save(store: BaseStore, memory: dict[str, Any]) -> None:
     await store.aput(namespace(str(memory["vendor_id"])), PROFILE, memory)
 
 
-def _forgettable(memory: dict[str, Any], field: str | None) -> list[str]:
+def forgettable(memory: dict[str, Any], field: str | None) -> list[str]:
     """What forgetting `field` (None: all of it) takes from `memory`: empty for a field it
     did not learn."""
     known = list(memory.get("fields") or [])
@@ -398,37 +398,16 @@ async def _drop(
 async def forget(store: BaseStore, vendor_id: str, field: str | None = None) -> list[str]:
     """Forget a vendor's memory, or one field of it; returns the fields forgotten (empty:
     nothing was remembered)."""
-    memory = await recall(store, vendor_id)
-    gone = _forgettable(memory, field) if memory is not None else []
-    if memory is not None and gone:
-        await _drop(store, vendor_id, memory, field)
+    gone, _before = await forget_returning(store, vendor_id, field)
     return gone
 
 
-async def forget_recorded(
-    runs: RunStore,
-    store: BaseStore | None,
-    vendor_id: str,
-    field: str | None = None,
-    *,
-    trigger: str,
-    by: str | None,
-) -> tuple[list[str], str | None]:
-    """`forget`, recorded as a run of its own (`FORGET_ACTION`) whose trail says who forgot
-    what and holds the memory as it was (`FORGOTTEN` event): the fields forgotten and the
-    run's id; nothing is recorded when nothing was remembered (or there is no store)."""
-    before = await recall(store, vendor_id) if store is not None else None
-    gone = _forgettable(before, field) if before is not None else []
-    if store is None or before is None or not gone:
-        return [], None
-    with recorded_action(
-        runs,
-        flow=FORGET_ACTION,
-        input={"vendor_id": vendor_id, "field": field, "by": by},
-        trigger=trigger,
-        failure_code="forget_failed",
-    ) as action:
-        await _drop(store, vendor_id, before, field)
-        action.record(FORGOTTEN, {"vendor_id": vendor_id, "forgotten": gone, "memory": before})
-        action.output = {"vendor_id": vendor_id, "forgotten": gone}
-    return gone, action.run_id
+async def forget_returning(
+    store: BaseStore, vendor_id: str, field: str | None = None
+) -> tuple[list[str], dict[str, Any] | None]:
+    """`forget`, also returning the memory as it was (None: nothing was remembered)."""
+    memory = await recall(store, vendor_id)
+    gone = forgettable(memory, field) if memory is not None else []
+    if memory is not None and gone:
+        await _drop(store, vendor_id, memory, field)
+    return gone, memory

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import assert_problem
+from conftest import assert_problem, with_worker
 
 from api.app import create_app
 from bpa.config import Settings
 from bpa.roles import Role
+from bpa.suite import Suite
 from flows.invoice_processing import memory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -26,10 +27,11 @@ VENDORS = (
 async def real(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, dict[str, str]]]]:
-    app = create_app(Settings(home=tmp_path / "home", fixtures_dir=FIXTURES))
+    settings = Settings(home=tmp_path / "home", fixtures_dir=FIXTURES)
+    app = create_app(settings, open_suite=with_worker(Suite.open))
     async with app.router.lifespan_context(app):
         keys = {}
-        for role in (Role.approver, Role.admin):
+        for role in (Role.operator, Role.approver, Role.admin):
             _record, secret = app.state.services.keys.create(role, name=role.value)
             keys[role.value] = {"Authorization": f"Bearer {secret}"}
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -51,10 +53,16 @@ async def test_import_takes_an_upload_and_reports_bad_rows(
     response = await client.post("/vendors/import", files=upload, headers=keys["admin"])
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["created"]["vendors"] == 1
+    assert body["status"] == "succeeded" and body["created"]["vendors"] == 1
     assert [(e["file"], e["line"]) for e in body["errors"]] == [("vendors", 3)]
     events = await client.get(f"/runs/{body['run_id']}/events", headers=keys["admin"])
     assert '"create_vendor"' in events.text
+    run = (await client.get(f"/runs/{body['run_id']}", headers=keys["admin"])).json()
+    assert run["flow"] == "vendor_import" and run["input"]["by"] == "admin"
+    assert "Bluefin" not in str(run["input"])  # the file is stored, not copied into the run
+
+    again = await client.post("/vendors/import", files=upload, headers=keys["admin"])
+    assert again.json()["created"]["vendors"] == 0 and again.json()["existing"]["vendors"] == 1
 
     path_body = await client.post(
         "/vendors/import", json={"path": "/etc/passwd"}, headers=keys["admin"]
@@ -114,3 +122,26 @@ async def test_memory_is_listed_and_forgotten(
         404,
         "nothing is remembered",
     )
+
+
+async def test_the_generic_start_routes_keep_the_admin_flows_to_their_roles(
+    real: tuple[httpx.AsyncClient, dict[str, dict[str, str]]],
+) -> None:
+    """`vendor_import` asks what `/vendors/import` asks (admin), `vendor_memory_forget` what
+    `DELETE /vendors/{id}/memory` asks (approver): an operator, who may start flows, cannot
+    reach them through `/flows/{flow}/runs` or a batch."""
+    client, keys = real
+    forget = {"input": {"vendor_id": "V-1009", "field": "total"}}
+    for path in ("/flows/vendor_memory_forget/runs", "/flows/vendor_memory_forget/runs/wait"):
+        refused = await client.post(path, json=forget, headers=keys["operator"])
+        assert_problem(refused, 403, "approver role")
+    batch = await client.post(
+        "/flows/vendor_import/batches", json={"inputs": [{"by": "x"}]}, headers=keys["approver"]
+    )
+    assert_problem(batch, 403, "admin role")
+    runs = await client.get("/runs", headers=keys["admin"])
+    assert runs.json()["data"] == [], "a refused start records nothing"
+    allowed = await client.post(
+        "/flows/vendor_memory_forget/runs/wait", json=forget, headers=keys["approver"]
+    )
+    assert allowed.status_code == 200 and allowed.json()["output"]["forgotten"] == []

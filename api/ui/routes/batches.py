@@ -75,7 +75,9 @@ async def upload_batch(
             raise ApiProblem(422, "flow", f"choose a flow that reads documents, not {flow!r}")
         spec = suite.runner.flow(flow)
         payloads = await read_inputs(request, spec, suite.documents, services.settings, many=True)
-        record = await submit_batch(services, flow, payloads, idempotency_key=key)
+        by = visitor.principal
+        assert by is not None  # OperatorDep: signed in with the role
+        record = await submit_batch(services, flow, payloads, by=by, idempotency_key=key)
     except ApiProblem as exc:
         error, status = exc.detail, exc.status
     except IdempotencyConflict:

@@ -1,12 +1,15 @@
-"""Loading a vendor master and open purchase orders from CSV into the accounting system.
+"""Reading a vendor master and open purchase orders from CSV, and loading them into the
+accounting system through its connector.
 
-The import is recorded as a run of its own (flow ``vendor_import``, never queued to a
-worker): every record it creates is a side-effecting connector call with an idempotency
-key (the run, the file and the CSV line), an audit event and the connector's declared
-undo, so `bpa runs rollback RUN_ID` takes an import back like any run. A row the system
-already holds (same VAT id or IBAN, or the same name; a purchase order's number) is
-reported as existing and left alone, so importing a file twice creates nothing twice. A
-bad row is reported with its line number and the reason; the other rows are imported.
+The rows are read (`read_rows`) before a run is recorded, so that a file that cannot be
+imported at all is refused at once; the import itself is the `vendor_import` flow's one
+node (`import_master`), executed by a worker like any run: every record it creates is a
+side-effecting connector call with an idempotency key (the run, the file and the CSV line),
+an audit event and the connector's declared undo, so `bpa runs rollback RUN_ID` takes an
+import back like any run. A row the system already holds (same VAT id or IBAN, or the same
+name; a purchase order's number) is reported as existing and left alone, so importing a
+file twice creates nothing twice. A bad row is reported with its line number and the
+reason; the other rows are imported.
 
 Vendors CSV (UTF-8, header row; only ``name`` is required)::
 
@@ -30,10 +33,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from rapidfuzz import utils
 
-from bpa.runs.admin import recorded_action
-from bpa.runs.audit import RunAudit
-from bpa.runs.context import AuditedConnector
+from bpa.errors import FlowError
 from connectors.errors import ConnectorError, NotFound
+from connectors.kinds import AccountingConnector
 from connectors.schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLine,
@@ -45,20 +47,22 @@ from connectors.schemas import (
 )
 
 if TYPE_CHECKING:
+    from bpa.runs.context import RunContext
     from bpa.suite import Suite
 
 __all__ = [
-    "FLOW",
     "MAX_BYTES",
     "MAX_ROWS",
     "PO_COLUMNS",
     "VENDOR_COLUMNS",
     "ImportReport",
     "MasterDataError",
-    "import_master",
+    "MasterRows",
+    "accounting_problem",
+    "import_rows",
+    "read_rows",
 ]
 
-FLOW = "vendor_import"
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 VENDOR_COLUMNS = (
@@ -82,10 +86,14 @@ PO_COLUMNS = (
     "unit_price",
     "sku",
 )
+_NODE = "import_master"
 
 
-class MasterDataError(ValueError):
+class MasterDataError(FlowError):
     """A file that cannot be imported at all (too large, not CSV, missing columns)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("master_data_unreadable", message)
 
 
 @dataclass
@@ -103,6 +111,45 @@ class ImportReport:
             "existing": self.existing,
             "errors": self.errors,
         }
+
+
+Row = tuple[int, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class MasterRows:
+    """The data rows of both files, each with its CSV line number."""
+
+    vendors: list[Row]
+    purchase_orders: list[Row]
+
+
+def read_rows(vendors: bytes | None, purchase_orders: bytes | None) -> MasterRows:
+    """Both files' rows; `MasterDataError` for a file that cannot be read at all, or when
+    neither has a data row."""
+    rows = MasterRows(
+        vendors=_rows(vendors, "vendors", VENDOR_COLUMNS, {"name"}) if vendors else [],
+        purchase_orders=(
+            _rows(
+                purchase_orders, "purchase orders", PO_COLUMNS, {"number", "vendor", "order_date"}
+            )
+            if purchase_orders
+            else []
+        ),
+    )
+    if not rows.vendors and not rows.purchase_orders:
+        raise MasterDataError("nothing to import: the files have no data rows")
+    return rows
+
+
+def accounting_problem(suite: Suite) -> str | None:
+    """Why the suite's accounting connector cannot load a vendor master (None: it can), so
+    that an import it would refuse is turned away before a run is recorded."""
+    connector = suite.connectors.get("accounting")
+    if connector is not None and connector.supports("vendor_master"):
+        return None
+    problem = suite.connector_problems.get("accounting", "it has no vendor master")
+    return f"the accounting connector cannot load vendors: {problem}"
 
 
 def _rows(
@@ -161,22 +208,13 @@ def _vendor_request(row: dict[str, str]) -> VendorCreate:
     return VendorCreate.model_validate(data)
 
 
-def _accounting(suite: Suite) -> Any:
-    connector = suite.connectors.get("accounting")
-    if connector is None or not connector.supports("vendor_master"):
-        problem = suite.connector_problems.get("accounting", "it has no vendor master")
-        raise MasterDataError(f"the accounting connector cannot load vendors: {problem}")
-    return connector
-
-
 class _Importer:
-    def __init__(self, suite: Suite, run_id: str) -> None:
-        connector = _accounting(suite)
-        self.audit = RunAudit(run_id, suite.store.add_events)
-        self.accounting: Any = AuditedConnector(
-            connector, self.audit, suite.runner.ledger, run_id=run_id
-        )
-        self.run_id = run_id
+    def __init__(self, ctx: RunContext) -> None:
+        self.accounting: Any = ctx.connector(AccountingConnector, needs=["vendor_master"])
+        self.ctx = ctx
+
+    def key(self, action: str, line: int) -> str:
+        return self.ctx.idempotency_key(_NODE, action, f"line{line}")
 
     async def existing_vendor(self, request: VendorCreate) -> Vendor | None:
         if request.tax_id or request.iban:
@@ -204,30 +242,38 @@ class _Importer:
             raise NotFound(f"no vendor {reference!r} (give its id, VAT id or exact name)")
         return found.id
 
-    def key(self, what: str, file_tag: str, line: int) -> str:
-        return f"{self.run_id}:import:{what}:{file_tag}:line{line}"
+    async def done_before(self, action: str, line: int) -> bool:
+        """Whether an earlier attempt of this run created the row's record (a worker that
+        died mid-import re-executes it): counted as created again, not as existing."""
+        return await self.accounting.recorded(action, self.key(action, line)) is not None
 
-    async def vendors(self, rows: list[Any], report: ImportReport) -> None:
+    async def vendors(self, rows: list[Row], report: ImportReport) -> None:
         for line, row in rows:
             try:
                 request = _vendor_request(row)
+                if await self.done_before("create_vendor", line):
+                    report.created["vendors"] += 1
+                    continue
                 if await self.existing_vendor(request) is not None:
                     report.existing["vendors"] += 1
                     continue
                 await self.accounting.create_vendor(
-                    request, idempotency_key=self.key("vendor", "v", line)
+                    request, idempotency_key=self.key("create_vendor", line)
                 )
                 report.created["vendors"] += 1
             except (ValidationError, ConnectorError) as exc:
                 report.errors.append({"file": "vendors", "line": line, "error": _problem(exc)})
 
-    async def purchase_orders(self, rows: list[Any], report: ImportReport) -> None:
-        orders: dict[str, list[Any]] = {}
+    async def purchase_orders(self, rows: list[Row], report: ImportReport) -> None:
+        orders: dict[str, list[Row]] = {}
         for line, row in rows:
             orders.setdefault(row.get("number") or f"(line {line})", []).append((line, row))
         for number, lines in orders.items():
             first_line, head = lines[0]
             try:
+                if await self.done_before("create_purchase_order", first_line):
+                    report.created["purchase_orders"] += 1
+                    continue
                 try:
                     await self.accounting.get_purchase_order(PurchaseOrderRef(number=number))
                 except NotFound:
@@ -254,7 +300,7 @@ class _Importer:
                     ],
                 )
                 await self.accounting.create_purchase_order(
-                    request, idempotency_key=self.key("po", "p", first_line)
+                    request, idempotency_key=self.key("create_purchase_order", first_line)
                 )
                 report.created["purchase_orders"] += 1
             except (ValidationError, ConnectorError) as exc:
@@ -263,40 +309,10 @@ class _Importer:
                 )
 
 
-async def import_master(
-    suite: Suite,
-    vendors: bytes | None,
-    purchase_orders: bytes | None = None,
-    *,
-    trigger: str = "cli",
-    by: str | None = None,
-) -> ImportReport:
-    """Import the vendors, then the purchase orders (which may name the new vendors).
-
-    `MasterDataError` for a file that cannot be read at all, before anything is recorded."""
-    vendor_rows = _rows(vendors, "vendors", VENDOR_COLUMNS, {"name"}) if vendors else []
-    po_rows = (
-        _rows(purchase_orders, "purchase orders", PO_COLUMNS, {"number", "vendor", "order_date"})
-        if purchase_orders
-        else []
-    )
-    if not vendor_rows and not po_rows:
-        raise MasterDataError("nothing to import: the files have no data rows")
-    _accounting(suite)  # refused before a run is recorded
-    with recorded_action(
-        suite.store,
-        flow=FLOW,
-        input={"vendors": len(vendor_rows), "purchase_orders": len(po_rows), "by": by},
-        trigger=trigger,
-        failure_code="import_failed",
-    ) as action:
-        report = ImportReport(run_id=action.run_id)
-        importer = _Importer(suite, action.run_id)
-        try:
-            await importer.vendors(vendor_rows, report)
-            await importer.purchase_orders(po_rows, report)
-        finally:
-            importer.audit.flush()
-            action.output = report.as_json()
-            action.summary["errors"] = len(report.errors)
+async def import_rows(ctx: RunContext, rows: MasterRows) -> ImportReport:
+    """Import the vendors, then the purchase orders (which may name the new vendors)."""
+    report = ImportReport(run_id=ctx.run_id)
+    importer = _Importer(ctx)
+    await importer.vendors(rows.vendors, report)
+    await importer.purchase_orders(rows.purchase_orders, report)
     return report
