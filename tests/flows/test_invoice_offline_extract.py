@@ -418,3 +418,26 @@ def test_made_up_invoices_in_other_layouts(name: str) -> None:
         )
     }
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    "buyer_block",
+    [
+        # the buyer's VAT id in its address block, labelled: the block runs on through it
+        "Rechnungsempfänger\nKunde & Partner AG\nAm Markt 5\n01067 Dresden\n"
+        "USt-IdNr.: DE812345673\n",
+        # a section of "label: value" lines under a buyer heading (self-billing layouts)
+        "Käufer/Leistungsempfänger\nNummer: GE2020211\nName: Kunde & Partner AG\n"
+        "Anschrift: Am Markt 5\nDE 01067 Dresden\nUSt.-Id.-Nr.: DE812345673\n",
+    ],
+)
+def test_the_buyers_vat_id_above_the_sellers_is_not_the_vendors(buyer_block: str) -> None:
+    text = (
+        "Elektro Schmidt GmbH\n" + buyer_block + "Rechnung Nr. 2026-17 vom 05.03.2026\n"
+        "Installationsmaterial 1 240,00 € 240,00 €\nSumme netto 240,00 €\n"
+        "zzgl. 19 % USt. 45,60 €\nRechnungsbetrag 285,60 €\n"
+        "Elektro Schmidt GmbH · Bahnhofstr. 3 · 04109 Leipzig · USt-IdNr.: DE136695976\n"
+    )
+    got = parse_invoice(text).value
+    assert got.vendor_tax_id == "DE136695976"
+    assert got.vendor_name == "Elektro Schmidt GmbH"

@@ -24,13 +24,25 @@ _BUYER = re.compile(
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
     r"datos\s+del\s+cliente|destinatario|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
-    r"geleverd\s+aan)\b(?!\s*(?:no|nr|number|id|n°|#|code|ref)\b)\.?\s*:?\s*",
+    r"geleverd\s+aan|käufer|leistungsempfänger|acheteur|comprador|acquirente|committente|"
+    r"adquirente|koper|nabywca|odbiorca)\b(?!\s*(?:no|nr|number|id|n°|#|code|ref)\b)\.?\s*:?\s*",
     _I,
 )
 _VENDOR_LABEL = re.compile(
     r"^\s*(?:from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
     r"verkäufer|absender|rechnungssteller|fournisseur|émetteur|vendeur|proveedor|emisor|"
     r"vendedor|fornitore|cedente|leverancier|verkoper|afzender)\b\s*:?\s*",
+    _I,
+)
+#: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
+#: "USt-IdNr.:"): such a line belongs to the block; any other "label:" line ends it.
+_PARTY_DETAIL = re.compile(
+    r"^\W*(?:name|firma|company|nom|nombre|nome|naam|nazwa|anschrift|adresse?|address|"
+    r"indirizzo|direcci[oó]n|morada|adres|(?:kunden|customer|client|debitor|klant)"
+    r"[\s.-]*(?:nummer|nr|no|number|id|code)|nummer|number|tel(?:efon|ephone)?|phone|fax|"
+    r"e-?mail|contact|kontakt|ansprechpartner|attn|gln|vat|tva|btw|iva|mwst|ust|gst|gstin|"
+    r"uid|tin|nif|cif|nip|p\.?\s?iva|ust-?id\w*|umsatzsteuer-?id\w*|steuernummer|st\.?-?nr|"
+    r"partita\s+iva|codice\s+fiscale)\b[^:\n]{0,25}:",
     _I,
 )
 #: A section heading for the issuer, alone on its line ("Verkäufer", "Seller:", "Vendeur").
@@ -127,7 +139,9 @@ def buyer_lines(doc: Document) -> dict[int, int]:
             stop = min(len(doc), index + 6)
             for below in range(index + 1, stop):
                 text = doc.lines[below]
-                if ":" in text or _VENDOR_LABEL.match(text) or _TITLE.match(text):
+                if _VENDOR_LABEL.match(text) or _TITLE.match(text):
+                    break
+                if ":" in text and not _PARTY_DETAIL.match(text):
                     break
                 block[below] = 0
         return block
