@@ -504,3 +504,18 @@ def test_line_items_with_the_quantity_column_first_and_french_headers() -> None:
     assert rows("Désignation Qté P.U. HT Montant HT\nCroissants 200 0,90 180,00\nMontant HT") == [
         ("Croissants", Decimal(200), Decimal("0.90"), Decimal("180.00"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        # the tax is unreadable here, so subtotal + tax cannot confirm the gross total:
+        # the prepayment between the gross total and the amount due does
+        ("Bruttosumme 1021,91\nErhaltene Anzahlungen -500,00\nZahlbetrag 521,91", "1021.91"),
+        ("Invoice total 1,200.00\nDeposit received (400.00)\nBalance due 800.00", "1200.00"),
+        # no payment between them: the amount due stands
+        ("Bruttosumme 1021,91\nZahlbetrag 521,91", "521.91"),
+    ],
+)
+def test_a_gross_total_above_a_payment_is_the_total_not_the_balance(text: str, total: str) -> None:
+    assert sums(text)["total"] == Decimal(total)

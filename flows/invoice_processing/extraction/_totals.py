@@ -284,21 +284,36 @@ def _all_amounts(doc: Document) -> set[Decimal]:
 
 
 def _after_payments(
-    totals: list[Candidate[Decimal]], gross: set[Decimal], present: set[Decimal]
+    doc: Document,
+    totals: list[Candidate[Decimal]],
+    gross: set[Decimal],
+    present: set[Decimal],
 ) -> list[Candidate[Decimal]]:
     """An amount still due after a payment or prepayment ("Balance due", "Zahlbetrag") is
-    not the invoice's total: when a total that subtotal + tax confirms exceeds it by an
-    amount the document shows (the payment, 1 or more: not a rounding), it goes below that
-    total."""
-    confirmed = [c for c in totals if c.value in gross]
+    not the invoice's total. It goes below a larger total that exceeds it by an amount the
+    document shows (the payment, 1 or more: not a rounding), when subtotal + tax confirm
+    that total, or when the total is a gross total ("Bruttosumme", "Total TTC") above it
+    and the payment stands on a line between the two."""
     present = {abs(value) for value in present}  # a payment is often written as a minus
+
+    def paid_between(top: Candidate[Decimal], due: Candidate[Decimal]) -> bool:
+        if top.label != "gross" or not 0 <= top.line < due.line:
+            return False
+        paid = top.value - due.value
+        return any(
+            abs(a[2]) == paid for i in range(top.line + 1, due.line) for a in find_amounts(doc, i)
+        )
+
     out: list[Candidate[Decimal]] = []
     for cand in totals:
-        if cand.label == "due" and any(
-            c.value - cand.value >= 1 and c.value - cand.value in present for c in confirmed
-        ):
-            top = max(c.confidence for c in confirmed)
-            cand = cand.but(min(cand.confidence, top - 0.05))
+        above = [
+            c
+            for c in totals
+            if c.value - cand.value >= 1
+            and ((c.value in gross and c.value - cand.value in present) or paid_between(c, cand))
+        ]
+        if cand.label == "due" and above:
+            cand = cand.but(min(cand.confidence, max(c.confidence for c in above) - 0.05))
         out.append(cand)
     return out
 
@@ -333,7 +348,7 @@ def _cross_check(
         if totals and cand.value == max(t.value for t in totals):
             boost += 0.02
         out.append(cand.but(min(cand.confidence + boost, 0.97)))
-    out = _after_payments(out, {value for value, why in implied if why == "sub+tax"}, present)
+    out = _after_payments(doc, out, {value for value, why in implied if why == "sub+tax"}, present)
     known = {c.value for c in out}
     for value, why in implied:
         if value > 0 and value not in known and value in present:
