@@ -519,3 +519,26 @@ def test_line_items_with_the_quantity_column_first_and_french_headers() -> None:
 )
 def test_a_gross_total_above_a_payment_is_the_total_not_the_balance(text: str, total: str) -> None:
     assert sums(text)["total"] == Decimal(total)
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        ("Current charges 120.00\nPrevious balance 50.00\nTotal amount due 170.00", "120.00"),
+        (
+            "Beitrag inklusive 19 % Versicherungsteuer 220,00 €\n"
+            "Ausstehende Forderung am Ausstellungstag 220,00 €\nzu zahlender Beitrag 440,00 €",
+            "220.00",
+        ),
+        # the earlier balance was paid: the amount due is this invoice's
+        (
+            "Previous balance 50.00\nPayment received -50.00\nCurrent charges 120.00\n"
+            "Total due 120.00",
+            "120.00",
+        ),
+    ],
+)
+def test_an_earlier_balance_carried_into_the_amount_due_is_not_this_invoices(
+    text: str, total: str
+) -> None:
+    assert sums(text)["total"] == Decimal(total)

@@ -81,6 +81,15 @@ _CASH = re.compile(
 )
 _CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
 _ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
+#: An earlier invoice's amount still open, carried into this one's amount due.
+_CARRIED = re.compile(
+    r"previous\s+balance|balance\s+(?:brought\s+)?forward|arrears|amount\s+overdue|"
+    r"outstanding\s+(?:balance|amount)|ausstehende?\s+(?:forderung|betr[aä]g\w*)|"
+    r"rückstand|vortrag\s+(?:aus|vom)|offene?r?\s+(?:saldo|vorsaldo)|solde\s+(?:ant[ée]rieur|"
+    r"pr[ée]c[ée]dent|report[ée])|saldo\s+(?:anterior|precedente|vorig\w*)|achterstand|"
+    r"zaległo\w*",
+    _I,
+)
 _LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
 #: A credit note states its amounts as positive numbers (EN 16931), whatever its page shows.
 _CREDIT_NOTE = re.compile(
@@ -304,6 +313,7 @@ def _after_payments(
             abs(a[2]) == paid for i in range(top.line + 1, due.line) for a in find_amounts(doc, i)
         )
 
+    carrying = {due for due, _rest in carried_over(doc, totals)}
     out: list[Candidate[Decimal]] = []
     for cand in totals:
         above = [
@@ -314,8 +324,26 @@ def _after_payments(
         ]
         if cand.label == "due" and above:
             cand = cand.but(min(cand.confidence, max(c.confidence for c in above) - 0.05))
+        elif cand.label == "due" and cand.value in carrying:
+            # the amount due adds an earlier balance to this invoice's total: the total is
+            # the rest (`carried_over` adds it), not the amount due
+            cand = cand.but(min(cand.confidence, 0.55))
         out.append(cand)
     return out
+
+
+def carried_over(doc: Document, totals: list[Candidate[Decimal]]) -> list[tuple[Decimal, Decimal]]:
+    """(amount due, the rest) for an amount due that carries an earlier balance ("Previous
+    balance", "Ausstehende Forderung"), where the page shows the rest."""
+    present = _all_amounts(doc)
+    carried = [amount for _, amount, _ in labelled_amounts(doc, _CARRIED) if amount > 0]
+    return [
+        (c.value, c.value - p)
+        for c in totals
+        if c.label == "due"
+        for p in carried
+        if c.value - p > 0 and c.value - p in present
+    ]
 
 
 def _cross_check(
@@ -334,6 +362,7 @@ def _cross_check(
         implied.extend((t.value + rounding, "rounding") for t in totals)
     for sub in raw["subtotal"][:3]:
         implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"])
+    implied.extend((rest, "less carried balance") for _, rest in carried_over(doc, totals))
     values = {t.value for t in totals}
     cents = any("." in str(t.value) for t in totals)
     out: list[Candidate[Decimal]] = []
