@@ -13,8 +13,8 @@ _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?
 #: A parcel the customer says did not reach them ("never arrived", "haven't received it").
 _NOT_ARRIVED = re.compile(
     rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up)\b|"
-    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:my|the|our|it|them|any|order|package|"
-    r"parcel|shipment|delivery|items?)\b"
+    rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:(?:my|the|our|it|them|any|order|package|"
+    r"parcel|shipment|delivery|items?)\b|\#\w+)"
     r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
     r"update|reply|answer|response|code|number)s?\b)|"
     r"\b(?:nothing|no\s+(?:package|parcel))\s+(?:has\s+)?(?:arrived|came|was\s+delivered)\b|"
@@ -22,13 +22,21 @@ _NOT_ARRIVED = re.compile(
     r"(?:here|there)\b",
     re.IGNORECASE,
 )
-#: ... said so whatever the order's status: lost or stolen, or part of it missing.
+#: ... said so whatever the order's status: lost, stolen or empty, or an item missing from it.
 _LOST = re.compile(
     r"\b(?:lost|stolen|missing)\s+(?:package|parcel|order|delivery|shipment)\b|"
-    r"\b(?:an?\s+|one\s+|some\s+|the\s+|my\s+)?(?:items?|things?|pieces?|parts?|package|parcel|"
-    r"shipment)\s+(?:is|was|are|were)\s+"
-    r"missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?(?:items?|pieces?|parts?)\b|"
-    r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b",
+    r"\b(?:an?\s+|one\s+|some\s+|the\s+|my\s+)?(?:items?|things?|package|parcel|shipment)\s+"
+    r"(?:is|was|are|were)\s+missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?items?\b|"
+    r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b|"
+    r"\b(?:box|package|parcel|carton|envelope|it)\s+(?:was|is|came|arrived)\s+(?:completely\s+|"
+    r"totally\s+)?empty\b|\bempty\s+(?:box|package|parcel|carton|envelope)\b",
+    re.IGNORECASE,
+)
+#: ... or a product that came short of its parts ("missing pieces"): for an order-status
+#: message a claim, for a return request a reason to return it.
+_INCOMPLETE = re.compile(
+    r"\b(?:pieces?|parts?)\s+(?:is|was|are|were)\s+missing\b|"
+    r"\bmissing\s+(?:an?\s+|one\s+|some\s+)?(?:pieces?|parts?)\b",
     re.IGNORECASE,
 )
 #: Delivered on paper ("tracking says delivered"): a claim when it did not arrive.
@@ -80,9 +88,11 @@ def refund_missing(text: str) -> bool:
     return bool(_SENT_BACK.search(text) and _NOT_REFUNDED.search(text))
 
 
-def delivery_claim(text: str, *, delivered: bool) -> bool:
-    """A parcel lost, stolen or short of an item, or (for an order delivered, or "delivered"
-    on paper) one the customer says did not arrive. An order still on its way is only late."""
-    if _LOST.search(text):
+def delivery_claim(text: str, *, delivered: bool, returning: bool = False) -> bool:
+    """A parcel lost, stolen, empty or short of an item, or (for an order delivered, or
+    "delivered" on paper) one the customer says did not arrive. An order still on its way
+    is only late. A product short of its parts is a claim too, unless the customer asks to
+    return it (`returning`): they have it, and can send it back."""
+    if _LOST.search(text) or (not returning and _INCOMPLETE.search(text)):
         return True
     return bool(_NOT_ARRIVED.search(text)) and (delivered or bool(_SAYS_DELIVERED.search(text)))

@@ -134,6 +134,17 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
             "refund_not_received",
             "a colleague will check where your returned items and your refund are",
         )
+    if cues.delivery_claim(ctx.text, delivered=True, returning=True):
+        # Nothing (or not everything) arrived: there is nothing to send back, so no return
+        # is proposed; the delivery is for a person to look into.
+        return make_plan(
+            ctx,
+            intent,
+            "human",
+            "not_arrived",
+            "a colleague will look into the delivery of your order",
+            order_ids=[o.id for o in ctx.orders],
+        )
     orders, inferred = targets(ctx, {"delivered"})
     if not orders:
         return which_order(ctx, intent, {"delivered"}, "which order is this about?")

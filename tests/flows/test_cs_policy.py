@@ -376,6 +376,9 @@ def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirecte
         ("Tracking says delivered, it's not here. Order #W0000003", "not_arrived"),
         ("Tracking says #W0000002 was delivered, not sure when it came.", "order_status"),
         ("Do the shirts in #W0000002 not come in other sizes?", "order_status"),
+        ("Order #W0000002 arrived but the box was empty.", "not_arrived"),
+        ("I got an empty package for #W0000002", "not_arrived"),
+        ("Is the box empty when #W0000002 ships?", "order_status"),
     ],
 )
 def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
@@ -432,3 +435,21 @@ def test_follow_ups_are_sooner_for_a_person() -> None:
     done = decide(situation("Please cancel order #W0000001, I ordered it by mistake.", "cancel"))
     purpose, days, _ = follow_up_plan(done, 3)
     assert days == 3 and "#W0000001" in purpose
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("Order #W0000002 arrived but the box was empty, I want my money back.", "human"),
+        ("One item is missing from #W0000002, please refund it.", "human"),
+        ("I never received #W0000002, refund me please.", "human"),
+        ("I want to return the order #W0000002, I don't need it.", "clarify"),
+        # they have it, short of its parts: they can send it back
+        ("The puzzle from #W0000002 is missing pieces, I want a refund.", "clarify"),
+    ],
+)
+def test_a_return_of_what_never_arrived_is_a_claim_for_a_person(text: str, outcome: str) -> None:
+    d = decide(situation(text, "return"))
+    assert d.outcome == outcome, (d.outcome, d.reason)
+    assert d.actions == []
+    assert (d.reason == "not_arrived") == (outcome == "human")
