@@ -53,6 +53,14 @@ class DocumentStore:
         self.root = root
         self.max_bytes = max_bytes
 
+    def area(self, name: str, *, max_bytes: int | None = None) -> DocumentStore:
+        """A store of its own beside this one's documents, for files only one flow may read
+        (a vendor master an admin uploaded): a reference into it names nothing in this
+        store, so it cannot be handed to another flow's run or shown as a run's document."""
+        if not name.isidentifier():
+            raise ValueError(f"an area name is an identifier, not {name!r}")
+        return DocumentStore(self.root / "areas" / name, max_bytes=max_bytes or self.max_bytes)
+
     def _path(self, sha256: str) -> Path:
         """The stored file of a digest: only ever a file two levels below the root."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):

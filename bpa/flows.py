@@ -72,6 +72,9 @@ class Flow:
     #: The least API role that may start it (the generic start and batch routes, and the
     #: flow's own routes): an administrative flow (a vendor import) asks more than operator.
     start_role: Role = Role.operator
+    #: The input field that says who asked: the API fills it with the caller's name (what a
+    #: request body puts there is replaced), so a run's record of its requester is not forged.
+    caller_field: str | None = None
     classify_tasks: tuple[ClassifyTask, ...] = ()
     examples: tuple[str, ...] = field(default_factory=tuple)
 

@@ -31,6 +31,7 @@ from api.schemas import (
     RunsPublic,
 )
 from api.streaming import settled
+from api.submit import check_flow_role
 from bpa.rollback import RunRollback
 from bpa.runs.decisions import queue_decision
 from bpa.runs.tables import Run, RunStatus
@@ -196,6 +197,8 @@ async def cancel_run(
     executed stops at its worker's next lease renewal, without writing another outcome."""
     runner = services.suite.runner
     reason = (body or CancelIn()).reason
+    run = await run_in_threadpool(services.suite.store.get, run_id)
+    check_flow_role(services, run.flow, operator, "cancelling")
 
     def cancel() -> Run:
         # A status change in the database (async only by its signature): off the loop.
@@ -225,6 +228,8 @@ async def rollback_run(
     per side effect, through the same audited, idempotent path as a flow's), no flow code."""
     suite = services.suite
     undo = RunRollback.of(suite)
+    run = await run_in_threadpool(suite.store.get, run_id)
+    check_flow_role(services, run.flow, approver, "rolling back")
 
     def roll_back() -> tuple[dict[str, Any], Run]:
         # Connector calls (synchronous SQL in the mocked systems): off the event loop.

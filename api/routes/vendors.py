@@ -10,7 +10,14 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import AdminDep, ApproverDep, ServicesDep, ViewerDep, WaitTimeout
+from api.deps import (
+    AdminDep,
+    ApproverDep,
+    IdempotencyKeyDep,
+    ServicesDep,
+    ViewerDep,
+    WaitTimeout,
+)
 from api.problems import ApiProblem, problem_responses
 from api.streaming import settled
 from api.submit import submit_run
@@ -94,7 +101,7 @@ class Forgotten(BaseModel):
     summary="Import vendors and open purchase orders from CSV",
     responses={
         202: {"description": "Still importing when `timeout` passed", "model": VendorImportPublic},
-        **problem_responses(401, 403, 409, 413, 415, 422),
+        **problem_responses(401, 403, 409, 413, 415, 422, 502),
     },
     openapi_extra={
         "requestBody": {
@@ -117,6 +124,7 @@ async def import_vendors(
     services: ServicesDep,
     admin: AdminDep,
     response: Response,
+    idempotency_key: IdempotencyKeyDep = None,
     timeout: WaitTimeout = 60,
 ) -> VendorImportPublic:
     """A multipart body with a `vendors` CSV, a `purchase_orders` CSV, or both (columns:
@@ -124,13 +132,15 @@ async def import_vendors(
     executes: each record is created through the accounting connector, audited and
     undoable (`POST /runs/{run_id}/rollback`); rows already there are left alone; bad rows
     come back with their line number. 200 once it finished; 202 with the run when `timeout`
-    passed first. A file that cannot be read at all is refused (422) before a run is
-    recorded."""
+    passed first; 502 naming the run when it failed. A file that cannot be read at all is
+    refused (422) before a run is recorded. With an `Idempotency-Key`, a request sent again
+    returns the first one's run instead of importing again beside it."""
     from flows.vendor_import.master_data import (
         MAX_BYTES,
         MasterDataError,
         accounting_problem,
         read_rows,
+        uploads,
     )
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -158,7 +168,7 @@ async def import_vendors(
         raise ApiProblem(422, "file-missing", "the body has no `vendors` or `purchase_orders` file")
     if problem := accounting_problem(services.suite):
         raise ApiProblem(409, "vendor-master-unsupported", problem)
-    documents = services.suite.documents
+    documents = uploads(services.suite.documents)
 
     def keep() -> dict[str, Any]:
         read_rows(data.get("vendors"), data.get("purchase_orders"))  # readable at all?
@@ -171,11 +181,20 @@ async def import_vendors(
         payload = await run_in_threadpool(keep)
     except MasterDataError as exc:
         raise ApiProblem(422, "master-data-unreadable", exc.message) from None
-    submitted = await submit_run(services, FLOW, {**payload, "by": admin.name}, by=admin)
+    submitted = await submit_run(services, FLOW, payload, by=admin, idempotency_key=idempotency_key)
     run = await services.follower.wait(submitted.run.id, timeout_s=timeout)
+    _raise_if_failed(run, "vendor-import-failed")
     if not settled(run):
         response.status_code = 202
     return VendorImportPublic.of(run)
+
+
+def _raise_if_failed(run: Run, slug: str) -> None:
+    """A run that ended without doing its work is a problem response naming it (502: what
+    failed was the work behind the request, not the request)."""
+    if run.status in (RunStatus.failed, RunStatus.cancelled):
+        reason = (run.error or {}).get("message") or f"see GET /runs/{run.id}"
+        raise ApiProblem(502, slug, f"run {run.id} {run.status}: {reason}", run_id=run.id)
 
 
 @router.get(
@@ -216,7 +235,7 @@ async def get_memory(
     summary="Forget what was learned for a vendor (or one field)",
     responses={
         202: {"description": "Still on its way when `timeout` passed", "model": Forgotten},
-        **problem_responses(401, 403, 404, 422),
+        **problem_responses(401, 403, 404, 422, 502),
     },
 )
 async def forget_memory(
@@ -229,15 +248,17 @@ async def forget_memory(
 ) -> Forgotten:
     """A worker forgets it, in a run of its own (flow `vendor_memory_forget`) whose trail
     records who forgot what and the memory as it was. 404 when nothing is remembered (no
-    run is recorded); 202 with the run when `timeout` passed first."""
+    run is recorded, unless another request forgot it meanwhile); 202 with the run when
+    `timeout` passed first; 502 naming the run when it failed."""
     from flows.invoice_processing import memory
 
     store = services.suite.runner.memory
     before = await memory.recall(store, vendor_id) if store is not None else None
     if before is not None and memory.forgettable(before, field):
-        payload = {"vendor_id": vendor_id, "field": field, "by": approver.name}
+        payload = {"vendor_id": vendor_id, "field": field}
         submitted = await submit_run(services, memory.FORGET_FLOW, payload, by=approver)
         run = await services.follower.wait(submitted.run.id, timeout_s=timeout)
+        _raise_if_failed(run, "vendor-memory-forget-failed")
         gone = list((run.output or {}).get("forgotten") or [])
         if not settled(run):
             response.status_code = 202

@@ -66,7 +66,12 @@ def import_(
       number,vendor,currency,order_date,line_no,description,quantity,unit_price,sku
       (vendor: a vendor id, VAT id or exact name; order_date YYYY-MM-DD)
     """
-    from flows.vendor_import.master_data import MasterDataError, accounting_problem, read_rows
+    from flows.vendor_import.master_data import (
+        MasterDataError,
+        accounting_problem,
+        read_rows,
+        uploads,
+    )
 
     if vendors is None and purchase_orders is None:
         fail("give a vendors CSV, --purchase-orders FILE, or both (see: bpa vendors import --help)")
@@ -84,7 +89,9 @@ def import_(
         if problem := accounting_problem(suite):
             fail(problem)
         payload = {
-            name: suite.documents.put(content, filename, "text/csv").model_dump(mode="json")
+            name: uploads(suite.documents)
+            .put(content, filename, "text/csv")
+            .model_dump(mode="json")
             for name, (filename, content) in files.items()
         }
         return await suite.runner.start("vendor_import", payload, trigger="cli")

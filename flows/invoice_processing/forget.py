@@ -70,5 +70,6 @@ flow = Flow(
     input_model=ForgetInput,
     make_output=make_output,
     start_role=Role.approver,  # as `DELETE /vendors/{id}/memory`
+    caller_field="by",
     durability="exit",  # forgetting twice forgets nothing more
 )

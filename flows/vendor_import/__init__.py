@@ -16,13 +16,14 @@ from bpa.documents import DocumentRef, DocumentStore
 from bpa.flows import Flow
 from bpa.roles import Role
 from bpa.runs.context import RunContext
-from flows.vendor_import.master_data import import_rows, read_rows
+from flows.vendor_import.master_data import import_rows, read_rows, uploads
 
 __all__ = ["VendorImportInput", "flow"]
 
 
 class VendorImportInput(BaseModel):
-    """The CSV files, stored by the engine (columns: `bpa vendors import --help`)."""
+    """The CSV files, kept by the engine in the import's own area of the document store
+    (`master_data.uploads`; columns: `bpa vendors import --help`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,10 +51,11 @@ async def import_master(state: ImportState, runtime: Runtime[RunContext]) -> dic
     """Reads both files (a file that cannot be read fails the run: `master_data_unreadable`)
     and creates what the accounting system does not hold yet; writes `report`."""
     ctx = runtime.context
+    files = uploads(ctx.documents)
 
     def read(name: str) -> bytes | None:
         ref = state.get(name)  # type: ignore[misc]
-        return ctx.documents.read(DocumentRef.model_validate(ref)) if ref else None
+        return files.read(DocumentRef.model_validate(ref)) if ref else None
 
     rows = read_rows(read("vendors"), read("purchase_orders"))
     report = await import_rows(ctx, rows)
@@ -76,7 +78,7 @@ def load_input(path: Path, documents: DocumentStore) -> dict[str, Any]:
     """A CSV from the command line is a vendors file (`bpa vendors import` takes both)."""
     if path.suffix.lower() == ".json":
         return VendorImportInput.model_validate_json(path.read_bytes()).model_dump(mode="json")
-    return VendorImportInput(vendors=documents.put_file(path)).model_dump(mode="json")
+    return VendorImportInput(vendors=uploads(documents).put_file(path)).model_dump(mode="json")
 
 
 flow = Flow(
@@ -93,6 +95,7 @@ flow = Flow(
     input_suffixes=(".csv", ".json"),
     connectors=("accounting",),
     start_role=Role.admin,  # as `POST /vendors/import`: not through an operator's start route
+    caller_field="by",
     # Every record carries an idempotency key and an earlier attempt's records are found
     # by it, so a crashed import re-executes from the start instead of checkpointing.
     durability="exit",

@@ -47,6 +47,7 @@ from connectors.schemas import (
 )
 
 if TYPE_CHECKING:
+    from bpa.documents import DocumentStore
     from bpa.runs.context import RunContext
     from bpa.suite import Suite
 
@@ -61,6 +62,7 @@ __all__ = [
     "accounting_problem",
     "import_rows",
     "read_rows",
+    "uploads",
 ]
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -122,6 +124,12 @@ class MasterRows:
 
     vendors: list[Row]
     purchase_orders: list[Row]
+
+
+def uploads(documents: DocumentStore) -> DocumentStore:
+    """Where the import's files are kept: an area of the document store of their own, so a
+    vendor master (IBANs, VAT ids) never becomes a document another run may refer to."""
+    return documents.area("vendor_master", max_bytes=MAX_BYTES)
 
 
 def read_rows(vendors: bytes | None, purchase_orders: bytes | None) -> MasterRows:

@@ -61,6 +61,25 @@ async def test_import_takes_an_upload_and_reports_bad_rows(
     assert run["flow"] == "vendor_import" and run["input"]["by"] == "admin"
     assert "Bluefin" not in str(run["input"])  # the file is stored, not copied into the run
 
+    # The file is kept where no other run can refer to it (an operator's invoice run).
+    ref = run["input"]["vendors"]
+    borrowed = await client.post(
+        "/flows/invoice_processing/runs",
+        json={"input": {"document": ref}},
+        headers=keys["operator"],
+    )
+    assert_problem(borrowed, 422, "no stored document")
+
+    # Only an admin takes an admin's import back, or stops it.
+    for role, path, payload in (
+        ("approver", "rollback", {"reason": "wrong file"}),
+        ("operator", "cancel", {}),
+    ):
+        refused = await client.post(
+            f"/runs/{body['run_id']}/{path}", json=payload, headers=keys[role]
+        )
+        assert_problem(refused, 403, "admin role")
+
     again = await client.post("/vendors/import", files=upload, headers=keys["admin"])
     assert again.json()["created"]["vendors"] == 0 and again.json()["existing"]["vendors"] == 1
 
@@ -141,7 +160,34 @@ async def test_the_generic_start_routes_keep_the_admin_flows_to_their_roles(
     assert_problem(batch, 403, "admin role")
     runs = await client.get("/runs", headers=keys["admin"])
     assert runs.json()["data"] == [], "a refused start records nothing"
+    forged = {"input": {**forget["input"], "by": "admin"}}
     allowed = await client.post(
-        "/flows/vendor_memory_forget/runs/wait", json=forget, headers=keys["approver"]
+        "/flows/vendor_memory_forget/runs/wait", json=forged, headers=keys["approver"]
     )
     assert allowed.status_code == 200 and allowed.json()["output"]["forgotten"] == []
+    assert allowed.json()["input"]["by"] == "approver", "who asked is the caller, not the body"
+
+
+async def test_an_import_that_fails_is_a_problem_naming_its_run_and_a_key_replays_it(
+    real: tuple[httpx.AsyncClient, dict[str, dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, keys = real
+    upload = {"vendors": ("v.csv", VENDORS.encode(), "text/csv")}
+    headers = {**keys["admin"], "Idempotency-Key": "import-2026-03"}
+    first = await client.post("/vendors/import", files=upload, headers=headers)
+    again = await client.post("/vendors/import", files=upload, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["run_id"] == first.json()["run_id"], "the key's run, not a second import"
+
+    accounting = client.app.state.services.suite.connectors["accounting"]  # type: ignore[attr-defined]
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the ledger database is gone")
+
+    monkeypatch.setattr(accounting, "search_vendors", broken)
+    other = {"vendors": ("w.csv", b"name\nNorthwind Traders Ltd\n", "text/csv")}
+    failed = await client.post("/vendors/import", files=other, headers=keys["admin"])
+    body = assert_problem(failed, 502, "failed")
+    run = (await client.get(f"/runs/{body['run_id']}", headers=keys["admin"])).json()
+    assert run["flow"] == "vendor_import" and run["status"] == "failed"

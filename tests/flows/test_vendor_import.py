@@ -16,6 +16,7 @@ from bpa.runs.status import RunStatus
 from bpa.runs.tables import Run
 from bpa.suite import Suite
 from connectors.schemas import VendorSearch
+from flows.vendor_import.master_data import uploads
 
 VENDORS = (
     "name,tax_id,country,currency\n"
@@ -37,12 +38,10 @@ async def _vendors(suite: Suite, tax_id: str) -> list[object]:
 
 
 def _payload(suite: Suite) -> dict[str, object]:
-    docs = suite.documents
+    docs = uploads(suite.documents)
     return {
         "vendors": docs.put(VENDORS.encode(), "vendors.csv", "text/csv").model_dump(mode="json"),
-        "purchase_orders": docs.put(ORDERS.encode(), "po.csv", "text/csv").model_dump(
-            mode="json"
-        ),
+        "purchase_orders": docs.put(ORDERS.encode(), "po.csv", "text/csv").model_dump(mode="json"),
         "by": "test",
     }
 
@@ -87,7 +86,7 @@ async def test_an_import_crashed_after_its_writes_reexecutes_without_acting_twic
 
 async def test_an_unreadable_file_fails_the_run_with_its_reason(settings: Settings) -> None:
     async with Suite.open(settings) as suite:
-        bad = suite.documents.put(b"company,vat\nAcme,1\n", "v.csv", "text/csv")
+        bad = uploads(suite.documents).put(b"company,vat\nAcme,1\n", "v.csv", "text/csv")
         run = await suite.runner.start(
             "vendor_import", {"vendors": bad.model_dump(mode="json")}, trigger="test"
         )

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from api.deps import ServicesDep
 from api.services import Services
+from api.submit import flow_role_problem
 from api.ui import _queries
 from api.ui._access import ApproverDep, ConsoleError, FormDep, OperatorDep, ViewerDep
 from api.ui._console import console_of
@@ -220,7 +221,9 @@ async def cancel_run(
         # A status change in the database (async only by its signature): off the loop.
         asyncio.run(runner.cancel(run_id, reason=reason, actor=visitor.principal))
 
-    await run_in_threadpool(run_or_404, services, run_id)
+    run = await run_in_threadpool(run_or_404, services, run_id)
+    if problem := flow_role_problem(services, run.flow, visitor.principal, "cancelling"):
+        raise ConsoleError(403, problem, title="Not cancelled")
     try:
         await run_in_threadpool(cancel)
     except RunStateError as exc:
@@ -243,7 +246,9 @@ async def roll_back_run(
         # Connector calls (synchronous SQL in the mocked systems): off the event loop.
         asyncio.run(undo(run_id, reason=reason, by=who))
 
-    await run_in_threadpool(run_or_404, services, run_id)
+    run = await run_in_threadpool(run_or_404, services, run_id)
+    if problem := flow_role_problem(services, run.flow, visitor.principal, "rolling back"):
+        raise ConsoleError(403, problem, title="Not rolled back")
     try:
         await run_in_threadpool(roll_back)
     except RunStateError as exc:
