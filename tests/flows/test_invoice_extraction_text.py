@@ -513,8 +513,13 @@ def test_line_items_with_the_quantity_column_first_and_french_headers() -> None:
         # the prepayment between the gross total and the amount due does
         ("Bruttosumme 1021,91\nErhaltene Anzahlungen -500,00\nZahlbetrag 521,91", "1021.91"),
         ("Invoice total 1,200.00\nDeposit received (400.00)\nBalance due 800.00", "1200.00"),
-        # no payment between them: the amount due stands
+        # no payment between them: the amount due stands; a discount is no payment
         ("Bruttosumme 1021,91\nZahlbetrag 521,91", "521.91"),
+        ("Invoice total 500.00\nLoyalty discount -50.00\nAmount due 450.00", "450.00"),
+        (
+            "Total Amount 25.00\nDiscount -5.00\nGrand Total 20.00\nCash 50.00\nChange 30.00",
+            "20.00",
+        ),
     ],
 )
 def test_a_gross_total_above_a_payment_is_the_total_not_the_balance(text: str, total: str) -> None:
@@ -536,6 +541,13 @@ def test_a_gross_total_above_a_payment_is_the_total_not_the_balance(text: str, t
             "Total due 120.00",
             "120.00",
         ),
+        (
+            "Previous balance 35.00\nPayment received -35.00\nLine rental 35.00\n"
+            "Subtotal 35.00\nVAT 7.00\nTotal amount due 42.00",
+            "42.00",
+        ),
+        # subtotal + tax confirm the amount due: an outstanding amount does not move it
+        ("Subtotal 100.00\nVAT 20.00\nOutstanding amount 100.00\nAmount due 120.00", "120.00"),
     ],
 )
 def test_an_earlier_balance_carried_into_the_amount_due_is_not_this_invoices(

@@ -441,3 +441,12 @@ def test_the_buyers_vat_id_above_the_sellers_is_not_the_vendors(buyer_block: str
     got = parse_invoice(text).value
     assert got.vendor_tax_id == "DE136695976"
     assert got.vendor_name == "Elektro Schmidt GmbH"
+
+
+def test_a_sellers_lines_after_the_buyers_labelled_details_stay_the_sellers() -> None:
+    text = (
+        "Bill To:\nFoo Ltd\nCustomer No: 4711\nAcme Tools Ltd\nVAT Reg No: GB980780684\n"
+        "Invoice No: INV-1\nDate: 03/03/2026\nSubtotal 100.00\nVAT 20.00\nTotal 120.00\n"
+    )
+    got = parse_invoice(text).value
+    assert (got.vendor_name, got.vendor_tax_id) == ("Acme Tools Ltd", "GB980780684")

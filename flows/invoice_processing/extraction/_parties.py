@@ -45,6 +45,8 @@ _PARTY_DETAIL = re.compile(
     r"partita\s+iva|codice\s+fiscale)\b[^:\n]{0,25}:",
     _I,
 )
+#: A postcode and a town, alone on a line ("DE 69876 Frankfurt", "75011 Paris").
+_POSTCODE_LINE = re.compile(r"^\W*(?:[A-Z]{1,2}[- ]?)?\d{4,6}(?:-\d{3,4})?\s+[^\W\d_][^\d:]{0,40}$")
 #: A section heading for the issuer, alone on its line ("Verkäufer", "Seller:", "Vendeur").
 _VENDOR_HEADING = re.compile(
     r"^\W*(?:from|seller|vendor|supplier|issuer|issued\s+by|sold\s+by|bill\s+from|lieferant|"
@@ -137,12 +139,17 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                 continue
             block[index] = m.start()
             stop = min(len(doc), index + 6)
+            detailed = False  # past a labelled detail, only details and a postcode line follow
             for below in range(index + 1, stop):
                 text = doc.lines[below]
                 if _VENDOR_LABEL.match(text) or _TITLE.match(text):
                     break
-                if ":" in text and not _PARTY_DETAIL.match(text):
+                detail = bool(_PARTY_DETAIL.match(text))
+                if (":" in text and not detail) or (
+                    detailed and not detail and not _POSTCODE_LINE.match(text)
+                ):
                     break
+                detailed = detailed or detail
                 block[below] = 0
         return block
 

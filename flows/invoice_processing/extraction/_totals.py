@@ -81,6 +81,14 @@ _CASH = re.compile(
 )
 _CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
 _ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
+#: An amount already paid, taken off what is due ("Deposit received", "Erhaltene Anzahlung").
+_PAID = re.compile(
+    r"\b(?:paid|payments?|deposit|prepa(?:id|yment)|advance|down\s*payment|anzahlung\w*|"
+    r"vorauszahlung\w*|bezahlt|gezahlt|geleistet\w*|acompte|d[ée]j[àa]\s+(?:pay|r[ée]gl)\w*|"
+    r"vers[ée]|anticipo|pagado|abonado|acconto|pagato|versato|aanbetaling|betaald|voorschot|"
+    r"zaliczk\w*|zapłacon\w*|sinal|adiantamento)\b",
+    _I,
+)
 #: An earlier invoice's amount still open, carried into this one's amount due.
 _CARRIED = re.compile(
     r"previous\s+balance|balance\s+(?:brought\s+)?forward|arrears|amount\s+overdue|"
@@ -292,58 +300,79 @@ def _all_amounts(doc: Document) -> set[Decimal]:
     return {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
 
 
+def _payments(doc: Document) -> list[tuple[int, Decimal]]:
+    """(line, amount) of each amount labelled as paid ("Deposit received", "Anzahlung")."""
+    return [(line, abs(amount)) for line, amount, _ in labelled_amounts(doc, _PAID)]
+
+
 def _after_payments(
     doc: Document,
     totals: list[Candidate[Decimal]],
-    gross: set[Decimal],
+    confirmed: set[Decimal],
     present: set[Decimal],
+    carrying: set[Decimal],
 ) -> list[Candidate[Decimal]]:
     """An amount still due after a payment or prepayment ("Balance due", "Zahlbetrag") is
-    not the invoice's total. It goes below a larger total that exceeds it by an amount the
-    document shows (the payment, 1 or more: not a rounding), when subtotal + tax confirm
-    that total, or when the total is a gross total ("Bruttosumme", "Total TTC") above it
-    and the payment stands on a line between the two."""
+    not the invoice's total. Unless the document's arithmetic confirms it (subtotal + tax,
+    cash - change), it goes below a larger total that exceeds it by an amount the document
+    shows (the payment, 1 or more: not a rounding), when subtotal + tax confirm that total,
+    or when that total is a gross total ("Bruttosumme", "Invoice total") and a payment of
+    the difference stands on a line between the two; and below the rest of an amount due
+    that carries an earlier balance (`carried_over`)."""
     present = {abs(value) for value in present}  # a payment is often written as a minus
+    payments = _payments(doc)
 
     def paid_between(top: Candidate[Decimal], due: Candidate[Decimal]) -> bool:
-        if top.label != "gross" or not 0 <= top.line < due.line:
-            return False
         paid = top.value - due.value
-        return any(
-            abs(a[2]) == paid for i in range(top.line + 1, due.line) for a in find_amounts(doc, i)
+        return (
+            top.label == "gross"
+            and 0 <= top.line < due.line
+            and any(top.line < line < due.line and amount == paid for line, amount in payments)
         )
 
-    carrying = {due for due, _rest in carried_over(doc, totals)}
     out: list[Candidate[Decimal]] = []
     for cand in totals:
-        above = [
-            c
-            for c in totals
-            if c.value - cand.value >= 1
-            and ((c.value in gross and c.value - cand.value in present) or paid_between(c, cand))
-        ]
-        if cand.label == "due" and above:
-            cand = cand.but(min(cand.confidence, max(c.confidence for c in above) - 0.05))
-        elif cand.label == "due" and cand.value in carrying:
-            # the amount due adds an earlier balance to this invoice's total: the total is
-            # the rest (`carried_over` adds it), not the amount due
-            cand = cand.but(min(cand.confidence, 0.55))
+        if cand.label == "due" and cand.value not in confirmed:
+            above = [
+                c
+                for c in totals
+                if c.value - cand.value >= 1
+                and (
+                    (c.value in confirmed and c.value - cand.value in present)
+                    or paid_between(c, cand)
+                )
+            ]
+            if above:
+                cand = cand.but(min(cand.confidence, max(c.confidence for c in above) - 0.05))
+            elif cand.value in carrying:
+                # it adds an earlier balance to this invoice's total: the total is the rest
+                # (`_cross_check` adds it), not the amount due
+                cand = cand.but(min(cand.confidence, 0.55))
         out.append(cand)
     return out
 
 
-def carried_over(doc: Document, totals: list[Candidate[Decimal]]) -> list[tuple[Decimal, Decimal]]:
+def carried_over(
+    doc: Document, totals: list[Candidate[Decimal]], confirmed: set[Decimal]
+) -> list[tuple[Decimal, Decimal]]:
     """(amount due, the rest) for an amount due that carries an earlier balance ("Previous
-    balance", "Ausstehende Forderung"), where the page shows the rest."""
-    present = _all_amounts(doc)
-    carried = [amount for _, amount, _ in labelled_amounts(doc, _CARRIED) if amount > 0]
-    return [
-        (c.value, c.value - p)
-        for c in totals
-        if c.label == "due"
-        for p in carried
-        if c.value - p > 0 and c.value - p in present
+    balance", "Ausstehende Forderung") not paid since, where the rest stands on a line above
+    the amount due and the document's arithmetic does not confirm the amount due."""
+    paid = {amount for _, amount in _payments(doc)}
+    carried = [
+        amount
+        for _, amount, _ in labelled_amounts(doc, _CARRIED)
+        if amount > 0 and amount not in paid
     ]
+    out: list[tuple[Decimal, Decimal]] = []
+    for c in totals:
+        if c.label != "due" or c.value in confirmed or c.line < 0:
+            continue
+        above = {a[2] for i in range(c.line) for a in find_amounts(doc, i)}
+        out.extend(
+            (c.value, c.value - p) for p in carried if c.value - p > 0 and c.value - p in above
+        )
+    return out
 
 
 def _cross_check(
@@ -362,7 +391,9 @@ def _cross_check(
         implied.extend((t.value + rounding, "rounding") for t in totals)
     for sub in raw["subtotal"][:3]:
         implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"])
-    implied.extend((rest, "less carried balance") for _, rest in carried_over(doc, totals))
+    confirmed = {value for value, why in implied if why in ("sub+tax", "cash-change")}
+    rests = carried_over(doc, totals, confirmed)
+    implied.extend((rest, "less carried balance") for _, rest in rests)
     values = {t.value for t in totals}
     cents = any("." in str(t.value) for t in totals)
     out: list[Candidate[Decimal]] = []
@@ -377,7 +408,7 @@ def _cross_check(
         if totals and cand.value == max(t.value for t in totals):
             boost += 0.02
         out.append(cand.but(min(cand.confidence + boost, 0.97)))
-    out = _after_payments(doc, out, {value for value, why in implied if why == "sub+tax"}, present)
+    out = _after_payments(doc, out, confirmed, present, {due for due, _ in rests})
     known = {c.value for c in out}
     for value, why in implied:
         if value > 0 and value not in known and value in present:
