@@ -429,6 +429,9 @@ def test_made_up_invoices_in_other_layouts(name: str) -> None:
         # a section of "label: value" lines under a buyer heading (self-billing layouts)
         "Käufer/Leistungsempfänger\nNummer: GE2020211\nName: Kunde & Partner AG\n"
         "Anschrift: Am Markt 5\nDE 01067 Dresden\nUSt.-Id.-Nr.: DE812345673\n",
+        # a number first, then the name and address unlabelled (a text layer's spaced digits)
+        "Käufer:\nNummer : GE2020211\nKunde & Partner AG\nAm Markt 5\nDE 0 1067 Dresden\n"
+        "USt.-Id.-Nr. : DE812345673\n",
     ],
 )
 def test_the_buyers_vat_id_above_the_sellers_is_not_the_vendors(buyer_block: str) -> None:

@@ -45,8 +45,15 @@ _PARTY_DETAIL = re.compile(
     r"partita\s+iva|codice\s+fiscale)\b[^:\n]{0,25}:",
     _I,
 )
-#: A postcode and a town, alone on a line ("DE 69876 Frankfurt", "75011 Paris").
-_POSTCODE_LINE = re.compile(r"^\W*(?:[A-Z]{1,2}[- ]?)?\d{4,6}(?:-\d{3,4})?\s+[^\W\d_][^\d:]{0,40}$")
+#: A postcode and a town, alone on a line ("DE 69876 Frankfurt", "75011 Paris"; a text
+#: layer may space the digits: "DE 6 9876").
+_POSTCODE_LINE = re.compile(
+    r"^\W*(?:[A-Z]{1,2}[- ]?)?\d(?:\s?\d){3,5}(?:-\d{3,4})?\s+[^\W\d_][^\d:]{0,40}$"
+)
+#: A street and a house number, alone on a line ("Kundenstraße 15", "12 Oak Street").
+_STREET_LINE = re.compile(
+    r"^\W*(?:[^\W\d_][^\d:]{1,40}\s\d{1,5}\s?[a-zA-Z]?|\d{1,5}[a-zA-Z]?,?\s+[^\W\d_][^\d:]{1,40})$"
+)
 #: A section heading for the issuer, alone on its line ("Verkäufer", "Seller:", "Vendeur").
 _VENDOR_HEADING = re.compile(
     r"^\W*(?:from|seller|vendor|supplier|issuer|issued\s+by|sold\s+by|bill\s+from|lieferant|"
@@ -139,17 +146,21 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                 continue
             block[index] = m.start()
             stop = min(len(doc), index + 6)
-            detailed = False  # past a labelled detail, only details and a postcode line follow
+            # Past a labelled detail, a plain line belongs to the block only as its name (when
+            # none came yet) or as an address line: another name is the next party's.
+            detailed = named = False
             for below in range(index + 1, stop):
                 text = doc.lines[below]
                 if _VENDOR_LABEL.match(text) or _TITLE.match(text):
                     break
                 detail = bool(_PARTY_DETAIL.match(text))
+                address = bool(_POSTCODE_LINE.match(text) or _STREET_LINE.match(text))
                 if (":" in text and not detail) or (
-                    detailed and not detail and not _POSTCODE_LINE.match(text)
+                    detailed and not detail and not address and named
                 ):
                     break
                 detailed = detailed or detail
+                named = named or not (detail or address)
                 block[below] = 0
         return block
 
