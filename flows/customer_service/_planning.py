@@ -23,6 +23,7 @@ __all__ = [
     "clarify",
     "make_plan",
     "mentions_items",
+    "new_method_by_words",
     "paid",
     "payment_method",
     "targets",
@@ -153,6 +154,27 @@ def payment_method(
     if refused:  # say so rather than pick another
         return None, True, "refund_method_not_allowed"
     return order.paid_with, False, None
+
+
+#: What a payment change goes to: the method after "to", "with", "using" or "onto".
+_TO_METHOD = re.compile(
+    r"\b(?:to|with|using|use|onto|via|by)\s+(?:my|the|a|our)?\s*(?:\w+\s+)?"
+    r"(?P<what>pay ?pal|gift ?card|GC|(?:credit|debit) ?card|visa|mastercard)\b",
+    re.IGNORECASE,
+)
+
+
+def new_method_by_words(ctx: Context) -> tuple[list[str], str | None]:
+    """The customer's methods of the kind a payment change names in words ("to my PayPal",
+    "with my gift card"), and that kind: the one after "to"/"with" when the message names
+    several ("from my card to PayPal"), else the only one named. ([], None): none named."""
+    kinds = [k for k, pattern in _SOURCES.items() if pattern.search(ctx.text)]
+    target = _TO_METHOD.search(ctx.text)
+    if target is not None:
+        kinds = [k for k, pattern in _SOURCES.items() if pattern.search(target.group("what"))]
+    if len(kinds) != 1:
+        return [], None
+    return [m.id for m in ctx.customer.payment_methods if m.source == kinds[0]], kinds[0]
 
 
 def clarify(

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["POLICY", "RULES_QUESTION", "delivery_claim", "refund_missing"]
+__all__ = [
+    "PARTIAL_CANCEL",
+    "POLICY",
+    "RULES_QUESTION",
+    "delivery_claim",
+    "only_thanks",
+    "part_of_order",
+    "refund_missing",
+]
 
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
 #: A parcel the customer says did not reach them ("never arrived", "haven't received it").
@@ -59,6 +67,16 @@ _NOT_REFUNDED = re.compile(
     re.IGNORECASE,
 )
 
+#: Part of an order, the rest kept ("cancel just the headphones", "keep the rest", "remove
+#: the lamp from my order").
+_PART_OF_ORDER = re.compile(
+    r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b|"
+    r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b|"
+    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+(?:the|my|this)"
+    r"\s+order\b",
+    re.IGNORECASE,
+)
+
 #: A question about the rules rather than a request about an order ("What is your return
 #: policy?", "Is there a cancellation fee?", "How do exchanges work?").
 RULES_QUESTION = re.compile(
@@ -81,6 +99,40 @@ POLICY = {
     "address and its payment method)",
 }
 POLICY["refund"] = POLICY["return"]
+#: Why part of an order cannot be cancelled, and what can be done instead.
+PARTIAL_CANCEL = (
+    "an order can only be cancelled as a whole, not item by item; before it ships its items "
+    "can be swapped for another option of the same product, and once it is delivered they "
+    "can be returned"
+)
+
+
+#: Thanks or a closing word ("Thanks, all sorted!", "Great, thank you").
+_THANKS = re.compile(
+    r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|cheers|much\s+appreciated|appreciate\s+(?:it|your\s+help))\b",
+    re.IGNORECASE,
+)
+#: ... and anything that makes it more than thanks: a question, a complaint, an order.
+_MORE_THAN_THANKS = re.compile(
+    r"\?|#\s?W?\d|\b(?:but|however|still|not|no|never|problem|issue|wrong|broken|missing|"
+    r"cancel|return|refund|exchange|change|send|ship|where|when|why|how|please|pls|can|could|"
+    r"would|need|want|help\s+me|nothing|worst|terrible|awful|horrible|disappoint\w*|useless|"
+    r"ridiculous|unacceptable|angry|upset|annoy\w*|frustrat\w*)\b|n't\b",
+    re.IGNORECASE,
+)
+
+
+def only_thanks(text: str) -> bool:
+    """A short message that thanks or closes the conversation and asks for nothing."""
+    words = text.split()
+    return (
+        0 < len(words) <= 20 and bool(_THANKS.search(text)) and not _MORE_THAN_THANKS.search(text)
+    )
+
+
+def part_of_order(text: str) -> bool:
+    """The customer asks for part of an order to go, the rest kept."""
+    return bool(_PART_OF_ORDER.search(text))
 
 
 def refund_missing(text: str) -> bool:

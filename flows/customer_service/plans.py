@@ -91,6 +91,16 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             "only orders that have not been processed yet can be cancelled",
             order_ids=[o.id for o in orders],
         )
+    if cues.part_of_order(ctx.text):
+        # no partial cancellation: say so, and let the customer decide on the whole order
+        return make_plan(
+            ctx,
+            intent,
+            "clarify",
+            "partial_cancel",
+            f"{cues.PARTIAL_CANCEL}; reply if you would like to cancel the whole order",
+            order_ids=[o.id for o in orders],
+        )
     if reason is None:
         return make_plan(
             ctx,
@@ -277,6 +287,15 @@ _PLANNERS: dict[str, Callable[[Context, str], Any]] = {
 
 def plan(intent: str, ctx: Context) -> RequestPlan:
     """The `RequestPlan` for one request."""
+    if cues.only_thanks(ctx.text):  # nothing to do, and nothing for a person to look into
+        return make_plan(
+            ctx,
+            intent,
+            "inform",
+            "thanks",
+            "we are glad to hear it; nothing more is needed",
+            order_ids=[],
+        )
     if intent in cues.POLICY and _asks_about_rules(ctx):
         return make_plan(ctx, intent, "inform", "policy", cues.POLICY[intent], order_ids=[])
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)

@@ -3,7 +3,8 @@
 The address is written out in the message, or pointed at: "(same as #W…)", "my home
 address" (the profile's), "the same address as my laptop order" (another order's). The
 orders it is for are those named, else those the words point at (references.py); a message
-about the account's address ("I moved", "my default address") changes the profile.
+about the account's address ("I moved", "my default address") changes the profile; a move
+whose message asks for orders ("send my orders that haven't shipped there") changes those.
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ from flows.customer_service.schemas import RequestPlan
 
 __all__ = ["change_address"]
 
-#: The customer's own (default) address rather than where an order goes.
-_ACCOUNT = re.compile(
-    r"\b(?:default|account|profile|on file|billing|home address (?:is|has changed)|i(?:'ve| have)? "
-    r"moved|my address (?:is|has changed))\b",
-    re.IGNORECASE,
-)
+#: The customer's own (default) address rather than where an order goes. A move ("I moved")
+#: is the account's address when the message names no order.
+_ACCOUNT = re.compile(r"\b(?:default|account|profile|on file|billing)\b", re.IGNORECASE)
 _ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
 
 
@@ -68,6 +66,7 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
     fields = address.model_dump()
     inferred = False
     if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not _ACCOUNT.search(ctx.text):
+        # an order meant (a move's message too, when it speaks of orders)
         orders, inferred = targets(ctx, {"pending"})
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should go to this address?")

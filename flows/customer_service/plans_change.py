@@ -20,6 +20,7 @@ from flows.customer_service._planning import (
     clarify,
     make_plan,
     mentions_items,
+    new_method_by_words,
     targets,
     which_order,
 )
@@ -163,6 +164,24 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
     own = {m.id: m for m in ctx.customer.payment_methods}
     named = [method] if method else [m.group(0) for m in PAYMENT_ID.finditer(ctx.text)]
     named = [m for m in named if m in own]
+    if not named:  # in words: "to my PayPal", "with my gift card"
+        of_kind, kind = new_method_by_words(ctx)
+        if kind is not None and len(of_kind) != 1:
+            mine = ", ".join(own) or "none"
+            return clarify(
+                ctx,
+                intent,
+                "which_payment_method",
+                f"which of your payment methods should it be? ({kind.replace('_', ' ')}: "
+                f"{', '.join(of_kind) or 'none on your account'}; yours: {mine})",
+            )
+        named = of_kind
+    inferred = False
+    if named and not ctx.orders:
+        orders, inferred = targets(ctx, {"pending"})
+        if not orders:
+            return which_order(ctx, intent, {"pending"}, "which order should be paid this way?")
+        ctx = replace(ctx, orders=orders)
     pending = [o for o in ctx.orders if o.status == "pending"]
     if not named or not pending:
         return make_plan(
@@ -208,4 +227,5 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
         "modify_payment",
         "the payment method can be changed",
         actions=actions,
+        details={"needs_explicit_confirmation": inferred},
     )

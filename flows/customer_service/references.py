@@ -44,7 +44,7 @@ _SUFFIX = re.compile(
 )
 _ALL = re.compile(
     r"\b(?:all|both|every(?: one of)?|each of) (?:of )?(?:my |the |these |those )?"
-    r"(?:\w+ ){0,2}?orders\b",
+    r"(?:\w+ ){0,2}?orders\b|\b(?:my|the) (?:\w+ )?orders (?:that|which)\b",
     re.IGNORECASE,
 )
 _PROFILE = re.compile(

@@ -453,3 +453,60 @@ def test_a_return_of_what_never_arrived_is_a_claim_for_a_person(text: str, outco
     assert d.outcome == outcome, (d.outcome, d.reason)
     assert d.actions == []
     assert (d.reason == "not_arrived") == (outcome == "human")
+
+
+@pytest.mark.parametrize(
+    ("text", "method"),
+    [
+        ("Please pay #W0000001 with my PayPal instead.", "paypal_3333333"),
+        ("Switch #W0000001 from my credit card to PayPal.", "paypal_3333333"),
+        ("I'd like to pay #W0000001 with my gift card.", "gift_card_2222222"),
+    ],
+)
+def test_a_payment_change_names_the_method_in_words(text: str, method: str) -> None:
+    d = decide(situation(text, "payment"))
+    [change] = d.actions or d.requests[0].actions  # done, or proposed for a yes
+    assert change.action == "modify_order_payment"
+    assert change.request == {"order_id": "#W0000001", "payment_method_id": method}
+
+
+def test_part_of_an_order_is_not_cancelled_as_the_whole_of_it() -> None:
+    text = "Cancel just the shirt in #W0000001 and keep the rest, I ordered it by mistake."
+    d = decide(situation(text, "cancel"))
+    assert (d.outcome, d.reason, d.actions) == ("clarify", "partial_cancel", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        (
+            "I moved to 5 Oak Ave, Austin, TX 78702. Please update my orders that haven't shipped.",
+            [("modify_order_address", "#W0000001")],
+        ),
+        ("I moved to 5 Oak Ave, Austin, TX 78702.", [("update_customer_address", None)]),
+    ],
+)
+def test_a_move_changes_the_orders_it_names_or_else_the_account(
+    text: str, kinds: list[tuple[str, str | None]]
+) -> None:
+    d = decide(situation(text, "address_change"))
+    assert d.outcome == "confirm"
+    assert [(a.action, a.request.get("order_id")) for a in d.requests[0].actions] == kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "thanks"),
+    [
+        ("Thanks for your help, everything is fine now!", True),
+        ("Great, thank you :)", True),
+        ("Thanks, but #W0000002 still hasn't arrived.", False),
+        ("Thank you for nothing. Worst service ever.", False),
+        ("Thanks! Could you also cancel #W0000001?", False),
+    ],
+)
+def test_thanks_alone_asks_for_nothing_and_goes_to_no_one(text: str, thanks: bool) -> None:
+    d = decide(situation(text, "complaint"))
+    assert (d.reason == "thanks") == thanks, (d.outcome, d.reason)
+    assert d.actions == []
+    if thanks:
+        assert d.outcome == "inform" and d.ticket_status == "solved"
