@@ -15,6 +15,7 @@ __all__ = [
     "only_thanks",
     "part_of_order",
     "refund_missing",
+    "replacement_of_damaged",
 ]
 
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
@@ -128,6 +129,26 @@ def only_thanks(text: str) -> bool:
     return (
         0 < len(words) <= 20 and bool(_THANKS.search(text)) and not _MORE_THAN_THANKS.search(text)
     )
+
+
+#: The same product again ("send a new one, same model", "a replacement") ...
+_SAME_AGAIN = re.compile(
+    r"\bsame\s+(?:model|one|item|thing|product|version|kind|option)\b|\bidentical\b|"
+    r"\breplacement\b|\breplace\s+(?:it|them)\b|\b(?:a|another)\s+new\s+one\b",
+    re.IGNORECASE,
+)
+#: ... for one that came damaged or does not work.
+_DAMAGED = re.compile(
+    r"\b(?:damaged|broken|cracked|shattered|dented|defective|faulty|dead\s+on\s+arrival|"
+    r"stopped\s+working|(?:does|did|is|was)\s*n[o']?t\s+work(?:ing)?|not\s+working)\b",
+    re.IGNORECASE,
+)
+
+
+def replacement_of_damaged(text: str) -> bool:
+    """The customer wants the same product again for one that came damaged: no exchange
+    (that is for another option) and no return (they want the item); a claim for a person."""
+    return bool(_SAME_AGAIN.search(text) and _DAMAGED.search(text))
 
 
 def part_of_order(text: str) -> bool:

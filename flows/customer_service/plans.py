@@ -296,6 +296,14 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
             "we are glad to hear it; nothing more is needed",
             order_ids=[],
         )
+    if intent in ("exchange", "return", "refund") and cues.replacement_of_damaged(ctx.text):
+        return make_plan(
+            ctx,
+            intent,
+            "human",
+            "damaged_replacement",
+            "a colleague will look into replacing the damaged item",
+        )
     if intent in cues.POLICY and _asks_about_rules(ctx):
         return make_plan(ctx, intent, "inform", "policy", cues.POLICY[intent], order_ids=[])
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)

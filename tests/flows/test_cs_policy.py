@@ -510,3 +510,24 @@ def test_thanks_alone_asks_for_nothing_and_goes_to_no_one(text: str, thanks: boo
     assert d.actions == []
     if thanks:
         assert d.outcome == "inform" and d.ticket_status == "solved"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "person"),
+    [
+        (
+            "The lamp from #W0000002 arrived broken. Send me a new one, same model.",
+            "exchange",
+            True,
+        ),
+        ("My shirt from #W0000002 is damaged, I want a replacement.", "return", True),
+        ("The shirt from #W0000002 is broken, I'd like my money back.", "return", False),
+        ("Can I exchange the shirt in #W0000002 for a size L?", "exchange", False),
+    ],
+)
+def test_the_same_item_again_for_a_damaged_one_is_for_a_person(
+    text: str, intent: str, person: bool
+) -> None:
+    d = decide(situation(text, intent))
+    assert (d.outcome == "human" and d.reason == "damaged_replacement") == person, d.reason
+    assert d.actions == []
