@@ -554,3 +554,53 @@ def test_an_earlier_balance_carried_into_the_amount_due_is_not_this_invoices(
     text: str, total: str
 ) -> None:
     assert sums(text)["total"] == Decimal(total)
+
+
+@pytest.mark.parametrize(
+    ("text", "tax_id"),
+    [
+        # the next column is not part of the number
+        ("ABN: 64 636 506 132    Lic. No. 287114C", "64636506132"),
+        ("Partita IVA: 30182980786   Cod. Fiscale: RSSMRA80A01H501U", "30182980786"),
+        # one number for two ids, and the Portuguese taxpayer label
+        ("P.IVA e C.F. 09161460481", "09161460481"),
+        ("Contribuinte n.º 521740380", "521740380"),
+        ("GSTIN/UIN: 27AAPFU0939F1ZV", "27AAPFU0939F1ZV"),
+    ],
+)
+def test_tax_id_labels_and_their_values_end_where_the_number_does(text: str, tax_id: str) -> None:
+    found = find_tax_ids(doc(text))
+    assert found and found[0].value == tax_id
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Credit Note Number: CN-00412\nOriginal Invoice: INV-01977", "CN-00412"),
+        ("FATURA-RECIBO FR 2024A1/312", "FR 2024A1/312"),
+    ],
+)
+def test_credit_note_and_invoice_receipt_numbers(text: str, number: str) -> None:
+    found = best(find_invoice_numbers(doc(text)))
+    assert found is not None and found.value == number
+
+
+def test_total_iva_is_the_tax_and_total_con_iva_the_total() -> None:
+    assert sums("Total IVA 36,31\nTOTAL 410,00 EUR")["total"] == Decimal("410.00")
+    assert sums("Subtotal 100,00\nIVA 21% 21,00\nTotal con IVA 121,00")["total"] == Decimal(
+        "121.00"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Lyon, le 22 mars 2024",
+        "Dresden, den 22.03.2024",
+        "Milano, lì 22 marzo 2024",
+        "Warszawa, dnia 22.03.2024",
+    ],
+)
+def test_a_letters_place_and_date_is_the_issue_date(line: str) -> None:
+    text = f"{line}\nFacture n° 7 selon devis du 11/03/2024"
+    assert dated(text, "issue") == dt.date(2024, 3, 22)

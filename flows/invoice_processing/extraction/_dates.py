@@ -103,6 +103,12 @@ _ISSUE = re.compile(
     r"data\s+d[ae]\s+(?:emiss[ãa]o|fatura)|datum\s+van\s+uitgifte|dia\s+de\s+emiss[ãa]o)\b",
     re.IGNORECASE,
 )
+#: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den
+#: 05.03.2026", "Milano, lì 5 marzo 2026", "Warszawa, dnia 12.04.2024", "Porto, 6 de maio".
+_PLACE_DATE = re.compile(
+    r"^\W*[^\W\d_][^\W\d_' .-]{1,30},\s*(?:(?:le|den|am|a|lì|li|dnia|em|el|the)\s+)?$",
+    re.IGNORECASE,
+)
 #: "Rechnung Nr. 17 vom 05.03.2026", "Facture n° 12 du ...": dated by what it follows.
 _WEAK = re.compile(r"(?:\b|(?<=\d))(?:vom|du|del|dated|van|z\s+dnia|de)\s*$", re.IGNORECASE)
 _DOCUMENT = re.compile(
@@ -230,6 +236,8 @@ def _label(doc: Document, index: int, start: int, nth: int) -> tuple[str | None,
         return kinds[-1], 1.0
     if (titled := _document_date(before))[0] is not None:
         return titled
+    if _PLACE_DATE.match(doc.lines[index][:start]):
+        return "issue", 0.85
     above = doc.lines[index - 1] if index > 0 and not before.strip() else ""
     weak = _WEAK.search(above)
     if weak and not _kinds(above[: weak.start()][-48:]) and _document_date(above)[0]:

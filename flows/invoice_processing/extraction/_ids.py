@@ -33,11 +33,15 @@ _VAT = re.compile(
 _TAX_LABEL = re.compile(
     r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
-    r"umsatzsteuer-?id\w*)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|number|"
-    r"n[°º]|num(?:ber|éro|ero)|#|code|\.)\.?)*)\s*[:#]?\s*",
+    r"umsatzsteuer-?id\w*|contribuinte)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
+    # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
+    r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
     _I,
 )
-_TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d[\dA-Z .-]{4,18}[\dA-Z])")
+#: A tax id's value: its groups may be spaced singly ("DE 136 695 976"); a wider gap or a
+#: word is the next column ("ABN: 64 636 506 132    Lic. No.", "30182980786 Cod. Fiscale").
+_TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d(?:[\dA-Z.-]|(?<! ) (?=\d)){4,18}[\dA-Z])")
 _DOC_VALUE = re.compile(
     r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9/#-])*\d)"
     r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
@@ -60,6 +64,7 @@ _TAX_WORD = r"(?<=faktura\s)vat\b|(?<=faktury\s)vat\b"
 _QUALIFIED_DOC = re.compile(rf"(faktur[ay])\s+(?:{_TAX_WORD})", _I)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
+    r"\bcredit\s+note|"
     r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
@@ -67,9 +72,10 @@ _INVOICE_LABEL = re.compile(
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
     r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
-    r"fatura)(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)"
-    # An Iberian series before the number: "Fatura FT 2024/389", "Factura A 123".
-    r"|\b(?:fatura|factura)\s+(?=(?-i:[A-Z]{1,3})\s\d)",
+    r"fatura)(?:-recibo)?(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)"
+    # An Iberian series before the number: "Fatura FT 2024/389", "Factura A 123",
+    # "Fatura-Recibo FR 2024A1/312".
+    r"|\b(?:fatura|factura)(?:-recibo)?\s+(?=(?-i:[A-Z]{1,3})\s\d)",
     _I,
 )
 #: A title line that names the document and, further on, its number: "Handelsrechnung

@@ -55,7 +55,7 @@ _DUE = re.compile(
 _GROSS = re.compile(
     r"total\s*\(?\s*(?:incl\w*|inc\.?|including|with|gross|ttc)|(?:incl|inkl)\w*\.?\s*"
     r"(?:vat|tax|gst|mwst|ust|iva|tva|btw)|gesamtbetrag|gesamtsumme|endbetrag|brutto\w*|"
-    r"rechnungsbetrag|ttc|importe\s+total|total\s+factura|total\s+(?:con\s+)?iva|"
+    r"rechnungsbetrag|ttc|importe\s+total|total\s+factura|total\s+con\s+iva|"
     r"totale\s+(?:fattura|documento|ivato|complessivo)|totaal\s+(?:incl\w*|te)|invoice\s+total|"
     r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b",
     _I,
