@@ -604,3 +604,8 @@ def test_total_iva_is_the_tax_and_total_con_iva_the_total() -> None:
 def test_a_letters_place_and_date_is_the_issue_date(line: str) -> None:
     text = f"{line}\nFacture n° 7 selon devis du 11/03/2024"
     assert dated(text, "issue") == dt.date(2024, 3, 22)
+
+
+def test_a_gstin_run_on_into_the_next_column_is_cut_to_its_valid_length() -> None:
+    found = find_tax_ids(doc("GSTIN/UIN: 27AAPFU0939F1ZV 30 Days"))
+    assert found and found[0].value == "27AAPFU0939F1ZV" and found[0].confidence == 0.9

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from schwifty import IBAN
+from stdnum.au import abn
 from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
+from stdnum.in_ import gstin
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 
@@ -39,8 +41,8 @@ _TAX_LABEL = re.compile(
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
     _I,
 )
-#: A tax id's value: its groups may be spaced singly ("DE 136 695 976"); a wider gap or a
-#: word is the next column ("ABN: 64 636 506 132    Lic. No.", "30182980786 Cod. Fiscale").
+#: A tax id's value: its groups may be spaced ("DE 136 695 976"); a word after it is the
+#: next column ("ABN: 64 636 506 132    Lic. No.", "30182980786 Cod. Fiscale").
 _TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d(?:[\dA-Z.-]|(?<! ) (?=\d)){4,18}[\dA-Z])")
 _DOC_VALUE = re.compile(
     r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9/#-])*\d)"
@@ -180,6 +182,16 @@ def _validate_vat(compact: str) -> bool:
     return any(check(compact) for check in validators)
 
 
+def _other_id(compact: str) -> bool:
+    """A tax id with check digits other than a VAT number, valid only after its label: an
+    Indian GSTIN (15 characters), an Australian ABN (11 digits)."""
+    return bool(gstin.is_valid(compact) or abn.is_valid(compact))
+
+
+def _validate_labelled(compact: str) -> bool:
+    return _validate_vat(compact) or _other_id(compact)
+
+
 #: Labels that name a country's VAT number written without its country prefix.
 _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(?:nif|cif|nipc)\b", _I), ("es", "pt")),
@@ -220,10 +232,16 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             if value is None:
                 continue
             compact = re.sub(r"[ .-]", "", value.group(1))
+            if not _validate_labelled(compact) and not _national(m.group(0), compact):
+                # a fixed-length id run on into the next column ("27AAPFU0939F1ZV 30 Days")
+                compact = next(
+                    (compact[:n] for n in (15, 11) if n < len(compact) and _other_id(compact[:n])),
+                    compact,
+                )
             digits = sum(ch.isdigit() for ch in compact)
             if compact in found or digits < 6 or _DATE_LIKE.match(value.group(1)):
                 continue
-            if _validate_vat(compact):
+            if _validate_labelled(compact):
                 confidence = 0.9
             elif _national(m.group(0), compact):
                 confidence = 0.8
