@@ -453,3 +453,17 @@ def test_a_sellers_lines_after_the_buyers_labelled_details_stay_the_sellers() ->
     )
     got = parse_invoice(text).value
     assert (got.vendor_name, got.vendor_tax_id) == ("Acme Tools Ltd", "GB980780684")
+
+
+def test_the_address_under_a_window_envelopes_return_line_is_the_buyers() -> None:
+    text = (
+        "Lasertechnik Brenner GmbH\nGewerbering 7\n91126 Schwabach\n"
+        "Lasertechnik Brenner GmbH · Gewerbering 7 · 91126 Schwabach\n"
+        "Alpen Metallbau GmbH\nEinkauf\nIndustriestraße 22\n6020 Innsbruck\nÖSTERREICH\n"
+        "UID: ATU73211393\nRechnung Nr. R240318 vom 18.03.2024\n"
+        "Laserzuschnitt 1 500,00 € 500,00 €\nNetto 500,00 €\nUSt 0 % 0,00 €\n"
+        "Gesamtbetrag 500,00 €\nSteuerschuldnerschaft des Leistungsempfängers\n"
+        "USt-IdNr. DE136695976 · Amtsgericht Fürth HRB 1234\n"
+    )
+    got = parse_invoice(text).value
+    assert (got.vendor_name, got.vendor_tax_id) == ("Lasertechnik Brenner GmbH", "DE136695976")

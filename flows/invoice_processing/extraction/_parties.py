@@ -50,6 +50,12 @@ _PARTY_DETAIL = re.compile(
 _POSTCODE_LINE = re.compile(
     r"^\W*(?:[A-Z]{1,2}[- ]?)?\d(?:\s?\d){3,5}(?:-\d{3,4})?\s+[^\W\d_][^\d:]{0,40}$"
 )
+#: A window envelope's return line: the sender's name, street and town on one line, set
+#: apart by dots or bars ("Firma GmbH · Gewerbering 7 · 91126 Schwabach").
+_RETURN_LINE = re.compile(
+    r"^[^·•●|:]{3,60}(?:\s[·•●|]\s[^·•●|:]{2,60}){1,3}\s[·•●|]\s(?:[A-Z]{1,2}[- ]?)?\d{4,5}\s+"
+    r"[^\W\d_][^·•●|:\d]{1,40}$"
+)
 #: A street and a house number, alone on a line ("Kundenstraße 15", "12 Oak Street").
 _STREET_LINE = re.compile(
     r"^\W*(?:[^\W\d_][^\d:]{1,40}\s\d{1,5}\s?[a-zA-Z]?|\d{1,5}[a-zA-Z]?,?\s+[^\W\d_][^\d:]{1,40})$"
@@ -136,35 +142,45 @@ _DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
 
 
 def buyer_lines(doc: Document) -> dict[int, int]:
-    """Lines of the buyer's block: line index -> column where the buyer's part starts."""
+    """Lines of the buyer's block: line index -> column where the buyer's part starts.
+
+    A block opens at a buyer label ("Bill to", "Rechnungsempfänger"), or below a window
+    envelope's return line near the top ("Firma GmbH · Gewerbering 7 · 91126 Schwabach"),
+    which the recipient's address follows unlabelled."""
 
     def build() -> dict[int, int]:
         block: dict[int, int] = {}
         for index, line in enumerate(doc.lines):
-            m = _BUYER.search(line)
-            if m is None or index in block:
+            if index in block:
                 continue
-            block[index] = m.start()
-            stop = min(len(doc), index + 6)
-            # Past a labelled detail, a plain line belongs to the block only as its name (when
-            # none came yet) or as an address line: another name is the next party's.
-            detailed = named = False
-            for below in range(index + 1, stop):
-                text = doc.lines[below]
-                if _VENDOR_LABEL.match(text) or _TITLE.match(text):
-                    break
-                detail = bool(_PARTY_DETAIL.match(text))
-                address = bool(_POSTCODE_LINE.match(text) or _STREET_LINE.match(text))
-                if (":" in text and not detail) or (
-                    detailed and not detail and not address and named
-                ):
-                    break
-                detailed = detailed or detail
-                named = named or not (detail or address)
-                block[below] = 0
+            if (m := _BUYER.search(line)) is not None:
+                block[index] = m.start()
+                block.update(dict.fromkeys(_block_below(doc, index, 5), 0))
+            elif index < 15 and _RETURN_LINE.match(line):
+                block.update(dict.fromkeys(_block_below(doc, index, 6), 0))
         return block
 
     return doc.memo("buyer", build)
+
+
+def _block_below(doc: Document, index: int, size: int) -> list[int]:
+    """The lines under a buyer's heading that still describe the buyer (at most `size`)."""
+    lines: list[int] = []
+    # Past a labelled detail, a plain line belongs to the block only as its name (when none
+    # came yet) or as an address line: another name is the next party's.
+    detailed = named = False
+    for below in range(index + 1, min(len(doc), index + 1 + size)):
+        text = doc.lines[below]
+        if _VENDOR_LABEL.match(text) or _TITLE.match(text):
+            break
+        detail = bool(_PARTY_DETAIL.match(text))
+        address = bool(_POSTCODE_LINE.match(text) or _STREET_LINE.match(text))
+        if (":" in text and not detail) or (detailed and not detail and not address and named):
+            break
+        detailed = detailed or detail
+        named = named or not (detail or address)
+        lines.append(below)
+    return lines
 
 
 def _has_suffix(text: str) -> float:
