@@ -609,3 +609,20 @@ def test_a_letters_place_and_date_is_the_issue_date(line: str) -> None:
 def test_a_gstin_run_on_into_the_next_column_is_cut_to_its_valid_length() -> None:
     found = find_tax_ids(doc("GSTIN/UIN: 27AAPFU0939F1ZV 30 Days"))
     assert found and found[0].value == "27AAPFU0939F1ZV" and found[0].confidence == 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("ABN: 64 636 506 132\nTotal $634.04", "AUD"),
+        ("Melbourne VIC 3000\nTotal $10.00", "AUD"),
+        ("Toronto ON M5V 2T6\nTotal $5.00", "CAD"),
+        ("Springfield, IL 62704\nTotal $5.00", "USD"),
+        ("ABN AMRO Bank\nTotal $5.00", "USD"),
+    ],
+)
+def test_a_dollar_is_the_currency_of_the_country_the_document_comes_from(
+    text: str, code: str
+) -> None:
+    found = best(find_currency(doc(text)))
+    assert found is not None and found.value == code

@@ -133,10 +133,29 @@ def without_currency(text: str) -> str:
     return _CURRENCY.sub(" ", text)
 
 
+#: Where a document comes from, by what only that country prints: its business numbers
+#: ("ABN", "GST/HST ... RT0001", "NZBN") and its addresses ("VIC 3000", "Toronto ON M5V 2T6").
+_COUNTRY_CUES = (
+    ("AU", re.compile(r"\b(?:ABN(?!\s*AMRO)|ACN)\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s+\d{4}\b")),
+    (
+        "CA",
+        re.compile(
+            r"\bGST/HST\b|\b\d{9}\s?RT\d{4}\b|\b(?:ON|QC|BC|AB|MB|SK|NS|NB)\s+"
+            r"[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+        ),
+    ),
+    ("NZ", re.compile(r"\bNZBN\b|\bIRD\s+(?:No|Number)\b")),
+)
+
+
 def _country_hint(doc: Document) -> str | None:
-    """A country from an IBAN or VAT id prefix, which settles "$" and "kr"."""
-    m = re.search(r"\b(AU|CA|SG|NZ|HK|SE|NO|DK|IS)\d{2}", " ".join(doc.lines[:400]))
-    return m.group(1) if m else None
+    """A country from an IBAN or VAT id prefix, else from a business number or an address
+    only that country prints; it settles "$" and "kr"."""
+    text = " ".join(doc.lines[:400])
+    m = re.search(r"\b(AU|CA|SG|NZ|HK|SE|NO|DK|IS)\d{2}", text)
+    if m:
+        return m.group(1)
+    return next((country for country, cue in _COUNTRY_CUES if cue.search(text)), None)
 
 
 _CURRENCY_LABEL = re.compile(r"currency|währung|devise|moneda|valuta|divisa|munt", re.IGNORECASE)
