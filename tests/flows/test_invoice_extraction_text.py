@@ -626,3 +626,9 @@ def test_a_dollar_is_the_currency_of_the_country_the_document_comes_from(
 ) -> None:
     found = best(find_currency(doc(text)))
     assert found is not None and found.value == code
+
+
+def test_a_number_written_like_a_date_that_cannot_be_one_is_the_number() -> None:
+    found = best(find_invoice_numbers(doc("Faktura nr 47/04/2024\nData wystawienia: 30.04.2024")))
+    assert found is not None and found.value == "47/04/2024"
+    assert best(find_invoice_numbers(doc("Invoice 12/04/2024\nTotal 5.00"))) is None

@@ -129,7 +129,12 @@ _PO_LINE = re.compile(
 _GLUED_DATE = re.compile(
     r"(?<=\d)(?:vom|du|of|from|dated|del|van|z)\d{1,2}[./]\d{1,2}[./]\d{2,4}$", _I
 )
-_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{2,4}$")
+#: A value that could be a date (day and month in range), not a number ("47/04/2024" is not).
+_DAY, _MONTH = r"(?:0?[1-9]|[12]\d|3[01])", r"(?:0?[1-9]|1[0-2])"
+_DATE_LIKE = re.compile(
+    rf"^(?:{_DAY}[./-]{_MONTH}|{_MONTH}[./-]{_DAY})[./-](?:\d{{2}}|\d{{4}})$"
+    rf"|^\d{{4}}[./-]{_MONTH}[./-]{_DAY}$"
+)
 
 
 @lru_cache(maxsize=2048)
