@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bpa.documents import DocumentStore
     from bpa.models import ClassifyTask
 
-__all__ = ["Flow", "FlowInfo", "FlowRegistry", "UnknownFlow", "load_flows"]
+__all__ = ["Flow", "FlowInfo", "FlowRegistry", "UnknownFlow", "load_flows", "one_step_graph"]
 
 GROUP = "bpa.flows"
 
@@ -142,6 +142,22 @@ class _LoadedFlows(Mapping[str, Flow]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def one_step_graph(
+    state: type[Any], input_schema: type[BaseModel], name: str, node: Callable[..., Any]
+) -> StateGraph[Any, Any, Any, Any]:
+    """A flow of one node (an administrative action: a vendor import): START -> node -> END,
+    with the engine's `RunContext`."""
+    from langgraph.graph import END, START, StateGraph
+
+    from bpa.runs.context import RunContext
+
+    graph = StateGraph(state, context_schema=RunContext, input_schema=input_schema)
+    graph.add_node(name, node)
+    graph.add_edge(START, name)
+    graph.add_edge(name, END)
+    return graph
 
 
 def load_flows(eps: Iterable[EntryPoint] | None = None) -> dict[str, FlowInfo]:

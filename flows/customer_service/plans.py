@@ -43,6 +43,18 @@ __all__ = ["Context", "category", "plan"]
 _REFUND = re.compile(r"\b(?:refund\w*|money back|reimburse\w*)\b", re.IGNORECASE)
 
 
+def _not_arrived(ctx: Context, intent: str, orders: list[Order]) -> RequestPlan:
+    """A delivery claim, for a person."""
+    return make_plan(
+        ctx,
+        intent,
+        "human",
+        "not_arrived",
+        "a colleague will look into the delivery of your order",
+        order_ids=[o.id for o in orders],
+    )
+
+
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
     found = references.find_orders(ctx.text, ctx.customer_orders) if not ctx.orders else None
     named = ctx.orders or (found.orders if found and found.how else [])
@@ -51,14 +63,7 @@ def _order_status(ctx: Context, intent: str) -> RequestPlan:
     if cues.delivery_claim(ctx.text, delivered=delivered):
         # Delivered on paper, not at the door (lost, stolen, the wrong address): a claim
         # for a person. An order still on its way is only late: its status answers that.
-        return make_plan(
-            ctx,
-            intent,
-            "human",
-            "not_arrived",
-            "a colleague will look into the delivery of your order",
-            order_ids=[o.id for o in named],
-        )
+        return _not_arrived(ctx, intent, named)
     return make_plan(
         ctx,
         intent,
@@ -147,14 +152,7 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
     if cues.delivery_claim(ctx.text, delivered=True, returning=True):
         # Nothing (or not everything) arrived: there is nothing to send back, so no return
         # is proposed; the delivery is for a person to look into.
-        return make_plan(
-            ctx,
-            intent,
-            "human",
-            "not_arrived",
-            "a colleague will look into the delivery of your order",
-            order_ids=[o.id for o in ctx.orders],
-        )
+        return _not_arrived(ctx, intent, ctx.orders)
     orders, inferred = targets(ctx, {"delivered"})
     if not orders:
         return which_order(ctx, intent, {"delivered"}, "which order is this about?")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-from bpa.flows import Flow
+from bpa.flows import Flow, one_step_graph
 from bpa.roles import Role
 from bpa.runs.context import RunContext
 from flows.invoice_processing import memory
@@ -51,11 +51,7 @@ async def forget(state: ForgetState, runtime: Runtime[RunContext]) -> dict[str, 
 
 
 def build_graph() -> StateGraph[Any, Any, Any, Any]:
-    graph = StateGraph(ForgetState, context_schema=RunContext, input_schema=ForgetInput)
-    graph.add_node("forget", forget)
-    graph.add_edge(START, "forget")
-    graph.add_edge("forget", END)
-    return graph
+    return one_step_graph(ForgetState, ForgetInput, "forget", forget)
 
 
 def make_output(state: dict[str, Any]) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bpa.documents import DocumentRef, DocumentStore
-from bpa.flows import Flow
+from bpa.flows import Flow, one_step_graph
 from bpa.roles import Role
 from bpa.runs.context import RunContext
 from flows.vendor_import.master_data import import_rows, read_rows, uploads
@@ -63,11 +63,7 @@ async def import_master(state: ImportState, runtime: Runtime[RunContext]) -> dic
 
 
 def build_graph() -> StateGraph[Any, Any, Any, Any]:
-    graph = StateGraph(ImportState, context_schema=RunContext, input_schema=VendorImportInput)
-    graph.add_node("import_master", import_master)
-    graph.add_edge(START, "import_master")
-    graph.add_edge("import_master", END)
-    return graph
+    return one_step_graph(ImportState, VendorImportInput, "import_master", import_master)
 
 
 def make_output(state: dict[str, Any]) -> dict[str, Any]:
