@@ -467,3 +467,17 @@ def test_the_address_under_a_window_envelopes_return_line_is_the_buyers() -> Non
     )
     got = parse_invoice(text).value
     assert (got.vendor_name, got.vendor_tax_id) == ("Lasertechnik Brenner GmbH", "DE136695976")
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        ("LES JARDINS DE MARGAUX\nSARL au capital de 8 000 €\n", "jardins de margaux"),
+        ("Livraria Página Aberta, Unipessoal Lda\nRua de Cedofeita, 211\n", "página aberta"),
+    ],
+)
+def test_a_legal_notice_is_no_name_and_a_page_word_in_a_name_is_no_page_number(
+    head: str, name: str
+) -> None:
+    text = head + "Facture n° F-2024-07\nDate : 22/03/2024\nTotal TTC 120,00 €\n"
+    assert name in (parse_invoice(text).value.vendor_name or "").lower()

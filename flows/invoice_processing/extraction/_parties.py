@@ -105,8 +105,12 @@ _NOT_NAME = re.compile(
     r"@|www\.|https?:|\b(?:tel|telefon|phone|fax|mobile|hp|e-?mail|iban|bic|swift|gst|vat|"
     r"tva|ust|mwst|btw|p\.?\s?iva|iva|reg|co\.?\s*reg|company\s+no|cif|nif|siret|siren|steuernummer|"
     r"st\.?-?nr|uid|invoice|rechnung|facture|factura|fattura|factuur|number|nummer|numéro|"
-    r"número|numero|date|datum|fecha|page|seite|página|pagina|cashier|thank|welcome|terima|"
-    r"please|receipt|table|member|operator|server|qty|quantity|description|amount)\b",
+    r"número|numero|date|datum|fecha|cashier|thank|welcome|terima|"
+    r"please|receipt|table|member|operator|server|qty|quantity|description|amount)\b|"
+    # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")
+    r"\b(?:page|seite|p[áa]gina|strona)\s*\d|"
+    # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")
+    r"\b(?:au\s+capital\s+de|capital\s+social|stammkapital|share\s+capital|capitale\s+sociale)\b",
     _I,
 )
 #: A title set beside the name by a two-column letterhead ("Acme Ltd   INVOICE").
