@@ -632,3 +632,15 @@ def test_a_number_written_like_a_date_that_cannot_be_one_is_the_number() -> None
     found = best(find_invoice_numbers(doc("Faktura nr 47/04/2024\nData wystawienia: 30.04.2024")))
     assert found is not None and found.value == "47/04/2024"
     assert best(find_invoice_numbers(doc("Invoice 12/04/2024\nTotal 5.00"))) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INVOICE # DATE P.O. # TERMS DUE DATE\n10458 03/05/2024 CDG-7781 Net 30 04/04/2024",
+        "Rechnung Nr. Datum Kunden-Nr. Ihre Bestellung Seite\n10458 18.03.2024 D-2207 4500 1/1",
+    ],
+)
+def test_a_header_row_that_does_not_pair_up_still_gives_its_first_column(text: str) -> None:
+    found = best(find_invoice_numbers(doc(text)))
+    assert found is not None and found.value == "10458"

@@ -290,17 +290,20 @@ def _labelled_values(
 
 def _header_row(doc: Document) -> list[Candidate[str]]:
     """Invoice numbers under a header row ("Invoice No.  Date  Customer No." over
-    "INV-7  01.02.2024  C-22"): the n-th value of the row below goes with the n-th label."""
+    "INV-7  01.02.2024  C-22"): the n-th value of the row below goes with the n-th label;
+    when the two rows do not pair up, only the first value with the first label."""
     found: list[Candidate[str]] = []
     for index, line in enumerate(doc.lines[:-1]):
         if any(ch.isdigit() for ch in line) or not _INVOICE_LABEL.search(line):
             continue
         cells = _HEADER_CELL.findall(line)
         values = doc.lines[index + 1].split()
-        if not 2 <= len(cells) == len(values) or "".join(cells).replace(" ", "") != line.replace(
-            " ", ""
-        ):
+        if len(cells) < 2 or not values or "".join(cells).replace(" ", "") != line.replace(" ", ""):
             continue
+        if len(cells) != len(values):
+            # the columns cannot be paired up (a heading or a value of several words): the
+            # first column still can, when the row starts with the number's heading
+            cells, values = cells[:1], values[:1]
         for cell, value in zip(cells, values, strict=True):
             label = _INVOICE_LABEL.match(cell)
             if label is None or _OTHER_NUMBER.search(cell) or _DATE_BEFORE.search(cell[:1]):
