@@ -156,22 +156,30 @@ def payment_method(
     return order.paid_with, False, None
 
 
-#: What a payment change goes to: the method after "to", "with", "using" or "onto".
-_TO_METHOD = re.compile(
-    r"\b(?:to|with|using|use|onto|via|by)\s+(?:my|the|a|our)?\s*(?:\w+\s+)?"
-    r"(?P<what>pay ?pal|gift ?card|GC|(?:credit|debit) ?card|visa|mastercard)\b",
+#: A request to pay with another method: "pay #W… with my PayPal", "switch it to my gift
+#: card", "use my PayPal instead".
+_PAY_WITH = re.compile(
+    r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,40}?\b(?:to|with|using|onto|via)"
+    r"\s+(?:my|the|our)?\s*(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b"
+    r"|\buse\s+(?:my|the)\s+(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b",
+    re.IGNORECASE,
+)
+#: ... not a question about a payment that went wrong, nor a method not yet on the account.
+_PAYMENT_TROUBLE = re.compile(
+    r"\b(?:charged|failed|declined|double|twice|refund\w*|fraud\w*|dispute\w*|new\s+(?:card|"
+    r"credit|debit|visa|mastercard|pay ?pal))\b",
     re.IGNORECASE,
 )
 
 
 def new_method_by_words(ctx: Context) -> tuple[list[str], str | None]:
-    """The customer's methods of the kind a payment change names in words ("to my PayPal",
-    "with my gift card"), and that kind: the one after "to"/"with" when the message names
-    several ("from my card to PayPal"), else the only one named. ([], None): none named."""
+    """The customer's methods of the one kind a payment change names in words ("pay it with
+    my PayPal", "switch to my gift card"), and that kind. ([], None) unless the message asks
+    for that change and names one kind only: "from PayPal to my card" names two, and which
+    is meant is for the customer to say."""
+    if not _PAY_WITH.search(ctx.text) or _PAYMENT_TROUBLE.search(ctx.text):
+        return [], None
     kinds = [k for k, pattern in _SOURCES.items() if pattern.search(ctx.text)]
-    target = _TO_METHOD.search(ctx.text)
-    if target is not None:
-        kinds = [k for k, pattern in _SOURCES.items() if pattern.search(target.group("what"))]
     if len(kinds) != 1:
         return [], None
     return [m.id for m in ctx.customer.payment_methods if m.source == kinds[0]], kinds[0]

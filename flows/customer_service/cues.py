@@ -71,8 +71,9 @@ _NOT_REFUNDED = re.compile(
 #: Part of an order, the rest kept ("cancel just the headphones", "keep the rest", "remove
 #: the lamp from my order").
 _PART_OF_ORDER = re.compile(
-    r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b|"
-    r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b|"
+    r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b"
+    r"(?!\s+(?:of\s+(?:my|the)\s+(?:account|details|orders?)|orders?)\b)|"
+    r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"
     r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+(?:the|my|this)"
     r"\s+order\b",
     re.IGNORECASE,
@@ -108,26 +109,33 @@ PARTIAL_CANCEL = (
 )
 
 
-#: Thanks or a closing word ("Thanks, all sorted!", "Great, thank you").
-_THANKS = re.compile(
-    r"\b(?:thanks?|thank\s+(?:you|u)|thx|ty|cheers|much\s+appreciated|appreciate\s+(?:it|your\s+help))\b",
-    re.IGNORECASE,
-)
-#: ... and anything that makes it more than thanks: a question, a complaint, an order.
-_MORE_THAN_THANKS = re.compile(
-    r"\?|#\s?W?\d|\b(?:but|however|still|not|no|never|problem|issue|wrong|broken|missing|"
-    r"cancel|return|refund|exchange|change|send|ship|where|when|why|how|please|pls|can|could|"
-    r"would|need|want|help\s+me|nothing|worst|terrible|awful|horrible|disappoint\w*|useless|"
-    r"ridiculous|unacceptable|angry|upset|annoy\w*|frustrat\w*)\b|n't\b",
+#: A sentence that only thanks or closes ("Thanks a lot!", "Everything is fine now.",
+#: "Have a nice day"), nothing more.
+_THANKS_SENTENCE = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|excellent|wonderful|super|cool|"
+    r"good|hi|hello|dear\s+\w+)\W+)*"
+    r"(?:(?:thanks?|thank\s+(?:you|u)|thx|ty|cheers|many\s+thanks|much\s+appreciated)"
+    r"(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+(?:mate|guys|team))*"
+    r"(?:\s+for\s+(?:your|the|all\s+your)\s+(?:quick\s+|fast\s+|kind\s+)?(?:help|reply|response|"
+    r"support|assistance|answer))?"
+    r"|every\s*thing\s+(?:is|'s)\s+(?:fine|good|ok(?:ay)?|sorted|great)(?:\s+now)?"
+    r"|all\s+(?:good|sorted|set|fine)(?:\s+now)?|(?:that's|that\s+is)\s+all|problem\s+solved"
+    r"|have\s+a\s+(?:nice|good|great)\s+(?:day|weekend|evening)"
+    r"|ok(?:ay)?|great|perfect|awesome|brilliant|excellent|wonderful|super|cool)\W*$",
     re.IGNORECASE,
 )
 
 
 def only_thanks(text: str) -> bool:
-    """A short message that thanks or closes the conversation and asks for nothing."""
-    words = text.split()
+    """A short message of thanks or closing words only: every sentence is one, and it
+    thanks."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+|\n+|,\s+", text.strip()) if p.strip()]
     return (
-        0 < len(words) <= 20 and bool(_THANKS.search(text)) and not _MORE_THAN_THANKS.search(text)
+        0 < len(parts) <= 4
+        and any(
+            re.search(r"\b(?:thanks?|thank|thx|ty|cheers|appreciated)\b", p, re.I) for p in parts
+        )
+        and all(_THANKS_SENTENCE.match(p) for p in parts)
     )
 
 
@@ -143,12 +151,20 @@ _DAMAGED = re.compile(
     r"stopped\s+working|(?:does|did|is|was)\s*n[o']?t\s+work(?:ing)?|not\s+working)\b",
     re.IGNORECASE,
 )
+_NO_REPLACEMENT = re.compile(
+    r"(?:\bnot|\bno|n't|\bwithout|\brather\s+than|\binstead\s+of)\s+(?:\w+\s+){0,3}?(?:a\s+)?"
+    r"(?:replacement|new\s+one|same\s+one)\b|\bwork(?:ing)?\s+for\s+me\b",
+    re.IGNORECASE,
+)
 
 
 def replacement_of_damaged(text: str) -> bool:
     """The customer wants the same product again for one that came damaged: no exchange
-    (that is for another option) and no return (they want the item); a claim for a person."""
-    return bool(_SAME_AGAIN.search(text) and _DAMAGED.search(text))
+    (that is for another option) and no return (they want the item); a claim for a person.
+    Not when they turn a replacement down ("a refund, not a replacement")."""
+    return bool(
+        _SAME_AGAIN.search(text) and _DAMAGED.search(text) and not _NO_REPLACEMENT.search(text)
+    )
 
 
 def part_of_order(text: str) -> bool:

@@ -20,6 +20,7 @@ from flows.customer_service._planning import (
     action,
     category,
     make_plan,
+    mentions_items,
     paid,
     payment_method,
     targets,
@@ -96,7 +97,7 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             "only orders that have not been processed yet can be cancelled",
             order_ids=[o.id for o in orders],
         )
-    if cues.part_of_order(ctx.text):
+    if cues.part_of_order(ctx.text) and any(mentions_items(ctx.text, o) for o in orders):
         # no partial cancellation: say so, and let the customer decide on the whole order
         return make_plan(
             ctx,

@@ -20,9 +20,22 @@ from flows.customer_service.schemas import RequestPlan
 
 __all__ = ["change_address"]
 
-#: The customer's own (default) address rather than where an order goes. A move ("I moved")
-#: is the account's address when the message names no order.
+#: The customer's own (default) address rather than where an order goes.
 _ACCOUNT = re.compile(r"\b(?:default|account|profile|on file|billing)\b", re.IGNORECASE)
+#: A move ("I moved", "my address has changed"): the account's address ("so future orders
+#: ship there") unless the message asks for orders already placed ...
+_MOVED = re.compile(
+    r"\b(?:home\s+address\s+(?:is|has\s+changed)|i(?:'ve|\s+have)?\s+moved|"
+    r"my\s+address\s+(?:is|has\s+changed))\b",
+    re.IGNORECASE,
+)
+#: ... ("update my orders that haven't shipped", "my pending orders").
+_EXISTING_ORDERS = re.compile(
+    r"\b(?:pending|open|current|existing|unshipped)\s+orders?\b|\borders?\s+(?:that|which)\b|"
+    r"\b(?:have|has)n'?t\s+(?:yet\s+)?(?:been\s+)?shipped|\bnot\s+(?:yet\s+)?(?:been\s+)?shipped|"
+    r"#W\d",
+    re.IGNORECASE,
+)
 _ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
 
 
@@ -65,8 +78,11 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         )
     fields = address.model_dump()
     inferred = False
-    if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not _ACCOUNT.search(ctx.text):
-        # an order meant (a move's message too, when it speaks of orders)
+    account = _ACCOUNT.search(ctx.text) or (
+        _MOVED.search(ctx.text) and not _EXISTING_ORDERS.search(ctx.text)
+    )
+    if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not account:
+        # an order meant (a move's message too, when it asks for orders already placed)
         orders, inferred = targets(ctx, {"pending"})
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should go to this address?")

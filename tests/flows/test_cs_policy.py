@@ -459,7 +459,6 @@ def test_a_return_of_what_never_arrived_is_a_claim_for_a_person(text: str, outco
     ("text", "method"),
     [
         ("Please pay #W0000001 with my PayPal instead.", "paypal_3333333"),
-        ("Switch #W0000001 from my credit card to PayPal.", "paypal_3333333"),
         ("I'd like to pay #W0000001 with my gift card.", "gift_card_2222222"),
     ],
 )
@@ -531,3 +530,48 @@ def test_the_same_item_again_for_a_damaged_one_is_for_a_person(
     d = decide(situation(text, intent))
     assert (d.outcome == "human" and d.reason == "damaged_replacement") == person, d.reason
     assert d.actions == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please switch order #W0000001 from PayPal to my card.",  # two kinds: which is meant?
+        "Why was my credit card charged twice for #W0000001?",
+        "The PayPal payment for #W0000001 failed, can you check?",
+        "I want to use a new Mastercard for order #W0000001.",
+    ],
+)
+def test_a_payment_question_or_an_unclear_method_goes_to_a_person(text: str) -> None:
+    d = decide(situation(text, "payment"))
+    assert (d.outcome, d.reason, d.actions) == ("human", "payment_question", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "reason"),
+    [
+        (
+            "Thanks for the quick reply. The lamp in #W0000002 arrived damaged.",
+            "complaint",
+            "complaint",
+        ),
+        (
+            "cancel order #W0000001, ordered by mistake, but keep the other orders as they are",
+            "cancel",
+            "cancel_pending",
+        ),
+        (
+            "I've moved! My address is 5 Oak Ave, Austin, TX 78702. "
+            "Please update it so future orders ship there.",
+            "address_change",
+            "update_default_address",
+        ),
+        ("#W0000002 arrived broken. I want a refund, not a replacement.", "return", None),
+    ],
+)
+def test_the_new_cues_leave_ordinary_requests_alone(
+    text: str, intent: str, reason: str | None
+) -> None:
+    d = decide(situation(text, intent))
+    assert d.reason not in ("thanks", "partial_cancel", "damaged_replacement", "modify_address")
+    if reason is not None:
+        assert d.reason == reason, (d.outcome, d.reason)
