@@ -615,8 +615,10 @@ def test_a_gstin_run_on_into_the_next_column_is_cut_to_its_valid_length() -> Non
     ("text", "code"),
     [
         ("ABN: 64 636 506 132\nTotal $634.04", "AUD"),
-        ("Melbourne VIC 3000\nTotal $10.00", "AUD"),
-        ("Toronto ON M5V 2T6\nTotal $5.00", "CAD"),
+        ("GST/HST No. 123456789 RT0001\nTotal $5.00", "CAD"),
+        # an address is no cue: the buyer's or the ship-to address may be abroad
+        ("Bill To: Melbourne VIC 3000\nTotal $10.00", "USD"),
+        ("ABN (Advance Beneficiary Notice)\nTotal $5.00", "USD"),
         ("Springfield, IL 62704\nTotal $5.00", "USD"),
         ("ABN AMRO Bank\nTotal $5.00", "USD"),
     ],
@@ -644,3 +646,9 @@ def test_a_number_written_like_a_date_that_cannot_be_one_is_the_number() -> None
 def test_a_header_row_that_does_not_pair_up_still_gives_its_first_column(text: str) -> None:
     found = best(find_invoice_numbers(doc(text)))
     assert found is not None and found.value == "10458"
+
+
+def test_a_weekday_before_a_date_is_no_place_and_a_year_no_invoice_number() -> None:
+    assert dated("Payment due by\nFriday, April 19, 2024", "due") == dt.date(2024, 4, 19)
+    text = "Rechnungsnummer Datum Seite\n2024 0017 05.03.2024 1 von 1"
+    assert best(find_invoice_numbers(doc(text))) is None

@@ -446,13 +446,17 @@ def test_the_buyers_vat_id_above_the_sellers_is_not_the_vendors(buyer_block: str
     assert got.vendor_name == "Elektro Schmidt GmbH"
 
 
-def test_a_sellers_lines_after_the_buyers_labelled_details_stay_the_sellers() -> None:
+@pytest.mark.parametrize("buyer", ["Bill To:\nFoo Ltd\n", "Bill To: Foo Ltd\n"])
+@pytest.mark.parametrize("seller", ["Acme Tools Ltd", "3M United Kingdom PLC"])
+def test_a_sellers_lines_after_the_buyers_labelled_details_stay_the_sellers(
+    buyer: str, seller: str
+) -> None:
     text = (
-        "Bill To:\nFoo Ltd\nCustomer No: 4711\nAcme Tools Ltd\nVAT Reg No: GB980780684\n"
+        f"{buyer}Customer No: 4711\n{seller}\nVAT Reg No: GB980780684\n"
         "Invoice No: INV-1\nDate: 03/03/2026\nSubtotal 100.00\nVAT 20.00\nTotal 120.00\n"
     )
     got = parse_invoice(text).value
-    assert (got.vendor_name, got.vendor_tax_id) == ("Acme Tools Ltd", "GB980780684")
+    assert (got.vendor_name, got.vendor_tax_id) == (seller, "GB980780684")
 
 
 def test_the_address_under_a_window_envelopes_return_line_is_the_buyers() -> None:

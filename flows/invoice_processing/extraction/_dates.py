@@ -106,7 +106,11 @@ _ISSUE = re.compile(
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den
 #: 05.03.2026", "Milano, lì 5 marzo 2026", "Warszawa, dnia 12.04.2024", "Porto, 6 de maio".
 _PLACE_DATE = re.compile(
-    r"^\W*[^\W\d_][^\W\d_' .-]{1,30},\s*(?:(?:le|den|am|a|lì|li|dnia|em|el|the)\s+)?$",
+    r"^\W*(?!(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|(?:montag|dienstag|mittwoch|"
+    r"donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|"
+    r"dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo|lunedì|martedì|"
+    r"mercoledì|giovedì|venerdì|sabato|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|"
+    r"zondag)\b)[^\W\d_][^\W\d_' .-]{1,30},\s*(?:(?:le|den|am|a|lì|li|dnia|em|el|the)\s+)?$",
     re.IGNORECASE,
 )
 #: "Rechnung Nr. 17 vom 05.03.2026", "Facture n° 12 du ...": dated by what it follows.

@@ -304,6 +304,8 @@ def _header_row(doc: Document) -> list[Candidate[str]]:
             # the columns cannot be paired up (a heading or a value of several words): the
             # first column still can, when the row starts with the number's heading
             cells, values = cells[:1], values[:1]
+            if re.fullmatch(r"(?:19|20)\d\d", values[0]):  # a year split from its number
+                continue
         for cell, value in zip(cells, values, strict=True):
             label = _INVOICE_LABEL.match(cell)
             if label is None or _OTHER_NUMBER.search(cell) or _DATE_BEFORE.search(cell[:1]):

@@ -133,24 +133,19 @@ def without_currency(text: str) -> str:
     return _CURRENCY.sub(" ", text)
 
 
-#: Where a document comes from, by what only that country prints: its business numbers
-#: ("ABN", "GST/HST ... RT0001", "NZBN") and its addresses ("VIC 3000", "Toronto ON M5V 2T6").
+#: Where a document comes from, by the business numbers only that country prints ("ABN 64
+#: 636 506 132", "123456789 RT0001", "NZBN 9429..."); addresses are not cues (the buyer's or
+#: the ship-to address may be abroad).
 _COUNTRY_CUES = (
-    ("AU", re.compile(r"\b(?:ABN(?!\s*AMRO)|ACN)\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s+\d{4}\b")),
-    (
-        "CA",
-        re.compile(
-            r"\bGST/HST\b|\b\d{9}\s?RT\d{4}\b|\b(?:ON|QC|BC|AB|MB|SK|NS|NB)\s+"
-            r"[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
-        ),
-    ),
-    ("NZ", re.compile(r"\bNZBN\b|\bIRD\s+(?:No|Number)\b")),
+    ("AU", re.compile(r"\bA[BC]N\s*:?\s*\d{2}\s?\d{3}\s?\d{3}")),
+    ("CA", re.compile(r"\bGST/HST\b[^\n]{0,20}\d|\b\d{9}\s?RT\s?\d{4}\b")),
+    ("NZ", re.compile(r"\bNZBN\s*:?\s*\d{13}\b")),
 )
 
 
 def _country_hint(doc: Document) -> str | None:
-    """A country from an IBAN or VAT id prefix, else from a business number or an address
-    only that country prints; it settles "$" and "kr"."""
+    """A country from an IBAN or VAT id prefix, else from a business number only that
+    country prints; it settles "$" and "kr"."""
     text = " ".join(doc.lines[:400])
     m = re.search(r"\b(AU|CA|SG|NZ|HK|SE|NO|DK|IS)\d{2}", text)
     if m:

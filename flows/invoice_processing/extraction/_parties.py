@@ -159,7 +159,8 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                 continue
             if (m := _BUYER.search(line)) is not None:
                 block[index] = m.start()
-                block.update(dict.fromkeys(_block_below(doc, index, 5), 0))
+                named = bool(line[m.end() :].strip())  # "Bill To: Foo Ltd": named there
+                block.update(dict.fromkeys(_block_below(doc, index, 5, named=named), 0))
             elif index < 15 and _RETURN_LINE.match(line):
                 block.update(dict.fromkeys(_block_below(doc, index, 6), 0))
         return block
@@ -167,18 +168,22 @@ def buyer_lines(doc: Document) -> dict[int, int]:
     return doc.memo("buyer", build)
 
 
-def _block_below(doc: Document, index: int, size: int) -> list[int]:
-    """The lines under a buyer's heading that still describe the buyer (at most `size`)."""
+def _block_below(doc: Document, index: int, size: int, *, named: bool = False) -> list[int]:
+    """The lines under a buyer's heading that still describe the buyer (at most `size`);
+    `named`: the heading's line holds the buyer's name."""
     lines: list[int] = []
     # Past a labelled detail, a plain line belongs to the block only as its name (when none
     # came yet) or as an address line: another name is the next party's.
-    detailed = named = False
+    detailed = False
     for below in range(index + 1, min(len(doc), index + 1 + size)):
         text = doc.lines[below]
         if _VENDOR_LABEL.match(text) or _TITLE.match(text):
             break
         detail = bool(_PARTY_DETAIL.match(text))
-        address = bool(_POSTCODE_LINE.match(text) or _STREET_LINE.match(text))
+        address = bool(
+            (_POSTCODE_LINE.match(text) or _STREET_LINE.match(text))
+            and not _STRONG_SUFFIX.search(text)  # "3M United Kingdom PLC" is a name
+        )
         if (":" in text and not detail) or (detailed and not detail and not address and named):
             break
         detailed = detailed or detail
