@@ -301,8 +301,12 @@ def _all_amounts(doc: Document) -> set[Decimal]:
 
 
 def _payments(doc: Document) -> list[tuple[int, Decimal]]:
-    """(line, amount) of each amount labelled as paid ("Deposit received", "Anzahlung")."""
-    return [(line, abs(amount)) for line, amount, _ in labelled_amounts(doc, _PAID)]
+    """(line, amount) of each amount labelled as paid ("Deposit received", "Anzahlung"); read
+    once per document (`carried_over` and `_after_payments` both ask)."""
+    return doc.memo(
+        "payments",
+        lambda: [(line, abs(amount)) for line, amount, _ in labelled_amounts(doc, _PAID)],
+    )
 
 
 def _after_payments(
