@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INTENTS_OF_KIND", "kind_of", "sentences", "split_by_action", "withdrawn"]
+__all__ = [
+    "INTENTS_OF_KIND",
+    "kind_of",
+    "negated_kinds",
+    "sentences",
+    "split_by_action",
+    "withdrawn",
+]
 
 _KINDS: dict[str, re.Pattern[str]] = {
     "cancel": re.compile(
@@ -34,7 +41,7 @@ _KINDS: dict[str, re.Pattern[str]] = {
     "status": re.compile(
         r"\b(where(?:'s| is| are) (?:my|the|it|they)|track (?:my|the|it)|tracking (?:number|info)"
         r"|where (?:my|the) (?:\w+ ){1,3}(?:is|are)\b|status of|when will (?:it|they|my|the)"
-        r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+) "
+        r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+|(?:order )?#?W\d{7}) "
         r"(?:shipped|arrived|been (?:shipped|sent)))\b",
         re.IGNORECASE,
     ),
@@ -54,14 +61,40 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 
+#: Right before a verb, words that say the customer does NOT want it done ("please don't
+#: cancel", "I do not want to return it", "never exchange").
+_NEGATION = re.compile(
+    r"\b(?:don'?t|do not|never|rather not|not to|no need to)\s+"
+    r"(?:(?:want|need|wish|plan|mean|intend|have|like)\s+(?:you\s+)?to\s+)?(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _negated(text: str, start: int) -> bool:
+    return _NEGATION.search(text[max(0, start - 40) : start]) is not None
+
+
 def kind_of(text: str) -> str | None:
-    """The kind of request the text's first action verb makes, or None."""
-    found = [(m.start(), kind) for kind, p in _KINDS.items() if (m := p.search(text))]
-    return min(found)[1] if found else None
+    """The kind of request the text's first action verb makes, or None. A verb the customer
+    negates ("don't cancel it") asks for nothing."""
+    verbs = _verbs(text)
+    return verbs[0][1] if verbs else None
+
+
+def negated_kinds(text: str) -> set[str]:
+    """Kinds of request the text names only to say they are not wanted ("don't cancel it,
+    ship it to my office instead": cancel)."""
+    named = {kind for kind, p in _KINDS.items() if kind != "status" and p.search(text)}
+    return named - {kind for _, kind in _verbs(text)}
 
 
 def _verbs(text: str) -> list[tuple[int, str]]:
-    return sorted((m.start(), kind) for kind, p in _KINDS.items() for m in p.finditer(text))
+    return sorted(
+        (m.start(), kind)
+        for kind, p in _KINDS.items()
+        for m in p.finditer(text)
+        if kind == "status" or not _negated(text, m.start())
+    )
 
 
 def _split_sentence(sentence: str) -> list[str]:
@@ -97,12 +130,26 @@ _ACTION_VERB = r"(?:exchange|return|cancel|change|modify|swap|switch|send (?:it|
 _WITHDRAWN = re.compile(
     rf"\b(?:decided?|decides|deciding) (?:not to|to not|against) {_ACTION_VERB}"
     rf"|\b(?:don'?t|do not|won'?t|no longer want to|not going to) {_ACTION_VERB}\w*"
-    r"(?: \w+){0,5} after all\b",
+    r"(?: \w+){0,5} after all\b"
+    r"|\b(?:don'?t|do not|please don'?t) (?:do|change|touch) anything(?: yet| for now)?\b"
+    r"|\bhold off\b",
+    re.IGNORECASE,
+)
+
+
+#: Any word that asks for something to be done to an order.
+_ANY_ACTION = re.compile(
+    r"\b(?:cancel\w*|return(?:ing)?|refund\w*|exchange\w*|swap\w*|switch\w*|modify"
+    r"|change(?!d my mind)\w*|replace|remove|update|upgrade|send|ship|deliver|stop)\b",
     re.IGNORECASE,
 )
 
 
 def withdrawn(text: str) -> bool:
     """The customer takes the request back in the same breath ("… but then decided not to
-    exchange the kettle after all")."""
-    return _WITHDRAWN.search(text) is not None
+    exchange the kettle after all"), or asks only that something NOT be done ("please
+    don't cancel #W1234567, I want to keep it")."""
+    if _WITHDRAWN.search(text) is not None:
+        return True
+    actions = [m.start() for m in _ANY_ACTION.finditer(text)]
+    return bool(actions) and all(_negated(text, start) for start in actions)

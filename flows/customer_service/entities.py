@@ -111,7 +111,11 @@ _YES = re.compile(
     r"|ok(ay)?,? (go ahead|please (do|proceed)))\b",
     re.IGNORECASE,
 )
-_NO = re.compile(r"\b(no|not|don'?t|do not|wait|stop|hold on)\b", re.IGNORECASE)
+_NO = re.compile(
+    r"\b(no|not|don'?t|do not|wait|stop|hold on|keep (it|them)|leave (it|them)"
+    r"|as (it|they) (is|are))\b",
+    re.IGNORECASE,
+)
 _ALL = re.compile(
     r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)|whole order"
     r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b",
@@ -218,10 +222,12 @@ def _split_actions(span: RequestSpan) -> list[RequestSpan]:
     pieces = split_by_action(span.text)
     if len(pieces) < 2:
         return [span]
-    parts = [span.model_copy(update={"text": pieces[0]})]
+    parts: list[RequestSpan] = []
+    claimed: set[str] = set()
     for piece in pieces[1:]:
         referenced = order_ids_in(" ".join(_REFERENCE.findall(piece)))
         own = [i for i in order_ids_in(piece) if i not in referenced]
+        claimed.update(own)
         inherit = not own and bool(span.order_ids) and bool(_SAME_ORDER.search(piece))
         parts.append(
             RequestSpan(
@@ -230,7 +236,14 @@ def _split_actions(span: RequestSpan) -> list[RequestSpan]:
                 reference_order_ids=referenced,
             )
         )
-    return parts
+    # the first part: the orders it names itself ("cancel #W1, and return the lamp from
+    # #W2"), else the span's orders that no later part names as its own
+    own_first = [i for i in order_ids_in(pieces[0]) if i in span.order_ids]
+    rest = [i for i in span.order_ids if i not in claimed or i in own_first]
+    first = span.model_copy(
+        update={"text": pieces[0], "order_ids": own_first or rest or list(span.order_ids)}
+    )
+    return [first, *parts]
 
 
 def _merge_general(spans: list[RequestSpan]) -> list[RequestSpan]:

@@ -22,7 +22,7 @@ from bpa.documents import DocumentStore
 from flows.customer_service.identity import email_verdict
 from flows.customer_service.state import CustomerMessage, Sender
 
-__all__ = ["detect_language", "load_input", "problems_of", "read_text", "run_key"]
+__all__ = ["detect_language", "load_input", "own_words", "problems_of", "read_text", "run_key"]
 
 #: Below this many letters a language guess is noise ("ok", "yes thanks").
 _MIN_LETTERS_FOR_LANGUAGE = 25
@@ -116,8 +116,42 @@ def load_input(path: Path, documents: DocumentStore) -> dict[str, Any]:
     return CustomerMessage.model_validate_json(path.read_bytes()).model_dump(mode="json")
 
 
+#: Where a reply's quoted history starts: "On Mon, 3 Aug 2026, Ann <a@b.c> wrote:" (possibly
+#: wrapped over two lines), Outlook's "-----Original Message-----" or its "From: ... Sent:"
+#: block, a forwarded message's banner.
+_HISTORY = re.compile(
+    r"^[ \t]*(on\s(?=[^\n]{0,200}\d)[^\n]{0,200}(\n[^\n]{0,200})?\swrote:[ \t]*$"
+    r"|-{2,}\s*(original|forwarded)\s+message\s*-{2,}"
+    r"|_{10,}[ \t]*$"
+    r"|from:[^\n]*\n(sent|date):)",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: "Re:", "AW:", "Fwd:", ... in the languages mail clients write them.
+_REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|vs|antw|ref|fw|fwd|wg|tr|rv)\s*(\[\d+\])?\s*:", re.I)
+_ORDER_ID = re.compile(r"#W\d{7}\b")
+#: A quoted line of an earlier message ("> Please cancel ...").
+_QUOTED = re.compile(r"^[ \t]*>.*(\n|$)", re.MULTILINE)
+
+
+def own_words(body: str) -> str:
+    """What the sender wrote in this message: a reply's quoted lines and the history below
+    "On ... wrote:" are an earlier message, not a request made now. A message that is all
+    quotation (a bare forward) is kept whole."""
+    history = _HISTORY.search(body)
+    own = body[: history.start()] if history else body
+    own = _QUOTED.sub("", own).strip()
+    return own or body
+
+
 def read_text(subject: str, body: str) -> str:
-    subject, body = subject.strip(), body.strip()
+    """The message as one text: the subject (when the body does not repeat it) and the
+    sender's own words. A reply's subject ("Re: Cancel order #W1234567") is the earlier
+    message's, so of it only the order numbers it names are kept, as context."""
+    subject, body = subject.strip(), own_words(body.strip())
+    if _REPLY_SUBJECT.match(subject) and body:
+        subject = (
+            " ".join(["Re:", *_ORDER_ID.findall(subject)]) if _ORDER_ID.search(subject) else ""
+        )
     if subject and not body.lower().startswith(subject.lower()):
         return f"{subject}\n\n{body}".strip()
     return body

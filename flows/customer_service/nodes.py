@@ -88,7 +88,7 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
     answer = state["text"]
     return {
         "thread": ticket.model_dump(mode="json"),
-        "confirmed": is_confirmation(state.get("body") or answer),
+        "confirmed": is_confirmation(intake.own_words(state.get("body") or "") or answer),
         "text": f"{ticket.description}\n\n{answer}",
     }
 
@@ -128,12 +128,15 @@ def _agreeing_with_verb(
 ) -> dict[str, Any]:
     """When the model is unsure and the request's own verb says what kind of thing it asks
     ("modify the grill ...", "return the lamp"), the likeliest intent of that kind, with the
-    model's probability for the whole kind (any change, any return) as its confidence."""
+    model's probability for the whole kind (any change, any return) as its confidence. So
+    too when the model's answer is a kind the customer only names to refuse ("don't cancel
+    it, ship it to my office instead")."""
     kind = clauses.kind_of(text)
     wanted = clauses.INTENTS_OF_KIND.get(kind or "", ())
     fitting = {label: p for label, p in scores.items() if label in wanted}
-    if not fitting or best["confidence"] >= _SENTENCE_CONFIDENCE:
-        return best
+    refused = {label for k in clauses.negated_kinds(text) for label in clauses.INTENTS_OF_KIND[k]}
+    if not fitting or (best["confidence"] >= _SENTENCE_CONFIDENCE and best["label"] not in refused):
+        return best  # sure, and not of a kind the customer says they do not want
     label = best["label"] if best["label"] in wanted else max(fitting, key=fitting.__getitem__)
     return {"label": label, "confidence": min(1.0, sum(fitting.values())), "by": "verb"}
 
@@ -158,6 +161,8 @@ async def extract_entities(state: CSState, runtime: Ctx) -> dict[str, Any]:
     }
     if state["intent"]["label"] in ("complaint", "other") and intents[0]["label"] in ACTIONABLE:
         update["intent"] = intents[0]
+    elif len(spans) <= 1 and intents[0].get("by") == "verb":
+        update["intent"] = intents[0]  # the one request is the message: its verb decided
     return update
 
 

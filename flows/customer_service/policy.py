@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from connectors.schemas import CatalogueProduct, Customer, Order
 from flows.customer_service import plans
-from flows.customer_service.clauses import withdrawn
+from flows.customer_service.clauses import kind_of, withdrawn
 from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
 from flows.customer_service.identity import AuthProblem
 from flows.customer_service.schemas import Decision, Outcome, PlannedAction, RequestPlan
@@ -150,6 +150,8 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             explanation="we could not find an order with this number",
         )
     unsure = confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other")
+    if unsure and intent == "order_status" and kind_of(span.text) == "status":
+        unsure = False  # "has #W1234567 shipped yet?": asked in so many words, changes nothing
     asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not withdrawn(span.text)
     if asking and s.customer is not None:
         guess = _planned(span, intent, s)
@@ -157,14 +159,6 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             # one precise question instead of a hand-over: what we understood, for a yes
             guess.details["needs_explicit_confirmation"] = True
             return _confirmed_or_asked(guess, span, s)
-    if unsure:
-        return RequestPlan(
-            intent=intent,
-            order_ids=span.order_ids,
-            outcome="human",
-            reason="unclear_request",
-            explanation="we are not sure what you would like us to do",
-        )
     if withdrawn(span.text):
         return RequestPlan(
             intent=intent,
@@ -172,6 +166,14 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             outcome="inform",
             reason="withdrawn",
             explanation="as you decided not to go ahead with this request, nothing was changed",
+        )
+    if unsure:
+        return RequestPlan(
+            intent=intent,
+            order_ids=span.order_ids,
+            outcome="human",
+            reason="unclear_request",
+            explanation="we are not sure what you would like us to do",
         )
     return _confirmed_or_asked(_planned(span, intent, s), span, s)
 

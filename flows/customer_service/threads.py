@@ -211,7 +211,7 @@ def _after(
         ).model_dump(mode="json")
         return update
     message = CustomerMessage.model_validate(answer.get("message") or {})
-    said = (message.body.strip() or message.subject.strip())[:_ANSWER_CHARS]
+    said = (intake.own_words(message.body.strip()) or message.subject.strip())[:_ANSWER_CHARS]
     conversation.append(
         {
             "role": "customer",
