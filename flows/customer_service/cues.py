@@ -15,6 +15,7 @@ __all__ = [
     "only_thanks",
     "part_of_order",
     "refund_missing",
+    "removes_items",
     "replacement_of_damaged",
 ]
 
@@ -69,13 +70,22 @@ _NOT_REFUNDED = re.compile(
 )
 
 #: Part of an order, the rest kept ("cancel just the headphones", "keep the rest", "remove
-#: the lamp from my order").
+#: the lamp from my order", "... from #W1234567, still want the earbuds").
 _PART_OF_ORDER = re.compile(
     r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b"
     r"(?!\s+(?:of\s+(?:my|the)\s+(?:account|details|orders?)|orders?)\b)|"
     r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"
-    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+(?:the|my|this)"
-    r"\s+order\b",
+    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
+    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)|"
+    r"\bstill\s+(?:want|need)\s+(?:the|my)\b(?!\s+(?:\w+\s+)?orders?\b)",
+    re.IGNORECASE,
+)
+
+#: Items taken out of an order ("remove the camera from order #W1234567"): a partial
+#: cancellation, whatever the model calls it.
+_REMOVE_ITEMS = re.compile(
+    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
+    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)",
     re.IGNORECASE,
 )
 
@@ -86,6 +96,14 @@ RULES_QUESTION = re.compile(
     r"\bpolic(?:y|ies)\s+(?:on|for|about)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\b|"
     r"\bhow\s+(?:do|does|would)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\s+work\b|"
     r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)",
+    re.IGNORECASE,
+)
+#: The customer has not decided yet ("might return the kettle, not sure"): a question about
+#: the rules beside such words asks for the rules, not for the action.
+UNDECIDED = re.compile(
+    r"\b(?:might|maybe|perhaps|possibly|thinking (?:about|of)|considering|not sure"
+    r"|undecided|haven'?t decided|just (?:asking|wondering|curious)|in case"
+    r"|if i (?:decide|want))\b",
     re.IGNORECASE,
 )
 #: The store's rules, as `plans` and `_planning` apply them.
@@ -170,6 +188,11 @@ def replacement_of_damaged(text: str) -> bool:
 def part_of_order(text: str) -> bool:
     """The customer asks for part of an order to go, the rest kept."""
     return bool(_PART_OF_ORDER.search(text))
+
+
+def removes_items(text: str) -> bool:
+    """The customer asks for items to be taken out of an order."""
+    return bool(_REMOVE_ITEMS.search(text))
 
 
 def refund_missing(text: str) -> bool:

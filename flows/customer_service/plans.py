@@ -305,14 +305,20 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
         )
     if intent in cues.POLICY and _asks_about_rules(ctx):
         return make_plan(ctx, intent, "inform", "policy", cues.POLICY[intent], order_ids=[])
+    if intent == "modify" and cues.removes_items(ctx.text):
+        return _cancel(ctx, intent)  # items out of an order: a partial cancellation
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)
 
 
 def _asks_about_rules(ctx: Context) -> bool:
     """A question about the rules only: no order named or pointed at ("my latest order",
-    "the lamp I bought") and nothing asked to be done ("Cancel it. Is there a fee?")."""
-    if ctx.orders or ctx.entities.order_ids or not cues.RULES_QUESTION.search(ctx.text):
+    "the lamp I bought") and nothing asked to be done ("Cancel it. Is there a fee?"); or,
+    whatever it points at, a question from a customer who has not decided yet ("What is
+    your return policy? I might return the kettle")."""
+    if not cues.RULES_QUESTION.search(ctx.text) or is_explicit_request(ctx.text):
         return False
-    if is_explicit_request(ctx.text):
+    if cues.UNDECIDED.search(ctx.text):
+        return True
+    if ctx.orders or ctx.entities.order_ids:
         return False
     return not references.find_orders(ctx.text, ctx.customer_orders).how

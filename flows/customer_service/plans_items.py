@@ -23,9 +23,11 @@ __all__ = ["item_change_in", "items_action", "items_by_new_option"]
 
 def _new_items(
     ctx: Context, intent: str, order: Order, items: list[OrderItem]
-) -> tuple[list[str], object] | RequestPlan:
-    """The variant each item becomes, and the total price difference; or what to ask."""
+) -> tuple[list[str], object, list[str]] | RequestPlan:
+    """The variant each item becomes, the total price difference and, per item, what
+    changes ("capacity 750ml to 1000ml"); or what to ask."""
     new_ids: list[str] = []
+    changes: list[str] = []
     difference = ZERO
     for item in items:
         product = ctx.products.get(item.product_id)
@@ -46,7 +48,18 @@ def _new_items(
             )
         new_ids.append(choice.variant.item_id)
         difference += choice.variant.price - item.price
-    return new_ids, difference
+        changes.append(_change_of(item, choice.variant.options))
+    return new_ids, difference, changes
+
+
+def _change_of(item: OrderItem, options: dict[str, str]) -> str:
+    """ "Water Bottle (capacity 750ml to 1000ml, material plastic to stainless steel)"."""
+    changed = [
+        f"{key} {item.options.get(key, '?')} to {value}"
+        for key, value in options.items()
+        if item.options.get(key) != value
+    ]
+    return f"{item.name} ({', '.join(changed) if changed else 'the same option'})"
 
 
 def items_action(
@@ -55,7 +68,7 @@ def items_action(
     found = _new_items(ctx, intent, order, items)
     if isinstance(found, RequestPlan):
         return found
-    new_ids, difference = found
+    new_ids, difference, changes = found
     assert isinstance(difference, type(ZERO))
     named = method is not None
     if method is None:
@@ -81,7 +94,7 @@ def items_action(
         "payment_method_id": method,
     }
     summary = (
-        f"{verb} {', '.join(i.name for i in items)} in order {order.id} "
+        f"{verb} {'; '.join(changes)} in order {order.id} "
         f"(price difference {difference}, via {method})"
     )
     return action(name, order.id, request, summary, refund=max(ZERO, -difference)), named

@@ -14,6 +14,7 @@ from test_cs_policy import situation
 from test_cs_understanding import KITCHEN_ORDER, LAPTOP_ORDER, _intent, decide_on, proposed
 
 from flows.customer_service.claims import without_identity
+from flows.customer_service.entities import is_confirmation
 from flows.customer_service.policy import decide
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -183,3 +184,9 @@ async def test_it_gives_its_name_and_zip_when_asked_who_it_is() -> None:
     )
     assert question.asks
     assert await _customer().answer(question) == "My name is Maya Ortiz and my zip code is 80218."
+
+
+def test_a_yes_that_asks_to_keep_things_as_they_are_is_no_confirmation() -> None:
+    assert not is_confirmation("Yes, that's right - keep it as it is")
+    assert not is_confirmation("Yes, leave them as they are please")
+    assert is_confirmation("Yes, please go ahead.")

@@ -10,6 +10,8 @@ from bpa.runs.tables import Run
 from bpa.suite import Suite
 from connectors.schemas import OrderRef
 from flows.customer_service import flow
+from flows.customer_service.clauses import kind_of, withdrawn
+from flows.customer_service.entities import split_requests
 
 AVA = "ava_nguyen_6646"  # zip 94128; orders below, oldest first
 SKATEBOARD = "#W1242543"  # pending: Skateboard
@@ -127,3 +129,137 @@ async def test_two_requests_without_order_numbers_are_both_proposed_then_done_on
         crm = suite.connectors["crm"]
         assert (await crm.get_order(OrderRef(order_id=SKATEBOARD))).status == "cancelled"
         assert (await crm.get_order(OrderRef(order_id=GRILLS))).status == "return requested"
+
+
+async def test_a_reply_quoting_an_earlier_request_is_read_for_what_it_says_now(
+    settings: Settings,
+) -> None:
+    """The quoted history under "On ... wrote:" and the reply's subject are the earlier
+    message: asking whether the order shipped does not cancel it."""
+    async with Suite.open(settings) as suite:
+        run = await start(
+            suite,
+            {
+                "channel": "email",
+                "subject": f"Re: Please cancel order {SKATEBOARD}",
+                "body": (
+                    "Has it shipped yet?\n\n"
+                    "On Mon, 3 Aug 2026 at 10:04, Ava Nguyen <ava.nguyen2868@example.com> "
+                    "wrote:\n"
+                    f"> Please cancel order {SKATEBOARD}, I changed my mind.\n"
+                    "> Thanks, Ava"
+                ),
+                "sender": {"email": "ava.nguyen2868@example.com"},
+                "message_id": "<quoted-history-1@customers.example.com>",
+            },
+        )
+        assert run.output["customer_id"] == AVA
+        assert run.output["intent"] == "order_status"
+        assert proposals(run) == []
+        assert "cancel" not in run.output["reply"].lower()
+        order = await suite.connectors["crm"].get_order(OrderRef(order_id=SKATEBOARD))
+        assert order.status == "pending"
+
+
+def email(body: str, message_id: str) -> dict[str, Any]:
+    return {
+        "channel": "email",
+        "subject": "",
+        "body": body,
+        "sender": {"email": "ava.nguyen2868@example.com"},
+        "message_id": f"<{message_id}@customers.example.com>",
+    }
+
+
+async def test_a_message_asking_not_to_cancel_changes_nothing(settings: Settings) -> None:
+    async with Suite.open(settings) as suite:
+        run = await start(
+            suite,
+            email(
+                f"Hi, I changed my mind: please DON'T cancel {SKATEBOARD}, I want to keep it.",
+                "keep-it-1",
+            ),
+        )
+        assert run.output["decision"]["reason"] == "withdrawn"
+        assert proposals(run) == []
+        order = await suite.connectors["crm"].get_order(OrderRef(order_id=SKATEBOARD))
+        assert order.status == "pending"
+
+
+async def test_not_cancelling_but_shipping_elsewhere_proposes_the_orders_new_address(
+    settings: Settings,
+) -> None:
+    async with Suite.open(settings) as suite:
+        message = email(
+            f"Please don't cancel {SKATEBOARD}, ship it to my office instead: "
+            "12 Main St, Springfield, IL 62701",
+            "ship-elsewhere-1",
+        )
+        run = await suite.runner.start(flow.name, message, trigger="test")
+        assert run.status == "waiting"  # for the customer's yes
+        [(action, request)] = proposals(run)
+        assert action == "modify_order_address"
+        assert request["order_id"] == SKATEBOARD
+        assert request["address"]["zip"] == "62701"
+        assert run.output["decision"]["outcome"] == "confirm"  # asked, not done
+
+
+async def test_a_shipping_question_naming_the_order_is_answered(settings: Settings) -> None:
+    async with Suite.open(settings) as suite:
+        run = await start(suite, email(f"Has {SKATEBOARD} shipped yet?", "shipped-yet-1"))
+        assert run.output["intent"] == "order_status"
+        assert (run.output["decision"]["outcome"], run.output["decision"]["reason"]) == (
+            "inform",
+            "order_status",
+        )
+
+
+def test_two_requests_in_one_sentence_each_keep_their_own_order() -> None:
+    spans = split_requests(
+        "Hi, please cancel #W3176007, I ordered it by mistake, and return the espresso "
+        "machine from #W1335809, it leaks."
+    )
+    assert [s.order_ids for s in spans] == [["#W3176007"], ["#W1335809"]]
+    both = split_requests("Please cancel #W3176007 and #W1335809, and tell me where my order is")
+    assert [s.order_ids for s in both] == [["#W3176007", "#W1335809"], []]
+
+
+async def test_a_rules_question_from_a_customer_still_deciding_gets_the_rules(
+    settings: Settings,
+) -> None:
+    message = email("What is your return policy? might return the kettle, not sure", "rules-1")
+    message["sender"] = {"email": "anya.lee3013@example.com"}  # a kettle delivered in #W1335809
+    async with Suite.open(settings) as suite:
+        run = await start(suite, message)
+        assert (run.output["decision"]["outcome"], run.output["decision"]["reason"]) == (
+            "inform",
+            "policy",
+        )
+        assert proposals(run) == []
+
+
+async def test_taking_an_item_out_of_a_pending_order_is_explained_as_a_partial_cancel(
+    settings: Settings,
+) -> None:
+    message = email(
+        "Please remove the digital camera from order #W4514908, I still want the earbuds.",
+        "remove-item-1",
+    )
+    message["sender"] = {"email": "fatima.anderson1447@example.com"}
+    async with Suite.open(settings) as suite:
+        run = await suite.runner.start(flow.name, message, trigger="test")
+        assert run.status == "waiting"  # for the customer's answer: the whole order or not
+        assert run.output["decision"]["reason"] == "partial_cancel"
+        assert proposals(run) == []
+        order = await suite.connectors["crm"].get_order(OrderRef(order_id="#W4514908"))
+        assert order.status == "pending"
+
+
+def test_a_request_the_customer_holds_back_or_negates_is_withdrawn() -> None:
+    assert withdrawn(f"please DON'T cancel {SKATEBOARD}, I want to keep it")
+    assert withdrawn("I may have to cancel my skateboard order, but don't do anything yet")
+    assert not withdrawn("I don't want to cancel, I want to return it")
+    assert not withdrawn("I do not want to cancel the whole order, just remove the camera")
+    assert not withdrawn("I do not need it anymore, please cancel")
+    assert not withdrawn("Why did you not ship it yet?")
+    assert kind_of("Please don't cancel it, ship it to my office instead") == "change"
