@@ -39,6 +39,23 @@ _SOURCES = {
 }
 
 
+#: Words before a method that turn it down: "to my card instead of PayPal", "not my gift
+#: card", "I closed my PayPal account".
+_TURNED_DOWN = re.compile(
+    r"\b(?:instead\s+of|rather\s+than|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
+    r"|don'?t\s+(?:use|want)|closed|cancelled)\s+(?:the\s+|my\s+|your\s+|a\s+|an\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _wanted(pattern: re.Pattern[str], text: str) -> bool:
+    """The text names the method other than to turn it down."""
+    return any(
+        not _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
+        for m in pattern.finditer(text)
+    )
+
+
 def category(intent: str) -> str:
     return intent if intent else "general"
 
@@ -141,7 +158,7 @@ def payment_method(
         return method, True, None
     refused = False
     for source, pattern in _SOURCES.items():
-        if not pattern.search(ctx.text):
+        if not _wanted(pattern, ctx.text):
             continue
         methods = [m.id for m in ctx.customer.payment_methods if m.source == source]
         if len(methods) == 1 and (

@@ -13,6 +13,7 @@ import re
 __all__ = [
     "INTENTS_OF_KIND",
     "kind_of",
+    "kinds_in",
     "negated_kinds",
     "sentences",
     "split_by_action",
@@ -41,6 +42,11 @@ _KINDS: dict[str, re.Pattern[str]] = {
     "status": re.compile(
         r"\b(where(?:'s| is| are) (?:my|the|it|they)|track (?:my|the|it)|tracking (?:number|info)"
         r"|where (?:my|the) (?:\w+ ){1,3}(?:is|are)\b|status of|when will (?:it|they|my|the)"
+        r"|when (?:(?:does|do|is|are) )?(?:my|the|it|they) (?:\w+ ){0,3}?"
+        r"(?:ships?|shipping|arrives?|arriving|gets? here|(?:be )?delivered)"
+        r"|check (?:on (?:my|the)|when|where|the status)"
+        r"|which (?:of )?my orders|which orders? (?:are|is|have|has)"
+        r"|(?:list|show)(?: me)? (?:all )?my orders"
         r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+|(?:order )?#?W\d{7}) "
         r"(?:shipped|arrived|been (?:shipped|sent)))\b",
         re.IGNORECASE,
@@ -79,6 +85,11 @@ def kind_of(text: str) -> str | None:
     negates ("don't cancel it") asks for nothing."""
     verbs = _verbs(text)
     return verbs[0][1] if verbs else None
+
+
+def kinds_in(text: str) -> set[str]:
+    """Every kind of request the text's verbs make (negated ones left out)."""
+    return {kind for _, kind in _verbs(text)}
 
 
 def negated_kinds(text: str) -> set[str]:

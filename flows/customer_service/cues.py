@@ -74,10 +74,14 @@ _NOT_REFUNDED = re.compile(
 _PART_OF_ORDER = re.compile(
     r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b"
     r"(?!\s+(?:of\s+(?:my|the)\s+(?:account|details|orders?)|orders?)\b)|"
+    r"\bkeep(?:ing)?\s+(?:the|my)\s+(?!rest\b|others?\b|other\b|order)(?:\w+\s+){0,2}?\w+\b"
+    r"(?!\s+orders?\b)|"
     r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"
+    r"\b(?:cancel|remove|drop)\s+(?:just\s+|only\s+)?one\s+of\s+(?:them|those|these|the)\b|"
     r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
     r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)|"
-    r"\bstill\s+(?:want|need)\s+(?:the|my)\b(?!\s+(?:\w+\s+)?orders?\b)",
+    r"\b(?:take|drop)\s+(?:the|that|this|one)\s+(?:\w+\s+){0,3}?off\b|"
+    r"\bstill\s+(?:want|need)\s+(?:the|my|that|this)\b(?!\s+(?:\w+\s+)?orders?\b)",
     re.IGNORECASE,
 )
 
@@ -85,7 +89,9 @@ _PART_OF_ORDER = re.compile(
 #: cancellation, whatever the model calls it.
 _REMOVE_ITEMS = re.compile(
     r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
-    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)",
+    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)"
+    r"|\b(?:take|drop)\s+(?:the|that|this|one)\s+(?:\w+\s+){0,3}?off\b"
+    r"|\b(?:cancel|remove|drop)\s+(?:just\s+|only\s+)?one\s+of\s+(?:them|those|these|the)\b",
     re.IGNORECASE,
 )
 

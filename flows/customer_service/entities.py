@@ -117,7 +117,7 @@ _NO = re.compile(
     re.IGNORECASE,
 )
 _ALL = re.compile(
-    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)|whole order"
+    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)(?! else)|whole order"
     r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b",
     re.IGNORECASE,
 )

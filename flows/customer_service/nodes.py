@@ -48,6 +48,9 @@ _OPEN: list[TicketStatus] = ["new", "open", "pending_customer"]
 ACTIONABLE = frozenset(
     {"order_status", "cancel", "modify", "return", "exchange", "refund", "address_change"}
 )
+#: Requests that are made with their own verb: a message whose only verbs ask where an
+#: order is does not make them, whatever the model reads into "pending" or "shipped".
+_ACTS_BY_VERB = frozenset({"cancel", "return", "modify", "exchange"})
 #: How sure a single sentence must be to overrule a "complaint"/"other" request.
 _SENTENCE_CONFIDENCE = 0.6
 
@@ -130,11 +133,14 @@ def _agreeing_with_verb(
     ("modify the grill ...", "return the lamp"), the likeliest intent of that kind, with the
     model's probability for the whole kind (any change, any return) as its confidence. So
     too when the model's answer is a kind the customer only names to refuse ("don't cancel
-    it, ship it to my office instead")."""
+    it, ship it to my office instead") or an action where the message only asks about its
+    orders."""
     kind = clauses.kind_of(text)
     wanted = clauses.INTENTS_OF_KIND.get(kind or "", ())
     fitting = {label: p for label, p in scores.items() if label in wanted}
     refused = {label for k in clauses.negated_kinds(text) for label in clauses.INTENTS_OF_KIND[k]}
+    if clauses.kinds_in(text) == {"status"}:  # a question only ("which orders are pending?")
+        refused |= _ACTS_BY_VERB
     if not fitting or (best["confidence"] >= _SENTENCE_CONFIDENCE and best["label"] not in refused):
         return best  # sure, and not of a kind the customer says they do not want
     label = best["label"] if best["label"] in wanted else max(fitting, key=fitting.__getitem__)

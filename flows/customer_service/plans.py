@@ -159,6 +159,17 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
         return which_order(ctx, intent, {"delivered"}, "which order is this about?")
     order = orders[0]
     if order.status == "pending":  # not shipped: the way to get the money back is cancelling
+        picked = pick_items(ctx.text, order.items, all_items=wants_all_items(ctx.text)).items
+        if picked and len(picked) < len(order.items):  # some items only: no such thing
+            return make_plan(
+                ctx,
+                intent,
+                "clarify",
+                "partial_cancel",
+                f"this order has not shipped yet, so nothing in it can be returned; "
+                f"{cues.PARTIAL_CANCEL}; reply if you would like to cancel the whole order",
+                order_ids=[order.id],
+            )
         plan = _cancel(replace(ctx, orders=[order]), intent)
         plan.details["needs_explicit_confirmation"] = True
         return plan

@@ -34,6 +34,25 @@ _REST = re.compile(
     re.IGNORECASE,
 )
 _NEW = re.compile(r"\b(to|for|into|instead|with)\b", re.IGNORECASE)
+#: "return just the sunglasses": the items after it are all the request is about.
+_ONLY = re.compile(r"\b(?:just|only)\s+(?:the\s+|my\s+|this\s+|that\s+|these\s+|those\s+)?", re.I)
+_ONLY_END = re.compile(r"[.;!?\n]|\bbut\b", re.IGNORECASE)
+#: Said of an item right after naming it: the customer is happy with it ("the charger is
+#: fine", "the laptop has been great").
+_FINE = re.compile(
+    r"^\W*(?:\w+\s+){0,2}?(?:is|are|was|were|has been|have been|works?|seems?)\s+"
+    r"(?:(?!not\b|n't\b)\w+\s+)?(?:fine|great|good|ok|okay|perfect|excellent|working)\b",
+    re.IGNORECASE,
+)
+#: A sentence telling what was bought, asking for nothing ("Last month I bought a laptop
+#: along with a garden hose and a camera."): its products are background.
+_HISTORY = re.compile(r"\b(?:bought|ordered|purchased|got|received|along with)\b", re.I)
+_ASKS = re.compile(
+    r"\b(?:return|send\w* (?:\w+ ){0,3}back|exchange|refund|cancel|swap|replace|remove"
+    r"|change|modify|want|like|need|please)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.;!?\n]+")
 _COUNTS = {
     "one": 1,
     "single": 1,
@@ -69,6 +88,37 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention) -> bool:
+    end = offsets[mention.end - 1] + len(words[mention.end - 1])
+    return _FINE.search(text[end : end + 60]) is not None
+
+
+def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Mention]:
+    """The mentions the request is about: those after "just"/"only" when it says so
+    ("return just the sunglasses"); else all but those in sentences that only tell what was
+    bought, when others remain."""
+    focused = []
+    for marker in _ONLY.finditer(text):
+        end = _ONLY_END.search(text, marker.end())
+        stop = end.start() if end else len(text)
+        focused += [m for m in found if marker.end() <= offsets[m.start] < stop]
+    if focused:
+        return sorted(set(focused), key=lambda m: (m.start, -m.tier))
+    background = [
+        (start, stop)
+        for start, stop, sentence in _sentences(text)
+        if _HISTORY.search(sentence) and not _ASKS.search(sentence)
+    ]
+    kept = [m for m in found if not any(a <= offsets[m.start] < b for a, b in background)]
+    return kept or found
+
+
+def _sentences(text: str) -> list[tuple[int, int, str]]:
+    starts = [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
+    ends = [*(m.start() for m in _SENTENCE_END.finditer(text)), len(text)]
+    return [(a, b, text[a:b]) for a, b in zip(starts, ends, strict=False) if a < b]
+
+
 def _count(word: str) -> int | None:
     if word in _COUNTS:
         return _COUNTS[word]
@@ -90,11 +140,13 @@ def _plural(word: str) -> bool:
 
 
 def _order_words(words: list[str], mention: Mention) -> bool:
-    """A product named to point at its order: "the laptop order", "the order with the lamp"."""
+    """A product named to point at its order: "the laptop order", "the order with the lamp",
+    "the one with the dumbbells" (an answer to "which order?")."""
     after = words[mention.end : mention.end + 1]
     before = words[max(0, mention.start - 4) : mention.start]
     return after in (["order"], ["orders"]) or (
-        "order" in before and bool({"with", "containing", "had", "has"} & set(before))
+        bool({"order", "one"} & set(before))
+        and bool({"with", "containing", "had", "has"} & set(before))
     )
 
 
@@ -148,13 +200,16 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     acting = [m for m in found if not _order_words(words, m)]
     found = acting or found
     offsets = _offsets(text)
+    found = _in_focus(text, offsets, found)
     spans = _excluded_spans(text)
 
-    def left_out(start: int) -> bool:
-        return any(a <= offsets[start] < b for a, b in spans)
+    def left_out(mention: Mention) -> bool:
+        return any(a <= offsets[mention.start] < b for a, b in spans) or _said_fine(
+            text, offsets, words, mention
+        )
 
-    excluded = {m.product_id for m in found if left_out(m.start)}
-    included = [m for m in found if not left_out(m.start)]
+    excluded = {m.product_id for m in found if left_out(m)}
+    included = [m for m in found if not left_out(m)]
     if excluded:
         keep_named = included and not (all_items or _REST.search(text))
         named = {m.product_id for m in included}

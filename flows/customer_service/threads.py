@@ -14,6 +14,7 @@ too many turns, or a person closing the wait: the ticket stays open for a person
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -30,6 +31,7 @@ __all__ = [
     "CUSTOMER_REPLY",
     "accepts_reply",
     "await_customer",
+    "chosen_candidate",
     "first_turn",
     "reply_keys",
     "turn_key",
@@ -149,6 +151,38 @@ def first_turn(state: CSState, text: str) -> list[dict[str, Any]]:
     ]
 
 
+#: A short answer that picks from the list we offered: "the second one", "2", "the last".
+_PICK = re.compile(
+    r"^\W*(?:(?:it'?s|it is|i mean|i meant|that'?s|that is)\s+)?(?:the\s+)?"
+    r"(?:(?P<word>first|second|third|fourth|fifth|sixth|seventh|eighth|last|1st|2nd|3rd|4th|5th"
+    r"|6th|7th|8th)(?:\s+(?:one|order|of them|on the list))?|(?:number|no\.?|nr\.?|option)\s*"
+    r"(?P<number>[1-8])|(?P<digit>[1-8]))\W*(?:please|thanks?|thank you)?\W*$",
+    re.IGNORECASE,
+)
+_PLACES = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
+    "4th": 3, "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6,
+    "eighth": 7, "8th": 7, "last": -1,
+}  # fmt: skip
+_ORDER_ID = re.compile(r"#W\d{7}\b")
+
+
+def chosen_candidate(decision: Decision, said: str) -> str | None:
+    """The order an answer like "the second one" picks from the orders our question listed
+    ("which order is this about?"), or None when the answer is not such a pick or the
+    question listed no orders."""
+    match = _PICK.match(said.strip()[:60])
+    asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
+    if match is None or len(asked) != 1:
+        return None
+    listed = [m.group(0) for c in asked[0].details["candidates"] if (m := _ORDER_ID.search(str(c)))]
+    if match["word"]:
+        place = _PLACES[match["word"].lower()]
+    else:
+        place = int(match["number"] or match["digit"]) - 1
+    return listed[place] if -len(listed) <= place < len(listed) else None
+
+
 async def await_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Waits for the customer's answer (a `customer_reply` question under the thread's keys,
     until `cs_thread_expiry_hours`); then writes the conversation and, for an answer, the
@@ -212,16 +246,21 @@ def _after(
         return update
     message = CustomerMessage.model_validate(answer.get("message") or {})
     said = (intake.own_words(message.body.strip()) or message.subject.strip())[:_ANSWER_CHARS]
-    conversation.append(
-        {
-            "role": "customer",
-            "text": said,
-            "at": (message.received_at or _now()).isoformat(),
-            "message_id": message.message_id,
-        }
-    )
+    turn: dict[str, Any] = {
+        "role": "customer",
+        "text": said,
+        "at": (message.received_at or _now()).isoformat(),
+        "message_id": message.message_id,
+    }
+    if meant := chosen_candidate(decision, said):
+        turn["means"] = meant
+    conversation.append(turn)
     update["reply_to_id"] = message.message_id or state.get("reply_to_id")
-    customer_turns = [c["text"] for c in conversation if c["role"] == "customer"]
+    customer_turns = [
+        f"{c['text']} ({c['means']})" if c.get("means") else c["text"]
+        for c in conversation
+        if c["role"] == "customer"
+    ]
     if len(customer_turns) > settings.cs_thread_max_turns:
         update["thread_end"] = "turn_limit"
         update["decision"] = policy.hand_over(

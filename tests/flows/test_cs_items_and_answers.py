@@ -1,0 +1,132 @@
+"""Which items and which order a customer means when the message says more than the request
+(what else they bought, what is fine), when they take part of an order back, and when their
+answer picks from the orders we listed ("the second one")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from test_cs_understanding import (
+    KITCHEN_ORDER,
+    LAMP,
+    ORDERS,
+    PHONES,
+    _item,
+    _order,
+    decide_on,
+    proposed,
+)
+
+from flows.customer_service.clauses import kind_of
+from flows.customer_service.entities import wants_all_items
+from flows.customer_service.schemas import Decision, RequestPlan
+from flows.customer_service.threads import chosen_candidate
+
+COFFEE_ID, LAMP_ID = KITCHEN_ORDER.items[0].item_id, KITCHEN_ORDER.items[1].item_id
+
+
+def test_only_the_item_asked_for_is_returned_not_everything_the_message_names() -> None:
+    d = decide_on(
+        "Last month I bought a coffee maker along with a few other things (a desk lamp, a "
+        "t-shirt and a charger). The coffee maker has been great but the lamp is too dim. "
+        "I would like to return just the lamp please. The charger is fine.",
+        intent="return",
+    )
+    [(action, request)] = proposed(d)
+    assert (action, request["order_id"], request["item_ids"]) == (
+        "return_items",
+        KITCHEN_ORDER.id,
+        [LAMP_ID],
+    )
+
+
+def test_everything_else_being_fine_is_no_return_of_everything() -> None:
+    text = (
+        "The coffee maker does not fit my counter, I'd like to send it back. "
+        "Everything else is fine."
+    )
+    assert not wants_all_items(text)
+    [(_, request)] = proposed(decide_on(text, intent="return"))
+    assert request["item_ids"] == [COFFEE_ID]
+
+
+PENDING_TWO = _order(
+    "#W1000006", "pending", _item(PHONES, "phones_black"), _item(LAMP, "lamp_black")
+)
+
+
+def test_taking_one_item_off_a_pending_order_is_explained_not_cancelled() -> None:
+    orders = [*ORDERS, PENDING_TWO]
+    for text, intent in [
+        ("I only wanted the headphones. Can you take the lamp one off?", "cancel"),
+        ("I want to cancel my order #W1000006 but keep the lamp, I still need that one", "cancel"),
+        ("I ordered the lamp twice by mistake! Can you cancel one of them? #W1000006", "cancel"),
+    ]:
+        d = decide_on(text, orders, intent=intent)
+        assert (d.outcome, d.requests[0].reason, proposed(d)) == (
+            "clarify",
+            "partial_cancel",
+            [],
+        ), text
+    # the lamp only in the pending order: it has not shipped, so it cannot be returned alone
+    for text, intent in [("I want to return the lamp, it is too dim", "return")]:
+        d = decide_on(text, [ORDERS[0], PENDING_TWO], intent=intent)
+        assert (d.outcome, d.requests[0].reason, proposed(d)) == (
+            "clarify",
+            "partial_cancel",
+            [],
+        ), text
+
+
+def test_an_answer_naming_the_order_by_another_item_returns_only_the_item_asked_for() -> None:
+    laptop_and_kitchen = decide_on(
+        "I want to return the coffee maker.\n\nthe one with the desk lamp", intent="return"
+    )
+    assert [r["item_ids"] for _, r in proposed(laptop_and_kitchen)] == [[COFFEE_ID]]
+
+
+def test_a_refund_method_the_customer_turns_down_is_not_taken_as_named() -> None:
+    d = decide_on(
+        f"I want to return the coffee maker from {KITCHEN_ORDER.id}. Please refund it to my "
+        "gift card instead of my credit card.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["payment_method_id"] == "gift_card_1000002"
+
+
+def test_questions_about_orders_are_status_questions() -> None:
+    assert kind_of("also can you check when my smartphone order ships") == "status"
+    assert kind_of("Hi, which of my orders are still pending?") == "status"
+    assert kind_of("When does my lamp arrive?") == "status"
+
+
+def _asked(candidates: list[str]) -> Decision:
+    return Decision(
+        outcome="clarify",
+        reason="which_order",
+        explanation="which order?",
+        approval_threshold=Decimal("200"),
+        category="return",
+        ticket_status="pending_customer",
+        requests=[
+            RequestPlan(
+                intent="return",
+                outcome="clarify",
+                reason="which_order",
+                explanation="which order is this about?",
+                details={"candidates": candidates},
+            )
+        ],
+    )
+
+
+def test_an_answer_picking_from_the_listed_orders_names_that_order() -> None:
+    asked = _asked(["#W1000001 (delivered: Laptop)", "#W1000002 (delivered: Coffee Maker)"])
+    assert chosen_candidate(asked, "the second one") == "#W1000002"
+    assert chosen_candidate(asked, "The first one please") == "#W1000001"
+    assert chosen_candidate(asked, "2") == "#W1000002"
+    assert chosen_candidate(asked, "the last one.") == "#W1000002"
+    assert chosen_candidate(asked, "the third one") is None  # only two were listed
+    assert chosen_candidate(asked, "the second one had a broken lid too") is None
+    assert chosen_candidate(_asked([]), "the second one") is None
