@@ -25,6 +25,7 @@ from flows.invoice_processing.extraction import (
     parse_amount,
     payment_terms_days,
 )
+from flows.invoice_processing.offline import parse_invoice
 
 
 def doc(text: str) -> Document:
@@ -652,3 +653,55 @@ def test_a_weekday_before_a_date_is_no_place_and_a_year_no_invoice_number() -> N
     assert dated("Payment due by\nFriday, April 19, 2024", "due") == dt.date(2024, 4, 19)
     text = "Rechnungsnummer Datum Seite\n2024 0017 05.03.2024 1 von 1"
     assert best(find_invoice_numbers(doc(text))) is None
+
+
+# --- sums whose labels mislead ---------------------------------------------------------
+
+HEAD = "Acme Widgets Ltd\n1 High Street, Leeds LS1 1AA\nInvoice No: 1001\nDate: 12/03/2024\n"
+
+
+def _amounts(text: str) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    fields = parse_invoice(text).value
+    return fields.subtotal, fields.tax, fields.total
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # payment terms are no net amount
+        (
+            HEAD + "Terms:\nNet 30\nSubtotal\n1,000.00\nSales Tax\n82.50\nTotal\n1,082.50\n",
+            ("1000.00", "82.50", "1082.50"),
+        ),
+        # after a discount, the bare "Net" alone on its line is the sum before VAT
+        (
+            HEAD + "Subtotal\n£4,340.00\nDiscount (10%)\n-£434.00\nNet\n£3,906.00\n"
+            "VAT (20%)\n£781.20\nTotal\n£4,687.20\n",
+            ("3906.00", "781.20", "4687.20"),
+        ),
+        # "Net Total" followed by VAT and another total is the subtotal
+        (
+            HEAD + "Net Total\n£1,350.00\nVAT @ 20%\n£270.00\nTotal\n£1,620.00\n",
+            ("1350.00", "270.00", "1620.00"),
+        ),
+        # the amount after "auf" is the base the rate applies to; the tax is below it
+        (
+            "Muster GmbH\nRechnungsnr.: R-1\nDatum: 03.03.2024\nNettobetrag\n1.000,00 €\n"
+            "zzgl. 19 % MwSt. auf 1.000,00\n190,00 €\nGesamtbetrag\n1.190,00 €\n",
+            ("1000.00", "190.00", "1190.00"),
+        ),
+        # Belgian "Total HTVA" is the sum before VAT
+        (
+            "Brasserie X SRL\nFacture n° : 2024/0456\nDate de facture : 03/12/2024\n"
+            "Total HTVA\n1 370,00 EUR\nTVA 21 %\n287,70 EUR\nTotal TVAC\n1 657,70 EUR\n",
+            ("1370.00", "287.70", "1657.70"),
+        ),
+    ],
+)
+def test_sums_are_read_by_what_their_labels_mean(text: str, expected: tuple[str, ...]) -> None:
+    assert _amounts(text) == tuple(Decimal(v) for v in expected)
+
+
+def test_a_receipts_nett_total_is_still_the_amount_paid() -> None:
+    text = "KEDAI ABC SDN BHD\nTOTAL QTY: 2\nNETT TOTAL: $8.20\nCASH 10.00\nCHANGE 1.80\n"
+    assert _amounts(text)[2] == Decimal("8.20")

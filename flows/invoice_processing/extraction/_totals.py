@@ -27,8 +27,11 @@ _SKIP = re.compile(
 )
 _SUBTOTAL = re.compile(
     r"sub\s*-?\s*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
-    r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])|"
-    r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|ht\b|hors)|montant\s+ht|\bht\b|"
+    # a bare "Net" before its amount, or alone above it; not payment terms ("Net 30")
+    r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
+    r"^\W*nett?\W*$|"
+    r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|htva\b|ht\b|hors)|montant\s+ht|"
+    r"\bhtva\b|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
     r"(?:ohne|exkl\w*|excl\w*|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+(?:ust|mwst|vat|"
@@ -237,6 +240,8 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 kind = last[0]
             else:
                 value = _value_after(doc, index, m.end())
+            if kind == "tax" and value is not None and value[0] == index:
+                value = _tax_below_its_base(doc, index, m.end()) or value
             if value is not None and value[1] < 0 and _credit_note(doc):
                 value = value[0], -value[1]
             if value is None or value[1] < 0 or (value[1] == 0 and kind != "tax"):
@@ -249,12 +254,54 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
             if amount.as_tuple().exponent == 0 and 1900 <= amount <= 2100:
                 confidence -= 0.3  # a year ("© 2024", "Total 2024" in a footer)
             raw["total"].append(Candidate(amount, confidence, where, kind, line))
+        _net_totals_before_tax(raw)
         raw["total"] = _cross_check(doc, raw)
         for key in raw:
             raw[key].sort(key=lambda c: (-c.confidence, c.line))
         return raw
 
     return doc.memo("totals", build)
+
+
+#: "19 % USt. auf 1.000,00", "VAT 20% on 1,350.00": the amount after it is what the rate
+#: applies to, not the tax.
+_RATE_BASE = re.compile(
+    r"%\s*(?:[^\W\d_]+\.?\s+){0,2}(?:auf|on|of|sur|su|op|sobre|über|von|from|de)\s*[-€$£]?\s*$", _I
+)
+
+
+def _tax_below_its_base(doc: Document, index: int, end: int) -> tuple[int, Decimal] | None:
+    """A tax line that shows only the base its rate applies to: the tax is the amount alone
+    on the next line (a right-aligned column the text put below)."""
+    line = doc.lines[index]
+    after = [a for a in find_amounts(doc, index) if a[0] >= end]
+    if len(after) != 1 or not _RATE_BASE.search(line[: after[0][0]]):
+        return None
+    below = index + 1
+    if below < len(doc) and (value := _amount_only(doc, below)) is not None:
+        return below, value
+    return None
+
+
+#: "Net Total": on a receipt the amount paid (after rounding), on an invoice the sum before
+#: VAT; the document's own arithmetic tells which.
+_NET_TOTAL = re.compile(r"\bnett?\s*total\b", _I)
+
+
+def _net_totals_before_tax(raw: dict[str, list[Candidate[Decimal]]]) -> None:
+    """A "Net Total" that a tax below it turns into another labelled total ("Net Total
+    1,350.00 / VAT 270.00 / Total 1,620.00") is the subtotal, not the total."""
+    for cand in list(raw["total"]):
+        if not _NET_TOTAL.search(cand.text):
+            continue
+        if any(
+            tax.value > 0
+            and tax.line > cand.line
+            and any(o.value == cand.value + tax.value and o.line > tax.line for o in raw["total"])
+            for tax in raw["tax"]
+        ):
+            raw["total"].remove(cand)
+            raw["subtotal"].append(Candidate(cand.value, 0.8, cand.line, "subtotal", cand.text))
 
 
 def _credit_note(doc: Document) -> bool:
