@@ -159,3 +159,37 @@ async def test_the_flow_reads_an_uploaded_pdf_with_its_layout(
     assert run.output is not None, run.error
     assert run.output["invoice_number"] == "2025-0042-B"
     assert run.output["due_date"] == "2025-04-13"
+
+
+def test_seller_and_buyer_side_by_side_are_read_as_two_blocks() -> None:
+    """ "Émetteur    Destinataire" over two address columns: the seller's name is not glued
+    to its street, and the buyer's lines are not the seller's."""
+    data = pdf(
+        [
+            (60, 60, "FACTURE"),
+            (60, 100, "Émetteur"),
+            (320, 100, "Destinataire"),
+            (60, 115, "Dupont & Fils SAS"),
+            (320, 115, "Hôtel Les Tilleuls"),
+            (60, 130, "8 avenue Jean Jaurès"),
+            (320, 130, "Service comptabilité"),
+            (60, 145, "33000 Bordeaux"),
+            (320, 145, "14 cours de l'Intendance"),
+            (60, 190, "N° facture :"),
+            (160, 190, "F240412"),
+            (60, 205, "Date :"),
+            (160, 205, "15/04/2024"),
+            (60, 250, "Montant HT"),
+            (400, 250, "789,00 €"),
+            (60, 265, "TVA 5,5 %"),
+            (400, 265, "43,40 €"),
+            (60, 280, "Montant TTC"),
+            (400, 280, "832,40 €"),
+        ]
+    )
+    _, layout = read(data)
+    assert "Émetteur\nDupont & Fils SAS\n8 avenue Jean Jaurès\n33000 Bordeaux" in layout
+    assert "Destinataire\nHôtel Les Tilleuls\nService comptabilité" in layout
+    fields = parse_invoice(read_document(data, "t.pdf").text, pdf_words(data)).value
+    assert fields.vendor_name == "Dupont & Fils SAS"
+    assert fields.total == Decimal("832.40")

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from flows.invoice_processing.extraction._parties import party_heading
+
 __all__ = ["LayoutWord", "layout_text"]
 
 
@@ -100,6 +102,16 @@ def _lines(words: Sequence[LayoutWord]) -> list[list[_Segment]]:
     return lines
 
 
+#: A company's legal form closing a cell: the cell is a name ("Dupont & Fils SAS" over its
+#: address, beside the buyer's name), not a label.
+_LEGAL_FORM_END = re.compile(
+    r"\b(?:gmbh|mbh|ag|kg|ohg|ug|sarl|sas|sa|srl|spa|s\.?a\.?s?|s\.?a\.?r\.?l|s\.?r\.?l|s\.?p\.?a|"
+    r"s\.?l|ltd|limited|llc|inc|corp|plc|llp|b\.?v|n\.?v|bvba|sprl|oy|ab|a/s|aps|s\.r\.o|a\.s|"
+    r"d\.o\.o|lda|pty|pvt|bhd|e\.k|sp\.?\s*z\s*o\.?\s*o|sp\.?\s*j|sp\.?\s*k)\.?$",
+    re.IGNORECASE,
+)
+
+
 def _is_label(cell: _Segment) -> bool:
     text = cell.text.strip()
     return (
@@ -108,6 +120,7 @@ def _is_label(cell: _Segment) -> bool:
         and bool(_LETTERS.search(text))
         and bool(_LABEL_CELL.match(text))
         and len(text.split()) <= 6
+        and not _LEGAL_FORM_END.search(text.rstrip(" :"))
     )
 
 
@@ -164,6 +177,35 @@ def _letterhead(lines: list[list[_Segment]]) -> str | None:
     return biggest.text if len(_LETTERS.findall(biggest.text)) >= 1 else None
 
 
+def _party_columns(lines: list[list[_Segment]], index: int) -> tuple[list[str], set[int]] | None:
+    """Seller and buyer set side by side ("Émetteur    Destinataire" over two address
+    blocks): each party's block as lines of its own, heading first, so that neither takes
+    the other's lines; and the rows so read. None unless the row heads such columns."""
+    heads = lines[index]
+    if len(heads) < 2 or {party_heading(c.text) for c in heads} != {"seller", "buyer"}:
+        return None
+    starts = [c.x0 for c in heads]
+    blocks: list[list[str]] = [[c.text.rstrip(" :")] for c in heads]
+    used: set[int] = set()
+    for below in range(index + 1, min(len(lines), index + 8)):
+        row = lines[below]
+        if len(row) > len(heads) or row[0].top - lines[below - 1][-1].bottom > 2.5 * row[0].size:
+            break
+        slots = [
+            max(k for k, x in enumerate(starts) if c.x0 >= x - 0.6 * c.size)
+            for c in row
+            if c.x0 >= starts[0] - 0.6 * c.size
+        ]
+        if len(slots) != len(row) or len(set(slots)) != len(slots):
+            break
+        for cell, slot in zip(row, slots, strict=True):
+            blocks[slot].append(cell.text)
+        used.add(below)
+    if not used:
+        return None
+    return [text for block in blocks for text in block], used
+
+
 def layout_text(words: Sequence[LayoutWord]) -> str:
     """The page rebuilt from word positions as text for the finders (see the module doc)."""
     first_page = [w for w in words if w.page == 0]
@@ -172,7 +214,14 @@ def layout_text(words: Sequence[LayoutWord]) -> str:
     head = _letterhead(_lines(first_page))
     if head:
         out.append(head)
+    skip: set[int] = set()
     for index, line in enumerate(lines):
+        if index in skip:
+            continue
+        if (columns := _party_columns(lines, index)) is not None:
+            out.extend(columns[0])
+            skip.update(columns[1])
+            continue
         out.append("    ".join(c.text for c in line))
         if index == 0:
             continue

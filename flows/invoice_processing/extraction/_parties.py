@@ -69,6 +69,23 @@ _VENDOR_HEADING = re.compile(
     r"(?:\s*/\s*[^\W\d_]+)?\W*$",
     _I,
 )
+
+
+def party_heading(text: str) -> str | None:
+    """ "seller" or "buyer" for a cell that only heads a party's block ("Émetteur",
+    "Nabywca:", "Bill To"), else None."""
+    if _VENDOR_HEADING.match(text):
+        return "seller"
+    m = _BUYER.search(text)
+    if (
+        m is not None
+        and m.start() == len(text) - len(text.lstrip())
+        and not text[m.end() :].strip()
+    ):
+        return "buyer"
+    return None
+
+
 #: A field label for a party's name ("Name:", "Raison sociale :", "Nazwa:").
 _NAME_LABEL = re.compile(
     r"^\s*(?:name|company(?:\s+name)?|firma|firmenname|nom|raison\s+sociale|"
