@@ -637,6 +637,18 @@ def test_a_number_written_like_a_date_that_cannot_be_one_is_the_number() -> None
     assert best(find_invoice_numbers(doc("Invoice 12/04/2024\nTotal 5.00"))) is None
 
 
+def test_a_date_shaped_number_after_a_number_label_is_the_number() -> None:
+    """Polish invoices are numbered by month: "nr 3/03/2024" is the third of March's."""
+    for text, number in [
+        ("FAKTURA nr 3/03/2024\nData wystawienia: 04.03.2024", "3/03/2024"),
+        ("Faktura VAT nr 12/05/2024\nData wystawienia: 20.05.2024", "12/05/2024"),
+    ]:
+        found = best(find_invoice_numbers(doc(text)))
+        assert found is not None and found.value == number
+    labelled = doc("Invoice No: INV-7781\nInvoice 03/12/2024\nTotal 5.00")
+    assert [c.value for c in find_invoice_numbers(labelled)] == ["INV-7781"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -705,3 +717,26 @@ def test_sums_are_read_by_what_their_labels_mean(text: str, expected: tuple[str,
 def test_a_receipts_nett_total_is_still_the_amount_paid() -> None:
     text = "KEDAI ABC SDN BHD\nTOTAL QTY: 2\nNETT TOTAL: $8.20\nCASH 10.00\nCHANGE 1.80\n"
     assert _amounts(text)[2] == Decimal("8.20")
+
+
+def test_a_polish_account_number_without_its_country_is_the_iban() -> None:
+    found = find_ibans(
+        doc("Sprzedawca: Nowak Sp. z o.o.\nNr konta: 61 1090 1014 0000 0712 1981 2874")
+    )
+    assert [c.value for c in found] == ["PL61109010140000071219812874"]
+    wrong = doc("Nr konta: 62 1090 1014 0000 0712 1981 2874")  # a check digit off
+    assert find_ibans(wrong) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("Payment terms: 30 days", 30),
+        ("Mode/Terms 30 Days", 30),
+        ("Conditions de paiement : 30 jours net", 30),
+        ("Zahlungsziel: 14 Tage", 14),
+        ("Zahlbar 30 Tage netto", 30),
+    ],
+)
+def test_days_to_pay_after_a_terms_label_or_before_net(text: str, days: int) -> None:
+    assert payment_terms_days(doc(text)) == days

@@ -133,6 +133,19 @@ _TERMS = re.compile(
     r"giorni|dagen|hari)\b|\bnet\s?(\d{1,3})\b",
     re.IGNORECASE,
 )
+#: The same said another way: after a terms label ("Payment terms: 30 days", "Mode/Terms
+#: 30 Days", "Zahlungsziel: 14 Tage"), or "30 jours net", "30 Tage netto".
+_DAYS = r"(?:days|day|tagen|tage|jours|días|dias|giorni|dagen|dni|dias)"
+_TERMS_MORE = re.compile(
+    r"(?:\bterms?|conditions?\s+de\s+(?:paiement|règlement)|zahlungs(?:bedingungen|ziel)|"
+    r"condiciones\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|termin\s+płatności|"
+    r"condições\s+de\s+pagamento|échéance)\W{1,4}(?:[^\W\d_]+\s+){0,2}?(\d{1,3})\s*"
+    + _DAYS
+    + r"\b|\b(\d{1,3})\s*"
+    + _DAYS
+    + r"\s+(?:net(?:to)?|netos?|netti)\b",
+    re.IGNORECASE,
+)
 _US_HINTS = re.compile(r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|\$\s?\d")
 
 
@@ -328,9 +341,11 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
 
 
 def payment_terms_days(doc: Document) -> int | None:
-    """Days to pay stated in words ("net 30", "zahlbar innerhalb von 14 Tagen")."""
-    for line in doc.lines:
-        m = _TERMS.search(line)
-        if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
-            return int(days)
+    """Days to pay stated in words ("net 30", "zahlbar innerhalb von 14 Tagen", "Payment
+    terms: 30 days", "30 jours net")."""
+    for pattern in (_TERMS, _TERMS_MORE):
+        for line in doc.lines:
+            m = pattern.search(line)
+            if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
+                return int(days)
     return None

@@ -137,6 +137,10 @@ _DATE_LIKE = re.compile(
 )
 
 
+#: A label that ends by saying a number follows ("Faktura nr", "Invoice No.", "N°").
+_NUMBER_WORD_END = re.compile(r"(?:\bnr|\bno|n\.?\s?[°º]|\bnumber|\bnumer|#)\W*$", re.I)
+
+
 @lru_cache(maxsize=2048)
 def _valid_iban(compact: str) -> bool:
     try:
@@ -174,6 +178,27 @@ def find_ibans(doc: Document) -> list[Candidate[str]]:
                 compact = _as_written(groups)
                 if labelled and 15 <= len(compact) <= 34:
                     found.append(Candidate(compact, 0.3, index, "invalid"))
+    if not found:
+        found = _polish_accounts(doc)
+    return found
+
+
+#: A Polish account number as Polish invoices print it, without its "PL": 26 digits (two
+#: check digits, then eight groups of four) after "Nr konta", "Rachunek", "Konto".
+_NRB_LABEL = re.compile(r"\b(?:konto|konta|rachunek|rachunku|nrb)\b", re.I)
+_NRB = re.compile(r"(?<![\dA-Z])(\d{2}(?:[ -]?\d{4}){6})(?![ -]?\d)")
+
+
+def _polish_accounts(doc: Document) -> list[Candidate[str]]:
+    """Such numbers, as the IBANs they are when "PL" + the number checks out."""
+    found: list[Candidate[str]] = []
+    for index, line in enumerate(doc.lines):
+        if not _NRB_LABEL.search(line):
+            continue
+        for m in _NRB.finditer(line):
+            compact = "PL" + re.sub(r"[ -]", "", m.group(1))
+            if _valid_iban(compact):
+                found.append(Candidate(compact, 0.85, index, "iban", m.group(0)))
     return found
 
 
@@ -278,10 +303,15 @@ def _labelled_values(
             if value is None:
                 continue
             token = _GLUED_DATE.sub("", value.group(1)).strip("._-/")
-            if _DATE_LIKE.match(token) or len(token) > 30:
+            if len(token) > 30:
+                continue
+            # a date after a number label is that number ("Faktura nr 3/03/2024", Polish
+            # numbering by month); after any other label it is a date
+            dated = bool(_DATE_LIKE.match(token))
+            if dated and (below or not _NUMBER_WORD_END.search(m.group(0))):
                 continue
             strong = any(ch.isalpha() for ch in m.group(0)[:3]) and len(m.group(0).strip()) > 3
-            confidence = (0.85 if strong else 0.7) - (0.1 if below else 0.0)
+            confidence = (0.85 if strong else 0.7) - (0.1 if below else 0.0) - 0.2 * dated
             if sum(ch.isdigit() for ch in token) < 2:
                 confidence -= 0.25
             found.append(Candidate(token, round(confidence, 3), index, kind, m.group(0).strip()))
