@@ -736,7 +736,10 @@ def test_a_polish_account_number_without_its_country_is_the_iban() -> None:
         ("Conditions de paiement : 30 jours net", 30),
         ("Zahlungsziel: 14 Tage", 14),
         ("Zahlbar 30 Tage netto", 30),
+        ("Delivery within 3 days\nPayment terms: 30 days", 30),
+        ("Returns accepted within 30 days", None),
+        ("Payment within 14 days of delivery", 14),
     ],
 )
-def test_days_to_pay_after_a_terms_label_or_before_net(text: str, days: int) -> None:
+def test_days_to_pay_after_a_terms_label_or_before_net(text: str, days: int | None) -> None:
     assert payment_terms_days(doc(text)) == days

@@ -146,6 +146,13 @@ _TERMS_MORE = re.compile(
     + r"\s+(?:net(?:to)?|netos?|netti)\b",
     re.IGNORECASE,
 )
+#: What else is promised within some days: a return, a delivery.
+_NOT_PAYMENT = re.compile(
+    r"\b(?:returns?|returned|delivery|delivered|shipping|shipped|dispatch\w*|exchanges?|"
+    r"refunds?|lieferung|geliefert|rücksendung|retour\w*|livraison|livré|devoluci\w+|"
+    r"entrega|reso|consegna|levering)\b(?:\s+[^\W\d_]+){0,3}\s*$",
+    re.IGNORECASE,
+)
 _US_HINTS = re.compile(r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|\$\s?\d")
 
 
@@ -346,6 +353,8 @@ def payment_terms_days(doc: Document) -> int | None:
     for pattern in (_TERMS, _TERMS_MORE):
         for line in doc.lines:
             m = pattern.search(line)
+            if m and _NOT_PAYMENT.search(line[: m.start()][-40:]):
+                continue  # "Returns accepted within 30 days", "Delivery within 3 days"
             if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
                 return int(days)
     return None
