@@ -743,3 +743,21 @@ def test_a_polish_account_number_without_its_country_is_the_iban() -> None:
 )
 def test_days_to_pay_after_a_terms_label_or_before_net(text: str, days: int | None) -> None:
     assert payment_terms_days(doc(text)) == days
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Summit Roofing, Inc.\nInvoice\nNumber\nSR-7719\nDate\nMay 6th, 2024", "SR-7719"),
+        ("Laura Gómez Ruiz\nFACTURA\nNúmero:\n2024-015\nFecha:\n12/03/2024", "2024-015"),
+        ("Ferramenta Bianchi\nFATTURA\nNumero\n57\nData\n12/03/2024", "57"),
+    ],
+)
+def test_a_bare_number_label_under_the_title_is_the_invoice_number(text: str, number: str) -> None:
+    found = best(find_invoice_numbers(doc(text)))
+    assert found is not None and found.value == number
+
+
+def test_a_bare_number_label_far_from_the_title_is_not_taken() -> None:
+    text = "INVOICE\nDate: 12/03/2024\nTotal 5.00\nCustomer\nAcme\nNumber\n55-1234"
+    assert find_invoice_numbers(doc(text)) == []

@@ -346,10 +346,39 @@ def _header_row(doc: Document) -> list[Candidate[str]]:
     return found
 
 
+#: The document's title alone on its line ("INVOICE", "FACTURA", "Rechnung").
+_TITLE_LINE = re.compile(rf"^\W*(?:tax\s+)?{_DOC_WORD}\W*$", _I)
+#: A number label that names nothing else ("Number", "Número:", "Nº"): under a title, the
+#: title's number.
+_BARE_NUMBER = re.compile(
+    r"^\W*(?:number|no|nr|n[°º]|n\.o|n[uú]m(?:ero|éro)?|nummer|numer)\b\.?\s*[:#]?\s*(.*)$", _I
+)
+
+
+def _under_title(doc: Document) -> list[Candidate[str]]:
+    """Numbers labelled only "Number" a line or three under the document's title."""
+    found: list[Candidate[str]] = []
+    for index, line in enumerate(doc.lines[:25]):
+        if not _TITLE_LINE.match(line):
+            continue
+        for below in range(index + 1, min(len(doc), index + 4)):
+            m = _BARE_NUMBER.match(doc.lines[below])
+            if m is None:
+                continue
+            rest = m.group(1).strip() or (doc.lines[below + 1] if below + 1 < len(doc) else "")
+            value = _DOC_VALUE.match(rest.strip())
+            if value is not None and not _DATE_LIKE.match(value.group(1)):
+                found.append(Candidate(value.group(1), 0.7, below, "invoice", doc.lines[below]))
+            break
+    return found
+
+
 def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
     """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"..."""
     cands = _labelled_values(doc, _INVOICE_LABEL, "invoice", _OTHER_NUMBER)
     cands.extend(_header_row(doc))
+    known = {c.value for c in cands}
+    cands.extend(c for c in _under_title(doc) if c.value not in known)
     titled = {c.line for c in cands}
     for cand in _labelled_values(doc, _TITLE_NUMBER, "invoice", _OTHER_NUMBER):
         if cand.line not in titled and not _DATE_LIKE.match(cand.value):
