@@ -119,6 +119,12 @@ def find_orders(text: str, orders: Sequence[Order], statuses: set[str] | None = 
             pool, how = ending, "number_end"
     pool, named_items = _by_items(text, pool)
     how = how or ("items" if named_items else "")
+    if statuses is not None and not named_items and not _PENDING.search(text):
+        latest = _by_recency(text, pool)
+        if len(latest) == 1 and len(pool) > 1 and latest[0].status not in statuses:
+            # "my latest order" is that one, even when it can no longer be changed: the
+            # policy explains, rather than another order being taken for it
+            return Found(latest, [], "recency")
     fitting = [o for o in pool if statuses is None or o.status in statuses]
     if not fitting:
         # a named order in the wrong status is still the one meant: the policy explains

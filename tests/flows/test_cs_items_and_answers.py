@@ -130,3 +130,11 @@ def test_an_answer_picking_from_the_listed_orders_names_that_order() -> None:
     assert chosen_candidate(asked, "the third one") is None  # only two were listed
     assert chosen_candidate(asked, "the second one had a broken lid too") is None
     assert chosen_candidate(_asked([]), "the second one") is None
+
+
+def test_my_latest_order_is_that_one_even_when_it_can_no_longer_be_cancelled() -> None:
+    kettle, laptop = ORDERS[3], ORDERS[0]  # pending, then (newer here) delivered
+    d = decide_on("please cancel my latest order, I don't need it", [kettle, laptop])
+    assert (d.outcome, d.requests[0].order_ids, proposed(d)) == ("inform", [laptop.id], [])
+    pending = decide_on("please cancel my latest pending order, I don't need it", [kettle, laptop])
+    assert [r["order_id"] for _, r in proposed(pending)] == [kettle.id]
