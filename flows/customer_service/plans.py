@@ -59,7 +59,7 @@ def _not_arrived(ctx: Context, intent: str, orders: list[Order]) -> RequestPlan:
 def _order_status(ctx: Context, intent: str) -> RequestPlan:
     found = references.find_orders(ctx.text, ctx.customer_orders) if not ctx.orders else None
     named = ctx.orders or (found.orders if found and found.how else [])
-    orders = named or ctx.customer_orders[-5:]
+    orders = named or _asked_about(ctx.text, ctx.customer_orders)[-5:] or ctx.customer_orders[-5:]
     delivered = any(o.status == "delivered" for o in named)
     if cues.delivery_claim(ctx.text, delivered=delivered):
         # Delivered on paper, not at the door (lost, stolen, the wrong address): a claim
@@ -73,6 +73,25 @@ def _order_status(ctx: Context, intent: str) -> RequestPlan:
         "here is what our system shows for your orders",
         order_ids=[o.id for o in orders],
     )
+
+
+#: "Where is my order?", "it still hasn't arrived": about the orders on their way.
+_ON_ITS_WAY = re.compile(
+    r"\b(?:where(?:'s| is| are) (?:my|the) (?:order|package|parcel|delivery|stuff)|"
+    r"(?:has|have)n'?t (?:yet )?(?:arrived|come|turned up|been delivered)|not (?:yet )?"
+    r"(?:arrived|received|delivered)|still waiting|when will (?:it|they|my order) (?:arrive|come))",
+    re.IGNORECASE,
+)
+
+
+def _asked_about(text: str, orders: list[Order]) -> list[Order]:
+    """With no order named: the ones a status question is about by their status ("which of
+    my orders are still pending?", "where is my order?"); [] when it does not say."""
+    if references.asks_pending(text):
+        return [o for o in orders if o.status == "pending"]
+    if _ON_ITS_WAY.search(text):
+        return [o for o in orders if o.status in ("pending", "processed")]
+    return []
 
 
 def _cancel(ctx: Context, intent: str) -> RequestPlan:

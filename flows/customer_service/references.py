@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from connectors.schemas import Address, Customer, Order
 from flows.customer_service.matching import mentions
 
-__all__ = ["Found", "address_reference", "describe", "find_orders"]
+__all__ = ["Found", "address_reference", "asks_pending", "describe", "find_orders"]
 
 _RECENT = re.compile(
     r"\b(?:(?:most )?recent(?:ly)?|latest|newest|last(?! (?:week|month|year|time|night|few"
@@ -85,6 +85,11 @@ def _by_recency(text: str, orders: list[Order]) -> list[Order]:
     if len(orders) > 1 and _RECENT.search(text):
         return orders[-1:]
     return orders
+
+
+def asks_pending(text: str) -> bool:
+    """The text speaks of orders not shipped yet ("pending", "hasn't shipped")."""
+    return _PENDING.search(text) is not None
 
 
 def _by_status_words(text: str, orders: list[Order]) -> list[Order]:

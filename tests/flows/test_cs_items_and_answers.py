@@ -138,3 +138,12 @@ def test_my_latest_order_is_that_one_even_when_it_can_no_longer_be_cancelled() -
     assert (d.outcome, d.requests[0].order_ids, proposed(d)) == ("inform", [laptop.id], [])
     pending = decide_on("please cancel my latest pending order, I don't need it", [kettle, laptop])
     assert [r["order_id"] for _, r in proposed(pending)] == [kettle.id]
+
+
+def test_a_status_question_answers_about_the_orders_it_asks_about() -> None:
+    pending = decide_on("Hi, which of my orders are still pending?", intent="order_status")
+    assert pending.requests[0].order_ids == ["#W1000004", "#W1000005"]
+    late = decide_on("My order still hasn't arrived, where is it?", intent="order_status")
+    assert late.requests[0].order_ids == ["#W1000004", "#W1000005"]  # not the delivered ones
+    any_order = decide_on("What's the status of my orders?", intent="order_status")
+    assert len(any_order.requests[0].order_ids) == 5
