@@ -22,6 +22,7 @@ from flows.invoice_processing.extraction import (
     Document,
     best,
     buyer_lines,
+    find_amounts,
     find_currency,
     find_dates,
     find_ibans,
@@ -164,6 +165,16 @@ def _pick_amounts(
                     subtotal, tax = sub, t
     if total and subtotal and tax and subtotal.value + tax.value != total.value:
         tax = _summed_tax(sums["tax"], total.value - subtotal.value, notes) or tax
+    if total and subtotal is None and len({t.line for t in sums["tax"]}) > 1:
+        # several tax lines (GST and QST) and no labelled subtotal: the amount above them
+        # that they complete to the total ("Amount this billing 131,750.00")
+        first = min(t.line for t in sums["tax"])
+        for amount in sorted({a[2] for i in range(first) for a in find_amounts(doc, i)}):
+            if 0 < amount < total.value and (
+                summed := _summed_tax(sums["tax"], total.value - amount, notes)
+            ):
+                subtotal, tax = Candidate(amount, 0.6, -1, "subtotal", "total - taxes"), summed
+                break
     for name, cand in (("total", total), ("subtotal", subtotal), ("tax", tax)):
         if cand is not None:
             out[name] = cand.value
@@ -184,6 +195,8 @@ def _pick_amounts(
             notes.append(f"total: {total.value} chosen over {runner.value}, close call")
     if total is None:
         notes.append("total: no labelled total found")
+    elif total.label == "unlabelled":
+        notes.append(f"total: no label found; {total.value} guessed as the most repeated amount")
     return out
 
 

@@ -11,6 +11,7 @@ from flows.invoice_processing.extraction import (
     Document,
     best,
     date_order,
+    find_amounts,
     find_currency,
     find_dates,
     find_ibans,
@@ -761,3 +762,53 @@ def test_a_bare_number_label_under_the_title_is_the_invoice_number(text: str, nu
 def test_a_bare_number_label_far_from_the_title_is_not_taken() -> None:
     text = "INVOICE\nDate: 12/03/2024\nTotal 5.00\nCustomer\nAcme\nNumber\n55-1234"
     assert find_invoice_numbers(doc(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # thousands grouped by spaces beside a currency (South Africa, Sweden)
+        (
+            "Karoo Supplies\nInvoice No: 77\nDate: 01/03/2024\nSubtotal R 1 796.00\n"
+            "VAT (15%) R 269.40\nTotal due R 2 065.40\n",
+            ("1796.00", "269.40", "2065.40"),
+        ),
+        # "Total before VAT" is the subtotal, not a tax
+        (
+            "Gulfspan Trading\nInvoice No: 12\nDate: 01/03/2024\nTotal before VAT AED 11,580.00\n"
+            "Total VAT AED 579.00\nGrand Total AED 12,159.00\n",
+            ("11580.00", "579.00", "12159.00"),
+        ),
+        # Canadian sales taxes, in English and French
+        (
+            "Maple Ridge Ltd\nInvoice No: 5\nDate: 01/03/2024\nAmount this billing 131,750.00\n"
+            "GST 5% 6,587.50\nQST 9.975% 13,142.06\nTotal 151,479.56\n",
+            ("131750.00", "19729.56", "151479.56"),
+        ),
+        (
+            "Les Ateliers Roy inc.\nFacture n° 88\nDate : 01/03/2024\nSous-total 2 001,50 $\n"
+            "TPS 5 % 100,08 $\nTVQ 9,975 % 199,65 $\nTotal 2 301,23 $\n",
+            ("2001.50", "299.73", "2301.23"),
+        ),
+    ],
+)
+def test_sums_in_more_countries_styles(text: str, expected: tuple[str, ...]) -> None:
+    assert _amounts(text) == tuple(Decimal(v) for v in expected)
+
+
+def test_space_grouped_numbers_without_a_currency_stay_apart() -> None:
+    """A quantity and a price in a table row are not one amount."""
+    line = doc("Workshop 1 6 500,00 6 500,00")
+    assert [str(a[2]) for a in find_amounts(line, 0)] == ["1", "6500.00", "6500.00"]
+    assert [str(a[2]) for a in find_amounts(doc("Total 1 845 kr"), 0)] == ["1845"]
+
+
+def test_a_net_column_heading_is_no_subtotal() -> None:
+    text = HEAD + "Item\nNet\n101\nWidgets\n473.50\nVAT 20%\n94.70\nTotal\n568.20\n"
+    assert _amounts(text)[0] != Decimal("101")
+
+
+def test_a_total_guessed_without_a_label_says_so() -> None:
+    text = "Lindqvist AB\nWorkshop 1 6 500,00 6 500,00\nAtt betala 13 000,00 kr\n"
+    notes = parse_invoice(text).notes
+    assert any("guessed" in n for n in notes)

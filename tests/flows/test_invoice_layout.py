@@ -193,3 +193,31 @@ def test_seller_and_buyer_side_by_side_are_read_as_two_blocks() -> None:
     fields = parse_invoice(read_document(data, "t.pdf").text, pdf_words(data)).value
     assert fields.vendor_name == "Dupont & Fils SAS"
     assert fields.total == Decimal("832.40")
+
+
+def test_the_first_row_of_a_vat_rate_table_is_not_the_total() -> None:
+    data = pdf(
+        [
+            (60, 60, "Weingut Berger GmbH"),
+            (60, 100, "Rechnung Nr.: RE-2024-118"),
+            (60, 115, "Datum: 05.03.2024"),
+            (60, 200, "MwSt-Satz"),
+            (160, 200, "Netto"),
+            (260, 200, "MwSt"),
+            (360, 200, "Brutto"),
+            (60, 215, "10 %"),
+            (160, 215, "840,00"),
+            (260, 215, "84,00"),
+            (360, 215, "924,00"),
+            (60, 230, "20 %"),
+            (160, 230, "52,92"),
+            (260, 230, "10,58"),
+            (360, 230, "63,50"),
+            (60, 270, "Gesamtbetrag EUR"),
+            (360, 270, "987,50"),
+        ]
+    )
+    _, layout = read(data)
+    assert "Brutto: 924,00" not in layout
+    fields = parse_invoice(read_document(data, "t.pdf").text, pdf_words(data)).value
+    assert fields.total == Decimal("987.50")

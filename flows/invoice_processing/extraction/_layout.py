@@ -227,6 +227,9 @@ def layout_text(words: Sequence[LayoutWord]) -> str:
             continue
         above = lines[index - 1]
         header = _header_row(above, line)
+        if header and index + 1 < len(lines) and _header_row(above, lines[index + 1]):
+            header = False  # a table's headings over several rows ("Netto  MwSt  Brutto" per
+            # VAT rate): its first row is no more the page's value than any other
         for cell in above:
             if not _is_label(cell) or not (header or _LABEL_END.search(cell.text)):
                 continue

@@ -117,7 +117,7 @@ def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
     cache: dict[int, list[tuple[int, int, Decimal]]] = doc.memo("amounts", dict)
     if index in cache:
         return cache[index]
-    line = doc.lines[index]
+    line = _space_grouped(doc.lines[index])
     decimal = decimal_separator(doc)
     found: list[tuple[int, int, Decimal]] = []
     cache[index] = found
@@ -126,6 +126,28 @@ def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
         if value is not None:
             found.append((m.start(), m.end(), value))
     return found
+
+
+#: Thousands grouped by spaces ("R 1 796.00", "1 845 kr"): read as one amount only right
+#: beside a currency, where a table's columns (a quantity, then a price) do not stand.
+_SPACED = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?:[.,]\d{2})?(?![\d.,]?\d)")
+_CURRENCY_BEFORE = re.compile(
+    r"(?:[€$£¥₹]|\b(?:R|kr|Kč|Fr\.|CHF|EUR|USD|GBP|ZAR|SEK|NOK|DKK|CZK|PLN|AED|SGD|NZD|AUD|CAD))\s?$"
+)
+_CURRENCY_AFTER = re.compile(
+    r"^\s?(?:€|kr\b|Kč|zł|CHF\b|EUR\b|SEK\b|NOK\b|DKK\b|CZK\b|PLN\b|ZAR\b)"
+)
+
+
+def _space_grouped(line: str) -> str:
+    """The line with the grouping spaces of such amounts made no-break spaces (the same
+    length: positions stay), which the amount pattern reads as thousands separators."""
+    if " " not in line or not any(ch.isdigit() for ch in line):
+        return line
+    for m in _SPACED.finditer(line):
+        if _CURRENCY_BEFORE.search(line[: m.start()]) or _CURRENCY_AFTER.match(line[m.end() :]):
+            line = line[: m.start()] + m.group(0).replace(" ", "\u00a0") + line[m.end() :]
+    return line
 
 
 def without_currency(text: str) -> str:

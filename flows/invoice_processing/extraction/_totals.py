@@ -26,7 +26,8 @@ _SKIP = re.compile(
     _I,
 )
 _SUBTOTAL = re.compile(
-    r"sub\s*-?\s*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"sub\s*-?\s*total|sous[\s-]*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"before\s+(?:vat|gst|tax|hst|taxes)\b|"
     # a bare "Net" before its amount, or alone above it; not payment terms ("Net 30")
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
     r"^\W*nett?\W*$|"
@@ -69,7 +70,7 @@ _TAX_INCLUDED = re.compile(
 _PLAIN = re.compile(r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag", _I)
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
 _TAX = re.compile(
-    r"\b(?:vat|tax|gst|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
+    r"\b(?:vat|tax|gst|hst|pst|qst|tps|tvq|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
     r"mehrwertsteuer|steuer|impuesto|imposta|taxe|steuerbetrag|(?:mwst|ust)-?betrag|"
     r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva)\b",
     _I,
@@ -113,6 +114,7 @@ _CREDIT_NOTE = re.compile(
 _ANY_SUM = re.compile(
     r"total|sum|betrag|nett|brutto|tax|vat|gst|sst|mwst|ust|tva|iva|btw|due|pay|pag|ttc|ht\b|"
     r"imponib|amount|amt|jumlah|montant|importe|gesamt|zahl|balance|round|betalen|steuer|"
+    r"hst|pst|qst|tps|tvq|sous|before|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing",
     _I,
 )
@@ -246,6 +248,13 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 value = value[0], -value[1]
             if value is None or value[1] < 0 or (value[1] == 0 and kind != "tax"):
                 continue
+            if (
+                kind == "subtotal"
+                and value[0] != index
+                and _BARE_NET.match(line)
+                and value[1].as_tuple().exponent != -2
+            ):
+                continue  # a "Net" column's heading over the first row's item code
             where, amount = value
             if kind in ("subtotal", "tax"):
                 raw[kind].append(Candidate(amount, 0.75, where, kind, line))
@@ -283,6 +292,7 @@ def _tax_below_its_base(doc: Document, index: int, end: int) -> tuple[int, Decim
     return None
 
 
+_BARE_NET = re.compile(r"^\W*nett?\W*$", _I)
 #: "Net Total": on a receipt the amount paid (after rounding), on an invoice the sum before
 #: VAT; the document's own arithmetic tells which.
 _NET_TOTAL = re.compile(r"\bnett?\s*total\b", _I)
