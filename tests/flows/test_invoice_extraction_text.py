@@ -812,3 +812,18 @@ def test_a_total_guessed_without_a_label_says_so() -> None:
     text = "Lindqvist AB\nWorkshop 1 6 500,00 6 500,00\nAtt betala 13 000,00 kr\n"
     notes = parse_invoice(text).notes
     assert any("guessed" in n for n in notes)
+
+
+def test_tax_stated_as_included_is_the_tax() -> None:
+    assert _amounts(HEAD + "Total DKK 5.409,00\nHeraf moms 25% 1.081,80\n")[1] == Decimal("1081.80")
+    text = "Muster GmbH\nRechnung Nr. 12\nGesamtbetrag 119,00 EUR\ndavon MwSt. 19 % 19,00 EUR\n"
+    assert _amounts(text)[1:] == (Decimal("19.00"), Decimal("119.00"))
+
+
+def test_the_dollar_of_mexico_and_new_zealand_and_their_tax_ids() -> None:
+    mx = parse_invoice("Nube Clara S.A. de C.V.\nRFC: NCL180312AA0\nTotal $14,500.00\n").value
+    assert (mx.currency, mx.vendor_tax_id) == ("MXN", "NCL180312AA0")
+    nz = parse_invoice("Kowhai Energy Limited\nGST No. 098-765-432\nTotal due $187.45\n").value
+    assert nz.currency == "NZD"
+    ca = find_tax_ids(doc("Dana Whitfield\nHST # 639976927 RT0001\nInvoice No: DW-0042"))
+    assert [c.value for c in ca] == ["639976927RT0001"]

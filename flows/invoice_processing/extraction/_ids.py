@@ -14,10 +14,12 @@ from functools import lru_cache
 
 from schwifty import IBAN
 from stdnum.au import abn
+from stdnum.ca import bn as ca_bn
 from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin
+from stdnum.mx import rfc as mx_rfc
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 
@@ -33,7 +35,8 @@ _VAT = re.compile(
     r"CHE[ -]?\d{3}\.?\d{3}\.?\d{3}(?:\s?(?:MWST|TVA|IVA))?)\b"
 )
 _TAX_LABEL = re.compile(
-    r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
+    r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|hst|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
+    r"cvr|trn|rfc|"
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
     r"umsatzsteuer-?id\w*|contribuinte)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
@@ -214,8 +217,14 @@ def _validate_vat(compact: str) -> bool:
 
 def _other_id(compact: str) -> bool:
     """A tax id with check digits other than a VAT number, valid only after its label: an
-    Indian GSTIN (15 characters), an Australian ABN (11 digits)."""
-    return bool(gstin.is_valid(compact) or abn.is_valid(compact))
+    Indian GSTIN (15 characters), an Australian ABN (11 digits), a Canadian business number
+    with its GST/HST account ("123456789RT0001"), a Mexican company's RFC (12)."""
+    return bool(
+        gstin.is_valid(compact)
+        or abn.is_valid(compact)
+        or (len(compact) == 15 and compact[9:11] == "RT" and ca_bn.is_valid(compact))
+        or (len(compact) == 12 and compact[:3].isalpha() and mx_rfc.is_valid(compact))
+    )
 
 
 def _validate_labelled(compact: str) -> bool:
@@ -232,7 +241,12 @@ _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(?:mwst|uid)\b", _I), ("ch", "at", "de")),
     (re.compile(r"\bmoms\b", _I), ("se", "dk")),
     (re.compile(r"\bnip\b", _I), ("pl",)),
+    (re.compile(r"\bcvr\b", _I), ("dk",)),
 )
+
+
+#: A Canadian business number's program account, written apart: " RT 0001".
+_PROGRAM_ACCOUNT = re.compile(r"^\s?(RT)\s?(\d{4})\b")
 
 
 def _national(label: str, compact: str) -> bool:
@@ -262,6 +276,9 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             if value is None:
                 continue
             compact = re.sub(r"[ .-]", "", value.group(1))
+            account = _PROGRAM_ACCOUNT.match(tail[value.end() :])
+            if account and compact.isdigit() and len(compact) == 9:
+                compact += account.group(1) + account.group(2)  # "123456789 RT0001"
             if not _validate_labelled(compact) and not _national(m.group(0), compact):
                 # a fixed-length id run on into the next column ("27AAPFU0939F1ZV 30 Days")
                 compact = next(

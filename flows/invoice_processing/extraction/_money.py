@@ -55,7 +55,7 @@ _CURRENCY = re.compile(
     + r"|[A-Z]{3})(?![A-Za-z])|"
     + "|".join(re.escape(s) for s, _ in _SYMBOLS if not s[0].isalpha())
 )
-_DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD"}
+_DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD", "MX": "MXN"}
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday):
@@ -161,7 +161,13 @@ def without_currency(text: str) -> str:
 _COUNTRY_CUES = (
     ("AU", re.compile(r"\bA[BC]N\s*:?\s*\d{2}\s?\d{3}\s?\d{3}")),
     ("CA", re.compile(r"\bGST/HST\b[^\n]{0,20}\d|\b\d{9}\s?RT\s?\d{4}\b")),
-    ("NZ", re.compile(r"\bNZBN\s*:?\s*\d{13}\b")),
+    (
+        "NZ",
+        re.compile(
+            r"\bNZBN\s*:?\s*\d{13}\b|\bGST\s*(?:No|Number|#)\.?\s*:?\s*\d{2,3}-\d{3}-\d{3}\b"
+        ),
+    ),
+    ("MX", re.compile(r"\bRFC\s*:?\s*[A-Z&Ñ]{3,4}\d{6}[A-Z\d]{3}\b")),
 )
 
 

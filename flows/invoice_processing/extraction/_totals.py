@@ -65,7 +65,12 @@ _GROSS = re.compile(
     _I,
 )
 _TAX_INCLUDED = re.compile(
-    r"total\s+includ(?:es|ed)\b|\bincludes?\s+(?:\d+%\s*)?(?:gst|vat|tax)", _I
+    r"total\s+includ(?:es|ed)\b|\bincludes?\s+(?:\d+%\s*)?(?:gst|vat|tax)"
+    # "of which VAT": "Heraf moms 25%", "Varav moms", "davon MwSt.", "dont TVA", "di cui IVA"
+    r"|\b(?:heraf|herav|varav|davon|dont|di\s+cui|waarvan|w\s+tym)\s+(?:\w+\s+)?"
+    r"(?:moms|mva|mwst|ust|tva|iva|btw|vat|gst|tax|podatek)\b"
+    r"|\b(?:gst|vat|tax)\s+included\b",
+    _I,
 )
 _PLAIN = re.compile(r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag", _I)
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
@@ -114,7 +119,7 @@ _CREDIT_NOTE = re.compile(
 _ANY_SUM = re.compile(
     r"total|sum|betrag|nett|brutto|tax|vat|gst|sst|mwst|ust|tva|iva|btw|due|pay|pag|ttc|ht\b|"
     r"imponib|amount|amt|jumlah|montant|importe|gesamt|zahl|balance|round|betalen|steuer|"
-    r"hst|pst|qst|tps|tvq|sous|before|"
+    r"hst|pst|qst|tps|tvq|sous|before|moms|mva|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing",
     _I,
 )
