@@ -40,19 +40,23 @@ _SOURCES = {
 
 
 #: Words before a method that turn it down: "to my card instead of PayPal", "not my gift
-#: card", "I closed my PayPal account".
+#: card", "I closed my PayPal account", "PayPal rather than (or over) the gift card".
 _TURNED_DOWN = re.compile(
-    r"\b(?:instead\s+of|rather\s+than|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
+    r"\b(?:instead\s+of|rather\s+than|than|over|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
     r"|don'?t\s+(?:use|want)|closed|cancelled)\s+(?:the\s+|my\s+|your\s+|a\s+|an\s+)?$",
     re.IGNORECASE,
 )
 
 
-def _wanted(pattern: re.Pattern[str], text: str) -> bool:
-    """The text names the method other than to turn it down."""
-    return any(
-        not _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
-        for m in pattern.finditer(text)
+def _wanted(pattern: re.Pattern[str], text: str) -> int:
+    """Where the text last names the method other than to turn it down, or -1."""
+    return max(
+        (
+            m.start()
+            for m in pattern.finditer(text)
+            if not _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
+        ),
+        default=-1,
     )
 
 
@@ -157,8 +161,10 @@ def payment_method(
             return None, True, "refund_method_not_allowed"
         return method, True, None
     refused = False
-    for source, pattern in _SOURCES.items():
-        if not _wanted(pattern, ctx.text):
+    # the method named last first: in a conversation, "actually make it a gift card" wins
+    named_at = {source: _wanted(pattern, ctx.text) for source, pattern in _SOURCES.items()}
+    for source in sorted(named_at, key=lambda k: -named_at[k]):
+        if named_at[source] < 0:
             continue
         methods = [m.id for m in ctx.customer.payment_methods if m.source == source]
         if len(methods) == 1 and (

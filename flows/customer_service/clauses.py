@@ -60,7 +60,10 @@ INTENTS_OF_KIND: dict[str, tuple[str, ...]] = {
     "status": ("order_status",),
 }
 _JOIN = re.compile(r"(?:,|;)?\s+(?:and also|and then|and|also|plus|then|as well as)\s+|[,;]\s+")
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)")
+_SENTENCE = re.compile(
+    r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)|\n(?=\s*\d{1,2}[.)]\s)"
+    r"|(?<=[.!?;:])\s+(?=\d{1,2}\)\s|[-*•]\s)"
+)
 
 
 def sentences(text: str) -> list[str]:

@@ -76,8 +76,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS = re.compile(
     r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
-    r"|Terrace|Parkway|Circle|Trail|Highway))\.?(?:,\s*|\s+)"
-    r"(?:(?P<a2>(?:Suite|Apt\.?|Apartment|Unit|#)\s*[\w-]+)(?:,\s*|\s+))?"
+    r"|Terrace|Parkway|Pkwy|Circle|Cir|Trail|Highway|Hwy|Square|Sq|Plaza|Loop|Row|Alley))\.?"
+    r"(?:,\s*|\s+)"
+    r"(?:(?P<a2>(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|Rm\.?|Building|Bldg\.?|#)"
+    r"\s*[\w-]+)(?:,\s*|\s+))?"
     r"(?P<city>[A-Z][A-Za-z .'-]+?)(?:,\s*|\s+)(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})\b"
     r"(?:\s*,\s*(?P<country>USA|United States|US)\b)?"
 )
@@ -186,13 +188,23 @@ def is_explicit_request(text: str) -> bool:
     return False
 
 
+#: A yes that comes with conditions ("yes to the cancellation, but leave the backpack",
+#: "yes but to my gift card"): it does not confirm everything proposed.
+_QUALIFIED = re.compile(
+    r"\b(?:but|except|apart from|other than|only|just|instead|leave|rather|however)\b", re.I
+)
+
+
 def is_confirmation(text: str) -> bool:
-    """An explicit yes at the start of the answer, not taken back in the same breath."""
+    """An explicit yes at the start of the answer, not taken back in the same breath, and
+    not qualified: a yes with a "but" or an "only" is read again with the whole
+    conversation, and what it then proposes is asked about once more."""
     first = next(iter(sentences(text)), "")
     match = _YES.search(first)
     if match is None:
         return False
-    return not _NO.search(first[match.end() :][:40])
+    rest = text[match.end() :]
+    return not (_NO.search(first[match.end() :][:40]) or _QUALIFIED.search(rest[:200]))
 
 
 def split_requests(text: str) -> list[RequestSpan]:

@@ -22,7 +22,15 @@ from bpa.documents import DocumentStore
 from flows.customer_service.identity import email_verdict
 from flows.customer_service.state import CustomerMessage, Sender
 
-__all__ = ["detect_language", "load_input", "own_words", "problems_of", "read_text", "run_key"]
+__all__ = [
+    "canonical_order_numbers",
+    "detect_language",
+    "load_input",
+    "own_words",
+    "problems_of",
+    "read_text",
+    "run_key",
+]
 
 #: Below this many letters a language guess is noise ("ok", "yes thanks").
 _MIN_LETTERS_FOR_LANGUAGE = 25
@@ -133,6 +141,20 @@ _ORDER_ID = re.compile(r"#W\d{7}\b")
 _QUOTED = re.compile(r"^[ \t]*>.*(\n|$)", re.MULTILINE)
 
 
+#: Order numbers as customers type them: "#w5875596", "W5875596", "order 5861600", "order
+#: no. 5861600" (the store's numbers are "#W" and seven digits).
+_LOOSE_ORDER = re.compile(
+    r"(?<![\w#])#?\s?[Ww]\s?(\d{7})\b"
+    r"|(?<=\border\s)(?:(?:no\.?|nr\.?|number|#)\s?)?(\d{7})\b",
+    re.IGNORECASE,
+)
+
+
+def canonical_order_numbers(text: str) -> str:
+    """The text with order numbers written the store's way ("#W5875596")."""
+    return _LOOSE_ORDER.sub(lambda m: f"#W{m.group(1) or m.group(2)}", text)
+
+
 def own_words(body: str) -> str:
     """What the sender wrote in this message: a reply's quoted lines and the history below
     "On ... wrote:" are an earlier message, not a request made now. A message that is all
@@ -147,7 +169,8 @@ def read_text(subject: str, body: str) -> str:
     """The message as one text: the subject (when the body does not repeat it) and the
     sender's own words. A reply's subject ("Re: Cancel order #W1234567") is the earlier
     message's, so of it only the order numbers it names are kept, as context."""
-    subject, body = subject.strip(), own_words(body.strip())
+    subject = canonical_order_numbers(subject.strip())
+    body = canonical_order_numbers(own_words(body.strip()))
     if _REPLY_SUBJECT.match(subject) and body:
         subject = (
             " ".join(["Re:", *_ORDER_ID.findall(subject)]) if _ORDER_ID.search(subject) else ""

@@ -159,21 +159,23 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
             # one precise question instead of a hand-over: what we understood, for a yes
             guess.details["needs_explicit_confirmation"] = True
             return _confirmed_or_asked(guess, span, s)
-    if withdrawn(span.text):
-        return RequestPlan(
-            intent=intent,
-            order_ids=span.order_ids,
-            outcome="inform",
-            reason="withdrawn",
-            explanation="as you decided not to go ahead with this request, nothing was changed",
+    if withdrawn(span.text) or unsure:
+        outcome: Outcome
+        outcome, reason, explanation = (
+            (
+                "inform",
+                "withdrawn",
+                "as you decided not to go ahead with this request, nothing was changed",
+            )
+            if withdrawn(span.text)
+            else ("human", "unclear_request", "we are not sure what you would like us to do")
         )
-    if unsure:
         return RequestPlan(
             intent=intent,
             order_ids=span.order_ids,
-            outcome="human",
-            reason="unclear_request",
-            explanation="we are not sure what you would like us to do",
+            outcome=outcome,
+            reason=reason,
+            explanation=explanation,
         )
     return _confirmed_or_asked(_planned(span, intent, s), span, s)
 

@@ -61,6 +61,14 @@ _FROM_ORDER = re.compile(
 )
 
 
+#: A verb before "the address on ... order" that makes that order the one to change.
+_CHANGED_BEFORE = re.compile(
+    r"\b(?:change|changing|update|updating|correct|correcting|fix|modify|edit|wrong|new)\s+"
+    r"(?:the\s+|my\s+|shipping\s+|delivery\s+)*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Found:
     """The orders a request means; `candidates` when it fits several and says no more."""
@@ -98,11 +106,37 @@ def _by_status_words(text: str, orders: list[Order]) -> list[Order]:
     return [o for o in orders if o.status == "pending"] or orders
 
 
+#: An order left out by what it holds: "all my pending orders except the smart watch one",
+#: "other than the order with the lamp".
+_EXCEPT_ORDER = re.compile(
+    r"\b(?:except(?:\s+for)?|apart\s+from|other\s+than|but\s+not|besides|excluding)\s+"
+    r"(?:(?:the|my)\s+)?(?P<order>orders?\s+(?:with|containing|that\s+has)\s+)?"
+    r"(?P<what>[^.,;!?\n]{1,60}?)(?(order)(?=[.,;!?\n]|$)|\s+(?:one|order)s?\b)",
+    re.IGNORECASE,
+)
+
+
+def _left_out(text: str, orders: list[Order]) -> set[str]:
+    """Ids of the orders the text excepts by their products."""
+    names = {i.product_id: i.name for o in orders for i in o.items}
+    products = {
+        m.product_id
+        for found in _EXCEPT_ORDER.finditer(text)
+        for m in mentions(found["what"], names)
+    }
+    return {o.id for o in orders if any(i.product_id in products for i in o.items)}
+
+
 def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
     """The orders holding the products the text names; (orders, whether any were named).
 
     Products in different orders select each of them ("the skateboard and the headphones");
-    a product in several orders selects those, for recency or a question to decide."""
+    a product in several orders selects those, for recency or a question to decide. Orders
+    the text excepts ("except the smart watch one") are left out, and their products name
+    nothing."""
+    if left_out := _left_out(text, orders):
+        text = _EXCEPT_ORDER.sub(" ", text)
+        orders = [o for o in orders if o.id not in left_out]
     names = {i.product_id: i.name for o in orders for i in o.items}
     named = list(dict.fromkeys(m.product_id for m in mentions(text, names)))
     if not named:
@@ -161,8 +195,8 @@ def address_reference(
     if _PROFILE.search(text):
         return customer.address
     match = _FROM_ORDER.search(text)
-    if match is None:
-        return None
+    if match is None or _CHANGED_BEFORE.search(text[max(0, match.start() - 30) : match.start()]):
+        return None  # "change the address on the fleece jacket order": that order's, to change
     others = [o for o in orders if o.id not in exclude]
     found = find_orders(match.group("ref"), others)
     if len(found.orders) == 1:

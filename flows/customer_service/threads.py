@@ -246,6 +246,7 @@ def _after(
         return update
     message = CustomerMessage.model_validate(answer.get("message") or {})
     said = (intake.own_words(message.body.strip()) or message.subject.strip())[:_ANSWER_CHARS]
+    said = intake.canonical_order_numbers(said)
     turn: dict[str, Any] = {
         "role": "customer",
         "text": said,

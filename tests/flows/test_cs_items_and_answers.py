@@ -9,6 +9,7 @@ from decimal import Decimal
 from test_cs_understanding import (
     KITCHEN_ORDER,
     LAMP,
+    MAYA,
     ORDERS,
     PHONES,
     _item,
@@ -17,8 +18,15 @@ from test_cs_understanding import (
     proposed,
 )
 
+from flows.customer_service import references
 from flows.customer_service.clauses import kind_of
-from flows.customer_service.entities import wants_all_items
+from flows.customer_service.entities import (
+    address_in,
+    is_confirmation,
+    split_requests,
+    wants_all_items,
+)
+from flows.customer_service.intake import read_text
 from flows.customer_service.schemas import Decision, RequestPlan
 from flows.customer_service.threads import chosen_candidate
 
@@ -147,3 +155,64 @@ def test_a_status_question_answers_about_the_orders_it_asks_about() -> None:
     assert late.requests[0].order_ids == ["#W1000004", "#W1000005"]  # not the delivered ones
     any_order = decide_on("What's the status of my orders?", intent="order_status")
     assert len(any_order.requests[0].order_ids) == 5
+
+
+# -- the fourth probe: qualified yes, exceptions, lists, addresses, a change of method ------
+
+
+def test_a_yes_with_conditions_confirms_nothing_by_itself() -> None:
+    assert not is_confirmation("yes to the cancellation, but leave the backpack as it is")
+    assert not is_confirmation("yes but to my gift card please")
+    assert is_confirmation("yes pls")
+
+
+def test_an_order_excepted_by_what_it_holds_is_left_out() -> None:
+    kitchen, laptop, kettle, phones = ORDERS[1], ORDERS[0], ORDERS[3], ORDERS[4]
+    found = references.find_orders(
+        "please cancel all my pending orders except the headphones one", ORDERS, {"pending"}
+    )
+    assert [o.id for o in found.orders] == [kettle.id]
+    assert phones.id not in [o.id for o in found.orders]
+    # an item excepted inside the order is not an order excepted
+    d = decide_on(f"Return everything from {kitchen.id} except the coffee maker", intent="return")
+    assert [r["order_id"] for _, r in proposed(d)] == [kitchen.id]
+    assert laptop.id not in [r["order_id"] for _, r in proposed(d)]
+
+
+def test_numbered_and_bulleted_requests_are_separate_requests() -> None:
+    for marker in ("1)", "-"):
+        second = "2)" if marker == "1)" else "-"
+        text = (
+            f"Two things please:\n{marker} cancel the order with the kettle, I don't need it.\n"
+            f"{second} in the order with the headphones, could you change them to another colour?"
+        )
+        spans = split_requests(text)
+        assert len(spans) == 2 and "kettle" in spans[0].text, text
+        assert "kettle" not in spans[1].text and "headphones" in spans[1].text, text
+
+
+def test_changing_the_address_on_an_order_is_not_using_that_orders_address() -> None:
+    assert (
+        references.address_reference("Change the address on the kettle order", MAYA, ORDERS) is None
+    )
+    assert (
+        references.address_reference("ship it to the same address as my kettle order", MAYA, ORDERS)
+        == ORDERS[3].address
+    )
+    found = address_in("new address below\n55 Market St\nFloor 3\nSan Francisco CA 94105")
+    assert found is not None and (found.address2, found.zip) == ("Floor 3", "94105")
+
+
+def test_the_refund_method_named_last_in_the_conversation_wins() -> None:
+    d = decide_on(
+        f"I want to return the coffee maker from {KITCHEN_ORDER.id} to my credit card.\n\n"
+        "actually make it a gift card refund please",
+        intent="return",
+    )
+    assert [r["payment_method_id"] for _, r in proposed(d)] == ["gift_card_1000002"]
+
+
+def test_order_numbers_typed_loosely_are_read_as_the_stores() -> None:
+    assert read_text("", "pls cancel #w5875596") == "pls cancel #W5875596"
+    assert read_text("", "what about order 5861600?") == "what about order #W5861600?"
+    assert read_text("", "my zip is 94128") == "my zip is 94128"
