@@ -128,7 +128,17 @@ def _count(word: str) -> int | None:
 def _count_before(words: list[str], start: int) -> int | None:
     """A number just before a mention: "two of the three shirts" -> 2, "both lamps" -> 2."""
     window = words[max(0, start - 5) : start]
-    numbers = [(i, n) for i, w in enumerate(window) if (n := _count(w))]
+    # "the smaller of the two skateboards": one of them (the two is how many there are)
+    for i, word in enumerate(window):
+        if window[i + 1 : i + 3] == ["of", "the"] and (
+            word.endswith(("er", "est")) or word in ("first", "second", "other", "last")
+        ):
+            return 1
+    numbers = [
+        (i, n)
+        for i, w in enumerate(window)
+        if (n := _count(w)) and window[max(0, i - 2) : i] != ["of", "the"]
+    ]
     for i, n in numbers:
         if window[i + 1 : i + 2] == ["of"]:
             return n

@@ -12,6 +12,7 @@ from test_cs_understanding import (
     MAYA,
     ORDERS,
     PHONES,
+    SHIRT,
     _item,
     _order,
     decide_on,
@@ -216,3 +217,13 @@ def test_order_numbers_typed_loosely_are_read_as_the_stores() -> None:
     assert read_text("", "pls cancel #w5875596") == "pls cancel #W5875596"
     assert read_text("", "what about order 5861600?") == "what about order #W5861600?"
     assert read_text("", "my zip is 94128") == "my zip is 94128"
+
+
+def test_the_smaller_of_the_two_is_one_of_them_not_both() -> None:
+    two = _order(
+        "#W1000007", "delivered", _item(SHIRT, "shirt_blue_s"), _item(SHIRT, "shirt_blue_m")
+    )
+    d = decide_on(
+        "I'd like to return the smaller of the two shirts from #W1000007", [two], intent="return"
+    )
+    assert (d.outcome, proposed(d)) == ("clarify", [])  # which one: asked, not both returned
