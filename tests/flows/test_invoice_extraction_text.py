@@ -827,3 +827,8 @@ def test_the_dollar_of_mexico_and_new_zealand_and_their_tax_ids() -> None:
     assert nz.currency == "NZD"
     ca = find_tax_ids(doc("Dana Whitfield\nHST # 639976927 RT0001\nInvoice No: DW-0042"))
     assert [c.value for c in ca] == ["639976927RT0001"]
+
+
+def test_a_label_in_two_languages_still_gives_its_number() -> None:
+    found = best(find_invoice_numbers(doc("Invoice No. / Číslo faktury: 2024-0042\nDate 1.3.2024")))
+    assert found is not None and found.value == "2024-0042"

@@ -140,6 +140,7 @@ _DATE_LIKE = re.compile(
 )
 
 
+_SECOND_LABEL = re.compile(r"^/\s*[^\W\d_][^\d:/]{0,40}:\s*")
 #: A label that ends by saying a number follows ("Faktura nr", "Invoice No.", "N°").
 _NUMBER_WORD_END = re.compile(r"(?:\bnr|\bno|n\.?\s?[°º]|\bnumber|\bnumer|#)\W*$", re.I)
 
@@ -311,6 +312,8 @@ def _labelled_values(
             ):
                 continue
             rest = line[m.end() :].lstrip(" :#.")
+            # a label in two languages: "Invoice No. / Číslo faktury: 2024-0042"
+            rest = _SECOND_LABEL.sub("", rest)
             below = False
             # Below a label only when it heads its line: in a header row ("Customer No.
             # Invoice No.") the value below the last label is not the first one of the row.
