@@ -69,6 +69,15 @@ _NOT_REFUNDED = re.compile(
     re.IGNORECASE,
 )
 
+#: Items taken out of an order ("remove the camera from order #W1234567", "take the black
+#: one off", "cancel one of them"): a partial cancellation, whatever the model calls it.
+_REMOVE_ITEMS_TEXT = (
+    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
+    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)"
+    r"|\b(?:take|drop)\s+(?:the|that|this|one)\s+(?:\w+\s+){0,3}?off\b"
+    r"|\b(?:cancel|remove|drop)\s+(?:just\s+|only\s+)?one\s+of\s+(?:them|those|these|the)\b"
+)
+_REMOVE_ITEMS = re.compile(_REMOVE_ITEMS_TEXT, re.IGNORECASE)
 #: Part of an order, the rest kept ("cancel just the headphones", "keep the rest", "remove
 #: the lamp from my order", "... from #W1234567, still want the earbuds").
 _PART_OF_ORDER = re.compile(
@@ -77,21 +86,8 @@ _PART_OF_ORDER = re.compile(
     r"\bkeep(?:ing)?\s+(?:the|my)\s+(?!rest\b|others?\b|other\b|order)(?:\w+\s+){0,2}?\w+\b"
     r"(?!\s+orders?\b)|"
     r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"
-    r"\b(?:cancel|remove|drop)\s+(?:just\s+|only\s+)?one\s+of\s+(?:them|those|these|the)\b|"
-    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
-    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)|"
-    r"\b(?:take|drop)\s+(?:the|that|this|one)\s+(?:\w+\s+){0,3}?off\b|"
-    r"\bstill\s+(?:want|need)\s+(?:the|my|that|this)\b(?!\s+(?:\w+\s+)?orders?\b)",
-    re.IGNORECASE,
-)
-
-#: Items taken out of an order ("remove the camera from order #W1234567"): a partial
-#: cancellation, whatever the model calls it.
-_REMOVE_ITEMS = re.compile(
-    r"\b(?:remove|take|drop)\s+(?:the\s+)?[\w\s-]{1,30}?\s+(?:from|off|out\s+of)\s+"
-    r"(?:(?:the|my|this)\s+order\b|(?:order\s+)?#W\d{7}\b)"
-    r"|\b(?:take|drop)\s+(?:the|that|this|one)\s+(?:\w+\s+){0,3}?off\b"
-    r"|\b(?:cancel|remove|drop)\s+(?:just\s+|only\s+)?one\s+of\s+(?:them|those|these|the)\b",
+    r"\bstill\s+(?:want|need)\s+(?:the|my|that|this)\b(?!\s+(?:\w+\s+)?orders?\b)|"
+    + _REMOVE_ITEMS_TEXT,
     re.IGNORECASE,
 )
 

@@ -251,7 +251,7 @@ def _split_actions(span: RequestSpan) -> list[RequestSpan]:
     # the first part: the orders it names itself ("cancel #W1, and return the lamp from
     # #W2"), else the span's orders that no later part names as its own
     own_first = [i for i in order_ids_in(pieces[0]) if i in span.order_ids]
-    rest = [i for i in span.order_ids if i not in claimed or i in own_first]
+    rest = [i for i in span.order_ids if i not in claimed]
     first = span.model_copy(
         update={"text": pieces[0], "order_ids": own_first or rest or list(span.order_ids)}
     )

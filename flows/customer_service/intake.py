@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bpa.documents import DocumentStore
+from flows.customer_service.entities import order_ids_in
 from flows.customer_service.identity import email_verdict
 from flows.customer_service.state import CustomerMessage, Sender
 
@@ -136,7 +137,6 @@ _HISTORY = re.compile(
 )
 #: "Re:", "AW:", "Fwd:", ... in the languages mail clients write them.
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|vs|antw|ref|fw|fwd|wg|tr|rv)\s*(\[\d+\])?\s*:", re.I)
-_ORDER_ID = re.compile(r"#W\d{7}\b")
 #: A quoted line of an earlier message ("> Please cancel ...").
 _QUOTED = re.compile(r"^[ \t]*>.*(\n|$)", re.MULTILINE)
 
@@ -172,9 +172,7 @@ def read_text(subject: str, body: str) -> str:
     subject = canonical_order_numbers(subject.strip())
     body = canonical_order_numbers(own_words(body.strip()))
     if _REPLY_SUBJECT.match(subject) and body:
-        subject = (
-            " ".join(["Re:", *_ORDER_ID.findall(subject)]) if _ORDER_ID.search(subject) else ""
-        )
+        subject = " ".join(["Re:", *order_ids_in(subject)]) if order_ids_in(subject) else ""
     if subject and not body.lower().startswith(subject.lower()):
         return f"{subject}\n\n{body}".strip()
     return body

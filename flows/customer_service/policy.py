@@ -152,14 +152,15 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
     unsure = confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other")
     if unsure and intent == "order_status" and kind_of(span.text) == "status":
         unsure = False  # "has #W1234567 shipped yet?": asked in so many words, changes nothing
-    asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not withdrawn(span.text)
+    taken_back = withdrawn(span.text)
+    asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not taken_back
     if asking and s.customer is not None:
         guess = _planned(span, intent, s)
         if guess.actions or guess.outcome == "clarify":
             # one precise question instead of a hand-over: what we understood, for a yes
             guess.details["needs_explicit_confirmation"] = True
             return _confirmed_or_asked(guess, span, s)
-    if withdrawn(span.text) or unsure:
+    if taken_back or unsure:
         outcome: Outcome
         outcome, reason, explanation = (
             (
@@ -167,7 +168,7 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
                 "withdrawn",
                 "as you decided not to go ahead with this request, nothing was changed",
             )
-            if withdrawn(span.text)
+            if taken_back
             else ("human", "unclear_request", "we are not sure what you would like us to do")
         )
         return RequestPlan(

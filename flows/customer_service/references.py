@@ -101,7 +101,7 @@ def asks_pending(text: str) -> bool:
 
 
 def _by_status_words(text: str, orders: list[Order]) -> list[Order]:
-    if not _PENDING.search(text):
+    if not asks_pending(text):
         return orders
     return [o for o in orders if o.status == "pending"] or orders
 
@@ -158,7 +158,7 @@ def find_orders(text: str, orders: Sequence[Order], statuses: set[str] | None = 
             pool, how = ending, "number_end"
     pool, named_items = _by_items(text, pool)
     how = how or ("items" if named_items else "")
-    if statuses is not None and not named_items and not _PENDING.search(text):
+    if statuses is not None and not named_items and not asks_pending(text):
         latest = _by_recency(text, pool)
         if len(latest) == 1 and len(pool) > 1 and latest[0].status not in statuses:
             # "my latest order" is that one, even when it can no longer be changed: the

@@ -23,7 +23,7 @@ from langgraph.types import interrupt
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from flows.customer_service import intake, policy
-from flows.customer_service.entities import is_confirmation
+from flows.customer_service.entities import is_confirmation, order_ids_in
 from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState, CustomerMessage
 
@@ -164,7 +164,6 @@ _PLACES = {
     "4th": 3, "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6,
     "eighth": 7, "8th": 7, "last": -1,
 }  # fmt: skip
-_ORDER_ID = re.compile(r"#W\d{7}\b")
 
 
 def chosen_candidate(decision: Decision, said: str) -> str | None:
@@ -175,7 +174,7 @@ def chosen_candidate(decision: Decision, said: str) -> str | None:
     asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
     if match is None or len(asked) != 1:
         return None
-    listed = [m.group(0) for c in asked[0].details["candidates"] if (m := _ORDER_ID.search(str(c)))]
+    listed = [ids[0] for c in asked[0].details["candidates"] if (ids := order_ids_in(str(c)))]
     if match["word"]:
         place = _PLACES[match["word"].lower()]
     else:

@@ -25,12 +25,15 @@ _SKIP = re.compile(
     r"\bbalance\b(?!\s*(?:due|owing|payable))|credit|voucher",
     _I,
 )
+#: "Net" alone on its line, its amount below it.
+_BARE_NET_TEXT = r"^\W*nett?\W*$"
 _SUBTOTAL = re.compile(
     r"sub\s*-?\s*total|sous[\s-]*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
     r"before\s+(?:vat|gst|tax|hst|taxes)\b|"
     # a bare "Net" before its amount, or alone above it; not payment terms ("Net 30")
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
-    r"^\W*nett?\W*$|"
+    + _BARE_NET_TEXT
+    + r"|"
     r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|htva\b|ht\b|hors)|montant\s+ht|"
     r"\bhtva\b|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
@@ -297,7 +300,7 @@ def _tax_below_its_base(doc: Document, index: int, end: int) -> tuple[int, Decim
     return None
 
 
-_BARE_NET = re.compile(r"^\W*nett?\W*$", _I)
+_BARE_NET = re.compile(_BARE_NET_TEXT, _I)
 #: "Net Total": on a receipt the amount paid (after rounding), on an invoice the sum before
 #: VAT; the document's own arithmetic tells which.
 _NET_TOTAL = re.compile(r"\bnett?\s*total\b", _I)
