@@ -5,6 +5,10 @@ A bill books expense (net) and input VAT against accounts payable (gross):
     debit  <expense account>   subtotal
     debit  2400 VAT input      tax
     credit 1600 accounts payable   total
+    credit 2450 withholding tax payable   withholding (IRPF, ritenuta d'acconto), if any
+
+With income tax withheld, the vendor is owed the total (subtotal + tax - withholding) and the
+tax office the withholding.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from connectors.schemas import Bill, BillCreate, BillLine, BillSearch, JournalLi
 __all__ = [
     "AP_ACCOUNT",
     "VAT_INPUT_ACCOUNT",
+    "WITHHOLDING_ACCOUNT",
     "bill_record",
     "create_bill",
     "find_bills",
@@ -41,6 +46,7 @@ __all__ = [
 
 AP_ACCOUNT = "1600"
 VAT_INPUT_ACCOUNT = "2400"
+WITHHOLDING_ACCOUNT = "2450"
 
 
 def invoice_key(invoice_number: str) -> str:
@@ -68,6 +74,7 @@ def bill_record(session: Session, bill: AcctBill) -> Bill:
         currency=bill.currency,
         subtotal=bill.subtotal,
         tax=bill.tax,
+        withholding=bill.withholding or Decimal(0),
         total=bill.total,
         po_number=bill.po_number,
         status=bill.status,  # type: ignore[arg-type]
@@ -89,12 +96,20 @@ def bill_record(session: Session, bill: AcctBill) -> Bill:
 def _check_amounts(request: BillCreate) -> tuple[Decimal, Decimal, Decimal, list[Decimal]]:
     subtotal = _ledger.money(request.subtotal, "subtotal")
     tax = _ledger.money(request.tax, "tax")
+    withheld = _ledger.money(request.withholding, "withholding")
     total = _ledger.money(request.total, "total")
     if total == 0:
         raise Rejected("a bill must be for more than zero", code="invalid_amount")
-    if subtotal + tax != total:
+    if withheld < 0 or withheld > subtotal:
         raise Rejected(
-            f"subtotal {subtotal} + tax {tax} is {subtotal + tax}, not the total {total}",
+            f"withholding {withheld} must be between 0 and the subtotal {subtotal}",
+            code="invalid_amount",
+        )
+    if subtotal + tax - withheld != total:
+        less = f" - withholding {withheld}" if withheld else ""
+        raise Rejected(
+            f"subtotal {subtotal} + tax {tax}{less} is {subtotal + tax - withheld}, "
+            f"not the total {total}",
             code="unbalanced",
         )
     amounts = [
@@ -117,6 +132,7 @@ def create_bill(
         raise Rejected(f"vendor {vendor.id} is blocked for new bills", code="vendor_inactive")
     currency = _ledger.currency_code(request.currency)
     subtotal, tax, total, amounts = _check_amounts(request)
+    withheld = _ledger.money(request.withholding, "withholding")
     due_date = request.due_date or request.invoice_date + dt.timedelta(
         days=vendor.payment_terms_days
     )
@@ -149,6 +165,7 @@ def create_bill(
         JournalLine(account=request.expense_account, debit=subtotal, memo="Expense"),
         JournalLine(account=VAT_INPUT_ACCOUNT, debit=tax, memo="VAT input"),
         JournalLine(account=AP_ACCOUNT, credit=total, memo=f"Accounts payable: {vendor.name}"),
+        JournalLine(account=WITHHOLDING_ACCOUNT, credit=withheld, memo="Withholding tax payable"),
     ]
     entry = _ledger.insert_entry(
         session,
@@ -169,6 +186,7 @@ def create_bill(
         currency=currency,
         subtotal=subtotal,
         tax=tax,
+        withholding=withheld,
         total=total,
         po_number=request.po_number,
         memo=request.memo,

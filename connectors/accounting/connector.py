@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, func, inspect
+from sqlalchemy import Engine, func, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
@@ -140,6 +140,23 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
             except (OperationalError, ProgrammingError):
                 if not inspect(self.engine).has_table(table.name):
                     raise
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a database was created (nullable, so old rows stay valid):
+        `acct_bills.withholding`. A concurrent opener may add it first, which is fine."""
+        present = {c["name"] for c in inspect(self.engine).get_columns(AcctBill.__tablename__)}
+        if "withholding" in present:
+            return
+        column = AcctBill.__table__.c.withholding  # type: ignore[attr-defined]
+        kind = column.type.compile(dialect=self.engine.dialect)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE acct_bills ADD COLUMN withholding {kind}"))
+        except (OperationalError, ProgrammingError):
+            present = {c["name"] for c in inspect(self.engine).get_columns("acct_bills")}
+            if "withholding" not in present:
+                raise
 
     # Reads
 

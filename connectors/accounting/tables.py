@@ -135,6 +135,8 @@ class AcctBill(SQLModel, table=True):
     currency: str
     subtotal: Decimal = Field(sa_type=MoneyType)
     tax: Decimal = Field(sa_type=MoneyType)
+    #: income tax withheld for the tax office; NULL in databases from before it existed
+    withholding: Decimal | None = Field(default=None, sa_type=MoneyType)
     total: Decimal = Field(sa_type=MoneyType)
     po_number: str | None = Field(default=None, foreign_key="acct_purchase_orders.number")
     memo: str | None = None

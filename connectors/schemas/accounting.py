@@ -81,6 +81,11 @@ class BillCreate(BaseModel):
     currency: CurrencyCode = Field(min_length=3, max_length=3)
     subtotal: Money
     tax: Money = Decimal(0)
+    withholding: Money = Field(
+        default=Decimal(0),
+        description="Income tax the payer withholds (IRPF, ritenuta d'acconto); the total is "
+        "subtotal + tax - withholding",
+    )
     total: Money
     lines: list[BillLine] = Field(default_factory=list)
     po_number: str | None = None
@@ -97,6 +102,7 @@ class Bill(BaseModel):
     currency: CurrencyCode
     subtotal: Money
     tax: Money
+    withholding: Money = Decimal(0)
     total: Money
     po_number: str | None
     status: Literal["draft", "posted", "void"]

@@ -99,16 +99,18 @@ def required_issues(fields: dict[str, Any]) -> list[Issue]:
 def arithmetic_issues(fields: dict[str, Any]) -> list[Issue]:
     found: list[Issue] = []
     subtotal, tax, total = (to_decimal(fields.get(k)) for k in ("subtotal", "tax", "total"))
+    withheld = to_decimal(fields.get("withholding")) or Decimal(0)
     if (
         subtotal is not None
         and total is not None
-        and (abs(subtotal + (tax or Decimal(0)) - total) > _CENT)
+        and (abs(subtotal + (tax or Decimal(0)) - withheld - total) > _CENT)
     ):
+        less = f" - withholding {withheld}" if withheld else ""
         found.append(
             issue(
                 "arithmetic_mismatch",
-                f"subtotal {subtotal} + tax {tax or 0} = {subtotal + (tax or 0)}, "
-                f"but the total says {total}",
+                f"subtotal {subtotal} + tax {tax or 0}{less} = "
+                f"{subtotal + (tax or 0) - withheld}, but the total says {total}",
                 "total",
             )
         )

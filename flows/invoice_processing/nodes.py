@@ -343,6 +343,7 @@ def _bill_request(state: InvoiceState) -> BillCreate:
             "subtotal": checks.to_decimal(fields.get("subtotal"))
             or checks.to_decimal(fields["total"]),
             "tax": checks.to_decimal(fields.get("tax")) or 0,
+            "withholding": checks.to_decimal(fields.get("withholding")) or 0,
             "total": checks.to_decimal(fields["total"]),
             "lines": lines,
             "po_number": None if po_missing else fields.get("po_number"),
@@ -411,6 +412,7 @@ async def request_review(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
             "currency",
             "subtotal",
             "tax",
+            "withholding",
             "total",
             "po_number",
             "iban",

@@ -158,13 +158,15 @@ def _pick_amounts(
     sums = find_totals(doc)
     total, subtotal, tax = best(sums["total"]), best(sums["subtotal"]), best(sums["tax"])
     out: dict[str, Decimal | None] = {"total": None, "subtotal": None, "tax": None}
-    if total and subtotal and tax and subtotal.value + tax.value != total.value:
+    withheld, total = _withheld(sums, total, subtotal, tax)
+    kept = withheld.value if withheld else Decimal(0)
+    if total and subtotal and tax and subtotal.value + tax.value - kept != total.value:
         for sub in sums["subtotal"]:
             for t in sums["tax"]:
-                if sub.value + t.value == total.value:
+                if sub.value + t.value - kept == total.value:
                     subtotal, tax = sub, t
-    if total and subtotal and tax and subtotal.value + tax.value != total.value:
-        tax = _summed_tax(sums["tax"], total.value - subtotal.value, notes) or tax
+    if total and subtotal and tax and subtotal.value + tax.value - kept != total.value:
+        tax = _summed_tax(sums["tax"], total.value + kept - subtotal.value, notes) or tax
     if total and subtotal is None and len({t.line for t in sums["tax"]}) > 1:
         # several tax lines (GST and QST) and no labelled subtotal: the amount above them
         # that they complete to the total ("Amount this billing 131,750.00")
@@ -179,7 +181,10 @@ def _pick_amounts(
         if cand is not None:
             out[name] = cand.value
             conf[name] = cand.confidence
-    if total and subtotal and tax and subtotal.value + tax.value == total.value:
+    if withheld is not None and subtotal and tax and total:
+        out["withholding"] = withheld.value
+        conf["withholding"] = withheld.confidence
+    if total and subtotal and tax and subtotal.value + tax.value - kept == total.value:
         for name in ("total", "subtotal", "tax"):
             conf[name] = min(0.98, conf[name] + 0.1)
         conf["_arithmetic"] = 1.0
@@ -188,7 +193,10 @@ def _pick_amounts(
         conf["tax"] = 0.5
         notes.append("tax: not labelled, taken as total - subtotal")
     elif total and subtotal and tax:
-        notes.append(f"amounts: subtotal {subtotal.value} + tax {tax.value} != total {total.value}")
+        less = f" - withholding {kept}" if kept else ""
+        notes.append(
+            f"amounts: subtotal {subtotal.value} + tax {tax.value}{less} != total {total.value}"
+        )
     if len(sums["total"]) > 1 and total is not None:
         runner = sums["total"][1]
         if runner.value != total.value and total.confidence - runner.confidence < 0.05:
@@ -198,6 +206,25 @@ def _pick_amounts(
     elif total.label == "unlabelled":
         notes.append(f"total: no label found; {total.value} guessed as the most repeated amount")
     return out
+
+
+def _withheld(
+    sums: dict[str, list[Candidate[Decimal]]],
+    total: Candidate[Decimal] | None,
+    subtotal: Candidate[Decimal] | None,
+    tax: Candidate[Decimal] | None,
+) -> tuple[Candidate[Decimal] | None, Candidate[Decimal] | None]:
+    """The income tax withheld, when one is labelled, and the total: the withholding that,
+    taken off subtotal + tax, leaves a labelled total. That total is what the vendor is
+    owed, even when a gross "Total factura" above it was the likelier total."""
+    if not sums["withholding"] or total is None or subtotal is None:
+        return None, total
+    gross = subtotal.value + (tax.value if tax else Decimal(0))
+    for owed in [total, *sums["total"]]:
+        for cand in sums["withholding"]:
+            if cand.value > 0 and gross - cand.value == owed.value:
+                return cand, owed
+    return None, total
 
 
 def _summed_tax(

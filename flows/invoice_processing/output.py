@@ -11,7 +11,7 @@ from flows.invoice_processing.state import InvoiceInput
 
 __all__ = ["load_input", "make_output"]
 
-_AMOUNTS = ("subtotal", "tax", "total")
+_AMOUNTS = ("subtotal", "tax", "withholding", "total")
 #: What only a structured invoice states, reported as it is (amounts as strings, exact).
 _EINVOICE_FIELDS = ("allowances_charges", "tax_breakdown", "payment_terms", "buyer_reference")
 _EINVOICE_LINE = ("line_id", "unit", "tax_category", "tax_rate")

@@ -37,6 +37,11 @@ class InvoiceFields(BaseModel):
     currency: str | None = Field(default=None, description="ISO 4217 code, e.g. EUR")
     subtotal: Decimal | None = Field(default=None, description="Total net of tax")
     tax: Decimal | None = Field(default=None, description="Total tax (VAT)")
+    withholding: Decimal | None = Field(
+        default=None,
+        description="Income tax the payer withholds (IRPF, ritenuta d'acconto), as a positive "
+        "amount; null when the invoice withholds nothing",
+    )
     total: Decimal | None = Field(default=None, description="Amount due including tax")
     line_items: list[LineItem] = Field(default_factory=list)
     po_number: str | None = Field(default=None, description="Buyer's purchase order number")

@@ -208,6 +208,53 @@ async def test_every_journal_entry_balances(acct: MockAccountingConnector) -> No
     assert set(per_entry.values()) == {Decimal(0)}
 
 
+async def test_income_tax_withheld_is_owed_to_the_tax_office_not_the_vendor(
+    acct: MockAccountingConnector,
+) -> None:
+    # a Spanish freelancer's invoice: base 1,000.00 + IVA 21 % - IRPF 15 % = 1,060.00 to pay
+    withheld = bill(
+        subtotal=Decimal("1000.00"),
+        tax=Decimal("210.00"),
+        withholding=Decimal("150.00"),
+        total=Decimal("1060.00"),
+    )
+    created = await acct.create_bill(withheld, idempotency_key="k-irpf")
+    assert (created.withholding, created.total) == (Decimal("150.00"), Decimal("1060.00"))
+    with Session(acct.engine) as session:
+        lines = session.exec(
+            select(AcctJournalLine).where(AcctJournalLine.entry_id == created.journal_entry_id)
+        ).all()
+    credits = {line.account: line.credit for line in lines if line.credit}
+    debits = {line.account: line.debit for line in lines if line.debit}
+    assert credits == {"1600": Decimal("1060.00"), "2450": Decimal("150.00")}
+    assert debits == {"6000": Decimal("1000.00"), "2400": Decimal("210.00")}
+    # without withholding there is no line for it
+    plain = await acct.create_bill(bill(invoice_number="INV-2"), idempotency_key="k-plain")
+    assert plain.withholding == 0
+
+
+async def test_a_database_from_before_withholding_gets_the_column(
+    db_url: str, seed_dir: Path
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    first = MockAccountingConnector({"database_url": db_url, "seed": str(seed_dir)})
+    await first.aclose()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # what an older version created
+        conn.execute(text("ALTER TABLE acct_bills DROP COLUMN withholding"))
+    engine.dispose()
+    again = MockAccountingConnector({"database_url": db_url, "seed": str(seed_dir)})
+    old = await again.find_bills(BillSearch(vendor_id="V-1001"))
+    assert [b.withholding for b in old] == [Decimal(0)]
+    created = await again.create_bill(
+        bill(subtotal=Decimal("100.00"), withholding=Decimal("15.00"), total=Decimal("104.00")),
+        idempotency_key="k-after-upgrade",
+    )
+    assert (await again.get_bill(BillRef(bill_id=created.id))).withholding == Decimal("15.00")
+    await again.aclose()
+
+
 async def test_fuzzy_search_finds_a_vendor_written_differently(
     acct: MockAccountingConnector,
 ) -> None:
@@ -263,6 +310,18 @@ async def test_purchase_orders_keep_exact_unit_prices(acct: MockAccountingConnec
         ({"vendor_id": "V-1002", "po_number": "PO-5001"}, Rejected, "po_vendor_mismatch"),
         ({"due_date": dt.date(2024, 2, 1)}, Rejected, "invalid_request"),
         ({"currency": "E1R"}, Rejected, "invalid_request"),
+        # income tax withheld must be what separates subtotal + tax from the total
+        ({"withholding": Decimal("15.00")}, Rejected, "unbalanced"),
+        (
+            {
+                "withholding": Decimal("101.00"),
+                "tax": Decimal("119.00"),
+                "total": Decimal("118.00"),
+            },
+            Rejected,
+            "invalid_amount",  # more withheld than the work was worth
+        ),
+        ({"withholding": Decimal("119.00"), "total": Decimal("0.00")}, Rejected, "invalid_amount"),
     ],
 )
 async def test_refusals_of_a_real_ap_system(

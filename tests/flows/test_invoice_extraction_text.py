@@ -171,7 +171,11 @@ def test_no_currency_when_none_is_written() -> None:
 
 def sums(text: str) -> dict[str, Decimal | None]:
     found = find_totals(doc(text))
-    return {k: (best(v).value if best(v) else None) for k, v in found.items()}  # type: ignore[union-attr]
+    return {
+        k: (best(v).value if best(v) else None)  # type: ignore[union-attr]
+        for k, v in found.items()
+        if v or k != "withholding"  # only read where an invoice withholds income tax
+    }
 
 
 @pytest.mark.parametrize(
@@ -832,3 +836,79 @@ def test_the_dollar_of_mexico_and_new_zealand_and_their_tax_ids() -> None:
 def test_a_label_in_two_languages_still_gives_its_number() -> None:
     found = best(find_invoice_numbers(doc("Invoice No. / Číslo faktury: 2024-0042\nDate 1.3.2024")))
     assert found is not None and found.value == "2024-0042"
+
+
+SPANISH_FREELANCER = """Laura Martín Gómez
+Diseño gráfico
+C/ Mayor 12, 28013 Madrid
+NIF: 12345678Z
+
+FACTURA
+Nº factura: 2024/017
+Fecha: 15/03/2024
+
+Cliente:
+Estudio Norte S.L.
+CIF: B12345678
+
+Base imponible                 1.200,00 €
+IVA 21%                          252,00 €
+IRPF -15%                       -180,00 €
+Total factura                  1.272,00 €
+"""
+
+
+@pytest.mark.parametrize(
+    ("sums", "expected"),
+    [
+        (  # the income tax withheld comes off what the vendor is paid
+            "Base imponible 1.200,00 €\nIVA 21% 252,00 €\nIRPF -15% -180,00 €\n"
+            "Total factura 1.272,00 €\n",
+            ("1200.00", "252.00", "180.00", "1272.00"),
+        ),
+        (  # a gross total above the withholding, then the amount owed
+            "Base imponible 1.000,00\nIVA (21%) 210,00\nTotal factura 1.210,00\n"
+            "Retención IRPF (15%) -150,00\nTotal a pagar 1.060,00\n",
+            ("1000.00", "210.00", "150.00", "1060.00"),
+        ),
+        (  # Italy: "Netto a pagare" is what is owed, not a net amount
+            "Imponibile 1.000,00\nIVA 22% 220,00\nRitenuta d'acconto 20% -200,00\n"
+            "Netto a pagare 1.020,00\n",
+            ("1000.00", "220.00", "200.00", "1020.00"),
+        ),
+        (  # a "withholding" line that does not make the sums add up is not taken
+            "Subtotal 100.00\nVAT 20.00\nWithholding tax exemption certificate 12.00\n"
+            "Total 120.00\n",
+            ("100.00", "20.00", None, "120.00"),
+        ),
+    ],
+)
+def test_income_tax_withheld_is_read_and_taken_off_the_total(
+    sums: str, expected: tuple[str | None, ...]
+) -> None:
+    found = parse_invoice(HEAD + sums)
+    got = (found.value.subtotal, found.value.tax, found.value.withholding, found.value.total)
+    assert got == tuple(None if e is None else Decimal(e) for e in expected)
+    assert not any(n.startswith("amounts:") for n in found.notes)
+
+
+def test_a_sole_traders_name_above_their_trade_is_the_vendor() -> None:
+    assert parse_invoice(SPANISH_FREELANCER).value.vendor_name == "Laura Martín Gómez"
+    italian = "Dott. Marco Bianchi\nConsulente informatico\nVia Roma 10, 20121 Milano\n"
+    assert parse_invoice(italian + "FATTURA N. 12/2024\n").value.vendor_name == (
+        "Dott. Marco Bianchi"
+    )
+    # a company's own second line with its legal form still wins
+    acme = "Acme\nAcme Widgets GmbH\nIndustriestr. 1, 10115 Berlin\nRechnung Nr. 5\n"
+    assert parse_invoice(acme).value.vendor_name == "Acme Widgets GmbH"
+
+
+def test_an_issuer_label_with_a_tax_id_after_the_name_gives_the_name() -> None:
+    text = (
+        "FACTURA Nº A-2024-031\nFecha de emisión: 02/04/2024\n\n"
+        "Emisor: Javier Ortega Ruiz, NIF 45678912K\nAvda. de la Constitución 7, 41001 Sevilla\n\n"
+        "Cliente: Talleres Giralda S.L. (CIF B41234567)\n\n"
+        "Base imponible 1.000,00\nIVA (21%) 210,00\nTotal factura 1.210,00\n"
+        "Retención IRPF (15%) -150,00\nTotal a pagar 1.060,00\n"
+    )
+    assert parse_invoice(text).value.vendor_name == "Javier Ortega Ruiz"

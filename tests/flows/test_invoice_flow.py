@@ -238,3 +238,33 @@ async def test_text_input_and_model_calls_are_audited(settings: Settings) -> Non
             ("extract", "invoice_fields"),
         ]
         assert all(m["backend"] == "offline" and m["ok"] for m in models)
+
+
+async def test_income_tax_withheld_is_booked_apart_from_what_the_vendor_is_owed(
+    settings: Settings,
+) -> None:
+    text = (
+        "Consultoría García y Asociados S.L.\nCalle Serrano 41, 28001 Madrid\n"
+        "CIF: ESB87654323\n\nFACTURA\nNº factura: GA-2024-0917\nFecha: 14/03/2024\n\n"
+        "Cliente: BPA Demo GmbH\n\n"
+        "Concepto                        Cantidad  Precio    Importe\n"
+        "Asesoría fiscal (horas)         5         80,00     400,00\n\n"
+        "Base imponible                                      400,00 €\n"
+        "IVA 21%                                              84,00 €\n"
+        "Retención IRPF 15%                                  -60,00 €\n"
+        "Total a pagar                                       424,00 €\n"
+        "IBAN: ES49 0049 1500 0260 0123 4567\n"
+    )
+    async with Suite.open(settings) as suite:
+        run = await suite.runner.start(flow.name, {"text": text}, trigger="test")
+        assert run.status == "succeeded", (run.error, codes(run))
+        out = run.output
+        assert (out["subtotal"], out["tax"], out["withholding"], out["total"]) == (
+            400.0,
+            84.0,
+            60.0,
+            424.0,
+        )
+        assert "arithmetic_mismatch" not in codes(run)
+        (bill,) = await bills(suite, "V-1008", "GA-2024-0917")
+        assert (bill.status, bill.withholding, bill.total) == ("posted", 60, 424)

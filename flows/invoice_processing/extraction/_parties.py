@@ -234,6 +234,8 @@ def _name_part(doc: Document, index: int) -> str:
     line = _EMAIL.sub("", line[m.end() :] if m else line)
     if line.rstrip().endswith(":"):
         return ""
+    # "Javier Ortega Ruiz, NIF 45678912K": the name before its tax id
+    line = _TAX_ID_AFTER.split(line, maxsplit=1)[0]
     # A letterhead or footer line: "Name · Street 1 · City · VAT No ..." starts with the name.
     line = _SEPARATOR.split(line, maxsplit=1)[0]
     return _TITLE_TAIL.sub("", line).strip(" ,;:-|")
@@ -242,6 +244,12 @@ def _name_part(doc: Document, index: int) -> str:
 _REG_TAIL = re.compile(
     r"\s*[,;-]?\s*(?:\([A-Za-z .]{0,12}:?\s*\d[\dA-Z./-]*\)|(?<![\w/])\d[\d./-]{3,}[A-Z]?|"
     r"(?<![\w/])\d+-[A-Z])(?:\s*\([A-Z]{2,5}\))?$"
+)
+#: A tax id's label after a name on its line, set off by a comma or bracket.
+_TAX_ID_AFTER = re.compile(
+    r"\s*[,;(]\s*(?:nif|cif|nie|vat(?:\s+no\.?)?|tva|ust-?id\w*|p\.?\s?iva|c\.?f\.?|"
+    r"btw|nip|dni|uid|abn|gstin|ein|tax\s+id)\b.*$",
+    _I,
 )
 _NUMBER_HEAD = re.compile(r"^#\d+\s+")
 _LABEL_HEAD = re.compile(r"^[A-Za-zÀ-ÿ]{3,15}\s*:\s*(?=\S)")
@@ -365,12 +373,28 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
                     break
             if name.isupper() and len(name.split()) >= 2:
                 score += 0.03
+            if suffix == 0.0 and _under_a_name(doc, first, name):
+                score -= 0.1
             found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
         found.extend(_section_names(doc))
         found.sort(key=lambda c: (-c.confidence, c.line))
         return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
 
     return doc.memo("vendors", build)
+
+
+#: A trade written as words ("Diseño gráfico", "Consulente informatico"): the words after the
+#: first in lower case.
+_TRADE_WORDS = re.compile(r"^[^\W\d_][^\W\d_.]*(?:\s+(?:&\s+)?[a-zà-ÿ][^\W\d_]*){1,5}$")
+
+
+def _under_a_name(doc: Document, index: int, name: str) -> bool:
+    """Whether `name` is a sole trader's trade under their name ("Laura Martín Gómez" /
+    "Diseño gráfico"): a line of lower-case words right under a line that can be a name."""
+    if index == 0 or not _TRADE_WORDS.match(name):
+        return False
+    above = _name_part(doc, index - 1)
+    return bool(above) and _plausible_name(above) and not _ITEMS_OR_MONEY.search(above)
 
 
 def _as_written_elsewhere(doc: Document, cand: Candidate[str]) -> Candidate[str]:

@@ -28,7 +28,9 @@ _SKIP = re.compile(
 #: "Net" alone on its line, its amount below it.
 _BARE_NET_TEXT = r"^\W*nett?\W*$"
 _SUBTOTAL = re.compile(
-    r"sub\s*-?\s*total|sous[\s-]*total|zwischensumme|netto\w*|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"sub\s*-?\s*total|sous[\s-]*total|zwischensumme|"
+    # "Nettobetrag", not what is owed ("Netto a pagare", "Netto te betalen")
+    r"netto\w*\b(?!\s+(?:a|da|te|zu)\s+(?:pag|betal|zahl))|\bnet\s+(?:amount|value)|summe\s+netto|"
     r"before\s+(?:vat|gst|tax|hst|taxes)\b|"
     # a bare "Net" before its amount, or alone above it; not payment terms ("Net 30")
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
@@ -110,6 +112,13 @@ _CARRIED = re.compile(
     r"zaległo\w*",
     _I,
 )
+#: Income tax the payer withholds and pays to the tax office: Spain's IRPF ("Retención IRPF
+#: 15 %"), Italy's ritenuta d'acconto, Portugal's retenção na fonte, a withholding tax.
+_WITHHOLDING = re.compile(
+    r"\birpf\b|\bretenci[oó]n\b|\britenuta\b|\breten[çc][ãa]o\b|\bwithholding\b|"
+    r"\bwht\b|\bquellensteuer\b",
+    _I,
+)
 _LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
 #: A credit note states its amounts as positive numbers (EN 16931), whatever its page shows.
 _CREDIT_NOTE = re.compile(
@@ -122,7 +131,7 @@ _CREDIT_NOTE = re.compile(
 _ANY_SUM = re.compile(
     r"total|sum|betrag|nett|brutto|tax|vat|gst|sst|mwst|ust|tva|iva|btw|due|pay|pag|ttc|ht\b|"
     r"imponib|amount|amt|jumlah|montant|importe|gesamt|zahl|balance|round|betalen|steuer|"
-    r"hst|pst|qst|tps|tvq|sous|before|moms|mva|"
+    r"hst|pst|qst|tps|tvq|sous|before|moms|mva|irpf|reten|ritenuta|withh|wht|quellen|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing",
     _I,
 )
@@ -212,6 +221,8 @@ def _classify(line: str) -> tuple[str, re.Match[str]] | None:
     """Which sum a line's label names, if any: subtotal, tax or one kind of total."""
     if not _ANY_SUM.search(line):
         return None
+    if (m := _WITHHOLDING.search(line)) is not None and not _TAX_NOT.search(line):
+        return "withholding", m
     if (m := _TAX_INCLUDED.search(line)) is not None:
         return "tax", m
     if (m := _SUBTOTAL.search(line)) is not None:
@@ -233,10 +244,16 @@ def _classify(line: str) -> tuple[str, re.Match[str]] | None:
 
 
 def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
-    """Candidates for "total", "subtotal" and "tax", each list best first."""
+    """Candidates for "total", "subtotal", "tax" and "withholding" (income tax the payer keeps
+    back), each list best first."""
 
     def build() -> dict[str, list[Candidate[Decimal]]]:
-        raw: dict[str, list[Candidate[Decimal]]] = {"total": [], "subtotal": [], "tax": []}
+        raw: dict[str, list[Candidate[Decimal]]] = {
+            "total": [],
+            "subtotal": [],
+            "tax": [],
+            "withholding": [],
+        }
         size = max(len(doc), 1)
         for index, line in enumerate(doc.lines):
             hit = _classify(line)
@@ -250,8 +267,10 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 kind = last[0]
             else:
                 value = _value_after(doc, index, m.end())
-            if kind == "tax" and value is not None and value[0] == index:
+            if kind in ("tax", "withholding") and value is not None and value[0] == index:
                 value = _tax_below_its_base(doc, index, m.end()) or value
+            if kind == "withholding" and value is not None:
+                value = value[0], abs(value[1])  # printed as "-150,00" or "(150.00)"
             if value is not None and value[1] < 0 and _credit_note(doc):
                 value = value[0], -value[1]
             if value is None or value[1] < 0 or (value[1] == 0 and kind != "tax"):
@@ -264,7 +283,7 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
             ):
                 continue  # a "Net" column's heading over the first row's item code
             where, amount = value
-            if kind in ("subtotal", "tax"):
+            if kind in ("subtotal", "tax", "withholding"):
                 raw[kind].append(Candidate(amount, 0.75, where, kind, line))
                 continue
             confidence = _RANK[kind] + 0.05 * index / size
