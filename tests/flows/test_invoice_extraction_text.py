@@ -813,7 +813,8 @@ def test_a_net_column_heading_is_no_subtotal() -> None:
 
 
 def test_a_total_guessed_without_a_label_says_so() -> None:
-    text = "Lindqvist AB\nWorkshop 1 6 500,00 6 500,00\nAtt betala 13 000,00 kr\n"
+    # a made-up word: no language's sum label ("Att betala" is now read as the amount due)
+    text = "Lindqvist AB\nWorkshop 1 6 500,00 6 500,00\nFrobnitz 13 000,00 kr\n"
     notes = parse_invoice(text).notes
     assert any("guessed" in n for n in notes)
 
@@ -912,3 +913,244 @@ def test_an_issuer_label_with_a_tax_id_after_the_name_gives_the_name() -> None:
         "Retención IRPF (15%) -150,00\nTotal a pagar 1.060,00\n"
     )
     assert parse_invoice(text).value.vendor_name == "Javier Ortega Ruiz"
+
+
+# --- Nordic and Czech invoices -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Nordisk Kontor AB\nSumma exkl. moms 16 995,00\nMoms 25 % 4 248,75\n"
+            "Att betala SEK 21 243,75\n",
+            ("16995.00", "4248.75", "21243.75"),
+        ),
+        (
+            "Fjord Consulting ApS\nTotal ekskl. moms 49.625,00\nMoms (25%) 12.406,25\n"
+            "I alt DKK 62.031,25\n",
+            ("49625.00", "12406.25", "62031.25"),
+        ),
+        (
+            "Leipomo Oy\nVeroton yhteensä 405,00\nALV 24 % 97,20\nMaksettava yhteensä 502,20 EUR\n",
+            ("405.00", "97.20", "502.20"),
+        ),
+        (
+            "Leipomo Oy\nYhteensä ilman alv 405,00\nArvonlisävero 24 % 97,20\n"
+            "Laskun loppusumma 502,20 EUR\n",
+            ("405.00", "97.20", "502.20"),
+        ),
+        (
+            "Gastro a.s.\nCelkem bez DPH: 97 100,00 Kč\nDPH 21 %: 20 391,00 Kč\n"
+            "Celkem k úhradě: 117 491,00 Kč\n",
+            ("97100.00", "20391.00", "117491.00"),
+        ),
+        (
+            "Fjellvent AS\nSum eks. mva 19 760,00\nMerverdiavgift 25 % 4 940,00\n"
+            "Å betale NOK 24 700,00\n",
+            ("19760.00", "4940.00", "24700.00"),
+        ),
+    ],
+    ids=["sv", "da", "fi", "fi-ilman", "cs", "no"],
+)
+def test_nordic_and_czech_sum_labels(text: str, expected: tuple[str, str, str]) -> None:
+    assert _amounts(text) == tuple(Decimal(v) for v in expected)
+
+
+@pytest.mark.parametrize(
+    "label", ["Öresavrundning", "Afrunding", "Avrunding", "Pyöristys", "Zaokrouhlení"]
+)
+def test_nordic_and_czech_rounding_lines_confirm_the_rounded_total(label: str) -> None:
+    found = find_totals(doc(f"Acme AB\nSumma 10 668,75\n{label} 0,25\nSEK 10 669,00\n"))
+    assert any(c.label == "rounding" and c.value == Decimal("10669.00") for c in found["total"])
+
+
+@pytest.mark.parametrize(
+    "terms", ["Betalningsvillkor: 30 dagar netto", "Betalingsbetingelser: Netto 14 dage"]
+)
+def test_net_payment_terms_are_no_subtotal(terms: str) -> None:
+    text = (
+        f"Nordisk Kontor AB\nKundnummer: 10442\n{terms}\nArt.nr Benämning Antal Belopp\n"
+        "1001 Papper A4 20 7 780,00\n2040 Pennor 15 2 235,00\n"
+    )
+    assert parse_invoice(text).value.subtotal is None
+
+
+def test_a_bare_sum_that_a_tax_completes_to_the_total_is_the_subtotal() -> None:
+    text = (
+        "Ingrid Solberg Oversettelser\nSum 9 020,00\nMerverdiavgift 25 % 2 255,00\n"
+        "Å betale 11 275,00\n"
+    )
+    assert _amounts(text) == (Decimal("9020.00"), Decimal("2255.00"), Decimal("11275.00"))
+
+
+@pytest.mark.parametrize(
+    ("text", "issue", "due"),
+    [
+        ("Fakturadatum: 2024-03-15\nFörfallodatum: 2024-04-14", (2024, 3, 15), (2024, 4, 14)),
+        ("Fakturadato: 12-02-2024\nForfaldsdato: 26-02-2024", (2024, 2, 12), (2024, 2, 26)),
+        ("Dato: 02.02.2024\nForfallsdato: 16.02.2024", (2024, 2, 2), (2024, 2, 16)),
+        ("Fakturadato: 08.04.2024\nBetales senest: 08.05.2024", (2024, 4, 8), (2024, 5, 8)),
+        ("Laskun päivämäärä 11.10.2024\nEräpäivä 25.10.2024", (2024, 10, 11), (2024, 10, 25)),
+        ("Laskun pvm: 20.02.2024\nEräpäivä: 05.03.2024", (2024, 2, 20), (2024, 3, 5)),
+        ("Datum vystavení: 15.01.2024\nDatum splatnosti: 29.01.2024", (2024, 1, 15), (2024, 1, 29)),
+    ],
+    ids=["sv", "da", "no", "no-senest", "fi", "fi-pvm", "cs"],
+)
+def test_nordic_and_czech_date_labels(
+    text: str, issue: tuple[int, int, int], due: tuple[int, int, int]
+) -> None:
+    assert dated(text, "issue") == dt.date(*issue)
+    assert dated(text, "due") == dt.date(*due)
+
+
+@pytest.mark.parametrize("label", ["Toimituspvm:", "Leveransdatum:", "DUZP:", "Datum plnění:"])
+def test_nordic_and_czech_delivery_dates_are_other_dates(label: str) -> None:
+    found = find_dates(doc(f"Faktura 12\n{label} 19.02.2024"))
+    assert [c.label for c in found] == ["other"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Laskun numero 24-5521", "24-5521"),
+        ("Laskun nro: L-2024-0877", "L-2024-0877"),
+        ("Laskunumero: 2024-12", "2024-12"),
+        ("Číslo faktury: 2024010057", "2024010057"),
+        ("Číslo dokladu: FV24-0415", "FV24-0415"),
+        ("FAKTURA č. 2024-0008", "2024-0008"),
+    ],
+)
+def test_finnish_and_czech_invoice_number_labels(line: str, expected: str) -> None:
+    found = best(find_invoice_numbers(doc(f"Acme Oy\n{line}\nDatum 1.3.2024")))
+    assert found is not None and found.value == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Rekv.nr.: R-7781", "R-7781"),
+        ("Indkøbsordre: 88120", "88120"),
+        ("Bestillingsnr: 4700098812", "4700098812"),
+        ("Tilausnumero PO-88213", "PO-88213"),
+        ("Tilausnro: 5512", "5512"),
+        ("Objednávka č.: OBJ-2023-412", "OBJ-2023-412"),
+        ("Číslo objednávky: 2024/118", "2024/118"),
+        ("Ihre Bestellung B-5531 vom 02.04.2024", "B-5531"),
+        ("Your order 4711", "4711"),
+    ],
+)
+def test_order_number_labels_of_more_languages(line: str, expected: str) -> None:
+    found = best(find_po_numbers(doc(f"Acme Oy\nInvoice 12\n{line}")))
+    assert found is not None and found.value == expected
+
+
+def test_an_order_mentioned_without_a_number_gives_none() -> None:
+    assert find_po_numbers(doc("Acme GmbH\nIhre Bestellung vom 02.04.2024")) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Y-tunnus: 2410423-4", "24104234"),
+        ("IČO: 06557210", "06557210"),
+        ("Org.nr 556818-6091", "5568186091"),
+    ],
+)
+def test_nordic_and_czech_company_id_labels(line: str, expected: str) -> None:
+    assert [c.value for c in find_tax_ids(doc(f"Acme\n{line}"))] == [expected]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Org.nr: NO 973 716 786 MVA", "Org.nr. 973 716 786 MVA", "Foretaksregisteret 973716786MVA"],
+)
+def test_a_norwegian_vat_number_names_its_country(line: str) -> None:
+    fields = parse_invoice(f"Fjellvent Ventilasjon AS\n{line}\nÅ betale 24 700,00\n").value
+    assert (fields.vendor_tax_id, fields.currency) == ("NO973716786MVA", "NOK")
+
+
+def test_a_vat_shaped_run_inside_an_iban_is_no_tax_id() -> None:
+    text = "Kastrup Elektro ApS\nCVR-nr. 38625276\nIBAN: DK76 1551 0000 1234 56\n"
+    assert [c.value for c in find_tax_ids(doc(text))] == ["38625276"]
+
+
+@pytest.mark.parametrize(
+    ("text", "vendor"),
+    [
+        (
+            "Mette Holm Grafisk Design\nVesterbrogade 77\nFaktura\nTil:\nCafé Kronen ApS\n"
+            "Nørregade 5\n",
+            "Mette Holm Grafisk Design",
+        ),
+        (
+            "Sanne de Vries Fotografie\nOudegracht 140\n3511 AZ Utrecht\n"
+            "Aan: Bloemenhuis Flora B.V.\n",
+            "Sanne de Vries Fotografie",
+        ),
+        (
+            "Jan Novák\nLipová 12\nFAKTURA č. 1\nOdběratel:\nHanácká pekárna s.r.o.\n",
+            "Jan Novák",
+        ),
+        ("Anna Virtanen\nKalevankatu 3\nLASKU\nAsiakas:\nKahvila Kuppi Oy\n", "Anna Virtanen"),
+        ("Erik Lund\nStorgatan 8\nFaktureras till:\nBrf Solgläntan AB\n", "Erik Lund"),
+        ("Pieter Bakker\nKerkstraat 1\nFactuuradres:\nDe Molen B.V.\n", "Pieter Bakker"),
+    ],
+    ids=["da", "nl", "cs", "fi", "sv", "nl-adres"],
+)
+def test_nordic_dutch_and_czech_buyer_labels(text: str, vendor: str) -> None:
+    assert parse_invoice(text).value.vendor_name == vendor
+
+
+def test_a_company_id_line_stays_in_the_buyers_block() -> None:
+    text = (
+        "Jan Novák\nLipová 12\nIČO: 06557210\nOdběratel:\nHanácká pekárna s.r.o.\n"
+        "IČO: 27745678\nDIČ: CZ27745678\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "06557210"
+
+
+@pytest.mark.parametrize(
+    "street",
+    [
+        "Industrigatan 14",
+        "Kungsvägen 3",
+        "Vesterbrogade 77",
+        "Amagervej 112",
+        "Savilahdenkatu 18",
+        "Kalevantie 5",
+        "Oudegracht 140",
+        "Kerkstraat 12",
+        "C/ Doctor Fourquet 18, 2º B",
+        "Carrer de Mallorca 401",
+    ],
+)
+def test_compound_and_spanish_street_names_are_no_vendor(street: str) -> None:
+    assert best(find_vendor_names(doc(f"{street}\nAnna Berg\nInvoice 12\n"))).value == "Anna Berg"
+
+
+@pytest.mark.parametrize(
+    ("text", "vendor"),
+    [
+        (
+            "Fjord Consulting ApS Faktura nr. 1093\nBredgade 30, 1260 København K\n",
+            "Fjord Consulting ApS",
+        ),
+        (
+            "LASKU\nLeipomo Kultakruunu Oy Laskun nro: L-2024-0877\nSavilahdenkatu 18\n",
+            "Leipomo Kultakruunu Oy",
+        ),
+        ("Nordisk Kontorsmaterial AB FAKTURA\nIndustrigatan 14\n", "Nordisk Kontorsmaterial AB"),
+        (
+            "FAKTURA\nDodavatel: Odběratel:\nSTAVMONT Brno s.r.o. Městská část Brno-střed\n"
+            "Křenová 65 Dominikánská 2\n",
+            "STAVMONT Brno s.r.o.",
+        ),
+        ("Muster Bau GmbH & Co. KG\nHauptstraße 5\n", "Muster Bau GmbH & Co. KG"),
+        ("Nube Clara S.A. de C.V.\nRFC: NCL180312AA0\n", "Nube Clara S.A. de C.V."),
+        ("T.A.S LEISURE SDN BHD\nJALAN 1\n", "T.A.S Leisure Sdn Bhd"),
+    ],
+    ids=["da", "fi", "sv", "cs-two-headings", "kg", "mx", "abbreviation"],
+)
+def test_a_name_ends_at_its_legal_form(text: str, vendor: str) -> None:
+    assert parse_invoice(text).value.vendor_name == vendor

@@ -84,14 +84,21 @@ _DUE = re.compile(
     r"zahlbar\s+bis|zahlungsziel|zahlungsfrist|échéance|echeance|à\s+payer\s+avant|"
     r"vencimiento|límite\s+de\s+pago|scadenza|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
     r"te\s+betalen\s+voor|vencimento|termin\s+p[łl]atno[śs]ci|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
-    rf"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il){_POST}",
+    r"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il|"
+    # sv "Förfallodatum", da "Forfaldsdato", no "Forfallsdato", "Betales senest", fi
+    # "Eräpäivä", cs "Datum splatnosti"
+    r"förfallo\w*|förfaller|forfald\w*|forfall\w*|betales\s+senest|betalas\s+senast|"
+    rf"eräpäivä\w*|(?:datum\s+)?splatnost\w*){_POST}",
     re.IGNORECASE,
 )
 _OTHER = re.compile(
     rf"\b{_PRE}(?:deliver\w*|ship\w*|dispatch\w*|order|period|service|"
     r"lieferdatum|liefertermin|lieferung|leistungs\w*|bestell\w*|auftrag\w*|zeitraum|"
     r"livraison|commande|période|periode|entrega|pedido|periodo|consegna|ordine|"
-    rf"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp|printed|birth){_POST}",
+    r"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp|printed|birth|"
+    # delivery and supply dates: sv "Leveransdatum", fi "Toimituspvm", cs "Datum (zdanitelného)
+    # plnění" and its abbreviation DUZP
+    rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp){_POST}",
     re.IGNORECASE,
 )
 _ISSUE = re.compile(
@@ -100,7 +107,10 @@ _ISSUE = re.compile(
     r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
     r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
     r"documento))?|factuurdatum|tarikh|date|dated|dt|data\s+wystawienia|"
-    r"data\s+d[ae]\s+(?:emiss[ãa]o|fatura)|datum\s+van\s+uitgifte|dia\s+de\s+emiss[ãa]o)\b",
+    r"data\s+d[ae]\s+(?:emiss[ãa]o|fatura)|datum\s+van\s+uitgifte|dia\s+de\s+emiss[ãa]o|"
+    # sv "Fakturadatum", da/no "Fakturadato", "Dato", fi "Laskun päivämäärä", "Laskun pvm",
+    # cs "Datum vystavení"
+    r"fakturadat(?:um|o)|dato|(?:laskun\s+)?(?:päivämäärä|päiväys|pvm)|datum\s+vystavení)\b",
     re.IGNORECASE,
 )
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den

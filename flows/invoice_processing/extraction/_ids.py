@@ -20,6 +20,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin
 from stdnum.mx import rfc as mx_rfc
+from stdnum.no import mva as no_mva
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 
@@ -38,7 +39,9 @@ _TAX_LABEL = re.compile(
     r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|hst|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
     r"cvr|trn|rfc|"
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
-    r"umsatzsteuer-?id\w*|contribuinte)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"umsatzsteuer-?id\w*|contribuinte|"
+    # Nordic and Czech company ids: sv/no "Org.nr", fi "Y-tunnus", cs "IČO", "DIČ"
+    r"org\.?\s?nr|organisa(?:tions|sjons)nummer|y-tunnus|ičo|dič)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -52,14 +55,16 @@ _DOC_VALUE = re.compile(
     r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
 )
 _LABEL_TAIL = (
-    r"(?:[\s-]*(?:no\b\.?|nr\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
-    r"n[uú]m(?:ber|éro|ero)?\b\.?|#|id\b))"
+    r"(?:[\s-]*(?:no\b\.?|nr\b\.?|nro\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
+    # Czech and Slovak "č." (číslo, number): "Faktura č.", "Objednávka č."
+    r"n[uú]m(?:ber|éro|ero)?\b\.?|č\.|#|id\b))"
 )
 #: Words that name the document itself (German and Dutch also as the head of a compound,
 #: "Handelsrechnung", "Mietrechnung"); credit notes count, their number is the document's.
 _DOC_WORD = (
     r"(?:\w*rechnung|gutschrift|beleg|invoice|credit\s+note|facture|avoir|factura|abono|"
-    r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito)"
+    r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito|"
+    r"lasku)"
 )
 #: "VAT" naming the kind of document, as Polish invoices are titled ("Faktura VAT nr 12/2024"),
 #: not a VAT number ("Invoice VAT No", "Rechnung MwSt-Nr." are tax-id labels).
@@ -71,11 +76,13 @@ _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bcredit\s+note|"
     r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
-    r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*)"
+    r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
-    r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º])\s*(?:(?:de|da|do|del|della|di|of)\s+)?"
-    r"(?:(?:la|the)\s+)?(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir)"
+    r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
+    r"(?:(?:de|da|do|del|della|di|of)\s+)?(?:(?:la|the)\s+)?"
+    # Czech "Číslo faktury", "Číslo dokladu" (the number of the tax document, the invoice)
+    r"(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir|dokladu)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
     r"fatura)(?:-recibo)?(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)"
     # An Iberian series before the number: "Fatura FT 2024/389", "Factura A 123",
@@ -115,11 +122,18 @@ _PO_LABEL = re.compile(
     r"\b(?:purchase\s+order|p\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
     r"ihre\s+bestellung|auftrag|bon\s+de\s+commande|commande|votre\s+commande|"
     r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order|"
-    r"(?:nota\s+de\s+)?encomenda|zam[oó]wienie)"
+    r"(?:nota\s+de\s+)?encomenda|zam[oó]wienie|"
+    # da "Rekv.nr." (the buyer's requisition), "Indkøbsordre", no/da "Bestillingsnr.", sv
+    # "Beställningsnr", "Inköpsorder", no "Innkjøpsordre", fi "Tilausnumero", "Ostotilaus",
+    # cs "Objednávka č."
+    r"rekv(?:isition)?s?\.?|indkøbsordre|bestillings?|beställnings?|inköpsorder|"
+    r"innkjøpsordre|(?:osto)?tilaus|objednávk[ay])"
     rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
-    r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?)\s*(?:d[aeo]\s+)?"
-    r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia)[\s.:#]*",
+    # "Ihre Bestellung B-5531", "Your order 4711": no colon, but a value that holds a digit
+    r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order)\s+(?=[A-Z]{0,4}-?\d)"
+    r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
+    r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)[\s.:#]*",
     _I,
 )
 _PO_LINE = re.compile(
@@ -165,6 +179,21 @@ def _as_written(groups: list[str]) -> str:
     return "".join(kept)
 
 
+def _iban_in(groups: list[str]) -> str | None:
+    """The valid IBAN the groups of an IBAN-shaped run start with (a next column's word may
+    follow it), compact."""
+    for cut in range(len(groups), 1, -1):
+        compact = "".join(groups[:cut])
+        if 15 <= len(compact) <= 34 and _valid_iban(compact):
+            return compact
+    return None
+
+
+def _iban_spans(line: str) -> list[tuple[int, int]]:
+    """Where valid IBANs stand in a line (upper case)."""
+    return [m.span(1) for m in _IBAN.finditer(line) if _iban_in(re.split(r"[ -]", m.group(1)))]
+
+
 def find_ibans(doc: Document) -> list[Candidate[str]]:
     """Valid IBANs, compact; a label ("IBAN") nearby raises the confidence."""
     found: list[Candidate[str]] = []
@@ -172,11 +201,8 @@ def find_ibans(doc: Document) -> list[Candidate[str]]:
         for m in _IBAN.finditer(line.upper()):
             groups = re.split(r"[ -]", m.group(1))
             labelled = "iban" in doc.lower[index] or "iban" in doc.lower[index - 1]
-            for cut in range(len(groups), 1, -1):
-                compact = "".join(groups[:cut])
-                if 15 <= len(compact) <= 34 and _valid_iban(compact):
-                    found.append(Candidate(compact, 0.95 if labelled else 0.85, index, "iban"))
-                    break
+            if (compact := _iban_in(groups)) is not None:
+                found.append(Candidate(compact, 0.95 if labelled else 0.85, index, "iban"))
             else:
                 # Kept, unbelieved, so that a check downstream can flag the wrong IBAN.
                 compact = _as_written(groups)
@@ -243,7 +269,12 @@ _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\bmoms\b", _I), ("se", "dk")),
     (re.compile(r"\bnip\b", _I), ("pl",)),
     (re.compile(r"\bcvr\b", _I), ("dk",)),
+    (re.compile(r"y-tunnus", _I), ("fi",)),
+    (re.compile(r"\b(?:ičo|dič)\b", _I), ("cz",)),
 )
+#: A Norwegian VAT number, the organisation number with "MVA" after it ("NO 973 716 786 MVA",
+#: "Org.nr. 952 056 174 MVA"): it names itself, no label needed.
+_NO_VAT = re.compile(r"\b(?:NO[ ]?)?(\d{3}[ .]?\d{3}[ .]?\d{3})[ ]?MVA\b")
 
 
 #: A Canadian business number's program account, written apart: " RT 0001".
@@ -263,7 +294,16 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
     found: dict[str, Candidate[str]] = {}
     for index, line in enumerate(doc.lines):
         upper = line.upper()
+        for m in _NO_VAT.finditer(upper):
+            if no_mva.is_valid(m.group(1) + "MVA"):
+                # as the standard writes it ("NO 973 716 786 MVA"), compact: the prefix
+                # names the country
+                compact = "NO" + no_mva.compact(m.group(1) + "MVA")
+                found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
+        ibans = _iban_spans(upper)
         for m in _VAT.finditer(upper):
+            if any(start <= m.start(1) < end for start, end in ibans):
+                continue  # "DK76 1551 0000 1234 56" is an IBAN, not the VAT number DK76155100
             compact = re.sub(r"[ .-]", "", m.group(1))
             for size in range(len(compact), 7, -1):
                 if _validate_vat(compact[:size]):

@@ -19,19 +19,26 @@ __all__ = ["buyer_lines", "find_vendor_address", "find_vendor_names", "ordinary_
 
 _I = re.IGNORECASE
 _BUYER = re.compile(
-    r"^to\s*:\s*|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
+    # "To:" and its Nordic and Dutch twins ("Til:", "Aan:", Swedish "Kund:") only as the
+    # line's first word and with a colon: they are ordinary words elsewhere
+    r"^(?:to|til|aan|kund)\s*:\s*|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
     r"^to:|customer|client|buyer|recipient|consignee|attn|attention|rechnungsempfänger|"
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
     r"datos\s+del\s+cliente|destinatario|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
     r"geleverd\s+aan|käufer|leistungsempfänger|acheteur|comprador|acquirente|committente|"
-    r"adquirente|koper|nabywca|odbiorca)\b(?!\s*(?:no|nr|number|id|n°|#|code|ref)\b)\.?\s*:?\s*",
+    r"adquirente|koper|nabywca|odbiorca|"
+    # da "Modtager", no "Fakturamottaker", sv "Faktureras till", "Fakturaadress", fi
+    # "Asiakas", "Ostaja", "Laskutusosoite", cs "Odběratel", nl "Factuuradres", "Debiteur"
+    r"modtager|fakturamottaker|faktureras\s+till|fakturaadress|asiakas|ostaja|laskutusosoite|"
+    r"odběratel|factuuradres|debiteur)\b"
+    r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",
     _I,
 )
 _VENDOR_LABEL = re.compile(
     r"^\s*(?:from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
     r"verkäufer|absender|rechnungssteller|fournisseur|émetteur|vendeur|proveedor|emisor|"
-    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender)\b\s*:?\s*",
+    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel)\b\s*:?\s*",
     _I,
 )
 #: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
@@ -42,7 +49,9 @@ _PARTY_DETAIL = re.compile(
     r"[\s.-]*(?:nummer|nr|no|number|id|code)|nummer|number|tel(?:efon|ephone)?|phone|fax|"
     r"e-?mail|contact|kontakt|ansprechpartner|attn|gln|vat|tva|btw|iva|mwst|ust|gst|gstin|"
     r"uid|tin|nif|cif|nip|p\.?\s?iva|ust-?id\w*|umsatzsteuer-?id\w*|steuernummer|st\.?-?nr|"
-    r"partita\s+iva|codice\s+fiscale)\b[^:\n]{0,25}:",
+    r"partita\s+iva|codice\s+fiscale|"
+    # company ids: cs "IČO", "DIČ", fi "Y-tunnus", sv/no "Org.nr", dk "CVR", nl "KvK"
+    r"ičo|dič|y-tunnus|org\.?\s?nr|cvr|kvk)\b[^:\n]{0,25}:",
     _I,
 )
 #: A postcode and a town, alone on a line ("DE 69876 Frankfurt", "75011 Paris"; a text
@@ -65,8 +74,8 @@ _VENDOR_HEADING = re.compile(
     r"^\W*(?:from|seller|vendor|supplier|issuer|issued\s+by|sold\s+by|bill\s+from|lieferant|"
     r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
     r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
-    r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca)"
-    r"(?:\s*/\s*[^\W\d_]+)?\W*$",
+    r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca|"
+    r"dodavatel)(?:\s*/\s*[^\W\d_]+)?\W*$",
     _I,
 )
 
@@ -132,14 +141,21 @@ _NOT_NAME = re.compile(
 )
 #: A title set beside the name by a two-column letterhead ("Acme Ltd   INVOICE").
 _TITLE_TAIL = re.compile(
-    r"\s+(?:tax\s+)?(?:invoice|rechnung|facture|factura|fattura|factuur|receipt)\s*$", _I
+    r"\s+(?:tax\s+)?(?:invoice|rechnung|facture|factura|fattura|factuur|receipt|faktura|lasku)\s*$",
+    _I,
 )
 _ADDRESS = re.compile(
     r"\b(?:jalan|jln|street|st\.|road|rd\.?|avenue|ave|lane|blvd|drive|way|straße|strasse|"
     r"str\.|weg|platz|gasse|allee|rue|avenue|boulevard|chemin|calle|avda|avenida|plaza|via|"
     r"viale|piazza|corso|straat|laan|plein|gracht|kade|gatan|vägen|gade|vej|katu|tie|mnt|"
-    r"tänav|iela|ulica|ul\.|utca|lot|no\.|taman|kawasan|floor|suite|unit|"
-    r"p\.?o\.?\s*box|postfach)\b|\b\d{4,5}\s+[A-ZÄÖÜ][a-zäöüß]+|\b\d{5}\b|"
+    r"tänav|iela|ulica|ul\.|utca|lot|no\.|taman|kawasan|floor|suite|unit|carrer|"
+    r"p\.?o\.?\s*box|postfach)\b|"
+    # Spanish "C/ Mayor 5" (calle), not "c/o" (care of)
+    r"(?<![\w/])c/\s?(?!o\b)[^\W\d_]|"
+    # a street name compounded with its street word, then the house number ("Industrigatan
+    # 14", "Vesterbrogade 77", "Savilahdenkatu 18", "Oudegracht 140", "Hauptstraße 5")
+    r"\b[^\W\d_]{2,}(?:gatan|vägen|gade|vej|veien|katu|tie|gracht|straat|weg|straße|strasse)"
+    r"\s\d{1,4}\b|\b\d{4,5}\s+[A-ZÄÖÜ][a-zäöüß]+|\b\d{5}\b|"
     r"\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b",
     _I,
 )
@@ -176,6 +192,10 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                 continue
             if (m := _BUYER.search(line)) is not None:
                 block[index] = m.start()
+                if _VENDOR_HEADING.match(line[: m.start()]):
+                    # "Dodavatel: Odběratel:", the two parties' headings side by side: each
+                    # row below holds both parties, so none of them is the buyer's alone
+                    continue
                 named = bool(line[m.end() :].strip())  # "Bill To: Foo Ltd": named there
                 block.update(dict.fromkeys(_block_below(doc, index, 5, named=named), 0))
             elif index < 15 and _RETURN_LINE.match(line):
@@ -238,7 +258,35 @@ def _name_part(doc: Document, index: int) -> str:
     line = _TAX_ID_AFTER.split(line, maxsplit=1)[0]
     # A letterhead or footer line: "Name · Street 1 · City · VAT No ..." starts with the name.
     line = _SEPARATOR.split(line, maxsplit=1)[0]
-    return _TITLE_TAIL.sub("", line).strip(" ,;:-|")
+    return _up_to_legal_form(_TITLE_TAIL.sub("", line)).strip(" ,;:-|")
+
+
+#: What may join legal forms into one ("GmbH & Co. KG", "Pty Ltd", "S.A. de C.V.").
+_FORM_JOIN = re.compile(r"(?:[\s.,&]|\b(?:co|und|and|et|de|y|e)\b)*", _I)
+#: Words that may still follow a legal form within a name.
+_AFTER_FORM = {w.strip(".,") for w in _SUFFIXES} | {"&", "de", "c.v", "cv", "(m)", "(malaysia)"}
+
+
+def _up_to_legal_form(line: str) -> str:
+    """A company's name ends at its legal form: what follows on the line is another column
+    glued to it ("Fjord Consulting ApS Faktura nr. 1093", "STAVMONT Brno s.r.o. Městská
+    část Brno-střed"). Not when the legal form opens the name ("AB Volvo"), and a run of
+    legal forms or trade words stays whole ("GmbH & Co. KG", "Sdn Bhd", "S.A. de C.V.").
+    The run starts at a word of its own, not a piece of one ("T.A.S Leisure", "Harvey Norman
+    M'sia")."""
+    forms = list(_STRONG_SUFFIX.finditer(line))
+    first = next((i for i, f in enumerate(forms) if line[f.start() - 1 : f.start()] == " "), None)
+    if first is None or not line[: forms[first].start()].strip():
+        return line
+    end = forms[first].end()
+    for form in forms[first + 1 :]:
+        if not _FORM_JOIN.fullmatch(line[end : form.start()]):
+            break
+        end = form.end()
+    rest = (word.strip(".,").casefold() for word in line[end:].split())
+    if all(not word or word in _AFTER_FORM for word in rest):
+        return line
+    return line[:end]
 
 
 _REG_TAIL = re.compile(

@@ -40,10 +40,13 @@ _SUBTOTAL = re.compile(
     r"\bhtva\b|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
-    r"(?:ohne|exkl\w*|excl\w*|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+(?:ust|mwst|vat|"
-    r"tax|tva|taxes|iva|btw|steuer|podatku|impuestos?)\b|razem\s+netto|valor\s+l[ií]quido|"
+    r"(?:ohne|exkl\w*|excl\w*|ekskl\w*|eks|ilman|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+"
+    r"(?:ust|mwst|vat|tax|tva|taxes|iva|btw|steuer|podatku|impuestos?|moms|mva|alv|"
+    r"arvonlisäveroa|dph)\b|razem\s+netto|valor\s+l[ií]quido|"
     r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable|"
-    r"total\s+il[ií]quido|base\s+tribut[aá]vel",
+    r"total\s+il[ií]quido|base\s+tribut[aá]vel|"
+    # Finnish "Veroton yhteensä" (net of tax), Czech "Základ daně" / "Základ DPH" (tax base)
+    r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -58,15 +61,22 @@ _DUE = re.compile(
     r"(?:amount|amt)\s+(?:due|payable|to\s+pay)|balance\s+(?:due|owing|payable)|total\s+(?:due|payable)|"
     r"\bto\s+pay\b|please\s+pay|zu\s+zahlen|zahlbetrag|offener\s+betrag|(?:net|montant|reste|"
     r"total)\s+à\s+payer|a\s+pagar|da\s+pagare|te\s+betalen|grand\s*total|"
-    r"round(?:ed)?\s*total|total\s*(?:after\s+)?round\w*|total\s+amount\s+payable",
+    r"round(?:ed)?\s*total|total\s*(?:after\s+)?round\w*|total\s+amount\s+payable|"
+    # Nordic, Finnish, Czech: "Att betala", "At betale", "Å betale", "Til betaling",
+    # "Maksettava", "Celkem k úhradě"
+    r"\b(?:att|at|å)\s+betal[ae]\b|\btil\s+betaling\b|\bmaksettava\w*|\bk\s+úhradě\b",
     _I,
 )
 _GROSS = re.compile(
     r"total\s*\(?\s*(?:incl\w*|inc\.?|including|with|gross|ttc)|(?:incl|inkl)\w*\.?\s*"
-    r"(?:vat|tax|gst|mwst|ust|iva|tva|btw)|gesamtbetrag|gesamtsumme|endbetrag|brutto\w*|"
+    r"(?:vat|tax|gst|mwst|ust|iva|tva|btw|moms|mva|alv|dph)|gesamtbetrag|gesamtsumme|endbetrag|"
+    r"brutto\w*|"
     r"rechnungsbetrag|ttc|importe\s+total|total\s+factura|total\s+con\s+iva|"
     r"totale\s+(?:fattura|documento|ivato|complessivo)|totaal\s+(?:incl\w*|te)|invoice\s+total|"
-    r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b",
+    r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b|"
+    # Danish and Norwegian "I alt" (in all) where it opens the line ("Moms i alt" is the
+    # tax), Finnish "Loppusumma" (final sum)
+    r"^\W*i\s+alt\b|\bloppusumma\b",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -77,24 +87,41 @@ _TAX_INCLUDED = re.compile(
     r"|\b(?:gst|vat|tax)\s+included\b",
     _I,
 )
-_PLAIN = re.compile(r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag", _I)
+_PLAIN = re.compile(
+    r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag|"
+    # "Sum", "Summa", "Suma", Finnish "Yhteensä", Czech "Celkem"
+    r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b",
+    _I,
+)
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
 _TAX = re.compile(
     r"\b(?:vat|tax|gst|hst|pst|qst|tps|tvq|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
     r"mehrwertsteuer|steuer|impuesto|imposta|taxe|steuerbetrag|(?:mwst|ust)-?betrag|"
-    r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva)\b",
+    r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva|"
+    # Swedish and Danish "Moms", Norwegian "MVA" / "Merverdiavgift", Finnish "ALV" /
+    # "Arvonlisävero", Czech "DPH"
+    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph)\b",
     _I,
 )
 _TAX_NOT = re.compile(
     r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|"
-    r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id",
+    r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id|"
+    # a Norwegian VAT number ends in "MVA" ("NO 973 716 786 MVA"); registered for VAT or
+    # not: Finnish "ALV-rek.", Czech "(Ne)plátce DPH"
+    r"\d\s?mva\b|alv-?rek|\b(?:ne)?plátce\b",
     _I,
 )
 _CASH = re.compile(
     r"\bcash\b|\btender(?:ed)?\s*(?::|$|\d)|bar\s*gegeben|espèces|efectivo|contanti", _I
 )
 _CHANGE = re.compile(r"\bchange\b|rückgeld|wechselgeld|rendu|cambio|resto", _I)
-_ROUNDING = re.compile(r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento", _I)
+_ROUNDING = re.compile(
+    r"round(?:ing)?\s*(?:adj\w*)?|rundung|arrondi|redondeo|arrotondamento|"
+    # "Öresavrundning" (sv), "Afrunding" (da), "Avrunding" (no), "Pyöristys" (fi),
+    # "Zaokrouhlení" (cs)
+    r"avrundning|afrunding|avrunding|pyöristys|zaokrouhlen\w*",
+    _I,
+)
 #: An amount already paid, taken off what is due ("Deposit received", "Erhaltene Anzahlung").
 _PAID = re.compile(
     r"\b(?:paid|payments?|deposit|prepa(?:id|yment)|advance|down\s*payment|anzahlung\w*|"
@@ -132,7 +159,18 @@ _ANY_SUM = re.compile(
     r"total|sum|betrag|nett|brutto|tax|vat|gst|sst|mwst|ust|tva|iva|btw|due|pay|pag|ttc|ht\b|"
     r"imponib|amount|amt|jumlah|montant|importe|gesamt|zahl|balance|round|betalen|steuer|"
     r"hst|pst|qst|tps|tvq|sous|before|moms|mva|irpf|reten|ritenuta|withh|wht|quellen|"
-    r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing",
+    r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing|"
+    r"betal|\balt\b|avgift|\balv\b|arvonlis|veroton|\beks|ilman|yhteens|loppusum|maksett|"
+    r"celkem|dph|úhrad|z[aá]klad",
+    _I,
+)
+
+#: Payment terms that say "net" ("30 dagar netto", "Netto 14 dage", "14 Tage netto"): a
+#: number of days, not a net amount.
+_NET_TERMS = re.compile(
+    r"\b\d{1,3}\s*(?:dagar|dage|dager|days|tage|tagen|jours|días|giorni|dagen|päivää|pv|dni|"
+    r"dnů|dní)\s+nett?o?\b|\bnett?o?\s+\d{1,3}\s*(?:dagar|dage|dager|days|tage|tagen|jours|"
+    r"días|giorni|dagen|päivää|pv|dni|dnů|dní)\b",
     _I,
 )
 
@@ -221,6 +259,8 @@ def _classify(line: str) -> tuple[str, re.Match[str]] | None:
     """Which sum a line's label names, if any: subtotal, tax or one kind of total."""
     if not _ANY_SUM.search(line):
         return None
+    # payment terms blanked out, not cut, so that positions in the line stay as they are
+    line = _NET_TERMS.sub(lambda t: " " * len(t.group(0)), line)
     if (m := _WITHHOLDING.search(line)) is not None and not _TAX_NOT.search(line):
         return "withholding", m
     if (m := _TAX_INCLUDED.search(line)) is not None:
@@ -326,10 +366,12 @@ _NET_TOTAL = re.compile(r"\bnett?\s*total\b", _I)
 
 
 def _net_totals_before_tax(raw: dict[str, list[Candidate[Decimal]]]) -> None:
-    """A "Net Total" that a tax below it turns into another labelled total ("Net Total
-    1,350.00 / VAT 270.00 / Total 1,620.00") is the subtotal, not the total."""
+    """A "Net Total", or a sum with a plain label ("Sum", "Summa", "Celkem", "Total"), that a
+    tax below it turns into another labelled total ("Net Total 1,350.00 / VAT 270.00 / Total
+    1,620.00", "Sum 9 020,00 / Merverdiavgift 25 % 2 255,00 / Å betale 11 275,00") is the
+    subtotal, not the total."""
     for cand in list(raw["total"]):
-        if not _NET_TOTAL.search(cand.text):
+        if cand.label != "plain" and not _NET_TOTAL.search(cand.text):
             continue
         if any(
             tax.value > 0
