@@ -184,7 +184,8 @@ def payment_method(
 _PAY_WITH = re.compile(
     r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,40}?\b(?:to|with|using|onto|via)"
     r"\s+(?:my|the|our)?\s*(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b"
-    r"|\buse\s+(?:my|the)\s+(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b",
+    r"|\b(?:use|charge|bill)\s+(?:it\s+|them\s+)?(?:to\s+|on\s+)?(?:my|the)\s+"
+    r"(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b",
     re.IGNORECASE,
 )
 #: ... not a question about a payment that went wrong, nor a method not yet on the account.
@@ -198,11 +199,12 @@ _PAYMENT_TROUBLE = re.compile(
 def new_method_by_words(ctx: Context) -> tuple[list[str], str | None]:
     """The customer's methods of the one kind a payment change names in words ("pay it with
     my PayPal", "switch to my gift card"), and that kind. ([], None) unless the message asks
-    for that change and names one kind only: "from PayPal to my card" names two, and which
-    is meant is for the customer to say."""
+    for that change and names one kind only, besides one it turns down ("charge my PayPal
+    instead of the credit card"): "from PayPal to my card" names two, and which is meant is
+    for the customer to say."""
     if not _PAY_WITH.search(ctx.text) or _PAYMENT_TROUBLE.search(ctx.text):
         return [], None
-    kinds = [k for k, pattern in _SOURCES.items() if pattern.search(ctx.text)]
+    kinds = [k for k, pattern in _SOURCES.items() if _wanted(pattern, ctx.text) >= 0]
     if len(kinds) != 1:
         return [], None
     return [m.id for m in ctx.customer.payment_methods if m.source == kinds[0]], kinds[0]

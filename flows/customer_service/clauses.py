@@ -36,13 +36,14 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"\b(exchange\w*|swap\w*|switch(?!ed)\w*|trade|replace"
         r"|change(?!d my mind| of (?:mind|plan))|modify|upgrade"
         r"|(?:ship|deliver|send) (?:\w+ ){0,4}?to (?!me\b|you\b)"
-        r"|(?:new|different|correct) address|update (?:my|the) (?:address|payment|order))\b",
+        r"|(?:new|different|correct) address"
+        r"|update (?:my|the) (?:(?:shipping|delivery|billing) )?(?:address|payment|order))\b",
         re.IGNORECASE,
     ),
     "status": re.compile(
         r"\b(where(?:'s| is| are) (?:my|the|it|they)|track (?:my|the|it)|tracking (?:number|info)"
         r"|where (?:my|the) (?:\w+ ){1,3}(?:is|are)\b|status of|when will (?:it|they|my|the)"
-        r"|when (?:(?:does|do|is|are) )?(?:my|the|it|they) (?:\w+ ){0,3}?"
+        r"|when (?:(?:does|do|is|are|will) )?(?:my|the|it|they) (?:\w+ ){0,5}?"
         r"(?:ships?|shipping|arrives?|arriving|gets? here|(?:be )?delivered)"
         r"|check (?:on (?:my|the)|when|where|the status)"
         r"|which (?:of )?my orders|which orders? (?:are|is|have|has)"
@@ -146,7 +147,10 @@ _WITHDRAWN = re.compile(
     rf"|\b(?:don'?t|do not|won'?t|no longer want to|not going to) {_ACTION_VERB}\w*"
     r"(?: \w+){0,5} after all\b"
     r"|\b(?:don'?t|do not|please don'?t) (?:do|change|touch) anything(?: yet| for now)?\b"
-    r"|\bhold off\b",
+    r"|\bhold off\b"
+    # an answer that takes it back: "no wait, don't.", "I'll keep it after all"
+    r"|\b(?:don'?t|do not)(?: do (?:it|that))?(?=\s*(?:[.!]|$))"
+    r"|\bkeep(?:ing)? (?:it|them|the order|everything)(?: \w+){0,2} after all\b",
     re.IGNORECASE,
 )
 

@@ -22,7 +22,9 @@ __all__ = [
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
 #: A parcel the customer says did not reach them ("never arrived", "haven't received it").
 _NOT_ARRIVED = re.compile(
-    rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up)\b|"
+    rf"\b{_NEGATION}\s+(?:arrived?|delivered|showed?\s+up|shown\s+up|"
+    # "never came", not what a product comes in ("not come in other sizes", "came with")
+    r"(?:came|come)(?!\s+(?:with|in|as|out|back|to|from|apart|off|loose)\b))\b|"
     rf"\b{_NEGATION}\s+(?:received|got|gotten)\s+(?:(?:my|the|our|it|them|any|order|package|"
     r"parcel|shipment|delivery|items?)\b|\#\w+)"
     r"(?!\s+(?:\w+\s+)?(?:refund|money|credit|tracking|confirmation|e-?mail|invoice|receipt|"
@@ -39,7 +41,11 @@ _LOST = re.compile(
     r"(?:is|was|are|were)\s+missing\b|\bmissing\s+(?:an?\s+|one\s+|some\s+)?items?\b|"
     r"\b(?:package|parcel|order|delivery|shipment)\s+(?:was|is|got|has\s+been)\s+(?:lost|stolen)\b|"
     r"\b(?:box|package|parcel|carton|envelope|it)\s+(?:was|is|came|arrived)\s+(?:completely\s+|"
-    r"totally\s+)?empty\b|\bempty\s+(?:box|package|parcel|carton|envelope)\b",
+    r"totally\s+)?empty\b|\bempty\s+(?:box|package|parcel|carton|envelope)\b|"
+    # an item left out of the parcel: "was not in the box", "the box only had the earbuds"
+    r"\b(?:was|were|is|are)(?:n'?t|\s+not)\s+in\s+(?:the\s+)?(?:box|package|parcel|delivery|"
+    r"shipment)\b|\b(?:box|package|parcel|delivery|shipment)\s+only\s+(?:had|contained|held|"
+    r"included)\b",
     re.IGNORECASE,
 )
 #: ... or a product that came short of its parts ("missing pieces"): for an order-status

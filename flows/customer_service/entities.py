@@ -120,13 +120,21 @@ _NO = re.compile(
 )
 _ALL = re.compile(
     r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)(?! else)|whole order"
-    r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b",
+    r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b"
+    # what happened to everything, not what is asked for ("Everything came fine except ...",
+    # "all the items were fine but"); "all of them are broken" still means all of them
+    r"(?!,?\s+(?:came|arrived|got\s+here|showed\s+up|turned\s+up)\b)"
+    r"(?!,?\s+(?:is|are|was|were|looks?|looked|seems?|seemed|works?|worked|fits?|went)\s+"
+    r"(?:\w+\s+)?(?:fine|great|good|ok|okay|perfect|well|as\s+expected|in\s+order)\b)",
     re.IGNORECASE,
 )
-#: "(same as #W…)", "like order #W…": an order named for reference, not to act on.
+#: "(same as #W…)", "like order #W…", "not #W…": an order named for reference or set aside,
+#: not to act on.
 _REFERENCE = re.compile(
     r"\((?:[^)]*\b(?:same|like|as|similar|see|from)\b[^)]*)\)"
     r"|\b(?:same as|like) (?:order )?#?W\d{7}"
+    # set aside: "I meant #W4219264, not #W6729841"
+    r"|\bnot (?:order )?#?W\d{7}"
 )
 #: "the same order", "that one": a request split off another is about the same order(s).
 _SAME_ORDER = re.compile(r"\b(same order|that order|this order|the same one)\b", re.I)
@@ -146,10 +154,32 @@ def emails_in(text: str) -> list[str]:
     return found
 
 
+#: An address named as the one to replace: "my old address is ...", "instead of ...".
+_OLD_ADDRESS = re.compile(
+    r"\b(?:old|current|previous|existing|wrong|instead\s+of|not|from)\s+(?:(?:delivery|"
+    r"shipping)\s+)?(?:address\s+)?(?:is\s+|was\s+|of\s+)?:?\s*$",
+    re.IGNORECASE,
+)
+
+
+#: An address given as the correction of one said before: "it should be ...", "I meant ...".
+_CORRECTED_ADDRESS = re.compile(
+    r"\b(?:should\s+(?:be|have\s+been)|i\s+meant|correct(?:ed|ion)?(?:\s+address)?(?:\s+is)?|"
+    r"actually|rather|right\s+address\s+is)\W*(?:(?:to|is)\s+)?:?\s*$",
+    re.IGNORECASE,
+)
+
+
 def address_in(text: str) -> Address | None:
-    match = _ADDRESS.search(text)
-    if match is None:
+    """The address the text asks for: not one it names as the old one; one given as a
+    correction ("sorry, wrong number, it should be ..."); of addresses in several paragraphs
+    (a conversation's later answer), the last paragraph's; else the first."""
+    found = [m for m in _ADDRESS.finditer(text) if not _OLD_ADDRESS.search(text[: m.start()][-40:])]
+    if not found:
         return None
+    corrected = [m for m in found if _CORRECTED_ADDRESS.search(text[: m.start()][-40:])]
+    last_break = text.rfind("\n\n", 0, found[-1].start())
+    match = corrected[-1] if corrected else next(m for m in found if m.start() > last_break)
     return Address(
         address1=" ".join(match["a1"].split()),
         address2=" ".join((match["a2"] or "").split()),

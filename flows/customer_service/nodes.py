@@ -292,6 +292,9 @@ def situation(state: CSState, threshold: Any) -> policy.Situation:
             k: CatalogueProduct.model_validate(v) for k, v in (state.get("products") or {}).items()
         },
         confirmed=bool(state.get("confirmed")),
+        shown=planner.shown_to_customer(state),
+        proposed_before=(state.get("turn") or 1) > 1
+        and (state.get("decision") or {}).get("outcome") == "confirm",
         refund_threshold=threshold,
     )
 

@@ -215,7 +215,7 @@ async def decide_with_model(
                     await reader.catalogue(item.product_id)
     scope = Scope(s.customer, s.customer_orders, reader.products)
     paired = len(rules.requests) == len(proposal.requests)
-    shown = _shown(state)
+    shown = shown_to_customer(state)
     requests: list[RequestPlan] = []
     refused = 0
     for index, proposed in enumerate(proposal.requests):
@@ -266,7 +266,7 @@ def _refusal(index: int, proposed: ProposedRequest, refusal: Refusal) -> dict[st
     }
 
 
-def _shown(state: CSState) -> str:
+def shown_to_customer(state: CSState) -> str:
     """What our replies in this conversation told the customer (their yes answers that):
     the public comments of its ticket and the reply of the run's previous turn."""
     tickets = [state.get("thread") or {}, state.get("ticket") or {}]

@@ -82,6 +82,12 @@ class Situation:
     products: dict[str, CatalogueProduct] = field(default_factory=dict)
     #: The customer answered "yes" to our proposal (a reply in the ticket's thread).
     confirmed: bool = False
+    #: What our replies in the conversation told the customer: a yes confirms only the
+    #: writes they listed. None: not known (every write counts as shown).
+    shown: str | None = None
+    #: Our previous reply in the conversation proposed writes for a yes: from then on only a
+    #: yes to what it listed acts, however the request was worded.
+    proposed_before: bool = False
     refund_threshold: Decimal = Decimal("200")
 
 
@@ -196,13 +202,18 @@ def _planned(span: RequestSpan, intent: str, s: Situation) -> RequestPlan:
 
 def _confirmed_or_asked(plan: RequestPlan, span: RequestSpan, s: Situation) -> RequestPlan:
     """A proposal is acted on when the customer asked for it in so many words or said yes
-    to it; otherwise it waits for their yes."""
+    to it; otherwise it waits for their yes. A yes confirms what our reply listed: a write
+    added in the same answer ("yes, and the kettle too") is proposed again, whole."""
     if plan.outcome == "confirm" and plan.actions:
         explicit = s.entities.explicit_request and (
             len(s.entities.requests) <= 1 or is_explicit_request(span.text)
         )
         inferred = bool(plan.details.get("needs_explicit_confirmation"))
-        if s.confirmed or (explicit and not inferred):
+        said_yes = s.confirmed and (
+            s.shown is None or all(a.summary in s.shown for a in plan.actions)
+        )
+        asked_first = explicit and not inferred and not (s.confirmed or s.proposed_before)
+        if said_yes or asked_first:
             plan = plan.model_copy(update={"outcome": "act"})
     return plan
 

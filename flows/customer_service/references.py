@@ -114,17 +114,35 @@ _EXCEPT_ORDER = re.compile(
     r"(?P<what>[^.,;!?\n]{1,60}?)(?(order)(?=[.,;!?\n]|$)|\s+(?:one|order)s?\b)",
     re.IGNORECASE,
 )
+#: An order set aside after the one meant: "I meant the order with the smart watch, not the
+#: bookshelf", "the blue one, not the bookshelf order".
+_NOT_ORDER = re.compile(
+    r",\s*(?:and\s+|but\s+)?not\s+(?:(?:the|my|that)\s+)?(?:orders?\s+(?:with|containing)\s+)?"
+    r"(?P<what>[^.,;!?\n]{1,60}?)(?:\s+(?:one|order)s?)?\s*(?=[.,;!?\n]|$)",
+    re.IGNORECASE,
+)
 
 
 def _left_out(text: str, orders: list[Order]) -> set[str]:
-    """Ids of the orders the text excepts by their products."""
+    """Ids of the orders the text excepts by their products; not an order that also holds a
+    product the text asks about ("return the lamp, not the charger": one order)."""
     names = {i.product_id: i.name for o in orders for i in o.items}
     products = {
         m.product_id
-        for found in _EXCEPT_ORDER.finditer(text)
+        for pattern in (_EXCEPT_ORDER, _NOT_ORDER)
+        for found in pattern.finditer(text)
         for m in mentions(found["what"], names)
     }
-    return {o.id for o in orders if any(i.product_id in products for i in o.items)}
+    if not products:
+        return set()
+    rest = _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text))
+    meant = {m.product_id for m in mentions(rest, names)} - products
+    return {
+        o.id
+        for o in orders
+        if any(i.product_id in products for i in o.items)
+        and not any(i.product_id in meant for i in o.items)
+    }
 
 
 def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
@@ -135,7 +153,7 @@ def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
     the text excepts ("except the smart watch one") are left out, and their products name
     nothing."""
     if left_out := _left_out(text, orders):
-        text = _EXCEPT_ORDER.sub(" ", text)
+        text = _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text))
         orders = [o for o in orders if o.id not in left_out]
     names = {i.product_id: i.name for o in orders for i in o.items}
     named = list(dict.fromkeys(m.product_id for m in mentions(text, names)))

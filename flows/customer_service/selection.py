@@ -78,11 +78,21 @@ def _offsets(text: str) -> list[int]:
 
 
 def _excluded_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges that name what the customer keeps or leaves out."""
+    """Character ranges that name what the customer keeps or leaves out. "except" in a
+    sentence that asks for nothing tells what happened ("Everything came fine except the
+    chair, it squeaks"): it leaves nothing out of a request."""
     spans = []
     for marker in _EXCEPT.finditer(text):
         if _NEGATED.search(text[: marker.start()][-40:]):
             continue
+        if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
+            begun = max(
+                (m.end() for m in _SENTENCE_END.finditer(text, 0, marker.start())), default=0
+            )
+            stop = _SENTENCE_END.search(text, marker.end())
+            sentence = text[begun : stop.start() if stop else len(text)]
+            if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
+                continue
         end = _SCOPE_END.search(text, marker.end())
         spans.append((marker.end(), end.start() if end else len(text)))
     return spans
@@ -151,21 +161,40 @@ def _plural(word: str) -> bool:
 
 def _order_words(words: list[str], mention: Mention) -> bool:
     """A product named to point at its order: "the laptop order", "the order with the lamp",
-    "the one with the dumbbells" (an answer to "which order?")."""
+    "the one with the dumbbells" (an answer to "which order?"), "the order that also had
+    the lamp"."""
     after = words[mention.end : mention.end + 1]
-    before = words[max(0, mention.start - 4) : mention.start]
+    before = [w for w in words[max(0, mention.start - 6) : mention.start] if w != "also"][-4:]
     return after in (["order"], ["orders"]) or (
         bool({"order", "one"} & set(before))
         and bool({"with", "containing", "had", "has"} & set(before))
     )
 
 
+#: Words that join products into one list ("running shoes and an office chair").
+_LIST_JOINERS = frozenset({"and", "a", "an", "the", "my", "some", "also", "plus", "two", "both"})
+
+
+def _acting(words: list[str], found: list[Mention]) -> list[Mention]:
+    """The mentions not naming their order; a product listed right after one that does
+    names the order too ("the order that also had running shoes and an office chair")."""
+    acting: list[Mention] = []
+    pointing: Mention | None = None
+    for mention in sorted(found, key=lambda m: m.start):
+        between = words[pointing.end : mention.start] if pointing else None
+        if _order_words(words, mention) or (between is not None and set(between) <= _LIST_JOINERS):
+            pointing = mention
+        else:
+            pointing = None
+            acting.append(mention)
+    return [m for m in found if m in acting]
+
+
 def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:
     """Mentions of the items' products that are about the items themselves, not a way of
     naming their order ("the laptop order")."""
     words = words_of(text)
-    found = mentions(text, {i.product_id: i.name for i in items})
-    return [m for m in found if not _order_words(words, m)]
+    return _acting(words, mentions(text, {i.product_id: i.name for i in items}))
 
 
 def _described(text: str, offsets: list[int], found: list[Mention], mention: Mention) -> str:
@@ -207,7 +236,7 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     names = {i.product_id: i.name for i in items}
     words = words_of(text)
     found = mentions(text, names)
-    acting = [m for m in found if not _order_words(words, m)]
+    acting = _acting(words, found)
     found = acting or found
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)

@@ -182,6 +182,30 @@ def chosen_candidate(decision: Decision, said: str) -> str | None:
     return listed[place] if -len(listed) <= place < len(listed) else None
 
 
+#: An answer turning down the order we proposed for the only other one that fits: "no, not
+#: that one, the other one", "I meant the other order".
+_OTHER = re.compile(
+    r"^\W*(?:(?:no|nope|actually|sorry|wait|oops|hm+)\W+)*(?:not\s+(?:that|this)(?:\s+one|"
+    r"\s+order)?\W+)?(?:(?:i\s+)?(?:mean|meant)\s+)?the\s+other\s+(?:one|order)\b"
+    r"\W*(?:please|thanks?|thank you)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def other_candidate(decision: Decision, said: str, orders: list[dict[str, Any]]) -> str | None:
+    """The order "the other one" means: the answer turns down the one order we proposed,
+    and exactly one other of the customer's orders is in the same state."""
+    if decision.outcome != "confirm" or not _OTHER.match(said.strip()[:80]):
+        return None
+    proposed = {a.request.get("order_id") for r in decision.requests for a in r.actions}
+    if len(proposed) != 1:
+        return None
+    (order_id,) = proposed
+    status = next((o.get("status") for o in orders if o.get("id") == order_id), None)
+    others = [o["id"] for o in orders if o.get("status") == status and o.get("id") != order_id]
+    return f"{others[0]}, not {order_id}" if status and len(others) == 1 else None
+
+
 async def await_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Waits for the customer's answer (a `customer_reply` question under the thread's keys,
     until `cs_thread_expiry_hours`); then writes the conversation and, for an answer, the
@@ -252,7 +276,9 @@ def _after(
         "at": (message.received_at or _now()).isoformat(),
         "message_id": message.message_id,
     }
-    if meant := chosen_candidate(decision, said):
+    if meant := chosen_candidate(decision, said) or other_candidate(
+        decision, said, list(state.get("customer_orders") or [])
+    ):
         turn["means"] = meant
     conversation.append(turn)
     update["reply_to_id"] = message.message_id or state.get("reply_to_id")

@@ -190,3 +190,22 @@ def test_a_yes_that_asks_to_keep_things_as_they_are_is_no_confirmation() -> None
     assert not is_confirmation("Yes, that's right - keep it as it is")
     assert not is_confirmation("Yes, leave them as they are please")
     assert is_confirmation("Yes, please go ahead.")
+
+
+def test_a_yes_confirms_only_the_writes_our_reply_listed() -> None:
+    first = "I want to send back the desk lamp from my kitchen order, refund to my gift card."
+    asked = decide_on(first, intent="return")
+    assert asked.outcome == "confirm"
+    shown = "We can do this for you:\n" + "\n".join(
+        a.summary for r in asked.requests for a in r.actions
+    )
+    # "yes" to what was listed: done
+    same = decide_on(
+        THREAD.format(first=first, answer="Yes"), intent="return", confirmed=True, shown=shown
+    )
+    assert same.outcome == "act"
+    # "yes, and another item too": the return is now another one, proposed again whole
+    more = THREAD.format(first=first, answer="Yes, and the coffee maker from that order too.")
+    grown = decide_on(more, intent="return", confirmed=True, shown=shown)
+    assert grown.outcome == "confirm"
+    assert len(proposed(grown)[0][1]["item_ids"]) == 2

@@ -29,7 +29,7 @@ from flows.customer_service.entities import (
 )
 from flows.customer_service.intake import read_text
 from flows.customer_service.schemas import Decision, RequestPlan
-from flows.customer_service.threads import chosen_candidate
+from flows.customer_service.threads import chosen_candidate, other_candidate
 
 COFFEE_ID, LAMP_ID = KITCHEN_ORDER.items[0].item_id, KITCHEN_ORDER.items[1].item_id
 
@@ -141,6 +141,27 @@ def test_an_answer_picking_from_the_listed_orders_names_that_order() -> None:
     assert chosen_candidate(_asked([]), "the second one") is None
 
 
+def test_the_other_one_is_the_only_other_order_in_the_same_state() -> None:
+    kettle, phones, laptop = ORDERS[3], ORDERS[4], ORDERS[0]  # pending, pending, delivered
+    text = "Please cancel my kettle order, no longer needed"
+    proposal = decide_on(text, intent="cancel")
+    assert [r["order_id"] for _, r in proposed(proposal)] == [kettle.id]
+    orders = [o.model_dump(mode="json") for o in ORDERS]
+    meant = other_candidate(proposal, "actually no, not that one, the other one", orders)
+    assert meant == f"{phones.id}, not {kettle.id}"
+    assert other_candidate(proposal, "the other one has a broken lid", orders) is None
+    # three pending orders: "the other one" does not tell which
+    third = _order("#W1000009", "pending", _item(LAMP, "lamp_black"))
+    crowded = [*orders, third.model_dump(mode="json")]
+    assert other_candidate(proposal, "the other one", crowded) is None
+    # read with the conversation, it is the other order that is proposed, for a yes
+    answered = f"{text}\n\nactually no, not that one, the other one ({meant})"
+    again = decide_on(answered, intent="cancel", proposed_before=True)
+    assert again.outcome == "confirm"
+    assert [r["order_id"] for _, r in proposed(again)] == [phones.id]
+    assert laptop.id not in [r["order_id"] for _, r in proposed(again)]
+
+
 def test_my_latest_order_is_that_one_even_when_it_can_no_longer_be_cancelled() -> None:
     kettle, laptop = ORDERS[3], ORDERS[0]  # pending, then (newer here) delivered
     d = decide_on("please cancel my latest order, I don't need it", [kettle, laptop])
@@ -178,6 +199,20 @@ def test_an_order_excepted_by_what_it_holds_is_left_out() -> None:
     d = decide_on(f"Return everything from {kitchen.id} except the coffee maker", intent="return")
     assert [r["order_id"] for _, r in proposed(d)] == [kitchen.id]
     assert laptop.id not in [r["order_id"] for _, r in proposed(d)]
+
+
+def test_an_order_set_aside_after_the_one_meant_is_left_out() -> None:
+    kitchen, laptop = ORDERS[1], ORDERS[0]
+    text = (
+        "cancel the laptop order please\n\nsorry, I meant the order with the coffee maker, "
+        "not the laptop"
+    )
+    found = references.find_orders(text, ORDERS)
+    assert [o.id for o in found.orders] == [kitchen.id]
+    # an item set aside inside the order meant leaves that order in
+    found = references.find_orders("return the desk lamp, not the coffee maker", ORDERS)
+    assert [o.id for o in found.orders] == [kitchen.id]
+    assert laptop.id not in [o.id for o in found.orders]
 
 
 def test_numbered_and_bulleted_requests_are_separate_requests() -> None:
@@ -227,3 +262,33 @@ def test_the_smaller_of_the_two_is_one_of_them_not_both() -> None:
         "I'd like to return the smaller of the two shirts from #W1000007", [two], intent="return"
     )
     assert (d.outcome, proposed(d)) == ("clarify", [])  # which one: asked, not both returned
+
+
+def test_except_in_a_story_of_what_arrived_leaves_nothing_out_of_the_request() -> None:
+    d = decide_on(
+        "My kitchen order came last week. Everything came fine except the desk lamp honestly "
+        "isn't what I expected, it flickers and I can't live with it. So I'd like to send the "
+        "lamp back. Everything else I'm keeping. Refund to my gift card please.",
+        intent="return",
+    )
+    [(action, request)] = proposed(d)
+    assert action == "return_items" and request["order_id"] == KITCHEN_ORDER.id
+    assert request["item_ids"] == [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]
+    # asked for, "except" still leaves an item out
+    d = decide_on(
+        "Please return everything from my kitchen order except the desk lamp, to my gift card.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert len(request["item_ids"]) == len(KITCHEN_ORDER.items) - 1
+
+
+def test_every_product_listed_to_name_the_order_names_the_order() -> None:
+    d = decide_on(
+        "I want to return the desk lamp from the order that also had the coffee maker and a "
+        "portable charger. Refund to my gift card.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["order_id"] == KITCHEN_ORDER.id
+    assert request["item_ids"] == [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]

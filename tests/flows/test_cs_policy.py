@@ -379,6 +379,9 @@ def test_a_refund_asked_to_a_method_it_may_not_go_to_is_questioned_not_redirecte
         ("Order #W0000002 arrived but the box was empty.", "not_arrived"),
         ("I got an empty package for #W0000002", "not_arrived"),
         ("Is the box empty when #W0000002 ships?", "order_status"),
+        ("The lamp from #W0000002 never came. The box only had the shirt.", "not_arrived"),
+        ("#W0000002 came but the lamp was not in the box.", "not_arrived"),
+        ("The shirt in #W0000002 didn't come with its belt.", "order_status"),
     ],
 )
 def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
@@ -460,6 +463,8 @@ def test_a_return_of_what_never_arrived_is_a_claim_for_a_person(text: str, outco
     [
         ("Please pay #W0000001 with my PayPal instead.", "paypal_3333333"),
         ("I'd like to pay #W0000001 with my gift card.", "gift_card_2222222"),
+        # the method turned down is no second choice
+        ("For #W0000001 please charge my PayPal instead of the credit card.", "paypal_3333333"),
     ],
 )
 def test_a_payment_change_names_the_method_in_words(text: str, method: str) -> None:

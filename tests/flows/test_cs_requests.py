@@ -11,7 +11,7 @@ from bpa.suite import Suite
 from connectors.schemas import OrderRef
 from flows.customer_service import flow
 from flows.customer_service.clauses import kind_of, withdrawn
-from flows.customer_service.entities import split_requests
+from flows.customer_service.entities import address_in, split_requests
 
 AVA = "ava_nguyen_6646"  # zip 94128; orders below, oldest first
 SKATEBOARD = "#W1242543"  # pending: Skateboard
@@ -263,3 +263,42 @@ def test_a_request_the_customer_holds_back_or_negates_is_withdrawn() -> None:
     assert not withdrawn("I do not need it anymore, please cancel")
     assert not withdrawn("Why did you not ship it yet?")
     assert kind_of("Please don't cancel it, ship it to my office instead") == "change"
+
+
+def test_an_answer_that_takes_the_request_back_withdraws_it() -> None:
+    first = "Yara Patel 76130, cancel my order with the grill please, ordered by mistake"
+    assert withdrawn(f"{first}\n\nno wait, don't. I'll keep it after all")
+    assert withdrawn(f"{first}\n\nActually please don't!")
+    assert withdrawn(f"{first}\n\nSorry, I'm keeping it after all.")
+    assert not withdrawn(f"{first}\n\nyes, I don't need it")
+    assert not withdrawn("Cancel the grill order, I'll keep the rest")
+    assert not withdrawn("Return the lamp, I don't like it. Keep the charger.")
+
+
+def test_the_address_asked_for_is_the_corrected_one_not_the_old_one() -> None:
+    first = "change the delivery address of my kettle order to 1402 Maple Ave, Dallas, TX 75201"
+    corrected = f"{first}\n\nsorry, wrong number. It should be 1420 Maple Ave, Dallas, TX 75201"
+    found = address_in(corrected)
+    assert found is not None and found.address1 == "1420 Maple Ave"
+    later = f"{first}\n\nThe address is 77 Pine Rd, Dallas, TX 75202"
+    found = address_in(later)
+    assert found is not None and found.address1 == "77 Pine Rd"
+    for text in (
+        "ship it to 456 Oak Street, Austin, TX 78701 instead of 123 Elm Street, Austin, TX 78702",
+        "my old address is 123 Elm Street, Austin, TX 78702, the new one is 456 Oak Street, "
+        "Austin, TX 78701",
+    ):
+        found = address_in(text)
+        assert found is not None and found.address1 == "456 Oak Street", text
+
+
+def test_a_status_question_after_an_address_change_is_a_request_of_its_own() -> None:
+    assert kind_of("Can you update the shipping address of order #W7162915?") == "change"
+    assert kind_of("any idea when my order with the grill will ship?") == "status"
+    text = (
+        "Can you update the shipping address of order #W7162915 to 1200 Lamar Blvd Apt 5, "
+        "Austin TX 78703? Also, any idea when my order with the grill will ship?"
+    )
+    spans = split_requests(text)
+    assert [kind_of(s.text) for s in spans] == ["change", "status"]
+    assert "grill" in spans[1].text and "grill" not in spans[0].text

@@ -172,6 +172,8 @@ def decide_on(
     """The policy's answer to `text` from Maya, each request classified as a run would
     (or all taken as `intent`, where the test is about something else than the intent)."""
     entities = parse_message(text).value
+    known = {o.id: o for o in orders}
+    kw.setdefault("orders", {i: known[i] for i in entities.order_ids if i in known})
     classify = (lambda _: (intent, 0.9)) if intent else _intent
     intents = [classify(span.text) for span in entities.requests] or [classify(text)]
     overall = classify(text)
@@ -182,7 +184,7 @@ def decide_on(
             entities=entities,
             request_intents=intents if len(intents) > 1 else [overall],
             customer=MAYA,
-            customer_orders=orders,
+            customer_orders=list(orders),
             products=PRODUCTS,
             refund_threshold=Decimal("1000"),
             **kw,
