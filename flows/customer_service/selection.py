@@ -171,18 +171,23 @@ def _order_words(words: list[str], mention: Mention) -> bool:
     )
 
 
-#: Words that join products into one list ("running shoes and an office chair").
-_LIST_JOINERS = frozenset({"and", "a", "an", "the", "my", "some", "also", "plus", "two", "both"})
+#: What joins products into one list ("running shoes and an office chair").
+_LIST_JOIN = re.compile(r"(?:[\s,]|\b(?:and|a|an|the|my|some|also|plus|two|both)\b)*", re.I)
 
 
-def _acting(words: list[str], found: list[Mention]) -> list[Mention]:
+def _acting(text: str, words: list[str], found: list[Mention]) -> list[Mention]:
     """The mentions not naming their order; a product listed right after one that does
-    names the order too ("the order that also had running shoes and an office chair")."""
+    names the order too ("the order that also had running shoes and an office chair"), not
+    one after a colon or a sentence's end ("the order with the hose: the t-shirt ...")."""
+    offsets = _offsets(text)
     acting: list[Mention] = []
     pointing: Mention | None = None
     for mention in sorted(found, key=lambda m: m.start):
-        between = words[pointing.end : mention.start] if pointing else None
-        if _order_words(words, mention) or (between is not None and set(between) <= _LIST_JOINERS):
+        joined = False
+        if pointing is not None:
+            after = offsets[pointing.end - 1] + len(words[pointing.end - 1])
+            joined = _LIST_JOIN.fullmatch(text[after : offsets[mention.start]]) is not None
+        if joined or _order_words(words, mention):
             pointing = mention
         else:
             pointing = None
@@ -194,7 +199,7 @@ def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:
     """Mentions of the items' products that are about the items themselves, not a way of
     naming their order ("the laptop order")."""
     words = words_of(text)
-    return _acting(words, mentions(text, {i.product_id: i.name for i in items}))
+    return _acting(text, words, mentions(text, {i.product_id: i.name for i in items}))
 
 
 def _described(text: str, offsets: list[int], found: list[Mention], mention: Mention) -> str:
@@ -236,7 +241,7 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     names = {i.product_id: i.name for i in items}
     words = words_of(text)
     found = mentions(text, names)
-    acting = _acting(words, found)
+    acting = _acting(text, words, found)
     found = acting or found
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)

@@ -19,7 +19,7 @@ from test_cs_understanding import (
     proposed,
 )
 
-from flows.customer_service import references
+from flows.customer_service import references, selection
 from flows.customer_service.clauses import kind_of
 from flows.customer_service.entities import (
     address_in,
@@ -292,3 +292,7 @@ def test_every_product_listed_to_name_the_order_names_the_order() -> None:
     [(_, request)] = proposed(d)
     assert request["order_id"] == KITCHEN_ORDER.id
     assert request["item_ids"] == [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]
+    # after a colon the list is over: the lamp is what the request is about
+    text = "Two things from the order with the coffee maker: the desk lamp flickers, return it"
+    acting = selection.acting_mentions(text, KITCHEN_ORDER.items)
+    assert [m.product_id for m in acting] == ["p_lamp"]
