@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.schemas import CatalogueProduct, Customer, Order
-from flows.customer_service import matching, references
+from flows.customer_service import matching, references, selection
 from flows.customer_service.entities import MessageEntities, RequestSpan, payment_ids_in
 from flows.customer_service.schemas import Outcome, PlannedAction, RequestPlan
 
@@ -138,8 +138,14 @@ def which_order(ctx: Context, intent: str, statuses: set[str], question: str) ->
 
 
 def mentions_items(text: str, order: Order) -> bool:
+    """Whether the text names products of the order as the things to act on, not only to
+    point at the order ("the one with the wristwatches", "the laptop order")."""
     names = {i.product_id: i.name for i in order.items}
-    return bool(matching.mentioned_products(text, names, head_noun=True))
+    named = set(matching.mentioned_products(text, names, head_noun=True))
+    pointing = {m.product_id for m in matching.mentions(text, names)} - {
+        m.product_id for m in selection.acting_mentions(text, order.items)
+    }
+    return bool(named - pointing)
 
 
 def paid(order: Order) -> Decimal:

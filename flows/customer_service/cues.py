@@ -17,6 +17,7 @@ __all__ = [
     "refund_missing",
     "removes_items",
     "replacement_of_damaged",
+    "rules_topic",
 ]
 
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
@@ -103,7 +104,13 @@ RULES_QUESTION = re.compile(
     r"\b(?:return|refund|exchange|cancell?ation)s?\s+polic(?:y|ies)\b|"
     r"\bpolic(?:y|ies)\s+(?:on|for|about)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\b|"
     r"\bhow\s+(?:do|does|would)\s+(?:returns?|refunds?|exchanges?|cancell?ations?)\s+work\b|"
-    r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)",
+    r"\b(?:cancell?ation|return|restocking)\s+fees?\b|\bfees?\s+(?:to|for)\s+(?:cancel|return)|"
+    # what would happen: "if I cancel an order, how long until I get my money back?"
+    r"\bif\s+(?:i|we)\s+(?:cancel|return|exchange)\b[^.!?]{0,80}\?|"
+    # about any order, not one of theirs: "can you cancel an order after it has shipped?"
+    r"\b(?:can|could)\s+(?:you|i|we|one)\s+(?:still\s+)?(?:cancel|return|exchange)\s+(?:an?|any)\s+"
+    r"(?:order|items?|products?)\b[^.!?]{0,60}\?|"
+    r"\bhow\s+long\s+(?:does|do|will|would|until|till|before)\b[^.!?]{0,40}\b(?:refunds?|money)\b",
     re.IGNORECASE,
 )
 #: The customer has not decided yet ("might return the kettle, not sure"): a question about
@@ -122,11 +129,23 @@ POLICY = {
     "product, once per order; a price difference is paid or refunded with a payment method "
     "on your account",
     "cancel": "an order can be cancelled, at no fee, as long as it has not been processed; the "
-    "full amount goes back to the original payment method",
+    "full amount goes back to the original payment method, at once to a gift card, otherwise "
+    "within 5 to 7 business days",
     "modify": "an order that has not been processed can be changed (its items once, its "
     "address and its payment method)",
 }
 POLICY["refund"] = POLICY["return"]
+_RULES_TOPIC = re.compile(r"\b(cancel|return|exchange)", re.IGNORECASE)
+
+
+def rules_topic(text: str, intent: str) -> str:
+    """Which rules a rules question asks about: the action its question names ("if I cancel
+    an order, how long until I get my money back?" asks about cancelling), else `intent`'s."""
+    question = RULES_QUESTION.search(text)
+    named = _RULES_TOPIC.search(question.group(0)) if question else None
+    return named.group(1).lower() if named else intent
+
+
 #: Why part of an order cannot be cancelled, and what can be done instead.
 PARTIAL_CANCEL = (
     "an order can only be cancelled as a whole, not item by item; before it ships its items "

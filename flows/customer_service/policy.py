@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors.schemas import CatalogueProduct, Customer, Order
-from flows.customer_service import plans
+from flows.customer_service import cues, plans
 from flows.customer_service.clauses import kind_of, withdrawn
 from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
 from flows.customer_service.identity import AuthProblem
@@ -116,6 +116,8 @@ def decide(s: Situation) -> Decision:
                 priority="high" if high else "normal",
             )
     if s.customer is None:
+        if (rules := _rules_for_anyone(s)) is not None:
+            return _aggregate([rules], s)
         reason = s.auth_problem or "unauthenticated"
         return _whole("human", reason, IDENTITY_REASONS[reason], s)
     foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
@@ -143,6 +145,29 @@ def decide(s: Situation) -> Decision:
         for span, (intent, confidence) in zip(spans, intents, strict=False)
     ]
     return _aggregate(requests, s)
+
+
+def _rules_for_anyone(s: Situation) -> RequestPlan | None:
+    """The store's rules, for a sender we do not know who asks only about them ("if I cancel
+    an order, how long until I get my money back?"): they are no one's data. Not when the
+    message names an order or asks for something to be done."""
+    text = " ".join(span.text for span in s.entities.requests)
+    if (
+        not text
+        or s.entities.order_ids
+        or not cues.RULES_QUESTION.search(text)
+        or is_explicit_request(text)
+    ):
+        return None
+    topic = cues.rules_topic(text, s.intent)
+    if topic not in cues.POLICY:
+        return None
+    return RequestPlan(
+        intent=s.intent,
+        outcome="inform",
+        reason="policy",
+        explanation=cues.POLICY[topic],
+    )
 
 
 def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> RequestPlan:

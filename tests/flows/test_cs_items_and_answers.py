@@ -296,3 +296,16 @@ def test_every_product_listed_to_name_the_order_names_the_order() -> None:
     text = "Two things from the order with the coffee maker: the desk lamp flickers, return it"
     acting = selection.acting_mentions(text, KITCHEN_ORDER.items)
     assert [m.product_id for m in acting] == ["p_lamp"]
+
+
+def test_a_product_named_to_point_at_the_order_asks_no_item_question() -> None:
+    kettle = ORDERS[3]
+    d = decide_on(
+        "I need one of my pending orders shipped to 55 Elm St, Seattle, WA 98101 please\n\n"
+        "the one with the electric kettle",
+        intent="modify",  # as the whole conversation reads to the intent model
+    )
+    assert (d.outcome, [(a, r["order_id"]) for a, r in proposed(d)]) == (
+        "confirm",
+        [("modify_order_address", kettle.id)],
+    )

@@ -398,6 +398,7 @@ def test_a_delivered_order_that_never_arrived_is_a_claim_for_a_person(
         ("What is your return policy? Asking before I buy.", "refund"),
         ("Is there a cancellation fee?", "cancel"),
         ("How do exchanges work?", "exchange"),
+        ("If I cancel an order, how long until I get my money back?", "refund"),
     ],
 )
 def test_a_question_about_the_rules_is_answered_with_them_not_with_which_order(
@@ -413,6 +414,8 @@ def test_a_question_about_the_rules_is_answered_with_them_not_with_which_order(
         "I want to return the desk lamp I bought, is there a return fee?",
     ):
         assert decide(situation(request, intent)).reason != "policy", request
+    if text.startswith("If I cancel"):  # the rules of what it asks about
+        assert "5 to 7 business days" in d.requests[0].explanation
 
 
 def test_complaints_and_other_requests_go_to_a_person() -> None:
@@ -580,3 +583,17 @@ def test_the_new_cues_leave_ordinary_requests_alone(
     assert d.reason not in ("thanks", "partial_cancel", "damaged_replacement", "modify_address")
     if reason is not None:
         assert d.reason == reason, (d.outcome, d.reason)
+
+
+def test_the_rules_are_told_to_anyone_but_nothing_about_an_order() -> None:
+    anyone = decide(
+        situation("can you cancel an order after it has already shipped?", "cancel", customer=None)
+    )
+    assert (anyone.outcome, anyone.reason) == ("inform", "policy")
+    assert "not been processed" in anyone.requests[0].explanation
+    for text in (
+        "can you cancel order #W0000001 after it has already shipped?",
+        "Cancel my latest order please. Is there a cancellation fee?",
+    ):
+        stranger = decide(situation(text, "cancel", customer=None))
+        assert (stranger.outcome, stranger.reason) == ("human", "unauthenticated"), text
