@@ -60,6 +60,17 @@ def _wanted(pattern: re.Pattern[str], text: str) -> int:
     )
 
 
+def asks_other_method(ctx: Context, order: Order) -> bool:
+    """Whether the text asks for money to go to another kind of method than the one the
+    order was paid with ("can the money go on a gift card instead?")."""
+    own = {m.id: m.source for m in ctx.customer.payment_methods}
+    paid_source = own.get(order.paid_with or "")
+    return any(
+        source != paid_source and _wanted(pattern, ctx.text) >= 0
+        for source, pattern in _SOURCES.items()
+    )
+
+
 def category(intent: str) -> str:
     return intent if intent else "general"
 

@@ -18,6 +18,7 @@ from flows.customer_service._planning import (
     ZERO,
     Context,
     action,
+    asks_other_method,
     category,
     make_plan,
     mentions_items,
@@ -108,12 +109,15 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             plan.explanation = "the order was already delivered, so it can be returned instead"
         return plan
     if blocked:
+        delivered = all(o.status == "delivered" for o in blocked)
         return make_plan(
             ctx,
             intent,
             "inform",
             "not_pending",
-            "only orders that have not been processed yet can be cancelled",
+            "only orders that have not been processed yet can be cancelled"
+            # what can still be done with a delivered order
+            + ("; a delivered order's items can be returned instead" if delivered else ""),
             order_ids=[o.id for o in orders],
         )
     if cues.part_of_order(ctx.text) and any(mentions_items(ctx.text, o) for o in orders):
@@ -146,12 +150,19 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
         )
         for o in orders
     ]
+    methods = [o.paid_with for o in orders if o.paid_with and asks_other_method(ctx, o)]
     return make_plan(
         ctx,
         intent,
         "confirm",
         "cancel_pending",
-        "the order can be cancelled",
+        "the order can be cancelled"
+        # a cancellation refunds the way the order was paid, whatever else is asked for
+        + (
+            f"; the refund goes back to the original payment method ({', '.join(methods)})"
+            if methods
+            else ""
+        ),
         actions=actions,
         order_ids=[o.id for o in orders],
         details={"needs_explicit_confirmation": inferred},

@@ -56,6 +56,17 @@ def test_cancelling_a_delivered_order_for_a_refund_proposes_a_return() -> None:
 def test_cancelling_a_delivered_order_without_asking_for_money_is_still_explained() -> None:
     d = decide_on("Please cancel the laptop order, I don't need it anymore", intent="cancel")
     assert (d.outcome, d.reason, proposed(d)) == ("inform", "not_pending", [])
+    assert "can be returned instead" in d.requests[0].explanation
+
+
+def test_a_cancellation_says_its_refund_goes_back_the_way_the_order_was_paid() -> None:
+    text = "Please cancel the kettle order, ordered it by mistake. Can the money go on a gift card?"
+    d = decide_on(text, intent="cancel")
+    [request] = d.requests
+    assert request.reason == "cancel_pending"
+    assert "back to the original payment method" in request.explanation
+    plain = decide_on("Please cancel the kettle order, ordered it by mistake.", intent="cancel")
+    assert "original payment method" not in plain.requests[0].explanation
 
 
 def test_a_question_about_refund_methods_inside_a_return_plans_the_return() -> None:

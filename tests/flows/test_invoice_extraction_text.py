@@ -1154,3 +1154,18 @@ def test_compound_and_spanish_street_names_are_no_vendor(street: str) -> None:
 )
 def test_a_name_ends_at_its_legal_form(text: str, vendor: str) -> None:
     assert parse_invoice(text).value.vendor_name == vendor
+
+
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [
+        ("Fakturadatum: 12 mars 2024", "2024-03-12"),
+        ("Fakturadato: 1. marts 2024", "2024-03-01"),
+        ("Fakturadato: 3. desember 2024", "2024-12-03"),
+        ("Päivämäärä: 5. maaliskuuta 2024", "2024-03-05"),
+        ("Datum vystavení: 17. září 2024", "2024-09-17"),
+    ],
+)
+def test_nordic_finnish_and_czech_month_names_are_read(line: str, day: str) -> None:
+    found = parse_invoice(f"Lindqvist AB\nFaktura 1001\n{line}\nAtt betala 100,00 kr\n")
+    assert str(found.value.invoice_date) == day

@@ -18,7 +18,8 @@ from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = ["date_order", "find_dates", "payment_terms_days"]
 
-#: Month names and abbreviations (en, de, fr, es, it, nl, pt, ms): only to spot candidates.
+#: Month names and abbreviations (en, de, fr, es, it, nl, pt, pl, ms, sv, da, nb, fi, cs):
+#: only to spot candidates.
 _MONTH_WORDS: dict[str, str] = {
     "en": (
         "january february march april may june july august september october "
@@ -55,6 +56,20 @@ _MONTH_WORDS: dict[str, str] = {
     ),
     "ms": (
         "januari februari mac april mei jun julai ogos september oktober november disember ogo dis"
+    ),
+    "sv": "januari februari mars april maj juni juli augusti september oktober november december",
+    "da": "januar februar marts april maj juni juli august september oktober november december",
+    "nb": "januar februar mars april mai juni juli august september oktober november desember",
+    # Finnish and Czech dates name the month in an inflected form ("5. maaliskuuta 2024",
+    # "5. března 2024"); the plain names too
+    "fi": (
+        "tammikuuta helmikuuta maaliskuuta huhtikuuta toukokuuta kesäkuuta heinäkuuta "
+        "elokuuta syyskuuta lokakuuta marraskuuta joulukuuta tammikuu helmikuu maaliskuu "
+        "huhtikuu toukokuu kesäkuu heinäkuu elokuu syyskuu lokakuu marraskuu joulukuu"
+    ),
+    "cs": (
+        "ledna února března dubna května června července srpna září října listopadu prosince "
+        "leden únor březen duben květen červen červenec srpen říjen listopad prosinec"
     ),
 }
 _LANGS_OF: dict[str, list[str]] = {}
