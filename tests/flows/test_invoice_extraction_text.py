@@ -1169,3 +1169,29 @@ def test_a_name_ends_at_its_legal_form(text: str, vendor: str) -> None:
 def test_nordic_finnish_and_czech_month_names_are_read(line: str, day: str) -> None:
     found = parse_invoice(f"Lindqvist AB\nFaktura 1001\n{line}\nAtt betala 100,00 kr\n")
     assert str(found.value.invoice_date) == day
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "Netto € MwSt. € Brutto €\nMwSt. 7 % 233,20 16,32 249,52\n"
+            "MwSt. 19 % 163,40 31,05 194,45\nSumme 396,60 47,37 443,97\n",
+            ("396.60", "47.37", "443.97"),
+        ),
+        (
+            "Sazba DPH Základ DPH Celkem\n12 % 11 070,00 1 328,40 12 398,40\n"
+            "21 % 4 290,00 900,90 5 190,90\nCelkem 15 360,00 2 229,30 17 589,30\n",
+            ("15360.00", "2229.30", "17589.30"),
+        ),
+        (  # one rate, no sum row
+            "Rate Net VAT Gross\n20% 1,000.00 200.00 1,200.00\n",
+            ("1000.00", "200.00", "1200.00"),
+        ),
+    ],
+)
+def test_a_vat_breakdown_table_is_read_by_its_columns(
+    table: str, expected: tuple[str, str, str]
+) -> None:
+    found = parse_invoice(HEAD + table).value
+    assert (found.subtotal, found.tax, found.total) == tuple(Decimal(e) for e in expected)

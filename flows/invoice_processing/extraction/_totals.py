@@ -331,12 +331,85 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 confidence -= 0.3  # a year ("© 2024", "Total 2024" in a footer)
             raw["total"].append(Candidate(amount, confidence, where, kind, line))
         _net_totals_before_tax(raw)
+        if (table := _breakdown_table(doc)) is not None:
+            where, net, tax, gross = table
+            raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
+            raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
+            raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
         raw["total"] = _cross_check(doc, raw)
         for key in raw:
             raw[key].sort(key=lambda c: (-c.confidence, c.line))
         return raw
 
     return doc.memo("totals", build)
+
+
+#: The column headings of a VAT breakdown table, in the words of several languages: the rate,
+#: the net amount, the tax and the gross amount ("Netto € MwSt. € Brutto €", "Sazba DPH
+#: Základ DPH Celkem", "Rate Net VAT Gross").
+_COLUMN_WORDS = (
+    (
+        "rate",
+        re.compile(r"(?:sazba|steuersatz|satz|rate|taux|tipo|tarief|stawka|%)(?:\s+dph)?$", _I),
+    ),
+    (
+        "net",
+        re.compile(r"netto\w*|net|base|basis|základ|ht|excl\w*|imponibile|grundlag|veroton", _I),
+    ),
+    (
+        "tax",
+        re.compile(r"mwst\.?|ust\.?|vat|tax|tva|iva|btw|moms|mva|alv|dph|steuer\w*|gst", _I),
+    ),
+    ("gross", re.compile(r"brutto\w*|gross|total|gesamt|celkem|ttc|summe|incl\w*|inkl\w*", _I)),
+)
+#: The row of such a table that sums the rows above it.
+_SUM_ROW = re.compile(
+    r"^\W*(?:summe|sum|summa|suma|total|totaal|totale|gesamt|celkem|yhteensä|i\s+alt|razem)\b", _I
+)
+
+
+def _column_kinds(line: str) -> list[str] | None:
+    """The kinds of a VAT breakdown table's headings, left to right ("net", "tax", "gross"),
+    or None when the line is not such a heading row."""
+    tokens = line.replace("€", " ").replace("$", " ").replace("£", " ").split()
+    kinds: list[str] = []
+    index = 0
+    while index < len(tokens):
+        pair = " ".join(tokens[index : index + 2])
+        kind = next((k for k, p in _COLUMN_WORDS if p.fullmatch(pair)), None)
+        if kind is not None and " " in pair:
+            index += 2
+        else:
+            word = tokens[index].strip(".:()")
+            kind = next((k for k, p in _COLUMN_WORDS if p.fullmatch(word)), None)
+            index += 1
+        if kind is None and tokens[index - 1].upper() not in ("EUR", "CZK", "USD", "GBP", "CHF"):
+            return None
+        if kind is not None and kind != "rate":
+            kinds.append(kind)
+    return kinds if sorted(kinds) == ["gross", "net", "tax"] else None
+
+
+def _breakdown_table(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | None:
+    """A VAT breakdown table's sums (line, net, tax, gross), read by column: its sum row, or
+    its only row. The columns' amounts must add up (net + tax = gross)."""
+    for index, line in enumerate(doc.lines):
+        if len(line) > 80 or find_amounts(doc, index) or (kinds := _column_kinds(line)) is None:
+            continue
+        rows: list[tuple[int, list[Decimal]]] = []
+        for below in range(index + 1, min(len(doc), index + 8)):
+            values = [a[2] for a in find_amounts(doc, below)]
+            if len(values) < 3:
+                break
+            rows.append((below, values[-3:]))
+        summed = [r for r in rows if _SUM_ROW.match(doc.lines[r[0]])]
+        chosen = summed[-1] if summed else (rows[0] if len(rows) == 1 else None)
+        if chosen is None:
+            continue
+        by_kind = dict(zip(kinds, chosen[1], strict=True))
+        if by_kind["net"] + by_kind["tax"] == by_kind["gross"]:
+            return chosen[0], by_kind["net"], by_kind["tax"], by_kind["gross"]
+    return None
 
 
 #: "19 % USt. auf 1.000,00", "VAT 20% on 1,350.00": the amount after it is what the rate
