@@ -150,7 +150,9 @@ _WITHDRAWN = re.compile(
     r"|\bhold off\b"
     # an answer that takes it back: "no wait, don't.", "I'll keep it after all"
     r"|\b(?:don'?t|do not)(?: do (?:it|that))?(?=\s*(?:[.!]|$))"
-    r"|\bkeep(?:ing)? (?:it|them|the order|everything)(?: \w+){0,2} after all\b",
+    r"|\bkeep(?:ing)? (?:it|them|the order|everything)(?: \w+){0,2} after all\b"
+    r"|\b(?:wants?|needs?) (?:it|them) after all\b"
+    r"|\bleave (?:it|them|the order)(?: as it is| as is| alone| be)?(?=\s*(?:[.!]|$))",
     re.IGNORECASE,
 )
 

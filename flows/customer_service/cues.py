@@ -193,6 +193,8 @@ _SAME_AGAIN = re.compile(
 #: ... for one that came damaged or does not work.
 _DAMAGED = re.compile(
     r"\b(?:damaged|broken|cracked|shattered|dented|defective|faulty|dead\s+on\s+arrival|"
+    r"(?:arrived|came|was|were)\s+(?:all\s+|completely\s+)?(?:wet|soaked|torn|ripped|crushed|"
+    r"smashed|stained|leaking|mou?ldy)|water[\s-]damaged|"
     r"stopped\s+working|(?:does|did|is|was)\s*n[o']?t\s+work(?:ing)?|not\s+working)\b",
     re.IGNORECASE,
 )

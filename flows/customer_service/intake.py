@@ -142,17 +142,26 @@ _QUOTED = re.compile(r"^[ \t]*>.*(\n|$)", re.MULTILINE)
 
 
 #: Order numbers as customers type them: "#w5875596", "W5875596", "order 5861600", "order
-#: no. 5861600" (the store's numbers are "#W" and seven digits).
+#: no. 5861600", seven digits right after what is to be done to them ("cancel 5861600")
+#: (the store's numbers are "#W" and seven digits).
 _LOOSE_ORDER = re.compile(
     r"(?<![\w#])#?\s?[Ww]\s?(\d{7})\b"
-    r"|(?<=\border\s)(?:(?:no\.?|nr\.?|number|#)\s?)?(\d{7})\b",
+    r"|(?<=\border\s)(?:(?:no\.?|nr\.?|number|#)\s?)?(\d{7})\b"
+    r"|\b(?:cancel|return|exchange|modify|track|ship|change)\s+#?(\d{7})(?![\d-])",
     re.IGNORECASE,
 )
 
 
+def _canonical(m: re.Match[str]) -> str:
+    number = m.group(1) or m.group(2) or m.group(3)
+    if not m.group(3):
+        return f"#W{number}"
+    return m.group(0)[: m.start(3) - m.start()].rstrip("#") + f"#W{number}"
+
+
 def canonical_order_numbers(text: str) -> str:
     """The text with order numbers written the store's way ("#W5875596")."""
-    return _LOOSE_ORDER.sub(lambda m: f"#W{m.group(1) or m.group(2)}", text)
+    return _LOOSE_ORDER.sub(_canonical, text)
 
 
 def own_words(body: str) -> str:

@@ -336,7 +336,9 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
             "we are glad to hear it; nothing more is needed",
             order_ids=[],
         )
-    if intent in ("exchange", "return", "refund") and cues.replacement_of_damaged(ctx.text):
+    if intent in ("exchange", "return", "refund", "order_status") and cues.replacement_of_damaged(
+        ctx.text
+    ):
         return make_plan(
             ctx,
             intent,

@@ -252,6 +252,13 @@ def test_order_numbers_typed_loosely_are_read_as_the_stores() -> None:
     assert read_text("", "pls cancel #w5875596") == "pls cancel #W5875596"
     assert read_text("", "what about order 5861600?") == "what about order #W5861600?"
     assert read_text("", "my zip is 94128") == "my zip is 94128"
+    assert (
+        read_text("", "please cancel 5861600, by mistake") == "please cancel #W5861600, by mistake"
+    )
+    assert read_text("", "Return #5861600") == "Return #W5861600"
+    # seven digits that are something else stay as they are
+    assert read_text("", "my phone is 5551234, cancel it") == "my phone is 5551234, cancel it"
+    assert read_text("", "cancel 5861600-22") == "cancel 5861600-22"
 
 
 def test_the_smaller_of_the_two_is_one_of_them_not_both() -> None:

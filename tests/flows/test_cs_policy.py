@@ -597,3 +597,13 @@ def test_the_rules_are_told_to_anyone_but_nothing_about_an_order() -> None:
     ):
         stranger = decide(situation(text, "cancel", customer=None))
         assert (stranger.outcome, stranger.reason) == ("human", "unauthenticated"), text
+
+
+def test_a_damaged_item_to_be_sent_again_goes_to_a_person_whatever_the_intent() -> None:
+    text = (
+        "Hello, the desk lamp from #W0000002 arrived wet, the shade is all stuck together. "
+        "Can you send me a new one please?"
+    )
+    for intent in ("order_status", "return", "exchange"):
+        d = decide(situation(text, intent))
+        assert (d.outcome, d.reason, d.actions) == ("human", "damaged_replacement", []), intent

@@ -270,6 +270,8 @@ def test_an_answer_that_takes_the_request_back_withdraws_it() -> None:
     assert withdrawn(f"{first}\n\nno wait, don't. I'll keep it after all")
     assert withdrawn(f"{first}\n\nActually please don't!")
     assert withdrawn(f"{first}\n\nSorry, I'm keeping it after all.")
+    assert withdrawn(f"{first}\n\nhmm actually no, my son wants it after all. leave it")
+    assert not withdrawn("Please cancel it and leave it at the door if it ships anyway")
     assert not withdrawn(f"{first}\n\nyes, I don't need it")
     assert not withdrawn("Cancel the grill order, I'll keep the rest")
     assert not withdrawn("Return the lamp, I don't like it. Keep the charger.")
