@@ -1195,3 +1195,16 @@ def test_a_vat_breakdown_table_is_read_by_its_columns(
 ) -> None:
     found = parse_invoice(HEAD + table).value
     assert (found.subtotal, found.tax, found.total) == tuple(Decimal(e) for e in expected)
+
+
+def test_more_label_spellings_from_a_held_out_probe() -> None:
+    found = parse_invoice(
+        HEAD + "Order Ref: PO-66107\nScadenze: 15/04/2024\nTotal (ex GST) 1,840.00\n"
+        "GST 184.00\nTotal 2,024.00\n"
+    ).value
+    assert (found.po_number, str(found.due_date)) == ("PO-66107", "2024-04-15")
+    assert (found.subtotal, found.tax, found.total) == (
+        Decimal("1840.00"),
+        Decimal("184.00"),
+        Decimal("2024.00"),
+    )

@@ -97,7 +97,7 @@ _POST = rf"(?:\s*{_DATE_WORD}\b|\s+(?:am|le|on|el|il|op)\b)?"
 _DUE = re.compile(
     rf"\b{_PRE}(?:due|payable\s+(?:by|until|on)|pay\s+by|payment\s+date|fällig\w*|"
     r"zahlbar\s+bis|zahlungsziel|zahlungsfrist|échéance|echeance|à\s+payer\s+avant|"
-    r"vencimiento|límite\s+de\s+pago|scadenza|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
+    r"vencimiento|límite\s+de\s+pago|scadenz[ae]|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
     r"te\s+betalen\s+voor|vencimento|termin\s+p[łl]atno[śs]ci|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
     r"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il|"
     # sv "Förfallodatum", da "Forfaldsdato", no "Forfallsdato", "Betales senest", fi

@@ -119,7 +119,8 @@ _OTHER_NUMBER = re.compile(
     _I,
 )
 _PO_LABEL = re.compile(
-    r"\b(?:purchase\s+order|p\.?\s?o\.?|your\s+order|order|bestell(?:ung|nummer)?|"
+    r"\b(?:purchase\s+order|p\.?\s?o\.?|your\s+order|(?:order|p\.?\s?o\.?)\s+ref(?:erence)?\.?|"
+    r"order|bestell(?:ung|nummer)?|"
     r"ihre\s+bestellung|auftrag|bon\s+de\s+commande|commande|votre\s+commande|"
     r"pedido|orden\s+de\s+compra|ordine|inkooporder|bestelnummer|uw\s+order|"
     r"(?:nota\s+de\s+)?encomenda|zam[oó]wienie|"

@@ -36,7 +36,7 @@ _SUBTOTAL = re.compile(
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
     + _BARE_NET_TEXT
     + r"|"
-    r"total\s+(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|htva\b|ht\b|hors)|montant\s+ht|"
+    r"total\s*\(?\s*(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|htva\b|ht\b|hors)|montant\s+ht|"
     r"\bhtva\b|\bht\b|"
     r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
