@@ -204,7 +204,8 @@ def choose_variant(
     options. A variant scores a point for each of its values named there, and for each
     relative wish it meets ("bigger", "another colour", scales.py); it loses one for each
     option it changes that was not asked for. Variants that miss a relative wish are out.
-    Among the best, the wishes prefer (the next size up, the cheapest); a tie is asked about.
+    Among the best, the wishes prefer (the next size up, the cheapest), then the only one in
+    stock; a tie is asked about.
     """
     part = segment(text, item.name, other_names)
     new_part = _new_part(part, item, product)
@@ -248,6 +249,8 @@ def choose_variant(
         return VariantChoice(None, "no_options_named", top[:5])
     if len(top) > 1:
         top = tuple(scales.best_by_wishes(wishes, list(top), item))
+    if len(top) > 1 and len(stocked := [v for v in top if v.available]) == 1:
+        top = (stocked[0],)  # of those that fit equally, the only one there is to have
     if len(top) > 1:
         return VariantChoice(None, "ambiguous", top[:5])
     if not top[0].available:

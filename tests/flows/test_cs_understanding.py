@@ -440,3 +440,24 @@ def test_an_unsure_model_follows_the_requests_own_verb() -> None:
     sure = {"label": "complaint", "confidence": 0.8}
     assert _agreeing_with_verb("the grill is awful, modify it", scores, sure) == sure
     assert _agreeing_with_verb("the grill is awful", scores, unsure) == unsure
+
+
+def test_of_options_that_fit_equally_the_only_one_in_stock_is_proposed() -> None:
+    from flows.customer_service.matching import choose_variant
+
+    clock = _product(
+        "p_clock",
+        "Wall Clock",
+        ("clock_12_white", {"diameter": "12 inches", "color": "white"}, "190.00", True),
+        ("clock_14_black_a", {"diameter": "14 inches", "color": "black"}, "210.00", True),
+        ("clock_14_black_b", {"diameter": "14 inches", "color": "black"}, "215.00", False),
+    )
+    item = _item(clock, "clock_12_white")
+    found = choose_variant("swap the wall clock for the 14 inches one in black", item, clock)
+    assert found.variant is not None and found.variant.item_id == "clock_14_black_a"
+    # both in stock: still a question
+    both = clock.model_copy(
+        update={"variants": [v.model_copy(update={"available": True}) for v in clock.variants]}
+    )
+    tied = choose_variant("swap the wall clock for the 14 inches one in black", item, both)
+    assert (tied.variant, tied.problem) == (None, "ambiguous")
