@@ -93,7 +93,10 @@ def bill_record(session: Session, bill: AcctBill) -> Bill:
     )
 
 
-def _check_amounts(request: BillCreate) -> tuple[Decimal, Decimal, Decimal, list[Decimal]]:
+def _check_amounts(
+    request: BillCreate,
+) -> tuple[Decimal, Decimal, Decimal, Decimal, list[Decimal]]:
+    """(subtotal, tax, withholding, total, line amounts), each to the cent, once they add up."""
     subtotal = _ledger.money(request.subtotal, "subtotal")
     tax = _ledger.money(request.tax, "tax")
     withheld = _ledger.money(request.withholding, "withholding")
@@ -120,7 +123,7 @@ def _check_amounts(request: BillCreate) -> tuple[Decimal, Decimal, Decimal, list
             f"the lines add up to {sum(amounts, Decimal(0))}, not the subtotal {subtotal}",
             code="unbalanced",
         )
-    return subtotal, tax, total, amounts
+    return subtotal, tax, withheld, total, amounts
 
 
 def create_bill(
@@ -131,8 +134,7 @@ def create_bill(
     if not vendor.active:
         raise Rejected(f"vendor {vendor.id} is blocked for new bills", code="vendor_inactive")
     currency = _ledger.currency_code(request.currency)
-    subtotal, tax, total, amounts = _check_amounts(request)
-    withheld = _ledger.money(request.withholding, "withholding")
+    subtotal, tax, withheld, total, amounts = _check_amounts(request)
     due_date = request.due_date or request.invoice_date + dt.timedelta(
         days=vendor.payment_terms_days
     )

@@ -145,17 +145,21 @@ class MockAccountingConnector(SqlConnectorMixin, AccountingConnector):
     def _add_missing_columns(self) -> None:
         """Columns added since a database was created (nullable, so old rows stay valid):
         `acct_bills.withholding`. A concurrent opener may add it first, which is fine."""
-        present = {c["name"] for c in inspect(self.engine).get_columns(AcctBill.__tablename__)}
-        if "withholding" in present:
+        table = AcctBill.__table__  # type: ignore[attr-defined]
+
+        def present() -> bool:
+            return "withholding" in {
+                c["name"] for c in inspect(self.engine).get_columns(table.name)
+            }
+
+        if present():
             return
-        column = AcctBill.__table__.c.withholding  # type: ignore[attr-defined]
-        kind = column.type.compile(dialect=self.engine.dialect)
+        kind = table.c.withholding.type.compile(dialect=self.engine.dialect)
         try:
             with self.engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE acct_bills ADD COLUMN withholding {kind}"))
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN withholding {kind}"))
         except (OperationalError, ProgrammingError):
-            present = {c["name"] for c in inspect(self.engine).get_columns("acct_bills")}
-            if "withholding" not in present:
+            if not present():
                 raise
 
     # Reads

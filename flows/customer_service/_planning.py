@@ -153,10 +153,7 @@ def mentions_items(text: str, order: Order) -> bool:
     point at the order ("the one with the wristwatches", "the laptop order")."""
     names = {i.product_id: i.name for i in order.items}
     named = set(matching.mentioned_products(text, names, head_noun=True))
-    pointing = {m.product_id for m in matching.mentions(text, names)} - {
-        m.product_id for m in selection.acting_mentions(text, order.items)
-    }
-    return bool(named - pointing)
+    return bool(named - selection.pointing_products(text, order.items))
 
 
 def paid(order: Order) -> Decimal:

@@ -215,7 +215,7 @@ async def decide_with_model(
                     await reader.catalogue(item.product_id)
     scope = Scope(s.customer, s.customer_orders, reader.products)
     paired = len(rules.requests) == len(proposal.requests)
-    shown = shown_to_customer(state)
+    shown = s.shown if s.shown is not None else shown_to_customer(state)
     requests: list[RequestPlan] = []
     refused = 0
     for index, proposed in enumerate(proposal.requests):
@@ -290,6 +290,6 @@ def confirmation(
     plan when it makes the same writes (its own confirmation rules then apply)."""
     if rule is not None and rule.actions and _writes(rule) == _writes(checked):
         return rule
-    if confirmed and all(a.summary in shown for a in checked.actions):
+    if confirmed and policy.listed(checked.actions, shown):
         return checked.model_copy(update={"outcome": "act"})
     return checked

@@ -225,6 +225,12 @@ def _planned(span: RequestSpan, intent: str, s: Situation) -> RequestPlan:
     return plans.plan(intent, context)
 
 
+def listed(actions: list[PlannedAction], shown: str | None) -> bool:
+    """Whether our replies (`shown`) listed each of these writes, as a yes must have seen
+    them; None: not known, each counts as listed."""
+    return shown is None or all(a.summary in shown for a in actions)
+
+
 def _confirmed_or_asked(plan: RequestPlan, span: RequestSpan, s: Situation) -> RequestPlan:
     """A proposal is acted on when the customer asked for it in so many words or said yes
     to it; otherwise it waits for their yes. A yes confirms what our reply listed: a write
@@ -234,9 +240,7 @@ def _confirmed_or_asked(plan: RequestPlan, span: RequestSpan, s: Situation) -> R
             len(s.entities.requests) <= 1 or is_explicit_request(span.text)
         )
         inferred = bool(plan.details.get("needs_explicit_confirmation"))
-        said_yes = s.confirmed and (
-            s.shown is None or all(a.summary in s.shown for a in plan.actions)
-        )
+        said_yes = s.confirmed and listed(plan.actions, s.shown)
         asked_first = explicit and not inferred and not (s.confirmed or s.proposed_before)
         if said_yes or asked_first:
             plan = plan.model_copy(update={"outcome": "act"})

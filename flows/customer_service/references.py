@@ -123,9 +123,10 @@ _NOT_ORDER = re.compile(
 )
 
 
-def _left_out(text: str, orders: list[Order]) -> set[str]:
-    """Ids of the orders the text excepts by their products; not an order that also holds a
-    product the text asks about ("return the lamp, not the charger": one order)."""
+def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
+    """Ids of the orders the text excepts by their products, and the text without the
+    exceptions; not an order that also holds a product the text asks about ("return the
+    lamp, not the charger": one order)."""
     names = {i.product_id: i.name for o in orders for i in o.items}
     products = {
         m.product_id
@@ -134,15 +135,16 @@ def _left_out(text: str, orders: list[Order]) -> set[str]:
         for m in mentions(found["what"], names)
     }
     if not products:
-        return set()
+        return set(), text
     rest = _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text))
     meant = {m.product_id for m in mentions(rest, names)} - products
-    return {
+    left_out = {
         o.id
         for o in orders
         if any(i.product_id in products for i in o.items)
         and not any(i.product_id in meant for i in o.items)
     }
+    return left_out, rest
 
 
 def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
@@ -152,9 +154,9 @@ def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
     a product in several orders selects those, for recency or a question to decide. Orders
     the text excepts ("except the smart watch one") are left out, and their products name
     nothing."""
-    if left_out := _left_out(text, orders):
-        text = _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text))
-        orders = [o for o in orders if o.id not in left_out]
+    left_out, rest = _left_out(text, orders)
+    if left_out:
+        text, orders = rest, [o for o in orders if o.id not in left_out]
     names = {i.product_id: i.name for o in orders for i in o.items}
     named = list(dict.fromkeys(m.product_id for m in mentions(text, names)))
     if not named:

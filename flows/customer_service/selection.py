@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from connectors.schemas import OrderItem
 from flows.customer_service.matching import Mention, mentions, option_hits, words_of
 
-__all__ = ["ItemPick", "acting_mentions", "pick_items"]
+__all__ = ["ItemPick", "acting_mentions", "pick_items", "pointing_products"]
 
 _EXCEPT = re.compile(
     r"\b(?:except(?: for)?|apart from|other than|but not|excluding|not including|without"
@@ -82,15 +82,12 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     sentence that asks for nothing tells what happened ("Everything came fine except the
     chair, it squeaks"): it leaves nothing out of a request."""
     spans = []
+    sentences = _sentences(text)
     for marker in _EXCEPT.finditer(text):
         if _NEGATED.search(text[: marker.start()][-40:]):
             continue
         if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
-            begun = max(
-                (m.end() for m in _SENTENCE_END.finditer(text, 0, marker.start())), default=0
-            )
-            stop = _SENTENCE_END.search(text, marker.end())
-            sentence = text[begun : stop.start() if stop else len(text)]
+            begun, _, sentence = next(s for s in sentences if s[0] <= marker.start() < s[1])
             if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
                 continue
         end = _SCOPE_END.search(text, marker.end())
@@ -193,6 +190,14 @@ def _acting(text: str, words: list[str], found: list[Mention]) -> list[Mention]:
             pointing = None
             acting.append(mention)
     return [m for m in found if m in acting]
+
+
+def pointing_products(text: str, items: Sequence[OrderItem]) -> set[str]:
+    """Products of the items the text names only to point at their order ("the one with the
+    wristwatches"), never as something to act on."""
+    found = mentions(text, {i.product_id: i.name for i in items})
+    acting = {m.product_id for m in _acting(text, words_of(text), found)}
+    return {m.product_id for m in found} - acting
 
 
 def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:

@@ -301,8 +301,9 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
                 # names the country
                 compact = "NO" + no_mva.compact(m.group(1) + "MVA")
                 found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
-        ibans = _iban_spans(upper)
+        ibans: list[tuple[int, int]] | None = None  # looked for only beside a VAT-shaped run
         for m in _VAT.finditer(upper):
+            ibans = _iban_spans(upper) if ibans is None else ibans
             if any(start <= m.start(1) < end for start, end in ibans):
                 continue  # "DK76 1551 0000 1234 56" is an IBAN, not the VAT number DK76155100
             compact = re.sub(r"[ .-]", "", m.group(1))
