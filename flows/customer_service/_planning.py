@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from connectors.schemas import CatalogueProduct, Customer, Order
+from connectors.schemas import CatalogueProduct, Customer, Order, PaymentMethod
 from flows.customer_service import matching, references, selection
 from flows.customer_service.entities import MessageEntities, RequestSpan, payment_ids_in
 from flows.customer_service.schemas import Outcome, PlannedAction, RequestPlan
@@ -23,6 +23,7 @@ __all__ = [
     "clarify",
     "make_plan",
     "mentions_items",
+    "method_words",
     "new_method_by_words",
     "paid",
     "payment_method",
@@ -43,9 +44,55 @@ _SOURCES = {
 #: card", "I closed my PayPal account", "PayPal rather than (or over) the gift card".
 _TURNED_DOWN = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|over|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
-    r"|don'?t\s+(?:use|want)|closed|cancelled)\s+(?:the\s+|my\s+|your\s+|a\s+|an\s+)?$",
+    r"|don'?t\s+(?:use|want)|closed|cancelled)\s+(?:the\s+|my\s+|your\s+|a\s+|an\s+|that\s+|this\s+)?$",
     re.IGNORECASE,
 )
+
+
+#: Card brands as customers write them, by the CRM's brand names.
+_BRANDS = {
+    "visa": re.compile(r"\bvisa\b", re.IGNORECASE),
+    "mastercard": re.compile(r"\bmaster ?card\b|\bmc\b", re.IGNORECASE),
+    "amex": re.compile(r"\bamex\b|\bamerican express\b", re.IGNORECASE),
+    "discover": re.compile(r"\bdiscover\b", re.IGNORECASE),
+}
+
+
+def method_words(customer: Customer, method_id: str | None) -> str:
+    """A payment method as the customer knows it, its id after it: "Visa ending in 9858
+    (credit_card_7326294)", "PayPal (paypal_5297429)", "gift card (gift_card_9178183)"."""
+    method = customer.payment_method(method_id or "")
+    if method is None:
+        return str(method_id)
+    if method.source == "credit_card":
+        brand = (method.brand or "").strip()
+        words = brand[:1].upper() + brand[1:] if brand else "credit card"
+        if method.last_four:
+            words += f" ending in {method.last_four}"
+    else:
+        words = {"paypal": "PayPal", "gift_card": "gift card"}.get(method.source, method.source)
+    return f"{words} ({method.id})"
+
+
+def _narrowed(methods: list[PaymentMethod], text: str) -> list[PaymentMethod]:
+    """Of several methods of one kind, the one the text picks by its last four digits ("my
+    card ending in 9858") or by its brand ("my Visa"); all of them when it picks none."""
+    if len(methods) < 2:
+        return methods
+    by_digits = [m for m in methods if m.last_four and re.search(rf"\b{m.last_four}\b", text)]
+    if len(by_digits) == 1:
+        return by_digits
+    by_brand = [
+        m
+        for m in methods
+        if (pattern := _BRANDS.get((m.brand or "").casefold())) and _wanted(pattern, text) >= 0
+    ]
+    return by_brand if len(by_brand) == 1 else methods
+
+
+#: A method switched away from: "from PayPal to my Visa".
+_FROM = re.compile(r"\bfrom\s+(?:the\s+|my\s+)?$", re.IGNORECASE)
+_TO_NEXT = re.compile(r"^(?:\s+(?:account|card))?\s+to\b", re.IGNORECASE)
 
 
 def _wanted(pattern: re.Pattern[str], text: str) -> int:
@@ -55,6 +102,10 @@ def _wanted(pattern: re.Pattern[str], text: str) -> int:
             m.start()
             for m in pattern.finditer(text)
             if not _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
+            and not (
+                _FROM.search(text[max(0, m.start() - 12) : m.start()])
+                and _TO_NEXT.match(text[m.end() : m.end() + 14])
+            )
         ),
         default=-1,
     )
@@ -84,6 +135,9 @@ class Context:
     orders: list[Order]
     customer_orders: list[Order]
     products: dict[str, CatalogueProduct] = field(default_factory=dict)
+    #: The customer said yes to our question whether to cancel the whole order, after we
+    #: told them part of an order cannot be cancelled.
+    whole_order: bool = False
 
     @property
     def text(self) -> str:
@@ -144,7 +198,12 @@ def which_order(ctx: Context, intent: str, statuses: set[str], question: str) ->
         "which_order",
         question,
         order_ids=[],
-        details={"candidates": [references.describe(o) for o in fitting[-8:]]},
+        details={
+            "candidates": [
+                references.describe(o, references.shared_products(fitting[-8:]))
+                for o in fitting[-8:]
+            ]
+        },
     )
 
 
@@ -180,7 +239,8 @@ def payment_method(
     for source in sorted(named_at, key=lambda k: -named_at[k]):
         if named_at[source] < 0:
             continue
-        methods = [m.id for m in ctx.customer.payment_methods if m.source == source]
+        of_kind = [m for m in ctx.customer.payment_methods if m.source == source]
+        methods = [m.id for m in _narrowed(of_kind, ctx.text)]
         if len(methods) == 1 and (
             not refund_only or source == "gift_card" or methods[0] == order.paid_with
         ):
@@ -196,7 +256,7 @@ def payment_method(
 #: A request to pay with another method: "pay #W… with my PayPal", "switch it to my gift
 #: card", "use my PayPal instead".
 _PAY_WITH = re.compile(
-    r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,40}?\b(?:to|with|using|onto|via)"
+    r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,70}?\b(?:to|with|using|onto|via)"
     r"\s+(?:my|the|our)?\s*(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b"
     r"|\b(?:use|charge|bill)\s+(?:it\s+|them\s+)?(?:to\s+|on\s+)?(?:my|the)\s+"
     r"(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b",
@@ -221,7 +281,8 @@ def new_method_by_words(ctx: Context) -> tuple[list[str], str | None]:
     kinds = [k for k, pattern in _SOURCES.items() if _wanted(pattern, ctx.text) >= 0]
     if len(kinds) != 1:
         return [], None
-    return [m.id for m in ctx.customer.payment_methods if m.source == kinds[0]], kinds[0]
+    of_kind = [m for m in ctx.customer.payment_methods if m.source == kinds[0]]
+    return [m.id for m in _narrowed(of_kind, ctx.text)], kinds[0]
 
 
 def clarify(

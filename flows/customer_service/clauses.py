@@ -35,7 +35,8 @@ _KINDS: dict[str, re.Pattern[str]] = {
     "change": re.compile(
         r"\b(exchange\w*|swap\w*|switch(?!ed)\w*|trade|replace"
         r"|change(?!d my mind| of (?:mind|plan))|modify|upgrade"
-        r"|(?:ship|deliver|send) (?:\w+ ){0,4}?to (?!me\b|you\b)"
+        # not where a refund goes ("send the refund to my PayPal")
+        r"|(?:ship|deliver|send) (?!(?:the |my )?(?:refund|money)\b)(?:\w+ ){0,4}?to (?!me\b|you\b)"
         r"|(?:new|different|correct) address"
         r"|update (?:my|the) (?:(?:shipping|delivery|billing) )?(?:address|payment|order))\b",
         re.IGNORECASE,
@@ -146,13 +147,21 @@ _WITHDRAWN = re.compile(
     rf"\b(?:decided?|decides|deciding) (?:not to|to not|against) {_ACTION_VERB}"
     rf"|\b(?:don'?t|do not|won'?t|no longer want to|not going to) {_ACTION_VERB}\w*"
     r"(?: \w+){0,5} after all\b"
-    r"|\b(?:don'?t|do not|please don'?t) (?:do|change|touch) anything(?: yet| for now)?\b"
+    r"|\b(?:don'?t|do not|please don'?t) (?:do|change|touch) anything(?: yet| for now)?\b(?! else)"
     r"|\bhold off\b"
     # an answer that takes it back: "no wait, don't.", "I'll keep it after all"
     r"|\b(?:don'?t|do not)(?: do (?:it|that))?(?=\s*(?:[.!]|$))"
     r"|\bkeep(?:ing)? (?:it|them|the order|everything)(?: \w+){0,2} after all\b"
     r"|\b(?:wants?|needs?) (?:it|them) after all\b"
-    r"|\bleave (?:it|them|the order)(?: as it is| as is| alone| be)?(?=\s*(?:[.!]|$))",
+    r"|\bleave (?:it|them|the order)(?: as it is| as is| alone| be)?"
+    r"(?=\s*(?:[.!]|$|,\s*(?:i|i'll|i will|we)\b))",
+    re.IGNORECASE,
+)
+#: A later "don't cancel it" taking back what was asked before ("Actually no, don't cancel
+#: it. I'll keep the lamp."): the verb with nothing but the order as its object.
+_TAKEN_BACK = re.compile(
+    rf"\b(?:don'?t|do not|no need to)\s+({_ACTION_VERB})\w*"
+    r"(?:\s+(?:it|them|that|this|the\s+order|my\s+order))?(?=\s*(?:[.!,;]|$))",
     re.IGNORECASE,
 )
 
@@ -172,4 +181,11 @@ def withdrawn(text: str) -> bool:
     if _WITHDRAWN.search(text) is not None:
         return True
     actions = [m.start() for m in _ANY_ACTION.finditer(text)]
+    last = next(reversed(list(_TAKEN_BACK.finditer(text))), None)
+    if (
+        last is not None
+        and re.search(rf"\b{last.group(1)}", text[: last.start()], re.IGNORECASE)
+        and all(a < last.end() or _negated(text, a) for a in actions)
+    ):
+        return True  # the last word on what was asked before: nothing asked for after it
     return bool(actions) and all(_negated(text, start) for start in actions)

@@ -11,6 +11,7 @@ __all__ = [
     "PARTIAL_CANCEL",
     "POLICY",
     "RULES_QUESTION",
+    "WHOLE_ORDER_QUESTION",
     "delivery_claim",
     "only_thanks",
     "part_of_order",
@@ -98,6 +99,9 @@ _PART_OF_ORDER = re.compile(
     re.IGNORECASE,
 )
 
+#: The whole of an order asked for ("cancel the whole order", "the entire order").
+_WHOLE_ORDER = re.compile(r"\b(?:whole|entire|full|complete)\s+order\b", re.IGNORECASE)
+
 #: A question about the rules rather than a request about an order ("What is your return
 #: policy?", "Is there a cancellation fee?", "How do exchanges work?").
 RULES_QUESTION = re.compile(
@@ -152,6 +156,8 @@ PARTIAL_CANCEL = (
     "can be swapped for another option of the same product, and once it is delivered they "
     "can be returned"
 )
+#: The question that follows it: a yes to it asks for the whole order to be cancelled.
+WHOLE_ORDER_QUESTION = "reply if you would like to cancel the whole order"
 
 
 #: A sentence that only thanks or closes ("Thanks a lot!", "Everything is fine now.",
@@ -215,8 +221,12 @@ def replacement_of_damaged(text: str) -> bool:
 
 
 def part_of_order(text: str) -> bool:
-    """The customer asks for part of an order to go, the rest kept."""
-    return bool(_PART_OF_ORDER.search(text))
+    """The customer asks for part of an order to go, the rest kept; unless they ask for the
+    whole order after that ("cancel just the headphones" ... "then cancel the whole order")."""
+    parts = list(_PART_OF_ORDER.finditer(text))
+    if not parts:
+        return False
+    return not _WHOLE_ORDER.search(text, parts[-1].end())
 
 
 def removes_items(text: str) -> bool:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from bpa.models import Extraction
 from connectors.schemas import Address
 from flows.customer_service import claims
-from flows.customer_service.clauses import sentences, split_by_action
+from flows.customer_service.clauses import kind_of, sentences, split_by_action
 
 __all__ = [
     "MessageEntities",
@@ -136,6 +136,14 @@ _REFERENCE = re.compile(
     # set aside: "I meant #W4219264, not #W6729841"
     r"|\bnot (?:order )?#?W\d{7}"
 )
+#: An order named to correct the one named before: "Oh sorry, I meant the other one,
+#: #W3169501", "wrong number, it's #W3169501", "I meant order #W3169501".
+_CORRECTED_ORDER = re.compile(
+    r"^\W*(?:(?:oh|oops|sorry|no|actually|wait|my\s+bad|apologies)\W+)*"
+    r"(?:(?:i\s+)?meant|(?:that\s+was\s+the\s+)?wrong\s+(?:order\s+)?(?:number|order|one)\W+"
+    r"(?:it'?s|it\s+is|the\s+right\s+one\s+is|should\s+be)|it\s+should\s+(?:be|have\s+been))\b",
+    re.IGNORECASE,
+)
 #: "the same order", "that one": a request split off another is about the same order(s).
 _SAME_ORDER = re.compile(r"\b(same order|that order|this order|the same one)\b", re.I)
 
@@ -244,6 +252,13 @@ def split_requests(text: str) -> list[RequestSpan]:
     for sentence in sentences(text):
         referenced = order_ids_in(" ".join(_REFERENCE.findall(sentence)))
         targets = [i for i in order_ids_in(sentence) if i not in referenced]
+        if spans and targets and _CORRECTED_ORDER.match(sentence) and kind_of(sentence) is None:
+            # "Oh sorry, I meant the other one, #W3169501": the same request, about this order
+            last = spans[-1]
+            last.text = f"{last.text} {sentence}"
+            last.reference_order_ids += [i for i in last.order_ids if i not in targets]
+            last.order_ids = targets
+            continue
         if spans and targets and targets == spans[-1].order_ids:
             targets = []  # more about the same order(s): the same request
         if targets or not spans:

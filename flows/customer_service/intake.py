@@ -18,6 +18,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz.distance import OSA
+
 from bpa.documents import DocumentStore
 from flows.customer_service.entities import order_ids_in
 from flows.customer_service.identity import email_verdict
@@ -160,8 +162,100 @@ def _canonical(m: re.Match[str]) -> str:
 
 
 def canonical_order_numbers(text: str) -> str:
-    """The text with order numbers written the store's way ("#W5875596")."""
-    return _LOOSE_ORDER.sub(_canonical, text)
+    """The text with order numbers written the store's way ("#W5875596"), and the words
+    that say what is to be done spelt right ("cancle" is "cancel", see `_respelt`)."""
+    return _WORD.sub(_respelt, _LOOSE_ORDER.sub(_canonical, text))
+
+
+#: The words a request turns on, which a typo must not hide: "pls cancle my pendng order,
+#: i orderd it by mistak".
+_KEY_WORDS = [
+    "cancel",
+    "cancelled",
+    "return",
+    "returned",
+    "exchange",
+    "refund",
+    "refunded",
+    "mistake",
+    "address",
+    "pending",
+    "ordered",
+    "delivered",
+    "received",
+    "replace",
+    "modify",
+    "shipped",
+    "package",
+    "damaged",
+    "broken",
+]
+#: Real words one keystroke from a key word, and a key word's own forms.
+_NOT_TYPOS = frozenset(
+    [
+        "cancer",
+        "canceled",
+        "cancels",
+        "returns",
+        "refunds",
+        "exchanged",
+        "exchanges",
+        "mistakes",
+        "mistaken",
+        "addresses",
+        "addressed",
+        "orderer",
+        "receiver",
+        "receives",
+        "replaced",
+        "replaces",
+        "modified",
+        "shipper",
+        "packages",
+        "packaged",
+        "rerun",
+        "broke",
+        "broker",
+        "brokers",
+        "damages",
+        "spending",
+        "sending",
+        "bending",
+        "lending",
+        "tending",
+        "mending",
+        "vending",
+        "skipped",
+        "whipped",
+        "chipped",
+        "shopped",
+        "slipped",
+        "snipped",
+        "flipped",
+        "shipper",
+    ]
+)
+#: A word on its own, not part of an e-mail address, a web address or an id.
+_WORD = re.compile(r"(?<![\w@./_-])[A-Za-z]{5,12}(?![\w@/_-]|\.\w)")
+
+
+def _respelt(m: re.Match[str]) -> str:
+    word = m.group(0)
+    lower = word.casefold()
+    if lower in _NOT_TYPOS or lower in _KEY_WORDS:
+        return word
+    close = [
+        k
+        for k in _KEY_WORDS
+        if abs(len(k) - len(lower)) <= 1
+        and OSA.distance(k, lower) == 1
+        # another form of the word, not a typo: "receive" / "received", "damages"
+        and not (k[:-1] == lower and k[-1] in "ds")
+        and not (lower[:-1] == k and lower[-1] in "dsr")
+    ]
+    if len(close) != 1:
+        return word
+    return close[0].capitalize() if word[0].isupper() else close[0]
 
 
 def own_words(body: str) -> str:

@@ -186,6 +186,43 @@ def _fresh_values(item: OrderItem, product: CatalogueProduct) -> set[str]:
     }
 
 
+#: An option the customer leaves to us: "the color doesn't matter", "any colour",
+#: "whatever size", "I don't mind the color".
+_FREE = re.compile(
+    r"\b(?:the\s+)?(?P<a>[a-z]+)\s+(?:(?:really\s+)?(?:doesn'?t|does\s+not|don'?t)\s+matter"
+    r"|is\s+not\s+important|isn'?t\s+important)\b"
+    r"|\b(?:any|whatever|whichever)\s+(?P<b>[a-z]+)\b"
+    r"|\bdon'?t\s+(?:mind|care\s+about)\s+(?:the\s+)?(?P<c>[a-z]+)\b",
+    re.IGNORECASE,
+)
+
+
+def free_keys(text: str, product: CatalogueProduct) -> set[str]:
+    """The product's option keys the customer says they do not mind ("colour" is "color")."""
+    keys = {k.casefold(): k for v in product.variants for k in v.options}
+    free = set()
+    for m in _FREE.finditer(text):
+        word = (m["a"] or m["b"] or m["c"]).casefold().replace("colour", "color")
+        if word in keys:
+            free.add(keys[word])
+    return free
+
+
+def alternatives(
+    text: str, item: OrderItem, product: CatalogueProduct, limit: int = 8
+) -> list[ProductVariant]:
+    """The variants in stock to offer when the one asked for is not: those with most of the
+    values the text names first, then those changing least of the item."""
+
+    def rank(variant: ProductVariant) -> tuple[int, int]:
+        named = sum(has_value(v, text) for v in variant.options.values())
+        changed = sum(item.options.get(k) != v for k, v in variant.options.items())
+        return (-named, changed)
+
+    offered = [v for v in product.variants if v.available and v.item_id != item.item_id]
+    return sorted(offered, key=rank)[:limit]
+
+
 @dataclass(frozen=True)
 class VariantChoice:
     variant: ProductVariant | None
@@ -217,7 +254,7 @@ def choose_variant(
         same = product.variant(item.item_id)
         if same is not None and same.available:
             return VariantChoice(same)
-    wished = {w.key for w in wishes}
+    wished = {w.key for w in wishes} | free_keys(part, product)
     #: "whichever is cheapest": the customer lets the price decide what else changes.
     any_change = any(w.key is None and w.extreme and w.direction < 0 for w in wishes)
     scored: list[tuple[int, ProductVariant]] = []

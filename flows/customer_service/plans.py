@@ -22,6 +22,7 @@ from flows.customer_service._planning import (
     category,
     make_plan,
     mentions_items,
+    method_words,
     paid,
     payment_method,
     targets,
@@ -120,14 +121,15 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             + ("; a delivered order's items can be returned instead" if delivered else ""),
             order_ids=[o.id for o in orders],
         )
-    if cues.part_of_order(ctx.text) and any(mentions_items(ctx.text, o) for o in orders):
+    partial = cues.part_of_order(ctx.text) and not ctx.whole_order
+    if partial and any(mentions_items(ctx.text, o) for o in orders):
         # no partial cancellation: say so, and let the customer decide on the whole order
         return make_plan(
             ctx,
             intent,
             "clarify",
             "partial_cancel",
-            f"{cues.PARTIAL_CANCEL}; reply if you would like to cancel the whole order",
+            f"{cues.PARTIAL_CANCEL}; {cues.WHOLE_ORDER_QUESTION}",
             order_ids=[o.id for o in orders],
         )
     if reason is None:
@@ -190,14 +192,15 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
     order = orders[0]
     if order.status == "pending":  # not shipped: the way to get the money back is cancelling
         picked = pick_items(ctx.text, order.items, all_items=wants_all_items(ctx.text)).items
-        if picked and len(picked) < len(order.items):  # some items only: no such thing
+        if picked and len(picked) < len(order.items) and not ctx.whole_order:
+            # some items only: no such thing
             return make_plan(
                 ctx,
                 intent,
                 "clarify",
                 "partial_cancel",
                 f"this order has not shipped yet, so nothing in it can be returned; "
-                f"{cues.PARTIAL_CANCEL}; reply if you would like to cancel the whole order",
+                f"{cues.PARTIAL_CANCEL}; {cues.WHOLE_ORDER_QUESTION}",
                 order_ids=[order.id],
             )
         plan = _cancel(replace(ctx, orders=[order]), intent)
@@ -263,14 +266,17 @@ def _return_action(
             intent,
             "clarify",
             problem or "payment_method",
-            "refunds go to the original payment method or to a gift card",
+            "refunds go to the original payment method"
+            + (f", {method_words(ctx.customer, order.paid_with)}," if order.paid_with else "")
+            + " or to a gift card; which should it be?",
         )
     refund = sum((i.price for i in items), ZERO)
     planned = action(
         "return_items",
         order.id,
         {"order_id": order.id, "item_ids": [i.item_id for i in items], "payment_method_id": method},
-        f"return {', '.join(i.name for i in items)} from order {order.id}, refund to {method}",
+        f"return {', '.join(i.name for i in items)} from order {order.id}, "
+        f"refund to {method_words(ctx.customer, method)}",
         refund=refund,
     )
     return planned, named, guessed

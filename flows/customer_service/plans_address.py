@@ -21,7 +21,12 @@ from flows.customer_service.schemas import RequestPlan
 __all__ = ["change_address"]
 
 #: The customer's own (default) address rather than where an order goes.
-_ACCOUNT = re.compile(r"\b(?:default|account|profile|on file|billing)\b", re.IGNORECASE)
+_ACCOUNT = re.compile(
+    r"\b(?:default|profile|on file|billing)\b|\baccount(?:'s)?\s+(?:address|details)\b|"
+    # "update it on my account", not "the order on my account"
+    r"\b(?:address|it|this|that)\s+(?:on|in|for)\s+my\s+account\b|\bmy\s+account\s+address\b",
+    re.IGNORECASE,
+)
 #: A move ("I moved", "my address has changed"): the account's address ("so future orders
 #: ship there") unless the message asks for orders already placed ...
 _MOVED = re.compile(
@@ -34,6 +39,13 @@ _EXISTING_ORDERS = re.compile(
     r"\b(?:pending|open|current|existing|unshipped)\s+orders?\b|\borders?\s+(?:that|which)\b|"
     r"\b(?:have|has)n'?t\s+(?:yet\s+)?(?:been\s+)?shipped|\bnot\s+(?:yet\s+)?(?:been\s+)?shipped|"
     r"#W\d",
+    re.IGNORECASE,
+)
+#: The account's address named as such, beside orders: "my address on file", "my default
+#: address" ("update my address on file and send my pending order there too": both).
+_ACCOUNT_ADDRESS = re.compile(
+    r"\b(?:default|account|profile)\s+(?:shipping\s+)?address\b|"
+    r"\baddress\s+(?:on\s+(?:file|my\s+(?:account|profile))|in\s+my\s+(?:account|profile))\b",
     re.IGNORECASE,
 )
 _ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
@@ -78,8 +90,12 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         )
     fields = address.model_dump()
     inferred = False
-    account = _ACCOUNT.search(ctx.text) or (
-        _MOVED.search(ctx.text) and not _EXISTING_ORDERS.search(ctx.text)
+    default_too = bool(_ACCOUNT_ADDRESS.search(ctx.text)) and bool(
+        ctx.orders or (_EXISTING_ORDERS.search(ctx.text) and _ORDER_WORDS.search(ctx.text))
+    )
+    account = not default_too and (
+        _ACCOUNT.search(ctx.text)
+        or (_MOVED.search(ctx.text) and not _EXISTING_ORDERS.search(ctx.text))
     )
     if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not account:
         # an order meant (a move's message too, when it asks for orders already placed)
@@ -87,6 +103,12 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should go to this address?")
         ctx = replace(ctx, orders=orders)
+    default = action(
+        "update_customer_address",
+        None,
+        {"customer_id": ctx.customer.id, "address": fields},
+        f"change your default address to {address.one_line()}",
+    )
     if not ctx.orders:
         return make_plan(
             ctx,
@@ -94,17 +116,10 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
             "confirm",
             "update_default_address",
             "your address can be updated",
-            actions=[
-                action(
-                    "update_customer_address",
-                    None,
-                    {"customer_id": ctx.customer.id, "address": fields},
-                    f"change your default address to {address.one_line()}",
-                )
-            ],
+            actions=[default],
             order_ids=[],
         )
-    actions = []
+    actions = [default] if default_too else []
     for order in ctx.orders:
         actions.append(
             action(

@@ -20,6 +20,7 @@ from flows.customer_service._planning import (
     clarify,
     make_plan,
     mentions_items,
+    method_words,
     new_method_by_words,
     targets,
     which_order,
@@ -167,13 +168,14 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
     if not named:  # in words: "to my PayPal", "with my gift card"
         of_kind, kind = new_method_by_words(ctx)
         if kind is not None and len(of_kind) != 1:
-            mine = ", ".join(own) or "none"
+            mine = "; ".join(method_words(ctx.customer, m) for m in own) or "none"
             return clarify(
                 ctx,
                 intent,
                 "which_payment_method",
-                f"which of your payment methods should it be? ({kind.replace('_', ' ')}: "
-                f"{', '.join(of_kind) or 'none on your account'}; yours: {mine})",
+                f"which of your payment methods should it be? "
+                f"({'none of them is a ' + kind.replace('_', ' ') + '; ' if not of_kind else ''}"
+                f"yours: {mine})",
             )
         named = of_kind
     inferred = False
@@ -209,7 +211,7 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
                 "modify_order_payment",
                 order.id,
                 {"order_id": order.id, "payment_method_id": new.id},
-                f"pay order {order.id} with {new.id}",
+                f"pay order {order.id} with {method_words(ctx.customer, new.id)}",
             )
         )
     if not actions:

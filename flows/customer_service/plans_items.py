@@ -12,6 +12,7 @@ from flows.customer_service._planning import (
     Context,
     action,
     clarify,
+    method_words,
     payment_method,
     targets,
 )
@@ -36,15 +37,24 @@ def _new_items(
         choice = matching.choose_variant(ctx.text, item, product, [i.name for i in items])
         if choice.variant is None:
             fitting = choice.problem in ("ambiguous", "other_changes_needed")
-            offered = choice.candidates if fitting else product.variants
+            offered = (
+                [v for v in choice.candidates if v.available]
+                if fitting
+                else matching.alternatives(ctx.text, item, product)
+            )
             return clarify(
                 ctx,
                 intent,
                 f"option_{choice.problem}",
-                f"please tell us which {item.name} option you would like",
+                f"please tell us which {item.name} option you would like"
+                + (
+                    " (the one asked for is not available)"
+                    if choice.problem == "unavailable"
+                    else ""
+                ),
                 order,
                 item=item.name,
-                options=[v.options for v in offered if v.available][:8],
+                options=[v.options for v in offered][:8],
             )
         new_ids.append(choice.variant.item_id)
         difference += choice.variant.price - item.price
@@ -95,7 +105,7 @@ def items_action(
     }
     summary = (
         f"{verb} {'; '.join(changes)} in order {order.id} "
-        f"(price difference {difference}, via {method})"
+        f"(price difference {difference}, via {method_words(ctx.customer, method)})"
     )
     return action(name, order.id, request, summary, refund=max(ZERO, -difference)), named
 

@@ -221,6 +221,7 @@ def _planned(span: RequestSpan, intent: str, s: Situation) -> RequestPlan:
         orders=[s.orders[oid] for oid in span.order_ids if oid in s.orders],
         customer_orders=s.customer_orders,
         products=s.products,
+        whole_order=s.confirmed and cues.WHOLE_ORDER_QUESTION in (s.shown or ""),
     )
     return plans.plan(intent, context)
 

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from connectors.schemas import Address, CatalogueProduct, Customer, Order, OrderItem
-from flows.customer_service._planning import ZERO, action, paid
+from flows.customer_service._planning import ZERO, action, method_words, paid
 from flows.customer_service.entities import CancelReason
 from flows.customer_service.intents import Intent
 from flows.customer_service.schemas import PlannedAction, RequestPlan
@@ -229,7 +229,8 @@ def _return(proposed: ProposedAction, order: Order, scope: Scope) -> PlannedActi
         "return_items",
         order.id,
         {"order_id": order.id, "item_ids": [i.item_id for i in items], "payment_method_id": method},
-        f"return {', '.join(i.name for i in items)} from order {order.id}, refund to {method}",
+        f"return {', '.join(i.name for i in items)} from order {order.id}, "
+        f"refund to {method_words(scope.customer, method)}",
         refund=refund,
     )
 
@@ -269,7 +270,7 @@ def _item_change(proposed: ProposedAction, order: Order, scope: Scope) -> Planne
     }
     summary = (
         f"{verb} {', '.join(i.name for i in items)} in order {order.id} "
-        f"(price difference {difference}, via {method})"
+        f"(price difference {difference}, via {method_words(scope.customer, method)})"
     )
     return action(proposed.kind, order.id, request, summary, refund=max(ZERO, -difference))
 
@@ -289,5 +290,5 @@ def _payment_change(proposed: ProposedAction, order: Order, scope: Scope) -> Pla
         "modify_order_payment",
         order.id,
         {"order_id": order.id, "payment_method_id": new.id},
-        f"pay order {order.id} with {new.id}",
+        f"pay order {order.id} with {method_words(scope.customer, new.id)}",
     )

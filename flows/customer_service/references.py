@@ -17,8 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from connectors.schemas import Address, Customer, Order
-from flows.customer_service.matching import mentions
+from connectors.schemas import Address, Customer, Order, OrderItem
+from flows.customer_service.matching import has_value, mentions
 
 __all__ = ["Found", "address_reference", "asks_pending", "describe", "find_orders"]
 
@@ -79,10 +79,24 @@ class Found:
     how: str = ""
 
 
-def describe(order: Order) -> str:
-    """An order as a customer recognises it, for a question: '#W… (pending: Laptop, Mouse)'."""
-    names = ", ".join(dict.fromkeys(i.name for i in order.items))
+def describe(order: Order, detailed: frozenset[str] = frozenset()) -> str:
+    """An order as a customer recognises it, for a question: '#W… (pending: Laptop, Mouse)';
+    the products in `detailed` (ids) with their options, to tell apart orders that both
+    hold one: 'Tea Kettle (material glass, capacity 1L)'."""
+
+    def words(item: OrderItem) -> str:
+        if item.product_id not in detailed or not item.options:
+            return item.name
+        return f"{item.name} ({', '.join(f'{k} {v}' for k, v in item.options.items())})"
+
+    names = ", ".join(dict.fromkeys(words(i) for i in order.items))
     return f"{order.id} ({order.status}: {names})"
+
+
+def shared_products(orders: Sequence[Order]) -> frozenset[str]:
+    """Ids of the products that more than one of `orders` holds."""
+    held = [{i.product_id for i in o.items} for o in orders]
+    return frozenset(p for p in set().union(*held) if sum(p in h for h in held) > 1)
 
 
 def _by_recency(text: str, orders: list[Order]) -> list[Order]:
@@ -163,7 +177,34 @@ def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
         return orders, False
     holding = [{o.id for o in orders if any(i.product_id == pid for i in o.items)} for pid in named]
     every = [o for o in orders if all(o.id in ids for ids in holding)]
-    return every or [o for o in orders if any(o.id in ids for ids in holding)], True
+    found = every or [o for o in orders if any(o.id in ids for ids in holding)]
+    return _by_options(text, found, set(named)), True
+
+
+def _by_options(text: str, orders: list[Order], products: set[str]) -> list[Order]:
+    """Of several orders holding a named product, the one whose item has the most of the
+    option values the text names ("the stainless steel one for gas stoves, not the glass
+    one"); all of them when none or several stand out. Values set aside after "not" count
+    for nothing."""
+    if len(orders) < 2:
+        return orders
+    kept = _NOT_ORDER.sub(" ", text)
+
+    def named_values(order: Order) -> int:
+        return max(
+            (
+                sum(has_value(v, kept) for v in i.options.values())
+                for i in order.items
+                if i.product_id in products
+            ),
+            default=0,
+        )
+
+    counts = [named_values(o) for o in orders]
+    best = max(counts)
+    if best == 0 or counts.count(best) > 1:
+        return orders
+    return [orders[counts.index(best)]]
 
 
 def find_orders(text: str, orders: Sequence[Order], statuses: set[str] | None = None) -> Found:

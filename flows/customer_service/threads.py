@@ -303,7 +303,9 @@ def _after(
         text=text,
         problems=problems,
         language=language,
-        confirmed=decision.outcome == "confirm" and is_confirmation(said),
+        # a yes to a proposal, or to a question such as "cancel the whole order?"; it acts
+        # only on writes our reply listed (policy.listed)
+        confirmed=decision.outcome in ("confirm", "clarify") and is_confirmation(said),
         thread_end=None,
     )
     return update

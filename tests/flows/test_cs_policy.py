@@ -17,6 +17,7 @@ from connectors.schemas import (
     PaymentTransaction,
     ProductVariant,
 )
+from flows.customer_service import cues
 from flows.customer_service.entities import parse_message
 from flows.customer_service.policy import Situation, decide, follow_up_plan, hand_over
 
@@ -477,10 +478,84 @@ def test_a_payment_change_names_the_method_in_words(text: str, method: str) -> N
     assert change.request == {"order_id": "#W0000001", "payment_method_id": method}
 
 
+#: Anna with a second credit card (her Visa paid for her pending order).
+TWO_CARDS = ANNA.model_copy(
+    update={
+        "payment_methods": [
+            *ANNA.payment_methods,
+            PaymentMethod(
+                id="credit_card_4444444", source="credit_card", brand="mastercard", last_four="4444"
+            ),
+        ]
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could I switch the payment for #W0000001 from PayPal to my Mastercard?",
+        "Please pay #W0000001 with my credit card ending in 4444.",
+        "Use my Mastercard for #W0000001, not the Visa.",
+    ],
+)
+def test_a_card_is_picked_by_its_brand_or_last_four_digits(text: str) -> None:
+    d = decide(situation(text, "payment", customer=TWO_CARDS))
+    [change] = d.actions or d.requests[0].actions
+    assert change.request["payment_method_id"] == "credit_card_4444444"
+    assert "Mastercard ending in 4444 (credit_card_4444444)" in change.summary  # words and id
+
+
+def test_two_cards_not_told_apart_are_asked_about_in_words() -> None:
+    d = decide(
+        situation("Please pay #W0000001 with my credit card.", "payment", customer=TWO_CARDS)
+    )
+    assert (d.outcome, d.reason) == ("clarify", "which_payment_method")
+    question = d.requests[0].explanation
+    assert "Mastercard ending in 4444 (credit_card_4444444)" in question
+    assert "Visa ending in 1111 (credit_card_1111111)" in question
+
+
+def test_a_refund_to_a_method_it_may_not_go_to_asks_which_allowed_one() -> None:
+    first = (
+        "I want to return the lamp from #W0000002. Please send the refund to my PayPal account, "
+        "I don't use that visa anymore."
+    )
+    d = decide(situation(first, "return"))
+    assert (d.outcome, d.reason, d.actions) == ("clarify", "refund_method_not_allowed", [])
+    assert "Visa ending in 1111 (credit_card_1111111)" in d.requests[0].explanation
+    d = decide(situation(f"{first}\n\nOK, then put it on my gift card please.", "return"))
+    [back] = d.actions or d.requests[0].actions
+    assert back.request["payment_method_id"] == "gift_card_2222222"
+
+
 def test_part_of_an_order_is_not_cancelled_as_the_whole_of_it() -> None:
     text = "Cancel just the shirt in #W0000001 and keep the rest, I ordered it by mistake."
     d = decide(situation(text, "cancel"))
     assert (d.outcome, d.reason, d.actions) == ("clarify", "partial_cancel", [])
+
+
+def test_the_whole_order_asked_for_after_part_of_it_is_proposed_for_cancelling() -> None:
+    first = "Cancel just the shirt in #W0000001 and keep the rest, I ordered it by mistake."
+    asked = decide(situation(first, "cancel"))
+    question = asked.requests[0].explanation
+    assert cues.WHOLE_ORDER_QUESTION in question
+    # in so many words, in a later answer: an explicit request (its reason given before)
+    d = decide(situation(f"{first}\n\nOk, then cancel the whole order please.", "cancel"))
+    assert (d.reason, [a.action for a in d.requests[0].actions]) == (
+        "cancel_pending",
+        ["cancel_order"],
+    )
+    # or a yes to our question: proposed for a yes of its own, not done
+    for shown in (question, None):
+        d = decide(situation(first, "cancel", confirmed=True, shown=shown))
+        expected = ("confirm", "cancel_pending") if shown else ("clarify", "partial_cancel")
+        assert (d.outcome, d.reason) == expected
+    # a whole order named before the part taken out is still part of it
+    d = decide(
+        situation("Cancel the whole order #W0000001 except the shirt, keep the rest.", "cancel")
+    )
+    assert d.reason == "partial_cancel"
 
 
 @pytest.mark.parametrize(
@@ -499,6 +574,28 @@ def test_a_move_changes_the_orders_it_names_or_else_the_account(
     d = decide(situation(text, "address_change"))
     assert d.outcome == "confirm"
     assert [(a.action, a.request.get("order_id")) for a in d.requests[0].actions] == kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I moved to 5 Oak Ave, Austin, TX 78702. Please update my address on file and also "
+        "send my order that hasn't shipped yet to the new place.",
+        "Change my default address to 5 Oak Ave, Austin, TX 78702, and the address of "
+        "#W0000001 too.",
+    ],
+)
+def test_the_account_address_and_an_orders_asked_for_together_are_both_changed(text: str) -> None:
+    d = decide(situation(text, "address_change"))
+    assert [(a.action, a.request.get("order_id")) for a in d.requests[0].actions] == [
+        ("update_customer_address", None),
+        ("modify_order_address", "#W0000001"),
+    ]
+    # the order on the account is not the account's address
+    d = decide(
+        situation("Ship the order on my account to 5 Oak Ave, Austin, TX 78702.", "address_change")
+    )
+    assert [a.action for a in d.requests[0].actions] == ["modify_order_address"]
 
 
 @pytest.mark.parametrize(

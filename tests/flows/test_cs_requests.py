@@ -224,6 +224,20 @@ def test_two_requests_in_one_sentence_each_keep_their_own_order() -> None:
     assert [s.order_ids for s in both] == [["#W3176007", "#W1335809"], []]
 
 
+def test_an_order_named_to_correct_the_one_before_takes_its_place_in_the_request() -> None:
+    first = "Hi, please cancel my pending order #W6908222, I don't need it anymore."
+    for answer in (
+        "Oh sorry, I meant the other one, #W3169501 - the one with the air purifier.",
+        "Sorry, wrong order number. It should be #W3169501.",
+    ):
+        [span] = split_requests(f"{first}\n\n{answer}")
+        assert (span.order_ids, span.reference_order_ids) == (["#W3169501"], ["#W6908222"])
+        assert span.text.startswith("Hi, please cancel")
+    # a sentence with its own request is a request of its own
+    spans = split_requests(f"{first} I meant to also return the lamp from #W3169501.")
+    assert [s.order_ids for s in spans] == [["#W6908222"], ["#W3169501"]]
+
+
 async def test_a_rules_question_from_a_customer_still_deciding_gets_the_rules(
     settings: Settings,
 ) -> None:
@@ -277,6 +291,17 @@ def test_an_answer_that_takes_the_request_back_withdraws_it() -> None:
     assert not withdrawn("Return the lamp, I don't like it. Keep the charger.")
 
 
+def test_a_later_dont_on_what_was_asked_before_withdraws_it() -> None:
+    first = "hey, can you cancel my desk lamp order?"
+    assert withdrawn(f"{first}\n\nActually no, don't cancel it. I'll keep the lamp.")
+    assert withdrawn("return the keyboard please\n\nNot shipped yet? Then leave it, I'll wait.")
+    # something else asked for after it, or a different verb: not taken back
+    assert not withdrawn("Don't cancel it, just change the address to 1 Main St")
+    assert not withdrawn("cancel the order, don't return it")
+    assert not withdrawn("Please return the lamp, but don't refund it to my old card")
+    assert not withdrawn("Cancel order #W1234567. Don't change anything else.")
+
+
 def test_the_address_asked_for_is_the_corrected_one_not_the_old_one() -> None:
     first = "change the delivery address of my kettle order to 1402 Maple Ave, Dallas, TX 75201"
     corrected = f"{first}\n\nsorry, wrong number. It should be 1420 Maple Ave, Dallas, TX 75201"
@@ -304,3 +329,17 @@ def test_a_status_question_after_an_address_change_is_a_request_of_its_own() -> 
     spans = split_requests(text)
     assert [kind_of(s.text) for s in spans] == ["change", "status"]
     assert "grill" in spans[1].text and "grill" not in spans[0].text
+
+
+def test_typos_in_the_words_a_request_turns_on_are_read_through() -> None:
+    from flows.customer_service.intake import canonical_order_numbers as canonical
+
+    assert canonical("hi pls cancle my pendng order 6023202, i orderd it by mistak") == (
+        "hi pls cancel my pending order #W6023202, i ordered it by mistake"
+    )
+    assert canonical("Retrun the lamp, I recieved it brokn.") == (
+        "Return the lamp, I received it broken."
+    )
+    # real words next to them, and addresses, stay as written
+    kept = "I am sending my older package, my cancer treatment; write to retrun@x.com"
+    assert canonical(kept) == kept

@@ -461,3 +461,64 @@ def test_of_options_that_fit_equally_the_only_one_in_stock_is_proposed() -> None
     )
     tied = choose_variant("swap the wall clock for the 14 inches one in black", item, both)
     assert (tied.variant, tied.problem) == (None, "ambiguous")
+
+
+HELMET = _product(
+    "p_helmet",
+    "Cycling Helmet",
+    ("helmet_m_blue_high", {"size": "M", "color": "blue", "ventilation": "high"}, "219.88", True),
+    ("helmet_l_blue_high", {"size": "L", "color": "blue", "ventilation": "high"}, "210.00", False),
+    ("helmet_l_black_high", {"size": "L", "color": "black", "ventilation": "high"}, "196.89", True),
+    ("helmet_l_white_med", {"size": "L", "color": "white", "ventilation": "medium"}, "196.0", True),
+    ("helmet_s_red_low", {"size": "S", "color": "red", "ventilation": "low"}, "180.00", True),
+)
+
+
+def test_an_option_the_customer_does_not_mind_may_change() -> None:
+    from flows.customer_service.matching import choose_variant, free_keys
+
+    item = _item(HELMET, "helmet_m_blue_high")
+    text = "Can I exchange the cycling helmet for a size L? Keep the high ventilation."
+    strict = choose_variant(text, item, HELMET)
+    assert strict.problem == "unavailable"  # the blue one; black is not asked for
+    for free in ("the color doesn't matter", "any colour is fine", "I don't mind the color"):
+        assert free_keys(free, HELMET) == {"color"}
+        found = choose_variant(f"{text} {free}.", item, HELMET)
+        assert found.variant is not None and found.variant.item_id == "helmet_l_black_high"
+    assert free_keys("the size really does not matter, any questions?", HELMET) == {"size"}
+
+
+def test_when_the_option_asked_for_is_out_of_stock_the_nearest_ones_are_offered() -> None:
+    from flows.customer_service.matching import alternatives
+
+    item = _item(HELMET, "helmet_m_blue_high")
+    offered = alternatives("a size L with high ventilation please", item, HELMET)
+    assert [v.item_id for v in offered] == [
+        "helmet_l_black_high",  # both values asked for
+        "helmet_l_white_med",  # one of them
+        "helmet_s_red_low",
+    ]
+
+
+def test_two_orders_with_the_same_product_are_told_apart_by_its_options() -> None:
+    from flows.customer_service.references import describe, find_orders, shared_products
+
+    kettles = _product(
+        "p_kettle2",
+        "Tea Kettle",
+        ("kettle_glass", {"material": "glass", "stovetop": "induction"}, "80.00", True),
+        ("kettle_steel", {"material": "stainless steel", "stovetop": "gas"}, "90.00", True),
+    )
+    glass = _order("#W2000001", "delivered", _item(kettles, "kettle_glass"))
+    steel = _order(
+        "#W2000002", "delivered", _item(kettles, "kettle_steel"), _item(LAMP, "lamp_black")
+    )
+    orders = [glass, steel]
+    # the question shows what tells them apart
+    assert describe(steel, shared_products(orders)) == (
+        "#W2000002 (delivered: Tea Kettle (material stainless steel, stovetop gas), Desk Lamp)"
+    )
+    answer = "return the tea kettle. The stainless steel one for gas stoves, not the glass ones."
+    assert find_orders(answer, orders, {"delivered"}).orders == [steel]
+    # nothing that tells them apart: still a question
+    assert find_orders("return the tea kettle", orders, {"delivered"}).candidates == orders
