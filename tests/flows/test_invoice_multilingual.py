@@ -213,3 +213,53 @@ def test_the_balance_after_a_payment_is_not_the_total() -> None:
     # With nothing paid, the amount due is the total, and a rounding is not a payment.
     unpaid = "Acme Plumbing LLC\nSUBTOTAL $204.50\nTAX $16.87\nTOTAL $221.37\nAMOUNT DUE $221.35\n"
     assert parse_invoice(unpaid).value.total == Decimal("221.35")
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("Uw inkoopnummer:", "IO-317720"),
+        ("Pedido cliente:", "RIL-0602"),
+        ("V/ Requisição:", "REQ-5521"),
+        ("Numer zamówienia nabywcy:", "LO/IT/2025/019"),
+    ],
+)
+def test_the_buyers_own_purchase_reference_is_the_po_number(label: str, value: str) -> None:
+    text = f"ACME GmbH\nRechnung Nr. 1234\n{label} {value}\nGesamtbetrag 100,00 EUR\n"
+    assert parse_invoice(text).value.po_number == value
+
+
+def test_a_dotted_nif_labels_the_sellers_tax_id_not_the_buyers() -> None:
+    text = (
+        "SUMINISTROS EBRO, S.L.\nCalle E 17, 50016 Zaragoza\nN.I.F.: B-50827146\n\n"
+        "Nº factura: 2025/0412          Cliente:\n"
+        "Fecha: 15/04/2025              Metálicos del Jalón, S.A.\n"
+        "                               NIF: A50388112\n"
+        "Base imponible 100,00\nIVA 21% 21,00\nTotal factura 121,00 EUR\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "B50827146"
+
+
+@pytest.mark.parametrize(
+    ("terms", "due"),
+    [
+        # the early-payment discount's days are not the term
+        (
+            "Zahlbar innerhalb von 8 Tagen abzüglich 2 % Skonto, "
+            "oder innerhalb von 30 Tagen netto.",
+            dt.date(2025, 6, 4),
+        ),
+        # a net amount is no "net 2" term
+        ("Net   2,309.00\nPayment within 14 days please.", dt.date(2025, 5, 19)),
+        ("Payable jusqu'au 4 juin 2025, net.", dt.date(2025, 6, 4)),
+    ],
+)
+def test_payment_terms_and_due_dates_said_in_a_sentence(terms: str, due: dt.date) -> None:
+    text = f"Huber KG\nRechnung Nr. 77\nRechnungsdatum: 05.05.2025\n{terms}\nGesamt 100,00 EUR\n"
+    value = parse_invoice(text).value
+    assert value.due_date == due
+
+
+def test_the_number_after_a_long_czech_title_is_the_invoice_number() -> None:
+    text = "Vltavské strojírny s.r.o.\nFAKTURA – DAŇOVÝ DOKLAD č. 2025-0341\nCelkem 100,00 Kč\n"
+    assert parse_invoice(text).value.invoice_number == "2025-0341"

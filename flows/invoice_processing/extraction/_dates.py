@@ -99,6 +99,7 @@ _DUE = re.compile(
     r"zahlbar\s+bis|zahlungsziel|zahlungsfrist|échéance|echeance|à\s+payer\s+avant|"
     r"vencimiento|límite\s+de\s+pago|scadenz[ae]|vervaldatum|vervaldag|uiterste\s+betaaldatum|"
     r"te\s+betalen\s+voor|vencimento|termin\s+p[łl]atno[śs]ci|bis\s+(?:zum|spätestens)|spätestens\s+(?:am|bis)|"
+    r"payable\s+jusqu'(?:au|à)|jusqu'au|"
     r"no\s+later\s+than|avant\s+le|antes\s+del|entro\s+il|"
     # sv "Förfallodatum", da "Forfaldsdato", no "Forfallsdato", "Betales senest", fi
     # "Eräpäivä", cs "Datum splatnosti"
@@ -155,7 +156,7 @@ _REFERENCE = re.compile(
 _TERMS = re.compile(
     r"(?:net|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
     r"dentro\s+de|entro|plazo\s+de)\s+(\d{1,3})\s*(?:days|day|tagen|tage|jours|días|dias|"
-    r"giorni|dagen|hari)\b|\bnet\s?(\d{1,3})\b",
+    r"giorni|dagen|hari)\b|\bnet\s?(\d{1,3})\b(?![.,]\d)",
     re.IGNORECASE,
 )
 #: The same said another way: after a terms label ("Payment terms: 30 days", "Mode/Terms
@@ -169,6 +170,12 @@ _TERMS_MORE = re.compile(
     + r"\b|\b(\d{1,3})\s*"
     + _DAYS
     + r"\s+(?:net(?:to)?|netos?|netti)\b",
+    re.IGNORECASE,
+)
+#: A discount for early payment after its days ("8 Tagen abzüglich 2 % Skonto").
+_CASH_DISCOUNT = re.compile(
+    r"\b(?:abzüglich|abzgl|skonto|discount|escompte|sconto|descuento|desconto|korting|"
+    r"rabat\w*|less\s+\d)",
     re.IGNORECASE,
 )
 #: What else is promised within some days: a return, a delivery.
@@ -380,6 +387,8 @@ def payment_terms_days(doc: Document) -> int | None:
             m = pattern.search(line)
             if m and _NOT_PAYMENT.search(line[: m.start()][-40:]):
                 continue  # "Returns accepted within 30 days", "Delivery within 3 days"
+            if m and _CASH_DISCOUNT.search(line[m.end() :][:40]):
+                continue  # "within 8 days less 2 % Skonto": the discount's days, not the term
             if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
                 return int(days)
     return None

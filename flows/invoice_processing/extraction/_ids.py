@@ -37,6 +37,7 @@ _VAT = re.compile(
 )
 _TAX_LABEL = re.compile(
     r"(?:\b(?:vat|tva|btw|iva|mwst|ust|gst|gstin|hst|sst|tax|steuer|uid|tin|ein|abn|nif|cif|nipc|nip|"
+    r"n\.i\.f|c\.i\.f|"
     r"cvr|trn|rfc|"
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
     r"umsatzsteuer-?id\w*|contribuinte|"
@@ -94,7 +95,8 @@ _INVOICE_LABEL = re.compile(
 #: (380) 05.06.2018 Nr. 471102 vom ...", "Facture du 05/06/2018 n° F-12".
 _TITLE_NUMBER = re.compile(
     rf"^\W*(?:\w+\s+)?{_DOC_WORD}\b(?P<gap>.{{0,60}}?)"
-    r"(?<![\w-])(?:nr|no|n[°º]|n\.\s?[°º]|nummer|number|num[eé]ro|número|numer|#)(?![^\W\d_])\.?\s*[:#]?\s*",
+    r"(?<![\w-])(?:nr|no|n[°º]|n\.\s?[°º]|nummer|number|num[eé]ro|número|numer|#|č)(?![^\W\d_])\.?"
+    r"\s*[:#]?\s*",
     _I,
 )
 #: One cell of a header row: "N° de facture", "Invoice No.", "Kundennummer", "Date".
@@ -128,13 +130,17 @@ _PO_LABEL = re.compile(
     # "Beställningsnr", "Inköpsorder", no "Innkjøpsordre", fi "Tilausnumero", "Ostotilaus",
     # cs "Objednávka č."
     r"rekv(?:isition)?s?\.?|indkøbsordre|bestillings?|beställnings?|inköpsorder|"
-    r"innkjøpsordre|(?:osto)?tilaus|objednávk[ay])"
+    r"innkjøpsordre|(?:osto)?tilaus|objednávk[ay]|"
+    # the buyer's own reference for the purchase: "Pedido cliente", "V/ Requisição",
+    # "Requisition", nl "Uw inkoopnummer"
+    r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer)"
     rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
     # "Ihre Bestellung B-5531", "Your order 4711": no colon, but a value that holds a digit
     r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order)\s+(?=[A-Z]{0,4}-?\d)"
     r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
-    r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)[\s.:#]*",
+    r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)"
+    r"(?:\s+(?:nabywcy|klienta|client|du\s+client|del\s+cliente|do\s+cliente))?[\s.:#]*",
     _I,
 )
 _PO_LINE = re.compile(
@@ -261,7 +267,7 @@ def _validate_labelled(compact: str) -> bool:
 
 #: Labels that name a country's VAT number written without its country prefix.
 _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"\b(?:nif|cif|nipc)\b", _I), ("es", "pt")),
+    (re.compile(r"\b(?:nif|cif|nipc|n\.i\.f|c\.i\.f)\b", _I), ("es", "pt")),
     (re.compile(r"p\.?\s?iva|partita", _I), ("it",)),
     (re.compile(r"ust|umsatzsteuer", _I), ("de", "at")),
     (re.compile(r"\btva\b", _I), ("fr", "be", "lu")),

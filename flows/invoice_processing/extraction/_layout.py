@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from flows.invoice_processing.extraction._parties import party_heading
+from flows.invoice_processing.extraction._parties import ends_with_legal_form, party_heading
 
 __all__ = ["LayoutWord", "layout_text"]
 
@@ -102,16 +102,6 @@ def _lines(words: Sequence[LayoutWord]) -> list[list[_Segment]]:
     return lines
 
 
-#: A company's legal form closing a cell: the cell is a name ("Dupont & Fils SAS" over its
-#: address, beside the buyer's name), not a label.
-_LEGAL_FORM_END = re.compile(
-    r"\b(?:gmbh|mbh|ag|kg|ohg|ug|sarl|sas|sa|srl|spa|s\.?a\.?s?|s\.?a\.?r\.?l|s\.?r\.?l|s\.?p\.?a|"
-    r"s\.?l|ltd|limited|llc|inc|corp|plc|llp|b\.?v|n\.?v|bvba|sprl|oy|ab|a/s|aps|s\.r\.o|a\.s|"
-    r"d\.o\.o|lda|pty|pvt|bhd|e\.k|sp\.?\s*z\s*o\.?\s*o|sp\.?\s*j|sp\.?\s*k)\.?$",
-    re.IGNORECASE,
-)
-
-
 def _is_label(cell: _Segment) -> bool:
     text = cell.text.strip()
     return (
@@ -120,7 +110,7 @@ def _is_label(cell: _Segment) -> bool:
         and bool(_LETTERS.search(text))
         and bool(_LABEL_CELL.match(text))
         and len(text.split()) <= 6
-        and not _LEGAL_FORM_END.search(text.rstrip(" :"))
+        and not ends_with_legal_form(text)  # a name ("Dupont & Fils SAS"), not a label
     )
 
 

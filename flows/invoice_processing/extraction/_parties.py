@@ -116,10 +116,18 @@ _SUFFIXES = frozenset(_SUFFIX_WORDS.split())
 _STRONG_SUFFIX = re.compile(
     r"\b(?:gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|limited|llc|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
-    r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|"
-    r"sp\.\s*z\s*o\.o\.?|a\.\s?g\.)(?=\W|$)",
+    r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
+    r"sp\.?\s*z\s*o\.?\s*o\.?|sp\.?\s*[jk]\.?|a\.\s?g\.)(?=\W|$)",
     _I,
 )
+
+
+def ends_with_legal_form(text: str) -> bool:
+    """Whether `text` closes with a company's legal form ("Dupont & Fils SAS")."""
+    forms = list(_STRONG_SUFFIX.finditer(text))
+    return bool(forms) and not text[forms[-1].end() :].strip(" .:")
+
+
 _TITLE = re.compile(
     r"^\W*(?:(?:tax|simplified|official|cash|sales|proforma|pro-forma|commercial)\s+)*"
     r"(?:invoice|receipt|bill|rechnung|facture|factura|fattura|factuur|quittung|beleg|"
