@@ -263,3 +263,38 @@ def test_payment_terms_and_due_dates_said_in_a_sentence(terms: str, due: dt.date
 def test_the_number_after_a_long_czech_title_is_the_invoice_number() -> None:
     text = "Vltavské strojírny s.r.o.\nFAKTURA – DAŇOVÝ DOKLAD č. 2025-0341\nCelkem 100,00 Kč\n"
     assert parse_invoice(text).value.invoice_number == "2025-0341"
+
+
+def test_a_row_of_sum_headings_over_a_row_of_amounts_is_read_by_position() -> None:
+    text = (
+        "Norrlands Verktyg AB\nFaktura nr 2025-118\nFakturadatum 2025-04-02\n"
+        "Belopp exkl. moms      Moms %      Momsbelopp      Öresavrundning      ATT BETALA SEK\n"
+        "        20 114,00       25,00        5 028,50                0,50           25 143,00\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("20114.00"),
+        Decimal("5028.50"),
+        Decimal("25143.00"),
+    )
+    # amounts that do not add up are no such row
+    wrong = text.replace("5 028,50", "5 128,50")
+    assert parse_invoice(wrong).value.tax != Decimal("5128.50")
+
+
+def test_a_vat_table_with_a_rate_key_column_and_a_ruled_sum_row() -> None:
+    text = (
+        "Feinkost Brückner OHG\nRechnung Nr. 2025-0712\nRechnungsdatum 03.06.2025\n"
+        "USt-Schlüssel   Netto           USt-Satz   USt-Betrag      Brutto\n"
+        "A                  900,80       7 %           63,06      963,86\n"
+        "B                  451,40      19 %           85,77      537,17\n"
+        "               ----------                  ----------  ----------\n"
+        "Summe            1.352,20                     148,83    1.501,03\n"
+        "Zu zahlender Betrag: 1.501,03 EUR\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("1352.20"),
+        Decimal("148.83"),
+        Decimal("1501.03"),
+    )

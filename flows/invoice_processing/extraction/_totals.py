@@ -98,6 +98,7 @@ _TAX = re.compile(
     r"\b(?:vat|tax|gst|hst|pst|qst|tps|tvq|sst|mwst|ust|tva|iva|btw|igst|cgst|sgst|umsatzsteuer|"
     r"mehrwertsteuer|steuer|impuesto|imposta|taxe|steuerbetrag|(?:mwst|ust)-?betrag|"
     r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva|"
+    r"momsbel(?:opp|øb)|mva-?beløp|"
     # Swedish and Danish "Moms", Norwegian "MVA" / "Merverdiavgift", Finnish "ALV" /
     # "Arvonlisävero", Czech "DPH"
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph)\b",
@@ -336,6 +337,11 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
             raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
             raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
             raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
+        if (row := _sums_under_headings(doc)) is not None:
+            where, net, tax, due = row
+            raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
+            raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
+            raw["total"].append(Candidate(due, 0.9, where, "due", doc.lines[where]))
         raw["total"] = _cross_check(doc, raw)
         for key in raw:
             raw[key].sort(key=lambda c: (-c.confidence, c.line))
@@ -347,10 +353,17 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
 #: The column headings of a VAT breakdown table, in the words of several languages: the rate,
 #: the net amount, the tax and the gross amount ("Netto € MwSt. € Brutto €", "Sazba DPH
 #: Základ DPH Celkem", "Rate Net VAT Gross").
+_TAX_WORDS = r"(?:mwst|ust|vat|tax|tva|iva|btw|moms|mva|alv|dph|gst)"
 _COLUMN_WORDS = (
     (
         "rate",
-        re.compile(r"(?:sazba|steuersatz|satz|rate|taux|tipo|tarief|stawka|%)(?:\s+dph)?$", _I),
+        re.compile(
+            rf"(?:(?:{_TAX_WORDS}[-\s]?)?(?:sazba|steuersatz|satz|rate|taux|tipo|tarief|stawka|%)"
+            r"(?:\s+dph)?|"
+            # the rate's key or category ("USt-Schlüssel", "Code", "Kat.")
+            rf"(?:{_TAX_WORDS}-?)?(?:schlüssel|code|kennz\w*|kat(?:egorie)?\.?|category|key))$",
+            _I,
+        ),
     ),
     (
         "net",
@@ -358,10 +371,16 @@ _COLUMN_WORDS = (
     ),
     (
         "tax",
-        re.compile(r"mwst\.?|ust\.?|vat|tax|tva|iva|btw|moms|mva|alv|dph|steuer\w*|gst", _I),
+        re.compile(
+            rf"{_TAX_WORDS}\.?(?:[-\s]?(?:betrag|amount|bedrag|montant|importe|belopp|beløb|beløp))?"
+            r"|steuer\w*",
+            _I,
+        ),
     ),
     ("gross", re.compile(r"brutto\w*|gross|total|gesamt|celkem|ttc|summe|incl\w*|inkl\w*", _I)),
 )
+#: A ruled line between a table's rows.
+_RULE = re.compile(r"[-=_ ]{3,}")
 #: The row of such a table that sums the rows above it.
 _SUM_ROW = re.compile(
     r"^\W*(?:summe|sum|summa|suma|total|totaal|totale|gesamt|celkem|yhteensä|i\s+alt|razem)\b", _I
@@ -398,6 +417,8 @@ def _breakdown_table(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | N
             continue
         rows: list[tuple[int, list[Decimal]]] = []
         for below in range(index + 1, min(len(doc), index + 8)):
+            if _RULE.fullmatch(doc.lines[below]):
+                continue  # "----------  ----------" above the sum row
             values = [a[2] for a in find_amounts(doc, below)]
             if len(values) < 3:
                 break
@@ -409,6 +430,56 @@ def _breakdown_table(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | N
         by_kind = dict(zip(kinds, chosen[1], strict=True))
         if by_kind["net"] + by_kind["tax"] == by_kind["gross"]:
             return chosen[0], by_kind["net"], by_kind["tax"], by_kind["gross"]
+    return None
+
+
+#: The headings of a row of sums, in the order a line names them: a rate ("Moms %") before
+#: the tax, since the tax's word is in it.
+_HEADINGS = (
+    ("rate", re.compile(r"[^\W\d_]+\.?\s*%|\b(?:sats|satz|rate|taux)\b", _I)),
+    ("net", _SUBTOTAL),
+    ("rounding", _ROUNDING),
+    ("due", _DUE),
+    ("due", _GROSS),
+    ("tax", _TAX),
+)
+
+
+def _heading_kinds(line: str) -> list[str]:
+    """The sums a row of headings names, left to right."""
+    found: list[tuple[int, int, str]] = []
+    for kind, pattern in _HEADINGS:
+        for m in pattern.finditer(line):
+            if not any(m.start() < end and start < m.end() for start, end, _ in found):
+                found.append((m.start(), m.end(), kind))
+    return [kind for _, _, kind in sorted(found)]
+
+
+def _sums_under_headings(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | None:
+    """A row of headings over a row of their amounts ("Belopp exkl. moms | Moms % |
+    Momsbelopp | Öresavrundning | ATT BETALA SEK" over "20 114,00  25,00  5 028,50  0,50
+    25 143,00"): (line, net, tax, due), when there is one heading per amount and the net,
+    the tax and the rounding add up to what is due."""
+    for index in range(len(doc) - 1):
+        line = doc.lines[index]
+        if len(line) > 120 or find_amounts(doc, index) or not _ANY_SUM.search(line):
+            continue
+        amounts = find_amounts(doc, index + 1)
+        values = [a[2] for a in amounts]
+        rest = doc.lines[index + 1]
+        for start, end, _ in reversed(amounts):
+            rest = rest[:start] + rest[end:]
+        if len(values) < 3 or without_currency(rest).strip(" €$£%"):
+            continue
+        kinds = _heading_kinds(line)
+        if len(kinds) != len(values) or kinds.count("net") != 1 or kinds.count("due") != 1:
+            continue
+        by_kind = dict(zip(kinds, values, strict=True))
+        if kinds.count("tax") != 1:
+            continue
+        rounding = by_kind.get("rounding", Decimal("0"))
+        if abs(by_kind["net"] + by_kind["tax"] + rounding - by_kind["due"]) <= Decimal("0.01"):
+            return index + 1, by_kind["net"], by_kind["tax"], by_kind["due"]
     return None
 
 
