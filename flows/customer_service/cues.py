@@ -18,7 +18,8 @@ __all__ = [
     "refund_missing",
     "removes_items",
     "replacement_of_damaged",
-    "rules_topic",
+    "rules_answer",
+    "rules_topics",
 ]
 
 _NEGATION = r"(?:never|not|(?:has|have|had|did|does|do|is|was|were)n'?t)(?:\s+(?:yet|even|been))*"
@@ -114,7 +115,13 @@ RULES_QUESTION = re.compile(
     # about any order, not one of theirs: "can you cancel an order after it has shipped?"
     r"\b(?:can|could)\s+(?:you|i|we|one)\s+(?:still\s+)?(?:cancel|return|exchange)\s+(?:an?|any)\s+"
     r"(?:order|items?|products?)\b[^.!?]{0,60}\?|"
-    r"\bhow\s+long\s+(?:does|do|will|would|until|till|before)\b[^.!?]{0,40}\b(?:refunds?|money)\b",
+    r"\bhow\s+long\s+(?:does|do|will|would|until|till|before)\b[^.!?]{0,40}\b(?:refunds?|money)\b|"
+    # the time allowed: "how long do I have to return something?", "the return window"
+    r"\bhow\s+(?:long|many\s+days)\s+(?:do|does|have)\s+(?:i|we|you|one)\s+(?:have\s+|got\s+)?"
+    r"(?:got\s+)?to\s+(?:return|exchange|cancel)\b|\b(?:return|exchange)\s+(?:window|period)\b|"
+    # where money may go: "can a refund go to a different card?"
+    r"\b(?:can|could|will|would)\s+(?:a|the|my)\s+refunds?\s+(?:go|be\s+(?:sent|paid|made|put))\s+"
+    r"(?:back\s+)?(?:to|on(?:to)?)\s+(?:a\s+|my\s+)?(?:different|another|other|new)\b",
     re.IGNORECASE,
 )
 #: The customer has not decided yet ("might return the kettle, not sure"): a question about
@@ -139,15 +146,36 @@ POLICY = {
     "address and its payment method)",
 }
 POLICY["refund"] = POLICY["return"]
+POLICY["refund_method"] = (
+    "a refund goes back to the payment method the order was paid with, or to a gift card; "
+    "not to another card or account"
+)
 _RULES_TOPIC = re.compile(r"\b(cancel|return|exchange)", re.IGNORECASE)
+_OTHER_METHOD = re.compile(r"\b(?:different|another|other|new)\b", re.IGNORECASE)
 
 
-def rules_topic(text: str, intent: str) -> str:
-    """Which rules a rules question asks about: the action its question names ("if I cancel
-    an order, how long until I get my money back?" asks about cancelling), else `intent`'s."""
-    question = RULES_QUESTION.search(text)
-    named = _RULES_TOPIC.search(question.group(0)) if question else None
-    return named.group(1).lower() if named else intent
+def rules_topics(text: str, intent: str) -> list[str]:
+    """Which rules the text's rules questions ask about, each once, in the order asked: the
+    action a question names ("if I cancel an order, how long until I get my money back?"
+    asks about cancelling), where a refund may go, else `intent`'s."""
+    topics: list[str] = []
+    for question in RULES_QUESTION.finditer(text):
+        words = question.group(0)
+        named = _RULES_TOPIC.search(words)
+        if "refund" in words.lower() and _OTHER_METHOD.search(words):
+            topic = "refund_method"
+        else:
+            topic = named.group(1).lower() if named else intent
+        if topic not in topics:
+            topics.append(topic)
+    return topics or [intent]
+
+
+def rules_answer(text: str, intent: str) -> str | None:
+    """The store's rules each question in the text asks about, or None when it asks about
+    none the store has words for."""
+    known = [POLICY[t] for t in rules_topics(text, intent) if t in POLICY]
+    return "; ".join(known) if known else None
 
 
 #: Why part of an order cannot be cancelled, and what can be done instead.

@@ -353,8 +353,8 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
             "a colleague will look into replacing the damaged item",
         )
     if intent in cues.POLICY and _asks_about_rules(ctx):
-        topic = cues.rules_topic(ctx.text, intent)
-        return make_plan(ctx, intent, "inform", "policy", cues.POLICY[topic], order_ids=[])
+        answer = cues.rules_answer(ctx.text, intent) or cues.POLICY[intent]
+        return make_plan(ctx, intent, "inform", "policy", answer, order_ids=[])
     if intent == "modify" and cues.removes_items(ctx.text):
         return _cancel(ctx, intent)  # items out of an order: a partial cancellation
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)

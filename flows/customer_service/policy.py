@@ -159,15 +159,10 @@ def _rules_for_anyone(s: Situation) -> RequestPlan | None:
         or is_explicit_request(text)
     ):
         return None
-    topic = cues.rules_topic(text, s.intent)
-    if topic not in cues.POLICY:
+    answer = cues.rules_answer(text, s.intent)
+    if answer is None:
         return None
-    return RequestPlan(
-        intent=s.intent,
-        outcome="inform",
-        reason="policy",
-        explanation=cues.POLICY[topic],
-    )
+    return RequestPlan(intent=s.intent, outcome="inform", reason="policy", explanation=answer)
 
 
 def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> RequestPlan:

@@ -696,6 +696,20 @@ def test_the_rules_are_told_to_anyone_but_nothing_about_an_order() -> None:
         assert (stranger.outcome, stranger.reason) == ("human", "unauthenticated"), text
 
 
+def test_several_rules_questions_in_one_message_are_each_answered() -> None:
+    text = (
+        "Hi, before I order again: how long do I have to return something, and if I cancel an "
+        "order how long until I get my money back? Can a refund go to a different card?"
+    )
+    for customer in (ANNA, None):
+        d = decide(situation(text, "refund", customer=customer))
+        assert (d.outcome, d.reason, d.actions) == ("inform", "policy", [])
+        said = " ".join(r.explanation for r in d.requests)
+        assert "can be returned" in said  # the return question
+        assert "5 to 7 business days" in said  # the cancellation's refund
+        assert "not to another card" in said  # the other card
+
+
 def test_a_damaged_item_to_be_sent_again_goes_to_a_person_whatever_the_intent() -> None:
     text = (
         "Hello, the desk lamp from #W0000002 arrived wet, the shade is all stuck together. "
