@@ -91,7 +91,10 @@ _REMOVE_ITEMS = re.compile(_REMOVE_ITEMS_TEXT, re.IGNORECASE)
 #: the lamp from my order", "... from #W1234567, still want the earbuds").
 _PART_OF_ORDER = re.compile(
     r"\bkeep(?:ing)?\s+(?:the\s+)?(?:rest|others?|other\s+(?:items?|things?))\b"
-    r"(?!\s+(?:of\s+(?:my|the)\s+(?:account|details|orders?)|orders?)\b)|"
+    r"(?!\s+(?:of\s+(?:my|the)\s+(?:account|details|orders?)|orders?)\b)"
+    # not another order: "keep the other pending one (clock, camera)"
+    r"(?!\s+(?:pending|open|unshipped|processed|delivered|older|newer|recent|earlier|later|"
+    r"first|second)\s+(?:one|order)s?\b)|"
     r"\bkeep(?:ing)?\s+(?:the|my)\s+(?!rest\b|others?\b|other\b|order)(?:\w+\s+){0,2}?\w+\b"
     r"(?!\s+orders?\b)|"
     r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"

@@ -44,7 +44,12 @@ _INJECTION = re.compile(
     r"|guidelines|prompt)"
     r"|\bsystem\s+prompt\b|\bdeveloper\s+mode\b|\byou\s+are\s+now\s+(an?\s+)?\w+"
     r"|\bact\s+as\s+(an?\s+)?(admin|administrator|supervisor|manager|ai|assistant)\b"
-    r"|\brefund\s+(everything|all\s+(orders|customers|accounts))\b",
+    r"|\brefund\s+(everything|all\s+(orders|customers|accounts))\b"
+    # a note addressed to the software that reads the message, or asked to be kept from the
+    # reply: "[Note for the automated assistant ...]", "do not mention this note"
+    r"|\b(note|message|instructions?)\s+(for|to)\s+(the\s+)?(automated|ai|llm|bot|virtual)\b"
+    r"|\bdo\s+not\s+(mention|reveal|disclose)\s+(this|these)\s+(note|instructions?|message)\b"
+    r"|\b(suspended|disabled|waived|lifted)\s+(the\s+)?(usual\s+)?(checks|verification|policy)\b",
     re.IGNORECASE,
 )
 #: One message id of a References header: "<local@domain>", at most the RFC's line length.

@@ -223,6 +223,28 @@ def alternatives(
     return sorted(offered, key=rank)[:limit]
 
 
+#: Sizes in words, for products whose sizes are letters ("a medium" is size M).
+_SIZE_WORDS = (
+    (re.compile(r"\b(?:extra[\s-]?large|x-large)\b", re.I), "XL"),
+    (re.compile(r"\b(?:extra[\s-]?small|x-small)\b", re.I), "XS"),
+    (re.compile(r"\blarge\b", re.I), "L"),
+    (re.compile(r"\bmedium\b", re.I), "M"),
+    (re.compile(r"\bsmall\b", re.I), "S"),
+)
+
+
+def _letter_sizes(text: str, product: CatalogueProduct) -> str:
+    """The text with sizes in words written as the product's letters, when its sizes are
+    letters ("I'd like a medium" asks for size M)."""
+    sizes = {v.options.get("size") for v in product.variants}
+    values = {value.casefold() for v in product.variants for value in v.options.values()}
+    for pattern, letters in _SIZE_WORDS:
+        # not a word that is itself one of the product's values ("ventilation medium")
+        if letters in sizes and not any(pattern.fullmatch(value) for value in values):
+            text = pattern.sub(letters, text)
+    return text
+
+
 @dataclass(frozen=True)
 class VariantChoice:
     variant: ProductVariant | None
@@ -244,7 +266,7 @@ def choose_variant(
     Among the best, the wishes prefer (the next size up, the cheapest), then the only one in
     stock; a tie is asked about.
     """
-    part = segment(text, item.name, other_names)
+    part = _letter_sizes(segment(text, item.name, other_names), product)
     new_part = _new_part(part, item, product)
     wishes = scales.wishes_in(new_part, item, product)
     same_kind = _SAME.search(part)
@@ -274,6 +296,12 @@ def choose_variant(
         in_stock = [(s, v) for s, v in scored if v.available]
         if not in_stock:
             return VariantChoice(None, "unavailable", tuple(v for _, v in scored[:5]))
+        best_out = max((s for s, v in scored if not v.available), default=None)
+        if best_out is not None and best_out > max(s for s, _ in in_stock):
+            # what was asked for exists but is out of stock: say so, rather than propose one
+            # that changes what the customer named ("a medium in the same black")
+            out = tuple(v for s, v in scored if s == best_out and not v.available)
+            return VariantChoice(None, "unavailable", out)
         scored = in_stock
     if not scored:
         return VariantChoice(None, "no_options_named")

@@ -137,6 +137,15 @@ _NOT_ORDER = re.compile(
 )
 
 
+#: An order kept as it is, named by what it holds: "keep the other pending one (clock,
+#: camera, dumbbells) as it is", "keep the order with the lamp".
+_KEEP_ORDER = re.compile(
+    r"\bkeep(?:ing)?\s+(?:the\s+|my\s+)?(?:other\s+)?(?:\w+\s+)?(?:one|order)\s*"
+    r"(?:\((?P<what>[^()\n]{1,80})\)|(?:with|containing|that\s+has)\s+(?P<held>[^().,;!?\n]{1,60}))",
+    re.IGNORECASE,
+)
+
+
 def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
     """Ids of the orders the text excepts by their products, and the text without the
     exceptions; not an order that also holds a product the text asks about ("return the
@@ -144,13 +153,13 @@ def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
     names = {i.product_id: i.name for o in orders for i in o.items}
     products = {
         m.product_id
-        for pattern in (_EXCEPT_ORDER, _NOT_ORDER)
+        for pattern in (_EXCEPT_ORDER, _NOT_ORDER, _KEEP_ORDER)
         for found in pattern.finditer(text)
-        for m in mentions(found["what"], names)
+        for m in mentions(found["what"] or found.groupdict().get("held") or "", names)
     }
     if not products:
         return set(), text
-    rest = _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text))
+    rest = _KEEP_ORDER.sub(" ", _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text)))
     meant = {m.product_id for m in mentions(rest, names)} - products
     left_out = {
         o.id

@@ -41,7 +41,8 @@ _ONLY_END = re.compile(r"[.;!?\n]|\bbut\b", re.IGNORECASE)
 #: fine", "the laptop has been great").
 _FINE = re.compile(
     r"^\W*(?:\w+\s+){0,2}?(?:is|are|was|were|has been|have been|works?|seems?)\s+"
-    r"(?:(?!not\b|n't\b)\w+\s+)?(?:fine|great|good|ok|okay|perfect|excellent|working)\b",
+    r"(?:(?!not\b|n't\b)\w+\s+)?(?:fine|great|good|ok|okay|perfect|excellent|working|lovely|"
+    r"brilliant|fantastic|amazing)\b",
     re.IGNORECASE,
 )
 #: A sentence telling what was bought, asking for nothing ("Last month I bought a laptop
@@ -95,6 +96,28 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: What is said of "everything else" that is kept: "Everything else in that order (the
+#: dumbbells, the speaker) is great and I'm keeping it all".
+_KEPT_REST = re.compile(
+    r"\b(?:keep(?:ing)?|is|are|was|were|has been|have been|works?|working)\b[^.;!?\n]{0,20}?"
+    r"\b(?:keep\w*|fine|great|good|ok|okay|perfect|excellent|brilliant|working|happy)\b|"
+    r"\bhappy with\b",
+    re.IGNORECASE,
+)
+
+
+def _rest_kept(text: str) -> list[tuple[int, int]]:
+    """Sentences that say everything else is kept or fine: all they name is left out, and
+    their "everything else" asks for nothing."""
+    return [
+        (start, stop)
+        for start, stop, sentence in _sentences(text)
+        if _REST.search(sentence)
+        and _KEPT_REST.search(sentence)
+        and not re.search(r"\bnot\b|n't\b|\bnever\b", sentence, re.IGNORECASE)
+    ]
+
+
 def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention) -> bool:
     end = offsets[mention.end - 1] + len(words[mention.end - 1])
     return _FINE.search(text[end : end + 60]) is not None
@@ -108,7 +131,9 @@ def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Menti
     for marker in _ONLY.finditer(text):
         end = _ONLY_END.search(text, marker.end())
         stop = end.start() if end else len(text)
-        focused += [m for m in found if marker.end() <= offsets[m.start] < stop]
+        # by its last word: a match may take in the article "just" was followed by ("the
+        # kettle" read as "Tea Kettle")
+        focused += [m for m in found if marker.end() <= offsets[m.end - 1] < stop]
     if focused:
         return sorted(set(focused), key=lambda m: (m.start, -m.tier))
     background = [
@@ -250,7 +275,9 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     found = acting or found
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)
-    spans = _excluded_spans(text)
+    kept_rest = _rest_kept(text)
+    spans = _excluded_spans(text) + kept_rest
+    asks_rest = any(not any(a <= m.start() < b for a, b in kept_rest) for m in _REST.finditer(text))
 
     def left_out(mention: Mention) -> bool:
         return any(a <= offsets[mention.start] < b for a, b in spans) or _said_fine(
@@ -260,7 +287,7 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     excluded = {m.product_id for m in found if left_out(m)}
     included = [m for m in found if not left_out(m)]
     if excluded:
-        keep_named = included and not (all_items or _REST.search(text))
+        keep_named = included and not (all_items or asks_rest)
         named = {m.product_id for m in included}
         base = [i for i in items if i.product_id in named] if keep_named else list(items)
         chosen = [i for i in base if i.product_id not in excluded]

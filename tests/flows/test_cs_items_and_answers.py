@@ -19,7 +19,7 @@ from test_cs_understanding import (
     proposed,
 )
 
-from flows.customer_service import references, selection
+from flows.customer_service import cues, references, selection
 from flows.customer_service.clauses import kind_of
 from flows.customer_service.entities import (
     address_in,
@@ -290,6 +290,35 @@ def test_except_in_a_story_of_what_arrived_leaves_nothing_out_of_the_request() -
     assert len(request["item_ids"]) == len(KITCHEN_ORDER.items) - 1
 
 
+def test_what_everything_else_is_said_to_be_kept_names_is_left_out() -> None:
+    lamp = [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]
+    for told in (
+        "Everything else in that order (the coffee maker, the charger) is great and I'm keeping "
+        "it all, the charger especially is brilliant.",
+        "I'm happy with everything else, the coffee maker and the charger included.",
+    ):
+        d = decide_on(
+            f"I'd like to return the desk lamp from my kitchen order, to my gift card. {told}",
+            intent="return",
+        )
+        [(_, request)] = proposed(d)
+        assert request["item_ids"] == lamp, told
+    # keeping one item and returning the rest is still the rest
+    d = decide_on(
+        "From my kitchen order I'm keeping the desk lamp; please return the rest, to my gift card.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert len(request["item_ids"]) == len(KITCHEN_ORDER.items) - 1
+
+
+def test_just_the_item_named_after_a_correction_is_all_the_request_is_about() -> None:
+    first = "I'd like to send back the desk lamp and the coffee maker from my kitchen order."
+    d = decide_on(f"{first}\n\nNo - just the lamp, I'm keeping the coffee maker after all.")
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]
+
+
 def test_every_product_listed_to_name_the_order_names_the_order() -> None:
     d = decide_on(
         "I want to return the desk lamp from the order that also had the coffee maker and a "
@@ -316,3 +345,26 @@ def test_a_product_named_to_point_at_the_order_asks_no_item_question() -> None:
         "confirm",
         [("modify_order_address", kettle.id)],
     )
+
+
+def test_an_item_said_to_be_lovely_is_not_returned_with_the_other() -> None:
+    d = decide_on(
+        "From my kitchen order: the coffee maker is lovely, no complaints there, but I'd like "
+        "to return the desk lamp please, to my gift card.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [i.item_id for i in KITCHEN_ORDER.items if i.name == "Desk Lamp"]
+
+
+def test_an_order_kept_as_it_is_by_what_it_holds_is_left_out() -> None:
+    laptop = _order(
+        "#W2000011", "pending", _item(LAMP, "lamp_black"), _item(PHONES, "phones_black")
+    )
+    kept = _order("#W2000012", "pending", _item(SHIRT, "shirt_blue_m"), _item(SHIRT, "shirt_red_m"))
+    text = (
+        "Please cancel my order with the headphones. Keep the other pending one (the t-shirts) "
+        "as it is."
+    )
+    assert references.find_orders(text, [laptop, kept], {"pending"}).orders == [laptop]
+    assert not cues.part_of_order(text)

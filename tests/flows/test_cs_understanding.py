@@ -522,3 +522,39 @@ def test_two_orders_with_the_same_product_are_told_apart_by_its_options() -> Non
     assert find_orders(answer, orders, {"delivered"}).orders == [steel]
     # nothing that tells them apart: still a question
     assert find_orders("return the tea kettle", orders, {"delivered"}).candidates == orders
+
+
+def test_a_size_in_words_and_a_named_option_out_of_stock_are_not_traded_for_others() -> None:
+    from flows.customer_service.matching import choose_variant
+
+    jacket = _product(
+        "p_fleece",
+        "Fleece Jacket",
+        ("fleece_l_black", {"size": "L", "color": "black", "zipper": "full"}, "160.00", True),
+        ("fleece_m_black", {"size": "M", "color": "black", "zipper": "full"}, "155.00", False),
+        ("fleece_xs_navy", {"size": "XS", "color": "navy", "zipper": "full"}, "152.00", True),
+        ("fleece_s_black", {"size": "S", "color": "black", "zipper": "full"}, "150.00", True),
+    )
+    item = _item(jacket, "fleece_l_black")
+    asked = "The fleece jacket is an L and way too big, I'd like a medium in the same black."
+    found = choose_variant(asked, item, jacket)
+    assert (found.variant, found.problem) == (None, "unavailable")
+    assert [v.item_id for v in found.candidates] == ["fleece_m_black"]
+    in_stock = jacket.model_copy(
+        update={"variants": [v.model_copy(update={"available": True}) for v in jacket.variants]}
+    )
+    found = choose_variant(asked, item, in_stock)
+    assert found.variant is not None and found.variant.item_id == "fleece_m_black"
+    # a size word that is another option's value stays that value
+    from flows.customer_service.matching import _letter_sizes
+
+    assert _letter_sizes("size S, ventilation medium", HELMET) == "size S, ventilation medium"
+    assert _letter_sizes("a medium, please", jacket) == "a M, please"
+
+
+def test_forgetting_the_swap_withdraws_it() -> None:
+    from flows.customer_service.clauses import withdrawn
+
+    assert withdrawn("I'd like a medium in black. Ugh. Forget the swap then.")
+    assert withdrawn("never mind the exchange, thanks")
+    assert not withdrawn("Forget about the colour, any size M is fine for the exchange.")
