@@ -298,3 +298,20 @@ def test_a_vat_table_with_a_rate_key_column_and_a_ruled_sum_row() -> None:
         Decimal("148.83"),
         Decimal("1501.03"),
     )
+
+
+def test_a_sum_row_of_net_tax_and_gross_under_the_items_and_what_is_to_be_paid() -> None:
+    text = (
+        "FAKTURA VAT nr FV/2025/05/118\nData wystawienia: 2025-05-20\n"
+        "Lp. Nazwa Ilość Cena net. Wart. net. VAT Kwota VAT Wart. brutto\n"
+        " 1  Blacha stalowa (kg)   1840   5,42   9 972,80  23%  2 293,74   12 266,54\n"
+        " 2  Pręt okrągły (kg)      620   6,15   3 813,00  23%    876,99    4 689,99\n"
+        "                         Razem:   13 785,80       3 170,73   16 956,53\n"
+        "Do zapłaty: 16 956,53 PLN\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("13785.80"),
+        Decimal("3170.73"),
+        Decimal("16956.53"),
+    )

@@ -64,7 +64,9 @@ _DUE = re.compile(
     r"round(?:ed)?\s*total|total\s*(?:after\s+)?round\w*|total\s+amount\s+payable|"
     # Nordic, Finnish, Czech: "Att betala", "At betale", "Å betale", "Til betaling",
     # "Maksettava", "Celkem k úhradě"
-    r"\b(?:att|at|å)\s+betal[ae]\b|\btil\s+betaling\b|\bmaksettava\w*|\bk\s+úhradě\b",
+    r"\b(?:att|at|å)\s+betal[ae]\b|\btil\s+betaling\b|\bmaksettava\w*|\bk\s+úhradě\b|"
+    # Polish "Do zapłaty", "Razem do zapłaty"
+    r"\bdo\s+zapłaty\b",
     _I,
 )
 _GROSS = re.compile(
@@ -162,7 +164,7 @@ _ANY_SUM = re.compile(
     r"hst|pst|qst|tps|tvq|sous|before|moms|mva|irpf|reten|ritenuta|withh|wht|quellen|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing|"
     r"betal|\balt\b|avgift|\balv\b|arvonlis|veroton|\beks|ilman|yhteens|loppusum|maksett|"
-    r"celkem|dph|úhrad|z[aá]klad",
+    r"celkem|dph|úhrad|z[aá]klad|zapłat",
     _I,
 )
 
@@ -337,6 +339,11 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
             raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
             raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
             raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
+        if (row := _sum_row_of_three(doc)) is not None:
+            where, net, tax, gross = row
+            raw["subtotal"].append(Candidate(net, 0.85, where, "subtotal", doc.lines[where]))
+            raw["tax"].append(Candidate(tax, 0.85, where, "tax", doc.lines[where]))
+            raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
         if (row := _sums_under_headings(doc)) is not None:
             where, net, tax, due = row
             raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
@@ -443,6 +450,21 @@ _HEADINGS = (
     ("due", _GROSS),
     ("tax", _TAX),
 )
+
+
+def _sum_row_of_three(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | None:
+    """The sum row under an item table that holds the net, the tax and the gross sums, and
+    nothing else ("Razem: 16 533,80  3 802,77  20 336,57", "Summe 1.000,00 190,00
+    1.190,00"): (line, net, tax, gross) when the first two add up to the third. The last
+    such row wins."""
+    found = None
+    for index, line in enumerate(doc.lines):
+        if not _SUM_ROW.match(line):
+            continue
+        values = [a[2] for a in find_amounts(doc, index)]
+        if len(values) == 3 and values[2] > 0 and values[0] + values[1] == values[2]:
+            found = index, values[0], values[1], values[2]
+    return found
 
 
 def _heading_kinds(line: str) -> list[str]:
