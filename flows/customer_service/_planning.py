@@ -44,7 +44,8 @@ _SOURCES = {
 #: card", "I closed my PayPal account", "PayPal rather than (or over) the gift card".
 _TURNED_DOWN = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|over|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
-    r"|don'?t\s+(?:use|want)|closed|cancelled)\s+(?:the\s+|my\s+|your\s+|a\s+|an\s+|that\s+|this\s+)?$",
+    r"|don'?t\s+(?:use|want)|closed|cancelled|keep|save)\s+"
+    r"(?:the\s+|my\s+|your\s+|a\s+|an\s+|that\s+|this\s+)?$",
     re.IGNORECASE,
 )
 

@@ -91,9 +91,14 @@ _BY_MISTAKE = re.compile(
 _NOT_NEEDED = re.compile(
     r"\b(no longer need(ed)?|don'?t need|do not need|not need(ed)? (it|them|this)"
     r"|won'?t need|no need for|changed my mind|(don'?t|do not) want (it|them|this)"
-    r"|won'?t be able to receive|not (be )?able to receive|not receive)\b",
+    r"|won'?t be able to receive|not (be )?able to receive|not receive"
+    # bought elsewhere: "found the luggage set cheaper somewhere else", "no point keeping it"
+    r"|found (it|them|one|\w+(?: \w+){0,3}) cheaper|cheaper (elsewhere|somewhere else)"
+    r"|no point (in )?keeping|(don'?t|do not) want (it|them|this|the order) any ?more)\b",
     re.IGNORECASE,
 )
+#: "cancel W8306539 pls. mistake.": the word alone, when nothing else gives the reason.
+_MISTAKE_WORD = re.compile(r"\b(?:my\s+)?mistake\b", re.IGNORECASE)
 _ACTION = (
     r"(cancel|return|exchange|modify|change|refund|swap|replace|update|send (it |them )?back"
     r"|switch)"
@@ -203,6 +208,8 @@ def cancel_reason_in(text: str) -> CancelReason | None:
         return "ordered by mistake"
     if _NOT_NEEDED.search(text):
         return "no longer needed"
+    if _MISTAKE_WORD.search(text):
+        return "ordered by mistake"
     return None
 
 
@@ -229,7 +236,10 @@ def is_explicit_request(text: str) -> bool:
 #: A yes that comes with conditions ("yes to the cancellation, but leave the backpack",
 #: "yes but to my gift card"): it does not confirm everything proposed.
 _QUALIFIED = re.compile(
-    r"\b(?:but|except|apart from|other than|only|just|instead|leave|rather|however)\b", re.I
+    r"\b(?:but|except|apart from|other than|instead|leave|rather|however"
+    # not "that's the only change", "just go ahead"
+    r"|(?<!the )only|just(?!\s+(?:go|do|proceed|confirm|carry)\b))\b",
+    re.I,
 )
 
 

@@ -75,6 +75,12 @@ def change_order(ctx: Context, intent: str) -> RequestPlan:
     pay_change = _PAY_CHANGE.search(text)
     statuses = {"pending"} if intent == "modify" else {"delivered"}
     orders, inferred = targets(ctx, statuses)
+    if not orders and not ctx.orders:
+        # "swap the jigsaw in my order" for an order not shipped yet: a change of items,
+        # whichever of the two words the customer used
+        other = {"delivered"} if intent == "modify" else {"pending"}
+        orders, inferred = targets(ctx, other)
+        inferred = inferred or bool(orders)
     if not orders:
         if wants_address:
             return change_address(ctx, intent)

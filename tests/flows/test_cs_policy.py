@@ -506,6 +506,16 @@ def test_a_card_is_picked_by_its_brand_or_last_four_digits(text: str) -> None:
     assert "Mastercard ending in 4444 (credit_card_4444444)" in change.summary  # words and id
 
 
+def test_a_method_kept_for_something_else_is_not_the_one_asked_for() -> None:
+    text = (
+        "For order #W0000001 could you charge my PayPal instead of the gift card? I'd like to "
+        "keep the gift card balance for something else."
+    )
+    d = decide(situation(text, "payment"))
+    [change] = d.actions or d.requests[0].actions
+    assert change.request == {"order_id": "#W0000001", "payment_method_id": "paypal_3333333"}
+
+
 def test_two_cards_not_told_apart_are_asked_about_in_words() -> None:
     d = decide(
         situation("Please pay #W0000001 with my credit card.", "payment", customer=TWO_CARDS)

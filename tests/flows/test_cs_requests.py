@@ -356,3 +356,17 @@ def test_a_note_to_the_software_inside_a_message_is_an_injection() -> None:
     assert "suspicious_instructions" in problems_of(note, 10_000)[0]
     plain = "I'd like to return the backpack please. A note for you: the box is a bit torn."
     assert "suspicious_instructions" not in problems_of(plain, 10_000)[0]
+
+
+def test_reasons_thanks_and_yes_in_everyday_words() -> None:
+    from flows.customer_service.cues import only_thanks
+    from flows.customer_service.entities import cancel_reason_in, is_confirmation
+
+    assert cancel_reason_in(
+        "Found the luggage set cheaper somewhere else, no point keeping it."
+    ) == ("no longer needed")
+    assert cancel_reason_in("cancel W8306539 pls. mistake.") == "ordered by mistake"
+    assert only_thanks("Brilliant, thanks ever so much for sorting that so quickly!")
+    assert is_confirmation("Yes, that's the only change, go ahead.")
+    assert is_confirmation("Yes, just go ahead.")
+    assert not is_confirmation("Yes, just the mat. Go ahead.")  # read again, asked again

@@ -558,3 +558,11 @@ def test_forgetting_the_swap_withdraws_it() -> None:
     assert withdrawn("I'd like a medium in black. Ugh. Forget the swap then.")
     assert withdrawn("never mind the exchange, thanks")
     assert not withdrawn("Forget about the colour, any size M is fine for the exchange.")
+
+
+def test_a_swap_asked_for_an_order_not_shipped_yet_is_a_change_of_its_items() -> None:
+    d = decide_on("Can I swap the kettle in my order for the 1.5L one?", intent="exchange")
+    assert d.outcome == "confirm"  # inferred: asked for a yes
+    [(action, request)] = proposed(d)
+    assert action == "modify_order_items"
+    assert (request["order_id"], request["new_item_ids"]) == (KETTLE_ORDER.id, ["kettle_15l_steel"])
