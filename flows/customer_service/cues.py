@@ -124,7 +124,10 @@ RULES_QUESTION = re.compile(
     r"(?:got\s+)?to\s+(?:return|exchange|cancel)\b|\b(?:return|exchange)\s+(?:window|period)\b|"
     # where money may go: "can a refund go to a different card?"
     r"\b(?:can|could|will|would)\s+(?:a|the|my)\s+refunds?\s+(?:go|be\s+(?:sent|paid|made|put))\s+"
-    r"(?:back\s+)?(?:to|on(?:to)?)\s+(?:a\s+|my\s+)?(?:different|another|other|new)\b",
+    r"(?:back\s+)?(?:to|on(?:to)?)\s+(?:a\s+|my\s+)?(?:different|another|other|new)\b|"
+    # about anything ordered: "can I change the colour of something I've ordered?"
+    r"\b(?:can|could)\s+(?:i|we|you)\s+(?:still\s+)?(?:change|modify|swap)\s+"
+    r"(?:the\s+\w+\s+of\s+)?(?:something|anything|an?\s+(?:order|item))\b[^.!?]{0,80}\?",
     re.IGNORECASE,
 )
 #: The customer has not decided yet ("might return the kettle, not sure"): a question about
@@ -132,7 +135,7 @@ RULES_QUESTION = re.compile(
 UNDECIDED = re.compile(
     r"\b(?:might|maybe|perhaps|possibly|thinking (?:about|of)|considering|not sure"
     r"|undecided|haven'?t decided|just (?:asking|wondering|curious)|in case"
-    r"|if i (?:decide|want))\b",
+    r"|if i (?:decide|want|return|cancel|exchange|send))\b",
     re.IGNORECASE,
 )
 #: The store's rules, as `plans` and `_planning` apply them.
@@ -153,7 +156,7 @@ POLICY["refund_method"] = (
     "a refund goes back to the payment method the order was paid with, or to a gift card; "
     "not to another card or account"
 )
-_RULES_TOPIC = re.compile(r"\b(cancel|return|exchange)", re.IGNORECASE)
+_RULES_TOPIC = re.compile(r"\b(cancel|return|exchange|change|modify)", re.IGNORECASE)
 _OTHER_METHOD = re.compile(r"\b(?:different|another|other|new)\b", re.IGNORECASE)
 
 
@@ -169,6 +172,7 @@ def rules_topics(text: str, intent: str) -> list[str]:
             topic = "refund_method"
         else:
             topic = named.group(1).lower() if named else intent
+            topic = "modify" if topic == "change" else topic
         if topic not in topics:
             topics.append(topic)
     return topics or [intent]

@@ -360,6 +360,10 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)
 
 
+#: A question about no order in particular.
+_ANY_ORDER = re.compile(r"\b(?:something|anything|an?\s+(?:order|item|product))\b", re.I)
+
+
 def _asks_about_rules(ctx: Context) -> bool:
     """A question about the rules only: no order named or pointed at ("my latest order",
     "the lamp I bought") and nothing asked to be done ("Cancel it. Is there a fee?"); or,
@@ -369,6 +373,8 @@ def _asks_about_rules(ctx: Context) -> bool:
         return False
     if cues.UNDECIDED.search(ctx.text):
         return True
+    if any(_ANY_ORDER.search(q.group(0)) for q in cues.RULES_QUESTION.finditer(ctx.text)):
+        return True  # "can I change the colour of something I've ordered?": of any order
     if ctx.orders or ctx.entities.order_ids:
         return False
     return not references.find_orders(ctx.text, ctx.customer_orders).how

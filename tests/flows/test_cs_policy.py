@@ -718,6 +718,16 @@ def test_several_rules_questions_in_one_message_are_each_answered() -> None:
         assert "can be returned" in said  # the return question
         assert "5 to 7 business days" in said  # the cancellation's refund
         assert "not to another card" in said  # the other card
+    # about an item of theirs, but only "if": still the rules; and a change of anything
+    text = (
+        "How many days do I have to return something? If I return my lamp from #W0000002, how "
+        "long until the money is back? And can I change the colour of something I've ordered "
+        "if it hasn't shipped yet?"
+    )
+    d = decide(situation(text, "refund"))
+    assert (d.outcome, d.actions) == ("inform", [])
+    said = " ".join(r.explanation for r in d.requests)
+    assert "can be returned" in said and "can be changed" in said
 
 
 def test_a_damaged_item_to_be_sent_again_goes_to_a_person_whatever_the_intent() -> None:
