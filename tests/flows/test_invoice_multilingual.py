@@ -315,3 +315,40 @@ def test_a_sum_row_of_net_tax_and_gross_under_the_items_and_what_is_to_be_paid()
         Decimal("3170.73"),
         Decimal("16956.53"),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("Számla sorszáma: SZ-2025/118", "invoice_number", "SZ-2025/118"),
+        ("FAKTÚRA č. 2025-0077", "invoice_number", "2025-0077"),
+        ("N° pro forma : PF-2025-12", "invoice_number", "PF-2025-12"),
+        ("Megrendelés száma: MR-5521", "po_number", "MR-5521"),
+        ("Comanda núm.: CM-77", "po_number", "CM-77"),
+        ("Uw bestelbon: BB-1234", "po_number", "BB-1234"),
+        ("Tilausnumeronne: TN-889", "po_number", "TN-889"),
+        ("Fizetési határidő: 2025-06-10", "due_date", dt.date(2025, 6, 10)),
+        ("Venciment: 9 de juny de 2025", "due_date", dt.date(2025, 6, 9)),
+        ("Data: 9 de maig de 2025", "invoice_date", dt.date(2025, 5, 9)),
+        ("Base imposable 100,00\nIVA 21% 21,00", "subtotal", Decimal("100.00")),
+    ],
+)
+def test_labels_in_more_languages(text: str, field: str, value: object) -> None:
+    document = f"Acme Kft.\n{text}\nTotal 121,00 EUR\n"
+    assert getattr(parse_invoice(document).value, field) == value
+
+
+def test_the_sum_of_deposits_already_paid_is_not_the_invoices_sums() -> None:
+    text = (
+        "Bau GmbH\nSchlussrechnung Nr. 2025-77\nRechnungsdatum 02.06.2025\n"
+        "Summe Leistungen netto 57.629,20\nUSt 19 % 10.949,55\nGesamtbetrag 68.578,75\n"
+        "abzüglich geleisteter Abschlagszahlungen: netto USt brutto\n"
+        "Summe Abschläge 35.000,00 6.650,00 41.650,00\n"
+        "Noch zu zahlen 26.928,75 EUR\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("57629.20"),
+        Decimal("10949.55"),
+        Decimal("68578.75"),
+    )

@@ -37,6 +37,8 @@ _MONTH_WORDS: dict[str, str] = {
         "enero febrero marzo abril mayo junio julio agosto septiembre setiembre "
         "octubre noviembre diciembre ene abr ago dic"
     ),
+    # Catalan: "9 de maig de 2025"
+    "ca": ("gener febrer març abril maig juny juliol agost setembre octubre novembre desembre"),
     "it": (
         "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre "
         "ottobre novembre dicembre gen mag giu lug ago set ott dic"
@@ -104,7 +106,9 @@ _DUE = re.compile(
     # sv "Förfallodatum", da "Forfaldsdato", no "Forfallsdato", "Betales senest", fi
     # "Eräpäivä", cs "Datum splatnosti"
     r"förfallo\w*|förfaller|forfald\w*|forfall\w*|betales\s+senest|betalas\s+senast|"
-    rf"eräpäivä\w*|(?:datum\s+)?splatnost\w*){_POST}",
+    r"eräpäivä\w*|(?:datum\s+)?splatnost\w*|"
+    # ca "Venciment", hu "Fizetési határidő"
+    rf"venciment|fizetési\s+határidő){_POST}",
     re.IGNORECASE,
 )
 _OTHER = re.compile(

@@ -76,14 +76,17 @@ _QUALIFIED_DOC = re.compile(rf"(faktur[ay])\s+(?:{_TAX_WORD})", _I)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bcredit\s+note|"
-    r"\bfactura|\bfattura|\bfactuur|\bfaktur[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
+    r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
+    r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
+    # Hungarian "Számla sorszáma", "Számlaszám"
+    r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
     r"(?:(?:de|da|do|del|della|di|of)\s+)?(?:(?:la|the)\s+)?"
     # Czech "Číslo faktury", "Číslo dokladu" (the number of the tax document, the invoice)
-    r"(?:facture|factura|fattura|fatura|faktury|invoice|factuur|avoir|dokladu)"
+    r"(?:facture|factura|fattura|fatura|fakt[uú]ry|invoice|factuur|avoir|dokladu|pro\s*forma)"
     r"[\s.:#]*|\b(?:invoice|rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|"
     r"fatura)(?:-recibo)?(?:\s*[:#]\s*|\s+)(?=[A-Z/-]*\d)"
     # An Iberian series before the number: "Fatura FT 2024/389", "Factura A 123",
@@ -133,7 +136,9 @@ _PO_LABEL = re.compile(
     r"innkjøpsordre|(?:osto)?tilaus|objednávk[ay]|"
     # the buyer's own reference for the purchase: "Pedido cliente", "V/ Requisição",
     # "Requisition", nl "Uw inkoopnummer"
-    r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer)"
+    r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer|"
+    # nl/be "Uw bestelbon", ca "Comanda", hu "Megrendelés száma", fi "Tilausnumeronne"
+    r"(?:uw\s+)?bestelbon|comanda|megrendelés(?:\s+száma)?|tilausnumero\w*)"
     rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
     # "Ihre Bestellung B-5531", "Your order 4711": no colon, but a value that holds a digit

@@ -38,7 +38,7 @@ _SUBTOTAL = re.compile(
     + r"|"
     r"total\s*\(?\s*(?:excl\w*|ex\.?|net\b|before\s+tax|w/o|without|htva\b|ht\b|hors)|montant\s+ht|"
     r"\bhtva\b|\bht\b|"
-    r"base\s+imponible|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
+    r"base\s+impo(?:nible|sable)|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
     r"(?:ohne|exkl\w*|excl\w*|ekskl\w*|eks|ilman|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+"
     r"(?:ust|mwst|vat|tax|tva|taxes|iva|btw|steuer|podatku|impuestos?|moms|mva|alv|"
@@ -461,6 +461,9 @@ def _sum_row_of_three(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | 
     for index, line in enumerate(doc.lines):
         if not _SUM_ROW.match(line):
             continue
+        above = " ".join(doc.lines[max(0, index - 3) : index + 1])
+        if _NOT_TOTAL.search(line) or _PAID.search(above) or _CARRIED.search(line):
+            continue  # "Summe Abschläge": the sum of the deposits already paid
         values = [a[2] for a in find_amounts(doc, index)]
         if len(values) == 3 and values[2] > 0 and values[0] + values[1] == values[2]:
             found = index, values[0], values[1], values[2]
