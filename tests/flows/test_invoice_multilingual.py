@@ -352,3 +352,44 @@ def test_the_sum_of_deposits_already_paid_is_not_the_invoices_sums() -> None:
         Decimal("10949.55"),
         Decimal("68578.75"),
     )
+
+
+def test_a_hungarian_invoice_in_forints_grouped_by_spaces() -> None:
+    text = (
+        "Tiszavirág Nyomda Kft.\nSzámla sorszáma: TN-2025/0412\n"
+        "Nettó összesen: 1 308 400 Ft\nÁFA 27%: 353 268 Ft\nFizetendő összesen: 1 661 668 Ft\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.currency, value.subtotal, value.tax, value.total) == (
+        "HUF",
+        Decimal("1308400"),
+        Decimal("353268"),
+        Decimal("1661668"),
+    )
+    # the same sums in one "Összesen" row under a table of unlabelled amounts
+    row = (
+        "Tiszavirág Nyomda Kft.\nSzámla sorszáma: TN-2025/0412\n"
+        "ÁFA-összesítő Nettó érték ÁFA Bruttó érték\n27% 1 308 400 353 268 1 661 668\n"
+        "Összesen: 1 308 400 Ft 353 268 Ft 1 661 668 Ft\n"
+    )
+    value = parse_invoice(row).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("1308400"),
+        Decimal("353268"),
+        Decimal("1661668"),
+    )
+    # "Ft" beside no amount is a foot, not a forint
+    us = "Acme Builders LLC\nInvoice # 55\nFlooring 1,200 Sq Ft 4,800.00\nTotal $4,800.00\n"
+    assert parse_invoice(us).value.currency == "USD"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("CREDITNOTA\nCreditnotanummer: CN25-0037\nBetreft: factuur 25-1184", "CN25-0037"),
+        ("Gutschrift Nr. G-77\nBetrifft Rechnung 2025-118", "G-77"),
+    ],
+)
+def test_the_invoice_a_credit_note_is_about_is_not_its_number(text: str, number: str) -> None:
+    document = f"Delta BV\n{text}\nDatum: 12-05-2025\nTotaal 100,00 EUR\n"
+    assert parse_invoice(document).value.invoice_number == number

@@ -73,6 +73,15 @@ _TAX_WORD = r"(?<=faktura\s)vat\b|(?<=faktury\s)vat\b"
 #: The same after a document word, set aside before a label is checked for another number's
 #: words ("Faktura VAT nr" names the invoice's number, "VAT nr" a tax id).
 _QUALIFIED_DOC = re.compile(rf"(faktur[ay])\s+(?:{_TAX_WORD})", _I)
+#: Words before a document word that make it another document than this one: "Betreft:
+#: factuur 25-1184", "Betrifft Rechnung", "Concerne la facture", "relating to invoice" (not
+#: "Re:", which an e-mail carrying the invoice itself may start with).
+_ABOUT_ANOTHER = re.compile(
+    r"(?:\bbetreft|\bbetrifft|\bbezüglich|\bconcerne|\bobjet|\brelating\s+to|"
+    r"\bregarding|\bcorrects?|\bcorrection\s+(?:of|to)|\bcredits?|\bzu(?:r)?)\s*:?\s*"
+    r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?)\s+)?$",
+    re.IGNORECASE,
+)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bcredit\s+note|"
@@ -80,7 +89,7 @@ _INVOICE_LABEL = re.compile(
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
-    r"|(?:rechnungs|beleg|factuur|gutschrifts)(?:nummer|nr\.?)\s*[:#]?\s*"
+    r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota)(?:nummer|nr\.?)\s*[:#]?\s*"
     # Hungarian "Számla sorszáma", "Számlaszám"
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
@@ -364,6 +373,10 @@ def _labelled_values(
                 line[max(0, m.start() - 16) : m.start()]
             ):
                 continue
+            if negative is not None and _ABOUT_ANOTHER.search(
+                line[max(0, m.start() - 24) : m.start()]
+            ):
+                continue  # "Betreft: factuur 25-1184": the invoice a credit note or letter is about
             rest = line[m.end() :].lstrip(" :#.")
             # a label in two languages: "Invoice No. / Číslo faktury: 2024-0042"
             rest = _SECOND_LABEL.sub("", rest)

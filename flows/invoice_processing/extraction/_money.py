@@ -40,7 +40,7 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("S$", "SGD"), ("HK$", "HKD"), ("NZ$", "NZD"), ("R$", "BRL"), ("€", "EUR"),
     ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("zł", "PLN"), ("Kč", "CZK"),
     ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
-    ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"),
+    ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"), ("Ft", "HUF"),
     ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"),
 )  # fmt: skip
 _ISO_CODES = (
@@ -58,9 +58,10 @@ _CURRENCY = re.compile(
 _DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD", "MX": "MXN"}
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
-#: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday):
+#: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
+#: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
-_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp"})
+_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft"})
 _AMOUNT_NEAR = re.compile(r"^\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
 
 Amount = Candidate[Decimal]
@@ -132,10 +133,11 @@ def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
 #: beside a currency, where a table's columns (a quantity, then a price) do not stand.
 _SPACED = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?:[.,]\d{2})?(?![\d.,]?\d)")
 _CURRENCY_BEFORE = re.compile(
-    r"(?:[€$£¥₹]|\b(?:R|kr|Kč|Fr\.|CHF|EUR|USD|GBP|ZAR|SEK|NOK|DKK|CZK|PLN|AED|SGD|NZD|AUD|CAD))\s?$"
+    r"(?:[€$£¥₹]|\b(?:R|kr|Kč|Fr\.|CHF|EUR|USD|GBP|ZAR|SEK|NOK|DKK|CZK|PLN|AED|SGD|NZD|AUD|CAD|HUF|"
+    r"RON))\s?$"
 )
 _CURRENCY_AFTER = re.compile(
-    r"^\s?(?:€|kr\b|Kč|zł|CHF\b|EUR\b|SEK\b|NOK\b|DKK\b|CZK\b|PLN\b|ZAR\b)"
+    r"^\s?(?:€|kr\b|Kč|zł|CHF\b|EUR\b|SEK\b|NOK\b|DKK\b|CZK\b|PLN\b|ZAR\b|Ft\b|HUF\b|RON\b|lei\b)"
 )
 
 

@@ -46,7 +46,7 @@ _SUBTOTAL = re.compile(
     r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable|"
     r"total\s+il[ií]quido|base\s+tribut[aá]vel|"
     # Finnish "Veroton yhteensä" (net of tax), Czech "Základ daně" / "Základ DPH" (tax base)
-    r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b",
+    r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b|\bnettó\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -66,7 +66,9 @@ _DUE = re.compile(
     # "Maksettava", "Celkem k úhradě"
     r"\b(?:att|at|å)\s+betal[ae]\b|\btil\s+betaling\b|\bmaksettava\w*|\bk\s+úhradě\b|"
     # Polish "Do zapłaty", "Razem do zapłaty"
-    r"\bdo\s+zapłaty\b",
+    r"\bdo\s+zapłaty\b|"
+    # Hungarian "Fizetendő (összesen)"
+    r"\bfizetendő\b",
     _I,
 )
 _GROSS = re.compile(
@@ -78,7 +80,9 @@ _GROSS = re.compile(
     r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b|"
     # Danish and Norwegian "I alt" (in all) where it opens the line ("Moms i alt" is the
     # tax), Finnish "Loppusumma" (final sum)
-    r"^\W*i\s+alt\b|\bloppusumma\b",
+    r"^\W*i\s+alt\b|\bloppusumma\b|"
+    # Hungarian "Bruttó", "Végösszeg"
+    r"\bbruttó\b|\bvégösszeg\b",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -92,7 +96,7 @@ _TAX_INCLUDED = re.compile(
 _PLAIN = re.compile(
     r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag|"
     # "Sum", "Summa", "Suma", Finnish "Yhteensä", Czech "Celkem"
-    r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b",
+    r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b",
     _I,
 )
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
@@ -103,7 +107,7 @@ _TAX = re.compile(
     r"momsbel(?:opp|øb)|mva-?beløp|"
     # Swedish and Danish "Moms", Norwegian "MVA" / "Merverdiavgift", Finnish "ALV" /
     # "Arvonlisävero", Czech "DPH"
-    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph)\b",
+    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -164,7 +168,7 @@ _ANY_SUM = re.compile(
     r"hst|pst|qst|tps|tvq|sous|before|moms|mva|irpf|reten|ritenuta|withh|wht|quellen|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing|"
     r"betal|\balt\b|avgift|\balv\b|arvonlis|veroton|\beks|ilman|yhteens|loppusum|maksett|"
-    r"celkem|dph|úhrad|z[aá]klad|zapłat",
+    r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa",
     _I,
 )
 
@@ -390,7 +394,9 @@ _COLUMN_WORDS = (
 _RULE = re.compile(r"[-=_ ]{3,}")
 #: The row of such a table that sums the rows above it.
 _SUM_ROW = re.compile(
-    r"^\W*(?:summe|sum|summa|suma|total|totaal|totale|gesamt|celkem|yhteensä|i\s+alt|razem)\b", _I
+    r"^\W*(?:summe|sum|summa|suma|total|totaal|totale|gesamt|celkem|yhteensä|i\s+alt|razem|"
+    r"összesen)\b",
+    _I,
 )
 
 
