@@ -91,6 +91,12 @@ def _narrowed(methods: list[PaymentMethod], text: str) -> list[PaymentMethod]:
     return by_brand if len(by_brand) == 1 else methods
 
 
+def _methods_of(ctx: Context, source: str) -> list[str]:
+    """Ids of the customer's methods of one kind, narrowed to the one the text picks."""
+    of_kind = [m for m in ctx.customer.payment_methods if m.source == source]
+    return [m.id for m in _narrowed(of_kind, ctx.text)]
+
+
 #: A method switched away from: "from PayPal to my Visa".
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|my\s+)?$", re.IGNORECASE)
 _TO_NEXT = re.compile(r"^(?:\s+(?:account|card))?\s+to\b", re.IGNORECASE)
@@ -240,8 +246,7 @@ def payment_method(
     for source in sorted(named_at, key=lambda k: -named_at[k]):
         if named_at[source] < 0:
             continue
-        of_kind = [m for m in ctx.customer.payment_methods if m.source == source]
-        methods = [m.id for m in _narrowed(of_kind, ctx.text)]
+        methods = _methods_of(ctx, source)
         if len(methods) == 1 and (
             not refund_only or source == "gift_card" or methods[0] == order.paid_with
         ):
@@ -282,8 +287,7 @@ def new_method_by_words(ctx: Context) -> tuple[list[str], str | None]:
     kinds = [k for k, pattern in _SOURCES.items() if _wanted(pattern, ctx.text) >= 0]
     if len(kinds) != 1:
         return [], None
-    of_kind = [m for m in ctx.customer.payment_methods if m.source == kinds[0]]
-    return [m.id for m in _narrowed(of_kind, ctx.text)], kinds[0]
+    return _methods_of(ctx, kinds[0]), kinds[0]
 
 
 def clarify(

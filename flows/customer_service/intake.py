@@ -237,7 +237,6 @@ _NOT_TYPOS = frozenset(
         "slipped",
         "snipped",
         "flipped",
-        "shipper",
     ]
 )
 #: A word on its own, not part of an e-mail address, a web address or an id.

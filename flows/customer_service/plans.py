@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from connectors.schemas import Order, OrderItem
+from connectors.schemas import Order
 from flows.customer_service import clauses, cues, references
 from flows.customer_service._planning import (
     ZERO,
@@ -257,7 +257,7 @@ def _return_action(
             "which_items",
             "please tell us which items you would like to return",
             order_ids=[order.id],
-            details={"items": [_item_words(i) for i in pick.candidates or order.items]},
+            details={"items": [references.item_words(i) for i in pick.candidates or order.items]},
         )
     method, named, problem = payment_method(ctx, order, refund_only=True)
     if problem or method is None:
@@ -280,11 +280,6 @@ def _return_action(
         refund=refund,
     )
     return planned, named, guessed
-
-
-def _item_words(item: OrderItem) -> str:
-    options = ", ".join(f"{k} {v}" for k, v in item.options.items())
-    return f"{item.name} ({options})" if options else item.name
 
 
 def _with_items(planner: Callable[[Context, str], RequestPlan]) -> Callable[[Context, str], Any]:

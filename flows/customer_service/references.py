@@ -79,17 +79,20 @@ class Found:
     how: str = ""
 
 
+def item_words(item: OrderItem) -> str:
+    """An item with its options, as a customer tells it apart: 'Tea Kettle (material glass,
+    capacity 1L)'; the name alone when it has none."""
+    options = ", ".join(f"{k} {v}" for k, v in item.options.items())
+    return f"{item.name} ({options})" if options else item.name
+
+
 def describe(order: Order, detailed: frozenset[str] = frozenset()) -> str:
     """An order as a customer recognises it, for a question: '#W… (pending: Laptop, Mouse)';
     the products in `detailed` (ids) with their options, to tell apart orders that both
     hold one: 'Tea Kettle (material glass, capacity 1L)'."""
-
-    def words(item: OrderItem) -> str:
-        if item.product_id not in detailed or not item.options:
-            return item.name
-        return f"{item.name} ({', '.join(f'{k} {v}' for k, v in item.options.items())})"
-
-    names = ", ".join(dict.fromkeys(words(i) for i in order.items))
+    names = ", ".join(
+        dict.fromkeys(item_words(i) if i.product_id in detailed else i.name for i in order.items)
+    )
     return f"{order.id} ({order.status}: {names})"
 
 

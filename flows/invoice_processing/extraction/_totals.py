@@ -338,21 +338,18 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 confidence -= 0.3  # a year ("© 2024", "Total 2024" in a footer)
             raw["total"].append(Candidate(amount, confidence, where, kind, line))
         _net_totals_before_tax(raw)
-        if (table := _breakdown_table(doc)) is not None:
-            where, net, tax, gross = table
-            raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
-            raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
-            raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
-        if (row := _sum_row_of_three(doc)) is not None:
-            where, net, tax, gross = row
-            raw["subtotal"].append(Candidate(net, 0.85, where, "subtotal", doc.lines[where]))
-            raw["tax"].append(Candidate(tax, 0.85, where, "tax", doc.lines[where]))
-            raw["total"].append(Candidate(gross, 0.7, where, "plain", doc.lines[where]))
-        if (row := _sums_under_headings(doc)) is not None:
-            where, net, tax, due = row
-            raw["subtotal"].append(Candidate(net, 0.9, where, "subtotal", doc.lines[where]))
-            raw["tax"].append(Candidate(tax, 0.9, where, "tax", doc.lines[where]))
-            raw["total"].append(Candidate(due, 0.9, where, "due", doc.lines[where]))
+        # sums read from a table by column: (net and tax confidence, total's, total's label)
+        for row, parts, whole, label in (
+            (_breakdown_table(doc), 0.9, 0.7, "plain"),
+            (_sum_row_of_three(doc), 0.85, 0.7, "plain"),
+            (_sums_under_headings(doc), 0.9, 0.9, "due"),
+        ):
+            if row is not None:
+                where, net, tax, total = row
+                line = doc.lines[where]
+                raw["subtotal"].append(Candidate(net, parts, where, "subtotal", line))
+                raw["tax"].append(Candidate(tax, parts, where, "tax", line))
+                raw["total"].append(Candidate(total, whole, where, label, line))
         raw["total"] = _cross_check(doc, raw)
         for key in raw:
             raw[key].sort(key=lambda c: (-c.confidence, c.line))
@@ -503,11 +500,9 @@ def _sums_under_headings(doc: Document) -> tuple[int, Decimal, Decimal, Decimal]
         if len(values) < 3 or without_currency(rest).strip(" €$£%"):
             continue
         kinds = _heading_kinds(line)
-        if len(kinds) != len(values) or kinds.count("net") != 1 or kinds.count("due") != 1:
+        if len(kinds) != len(values) or any(kinds.count(k) != 1 for k in ("net", "tax", "due")):
             continue
         by_kind = dict(zip(kinds, values, strict=True))
-        if kinds.count("tax") != 1:
-            continue
         rounding = by_kind.get("rounding", Decimal("0"))
         if abs(by_kind["net"] + by_kind["tax"] + rounding - by_kind["due"]) <= Decimal("0.01"):
             return index + 1, by_kind["net"], by_kind["tax"], by_kind["due"]
