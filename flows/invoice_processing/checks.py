@@ -40,6 +40,9 @@ BLOCKING = frozenset(
         # a fraud pattern to settle with the vendor, not a number to approve.
         "credit_note",
         "embedded_xml_mismatch",
+        # Documents whose own title says they are no invoice (see nodes._TITLED).
+        "pro_forma",
+        "payment_reminder",
     }
 )
 _CENT = Decimal("0.01")

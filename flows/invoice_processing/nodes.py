@@ -32,7 +32,7 @@ from connectors.schemas import (
     Vendor,
     VendorSearch,
 )
-from flows.invoice_processing import checks, einvoice, vendors
+from flows.invoice_processing import checks, einvoice, extraction, vendors
 from flows.invoice_processing.schemas import InvoiceFields
 from flows.invoice_processing.state import InvoiceState, Issue
 from flows.invoice_processing.tasks import (
@@ -71,17 +71,48 @@ async def classify_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]
     text = state.get("text") or ""
     if not _reads_in_one_call(models):
         result = await models.classify(DOCUMENT_TYPE, text=text[:8000])
-        return {"document_type": result.model_dump()}
+        return {"document_type": _titled(result.model_dump(), text)}
     reading = await models.extract(DOCUMENT_READING, text=text, labels=list(DOCUMENT_LABELS))
     answer = reading.value
+    kind = {"label": answer.document_type, "confidence": answer.document_type_confidence}
     return {
-        "document_type": {
-            "label": answer.document_type,
-            "confidence": answer.document_type_confidence,
-            "scores": {},
-        },
+        "document_type": _titled({**kind, "scores": {}}, text),
         **_extracted(answer.fields, reading.confidence, reading.field_confidence),
     }
+
+
+#: The label a document titled as something other than an invoice gets, and the blocking
+#: issue it waits with: it asks for money, but is no bill to book as it stands.
+_TITLED: dict[str, tuple[str, str, str]] = {
+    "credit_note": (
+        "credit_note",
+        "credit_note",
+        "this is a credit note ({title!r}), not a bill: book it as a vendor credit by hand, "
+        "or reject it",
+    ),
+    "pro_forma": (
+        "quote",
+        "pro_forma",
+        "this is a pro forma ({title!r}): it asks for payment before delivery and is no "
+        "bill; pay it by hand if that was agreed, and book the invoice that follows",
+    ),
+    "reminder": (
+        "letter",
+        "payment_reminder",
+        "this is a payment reminder ({title!r}) about an invoice, not the invoice: check "
+        "whether that invoice is booked, and book it rather than the reminder",
+    ),
+}
+
+
+def _titled(kind: dict[str, Any], text: str) -> dict[str, Any]:
+    """The document's own title overrules the classifier: a pro forma or a reminder shares
+    nearly every word with an invoice, and only its title says which it is."""
+    title = extraction.document_title(text)
+    if title is None or title.kind not in _TITLED:
+        return kind
+    label = _TITLED[title.kind][0]
+    return {**kind, "label": label, "confidence": 1.0, "title": title.line, "titled": title.kind}
 
 
 def _reads_in_one_call(models: ModelGateway) -> bool:
@@ -111,16 +142,23 @@ def looks_like_invoice(state: InvoiceState) -> bool:
         fields.get(name) in (None, "")
         for name in ("invoice_number", "invoice_date", "total", "currency")
     )
+    if kind.get("titled"):  # a credit note, pro forma or reminder with an invoice's fields:
+        return missing < 2  # a person decides (see `_TITLED`)
     return kind["confidence"] < NOT_INVOICE_CONFIDENCE and missing < 2
 
 
 async def reject_document(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     """Ends the run: the document is confidently something other than an invoice."""
     kind = state["document_type"]
+    said = (
+        f"this document is titled {kind['title']!r}"
+        if kind.get("title")
+        else f"this document was classified as {kind['label']!r} (confidence "
+        f"{kind['confidence']:.2f})"
+    )
     raise FlowError(
         "not_an_invoice",
-        f"this document was classified as {kind['label']!r} (confidence "
-        f"{kind['confidence']:.2f}) and lacks an invoice's fields; nothing was booked",
+        f"{said} and lacks an invoice's fields; nothing was booked",
         document_type=kind["label"],
         confidence=kind["confidence"],
     )
@@ -218,7 +256,10 @@ async def validate_invoice(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
     fields = state["fields"]
     issues: list[Issue] = [*checks.injection_issues(state.get("text") or "")]
     kind = state.get("document_type") or {}
-    if kind and kind.get("label") != "invoice":
+    if kind.get("titled") in _TITLED:
+        _, code, message = _TITLED[kind["titled"]]
+        issues.append(checks.issue(code, message.format(title=kind["title"])))
+    elif kind and kind.get("label") != "invoice":
         issues.append(
             checks.issue(
                 "document_type",

@@ -31,6 +31,7 @@ from flows.invoice_processing.extraction._parties import (
     find_vendor_names,
     ordinary_case,
 )
+from flows.invoice_processing.extraction._title import Title, document_title
 from flows.invoice_processing.extraction._totals import find_totals, labelled_amounts
 
 __all__ = [
@@ -38,10 +39,12 @@ __all__ = [
     "Candidate",
     "Document",
     "RowValue",
+    "Title",
     "best",
     "buyer_lines",
     "date_order",
     "decimal_separator",
+    "document_title",
     "find_amounts",
     "find_currency",
     "find_dates",
