@@ -147,7 +147,8 @@ _WITHDRAWN = re.compile(
     rf"\b(?:decided?|decides|deciding) (?:not to|to not|against) {_ACTION_VERB}"
     rf"|\b(?:don'?t|do not|won'?t|no longer want to|not going to) {_ACTION_VERB}\w*"
     r"(?: \w+){0,5} after all\b"
-    r"|\b(?:don'?t|do not|please don'?t) (?:do|change|touch) anything(?: yet| for now)?\b(?! else)"
+    r"|\b(?:don'?t|do not|please don'?t) (?:(?:cancel|return|modify|change) (?:or|and) )?"
+    r"(?:do|change|touch|cancel|modify) anything(?: yet| for now)?\b(?! else)"
     r"|\bhold off\b"
     # "Forget the swap then", "never mind the exchange"
     r"|\b(?:forget|never\s?mind|scrap|drop)\s+(?:about\s+)?(?:the|that|this|my)\s+"
@@ -161,9 +162,10 @@ _WITHDRAWN = re.compile(
     re.IGNORECASE,
 )
 #: A later "don't cancel it" taking back what was asked before ("Actually no, don't cancel
-#: it. I'll keep the lamp."): the verb with nothing but the order as its object.
+#: it. I'll keep the lamp.", "wait - rather than returning it, could I exchange it"): the verb
+#: with nothing but the order as its object.
 _TAKEN_BACK = re.compile(
-    rf"\b(?:don'?t|do not|no need to)\s+({_ACTION_VERB})\w*"
+    rf"\b(?:don'?t|do not|no need to|rather than|instead of)\s+({_ACTION_VERB})\w*"
     r"(?:\s+(?:it|them|that|this|the\s+order|my\s+order))?(?=\s*(?:[.!,;]|$))",
     re.IGNORECASE,
 )

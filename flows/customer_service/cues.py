@@ -231,7 +231,12 @@ def only_thanks(text: str) -> bool:
 #: The same product again ("send a new one, same model", "a replacement") ...
 _SAME_AGAIN = re.compile(
     r"\bsame\s+(?:model|one|item|thing|product|version|kind|option)\b|\bidentical\b|"
-    r"\breplacement\b|\breplace\s+(?:it|them)\b|\b(?:a|another)\s+new\s+one\b",
+    r"\breplacement\b|\breplace\s+(?:it|them)\b|\b(?:a|another)\s+new\s+one\b|"
+    # "I'd just like the same tablet sent again", "send me another one"
+    r"\bsame\s+\w+(?:\s+\w+)?\s+(?:sent|shipped|delivered)\s+again\b|"
+    r"\b(?:send|ship)\s+(?:me\s+)?another\s+(?:one|\w+)\b|"
+    # "I don't want my money back": for a damaged item, they want it, whole
+    r"\b(?:don'?t|do\s+not)\s+want\s+(?:my\s+money\s+back|a\s+refund)\b",
     re.IGNORECASE,
 )
 #: ... for one that came damaged or does not work.

@@ -33,6 +33,7 @@ __all__ = [
     "payment_ids_in",
     "split_requests",
     "wants_all_items",
+    "yes_for",
 ]
 
 CancelReason = Literal["no longer needed", "ordered by mistake"]
@@ -75,8 +76,10 @@ PAYMENT_ID = re.compile(r"\b(credit_card|paypal|gift_card)_(\d{5,})\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS = re.compile(
     r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
-    r"|Terrace|Parkway|Pkwy|Circle|Cir|Trail|Highway|Hwy|Square|Sq|Plaza|Loop|Row|Alley))\.?"
+    r"(?:(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
+    r"|Terrace|Parkway|Pkwy|Circle|Cir|Trail|Highway|Hwy|Square|Sq|Plaza|Loop|Row|Alley)"
+    # "12 Main Street North", "88 Prospect Park West"
+    r"(?:\s+(?:North|South|East|West))?|North|South|East|West))\.?"
     r"(?:,\s*|\s+)"
     r"(?:(?P<a2>(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|Rm\.?|Building|Bldg\.?|#)"
     r"\s*[\w-]+)(?:,\s*|\s+))?"
@@ -114,7 +117,10 @@ _HEDGE = re.compile(
     re.IGNORECASE,
 )
 _YES = re.compile(
-    r"^\W*(yes|yep|yeah|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed|proceed"
+    # a word of welcome may come first: "Great, yes please", "OK, yes, go ahead and cancel it"
+    r"^\W*(?:(?:great|perfect|ok(?:ay)?|alright|all right|fine|good|lovely|brilliant|excellent"
+    r"|thanks|thank you|sounds good|that'?s (?:right|correct|fine|great|perfect))\W+)?"
+    r"(yes|yep|yeah|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed|proceed"
     r"|ok(ay)?,? (go ahead|please (do|proceed)))\b",
     re.IGNORECASE,
 )
@@ -253,6 +259,31 @@ def is_confirmation(text: str) -> bool:
         return False
     rest = text[match.end() :]
     return not (_NO.search(first[match.end() :][:40]) or _QUALIFIED.search(rest[:200]))
+
+
+#: A yes qualified only by "only"/"just" and what it is for ("Yes, only the skateboard").
+_YES_ONLY = re.compile(
+    r"\W*(?:please\W+)?(?:only|just)\s+(?P<what>[^.!?\n,;:]{3,60}?)"
+    r"(?:\W+(?:please|thanks|thank you))?\W*$",
+    re.I,
+)
+
+
+def yes_for(text: str) -> str | None:
+    """What a yes qualified by nothing but "only"/"just" is for ("Yes, only the skateboard"
+    -> "the skateboard"): it confirms a proposal of exactly those items (policy), and is
+    asked about again otherwise. None for any other answer."""
+    first = next(iter(sentences(text)), "")
+    match = _YES.search(first)
+    if match is None or is_confirmation(text) or _NO.search(first[match.end() :][:40]):
+        return None
+    # nothing more said after it ("only the mat, and refund it to my card" is read again)
+    only = _YES_ONLY.match(text[match.end() :])
+    if only is None:
+        return None
+    what = only["what"]
+    qualified = _QUALIFIED.search(what)
+    return None if qualified or re.search(r"\b(?:and|also|too|plus)\b", what, re.I) else what
 
 
 def split_requests(text: str) -> list[RequestSpan]:

@@ -117,7 +117,27 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
         if m.start not in covered
         and not any(f.product_id == m.product_id and f.start <= m.start < f.end for f in full)
     ]
+    if not kept:
+        kept = _first_words(words, names)
     return sorted(set(kept), key=lambda m: (m.start, -m.tier))
+
+
+#: Endings of words that describe rather than name ("electric", "wireless", "gaming",
+#: "portable"): such a first word alone is no product ("the electric one" is asked about).
+_DESCRIBING = re.compile(r"(?:ic|al|less|ing|able|ible|ive|ous|ful|ed)$")
+
+
+def _first_words(words: Sequence[str], names: dict[str, str]) -> list[Mention]:
+    """A product called by the first word of its name ("the vacuum" for a Vacuum Cleaner,
+    "the black fleece" for a Fleece Jacket), read only when nothing else in the text names
+    a product: alone, "office" or "garden" mean a place more often than an Office Chair."""
+    found = []
+    for pid, name in names.items():
+        wanted = [_singular(w) for w in words_of(name)]
+        if len(wanted) < 2 or len(first := wanted[0]) < 4 or _DESCRIBING.search(first):
+            continue
+        found += [Mention(pid, i, i + 1, 1) for i in _windows([first], words)]
+    return found
 
 
 def mentioned_products(text: str, names: dict[str, str], *, head_noun: bool = False) -> list[str]:

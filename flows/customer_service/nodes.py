@@ -35,7 +35,7 @@ from flows.customer_service import (
     policy,
     threads,
 )
-from flows.customer_service.entities import MessageEntities, is_confirmation
+from flows.customer_service.entities import MessageEntities, is_confirmation, yes_for
 from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
 
@@ -66,6 +66,7 @@ async def read_message(state: CSState, runtime: Ctx) -> dict[str, Any]:
         "language": language,
         "thread": None,
         "confirmed": False,
+        "yes_for": None,
         "conversation": threads.first_turn(state, text),
         "turn": 1,
         "thread_keys": [],
@@ -89,9 +90,11 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
     if sender and (ticket.requester.email or "").lower() not in ("", sender):
         return {}  # someone else's conversation: this message starts its own
     answer = state["text"]
+    said = intake.own_words(state.get("body") or "") or answer
     return {
         "thread": ticket.model_dump(mode="json"),
-        "confirmed": is_confirmation(intake.own_words(state.get("body") or "") or answer),
+        "confirmed": is_confirmation(said),
+        "yes_for": yes_for(said),
         "text": f"{ticket.description}\n\n{answer}",
     }
 
@@ -292,6 +295,7 @@ def situation(state: CSState, threshold: Any) -> policy.Situation:
             k: CatalogueProduct.model_validate(v) for k, v in (state.get("products") or {}).items()
         },
         confirmed=bool(state.get("confirmed")),
+        yes_for=state.get("yes_for"),
         shown=planner.shown_to_customer(state),
         proposed_before=(state.get("turn") or 1) > 1
         and (state.get("decision") or {}).get("outcome") == "confirm",

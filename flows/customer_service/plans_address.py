@@ -45,10 +45,28 @@ _EXISTING_ORDERS = re.compile(
 #: address" ("update my address on file and send my pending order there too": both).
 _ACCOUNT_ADDRESS = re.compile(
     r"\b(?:default|account|profile)\s+(?:shipping\s+)?address\b|"
-    r"\baddress\s+(?:on\s+(?:file|my\s+(?:account|profile))|in\s+my\s+(?:account|profile))\b",
+    r"\baddress\s+(?:on\s+(?:file|my\s+(?:account|profile))|in\s+my\s+(?:account|profile))\b|"
+    # "please put it on my account AND send the camera order there too"
+    r"\b(?:put|save|set|update|change)\s+(?:it|this|that)\s+(?:on|in)\s+my\s+(?:account|profile)\b",
+    re.IGNORECASE,
+)
+#: Said before a mention of the account: "please don't change the address on my account".
+_NOT_BEFORE = re.compile(r"\b(?:don'?t|do not|not|never|no need to|without)\b[^.,;!?]{0,25}$", re.I)
+#: Orders left where they go: "my pending order can go to the old address, so don't change
+#: that one", "leave the orders alone".
+_ORDERS_KEPT = re.compile(
+    r"\borders?\b[^.;!?]{0,50}\b(?:old|current|previous|existing)\s+address\b|"
+    r"\b(?:don'?t|do not)\s+(?:change|touch|update|move)\s+(?:that one|those|the orders?|"
+    r"my orders?|any orders?)\b|"
+    r"\bleave\s+(?:the\s+|my\s+)?orders?\s+(?:alone|as\s+(?:it\s+is|they\s+are))\b",
     re.IGNORECASE,
 )
 _ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
+
+
+def _named(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether the text names it other than to say it must not change."""
+    return any(not _NOT_BEFORE.search(text[: m.start()][-40:]) for m in pattern.finditer(text))
 
 
 def _new_address(ctx: Context) -> Address | None:
@@ -90,12 +108,18 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         )
     fields = address.model_dump()
     inferred = False
-    default_too = bool(_ACCOUNT_ADDRESS.search(ctx.text)) and bool(
-        ctx.orders or (_EXISTING_ORDERS.search(ctx.text) and _ORDER_WORDS.search(ctx.text))
+    orders_kept = bool(_ORDERS_KEPT.search(ctx.text)) and not ctx.span.order_ids
+    default_too = (
+        _named(_ACCOUNT_ADDRESS, ctx.text)
+        and not orders_kept
+        and bool(
+            ctx.orders or (_EXISTING_ORDERS.search(ctx.text) and _ORDER_WORDS.search(ctx.text))
+        )
     )
     account = not default_too and (
-        _ACCOUNT.search(ctx.text)
+        _named(_ACCOUNT, ctx.text)
         or (_MOVED.search(ctx.text) and not _EXISTING_ORDERS.search(ctx.text))
+        or (orders_kept and _named(_ACCOUNT_ADDRESS, ctx.text))
     )
     if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not account:
         # an order meant (a move's message too, when it asks for orders already placed)

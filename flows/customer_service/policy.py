@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors.schemas import CatalogueProduct, Customer, Order
-from flows.customer_service import cues, plans
+from flows.customer_service import cues, matching, plans
 from flows.customer_service.clauses import kind_of, withdrawn
 from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
 from flows.customer_service.identity import AuthProblem
@@ -82,6 +82,9 @@ class Situation:
     products: dict[str, CatalogueProduct] = field(default_factory=dict)
     #: The customer answered "yes" to our proposal (a reply in the ticket's thread).
     confirmed: bool = False
+    #: A yes qualified only by what it is for ("yes, only the skateboard"): it confirms a
+    #: proposal of exactly the items it names (`_restated`).
+    yes_for: str | None = None
     #: What our replies in the conversation told the customer: a yes confirms only the
     #: writes they listed. None: not known (every write counts as shown).
     shown: str | None = None
@@ -236,11 +239,26 @@ def _confirmed_or_asked(plan: RequestPlan, span: RequestSpan, s: Situation) -> R
             len(s.entities.requests) <= 1 or is_explicit_request(span.text)
         )
         inferred = bool(plan.details.get("needs_explicit_confirmation"))
-        said_yes = s.confirmed and listed(plan.actions, s.shown)
+        said_yes = (s.confirmed or _restated(plan.actions, s)) and listed(plan.actions, s.shown)
         asked_first = explicit and not inferred and not (s.confirmed or s.proposed_before)
         if said_yes or asked_first:
             plan = plan.model_copy(update={"outcome": "act"})
     return plan
+
+
+def _restated(actions: list[PlannedAction], s: Situation) -> bool:
+    """Whether a "yes, only the skateboard" names exactly the items these writes are for:
+    then it says yes to them. Writes not about items (a whole order, an address) and a yes
+    naming anything else are asked about again."""
+    if not s.yes_for or not actions:
+        return False
+    items = {i.item_id: i for o in [*s.orders.values(), *s.customer_orders] for i in o.items}
+    acted = {str(i) for a in actions for i in a.request.get("item_ids") or []}
+    if not acted or any(not a.request.get("item_ids") for a in actions) or acted - items.keys():
+        return False
+    names = {i.product_id: i.name for i in items.values()}
+    named = {m.product_id for m in matching.mentions(s.yes_for, names)}
+    return named == {items[i].product_id for i in acted}
 
 
 def _aggregate(requests: list[RequestPlan], s: Situation) -> Decision:

@@ -19,6 +19,8 @@ __all__ = ["ItemPick", "acting_mentions", "pick_items", "pointing_products"]
 
 _EXCEPT = re.compile(
     r"\b(?:except(?: for)?|apart from|other than|but not|excluding|not including|without"
+    # "it's the yoga mat I want to return, not the grill"
+    r"|(?<=, )not(?=\s+(?:the|my|this|that|these|those)\b)"
     r"|keep(?:ing)?|hold(?:ing)? on to|hang(?:ing)? on to)\b",
     re.IGNORECASE,
 )
@@ -270,9 +272,9 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     """The items of one order the text is about (see the module's docstring)."""
     names = {i.product_id: i.name for i in items}
     words = words_of(text)
-    found = mentions(text, names)
-    acting = _acting(text, words, found)
-    found = acting or found
+    every = mentions(text, names)
+    acting = _acting(text, words, every)
+    found = acting or every
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)
     kept_rest = _rest_kept(text)
@@ -284,8 +286,10 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
             text, offsets, words, mention
         )
 
-    excluded = {m.product_id for m in found if left_out(m)}
-    included = [m for m in found if not left_out(m)]
+    # the last word on an item decides: "return the grill" then "not the grill, keep it"
+    last = {m.product_id: m for m in every}
+    excluded = {pid for pid, m in last.items() if left_out(m)}
+    included = [m for m in found if m.product_id not in excluded]
     if excluded:
         keep_named = included and not (all_items or asks_rest)
         named = {m.product_id for m in included}

@@ -23,7 +23,7 @@ from langgraph.types import interrupt
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from flows.customer_service import intake, policy
-from flows.customer_service.entities import is_confirmation, order_ids_in
+from flows.customer_service.entities import is_confirmation, order_ids_in, yes_for
 from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState, CustomerMessage
 
@@ -306,6 +306,7 @@ def _after(
         # a yes to a proposal, or to a question such as "cancel the whole order?"; it acts
         # only on writes our reply listed (policy.listed)
         confirmed=decision.outcome in ("confirm", "clarify") and is_confirmation(said),
+        yes_for=yes_for(said) if decision.outcome == "confirm" else None,
         thread_end=None,
     )
     return update

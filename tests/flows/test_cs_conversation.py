@@ -14,8 +14,10 @@ from test_cs_policy import situation
 from test_cs_understanding import KITCHEN_ORDER, LAPTOP_ORDER, _intent, decide_on, proposed
 
 from flows.customer_service.claims import without_identity
-from flows.customer_service.entities import is_confirmation
+from flows.customer_service.entities import is_confirmation, yes_for
+from flows.customer_service.matching import mentions
 from flows.customer_service.policy import decide
+from flows.customer_service.selection import pick_items
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -201,6 +203,69 @@ def test_a_yes_that_asks_to_keep_things_as_they_are_is_no_confirmation() -> None
     assert not is_confirmation("Yes, that's right - keep it as it is")
     assert not is_confirmation("Yes, leave them as they are please")
     assert is_confirmation("Yes, please go ahead.")
+
+
+def test_a_yes_may_come_after_a_word_of_welcome() -> None:
+    assert is_confirmation("Great, yes please go ahead.")
+    assert is_confirmation("OK, yes, go ahead and cancel it.")
+    assert is_confirmation("Perfect, go ahead.")
+    assert not is_confirmation("Fine, no wait.")
+    assert not is_confirmation("Good, yes but leave the mat")
+    assert not is_confirmation("Great, thanks")  # no yes in it
+
+
+def test_a_yes_for_only_the_items_proposed_confirms_them_and_nothing_else() -> None:
+    first = "I want to send back the desk lamp from my kitchen order, refund to my gift card."
+    asked = decide_on(first, intent="return")
+    shown = "\n".join(a.summary for r in asked.requests for a in r.actions)
+    answer = "Yes, only the desk lamp please."
+    assert not is_confirmation(answer) and yes_for(answer) == "the desk lamp"
+    said = THREAD.format(first=first, answer=answer)
+    done = decide_on(said, intent="return", yes_for=yes_for(answer), shown=shown)
+    assert done.outcome == "act" and proposed(done) == proposed(asked)
+    # naming another item than the proposal's: asked about again
+    other = THREAD.format(first=first, answer="Yes, only the coffee maker.")
+    again = decide_on(other, intent="return", yes_for="the coffee maker", shown=shown)
+    assert again.outcome == "confirm"
+    # more said after it, or a condition: no yes_for
+    assert yes_for("Yes, only the lamp, refund to my visa") is None
+    assert yes_for("Yes, only the lamp and the mat") is None
+    assert yes_for("Yes, but leave the backpack") is None
+
+
+def test_rather_than_returning_it_withdraws_the_return_asked_before() -> None:
+    first = "I want to return the desk lamp from my kitchen order, refund to my gift card."
+    answer = (
+        "Actually, wait - rather than returning it, could I exchange it for another desk "
+        "lamp? Any difference to my gift card."
+    )
+    d = decide_on(THREAD.format(first=first, answer=answer))
+    assert "return_items" not in [action for action, _ in proposed(d)]
+    assert any(r.reason == "withdrawn" for r in d.requests)
+
+
+def test_a_product_called_by_the_first_word_of_its_name() -> None:
+    names = {"vac": "Vacuum Cleaner", "fleece": "Fleece Jacket", "chair": "Office Chair"}
+    found = mentions("return the vacuum from my recent delivery", names)
+    assert [m.product_id for m in found] == ["vac"]
+    assert [m.product_id for m in mentions("the black fleece I bought", names)] == ["fleece"]
+    # only when nothing else names a product: "office" is then a place
+    with_lamp = {**names, "lamp": "Desk Lamp"}
+    found = mentions("I need the desk lamp for my office", with_lamp)
+    assert [m.product_id for m in found] == ["lamp"]
+    # a describing word alone is no product
+    assert mentions("the electric one", {"k": "Electric Kettle"}) == []
+
+
+def test_the_last_word_on_an_item_decides_whether_it_is_kept() -> None:
+    items = KITCHEN_ORDER.items
+    text = (
+        "I want to return the coffee maker, refund to PayPal.\n\nSorry, my mistake - it's "
+        "the desk lamp I want to return, not the coffee maker. Keep the coffee maker."
+    )
+    assert [i.name for i in pick_items(text, items).items] == ["Desk Lamp"]
+    later = "Keep the coffee maker, return the desk lamp.\n\nActually return the coffee maker too."
+    assert {i.name for i in pick_items(later, items).items} == {"Desk Lamp", "Coffee Maker"}
 
 
 def test_a_yes_confirms_only_the_writes_our_reply_listed() -> None:

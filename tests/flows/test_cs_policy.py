@@ -593,6 +593,8 @@ def test_a_move_changes_the_orders_it_names_or_else_the_account(
         "send my order that hasn't shipped yet to the new place.",
         "Change my default address to 5 Oak Ave, Austin, TX 78702, and the address of "
         "#W0000001 too.",
+        "New address: 5 Oak Ave, Austin, TX 78702. Please put it on my account AND send the "
+        "order that hasn't shipped yet there too.",
     ],
 )
 def test_the_account_address_and_an_orders_asked_for_together_are_both_changed(text: str) -> None:
@@ -635,6 +637,12 @@ def test_thanks_alone_asks_for_nothing_and_goes_to_no_one(text: str, thanks: boo
             True,
         ),
         ("My shirt from #W0000002 is damaged, I want a replacement.", "return", True),
+        (
+            "The lamp from #W0000002 arrived with a cracked base. I don't want my money back, "
+            "I'd just like the same lamp sent again.",
+            "return",
+            True,
+        ),
         ("The shirt from #W0000002 is broken, I'd like my money back.", "return", False),
         ("Can I exchange the shirt in #W0000002 for a size L?", "exchange", False),
     ],
@@ -738,3 +746,29 @@ def test_a_damaged_item_to_be_sent_again_goes_to_a_person_whatever_the_intent() 
     for intent in ("order_status", "return", "exchange"):
         d = decide(situation(text, intent))
         assert (d.outcome, d.reason, d.actions) == ("human", "damaged_replacement", []), intent
+
+
+def test_an_account_the_customer_says_not_to_change_stays_as_it_is() -> None:
+    text = (
+        "Could you ship my order that hasn't shipped yet to my sister's instead: 2217 Summit "
+        "Street, Apt 5, Columbus, OH 43201. Please don't change the address on my account, "
+        "just this order."
+    )
+    d = decide(situation(text, "address_change"))
+    assert [(a.action, a.request.get("order_id")) for a in d.requests[0].actions] == [
+        ("modify_order_address", "#W0000001")
+    ]
+
+
+def test_orders_left_at_the_old_address_are_not_changed_with_the_account() -> None:
+    text = (
+        "Hi, I've just moved flat. Please update the address on my account to 88 Prospect Park "
+        "West, Apt 4, Brooklyn, NY 11215. My order that's still pending can go to the old "
+        "address, my old flatmate will pass it on, so don't change that one."
+    )
+    d = decide(situation(text, "address_change"))
+    [action] = d.requests[0].actions
+    assert action.action == "update_customer_address"
+    # a street that ends with its direction ("Prospect Park West")
+    assert action.request["address"]["address1"] == "88 Prospect Park West"
+    assert action.request["address"]["address2"] == "Apt 4"
