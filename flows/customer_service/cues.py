@@ -103,8 +103,11 @@ _PART_OF_ORDER = re.compile(
     re.IGNORECASE,
 )
 
-#: The whole of an order asked for ("cancel the whole order", "the entire order").
-_WHOLE_ORDER = re.compile(r"\b(?:whole|entire|full|complete)\s+order\b", re.IGNORECASE)
+#: The whole of an order asked for ("cancel the whole order", "the entire order", "that
+#: whole hose order").
+_WHOLE_ORDER = re.compile(
+    r"\b(?:whole|entire|full|complete)\s+(?:[a-z-]+\s+){0,2}?order\b", re.IGNORECASE
+)
 
 #: A question about the rules rather than a request about an order ("What is your return
 #: policy?", "Is there a cancellation fee?", "How do exchanges work?").

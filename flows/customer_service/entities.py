@@ -130,8 +130,9 @@ _NO = re.compile(
     re.IGNORECASE,
 )
 _ALL = re.compile(
-    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)(?! else)|whole order"
-    r"|entire order|full order|all of (it|them)|(return|refund|send back) (the|my) items)\b"
+    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)(?! else)"
+    r"|(?:whole|entire|full) (?:[a-z-]+ ){0,2}?order|all of (it|them)"
+    r"|(return|refund|send back) (the|my) items)\b"
     # what happened to everything, not what is asked for ("Everything came fine except ...",
     # "all the items were fine but"); "all of them are broken" still means all of them
     r"(?!,?\s+(?:came|arrived|got\s+here|showed\s+up|turned\s+up)\b)"

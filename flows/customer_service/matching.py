@@ -147,14 +147,30 @@ def mentioned_products(text: str, names: dict[str, str], *, head_noun: bool = Fa
     return list(dict.fromkeys(m.product_id for m in found))
 
 
-def has_value(value: str, text: str) -> bool:
+#: Option values that are also the words of an answer: "waterproof: yes" is named only
+#: beside its option's name, never by "Yes please" or "None of the orders".
+_ANSWER_VALUES = frozenset({"yes", "no", "none"})
+
+
+def has_value(value: str, text: str, key: str | None = None) -> bool:
+    """Whether the text names this option value ("yes"/"no" only beside `key`)."""
+    if value.casefold() in _ANSWER_VALUES:
+        if key is None:
+            return False
+        k, v = re.escape(key), re.escape(value)
+        said = rf"\b{k}\W{{0,3}}{v}\b|\b{v}\W{{0,3}}{k}\b"
+        if value.casefold() == "no":
+            said += rf"|\b(?:not|non)[\s-]?{k}\b"  # "not waterproof"
+        if value.casefold() == "none":
+            said += rf"|\b(?:no|without(?: an?)?)\s+{k}\b"  # "no backlight"
+        return re.search(said, text, re.I) is not None
     flags = re.IGNORECASE if len(value) > 2 else 0
     return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, flags) is not None
 
 
 def option_hits(options: dict[str, str], text: str) -> int:
     """How many of an item's option values the text names."""
-    return sum(has_value(v, text) for v in options.values())
+    return sum(has_value(v, text, k) for k, v in options.items())
 
 
 def _offsets(text: str) -> list[int]:
@@ -192,14 +208,15 @@ def _new_part(segment: str, item: OrderItem, product: CatalogueProduct) -> str:
     fresh = _fresh_values(item, product)
     for marker in reversed(list(_NEW.finditer(segment))):
         tail = segment[marker.start() :]
-        if any(has_value(value, tail) for value in fresh):
+        if any(has_value(value, tail, key) for key, value in fresh):
             return tail
     return segment
 
 
-def _fresh_values(item: OrderItem, product: CatalogueProduct) -> set[str]:
+def _fresh_values(item: OrderItem, product: CatalogueProduct) -> set[tuple[str, str]]:
+    """The (option, value) pairs the item could change to."""
     return {
-        v
+        (k, v)
         for variant in product.variants
         for k, v in variant.options.items()
         if item.options.get(k) != v
@@ -235,7 +252,7 @@ def alternatives(
     values the text names first, then those changing least of the item."""
 
     def rank(variant: ProductVariant) -> tuple[int, int]:
-        named = sum(has_value(v, text) for v in variant.options.values())
+        named = sum(has_value(v, text, k) for k, v in variant.options.items())
         changed = sum(item.options.get(k) != v for k, v in variant.options.items())
         return (-named, changed)
 
@@ -253,15 +270,31 @@ _SIZE_WORDS = (
 )
 
 
+def _as_size(text: str, match: re.Match[str], keys: set[str]) -> bool:
+    """Whether a size word that is also a value of the options `keys` stands as a size:
+    a noun of its own ("I need a medium (same red, high ventilation)"), not beside one of
+    those options ("a medium ventilation one")."""
+    before, after = text[: match.start()][-12:], text[match.end() :][:20]
+    beside = "|".join(re.escape(k) for k in keys)
+    other = re.match(rf"\W*(?:{beside})\b", after, re.I) or re.search(
+        rf"\b(?:{beside})\W*$", before, re.I
+    )
+    return bool(re.search(r"\b(?:a|an|size)\s+$", before, re.I)) and not other
+
+
 def _letter_sizes(text: str, product: CatalogueProduct) -> str:
     """The text with sizes in words written as the product's letters, when its sizes are
     letters ("I'd like a medium" asks for size M)."""
     sizes = {v.options.get("size") for v in product.variants}
-    values = {value.casefold() for v in product.variants for value in v.options.values()}
     for pattern, letters in _SIZE_WORDS:
-        # not a word that is itself one of the product's values ("ventilation medium")
-        if letters in sizes and not any(pattern.fullmatch(value) for value in values):
-            text = pattern.sub(letters, text)
+        if letters not in sizes:
+            continue
+        keys = {
+            k for v in product.variants for k, val in v.options.items() if pattern.fullmatch(val)
+        }
+        found = [m for m in pattern.finditer(text) if not keys or _as_size(text, m, keys)]
+        for m in reversed(found):
+            text = text[: m.start()] + letters + text[m.end() :]
     return text
 
 
@@ -291,7 +324,7 @@ def choose_variant(
     wishes = scales.wishes_in(new_part, item, product)
     same_kind = _SAME.search(part)
     after_same = part[same_kind.start() :] if same_kind else ""
-    named_fresh = any(has_value(v, after_same) for v in _fresh_values(item, product))
+    named_fresh = any(has_value(v, after_same, k) for k, v in _fresh_values(item, product))
     if same_kind and not wishes and not named_fresh:  # not "the same one but in white"
         same = product.variant(item.item_id)
         if same is not None and same.available:
@@ -307,7 +340,7 @@ def choose_variant(
             continue
         score = len(wishes)
         for key, value in variant.options.items():
-            if has_value(value, new_part):
+            if has_value(value, new_part, key):
                 score += 1
             elif item.options.get(key) != value and key not in wished and not any_change:
                 score -= 1

@@ -119,12 +119,12 @@ def items_by_new_option(ctx: Context, order: Order) -> list[OrderItem]:
         if product is None:
             continue
         fresh = {
-            v
+            (k, v)
             for variant in product.variants
             for k, v in variant.options.items()
             if item.options.get(k) != v and len(v) > 2
         }
-        if any(matching.has_value(v, ctx.text) for v in fresh):
+        if any(matching.has_value(v, ctx.text, k) for k, v in fresh):
             hits.append(item)
     return hits if len(hits) == 1 else []
 

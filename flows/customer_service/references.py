@@ -205,7 +205,7 @@ def _by_options(text: str, orders: list[Order], products: set[str]) -> list[Orde
     def named_values(order: Order) -> int:
         return max(
             (
-                sum(has_value(v, kept) for v in i.options.values())
+                sum(has_value(v, kept, k) for k, v in i.options.items())
                 for i in order.items
                 if i.product_id in products
             ),

@@ -551,11 +551,12 @@ def test_the_whole_order_asked_for_after_part_of_it_is_proposed_for_cancelling()
     question = asked.requests[0].explanation
     assert cues.WHOLE_ORDER_QUESTION in question
     # in so many words, in a later answer: an explicit request (its reason given before)
-    d = decide(situation(f"{first}\n\nOk, then cancel the whole order please.", "cancel"))
-    assert (d.reason, [a.action for a in d.requests[0].actions]) == (
-        "cancel_pending",
-        ["cancel_order"],
-    )
+    for answer in ("Ok, cancel the whole order please.", "Fine, cancel that whole shirt order"):
+        d = decide(situation(f"{first}\n\n{answer}", "cancel"))
+        assert (d.reason, [a.action for a in d.requests[0].actions]) == (
+            "cancel_pending",
+            ["cancel_order"],
+        ), answer
     # or a yes to our question: proposed for a yes of its own, not done
     for shown in (question, None):
         d = decide(situation(first, "cancel", confirmed=True, shown=shown))

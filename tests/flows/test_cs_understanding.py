@@ -550,6 +550,21 @@ def test_a_size_in_words_and_a_named_option_out_of_stock_are_not_traded_for_othe
 
     assert _letter_sizes("size S, ventilation medium", HELMET) == "size S, ventilation medium"
     assert _letter_sizes("a medium, please", jacket) == "a M, please"
+    # ... unless it stands as a size of its own, with the other option named apart
+    said = "I need a medium (same red, high ventilation)"
+    assert _letter_sizes(said, HELMET) == "I need a M (same red, high ventilation)"
+    assert _letter_sizes("a medium ventilation one", HELMET) == "a medium ventilation one"
+
+
+def test_yes_and_no_are_option_values_only_beside_their_option() -> None:
+    from flows.customer_service.matching import has_value
+
+    assert not has_value("yes", "Yes please.", "waterproof")
+    assert has_value("yes", "size 8, waterproof: yes", "waterproof")
+    assert has_value("no", "Size 8, synthetic, not waterproof.", "waterproof")
+    assert not has_value("no", "No, the other order", "waterproof")
+    assert has_value("none", "one with no backlight", "backlight")
+    assert not has_value("none", "None of the orders", "backlight")
 
 
 def test_forgetting_the_swap_withdraws_it() -> None:
