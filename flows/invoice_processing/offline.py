@@ -43,6 +43,7 @@ __all__ = ["parse_invoice"]
 
 _WORD_CHAR = re.compile(r"[^\W_]")
 _SPACE = re.compile(r"\s+")
+_CENT = Decimal("0.01")
 
 #: The fields a usable invoice needs, and how much each weighs in the overall confidence.
 _REQUIRED = {"vendor_name": 0.25, "invoice_number": 0.25, "invoice_date": 0.25, "total": 0.25}
@@ -108,6 +109,13 @@ def _merged(
             values[name] = getattr(layout.value, name)
             conf[name] = sure
             taken.append(name)
+    if _sums_only_in_layout(values, layout.value):
+        # a table whose cells the text reading put on lines of their own: the layout's
+        # net and tax, as they add up to the total
+        for name in ("subtotal", "tax"):
+            values[name] = getattr(layout.value, name)
+            conf[name] = layout.field_confidence.get(name, 0.0)
+            taken.append(name)
     if not taken:
         return text
     overall = sum(weight * conf.get(name, 0.0) for name, weight in _REQUIRED.items())
@@ -119,6 +127,17 @@ def _merged(
         field_confidence=conf,
         notes=notes,
     )
+
+
+def _sums_only_in_layout(values: dict[str, Any], layout: InvoiceFields) -> bool:
+    """Whether the text reading found neither net nor tax, and the layout's add up to the
+    total both readings agree on."""
+    total = values.get("total")
+    if values.get("subtotal") is not None or values.get("tax") is not None or total is None:
+        return False
+    if layout.subtotal is None or layout.tax is None or layout.total != total:
+        return False
+    return abs(layout.subtotal + layout.tax - total) <= _CENT
 
 
 def _outside_buyer(doc: Document, cands: list[Candidate[str]]) -> list[Candidate[str]]:

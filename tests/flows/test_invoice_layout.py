@@ -221,3 +221,26 @@ def test_the_first_row_of_a_vat_rate_table_is_not_the_total() -> None:
     assert "Brutto: 924,00" not in layout
     fields = parse_invoice(read_document(data, "t.pdf").text, pdf_words(data)).value
     assert fields.total == Decimal("987.50")
+
+
+def test_net_and_tax_from_the_layout_when_the_text_found_neither() -> None:
+    """A table whose cells the text reading put on lines of their own: the layout's net and
+    tax are taken when they add up to the total both readings agree on, and only then."""
+    from bpa.models.tasks import Extraction
+    from flows.invoice_processing.offline import _merged
+    from flows.invoice_processing.schemas import InvoiceFields
+
+    def reading(**fields: object) -> Extraction[InvoiceFields]:
+        sure = {name: 0.8 for name in fields}
+        return Extraction[InvoiceFields](
+            value=InvoiceFields.model_validate(fields), confidence=0.8, field_confidence=sure
+        )
+
+    text = reading(total="8522.10")
+    layout = reading(total="8522.10", subtotal="7470.00", tax="1052.10")
+    merged = _merged(text, layout).value
+    assert (merged.subtotal, merged.tax) == (Decimal("7470.00"), Decimal("1052.10"))
+    wrong = reading(total="8522.10", subtotal="7470.00", tax="1000.00")
+    assert _merged(text, wrong).value.subtotal is None
+    has_net = reading(total="8522.10", subtotal="7470.00")
+    assert _merged(has_net, layout).value.tax is None

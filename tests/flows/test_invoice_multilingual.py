@@ -331,6 +331,17 @@ def test_a_sum_row_of_net_tax_and_gross_under_the_items_and_what_is_to_be_paid()
         ("Venciment: 9 de juny de 2025", "due_date", dt.date(2025, 6, 9)),
         ("Data: 9 de maig de 2025", "invoice_date", dt.date(2025, 5, 9)),
         ("Base imposable 100,00\nIVA 21% 21,00", "subtotal", Decimal("100.00")),
+        # a column of labels and values, whose spaces the text reading closes up
+        ("Uw bestelbon       4501187723", "po_number", "4501187723"),
+        ("Rekvisition           CN-0311", "po_number", "CN-0311"),
+        ("Bon de commande client : BPK-PO-26-00419", "po_number", "BPK-PO-26-00419"),
+        ("Comanda dvs. nr. 778 din 02.07.2025", "po_number", "778"),
+        ("Your PO / Votre BC:   BC-26-00712", "po_number", "BC-26-00712"),
+        ("Data scadenței: 14.08.2025", "due_date", dt.date(2025, 8, 14)),
+        ("Sidste rettidige betalingsdato 12.03.2026", "due_date", dt.date(2026, 3, 12)),
+        # a number within a series printed apart
+        ("Seria CLG nr. 0004127", "invoice_number", "CLG 0004127"),
+        ("Serie: A   Folio: 3382", "invoice_number", "A 3382"),
     ],
 )
 def test_labels_in_more_languages(text: str, field: str, value: object) -> None:
@@ -393,3 +404,96 @@ def test_a_hungarian_invoice_in_forints_grouped_by_spaces() -> None:
 def test_the_invoice_a_credit_note_is_about_is_not_its_number(text: str, number: str) -> None:
     document = f"Delta BV\n{text}\nDatum: 12-05-2025\nTotaal 100,00 EUR\n"
     assert parse_invoice(document).value.invoice_number == number
+
+
+@pytest.mark.parametrize(
+    ("line", "days"),
+    [
+        ("Zahlungsbedingungen: 14 Tage 3 % Skonto, 45 Tage netto.", 45),
+        ("Betalingsvoorwaarden: 30 dagen na factuurdatum.", 30),
+        ("Termen de plată: 30 zile", 30),
+        ("Betalingsbetingelser  Netto 8 dage", 8),
+        ("Betalingsbetingelser:   14 dager netto", 14),
+        ("Maksuehto             14 pv netto", 14),
+        ("Betalningsvillkor: 30 dagar netto", 30),
+        ("Bonifico bancario 60 gg d.f.", 60),
+        ("Mode/Terms of Payment  : 45 Days", 45),
+        ("Returns accepted within 30 days", None),
+    ],
+)
+def test_payment_terms_in_more_words(line: str, days: int | None) -> None:
+    from flows.invoice_processing.extraction import payment_terms_days
+
+    assert payment_terms_days(Document(f"Acme AB\n{line}\nTotal 100,00 EUR")) == days
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Atelier Mécanique Rhône Sàrl\nRoute de Lyon 3, 1201 Genève\n"
+            "                                   Pharmaplus SA\n"
+            "                                   Rue du Marché 8, 1003 Lausanne\n",
+            "Atelier Mécanique Rhône Sàrl",
+        ),
+        (
+            "Solutions informatiques\nNEXOLUX S.à r.l.\n12 rue de Hollerich, L-1741 Luxembourg\n",
+            "NEXOLUX S.à r.l.",
+        ),
+        (
+            "TAX INVOICE                                  (ORIGINAL FOR RECIPIENT)\n\n"
+            "SHREE GANESH PACKAGING INDUSTRIES PVT. LTD.\nPlot No. 47, MIDC Bhosari, Pune\n"
+            "CIN: U25209PN2012PTC143876    State Name: Maharashtra, Code: 27\n",
+            "Shree Ganesh Packaging Industries Pvt. Ltd.",
+        ),
+    ],
+)
+def test_legal_forms_and_copy_marks_do_not_mislead_the_seller(text: str, name: str) -> None:
+    found = parse_invoice(text + "Invoice No: 1187\nTotal 100.00 EUR\n").value.vendor_name
+    assert found is not None and found.casefold() == name.casefold()
+
+
+def test_sums_of_two_under_the_items_checked_by_what_is_to_be_paid() -> None:
+    text = (
+        "S.C. CARPATHIA LOGISTIC S.R.L.\nFACTURĂ\nSeria CLG nr. 0004127\n"
+        "Data emiterii: 15.07.2025\n"
+        "Nr. Denumirea  U.M.  Cant.  Preț unitar  Valoarea  Valoarea TVA\n"
+        "1  Transport rutier  cursă  2  3.450,00  6.900,00  1.311,00\n"
+        "2  Manipulare marfă  ora  6  120,00  720,00  136,80\n"
+        "3  Taxă de drum  buc  2  210,50  421,00  79,99\n"
+        "                     Total       8.041,00     1.527,79\n"
+        "Total de plată (col. 5+6):   9.568,79 lei\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax, value.total) == (
+        Decimal("8041.00"),
+        Decimal("1527.79"),
+        Decimal("9568.79"),
+    )
+
+
+def test_a_vat_table_titled_in_its_heading_row() -> None:
+    text = (
+        "Elektro Dvořák s.r.o.\nFaktura č. 2025-0412\nDatum vystavení: 03.03.2025\n"
+        "Rekapitulace DPH          Základ          DPH         Celkem\n"
+        "21 %                   41 792,50     8 776,43      50 568,93\n\n"
+        "Zaokrouhlení:                                             0,07\n"
+        "Celkem k úhradě:                                    50 569,00 Kč\n"
+    )
+    value = parse_invoice(text).value
+    assert (value.subtotal, value.tax) == (Decimal("41792.50"), Decimal("8776.43"))
+
+
+def test_the_rand_and_a_japanese_invoice_issuer_number() -> None:
+    text = "Sunvolt Solar (Pty) Ltd\nInvoice INV-4471\nTotal due R 124 142,50\n"
+    assert parse_invoice(text).value.currency == "ZAR"
+    # "R" alone is a letter: no amount with cents after it
+    assert [c.value for c in find_currency(Document("Unit R 5, Block B\nTotal 10.00"))] == []
+    text = (
+        "Sakura Foods Trading Co., Ltd.\nRegistration No. T8010401098765\n"
+        "Invoice No. SF-2291\nTotal JPY 128,700\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "T8010401098765"
+    # a corporate number whose check digit does not hold is no id
+    bad = text.replace("T8010401098765", "T8010401098766")
+    assert parse_invoice(bad).value.vendor_tax_id != "T8010401098766"

@@ -107,8 +107,10 @@ _DUE = re.compile(
     # "Eräpäivä", cs "Datum splatnosti"
     r"förfallo\w*|förfaller|forfald\w*|forfall\w*|betales\s+senest|betalas\s+senast|"
     r"eräpäivä\w*|(?:datum\s+)?splatnost\w*|"
-    # ca "Venciment", hu "Fizetési határidő"
-    rf"venciment|fizetési\s+határidő){_POST}",
+    # ca "Venciment", hu "Fizetési határidő", ro "Data scadenței", da "Sidste rettidige
+    # betalingsdato"
+    r"venciment|fizetési\s+határidő|(?:data\s+)?scaden[tţț]\w*|"
+    rf"(?:sidste\s+rettidige\s+)?betalingsdato){_POST}",
     re.IGNORECASE,
 )
 _OTHER = re.compile(
@@ -157,23 +159,30 @@ _REFERENCE = re.compile(
     r"según|secondo|volgens|zgodnie|conforme|related|liée|ref\w*|original\w*)\b",
     re.IGNORECASE,
 )
+#: Words for days: en, de, fr, es/pt, it ("gg"), nl, pl/cs, sv, da, no, fi ("pv"), ro, ms.
+_DAYS = (
+    r"(?:days|day|tagen|tage|jours|días|dias|giorni|gg|dagen|dni|dní|dnů|dagar|dage|dager|"
+    r"päivää|pv|zile|hari)"
+)
 _TERMS = re.compile(
-    r"(?:net|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
-    r"dentro\s+de|entro|plazo\s+de)\s+(\d{1,3})\s*(?:days|day|tagen|tage|jours|días|dias|"
-    r"giorni|dagen|hari)\b|\bnet\s?(\d{1,3})\b(?![.,]\d)",
+    r"(?:net(?:to)?|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
+    r"dentro\s+de|entro|plazo\s+de|inom|inden\s+for|innen)\s+(\d{1,3})\s*" + _DAYS + r"\b"
+    r"|\bnet\s?(\d{1,3})\b(?![.,]\d)",
     re.IGNORECASE,
 )
-#: The same said another way: after a terms label ("Payment terms: 30 days", "Mode/Terms
-#: 30 Days", "Zahlungsziel: 14 Tage"), or "30 jours net", "30 Tage netto".
-_DAYS = r"(?:days|day|tagen|tage|jours|días|dias|giorni|dagen|dni|dias)"
+#: The same said another way: after a terms label ("Payment terms: 30 days", "Mode/Terms of
+#: Payment : 45 Days", "Zahlungsziel: 14 Tage"), "30 jours net", "14 dager netto", or days
+#: counted from the invoice ("30 dagen na factuurdatum", "60 gg d.f.").
 _TERMS_MORE = re.compile(
     r"(?:\bterms?|conditions?\s+de\s+(?:paiement|règlement)|zahlungs(?:bedingungen|ziel)|"
-    r"condiciones\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|termin\s+płatności|"
-    r"condições\s+de\s+pagamento|échéance)\W{1,4}(?:[^\W\d_]+\s+){0,2}?(\d{1,3})\s*"
-    + _DAYS
-    + r"\b|\b(\d{1,3})\s*"
-    + _DAYS
-    + r"\s+(?:net(?:to)?|netos?|netti)\b",
+    r"condiciones\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|betalingsvoorwaarden|"
+    r"termin\s+płatności|condições\s+de\s+pagamento|échéance|termen\s+de\s+plat[ăa]|"
+    r"betalingsbetingelser|betalningsvillkor|maksuehto|splatnost)"
+    r"\W{1,4}(?:[^\W\d_]+\W{1,4}){0,2}?(\d{1,3})\s*" + _DAYS + r"\b"
+    r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:net(?:to)?|netos?|netti)\b"
+    r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:(?:after|from|na|nach|ab|après|dalla|desde|após|od|"
+    r"efter|fra|från|de\s+la)\s+(?:the\s+|de\s+|la\s+)?(?:date\s+of\s+)?(?:invoice|factuur\w*|"
+    r"rechnung\w*|facture|fattura|factura|fatura|faktur\w*|data|date|datum\w*)|d\.\s?f\.?|df)",
     re.IGNORECASE,
 )
 #: A discount for early payment after its days ("8 Tagen abzüglich 2 % Skonto").
@@ -388,11 +397,12 @@ def payment_terms_days(doc: Document) -> int | None:
     terms: 30 days", "30 jours net")."""
     for pattern in (_TERMS, _TERMS_MORE):
         for line in doc.lines:
-            m = pattern.search(line)
-            if m and _NOT_PAYMENT.search(line[: m.start()][-40:]):
-                continue  # "Returns accepted within 30 days", "Delivery within 3 days"
-            if m and _CASH_DISCOUNT.search(line[m.end() :][:40]):
-                continue  # "within 8 days less 2 % Skonto": the discount's days, not the term
-            if m and 0 < int(days := m.group(1) or m.group(2)) <= 180:
-                return int(days)
+            for m in pattern.finditer(line):
+                if _NOT_PAYMENT.search(line[: m.start()][-40:]):
+                    continue  # "Returns accepted within 30 days", "Delivery within 3 days"
+                if _CASH_DISCOUNT.search(line[m.end() :][:40]):
+                    continue  # "8 Tagen abzüglich 2 % Skonto": the discount's days
+                days = next(g for g in m.groups() if g)
+                if 0 < int(days) <= 180:
+                    return int(days)
     return None

@@ -19,6 +19,7 @@ from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin
+from stdnum.jp import cn as jp_cn
 from stdnum.mx import rfc as mx_rfc
 from stdnum.no import mva as no_mva
 
@@ -148,10 +149,17 @@ _PO_LABEL = re.compile(
     r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer|"
     # nl/be "Uw bestelbon", ca "Comanda", hu "Megrendelés száma", fi "Tilausnumeronne"
     r"(?:uw\s+)?bestelbon|comanda|megrendelés(?:\s+száma)?|tilausnumero\w*)"
-    rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*[:#]\s*)|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
+    # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"
+    r"(?:\s+(?:client|du\s+client|cliente|del\s+cliente|klant|kunde|dvs\.?|vs\.?))?"
+    # a second language's label before the colon: "Your PO / Votre BC: BC-26-00712"
+    rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*(?:/\s*[^\W\d_][^\d:/]{{0,30}})?[:#]\s*)"
+    r"|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
-    # "Ihre Bestellung B-5531", "Your order 4711": no colon, but a value that holds a digit
-    r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order)\s+(?=[A-Z]{0,4}-?\d)"
+    # "Ihre Bestellung B-5531", "Your order 4711", a column "Uw bestelbon    4501187723",
+    # "Rekvisition   CN-0311": no colon, but a value that holds a digit
+    r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order|(?:uw\s+)?bestelbon|"
+    r"rekvisition|requisition|bestillingsnr\.?|beställningsnr\.?|tilausnumero\w*|"
+    r"inkoopnummer|objednávka)\s+(?=[A-Z]{0,4}-?\d)"
     r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
     r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)"
     r"(?:\s+(?:nabywcy|klienta|client|du\s+client|del\s+cliente|do\s+cliente))?[\s.:#]*",
@@ -296,6 +304,9 @@ _LABEL_COUNTRIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 #: A Norwegian VAT number, the organisation number with "MVA" after it ("NO 973 716 786 MVA",
 #: "Org.nr. 952 056 174 MVA"): it names itself, no label needed.
 _NO_VAT = re.compile(r"\b(?:NO[ ]?)?(\d{3}[ .]?\d{3}[ .]?\d{3})[ ]?MVA\b")
+#: A Japanese qualified invoice issuer's registration number: "T" and the 13-digit
+#: corporate number, whose first digit checks the rest ("T8010401098765").
+_JP_INVOICE_ISSUER = re.compile(r"\bT[ -]?(\d{13})\b")
 
 
 #: A Canadian business number's program account, written apart: " RT 0001".
@@ -320,6 +331,10 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
                 # as the standard writes it ("NO 973 716 786 MVA"), compact: the prefix
                 # names the country
                 compact = "NO" + no_mva.compact(m.group(1) + "MVA")
+                found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
+        for m in _JP_INVOICE_ISSUER.finditer(upper):
+            if jp_cn.is_valid(m.group(1)):
+                compact = "T" + m.group(1)
                 found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
         ibans: list[tuple[int, int]] | None = None  # looked for only beside a VAT-shaped run
         for m in _VAT.finditer(upper):
@@ -459,9 +474,28 @@ def _under_title(doc: Document) -> list[Candidate[str]]:
     return found
 
 
+#: A number within a series, the series printed apart: Romanian "Seria CLG nr. 0004127",
+#: Mexican CFDI "Serie: A   Folio: 3382". The number is both together ("CLG 0004127").
+_SERIES = re.compile(
+    r"\bseri[ae]\s*:?\s*(?P<series>[A-Z]{1,6})\s*,?\s*"
+    r"(?:nr\.?|n[o°º]\.?|număr(?:ul)?|numero|folio)\s*:?\s*(?P<number>\d[\d-]{0,15})\b",
+    _I,
+)
+
+
+def _series_numbers(doc: Document) -> list[Candidate[str]]:
+    return [
+        Candidate(f"{m['series'].upper()} {m['number']}", 0.9, index, "invoice", m.group(0))
+        for index, line in enumerate(doc.lines)
+        for m in _SERIES.finditer(line)
+        if not _ABOUT_ANOTHER.search(line[max(0, m.start() - 24) : m.start()])
+    ]
+
+
 def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
     """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"..."""
-    cands = _labelled_values(doc, _INVOICE_LABEL, "invoice", _OTHER_NUMBER)
+    cands = _series_numbers(doc)
+    cands += _labelled_values(doc, _INVOICE_LABEL, "invoice", _OTHER_NUMBER)
     cands.extend(_header_row(doc))
     known = {c.value for c in cands}
     cands.extend(c for c in _under_title(doc) if c.value not in known)

@@ -41,7 +41,7 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("zł", "PLN"), ("Kč", "CZK"),
     ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
     ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"), ("Ft", "HUF"),
-    ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"),
+    ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"),
 )  # fmt: skip
 _ISO_CODES = (
     "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
@@ -62,6 +62,8 @@ _SYMBOL_CODE = dict(_SYMBOLS)
 #: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
 _AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft"})
+#: The South African rand's "R" names a currency only before an amount with cents.
+_RAND_AMOUNT = re.compile(r"\s?\d{1,3}(?:[ ,.\u00a0]?\d{3})*[.,]\d{2}(?!\d)")
 _AMOUNT_NEAR = re.compile(r"^\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
 
 Amount = Candidate[Decimal]
@@ -210,6 +212,8 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
                 code = _KRONA_COUNTRY.get(country or "", "SEK")
             if code not in _ISO:
                 continue
+            if token == "R" and not _RAND_AMOUNT.match(line[m.end() : m.end() + 20]):
+                continue  # a letter, unless an amount with its cents follows: "R 124 142,50"
             if token in _AMBIGUOUS and not (
                 _AMOUNT_NEAR.match(line[m.end() : m.end() + 12])
                 or _AMOUNT_NEAR.search(line[max(0, m.start() - 2) : m.start()])

@@ -20,9 +20,10 @@ __all__ = ["buyer_lines", "find_vendor_address", "find_vendor_names", "ordinary_
 _I = re.IGNORECASE
 _BUYER = re.compile(
     # "To:" and its Nordic and Dutch twins ("Til:", "Aan:", Swedish "Kund:") only as the
-    # line's first word and with a colon: they are ordinary words elsewhere
+    # line's first word and with a colon: they are ordinary words elsewhere. An Indian GST
+    # copy's "(ORIGINAL FOR RECIPIENT)" names which copy this is, not the buyer.
     r"^(?:to|til|aan|kund)\s*:\s*|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
-    r"^to:|customer|client|buyer|recipient|consignee|attn|attention|rechnungsempfänger|"
+    r"^to:|customer|client|buyer|(?<!for\s)recipient|(?<!for\s)consignee|attn|attention|rechnungsempfänger|"
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
     r"datos\s+del\s+cliente|destinatario|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
@@ -107,7 +108,7 @@ _SUFFIX_WORDS = (
     "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
-    "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se "
+    "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
     "bakery hardware services solutions industries group holdings stationery pharmacy "
     "supermarket minimarket market pasaraya kedai perniagaan syarikat"
@@ -117,7 +118,9 @@ _STRONG_SUFFIX = re.compile(
     r"\b(?:gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|limited|llc|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
-    r"sp\.?\s*z\s*o\.?\s*o\.?|sp\.?\s*[jk]\.?|a\.\s?g\.)(?=\W|$)",
+    r"sp\.?\s*z\s*o\.?\s*o\.?|sp\.?\s*[jk]\.?|a\.\s?g\.|"
+    # Swiss and Luxembourg "Sàrl", "S.à r.l."; Japanese "K.K."
+    r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.)(?=\W|$)",
     _I,
 )
 
@@ -522,7 +525,7 @@ _LEGAL_FORMS = (
     "GmbH AG KG OHG UG mbH SARL SAS SA S.A. S.A.S. S.A.R.L. S.L. SL S.r.l. SRL S.p.A. SpA "
     "Ltd Ltd. Limited LLC Inc Inc. Corp Corp. Co. PLC LLP LP BV B.V. NV N.V. AB Oy Oyj "
     "AS ASA A/S ApS OÜ SIA UAB Kft s.r.o. a.s. d.o.o. Lda SPRL BVBA Sdn Bhd Berhad S/B "
-    "Pte Pty Pvt GbR e.V. KGaA SE & und and et y e"
+    "Pte Pty Pvt GbR e.V. KGaA SE Sàrl S.à r.l. K.K. & und and et y e"
 )
 _LEGAL_SPELLING = {w.casefold(): w for w in _LEGAL_FORMS.split()}
 

@@ -342,6 +342,7 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
         for row, parts, whole, label in (
             (_breakdown_table(doc), 0.9, 0.7, "plain"),
             (_sum_row_of_three(doc), 0.85, 0.7, "plain"),
+            (_sum_row_of_two(doc), 0.85, 0.7, "plain"),
             (_sums_under_headings(doc), 0.9, 0.9, "due"),
         ):
             if row is not None:
@@ -397,12 +398,24 @@ _SUM_ROW = re.compile(
 )
 
 
+#: Words that title a VAT breakdown table at the start of its heading row.
+_TABLE_TITLES = frozenset(
+    {
+        "rekapitulace", "rekapitulácia", "recapitulation", "récapitulatif", "recapitulatif",
+        "summary", "zusammenfassung", "resumen", "riepilogo", "podsumowanie", "összesítő",
+        "sammanfattning", "opsummering", "yhteenveto", "resumo", "overzicht", "breakdown",
+        "specifikation",
+    }
+)  # fmt: skip
+
+
 def _column_kinds(line: str) -> list[str] | None:
     """The kinds of a VAT breakdown table's headings, left to right ("net", "tax", "gross"),
     or None when the line is not such a heading row."""
     tokens = line.replace("€", " ").replace("$", " ").replace("£", " ").split()
     kinds: list[str] = []
-    index = 0
+    # the table's title may open the row: "Rekapitulace DPH  Základ  DPH  Celkem"
+    index = 1 if tokens and tokens[0].strip(".:").casefold() in _TABLE_TITLES else 0
     while index < len(tokens):
         pair = " ".join(tokens[index : index + 2])
         kind = next((k for k, p in _COLUMN_WORDS if p.fullmatch(pair)), None)
@@ -416,6 +429,8 @@ def _column_kinds(line: str) -> list[str] | None:
             return None
         if kind is not None and kind != "rate":
             kinds.append(kind)
+    if kinds[:1] == ["tax"] and kinds.count("tax") == 2 and tokens[0].casefold() in _TABLE_TITLES:
+        kinds = kinds[1:]  # "Rekapitulace DPH": the title's tax word is no column
     return kinds if sorted(kinds) == ["gross", "net", "tax"] else None
 
 
@@ -470,6 +485,26 @@ def _sum_row_of_three(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | 
         values = [a[2] for a in find_amounts(doc, index)]
         if len(values) == 3 and values[2] > 0 and values[0] + values[1] == values[2]:
             found = index, values[0], values[1], values[2]
+    return found
+
+
+def _sum_row_of_two(doc: Document) -> tuple[int, Decimal, Decimal, Decimal] | None:
+    """A sum row under an item table with the net and the tax sums only ("Total  8.041,00
+    1.527,79"), checked by the amount due alone on a line just below it ("Total de plată:
+    9.568,79"): (line, net, tax, gross)."""
+    found = None
+    for index, line in enumerate(doc.lines):
+        if not _SUM_ROW.match(line) or _NOT_TOTAL.search(line) or _CARRIED.search(line):
+            continue
+        values = [a[2] for a in find_amounts(doc, index)]
+        if len(values) != 2 or not values[0] > values[1] > 0:
+            continue
+        gross = values[0] + values[1]
+        for below in range(index + 1, min(len(doc), index + 4)):
+            amounts = [a[2] for a in find_amounts(doc, below)]
+            if amounts == [gross] or (amounts[-1:] == [gross] and _SUM_ROW.match(doc.lines[below])):
+                found = index, values[0], values[1], gross
+                break
     return found
 
 
