@@ -20,6 +20,7 @@ from bpa.models.tasks import Extraction
 from flows.invoice_processing.extraction import (
     Candidate,
     Document,
+    attention_line,
     best,
     buyer_lines,
     find_amounts,
@@ -77,7 +78,7 @@ def parse_invoice(text: str, words: Sequence[LayoutWord] = ()) -> Extraction[Inv
     try:
         found = _parse(text)
         if words:
-            found = _merged(found, _parse(layout_text(words)))
+            found = _merged(found, _parse(layout_text(words)), _buyer_words(text))
         return found
     except Exception as exc:  # a baseline degrades to "please review", never crashes a run
         return _Extraction(
@@ -87,15 +88,30 @@ def parse_invoice(text: str, words: Sequence[LayoutWord] = ()) -> Extraction[Inv
         )
 
 
+def _buyer_words(text: str) -> str:
+    """Names the text reading puts over an "Attention:" line (the buyer's), case-folded
+    with their spaces closed up."""
+    doc = Document(text)
+    return "\n".join(
+        _SPACE.sub("", doc.lines[i]).casefold()
+        for i in range(len(doc) - 1)
+        if attention_line(doc.lines[i + 1])
+    )
+
+
 def _merged(
-    text: Extraction[InvoiceFields], layout: Extraction[InvoiceFields]
+    text: Extraction[InvoiceFields], layout: Extraction[InvoiceFields], buyer: str = ""
 ) -> Extraction[InvoiceFields]:
-    """Per field, the layout reading's value where it is more confident than the text's."""
+    """Per field, the layout reading's value where it is more confident than the text's; not
+    a seller's name that the text reading finds over an "Attention:" line (a layout may set
+    the buyer's name apart from it)."""
     values = text.value.model_dump()
     conf = dict(text.field_confidence)
     taken = []
     for name, sure in layout.field_confidence.items():
         mine, theirs = values.get(name), getattr(layout.value, name)
+        if name == "vendor_name" and theirs and _SPACE.sub("", theirs).casefold() in buyer:
+            continue
         if (
             isinstance(mine, str)
             and isinstance(theirs, str)

@@ -244,3 +244,33 @@ def test_net_and_tax_from_the_layout_when_the_text_found_neither() -> None:
     assert _merged(text, wrong).value.subtotal is None
     has_net = reading(total="8522.10", subtotal="7470.00")
     assert _merged(has_net, layout).value.tax is None
+
+
+def test_the_name_over_an_attention_line_is_the_buyers() -> None:
+    from bpa.models.tasks import Extraction
+    from flows.invoice_processing.offline import _buyer_words, _merged, parse_invoice
+    from flows.invoice_processing.schemas import InvoiceFields
+
+    text = (
+        "TAX INVOICE\nSawtell Building Group Pty Ltd\nAttention: Accounts\nPO Box 118\n"
+        "SAWTELL NSW 2452\nInvoice Date\n12 Mar 2026\nInvoice Number\nINV-0471\n"
+        "Reference\nPO-7781\nABN\n61 628 473 915\n"
+        "Coastal Timber & Hardware Pty Ltd\n3 Industrial Drive\nCOFFS HARBOUR NSW 2450\n"
+        "Subtotal 3,904.00\nTOTAL GST 10% 390.40\nTOTAL AUD 4,294.40\n"
+    )
+    assert parse_invoice(text).value.vendor_name == "Coastal Timber & Hardware Pty Ltd"
+    # a page layout that sets the buyer's name apart from its "Attention:" line does not
+    # make it the seller
+    mine = Extraction[InvoiceFields](
+        value=InvoiceFields(vendor_name="Coastal Timber & Hardware Pty Ltd"),
+        confidence=0.7,
+        field_confidence={"vendor_name": 0.6},
+    )
+    theirs = Extraction[InvoiceFields](
+        value=InvoiceFields(vendor_name="Sawtell Building Group Pty Ltd"),
+        confidence=0.8,
+        field_confidence={"vendor_name": 0.8},
+    )
+    merged = _merged(mine, theirs, _buyer_words(text))
+    assert merged.value.vendor_name == "Coastal Timber & Hardware Pty Ltd"
+    assert _merged(mine, theirs).value.vendor_name == "Sawtell Building Group Pty Ltd"

@@ -26,6 +26,7 @@ from flows.invoice_processing.extraction._money import (
     parse_amount,
 )
 from flows.invoice_processing.extraction._parties import (
+    attention_line,
     buyer_lines,
     find_vendor_address,
     find_vendor_names,
@@ -40,6 +41,7 @@ __all__ = [
     "Document",
     "RowValue",
     "Title",
+    "attention_line",
     "best",
     "buyer_lines",
     "date_order",

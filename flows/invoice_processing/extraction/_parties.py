@@ -15,7 +15,13 @@ from rapidfuzz import fuzz
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 
-__all__ = ["buyer_lines", "find_vendor_address", "find_vendor_names", "ordinary_case"]
+__all__ = [
+    "attention_line",
+    "buyer_lines",
+    "find_vendor_address",
+    "find_vendor_names",
+    "ordinary_case",
+]
 
 _I = re.IGNORECASE
 _BUYER = re.compile(
@@ -189,6 +195,16 @@ _DIGIT = re.compile(r"\d")
 _DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
 
 
+#: A person's attention at the receiving company: "Attn:", "Attention:", "Att.:"
+_ATTENTION = re.compile(r"(?:attn|attention|att)\b\.?\s*:?", _I)
+
+
+def attention_line(line: str) -> bool:
+    """Whether the line draws a person's attention ("Attention: Accounts Payable"): the
+    line above it names the buyer."""
+    return _ATTENTION.match(line) is not None
+
+
 def buyer_lines(doc: Document) -> dict[int, int]:
     """Lines of the buyer's block: line index -> column where the buyer's part starts.
 
@@ -203,6 +219,18 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                 continue
             if (m := _BUYER.search(line)) is not None:
                 block[index] = m.start()
+                above = doc.lines[index - 1] if index else ""
+                if (
+                    m.start() == 0
+                    and attention_line(line)
+                    and above
+                    and not _BUYER.search(above)
+                    and not _VENDOR_LABEL.match(above)
+                    and not _TITLE.match(above)
+                ):
+                    # "Sawtell Building Group Pty Ltd / Attention: Accounts Payable": the
+                    # name a person's attention is drawn within is the buyer's
+                    block.setdefault(index - 1, 0)
                 if _VENDOR_HEADING.match(line[: m.start()]):
                     # "Dodavatel: Odběratel:", the two parties' headings side by side: each
                     # row below holds both parties, so none of them is the buyer's alone
