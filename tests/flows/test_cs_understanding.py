@@ -572,6 +572,11 @@ def test_forgetting_the_swap_withdraws_it() -> None:
 
     assert withdrawn("I'd like a medium in black. Ugh. Forget the swap then.")
     assert withdrawn("never mind the exchange, thanks")
+    # the payment kept as it is, after we said the gift card does not cover it
+    assert withdrawn("Pay with my gift card instead of PayPal.\n\nThen leave it on PayPal.")
+    assert withdrawn("Ok, I'll stick with my Visa then.")
+    # nothing to be done yet: only a question
+    assert withdrawn("Please DON'T cancel or change anything yet - has my order shipped?")
     assert not withdrawn("Forget about the colour, any size M is fine for the exchange.")
 
 
