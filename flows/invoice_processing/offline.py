@@ -49,11 +49,12 @@ _CENT = Decimal("0.01")
 #: The fields a usable invoice needs, and how much each weighs in the overall confidence.
 _REQUIRED = {"vendor_name": 0.25, "invoice_number": 0.25, "invoice_date": 0.25, "total": 0.25}
 
-_EURO_COUNTRIES = "AT BE CY DE EE ES FI FR GR EL HR IE IT LT LU LV MT NL PT SI SK"
+#: Bulgaria pays in euros since 1 January 2026.
+_EURO_COUNTRIES = "AT BE BG CY DE EE ES FI FR GR EL HR IE IT LT LU LV MT NL PT SI SK"
 _EURO = frozenset(_EURO_COUNTRIES.split())
 _COUNTRY_CURRENCY = {
-    "GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK",
-    "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "BG": "BGN",
+    "GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK", "IS": "ISK",
+    "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON", "TR": "TRY", "IL": "ILS",
 }  # fmt: skip
 
 #: Fields the layout reading may give; line items and amounts keep the text's arithmetic.

@@ -497,3 +497,165 @@ def test_the_rand_and_a_japanese_invoice_issuer_number() -> None:
     # a corporate number whose check digit does not hold is no id
     bad = text.replace("T8010401098765", "T8010401098766")
     assert parse_invoice(bad).value.vendor_tax_id != "T8010401098766"
+
+
+@pytest.mark.parametrize(
+    ("sums", "subtotal", "tax", "total"),
+    [
+        (
+            "Skupaj brez DDV: 334,13 EUR\nDDV 22 %: 73,51 EUR\nZA PLAČILO: 407,64 EUR",
+            "334.13",
+            "73.51",
+            "407.64",
+        ),
+        (
+            "Osnovica: 1.503,00 EUR\nPDV 25%: 375,75 EUR\nUKUPNO ZA PLATITI: 1.878,75 EUR",
+            "1503.00",
+            "375.75",
+            "1878.75",
+        ),
+        (
+            "Danachna osnova: 510,00 EUR\nDDS 20%: 102,00 EUR\nObshto za plashtane: 612,00 EUR",
+            "510.00",
+            "102.00",
+            "612.00",
+        ),
+        (
+            "Kopā bez PVN 353,30\nPVN 21% 74,19\nKopā apmaksai, EUR 427,49",
+            "353.30",
+            "74.19",
+            "427.49",
+        ),
+        (
+            "Suma be PVM: 7 345,40 EUR\nPVM 21 %: 1 542,53 EUR\nIš viso su PVM: 8 887,93 EUR",
+            "7345.40",
+            "1542.53",
+            "8887.93",
+        ),
+        (
+            "Samtals án VSK 294.880\nVSK 24% 70.771\nSamtals til greiðslu kr. 365.651",
+            "294880",
+            "70771",
+            "365651",
+        ),
+        (
+            "KDV Matrahı (%10) 224.580,00 TL\nHesaplanan KDV (%10) 22.458,00 TL\n"
+            "Ödenecek Tutar 247.038,00 TL",
+            "224580.00",
+            "22458.00",
+            "247038.00",
+        ),
+        (
+            "VAT summary  Net  VAT  Gross\nStandard 20% 500.00 100.00 600.00\nBalance due 455.00",
+            "500.00",
+            "100.00",
+            None,
+        ),
+    ],
+)
+def test_sum_labels_in_more_languages(
+    sums: str, subtotal: str, tax: str, total: str | None
+) -> None:
+    value = parse_invoice(f"Acme d.o.o.\nInvoice 12\nDatum 03.03.2026\n{sums}\n").value
+    assert (value.subtotal, value.tax) == (Decimal(subtotal), Decimal(tax))
+    if total is not None:
+        assert value.total == Decimal(total)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("RAČUN št. 26-300-000187", "invoice_number", "26-300-000187"),
+        ("RAČUN broj: 118/POS1/1", "invoice_number", "118/POS1/1"),
+        ("RĒĶINS Nr. DE-26-0210445", "invoice_number", "DE-26-0210445"),
+        ("REIKNINGUR nr. 10452", "invoice_number", "10452"),
+        ("Serija SM Nr. 004512", "invoice_number", "SM 004512"),
+        ("Rok plačila: 22.02.2026", "due_date", dt.date(2026, 2, 22)),
+        ("Gjalddagi:     17.03.2026", "due_date", dt.date(2026, 3, 17)),
+        (
+            "Ödeme koşulu: Vade 60 gün. Son ödeme tarihi: 10.04.2026",
+            "due_date",
+            dt.date(2026, 4, 10),
+        ),
+        ("Apmokėti iki 2026-03-13.", "due_date", dt.date(2026, 3, 13)),
+        ("Apmaksas termiņš: 2026. gada 20. februāris", "due_date", dt.date(2026, 2, 20)),
+        ("Rēķina datums: 2026. gada 5. februāris", "invoice_date", dt.date(2026, 2, 5)),
+        ("OIB: 72941583604", "vendor_tax_id", "72941583604"),
+        ("CNPJ 31.847.265/0001-53", "vendor_tax_id", "31847265000153"),
+        ("VKN: 4820137560", "vendor_tax_id", "4820137560"),
+        ("Company No. / Osek Murshe: 514567890", "vendor_tax_id", "514567890"),
+        ("Vs. ordine        ORD/2026/0074 del 28.01.2026", "po_number", "ORD/2026/0074"),
+        ("Pedido de compra: PC-4471/2026", "po_number", "PC-4471/2026"),
+        ("LPO No.:    LPO-DXB-88120", "po_number", "LPO-DXB-88120"),
+        ("Sipariş No:         SP-2026-0088", "po_number", "SP-2026-0088"),
+        ("Užsakymo Nr. UZS-2026/19", "po_number", "UZS-2026/19"),
+        ("Pöntun nr.:    4471", "po_number", "4471"),
+        ("Vaša narudžba: NAR-0277/26", "po_number", "NAR-0277/26"),
+        # "PO" inside another number is no label
+        ("Broj računa 118/POS1/1", "po_number", None),
+    ],
+)
+def test_labels_of_central_and_northern_europe_and_beyond(
+    text: str, field: str, value: object
+) -> None:
+    document = f"Acme d.o.o.\n{text}\nTotal 121,00 EUR\n"
+    assert getattr(parse_invoice(document).value, field) == value
+
+
+@pytest.mark.parametrize(
+    ("line", "days"),
+    [
+        ("Forma de pagament: transferència bancària a 30 dies", 30),
+        ("Rok plaćanja: 14 dana (dospijeće 28.03.2026.)", 14),
+        ("Nachin na plashtane: po banka, srok 10 dni", 10),
+        ("Payment: credit 30 days, bank transfer", 30),
+        ("Betaaltermijn 14 dagen", 14),
+        ("Ödeme koşulu: Vade 60 gün.", 60),
+        # complaints accepted within some days are no payment term
+        ("Reklamationen innerhalb von 8 Tagen. Zahlungsziel: 21 Tage netto", 21),
+    ],
+)
+def test_payment_terms_of_more_countries(line: str, days: int) -> None:
+    from flows.invoice_processing.extraction import payment_terms_days
+
+    assert payment_terms_days(Document(f"Acme\n{line}\nTotal 100,00 EUR")) == days
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("Total ₪ 4,680.00", "ILS"),
+        ("Ödenecek Tutar 247.038,00 TL", "TRY"),
+        ("IBAN IS14 0159 2600 7654 5510 7303 39\nSamtals til greiðslu kr.   365.651", "ISK"),
+        ("HST Registration No. 87654 3216 RT0001\nTotal $ 12,430.00", "CAD"),
+    ],
+)
+def test_currencies_of_more_countries(text: str, currency: str) -> None:
+    assert parse_invoice(f"Acme Ltd\nInvoice 77\n{text}\n").value.currency == currency
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("Elektroinstalatsii Georgiev EOOD", "EOOD"),
+        ("Aegean Yacht Provisioning I.K.E.", "I.K.E."),
+        ("EGE TEKSTİL KONFEKSİYON SAN. VE TİC. LTD. ŞTİ.", "Şti."),
+    ],
+)
+def test_legal_forms_of_more_countries(name: str, form: str) -> None:
+    from flows.invoice_processing.extraction._parties import ends_with_legal_form
+
+    assert ends_with_legal_form(name)
+    found = parse_invoice(f"{name}\nSome Street 62, Piraeus\nInvoice 12\nTotal 10.00 EUR\n")
+    assert found.value.vendor_name is not None and found.value.vendor_name.endswith(form)
+    # a Turkish dotted capital I lowers without a stray combining dot
+    assert "\u0307" not in found.value.vendor_name
+
+
+def test_amounts_without_cents_grouped_by_dots() -> None:
+    from flows.invoice_processing.extraction import decimal_separator
+
+    # krónur have no cents: "294.880" is 294880; dates do not vote for a decimal point
+    doc = Document("Dagsetning: 03.03.2026\nSamtals 294.880\nVSK 70.771")
+    assert decimal_separator(doc) == ","
+    assert decimal_separator(Document("Date 03.03.2026\nTotal 1,234.50")) == "."

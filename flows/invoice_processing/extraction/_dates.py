@@ -92,6 +92,21 @@ _TEXTUAL = re.compile(
     re.IGNORECASE,
 )
 _TIME_AFTER = re.compile(r"^\W{0,3}\d{1,2}:\d{2}")
+#: Latvian dates, year first: "2026. gada 5. februāris" (the month's name, or its genitive).
+_LV_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "janvāris janvāra", "februāris februāra", "marts marta", "aprīlis aprīļa",
+            "maijs maija", "jūnijs jūnija", "jūlijs jūlija", "augusts augusta",
+            "septembris septembra", "oktobris oktobra", "novembris novembra",
+            "decembris decembra",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}  # fmt: skip
+_YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})\.\s?gada\s(\d{1,2})\.\s?([^\W\d_]+)", re.IGNORECASE)
 
 _DATE_WORD = r"(?:date|datum|fecha|data|dt)"
 _PRE = rf"(?:{_DATE_WORD}\s*(?:de\s+(?:la\s+)?|d'|di\s+))?"
@@ -110,7 +125,11 @@ _DUE = re.compile(
     # ca "Venciment", hu "Fizetési határidő", ro "Data scadenței", da "Sidste rettidige
     # betalingsdato"
     r"venciment|fizetési\s+határidő|(?:data\s+)?scaden[tţț]\w*|"
-    rf"(?:sidste\s+rettidige\s+)?betalingsdato){_POST}",
+    r"(?:sidste\s+rettidige\s+)?betalingsdato|"
+    # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
+    # iki", is "Gjalddagi", tr "Son ödeme tarihi"
+    r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
+    rf"son\s+ödeme\s+tarihi){_POST}",
     re.IGNORECASE,
 )
 _OTHER = re.compile(
@@ -162,7 +181,7 @@ _REFERENCE = re.compile(
 #: Words for days: en, de, fr, es/pt, it ("gg"), nl, pl/cs, sv, da, no, fi ("pv"), ro, ms.
 _DAYS = (
     r"(?:days|day|tagen|tage|jours|días|dias|giorni|gg|dagen|dni|dní|dnů|dagar|dage|dager|"
-    r"päivää|pv|zile|hari)"
+    r"päivää|pv|zile|hari|dies|dana|gün)"
 )
 _TERMS = re.compile(
     r"(?:net(?:to)?|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
@@ -177,7 +196,10 @@ _TERMS_MORE = re.compile(
     r"(?:\bterms?|conditions?\s+de\s+(?:paiement|règlement)|zahlungs(?:bedingungen|ziel)|"
     r"condiciones\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|betalingsvoorwaarden|"
     r"termin\s+płatności|condições\s+de\s+pagamento|échéance|termen\s+de\s+plat[ăa]|"
-    r"betalingsbetingelser|betalningsvillkor|maksuehto|splatnost)"
+    r"betalingsbetingelser|betalningsvillkor|maksuehto|splatnost|betaaltermijn|"
+    # pl "przelew 14 dni", bg "srok 10 dni", hr "Rok plaćanja", tr "Vade 60 gün", "Payment:
+    # credit 30 days"
+    r"przelew|srok|rok\s+pla[ćc]anja|vade|payment)"
     r"\W{1,4}(?:[^\W\d_]+\W{1,4}){0,2}?(\d{1,3})\s*" + _DAYS + r"\b"
     r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:net(?:to)?|netos?|netti)\b"
     r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:(?:after|from|na|nach|ab|après|dalla|desde|após|od|"
@@ -195,7 +217,10 @@ _CASH_DISCOUNT = re.compile(
 _NOT_PAYMENT = re.compile(
     r"\b(?:returns?|returned|delivery|delivered|shipping|shipped|dispatch\w*|exchanges?|"
     r"refunds?|lieferung|geliefert|rücksendung|retour\w*|livraison|livré|devoluci\w+|"
-    r"entrega|reso|consegna|levering)\b(?:\s+[^\W\d_]+){0,3}\s*$",
+    r"entrega|reso|consegna|levering|"
+    # complaints accepted within some days: "Reklamationen innerhalb von 8 Tagen"
+    r"reklamation\w*|reklamacij\w*|réclamations?|reclamaci\w+|reclami|complaints?|claims?)"
+    r"\b(?:\s+[^\W\d_]+){0,3}\s*$",
     re.IGNORECASE,
 )
 _US_HINTS = re.compile(r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|\$\s?\d")
@@ -367,6 +392,11 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
                 langs = tuple(_LANGS_OF.get(word, ["en"]))
                 value = _parse_textual(m.group(0).replace("'", ""), langs)
                 if value is not None and not any(h[0] <= m.start() < h[1] for h in hits):
+                    hits.append((m.start(), m.end(), value, False))
+            for m in _YEAR_FIRST.finditer(line):
+                month = _LV_MONTHS.get(m.group(3).casefold())
+                value = _make(int(m.group(1)), month, int(m.group(2))) if month else None
+                if value is not None and _plausible(value):
                     hits.append((m.start(), m.end(), value, False))
             if not hits:
                 for m in _COMPACT.finditer(line):

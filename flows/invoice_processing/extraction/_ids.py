@@ -14,14 +14,18 @@ from functools import lru_cache
 
 from schwifty import IBAN
 from stdnum.au import abn
+from stdnum.br import cnpj as br_cnpj
 from stdnum.ca import bn as ca_bn
 from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
+from stdnum.hr import oib as hr_oib
+from stdnum.il import hp as il_hp
 from stdnum.in_ import gstin
 from stdnum.jp import cn as jp_cn
 from stdnum.mx import rfc as mx_rfc
 from stdnum.no import mva as no_mva
+from stdnum.tr import vkn as tr_vkn
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 
@@ -43,7 +47,10 @@ _TAX_LABEL = re.compile(
     r"p\.?\s?iva|partita\s+iva|codice\s+fiscale|steuernummer|st\.?-?nr|ust-?id(?:nr|\.?-?nr)?|"
     r"umsatzsteuer-?id\w*|contribuinte|"
     # Nordic and Czech company ids: sv/no "Org.nr", fi "Y-tunnus", cs "IČO", "DIČ"
-    r"org\.?\s?nr|organisa(?:tions|sjons)nummer|y-tunnus|ičo|dič)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"org\.?\s?nr|organisa(?:tions|sjons)nummer|y-tunnus|ičo|dič|"
+    # hr "OIB", br "CNPJ", tr "VKN", is "VSK nr." (not the tax line "VSK 24%"), il "Osek
+    # Murshe" (the registered dealer's number)
+    r"oib|cnpj|vkn|vsk(?=\s*n(?:r|úmer))|osek\s+murshe)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -59,7 +66,9 @@ _DOC_VALUE = re.compile(
 _LABEL_TAIL = (
     r"(?:[\s-]*(?:no\b\.?|nr\b\.?|nro\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
     # Czech and Slovak "č." (číslo, number): "Faktura č.", "Objednávka č."
-    r"n[uú]m(?:ber|éro|ero)?\b\.?|č\.|#|id\b))"
+    r"n[uú]m(?:ber|éro|ero)?\b\.?|č\.|#|id\b|"
+    # sl "št." (številka), hr "broj"
+    r"št\.|broj\b))"
 )
 #: Words that name the document itself (German and Dutch also as the head of a compound,
 #: "Handelsrechnung", "Mietrechnung"); credit notes count, their number is the document's.
@@ -88,7 +97,9 @@ _INVOICE_LABEL = re.compile(
     r"\bcredit\s+note|"
     r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bpro[\s-]?forma|"
-    r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?)"
+    r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
+    # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
+    r"\bra[čc]un|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota)(?:nummer|nr\.?)\s*[:#]?\s*"
     # Hungarian "Számla sorszáma", "Számlaszám"
@@ -148,18 +159,25 @@ _PO_LABEL = re.compile(
     # "Requisition", nl "Uw inkoopnummer"
     r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer|"
     # nl/be "Uw bestelbon", ca "Comanda", hu "Megrendelés száma", fi "Tilausnumeronne"
-    r"(?:uw\s+)?bestelbon|comanda|megrendelés(?:\s+száma)?|tilausnumero\w*)"
+    r"(?:uw\s+)?bestelbon|comanda|megrendelés(?:\s+száma)?|tilausnumero\w*|"
+    # pt-br "Pedido de compra", ae "LPO" (local purchase order), lt "Užsakymo", is "Pöntun",
+    # tr "Sipariş"
+    r"pedido\s+de\s+compra|l\.?p\.?o\.?|užsakym\w*|pöntun\w*|sipariş|"
+    # hr "Vaša narudžba", sl "Naročilo" / "Naročilnica", lv "Pasūtījums", bg "Poruchka"
+    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"
     r"(?:\s+(?:client|du\s+client|cliente|del\s+cliente|klant|kunde|dvs\.?|vs\.?))?"
     # a second language's label before the colon: "Your PO / Votre BC: BC-26-00712"
     rf"(?:{_LABEL_TAIL}[\s.:#]*|\s*(?:/\s*[^\W\d_][^\d:/]{{0,30}})?[:#]\s*)"
     r"|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
-    r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*|\bP\.?O\.?\s*(?=[A-Z]*[-\d])"
+    r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*"
+    # a bare "PO 4711", "PO-4711"; not inside another number ("118/POS1/1")
+    r"|(?<![/\w])P\.?O\.?(?![A-Za-z])\s*(?=[A-Z]*[-\d])"
     # "Ihre Bestellung B-5531", "Your order 4711", a column "Uw bestelbon    4501187723",
     # "Rekvisition   CN-0311": no colon, but a value that holds a digit
     r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order|(?:uw\s+)?bestelbon|"
     r"rekvisition|requisition|bestillingsnr\.?|beställningsnr\.?|tilausnumero\w*|"
-    r"inkoopnummer|objednávka)\s+(?=[A-Z]{0,4}-?\d)"
+    r"inkoopnummer|objednávka|(?:vs\.?|vostro)\s+ordine)\s+(?=[A-Z]{0,4}[-/]?\d)"
     r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
     r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)"
     r"(?:\s+(?:nabywcy|klienta|client|du\s+client|del\s+cliente|do\s+cliente))?[\s.:#]*",
@@ -274,12 +292,17 @@ def _validate_vat(compact: str) -> bool:
 def _other_id(compact: str) -> bool:
     """A tax id with check digits other than a VAT number, valid only after its label: an
     Indian GSTIN (15 characters), an Australian ABN (11 digits), a Canadian business number
-    with its GST/HST account ("123456789RT0001"), a Mexican company's RFC (12)."""
+    with its GST/HST account ("123456789RT0001"), a Mexican company's RFC (12), a Brazilian
+    CNPJ (14 digits), a Turkish VKN (10), a Croatian OIB (11), an Israeli dealer's number (9)."""
     return bool(
         gstin.is_valid(compact)
         or abn.is_valid(compact)
         or (len(compact) == 15 and compact[9:11] == "RT" and ca_bn.is_valid(compact))
         or (len(compact) == 12 and compact[:3].isalpha() and mx_rfc.is_valid(compact))
+        or (compact.isdigit() and len(compact) == 14 and br_cnpj.is_valid(compact))
+        or (compact.isdigit() and len(compact) == 10 and tr_vkn.is_valid(compact))
+        or (compact.isdigit() and len(compact) == 11 and hr_oib.is_valid(compact))
+        or (compact.isdigit() and len(compact) == 9 and il_hp.is_valid(compact))
     )
 
 
@@ -307,6 +330,8 @@ _NO_VAT = re.compile(r"\b(?:NO[ ]?)?(\d{3}[ .]?\d{3}[ .]?\d{3})[ ]?MVA\b")
 #: A Japanese qualified invoice issuer's registration number: "T" and the 13-digit
 #: corporate number, whose first digit checks the rest ("T8010401098765").
 _JP_INVOICE_ISSUER = re.compile(r"\bT[ -]?(\d{13})\b")
+#: A Brazilian company's CNPJ as printed: "31.847.265/0001-53".
+_CNPJ = re.compile(r"\b(\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2})\b")
 
 
 #: A Canadian business number's program account, written apart: " RT 0001".
@@ -335,6 +360,9 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
         for m in _JP_INVOICE_ISSUER.finditer(upper):
             if jp_cn.is_valid(m.group(1)):
                 compact = "T" + m.group(1)
+                found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
+        for m in _CNPJ.finditer(line):
+            if br_cnpj.is_valid(compact := br_cnpj.compact(m.group(1))):
                 found.setdefault(compact, Candidate(compact, 0.9, index, "vat", m.group(0)))
         ibans: list[tuple[int, int]] | None = None  # looked for only beside a VAT-shaped run
         for m in _VAT.finditer(upper):
@@ -475,9 +503,10 @@ def _under_title(doc: Document) -> list[Candidate[str]]:
 
 
 #: A number within a series, the series printed apart: Romanian "Seria CLG nr. 0004127",
-#: Mexican CFDI "Serie: A   Folio: 3382". The number is both together ("CLG 0004127").
+#: Lithuanian "Serija SM Nr. 004512", Mexican CFDI "Serie: A   Folio: 3382". The number is
+#: both together ("CLG 0004127").
 _SERIES = re.compile(
-    r"\bseri[ae]\s*:?\s*(?P<series>[A-Z]{1,6})\s*,?\s*"
+    r"\bseri(?:a|e|ja)\s*:?\s*(?P<series>[A-Z]{1,6})\s*,?\s*"
     r"(?:nr\.?|n[o°º]\.?|număr(?:ul)?|numero|folio)\s*:?\s*(?P<number>\d[\d-]{0,15})\b",
     _I,
 )

@@ -32,7 +32,7 @@ _NUMBER = re.compile(
     r"|\d{1,3}(?: \d{3})+,\d{2}|\d{1,7}(?:[.,]\d{1,3})?)"
     r"(?![\d%]|\s?%|[.,:/]\d|[.,]?[A-Za-z])"
 )
-_TWO_DECIMALS = re.compile(r"\d([.,])\d{2}(?!\d)")
+_TWO_DECIMALS = re.compile(r"\d([.,])\d{2}(?!\d|[.,/-]\d)")  # not a date ("03.03.2026")
 
 #: Symbols and words, longest first; "$" and "kr" depend on the country (see find_currency).
 _SYMBOLS: tuple[tuple[str, str], ...] = (
@@ -41,7 +41,8 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₩", "KRW"), ("zł", "PLN"), ("Kč", "CZK"),
     ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
     ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"), ("Ft", "HUF"),
-    ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"),
+    ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"), ("₪", "ILS"),
+    ("TL", "TRY"),
 )  # fmt: skip
 _ISO_CODES = (
     "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
@@ -61,12 +62,16 @@ _SYMBOL_CODE = dict(_SYMBOLS)
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
 #: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
-_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft"})
+_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL"})
 #: The South African rand's "R" names a currency only before an amount with cents.
 _RAND_AMOUNT = re.compile(r"\s?\d{1,3}(?:[ ,.\u00a0]?\d{3})*[.,]\d{2}(?!\d)")
-_AMOUNT_NEAR = re.compile(r"^\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
+_AMOUNT_NEAR = re.compile(r"^\.?\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
 
 Amount = Candidate[Decimal]
+
+
+#: A thousands group with no decimals after it: "294.880", "1,250".
+_GROUPED = re.compile(r"\d([.,])\d{3}(?![\d.,]?\d)")
 
 
 def decimal_separator(doc: Document) -> str:
@@ -76,6 +81,12 @@ def decimal_separator(doc: Document) -> str:
         counts: Counter[str] = Counter()
         for line in doc.lines:
             counts.update(m.group(1) for m in _TWO_DECIMALS.finditer(line))
+        if not counts:
+            # no amount with cents ("Samtals 365.651" in krónur, "Total 1,250"): a mark
+            # before three digits groups thousands, and the decimals are the other mark
+            for line in doc.lines:
+                counts.update(m.group(1) for m in _GROUPED.finditer(line))
+            return "," if counts["."] > counts[","] else "."
         return "," if counts[","] > counts["."] else "."
 
     return doc.memo("decimal", vote)
@@ -164,7 +175,8 @@ def without_currency(text: str) -> str:
 #: the ship-to address may be abroad).
 _COUNTRY_CUES = (
     ("AU", re.compile(r"\bA[BC]N\s*:?\s*\d{2}\s?\d{3}\s?\d{3}")),
-    ("CA", re.compile(r"\bGST/HST\b[^\n]{0,20}\d|\b\d{9}\s?RT\s?\d{4}\b")),
+    # a business number, also as the CRA prints it: "87654 3216 RT0001"
+    ("CA", re.compile(r"\bGST/HST\b[^\n]{0,20}\d|\b\d{5}\s?\d{4}\s?RT\s?\d{4}\b")),
     (
         "NZ",
         re.compile(

@@ -114,19 +114,23 @@ _SUFFIX_WORDS = (
     "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
-    "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. "
+    "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. şti. şti a.ş. "
+    "i.k.e. e.p.e. eood ood ead "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
     "bakery hardware services solutions industries group holdings stationery pharmacy "
     "supermarket minimarket market pasaraya kedai perniagaan syarikat"
 )
 _SUFFIXES = frozenset(_SUFFIX_WORDS.split())
 _STRONG_SUFFIX = re.compile(
-    r"\b(?:gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|limited|llc|"
+    r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
+    r"limited|llc|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
     r"sp\.?\s*z\s*o\.?\s*o\.?|sp\.?\s*[jk]\.?|a\.\s?g\.|"
-    # Swiss and Luxembourg "Sàrl", "S.à r.l."; Japanese "K.K."
-    r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.)(?=\W|$)",
+    # Swiss and Luxembourg "Sàrl", "S.à r.l."; Japanese "K.K."; Turkish "Ltd. Şti.", "A.Ş.";
+    # Greek "I.K.E.", "E.P.E."; Bulgarian "EOOD", "OOD", "EAD"
+    r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.|a\.\s?ş\.?|"
+    r"i\.k\.e\.?|e\.p\.e\.?|eood|ood|ead)(?=\W|$)",
     _I,
 )
 
@@ -196,7 +200,7 @@ _DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
 
 
 #: A person's attention at the receiving company: "Attn:", "Attention:", "Att.:"
-_ATTENTION = re.compile(r"(?:attn|attention|att)\b\.?\s*:?", _I)
+_ATTENTION = re.compile(r"(?:attn|attention|att|t\.\s?a\.\s?v)\b\.?\s*:?", _I)
 
 
 def attention_line(line: str) -> bool:
@@ -553,7 +557,8 @@ _LEGAL_FORMS = (
     "GmbH AG KG OHG UG mbH SARL SAS SA S.A. S.A.S. S.A.R.L. S.L. SL S.r.l. SRL S.p.A. SpA "
     "Ltd Ltd. Limited LLC Inc Inc. Corp Corp. Co. PLC LLP LP BV B.V. NV N.V. AB Oy Oyj "
     "AS ASA A/S ApS OÜ SIA UAB Kft s.r.o. a.s. d.o.o. Lda SPRL BVBA Sdn Bhd Berhad S/B "
-    "Pte Pty Pvt GbR e.V. KGaA SE Sàrl S.à r.l. K.K. & und and et y e"
+    "Pte Pty Pvt GbR e.V. KGaA SE Sàrl S.à r.l. K.K. Şti. A.Ş. I.K.E. E.P.E. EOOD OOD EAD "
+    "& und and et y e"
 )
 _LEGAL_SPELLING = {w.casefold(): w for w in _LEGAL_FORMS.split()}
 
@@ -566,11 +571,12 @@ def ordinary_case(name: str) -> str:
         return name
     words = []
     for word in name.split():
-        known = _LEGAL_SPELLING.get(word.casefold())
+        known = _LEGAL_SPELLING.get(word.casefold().replace("i\u0307", "i"))
         if known is not None:
             words.append(known)
         elif sum(ch.isalpha() for ch in word) <= 3:
             words.append(word)
         else:
-            words.append(word[:1] + word[1:].lower())
+            # Turkish dotted capital I lowers to "i" and a combining dot: drop the dot
+            words.append(word[:1] + word[1:].lower().replace("i\u0307", "i"))
     return " ".join(words)

@@ -40,13 +40,17 @@ _SUBTOTAL = re.compile(
     r"\bhtva\b|\bht\b|"
     r"base\s+impo(?:nible|sable)|imponibile|subtotaal|amount\s+excl\w*|total\s+sin\s+iva|"
     r"totaal\s+excl\w*|total\s+sales\s*\(?excl|"
-    r"(?:ohne|exkl\w*|excl\w*|ekskl\w*|eks|ilman|without|hors|sans|sin|senza|zonder|bez|sem)\.?\s+"
+    r"(?:ohne|exkl\w*|excl\w*|ekskl\w*|eks|ilman|without|hors|sans|sin|senza|zonder|bez|sem|"
+    # sl "brez DDV", lt "be PVM", is "án VSK"
+    r"brez|be|án)\.?\s+"
     r"(?:ust|mwst|vat|tax|tva|taxes|iva|btw|steuer|podatku|impuestos?|moms|mva|alv|"
-    r"arvonlisäveroa|dph)\b|razem\s+netto|valor\s+l[ií]quido|"
+    r"arvonlisäveroa|dph|ddv|pdv|dds|pvn|pvm|vsk|kdv)\b|razem\s+netto|valor\s+l[ií]quido|"
     r"taxable\s+(?:value|amount)|steuerpflichtiger\s+betrag|montant\s+imposable|"
     r"total\s+il[ií]quido|base\s+tribut[aá]vel|"
     # Finnish "Veroton yhteensä" (net of tax), Czech "Základ daně" / "Základ DPH" (tax base)
-    r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b|\bnettó\b",
+    r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b|\bnettó\b|"
+    # hr "Osnovica", bg "Danachna osnova", tr "KDV Matrahı" (the tax base)
+    r"\bosnovica\b|\bdanachna\s+osnova\b|\bmatrah\w*",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -68,7 +72,11 @@ _DUE = re.compile(
     # Polish "Do zapłaty", "Razem do zapłaty"
     r"\bdo\s+zapłaty\b|"
     # Hungarian "Fizetendő (összesen)"
-    r"\bfizetendő\b",
+    r"\bfizetendő\b|"
+    # sl "Za plačilo", hr "Ukupno za platiti" / "Za uplatu", bg "Obshto za plashtane", lv
+    # "Kopā apmaksai", lt "Mokėti", is "Samtals til greiðslu", tr "Ödenecek tutar"
+    r"\bza\s+(?:plačilo|placilo|platiti|uplatu|plashtane)\b|\bapmaksai\b|\bmokėti\b|"
+    r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b",
     _I,
 )
 _GROSS = re.compile(
@@ -82,7 +90,9 @@ _GROSS = re.compile(
     # tax), Finnish "Loppusumma" (final sum)
     r"^\W*i\s+alt\b|\bloppusumma\b|"
     # Hungarian "Bruttó", "Végösszeg"
-    r"\bbruttó\b|\bvégösszeg\b",
+    r"\bbruttó\b|\bvégösszeg\b|"
+    # lt "Iš viso su PVM", tr "Vergiler dahil toplam"
+    r"\biš\s+viso\s+su\b|\bdahil\s+toplam\b",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -96,7 +106,9 @@ _TAX_INCLUDED = re.compile(
 _PLAIN = re.compile(
     r"total|summe|gesamt|montant|importe|totale|totaal|jumlah|betrag|"
     # "Sum", "Summa", "Suma", Finnish "Yhteensä", Czech "Celkem"
-    r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b",
+    r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b|"
+    # sl "Skupaj", hr "Ukupno", bg "Obshto", lv "Kopā", lt "Iš viso", is "Samtals", tr "Toplam"
+    r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b",
     _I,
 )
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
@@ -106,8 +118,9 @@ _TAX = re.compile(
     r"tax\s+amount|btw-?bedrag|kwota\s+(?:vat|podatku)|valor\s+(?:do\s+)?iva|"
     r"momsbel(?:opp|øb)|mva-?beløp|"
     # Swedish and Danish "Moms", Norwegian "MVA" / "Merverdiavgift", Finnish "ALV" /
-    # "Arvonlisävero", Czech "DPH"
-    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa)\b",
+    # "Arvonlisävero", Czech "DPH"; sl "DDV", hr "PDV", bg "DDS", lv "PVN", lt "PVM", is
+    # "VSK", tr "KDV"
+    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -168,7 +181,9 @@ _ANY_SUM = re.compile(
     r"hst|pst|qst|tps|tvq|sous|before|moms|mva|irpf|reten|ritenuta|withh|wht|quellen|"
     r"impuest|impost|base|zwischen|totaal|includ|incl|inkl|exkl|excl|net\b|grand|owing|"
     r"betal|\balt\b|avgift|\balv\b|arvonlis|veroton|\beks|ilman|yhteens|loppusum|maksett|"
-    r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa",
+    r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
+    r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
+    r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek",
     _I,
 )
 
@@ -414,8 +429,12 @@ def _column_kinds(line: str) -> list[str] | None:
     or None when the line is not such a heading row."""
     tokens = line.replace("€", " ").replace("$", " ").replace("£", " ").split()
     kinds: list[str] = []
-    # the table's title may open the row: "Rekapitulace DPH  Základ  DPH  Celkem"
-    index = 1 if tokens and tokens[0].strip(".:").casefold() in _TABLE_TITLES else 0
+    # the table's title may open the row: "Rekapitulace DPH  Základ  DPH  Celkem",
+    # "VAT summary  Net  VAT  Gross"
+    lead = [t.strip(".:").casefold() for t in tokens[:2]]
+    index = 1 if lead and lead[0] in _TABLE_TITLES else 0
+    if len(lead) == 2 and lead[1] in _TABLE_TITLES and re.fullmatch(_TAX_WORDS, lead[0], _I):
+        index = 2
     while index < len(tokens):
         pair = " ".join(tokens[index : index + 2])
         kind = next((k for k, p in _COLUMN_WORDS if p.fullmatch(pair)), None)
