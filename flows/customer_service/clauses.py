@@ -179,7 +179,9 @@ _TAKEN_BACK = re.compile(
 #: Any word that asks for something to be done to an order.
 _ANY_ACTION = re.compile(
     r"\b(?:cancel\w*|return(?:ing)?|refund\w*|exchange\w*|swap\w*|switch\w*|modify"
-    r"|change(?!d my mind)\w*|replace|remove|update|upgrade|send|ship|deliver|stop)\b",
+    r"|change(?!d my mind)\w*|replace|remove|update|upgrade|send|ship|deliver|stop"
+    # "my order with the chair should go to my studio instead"
+    r"|(?:should|to|can|could|please)\s+go\s+to|redirect\w*|re-?route\w*)\b",
     re.IGNORECASE,
 )
 

@@ -75,7 +75,8 @@ ORDER_ID = re.compile(r"(?<![\w#])#?\s?W\s?(\d{7})\b")
 PAYMENT_ID = re.compile(r"\b(credit_card|paypal|gift_card)_(\d{5,})\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS = re.compile(
-    r"(?P<a1>\d+[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}?"
+    # "1520 NE 65th Street": a street may be numbered
+    r"(?P<a1>\d+[A-Za-z]?\s+(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+){1,4}?"
     r"(?:(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
     r"|Terrace|Parkway|Pkwy|Circle|Cir|Trail|Highway|Hwy|Square|Sq|Plaza|Loop|Row|Alley)"
     # "12 Main Street North", "88 Prospect Park West"
@@ -280,6 +281,8 @@ def yes_for(text: str) -> str | None:
         return None
     # nothing more said after it ("only the mat, and refund it to my card" is read again)
     only = _YES_ONLY.match(text[match.end() :])
+    if only is None and is_confirmation(first) and (at := text.find(first)) >= 0:
+        only = _YES_ONLY.match(text[at + len(first) :])  # "Yes, is correct. Only the backpack."
     if only is None:
         return None
     what = only["what"]

@@ -127,6 +127,16 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should go to this address?")
         ctx = replace(ctx, orders=orders)
+    if not ctx.orders and address == ctx.customer.address:
+        # the address on file, as the new one for the account: nothing would change, so the
+        # new address was not understood ("update my account address to <unread>")
+        return make_plan(
+            ctx,
+            intent,
+            "clarify",
+            "missing_address",
+            "please send the full new address (street, city, state, zip code)",
+        )
     default = action(
         "update_customer_address",
         None,

@@ -147,7 +147,25 @@ def decide(s: Situation) -> Decision:
         _plan(span, intent, confidence, s)
         for span, (intent, confidence) in zip(spans, intents, strict=False)
     ]
-    return _aggregate(requests, s)
+    return _aggregate(_without_repeats(requests), s)
+
+
+def _without_repeats(requests: list[RequestPlan]) -> list[RequestPlan]:
+    """Each write once: a later request whose writes an earlier one already makes ("return
+    the tablet", then "yes, cancel it" to our whole-order question: the same cancel twice)
+    keeps only its other writes, and goes when none is left."""
+    seen: set[str] = set()
+    kept: list[RequestPlan] = []
+    for request in requests:
+        keys = [f"{a.action}:{sorted(a.request.items())!r}" for a in request.actions]
+        fresh = [a for a, key in zip(request.actions, keys, strict=True) if key not in seen]
+        seen.update(keys)
+        if request.actions and not fresh:
+            continue
+        if len(fresh) < len(request.actions):
+            request = request.model_copy(update={"actions": fresh})
+        kept.append(request)
+    return kept or requests[:1]
 
 
 def _rules_for_anyone(s: Situation) -> RequestPlan | None:

@@ -149,6 +149,16 @@ _KEEP_ORDER = re.compile(
 )
 
 
+#: Another order said to stay as it is: "The other order (speaker + mouse) can still come to
+#: my home, don't change that one".
+_OTHER_STAYS = re.compile(
+    r"\b(?:the\s+|my\s+)?other\s+(?:\w+\s+)?(?:one|order)\s*"
+    r"(?:\((?P<what>[^()\n]{1,80})\)|(?:with|containing|that\s+has)\s+(?P<held>[^().,;!?\n]{1,40}?))"
+    r"\s*(?=(?:can|should|will|may)\s+still\b|stays?\b|is\s+fine\b|(?:can|should)\s+stay\b)",
+    re.IGNORECASE,
+)
+
+
 def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
     """Ids of the orders the text excepts by their products, and the text without the
     exceptions; not an order that also holds a product the text asks about ("return the
@@ -156,13 +166,15 @@ def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
     names = {i.product_id: i.name for o in orders for i in o.items}
     products = {
         m.product_id
-        for pattern in (_EXCEPT_ORDER, _NOT_ORDER, _KEEP_ORDER)
+        for pattern in (_EXCEPT_ORDER, _NOT_ORDER, _KEEP_ORDER, _OTHER_STAYS)
         for found in pattern.finditer(text)
         for m in mentions(found["what"] or found.groupdict().get("held") or "", names)
     }
     if not products:
         return set(), text
-    rest = _KEEP_ORDER.sub(" ", _NOT_ORDER.sub(" ", _EXCEPT_ORDER.sub(" ", text)))
+    rest = text
+    for pattern in (_EXCEPT_ORDER, _NOT_ORDER, _KEEP_ORDER, _OTHER_STAYS):
+        rest = pattern.sub(" ", rest)
     meant = {m.product_id for m in mentions(rest, names)} - products
     left_out = {
         o.id
@@ -265,7 +277,9 @@ def address_reference(
 ) -> Address | None:
     """An address the text refers to rather than writes out: the profile's ("my home
     address") or another order's ("the same address as my last order")."""
-    if _PROFILE.search(text):
+    for found in _PROFILE.finditer(text):
+        if _CHANGED_BEFORE.search(text[max(0, found.start() - 30) : found.start()]):
+            continue  # "update my account address to ...": the one to change, not to use
         return customer.address
     match = _FROM_ORDER.search(text)
     if match is None or _CHANGED_BEFORE.search(text[max(0, match.start() - 30) : match.start()]):

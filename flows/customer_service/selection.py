@@ -103,7 +103,10 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
 _KEPT_REST = re.compile(
     r"\b(?:keep(?:ing)?|is|are|was|were|has been|have been|works?|working)\b[^.;!?\n]{0,20}?"
     r"\b(?:keep\w*|fine|great|good|ok|okay|perfect|excellent|brilliant|working|happy)\b|"
-    r"\bhappy with\b",
+    r"\bhappy with\b|"
+    # "Everything else from that parcel I'm keeping", "everything else stays with me"
+    r"\b(?:i'?m|i\s+am|we'?re|we\s+are|i'?ll|i\s+will|we'?ll)\s+keep(?:ing)?\b|"
+    r"\bstays?\s+with\s+(?:me|us)\b",
     re.IGNORECASE,
 )
 

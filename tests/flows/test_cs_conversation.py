@@ -285,3 +285,44 @@ def test_a_yes_confirms_only_the_writes_our_reply_listed() -> None:
     grown = decide_on(more, intent="return", confirmed=True, shown=shown)
     assert grown.outcome == "confirm"
     assert len(proposed(grown)[0][1]["item_ids"]) == 2
+
+
+def test_an_order_said_to_stay_as_it_is_is_not_sent_elsewhere() -> None:
+    text = (
+        "My order with the kettle should go to my studio instead: 4420 Park Boulevard, Unit B, "
+        "San Diego, CA 92116. The other order (the headphones) can still come to my home, "
+        "don't change that one."
+    )
+    d = decide_on(text, intent="address_change")
+    assert [(a, r["order_id"]) for a, r in proposed(d)] == [("modify_order_address", "#W1000004")]
+
+
+def test_everything_else_i_am_keeping_leaves_it_out_of_the_return() -> None:
+    text = (
+        "From my kitchen order could I please send back just the coffee maker? Everything "
+        "else from that parcel I'm keeping - the lamp is lovely and I live in the shirt."
+    )
+    items = pick_items(text, KITCHEN_ORDER.items).items
+    assert [i.name for i in items] == ["Coffee Maker"]
+
+
+def test_a_yes_then_only_what_it_is_for() -> None:
+    assert yes_for("Yes, is correct. Only the backpack.") == "the backpack"
+    assert yes_for("Yes. Only the backpack, and the mat.") is None
+
+
+def test_the_same_write_asked_for_twice_is_made_once() -> None:
+    from flows.customer_service.policy import _without_repeats
+    from flows.customer_service.schemas import PlannedAction, RequestPlan
+
+    cancel = PlannedAction(
+        action="cancel_order",
+        order_id="#W1",
+        request={"order_id": "#W1", "reason": "no longer needed"},
+        summary="cancel order #W1",
+    )
+    first = RequestPlan(
+        intent="return", outcome="act", reason="x", explanation="", actions=[cancel]
+    )
+    again = first.model_copy(update={"intent": "cancel"})
+    assert _without_repeats([first, again]) == [first]

@@ -773,3 +773,17 @@ def test_orders_left_at_the_old_address_are_not_changed_with_the_account() -> No
     # a street that ends with its direction ("Prospect Park West")
     assert action.request["address"]["address1"] == "88 Prospect Park West"
     assert action.request["address"]["address2"] == "Apt 4"
+
+
+def test_an_account_address_not_understood_is_asked_for_not_replaced_by_itself() -> None:
+    # "update my account address to ...": the address on file is the one to change
+    d = decide(
+        situation("Please update my account address to somewhere near the lake.", "address_change")
+    )
+    assert d.outcome == "clarify" and d.requests[0].reason == "missing_address"
+    assert d.actions == []
+    # a numbered street is an address
+    text = "I moved - new address is 1520 NE 65th Street, Apt 3, Seattle, WA 98115."
+    d = decide(situation(text, "address_change"))
+    [action] = d.requests[0].actions
+    assert action.request["address"]["address1"] == "1520 NE 65th Street"
