@@ -277,8 +277,8 @@ def address_reference(
 ) -> Address | None:
     """An address the text refers to rather than writes out: the profile's ("my home
     address") or another order's ("the same address as my last order")."""
-    for found in _PROFILE.finditer(text):
-        if _CHANGED_BEFORE.search(text[max(0, found.start() - 30) : found.start()]):
+    for profile in _PROFILE.finditer(text):
+        if _CHANGED_BEFORE.search(text[max(0, profile.start() - 30) : profile.start()]):
             continue  # "update my account address to ...": the one to change, not to use
         return customer.address
     match = _FROM_ORDER.search(text)
