@@ -113,10 +113,44 @@ def _verbs(text: str) -> list[tuple[int, str]]:
     )
 
 
+#: Two changes of a pending order that are requests of their own: paying another way
+#: ("I'd like to pay with my PayPal instead") and sending it elsewhere ("please deliver it to
+#: 77 Harwood Street"). Both are of kind "change"; a sentence asking for both is cut between.
+_PAY_WITH = re.compile(
+    r"\b(?:pay(?:ing)?|charge\s+(?:it|the\s+order))\s+(?:for\s+(?:it|them|the\s+order)\s+)?"
+    r"(?:with|by|using|via|to)\s+(?:my\s+|the\s+)?(?:paypal|visa|mastercard|amex|gift|credit|"
+    r"debit|card)",
+    re.IGNORECASE,
+)
+_SEND_TO = re.compile(
+    r"\b(?:ship|deliver|send)\s+(?!(?:the |my )?(?:refund|money)\b)(?:\w+\s+){0,4}?to\s+\d"
+    r"|\b(?:new|different)\s+(?:shipping\s+|delivery\s+)?address\b",
+    re.IGNORECASE,
+)
+
+
+def _change_of(piece: str) -> str | None:
+    """Which change a piece asks for, where it names one of the two above only."""
+    pay, send = _PAY_WITH.search(piece), _SEND_TO.search(piece)
+    return "payment" if pay and not send else "address" if send and not pay else None
+
+
+def _verbs_and_changes(sentence: str) -> list[tuple[int, str]]:
+    """The sentence's verbs by kind, with a payment wish and a delivery elsewhere told apart."""
+    found = [
+        (p, k) for p, k in _verbs(sentence) if k != "change" or not _SEND_TO.match(sentence, p)
+    ]
+    found += [(m.start(), "change:payment") for m in _PAY_WITH.finditer(sentence)]
+    found += [(m.start(), "change:address") for m in _SEND_TO.finditer(sentence)]
+    return sorted(found)
+
+
 def _split_sentence(sentence: str) -> list[str]:
     """Cuts a sentence where its verbs change kind, at the last joining word before."""
     pieces, start, previous = [], 0, None
-    for position, kind in _verbs(sentence):
+    changes = _verbs_and_changes(sentence)
+    both = {k for _, k in changes} >= {"change:payment", "change:address"}
+    for position, kind in changes if both else _verbs(sentence):
         if previous is not None and kind != previous:
             joins = [j for j in _JOIN.finditer(sentence, start, position)]
             if joins:
@@ -134,6 +168,8 @@ def split_by_action(text: str) -> list[str]:
     for sentence in sentences(text):
         for piece in _split_sentence(sentence):
             kind = kind_of(piece)
+            if kind in (None, "change") and (change := _change_of(piece)) is not None:
+                kind = f"change:{change}"
             if spans and (kind is None or spans[-1][0] in (None, kind)):
                 last_kind, last_text = spans[-1]
                 spans[-1] = (last_kind or kind, f"{last_text} {piece}")

@@ -370,3 +370,19 @@ def test_reasons_thanks_and_yes_in_everyday_words() -> None:
     assert is_confirmation("Yes, that's the only change, go ahead.")
     assert is_confirmation("Yes, just go ahead.")
     assert not is_confirmation("Yes, just the mat. Go ahead.")  # read again, asked again
+
+
+def test_paying_another_way_and_delivering_elsewhere_are_two_requests() -> None:
+    from flows.customer_service.entities import split_requests
+
+    text = (
+        "I'd like to pay with my PayPal instead of the gift card, and please deliver it to "
+        "77 Harwood Street, Apt 1204, Dallas, TX 75201 rather than Pine Lane."
+    )
+    assert [r.text for r in split_requests(text)] == [
+        "I'd like to pay with my PayPal instead of the gift card",
+        "please deliver it to 77 Harwood Street, Apt 1204, Dallas, TX 75201 rather than Pine Lane.",
+    ]
+    # the difference of an exchange paid another way is one request
+    one = "I want to exchange the lamp for a black one and pay the difference with my gift card."
+    assert len(split_requests(one)) == 1
