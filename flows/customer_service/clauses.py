@@ -38,7 +38,9 @@ _KINDS: dict[str, re.Pattern[str]] = {
         # not where a refund goes ("send the refund to my PayPal")
         r"|(?:ship|deliver|send) (?!(?:the |my )?(?:refund|money)\b)(?:\w+ ){0,4}?to (?!me\b|you\b)"
         r"|(?:new|different|correct) address"
-        r"|update (?:my|the) (?:(?:shipping|delivery|billing) )?(?:address|payment|order))\b",
+        r"|update (?:my|the) (?:(?:shipping|delivery|billing) )?(?:address|payment|order)"
+        # "the black t-shirt should be XXL not XL"
+        r"|should (?:be|have been) (?:an? |in )?[\w-]+,? not (?:an? )?[\w-]+)\b",
         re.IGNORECASE,
     ),
     "status": re.compile(

@@ -386,3 +386,12 @@ def test_paying_another_way_and_delivering_elsewhere_are_two_requests() -> None:
     # the difference of an exchange paid another way is one request
     one = "I want to exchange the lamp for a black one and pay the difference with my gift card."
     assert len(split_requests(one)) == 1
+
+
+def test_an_item_that_should_be_another_size_is_a_request_of_its_own() -> None:
+    text = (
+        "Two things:\n• the kettle from my last delivery leaks - I'd like to return it, refund "
+        "to PayPal\n• on the order that hasn't shipped yet, the black t-shirt should be XXL "
+        "not XL (same colour)"
+    )
+    assert [kind_of(r.text) for r in split_requests(text)][-2:] == ["return", "change"]
