@@ -14,14 +14,20 @@ delivered ones; refunds to the original payment method or a gift card; never inv
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
 from connectors.schemas import CatalogueProduct, Customer, Order
-from flows.customer_service import cues, matching, plans
+from flows.customer_service import cues, matching, plans, references
 from flows.customer_service.clauses import kind_of, withdrawn
-from flows.customer_service.entities import MessageEntities, RequestSpan, is_explicit_request
+from flows.customer_service.entities import (
+    ORDER_ID,
+    MessageEntities,
+    RequestSpan,
+    is_explicit_request,
+)
 from flows.customer_service.identity import AuthProblem
 from flows.customer_service.schemas import Decision, Outcome, PlannedAction, RequestPlan
 
@@ -168,6 +174,26 @@ def _without_repeats(requests: list[RequestPlan]) -> list[RequestPlan]:
     return kept or requests[:1]
 
 
+#: An order number owned up to as a slip: "Sorry, typo. It's the smart watch order".
+_SLIP = re.compile(
+    r"\b(?:typo|mistyped|wrong\s+(?:order\s+)?number|i\s+meant|sorry|my\s+(?:bad|mistake))\b", re.I
+)
+
+
+def _corrected_unknown(span: RequestSpan, unknown: list[str], s: Situation) -> str | None:
+    """The customer's order a later answer describes after a number we could not find
+    ("Cancel #W7712345" ... "Sorry, typo. It's the smart watch order, the gold one"): that
+    order, when the words after the number own up to a slip and fit exactly one order."""
+    if s.customer is None:
+        return None
+    last = max(span.text.rfind(oid[2:]) for oid in unknown)
+    after = span.text[last + 7 :] if last >= 0 else ""
+    if not _SLIP.search(after) or ORDER_ID.search(after):
+        return None
+    found = references.find_orders(after, s.customer_orders)
+    return found.orders[0].id if len(found.orders) == 1 and found.how == "items" else None
+
+
 def _rules_for_anyone(s: Situation) -> RequestPlan | None:
     """The store's rules, for a sender we do not know who asks only about them ("if I cancel
     an order, how long until I get my money back?"): they are no one's data. Not when the
@@ -188,6 +214,9 @@ def _rules_for_anyone(s: Situation) -> RequestPlan | None:
 
 def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> RequestPlan:
     unknown = [oid for oid in span.order_ids if oid in s.unknown_order_ids]
+    if unknown and (meant := _corrected_unknown(span, unknown, s)) is not None:
+        span = span.model_copy(update={"order_ids": [meant]})
+        unknown = []
     if unknown:
         return RequestPlan(
             intent=intent,

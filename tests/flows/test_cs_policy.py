@@ -787,3 +787,13 @@ def test_an_account_address_not_understood_is_asked_for_not_replaced_by_itself()
     d = decide(situation(text, "address_change"))
     [action] = d.requests[0].actions
     assert action.request["address"]["address1"] == "1520 NE 65th Street"
+
+
+def test_an_unknown_number_owned_up_to_as_a_typo_gives_way_to_the_order_described() -> None:
+    text = "Cancel order #W7777777 please, no longer needed.\n\nSorry, typo. It's the lamp order."
+    d = decide(situation(text, "cancel"))
+    assert d.requests[0].reason != "unknown_order"
+    assert d.requests[0].order_ids == ["#W0000002"]
+    # without owning up to a slip, the number stands and is asked about
+    d = decide(situation("Cancel order #W7777777 please, the lamp order.", "cancel"))
+    assert d.requests[0].reason == "unknown_order"
