@@ -184,7 +184,8 @@ def rules_topics(text: str, intent: str) -> list[str]:
 def rules_answer(text: str, intent: str) -> str | None:
     """The store's rules each question in the text asks about, or None when it asks about
     none the store has words for."""
-    known = [POLICY[t] for t in rules_topics(text, intent) if t in POLICY]
+    # each rule once: a refund's and a return's questions have the same answer
+    known = list(dict.fromkeys(POLICY[t] for t in rules_topics(text, intent) if t in POLICY))
     return "; ".join(known) if known else None
 
 

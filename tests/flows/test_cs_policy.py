@@ -737,6 +737,11 @@ def test_several_rules_questions_in_one_message_are_each_answered() -> None:
     assert (d.outcome, d.actions) == ("inform", [])
     said = " ".join(r.explanation for r in d.requests)
     assert "can be returned" in said and "can be changed" in said
+    # a refund's and a return's questions share one answer: said once
+    from flows.customer_service.cues import rules_answer
+
+    answer = rules_answer("Is there a restocking fee? How long does a refund take?", "return")
+    assert answer is not None and answer.count("can be returned") == 1
 
 
 def test_a_damaged_item_to_be_sent_again_goes_to_a_person_whatever_the_intent() -> None:
