@@ -7,6 +7,7 @@ The writing half is in `nodes_act.py`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -35,7 +36,12 @@ from flows.customer_service import (
     policy,
     threads,
 )
-from flows.customer_service.entities import MessageEntities, is_confirmation, yes_for
+from flows.customer_service.entities import (
+    MessageEntities,
+    address_in,
+    is_confirmation,
+    yes_for,
+)
 from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
 
@@ -129,6 +135,18 @@ async def _request_intent(ctx: RunContext, text: str) -> dict[str, Any]:
     return _agreeing_with_verb(text, found.scores, best)
 
 
+_SHIP_TO = re.compile(r"\b(?:ship|deliver|send|go)\w*\b[^.;!?]{0,40}?\bto\b", re.IGNORECASE)
+_OPTION_CHANGE = re.compile(r"\b(?:exchange|swap|switch|size|colou?r|option|version)\w*", re.I)
+
+
+def _sent_elsewhere(text: str) -> bool:
+    """The request asks for an order to go to an address it writes out, and for no other
+    option of its items."""
+    return bool(
+        _SHIP_TO.search(text) and address_in(text) is not None and not _OPTION_CHANGE.search(text)
+    )
+
+
 def _agreeing_with_verb(
     text: str, scores: dict[str, float], best: dict[str, Any]
 ) -> dict[str, Any]:
@@ -139,6 +157,10 @@ def _agreeing_with_verb(
     it, ship it to my office instead") or an action where the message only asks about its
     orders."""
     kind = clauses.kind_of(text)
+    if best["label"] in ("modify", "exchange") and _sent_elsewhere(text):
+        # "My pending order (bookshelf, tablet and the two chairs) should ship to my office
+        # instead: 2100 Ross Avenue, ...": the products name the order, the address is new
+        return {"label": "address_change", "confidence": best["confidence"], "by": "address"}
     wanted = clauses.INTENTS_OF_KIND.get(kind or "", ())
     fitting = {label: p for label, p in scores.items() if label in wanted}
     refused = {label for k in clauses.negated_kinds(text) for label in clauses.INTENTS_OF_KIND[k]}

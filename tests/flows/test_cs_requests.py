@@ -395,3 +395,17 @@ def test_an_item_that_should_be_another_size_is_a_request_of_its_own() -> None:
         "not XL (same colour)"
     )
     assert [kind_of(r.text) for r in split_requests(text)][-2:] == ["return", "change"]
+
+
+def test_an_order_named_by_its_products_sent_to_a_new_address_is_an_address_change() -> None:
+    from flows.customer_service.nodes import _agreeing_with_verb
+
+    text = (
+        "My pending order (bookshelf, tablet and the two chairs) should ship to my office "
+        "instead: 2100 Ross Avenue, Floor 9, Dallas, TX 75201."
+    )
+    best = {"label": "modify", "confidence": 0.9}
+    assert _agreeing_with_verb(text, {"modify": 0.9}, best)["label"] == "address_change"
+    # a swap of an option stays one
+    swap = "Swap the chair for the black one and ship it to 2100 Ross Avenue, Dallas, TX 75201."
+    assert _agreeing_with_verb(swap, {"modify": 0.9}, best)["label"] == "modify"
