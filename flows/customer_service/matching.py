@@ -165,7 +165,14 @@ def has_value(value: str, text: str, key: str | None = None) -> bool:
             said += rf"|\b(?:no|without(?: an?)?)\s+{k}\b"  # "no backlight"
         return re.search(said, text, re.I) is not None
     flags = re.IGNORECASE if len(value) > 2 else 0
-    return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, flags) is not None
+    if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, flags) is not None:
+        return True
+    # joined to its option's name: "half-zip" for zipper "half"
+    return bool(
+        key
+        and len(key) >= 3
+        and re.search(rf"(?<![\w-]){re.escape(value)}-{re.escape(key[:3])}", text, re.I)
+    )
 
 
 def option_hits(options: dict[str, str], text: str) -> int:

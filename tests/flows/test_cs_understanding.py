@@ -565,6 +565,9 @@ def test_yes_and_no_are_option_values_only_beside_their_option() -> None:
     assert not has_value("no", "No, the other order", "waterproof")
     assert has_value("none", "one with no backlight", "backlight")
     assert not has_value("none", "None of the orders", "backlight")
+    # a value joined to its option's name
+    assert has_value("half", "could I get the half-zip version?", "zipper")
+    assert not has_value("full", "could I get the half-zip version?", "zipper")
 
 
 def test_forgetting_the_swap_withdraws_it() -> None:
