@@ -42,6 +42,7 @@ from flows.customer_service.entities import (
     is_confirmation,
     yes_for,
 )
+from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState, Sender
 from flows.customer_service.tasks import ENTITIES, INTENT
 
@@ -334,4 +335,42 @@ async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
     decision = policy.decide(found)
     if ctx.models.plans_with_model and planner.applies(found, decision):
         decision = await planner.decide_with_model(ctx, state, found, decision)
+    if _declined_again(state, decision):
+        decision = policy.hand_over(
+            decision,
+            "proposal_declined",
+            "you told us this is not what you would like, and we could not work out the "
+            "change from your answer; a colleague will pick this up",
+            of="confirm",
+        )
     return {"decision": decision.model_dump(mode="json")}
+
+
+#: An answer that turns our proposal down: "No, just the camera", "That's not right".
+_DECLINED = re.compile(
+    r"^\W*(?:no\b(?!\s+(?:other|more|further)\b)|nope\b|(?:that'?s|that\s+is)\s+(?:not|wrong)\b|"
+    r"wrong\b|not\s+(?:that|quite|right)\b)",
+    re.IGNORECASE,
+)
+
+
+def _declined_again(state: CSState, decision: Decision) -> bool:
+    """Whether the customer turned our proposal down and reading the conversation again
+    proposes the very same writes: asking once more would go round in circles."""
+    before = state.get("decision") or {}
+    said = next(
+        (c["text"] for c in reversed(state.get("conversation") or []) if c["role"] == "customer"),
+        "",
+    )
+    if (state.get("turn") or 1) < 2 or before.get("outcome") != "confirm":
+        return False
+    if decision.outcome != "confirm" or not _DECLINED.match(said) or is_confirmation(said):
+        return False
+    proposed = {a.summary for r in decision.requests if r.outcome == "confirm" for a in r.actions}
+    earlier = {
+        a["summary"]
+        for r in before.get("requests") or []
+        if r.get("outcome") == "confirm"
+        for a in r.get("actions") or []
+    }
+    return bool(proposed) and proposed == earlier

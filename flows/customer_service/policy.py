@@ -353,13 +353,19 @@ def follow_up_plan(decision: Decision, days: int) -> tuple[str, int, Literal["no
 
 
 def hand_over(
-    decision: Decision, reason: str, explanation: str, only_failed: set[str] | None = None
+    decision: Decision,
+    reason: str,
+    explanation: str,
+    only_failed: set[str] | None = None,
+    *,
+    of: Outcome = "act",
 ) -> Decision:
     """The decision once a person declined a refund, or a system refused a change: those
-    requests (all that were to be acted on, or the failed ones) go to a person."""
+    requests (all that were to be acted on, or the failed ones) go to a person. With `of`
+    "confirm": the proposals a customer turned down and we would only repeat."""
     requests = []
     for plan in decision.requests:
-        affected = plan.outcome == "act" and (
+        affected = plan.outcome == of and (
             only_failed is None or any(a.summary in only_failed for a in plan.actions)
         )
         if affected:

@@ -326,3 +326,31 @@ def test_the_same_write_asked_for_twice_is_made_once() -> None:
     )
     again = first.model_copy(update={"intent": "cancel"})
     assert _without_repeats([first, again]) == [first]
+
+
+def test_a_proposal_turned_down_and_proposed_again_goes_to_a_person() -> None:
+    from flows.customer_service.nodes import _declined_again
+    from flows.customer_service.policy import hand_over
+
+    first = "I want to send back the desk lamp from my kitchen order, refund to my gift card."
+    asked = decide_on(first, intent="return")
+    assert asked.outcome == "confirm"
+    state: dict[str, object] = {
+        "turn": 2,
+        "decision": asked.model_dump(mode="json"),
+        "conversation": [
+            {"role": "customer", "text": first},
+            {"role": "agent", "text": "..."},
+            {"role": "customer", "text": "No, that's not it, the other lamp."},
+        ],
+    }
+    assert _declined_again(state, asked)  # type: ignore[arg-type]
+    person = hand_over(asked, "proposal_declined", "a colleague will pick this up", of="confirm")
+    assert person.outcome == "human" and person.requests[0].outcome == "human"
+    # a yes, "no other changes", or a different proposal: no hand-over
+    for answer in ("Yes please.", "No other changes, please go ahead."):
+        state["conversation"] = [{"role": "customer", "text": answer}]
+        assert not _declined_again(state, asked)  # type: ignore[arg-type]
+    state["conversation"] = [{"role": "customer", "text": "No, the coffee maker too."}]
+    grown = decide_on(f"{first}\n\nNo, the coffee maker too.", intent="return")
+    assert not _declined_again(state, grown)  # type: ignore[arg-type]
