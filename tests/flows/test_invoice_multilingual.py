@@ -659,3 +659,35 @@ def test_amounts_without_cents_grouped_by_dots() -> None:
     doc = Document("Dagsetning: 03.03.2026\nSamtals 294.880\nVSK 70.771")
     assert decimal_separator(doc) == ","
     assert decimal_separator(Document("Date 03.03.2026\nTotal 1,234.50")) == "."
+
+
+def test_probe_eleven_layouts() -> None:
+    from flows.invoice_processing.extraction import payment_terms_days
+
+    terms = (
+        "Early settlement: 1.5% discount if paid within 7 days\nTerms: 30 days from invoice date"
+    )
+    assert payment_terms_days(Document(terms)) == 30
+    assert payment_terms_days(Document("Pagamento: bonifico 30 gg data fattura")) == 30
+    # a law's article is no amount
+    text = (
+        "Camille Roussel\nFacture n° 2026-04\nTotal HT 1 240,00 €\n"
+        "TVA non applicable, art. 293 B du CGI\nNet à payer 1 240,00 €\n"
+    )
+    assert parse_invoice(text).value.tax is None
+    # the holder of a utility account is the customer
+    bill = (
+        "Intestatario: Studio Dentistico Ferraro S.r.l.\nVia Roma 3, 20121 Milano\n"
+        "Fattura n. 2026-118\nTotale da pagare 120,00 €\n"
+    )
+    assert parse_invoice(bill).value.vendor_name != "Studio Dentistico Ferraro S.r.l."
+    # an invoice number grouped by spaces
+    assert (
+        parse_invoice(
+            "Telco GmbH\nRechnungsnummer: 30 1184 2207\nBetrag 10,00 EUR\n"
+        ).value.invoice_number
+        == "30 1184 2207"
+    )
+    # a column heading that names the currency
+    fees = "Maple Market Services Inc.\nInvoice MMS-1\nDescription   Amount (CAD)\nFees  120.00\n"
+    assert parse_invoice(fees).value.currency == "CAD"

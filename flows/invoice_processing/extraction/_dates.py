@@ -204,13 +204,22 @@ _TERMS_MORE = re.compile(
     r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:net(?:to)?|netos?|netti)\b"
     r"|\b(\d{1,3})\s*" + _DAYS + r"\s+(?:(?:after|from|na|nach|ab|après|dalla|desde|após|od|"
     r"efter|fra|från|de\s+la)\s+(?:the\s+|de\s+|la\s+)?(?:date\s+of\s+)?(?:invoice|factuur\w*|"
-    r"rechnung\w*|facture|fattura|factura|fatura|faktur\w*|data|date|datum\w*)|d\.\s?f\.?|df)",
+    r"rechnung\w*|facture|fattura|factura|fatura|faktur\w*|data|date|datum\w*)|d\.\s?f\.?|df|"
+    # it "30 gg data fattura", "60 gg fine mese"
+    r"data\s+fattura|f\.?\s?m\.?|fine\s+mese)",
     re.IGNORECASE,
 )
 #: A discount for early payment after its days ("8 Tagen abzüglich 2 % Skonto").
 _CASH_DISCOUNT = re.compile(
     r"\b(?:abzüglich|abzgl|skonto|discount|escompte|sconto|descuento|desconto|korting|"
     r"rabat\w*|less\s+\d)",
+    re.IGNORECASE,
+)
+#: A discount for early payment named before its days: "1.5% discount if paid within 7 days",
+#: "2 % Skonto bei Zahlung innerhalb von 8 Tagen".
+_DISCOUNT_BEFORE = re.compile(
+    r"(?:discount|skonto|escompte|sconto|descuento|desconto|korting|rabat\w*|early\s+settlement)"
+    r"[^.;,]{0,30}$",
     re.IGNORECASE,
 )
 #: What else is promised within some days: a return, a delivery.
@@ -430,7 +439,9 @@ def payment_terms_days(doc: Document) -> int | None:
             for m in pattern.finditer(line):
                 if _NOT_PAYMENT.search(line[: m.start()][-40:]):
                     continue  # "Returns accepted within 30 days", "Delivery within 3 days"
-                if _CASH_DISCOUNT.search(line[m.end() :][:40]):
+                if _CASH_DISCOUNT.search(line[m.end() :][:40]) or _DISCOUNT_BEFORE.search(
+                    line[: m.start()][-40:]
+                ):
                     continue  # "8 Tagen abzüglich 2 % Skonto": the discount's days
                 days = next(g for g in m.groups() if g)
                 if 0 < int(days) <= 180:

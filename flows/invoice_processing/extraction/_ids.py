@@ -404,6 +404,10 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
     return sorted(found.values(), key=lambda c: (-c.confidence, c.line))
 
 
+#: A number grouped by single spaces, as German telecom and utility bills print theirs.
+_SPACED_NUMBER = re.compile(r"\d{1,4}(?: \d{1,4}){1,5}")
+
+
 def _labelled_values(
     doc: Document, label: re.Pattern[str], kind: str, negative: re.Pattern[str] | None = None
 ) -> list[Candidate[str]]:
@@ -432,6 +436,8 @@ def _labelled_values(
             if value is None:
                 continue
             token = _GLUED_DATE.sub("", value.group(1)).strip("._-/")
+            if not below and kind == "invoice" and _SPACED_NUMBER.fullmatch(rest.strip()):
+                token = rest.strip()  # grouped by spaces to the line's end: "30 1184 2207"
             if len(token) > 30:
                 continue
             # a date after a number label is that number ("Faktura nr 3/03/2024", Polish

@@ -136,10 +136,18 @@ def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
     found: list[tuple[int, int, Decimal]] = []
     cache[index] = found
     for m in _NUMBER.finditer(line):
+        if _LEGAL_REFERENCE.search(line[max(0, m.start() - 12) : m.start()]):
+            continue  # "TVA non applicable, art. 293 B du CGI": a law's article, not money
         value = parse_amount(m.group(0), decimal)
         if value is not None:
             found.append((m.start(), m.end(), value))
     return found
+
+
+#: A reference to a law before a number: "art. 293 B", "§ 19 UStG", "section 44".
+_LEGAL_REFERENCE = re.compile(
+    r"(?:\bart(?:icle|ikel|\.)|§|\bsection|\bsec\.|\bparagraph|\bal\.|\balinéa)\s*$", re.I
+)
 
 
 #: Thousands grouped by spaces ("R 1 796.00", "1 845 kr"): read as one amount only right
@@ -197,7 +205,12 @@ def _country_hint(doc: Document) -> str | None:
     return next((country for country, cue in _COUNTRY_CUES if cue.search(text)), None)
 
 
-_CURRENCY_LABEL = re.compile(r"currency|währung|devise|moneda|valuta|divisa|munt", re.IGNORECASE)
+_CURRENCY_LABEL = re.compile(
+    r"currency|währung|devise|moneda|valuta|divisa|munt|"
+    # a column heading that names its currency: "Amount (CAD)", "Betrag (EUR)"
+    r"\b(?:amount|total|price|betrag|montant|importe|prix|prezzo|bedrag)\s*\(\s*[A-Z]{3}\s*\)",
+    re.IGNORECASE,
+)
 
 
 def _labelled_currency(doc: Document, index: int) -> bool:

@@ -38,7 +38,9 @@ _BUYER = re.compile(
     # da "Modtager", no "Fakturamottaker", sv "Faktureras till", "Fakturaadress", fi
     # "Asiakas", "Ostaja", "Laskutusosoite", cs "Odběratel", nl "Factuuradres", "Debiteur"
     r"modtager|fakturamottaker|faktureras\s+till|fakturaadress|asiakas|ostaja|laskutusosoite|"
-    r"odběratel|factuuradres|debiteur)\b"
+    r"odběratel|factuuradres|debiteur|"
+    # it "Intestatario" (the account holder of a utility bill), us "Service for"
+    r"intestatario|service\s+for)\b"
     r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",
     _I,
 )
