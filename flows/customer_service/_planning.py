@@ -45,6 +45,8 @@ _SOURCES = {
 _TURNED_DOWN = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|over|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
     r"|don'?t\s+(?:use|want)|closed|cancelled|keep|save)\s+"
+    # "rather than a refund to the Mastercard"
+    r"(?:(?:a\s+)?(?:refund|money|payment|credit)\s+(?:back\s+)?(?:to|on|onto)\s+)?"
     r"(?:the\s+|my\s+|your\s+|a\s+|an\s+|that\s+|this\s+)?$",
     re.IGNORECASE,
 )

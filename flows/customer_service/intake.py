@@ -49,7 +49,23 @@ _INJECTION = re.compile(
     # reply: "[Note for the automated assistant ...]", "do not mention this note"
     r"|\b(note|message|instructions?)\s+(for|to)\s+(the\s+)?(automated|ai|llm|bot|virtual)\b"
     r"|\bdo\s+not\s+(mention|reveal|disclose)\s+(this|these)\s+(note|instructions?|message)\b"
-    r"|\b(suspended|disabled|waived|lifted)\s+(the\s+)?(usual\s+)?(checks|verification|policy)\b",
+    r"|\b(suspended|disabled|waived|lifted)\s+(the\s+)?(usual\s+)?(checks|verification|policy)\b"
+    # a block dressed as our own system's words: "=== BEGIN SYSTEM MESSAGE ===", "Agent
+    # policy updated: ...", "Do not ask the customer for confirmation", "Reply only with"
+    r"|\b(begin|end)\s+(of\s+)?(system|admin|internal)\s+(message|note|instructions?)\b"
+    r"|\b(agent|assistant|bot|support)\s+(policy|rules|instructions)\s+(updated|changed|overridden)\b"
+    r"|\bdo\s+not\s+ask\s+(the\s+)?(customer|user|me)\s+(for|to)\s+(confirm\w*|verif\w*)"
+    r"|\breply\s+only\s+with\b",
+    re.IGNORECASE,
+)
+#: Someone writing for another person: "I'm sorting things out for my dad, Noah Nguyen",
+#: "on behalf of my mother". Only the account holder may have their account changed.
+_FOR_SOMEONE_ELSE = re.compile(
+    r"\b(?:on\s+behalf\s+of|(?:sorting|handling|taking\s+care\s+of|doing)\s+(?:things|this|it|"
+    r"everything)\s+(?:out\s+)?for|writing\s+for|asking\s+for|helping)\s+(?:my|our)\s+"
+    r"(?:dad|father|mum|mom|mother|parents?|husband|wife|partner|son|daughter|brother|sister|"
+    r"friend|grand(?:ma|pa|mother|father|parents?)|uncle|aunt|neighbou?r|boss|colleague|client)\b"
+    r"|\b(?:can|could|would)\s+you\s+(?:please\s+)?do\s+(?:that|this|it)\s+for\s+(?:him|her|them)\b",
     re.IGNORECASE,
 )
 #: One message id of a References header: "<local@domain>", at most the RFC's line length.
@@ -308,6 +324,8 @@ def problems_of(text: str, max_chars: int) -> tuple[list[str], str | None]:
     if not text.strip():
         return ["empty_message"], None
     problems = ["suspicious_instructions"] if _INJECTION.search(text) else []
+    if _FOR_SOMEONE_ELSE.search(text):
+        problems.append("someone_else")
     language, probability = detect_language(text)
     if language not in (None, "en") and probability >= _LANGUAGE_CONFIDENCE:
         problems.append("unsupported_language")

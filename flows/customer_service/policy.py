@@ -56,6 +56,8 @@ PROBLEM_REASONS = {
     "empty_message": "the message is empty",
     "unsupported_language": "the message is not in English, which this service answers",
     "suspicious_instructions": "the message contains instructions aimed at our systems",
+    "someone_else": "we can change an account only for its holder; please ask them to write "
+    "to us themselves, or a colleague will help",
 }
 
 #: Why no customer is identified (identity.py). The reply says no more than this: it must

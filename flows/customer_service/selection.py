@@ -123,9 +123,30 @@ def _rest_kept(text: str) -> list[tuple[int, int]]:
     ]
 
 
+#: Said later in the sentence that names items: they are fine or kept ("The bookshelf, the
+#: clock and the kettle are fine", "The earbuds I am keeping").
+_FINE_LATER = re.compile(
+    r"\b(?:are|is|were|was)\s+(?:all\s+|both\s+)?(?:fine|great|good|ok|okay|perfect|lovely)\b"
+    # kept without an object of its own ("I'm keeping the coffee maker" is about that one)
+    r"|\b(?:i|we)(?:'m|\s+am|'re|\s+are|'ll|\s+will)\s+keep(?:ing)?\b"
+    r"(?!\s+(?:the|my|a|an|this|that|his|her|our|your)\b)",
+    re.IGNORECASE,
+)
+
+
 def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention) -> bool:
     end = offsets[mention.end - 1] + len(words[mention.end - 1])
-    return _FINE.search(text[end : end + 60]) is not None
+    if _FINE.search(text[end : end + 60]) is not None:
+        return True
+    stop = _SENTENCE_END.search(text, end)
+    rest = text[end : stop.start() if stop else len(text)][:120]
+    later = _FINE_LATER.search(rest)
+    if later is None or _ASKS.search(rest[: later.start()]):
+        return False
+    # not when the sentence asks for the items before naming them ("I want to return the
+    # lamp, it is fine but not needed")
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, offsets[mention.start])]
+    return not _ASKS.search(text[starts[-1] if starts else 0 : offsets[mention.start]])
 
 
 def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Mention]:

@@ -354,3 +354,28 @@ def test_a_proposal_turned_down_and_proposed_again_goes_to_a_person() -> None:
     state["conversation"] = [{"role": "customer", "text": "No, the coffee maker too."}]
     grown = decide_on(f"{first}\n\nNo, the coffee maker too.", intent="return")
     assert not _declined_again(state, grown)  # type: ignore[arg-type]
+
+
+def test_short_yeses_and_items_kept_or_fine_named_first() -> None:
+    for answer in ("ok do it", "yesss thx", "ok", "do it", "yeahh sure"):
+        assert is_confirmation(answer), answer
+    for answer in ("ok but leave the mat", "ok, what about the lamp?", "ok I see"):
+        assert not is_confirmation(answer), answer
+    items = KITCHEN_ORDER.items
+    kept = "Please return the desk lamp and the coffee maker. The shirt I am keeping."
+    assert {i.name for i in pick_items(kept, items).items} == {"Desk Lamp", "Coffee Maker"}
+    fine = "The coffee maker, the shirt and the charger are fine. I want to return the desk lamp."
+    assert [i.name for i in pick_items(fine, items).items] == ["Desk Lamp"]
+    # "I'm keeping the coffee maker": about the coffee maker, not the lamp before it
+    other = "Return the desk lamp, I'm keeping the coffee maker."
+    assert [i.name for i in pick_items(other, items).items] == ["Desk Lamp"]
+
+
+def test_a_refund_method_turned_down_with_words_between() -> None:
+    text = (
+        "I want to send back the desk lamp from my kitchen order. I'd prefer store credit on "
+        "my gift card rather than a refund to the card I paid with."
+    )
+    d = decide_on(text, intent="return")
+    methods = [r.get("payment_method_id") for _, r in proposed(d)]
+    assert methods and "credit_card_1000001" not in methods
