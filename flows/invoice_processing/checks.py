@@ -58,7 +58,11 @@ _INJECTION = re.compile(
     r"|approve\s+(this\s+|the\s+)?(payment|invoice|transfer)\s+(to|immediately|now|without)"
     r"|ignoriere\s+(alle\s+)?(vorherigen|bisherigen)\s+anweisungen"
     r"|ignore[zr]?\s+(toutes\s+)?(les\s+)?instructions\s+pr[ée]c[ée]dentes"
-    r"|ignora\s+(todas\s+)?(las\s+)?instrucciones\s+anteriores",
+    r"|ignora\s+(todas\s+)?(las\s+)?instrucciones\s+anteriores"
+    # a block dressed as our own system's words
+    r"|\b(begin|end)\s+(of\s+)?(system|admin|internal)\s+(message|note|instructions?)\b"
+    r"|\b(agent|assistant|approval)\s+(policy|rules|instructions)\s+(updated|changed|overridden)\b"
+    r"|\bdo\s+not\s+(ask|wait)\s+for\s+(approval|confirmation|review)\b",
     re.IGNORECASE,
 )
 
