@@ -123,7 +123,7 @@ async def test_a_reminder_without_an_invoices_fields_is_turned_away(settings: Se
 def test_instructions_dressed_as_the_systems_are_an_injection(note: str) -> None:
     from flows.invoice_processing.checks import injection_issues
 
-    assert [i.code for i in injection_issues(f"Invoice 12\n{note}\nTotal 10.00")] == [
+    assert [i["code"] for i in injection_issues(f"Invoice 12\n{note}\nTotal 10.00")] == [
         "suspicious_instructions"
     ]
     assert injection_issues("Invoice 12\nTotal 10.00") == []
