@@ -93,19 +93,23 @@ def _not_pending(ctx: Context, intent: str) -> RequestPlan:
     )
 
 
+def _ask_for_address(ctx: Context, intent: str) -> RequestPlan:
+    return make_plan(
+        ctx,
+        intent,
+        "clarify",
+        "missing_address",
+        "please send the full new address (street, city, state, zip code)",
+    )
+
+
 def change_address(ctx: Context, intent: str) -> RequestPlan:
     """A new shipping address for pending orders, or the customer's default address."""
     if any(order.status != "pending" for order in ctx.orders):
         return _not_pending(ctx, intent)  # whatever the address: say so before asking for it
     address = _new_address(ctx)
     if address is None:
-        return make_plan(
-            ctx,
-            intent,
-            "clarify",
-            "missing_address",
-            "please send the full new address (street, city, state, zip code)",
-        )
+        return _ask_for_address(ctx, intent)
     fields = address.model_dump()
     inferred = False
     orders_kept = bool(_ORDERS_KEPT.search(ctx.text)) and not ctx.span.order_ids
@@ -130,13 +134,7 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
     if not ctx.orders and address == ctx.customer.address:
         # the address on file, as the new one for the account: nothing would change, so the
         # new address was not understood ("update my account address to <unread>")
-        return make_plan(
-            ctx,
-            intent,
-            "clarify",
-            "missing_address",
-            "please send the full new address (street, city, state, zip code)",
-        )
+        return _ask_for_address(ctx, intent)
     default = action(
         "update_customer_address",
         None,
