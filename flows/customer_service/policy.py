@@ -161,7 +161,8 @@ def decide(s: Situation) -> Decision:
 def _without_repeats(requests: list[RequestPlan]) -> list[RequestPlan]:
     """Each write once: a later request whose writes an earlier one already makes ("return
     the tablet", then "yes, cancel it" to our whole-order question: the same cancel twice)
-    keeps only its other writes, and goes when none is left."""
+    keeps only its other writes, and goes when none is left. A payment question beside a
+    proposed change of payment is that change."""
     seen: set[str] = set()
     kept: list[RequestPlan] = []
     for request in requests:
@@ -173,6 +174,11 @@ def _without_repeats(requests: list[RequestPlan]) -> list[RequestPlan]:
         if len(fresh) < len(request.actions):
             request = request.model_copy(update={"actions": fresh})
         kept.append(request)
+    # "I'd rather not use PayPal after all. Could you charge it to my Visa instead?": the
+    # first sentence names no method, the second does; its proposal answers both
+    paying = any(a.action == "modify_order_payment" for r in kept for a in r.actions)
+    if paying:
+        kept = [r for r in kept if r.reason != "payment_question"]
     return kept or requests[:1]
 
 

@@ -379,3 +379,23 @@ def test_a_refund_method_turned_down_with_words_between() -> None:
     d = decide_on(text, intent="return")
     methods = [r.get("payment_method_id") for _, r in proposed(d)]
     assert methods and "credit_card_1000001" not in methods
+
+
+def test_a_payment_question_beside_a_proposed_payment_change_is_that_change() -> None:
+    from flows.customer_service.policy import _without_repeats
+    from flows.customer_service.schemas import PlannedAction, RequestPlan
+
+    question = RequestPlan(
+        intent="payment", outcome="human", reason="payment_question", explanation=""
+    )
+    pay = PlannedAction(
+        action="modify_order_payment",
+        order_id="#W1",
+        request={"order_id": "#W1", "payment_method_id": "credit_card_1"},
+        summary="pay order #W1 with Visa",
+    )
+    change = RequestPlan(
+        intent="payment", outcome="confirm", reason="modify_payment", explanation="", actions=[pay]
+    )
+    assert _without_repeats([question, change]) == [change]
+    assert _without_repeats([question]) == [question]
