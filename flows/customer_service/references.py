@@ -144,7 +144,9 @@ _NOT_ORDER = re.compile(
 #: camera, dumbbells) as it is", "keep the order with the lamp".
 _KEEP_ORDER = re.compile(
     r"\bkeep(?:ing)?\s+(?:the\s+|my\s+)?(?:other\s+)?(?:\w+\s+)?(?:one|order)\s*"
-    r"(?:\((?P<what>[^()\n]{1,80})\)|(?:with|containing|that\s+has)\s+(?P<held>[^().,;!?\n]{1,60}))",
+    r"(?:\((?P<what>[^()\n]{1,80})\)|(?:with|containing|that\s+has)\s+(?P<held>[^().,;!?\n]{1,60}))"
+    # the order named by its product before the word: "Please keep the laptop order"
+    r"|\b(?:keep(?:ing)?|not)\s+(?:the\s+|my\s+)(?P<named>[\w-]+(?:\s+[\w-]+)?)\s+(?:one|order)\b",
     re.IGNORECASE,
 )
 
@@ -168,7 +170,10 @@ def _left_out(text: str, orders: list[Order]) -> tuple[set[str], str]:
         m.product_id
         for pattern in (_EXCEPT_ORDER, _NOT_ORDER, _KEEP_ORDER, _OTHER_STAYS)
         for found in pattern.finditer(text)
-        for m in mentions(found["what"] or found.groupdict().get("held") or "", names)
+        for m in mentions(
+            found["what"] or found.groupdict().get("held") or found.groupdict().get("named") or "",
+            names,
+        )
     }
     if not products:
         return set(), text

@@ -399,3 +399,13 @@ def test_a_payment_question_beside_a_proposed_payment_change_is_that_change() ->
     )
     assert _without_repeats([question, change]) == [change]
     assert _without_repeats([question]) == [question]
+
+
+def test_an_order_said_to_be_kept_by_its_product_is_not_cancelled() -> None:
+    text = (
+        "Please cancel my order with the kettle - no longer needed.\n\nSorry, I meant the "
+        "other order - the one with the headphones. Please keep the kettle order, and cancel "
+        "that one instead (no longer needed)."
+    )
+    d = decide_on(text, intent="cancel")
+    assert [r["order_id"] for _, r in proposed(d)] == ["#W1000005"]
