@@ -127,7 +127,7 @@ def _by_status_words(text: str, orders: list[Order]) -> list[Order]:
 #: "other than the order with the lamp".
 _EXCEPT_ORDER = re.compile(
     r"\b(?:except(?:\s+for)?|apart\s+from|other\s+than|but\s+not|besides|excluding)\s+"
-    r"(?:(?:the|my)\s+)?(?P<order>orders?\s+(?:with|containing|that\s+has)\s+)?"
+    r"(?:(?:the|my)\s+)?(?P<order>(?:orders?|one)\s+(?:with|containing|that\s+has)\s+)?"
     r"(?P<what>[^.,;!?\n]{1,60}?)(?(order)(?=[.,;!?\n]|$)|\s+(?:one|order)s?\b)",
     re.IGNORECASE,
 )

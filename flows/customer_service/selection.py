@@ -137,7 +137,10 @@ _FINE_LATER = re.compile(
 def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention) -> bool:
     end = offsets[mention.end - 1] + len(words[mention.end - 1])
     if _FINE.search(text[end : end + 60]) is not None:
-        return True
+        # not of the very item a request names ("I want to return the smart watch, works
+        # fine but I never wear it": a reason); "return the lamp, the charger is fine" is
+        # of another item
+        return not _object_of_request(text, offsets[mention.start])
     stop = _SENTENCE_END.search(text, end)
     rest = text[end : stop.start() if stop else len(text)][:120]
     later = _FINE_LATER.search(rest)
@@ -147,6 +150,19 @@ def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention
     # lamp, it is fine but not needed")
     starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, offsets[mention.start])]
     return not _ASKS.search(text[starts[-1] if starts else 0 : offsets[mention.start]])
+
+
+#: What ends the object of a verb: "return the lamp, the charger is fine".
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:and|but|while|though)\b", re.IGNORECASE)
+
+
+def _object_of_request(text: str, start: int) -> bool:
+    """Whether the words before `start` in its sentence ask for something with nothing
+    between the asking word and `start` that ends its object."""
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    before = text[starts[-1] if starts else 0 : start]
+    asks = list(_ASKS.finditer(before))
+    return bool(asks) and _CLAUSE_BREAK.search(before, asks[-1].end()) is None
 
 
 def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Mention]:

@@ -59,6 +59,21 @@ def test_everything_else_being_fine_is_no_return_of_everything() -> None:
     assert request["item_ids"] == [COFFEE_ID]
 
 
+def test_an_item_asked_for_and_said_to_work_fine_is_still_the_one_returned() -> None:
+    # "works fine" is the customer's reason here, not an item set aside; another item said
+    # to be fine after a comma is still set aside
+    d = decide_on(
+        "I want to return the desk lamp from my kitchen order, works fine but I never use it. "
+        "Refund to my card please.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [LAMP_ID]
+    d = decide_on("Please return the coffee maker, the lamp is fine.", intent="return")
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [COFFEE_ID]
+
+
 PENDING_TWO = _order(
     "#W1000006", "pending", _item(PHONES, "phones_black"), _item(LAMP, "lamp_black")
 )
@@ -199,6 +214,17 @@ def test_an_order_excepted_by_what_it_holds_is_left_out() -> None:
     d = decide_on(f"Return everything from {kitchen.id} except the coffee maker", intent="return")
     assert [r["order_id"] for _, r in proposed(d)] == [kitchen.id]
     assert laptop.id not in [r["order_id"] for _, r in proposed(d)]
+
+
+def test_an_order_set_aside_as_the_one_with_a_product_is_not_cancelled() -> None:
+    kettle, phones = ORDERS[3], ORDERS[4]
+    d = decide_on(
+        "please cancel the order with the kettle, I no longer need it. But NOT the one with "
+        "the headphones, I'm keeping that one.",
+        intent="cancel",
+    )
+    assert [r["order_id"] for _, r in proposed(d)] == [kettle.id]
+    assert phones.id not in str(proposed(d))
 
 
 def test_an_order_set_aside_after_the_one_meant_is_left_out() -> None:
