@@ -335,7 +335,8 @@ async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
     decision = policy.decide(found)
     if ctx.models.plans_with_model and planner.applies(found, decision):
         decision = await planner.decide_with_model(ctx, state, found, decision)
-    if _declined_again(state, decision):
+    declined = _declined(state, decision)
+    if declined and declined == _proposed(decision):
         decision = policy.hand_over(
             decision,
             "proposal_declined",
@@ -343,7 +344,11 @@ async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
             "change from your answer; a colleague will pick this up",
             of="confirm",
         )
-    return {"decision": decision.model_dump(mode="json")}
+        return {"decision": decision.model_dump(mode="json")}
+    turned_down = set(state.get("declined") or []) | declined
+    if turned_down:
+        decision = policy.without_declined(decision, turned_down, found)
+    return {"decision": decision.model_dump(mode="json"), "declined": sorted(turned_down)}
 
 
 #: An answer that turns our proposal down: "No, just the camera", "That's not right".
@@ -354,23 +359,26 @@ _DECLINED = re.compile(
 )
 
 
-def _declined_again(state: CSState, decision: Decision) -> bool:
-    """Whether the customer turned our proposal down and reading the conversation again
-    proposes the very same writes: asking once more would go round in circles."""
+def _proposed(decision: Decision) -> set[str]:
+    return {a.summary for r in decision.requests if r.outcome == "confirm" for a in r.actions}
+
+
+def _declined(state: CSState, decision: Decision) -> set[str]:
+    """The writes the customer has just turned down that reading the conversation again
+    proposes once more (none when they did not turn our proposal down)."""
     before = state.get("decision") or {}
     said = next(
         (c["text"] for c in reversed(state.get("conversation") or []) if c["role"] == "customer"),
         "",
     )
     if (state.get("turn") or 1) < 2 or before.get("outcome") != "confirm":
-        return False
+        return set()
     if decision.outcome != "confirm" or not _DECLINED.match(said) or is_confirmation(said):
-        return False
-    proposed = {a.summary for r in decision.requests if r.outcome == "confirm" for a in r.actions}
+        return set()
     earlier = {
         a["summary"]
         for r in before.get("requests") or []
         if r.get("outcome") == "confirm"
         for a in r.get("actions") or []
     }
-    return bool(proposed) and proposed == earlier
+    return _proposed(decision) & earlier

@@ -393,6 +393,38 @@ def hand_over(
     )
 
 
+def without_declined(decision: Decision, declined: set[str], s: Situation) -> Decision:
+    """The decision once the customer turned a proposal down and asked for something else
+    ("No, not that one. I mean the tablet in the order that hasn't shipped, cancel that
+    order"): reading the thread again still finds the first request, on this turn and every
+    later one; the writes they turned down are left out of each request, and a request left
+    with none is set aside."""
+    requests = []
+    for plan in decision.requests:
+        kept = [a for a in plan.actions if a.summary not in declined]
+        if len(kept) == len(plan.actions):
+            requests.append(plan)
+        elif kept:
+            requests.append(plan.model_copy(update={"actions": kept}))
+        else:
+            explanation = (
+                "as you told us this is not what you would like, we did not go ahead with it"
+            )
+            requests.append(
+                plan.model_copy(
+                    update={
+                        "outcome": "inform",
+                        "reason": "declined",
+                        "explanation": explanation,
+                        "actions": [],
+                    }
+                )
+            )
+    if requests == decision.requests:
+        return decision
+    return _aggregate(requests, s)
+
+
 def decide_requests(requests: list[RequestPlan], s: Situation) -> Decision:
     """The decision from request plans made elsewhere (the model planner's, each checked by
     proposals.py): the same outcome, refund threshold and ticket status rules as `decide`."""

@@ -97,6 +97,9 @@ class CSState(TypedDict, total=False):
     """The ticket this message answers (found by `in_reply_to`), if any."""
     confirmed: bool
     """The customer answered our proposal with an explicit yes."""
+    declined: list[str]
+    """The writes (their summaries) the customer turned down in this conversation: reading
+    the thread again never proposes or makes them (nodes.decide)."""
     yes_for: str | None
     """A yes qualified only by what it is for ("yes, only the skateboard"): the words after
     "only"; it confirms a proposal of exactly those items (policy.Situation.yes_for)."""

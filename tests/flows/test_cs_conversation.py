@@ -329,7 +329,7 @@ def test_the_same_write_asked_for_twice_is_made_once() -> None:
 
 
 def test_a_proposal_turned_down_and_proposed_again_goes_to_a_person() -> None:
-    from flows.customer_service.nodes import _declined_again
+    from flows.customer_service.nodes import _declined, _proposed
     from flows.customer_service.policy import hand_over
 
     first = "I want to send back the desk lamp from my kitchen order, refund to my gift card."
@@ -344,16 +344,40 @@ def test_a_proposal_turned_down_and_proposed_again_goes_to_a_person() -> None:
             {"role": "customer", "text": "No, that's not it, the other lamp."},
         ],
     }
-    assert _declined_again(state, asked)  # type: ignore[arg-type]
+    assert _declined(state, asked) == _proposed(asked) != set()  # type: ignore[arg-type]
     person = hand_over(asked, "proposal_declined", "a colleague will pick this up", of="confirm")
     assert person.outcome == "human" and person.requests[0].outcome == "human"
     # a yes, "no other changes", or a different proposal: no hand-over
     for answer in ("Yes please.", "No other changes, please go ahead."):
         state["conversation"] = [{"role": "customer", "text": answer}]
-        assert not _declined_again(state, asked)  # type: ignore[arg-type]
+        assert not _declined(state, asked)  # type: ignore[arg-type]
     state["conversation"] = [{"role": "customer", "text": "No, the coffee maker too."}]
     grown = decide_on(f"{first}\n\nNo, the coffee maker too.", intent="return")
-    assert not _declined_again(state, grown)  # type: ignore[arg-type]
+    assert not _declined(state, grown)  # type: ignore[arg-type]
+
+
+def test_a_proposal_turned_down_for_another_request_is_set_aside() -> None:
+    from test_cs_policy import situation
+
+    from flows.customer_service.nodes import _declined
+    from flows.customer_service.policy import without_declined
+
+    first = "I want to send back the desk lamp from my kitchen order, refund to my gift card."
+    asked = decide_on(first, intent="return")
+    answer = "No, not that one. I meant: please cancel the kettle order, ordered it by mistake."
+    both = decide_on(f"{first}\n\n{answer}")
+    assert sorted(a for a, _ in proposed(both)) == ["cancel_order", "return_items"]
+    state = {
+        "turn": 2,
+        "decision": asked.model_dump(mode="json"),
+        "conversation": [{"role": "customer", "text": answer}],
+    }
+    declined = _declined(state, both)  # type: ignore[arg-type]
+    assert declined == {a.summary for r in asked.requests for a in r.actions}
+    left = without_declined(both, declined, situation(f"{first}\n\n{answer}", "cancel"))
+    assert left.outcome == "confirm"
+    assert [a for a, _ in proposed(left)] == ["cancel_order"]
+    assert "declined" in [r.reason for r in left.requests]
 
 
 def test_short_yeses_and_items_kept_or_fine_named_first() -> None:

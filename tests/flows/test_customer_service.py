@@ -238,6 +238,52 @@ async def test_a_hedged_request_asks_for_confirmation_and_a_yes_performs_it(
     assert len(inbox[0].messages) == 2
 
 
+async def test_a_proposal_turned_down_for_another_request_is_never_carried_out(
+    cs_settings: Settings,
+) -> None:
+    # the thread is read again on every turn, so the first "return the tablet" is found
+    # again on the second and third; the customer turned it down and only the cancel acts
+    def mail(n: int, body: str) -> dict[str, Any]:
+        return {
+            "channel": "email",
+            "subject": "tablet" if n == 1 else "Re: tablet",
+            "body": body,
+            "sender": {"email": "yusuf.gonzalez2399@example.com"},
+            "message_id": f"<tablet-{n}@customers.example.com>",
+            **({"in_reply_to": f"<tablet-{n - 1}@customers.example.com>"} if n > 1 else {}),
+        }
+
+    async with Suite.open(cs_settings) as suite:
+        first = await start(suite, mail(1, "Hi, I want to return the tablet. Yusuf"))
+        assert [a["action"] for a in first.output["decision"]["requests"][0]["actions"]] == [
+            "return_items"
+        ]
+        await start(
+            suite,
+            mail(
+                2,
+                "No, not that one. I mean the tablet in the order that hasn't shipped yet - I "
+                "ordered it by mistake, please just cancel that whole order.",
+            ),
+        )
+        second = suite.runner.store.get(first.id)
+        proposed = [
+            a["action"] for r in second.output["decision"]["requests"] for a in r["actions"]
+        ]
+        assert proposed == ["cancel_order"]
+        await start(suite, mail(3, "Yes, cancel it."))
+        third = suite.runner.store.get(first.id)
+        # the cancel refunds 1,758.64, above the threshold: a supervisor approves it
+        assert (suite.runner.store.pending_approval(third.id).question or {})[
+            "kind"
+        ] == "refund_approval"
+        third = await suite.runner.resume(third.id, {"action": "approve"}, by="lead")
+        assert third.status == "succeeded", third.error
+        assert crm_changes(third) == ["cancel_order"]
+        crm = suite.connectors["crm"]
+        assert (await crm.get_order(OrderRef(order_id="#W1679211"))).status == "delivered"
+
+
 def _facts_of_customer(orders: list[Any]) -> set[str]:
     known: set[str] = set()
     for order in orders:
