@@ -117,9 +117,36 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
         if m.start not in covered
         and not any(f.product_id == m.product_id and f.start <= m.start < f.end for f in full)
     ]
-    if not kept:
-        kept = _first_words(words, names)
+    named = {m.product_id for m in kept}
+    kept += [
+        m
+        for m in _first_words(words, names)
+        if not kept
+        or (
+            m.product_id not in named
+            and not any(k.start <= m.start < k.end for k in kept)
+            and _asked_for(words, m.start)
+        )
+    ]
     return sorted(set(kept), key=lambda m: (m.start, -m.tier))
+
+
+#: Words that ask for the item right after them (with an article, perhaps a describing
+#: word between): "add the robot vacuum", "and the vacuum".
+_ITEM_VERBS = frozenset(
+    "add return send exchange swap replace cancel refund include and plus also".split()
+)
+
+
+def _asked_for(words: Sequence[str], at: int) -> bool:
+    """Whether the word at `at` is what a request asks for ("could you add the robot vacuum
+    to the return"), not a place ("send it to my office")."""
+    before = list(words[max(0, at - 3) : at])
+    for article in ("the", "my", "a", "an"):
+        if article in before[-2:]:
+            spot = len(before) - 1 - before[::-1].index(article)
+            return spot > 0 and before[spot - 1] in _ITEM_VERBS
+    return False
 
 
 #: Endings of words that describe rather than name ("electric", "wireless", "gaming",
@@ -129,8 +156,9 @@ _DESCRIBING = re.compile(r"(?:ic|al|less|ing|able|ible|ive|ous|ful|ed)$")
 
 def _first_words(words: Sequence[str], names: dict[str, str]) -> list[Mention]:
     """A product called by the first word of its name ("the vacuum" for a Vacuum Cleaner,
-    "the black fleece" for a Fleece Jacket), read only when nothing else in the text names
-    a product: alone, "office" or "garden" mean a place more often than an Office Chair."""
+    "the black fleece" for a Fleece Jacket), read when nothing else in the text names a
+    product, or where a request asks for it (`_asked_for`): alone, "office" or "garden"
+    mean a place more often than an Office Chair."""
     found = []
     for pid, name in names.items():
         wanted = [_singular(w) for w in words_of(name)]

@@ -253,6 +253,11 @@ def test_a_product_called_by_the_first_word_of_its_name() -> None:
     with_lamp = {**names, "lamp": "Desk Lamp"}
     found = mentions("I need the desk lamp for my office", with_lamp)
     assert [m.product_id for m in found] == ["lamp"]
+    found = mentions("I need the desk lamp, please send it to the office", with_lamp)
+    assert [m.product_id for m in found] == ["lamp"]
+    # beside another product, where a request asks for it
+    text = "return the desk lamp. Could you add the robot vacuum from the same order too?"
+    assert [m.product_id for m in mentions(text, with_lamp)] == ["lamp", "vac"]
     # a describing word alone is no product
     assert mentions("the electric one", {"k": "Electric Kettle"}) == []
 
