@@ -286,6 +286,34 @@ def refund_missing(text: str) -> bool:
     return bool(_SENT_BACK.search(text) and _NOT_REFUNDED.search(text))
 
 
+def refund_asked_about(text: str) -> bool:
+    """The customer says a refund has not come ("I haven't seen the money back", "where is
+    my refund?"), whatever it was for."""
+    return bool(_NOT_REFUNDED.search(text))
+
+
+#: A price difference asked back for an item kept: "refund me the difference", "can you
+#: match the new price", "a price adjustment".
+_PRICE_DIFFERENCE = re.compile(
+    r"\b(?:refund|credit|pay|give|send)\w*\s+(?:\w+\s+){0,2}?(?:back\s+)?the\s+(?:price\s+)?"
+    r"difference\b|\bprice\s+(?:match|matching|adjustment|protection|drop)\b"
+    r"|\bmatch\s+(?:the|that|this|their)\s+(?:new\s+|lower\s+|cheaper\s+|sale\s+)?price\b",
+    re.IGNORECASE,
+)
+#: A return or a swap asked for in so many words, beside the price difference.
+_RETURN_OR_SWAP = re.compile(
+    r"\b(?:return|send\w*\s+(?:\w+\s+){0,3}back|exchange|swap|switch|replace|cancel|"
+    r"full\s+refund)\w*\b",
+    re.IGNORECASE,
+)
+
+
+def price_difference_only(text: str) -> bool:
+    """The customer asks for a price difference back on something they keep (no return,
+    exchange or cancellation asked for): the store's rules have no price adjustment."""
+    return bool(_PRICE_DIFFERENCE.search(text)) and not _RETURN_OR_SWAP.search(text)
+
+
 def delivery_claim(text: str, *, delivered: bool, returning: bool = False) -> bool:
     """A parcel lost, stolen, empty or short of an item, or (for an order delivered, or
     "delivered" on paper) one the customer says did not arrive. An order still on its way

@@ -182,6 +182,15 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
             "refund_not_received",
             "a colleague will check where your returned items and your refund are",
         )
+    if cues.price_difference_only(ctx.text):
+        return make_plan(
+            ctx,
+            intent,
+            "inform",
+            "no_price_adjustment",
+            "we do not refund price differences on items you keep; if you would rather not "
+            "keep it, a delivered item can be returned for a full refund",
+        )
     if cues.delivery_claim(ctx.text, delivered=True, returning=True):
         # Nothing (or not everything) arrived: there is nothing to send back, so no return
         # is proposed; the delivery is for a person to look into.
@@ -207,12 +216,23 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
         plan.details["needs_explicit_confirmation"] = True
         return plan
     if order.status in ("return requested", "cancelled", "exchange requested"):
+        if cues.refund_asked_about(ctx.text) and not _refunds(order):
+            return make_plan(
+                ctx,
+                intent,
+                "human",
+                "refund_not_received",
+                f"this order is {order.status} and our records show no refund for it yet; "
+                "a colleague will look into it",
+                order_ids=[order.id],
+            )
         return make_plan(
             ctx,
             intent,
             "inform",
             "already_" + order.status.split()[0],
-            f"this order is already {order.status}",
+            f"this order is already {order.status}" + _refunds_made(ctx, order),
+            order_ids=[order.id],
         )
     if order.status != "delivered":
         return make_plan(
@@ -237,6 +257,25 @@ def _return(ctx: Context, intent: str) -> RequestPlan:
         actions=actions,
         order_ids=[a.order_id for a in actions if a.order_id],
         details={"needs_explicit_confirmation": inferred or not named_method},
+    )
+
+
+def _refunds(order: Order) -> list[Any]:
+    return [p for p in order.payment_history if p.transaction_type == "refund"]
+
+
+def _refunds_made(ctx: Context, order: Order) -> str:
+    """Where the refunds of an order went, for a customer who says one has not come ("I
+    haven't seen the money back")."""
+    refunds = _refunds(order)
+    if not refunds or not cues.refund_asked_about(ctx.text) or ctx.customer is None:
+        return ""
+    made = ", ".join(
+        f"{p.amount:,.2f} to {method_words(ctx.customer, p.payment_method_id)}" for p in refunds
+    )
+    return (
+        f"; the refund was made: {made}. A refund reaches a gift card at once, other "
+        "methods within 5 to 7 business days"
     )
 
 

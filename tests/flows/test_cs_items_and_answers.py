@@ -394,3 +394,48 @@ def test_an_order_kept_as_it_is_by_what_it_holds_is_left_out() -> None:
     )
     assert references.find_orders(text, [laptop, kept], {"pending"}).orders == [laptop]
     assert not cues.part_of_order(text)
+
+
+def test_a_price_difference_asked_back_is_explained_not_planned_as_a_return() -> None:
+    d = decide_on(
+        "I bought a laptop from you and now it's $200 cheaper on your site. Can you refund me "
+        "the difference? I want to keep it.",
+        intent="refund",
+    )
+    assert (d.outcome, d.reason, proposed(d)) == ("inform", "no_price_adjustment", [])
+    assert "can be returned" in d.requests[0].explanation
+    # a return asked for beside it is still a return
+    d = decide_on(
+        "The laptop is cheaper now; match the price or I'll return it for a full refund.",
+        intent="refund",
+    )
+    assert [a for a, _ in proposed(d)] == ["return_items"]
+
+
+def test_a_refund_asked_after_for_a_cancelled_order_is_answered_from_its_history() -> None:
+    from connectors.schemas import PaymentTransaction
+
+    cancelled = _order("#W2000021", "cancelled", _item(LAMP, "lamp_black"))
+    refunded = cancelled.model_copy(
+        update={
+            "payment_history": [
+                *cancelled.payment_history,
+                PaymentTransaction(
+                    transaction_type="refund",
+                    amount=Decimal("30.00"),
+                    payment_method_id="credit_card_1000001",
+                ),
+            ]
+        }
+    )
+    text = (
+        "My order with the desk lamp was cancelled but I haven't seen the money back. Where is "
+        "my refund??"
+    )
+    d = decide_on(text, [refunded], intent="refund")
+    assert (d.outcome, d.reason) == ("inform", "already_cancelled")
+    assert "30.00 to" in d.requests[0].explanation
+    assert "credit_card_1000001" in d.requests[0].explanation
+    # none recorded: a person looks into it
+    d = decide_on(text, [cancelled], intent="refund")
+    assert (d.outcome, d.reason) == ("human", "refund_not_received")
