@@ -121,7 +121,7 @@ _YES = re.compile(
     # a word of welcome may come first: "Great, yes please", "OK, yes, go ahead and cancel it"
     r"^\W*(?:(?:great|perfect|ok(?:ay)?|alright|all right|fine|good|lovely|brilliant|excellent"
     r"|thanks|thank you|sounds good|that'?s (?:right|correct|fine|great|perfect))\W+)?"
-    r"(yes+|yep|yeah+|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed|proceed"
+    r"(yes+|yep|yeah+|yea|yah?|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed|proceed"
     r"|(?:please )?do it|ok(ay)?,? (go ahead|please (do|proceed)|do it|proceed|sounds good)"
     # a bare "ok" / "okay" and nothing more
     r"|ok(ay)?(?=\W*$))\b",
@@ -248,7 +248,10 @@ def is_explicit_request(text: str) -> bool:
 _QUALIFIED = re.compile(
     r"\b(?:but|except|apart from|other than|instead|leave|rather|however"
     # not "that's the only change", "just go ahead"
-    r"|(?<!the )only|just(?!\s+(?:go|do|proceed|confirm|carry)\b))\b",
+    r"|(?<!the )only|just(?!\s+(?:go|do|proceed|confirm|carry)\b)"
+    # a reason, not a condition: "yes, cancel it - i just don't need it anymore"
+    r"(?!\s+(?:don'?t|dont|do\s+not|no\s+longer|realised|realized|decided|changed|found|got"
+    r"|received|noticed|saw|bought|ordered)\b))\b",
     re.I,
 )
 
@@ -261,8 +264,17 @@ def is_confirmation(text: str) -> bool:
     match = _YES.search(first)
     if match is None:
         return False
-    rest = text[match.end() :]
-    return not (_NO.search(first[match.end() :][:40]) or _QUALIFIED.search(rest[:200]))
+    rest = _NO_NEED_REASON.sub(" ", text[match.end() :])
+    after = _NO_NEED_REASON.sub(" ", first[match.end() :])
+    return not (_NO.search(after[:40]) or _QUALIFIED.search(rest[:200]))
+
+
+#: The reason for a yes, not a no: "yes, cancel it - I just don't need it anymore".
+_NO_NEED_REASON = re.compile(
+    r"\b(?:i|we)\s+(?:just\s+|really\s+|simply\s+|honestly\s+)?(?:don'?t|dont|do\s+not)\s+"
+    r"(?:need|want|use)\s+(?:it|them|this|that|these)\b(?:\s+any\s?more)?",
+    re.IGNORECASE,
+)
 
 
 #: A yes qualified only by "only"/"just" and what it is for ("Yes, only the skateboard").

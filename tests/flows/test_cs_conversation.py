@@ -438,3 +438,15 @@ def test_an_order_said_to_be_kept_by_its_product_is_not_cancelled() -> None:
     )
     d = decide_on(text, intent="cancel")
     assert [r["order_id"] for _, r in proposed(d)] == ["#W1000005"]
+
+
+def test_a_yes_with_its_reason_is_a_yes() -> None:
+    for answer in (
+        "yes, cancel it - i just dont need it anymore",
+        "Yes. I don't need it any more.",
+        "ya go ahead",
+        "Yea, do it",
+    ):
+        assert is_confirmation(answer), answer
+    for answer in ("yes, I just need the lamp", "yes but I don't want the mat", "yay!"):
+        assert not is_confirmation(answer), answer
