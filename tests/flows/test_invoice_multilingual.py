@@ -691,3 +691,25 @@ def test_probe_eleven_layouts() -> None:
     # a column heading that names the currency
     fees = "Maple Market Services Inc.\nInvoice MMS-1\nDescription   Amount (CAD)\nFees  120.00\n"
     assert parse_invoice(fees).value.currency == "CAD"
+
+
+def test_probe_twelve_dates_and_credit_sums() -> None:
+    from flows.invoice_processing.extraction import payment_terms_days
+
+    # "expedición" is the date of issue, not an expiry ("exp")
+    es = "Taller Ruiz\nFactura nº 2026/031\nFecha de expedición: 4 de marzo de 2026\nTotal 121,00 €"
+    assert parse_invoice(es).value.invoice_date == dt.date(2026, 3, 4)
+    da = "Faktura 2026-07\nFakturadato: 2. februar 2026\nBetalingsfrist: 16. februar 2026\n"
+    assert parse_invoice(da).value.due_date == dt.date(2026, 2, 16)
+    assert payment_terms_days(Document("Zahlbar innert 30 Tagen netto")) == 30
+    # a credit note's own sums are no store credit
+    note = (
+        "Harbour Print Ltd\nCREDIT NOTE CN-0091\nDate: 12/03/2026\n"
+        "Net credit £420.00\nVAT 20% £84.00\nTotal credit £504.00\n"
+    )
+    fields = parse_invoice(note).value
+    assert (fields.subtotal, fields.tax, fields.total) == (
+        Decimal("420.00"),
+        Decimal("84.00"),
+        Decimal("504.00"),
+    )

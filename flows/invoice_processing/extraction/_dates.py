@@ -125,7 +125,7 @@ _DUE = re.compile(
     # ca "Venciment", hu "Fizetési határidő", ro "Data scadenței", da "Sidste rettidige
     # betalingsdato"
     r"venciment|fizetési\s+határidő|(?:data\s+)?scaden[tţț]\w*|"
-    r"(?:sidste\s+rettidige\s+)?betalingsdato|"
+    r"(?:sidste\s+rettidige\s+)?betalingsdato|betalingsfrist|"
     # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
     # iki", is "Gjalddagi", tr "Son ödeme tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
@@ -136,7 +136,7 @@ _OTHER = re.compile(
     rf"\b{_PRE}(?:deliver\w*|ship\w*|dispatch\w*|order|period|service|"
     r"lieferdatum|liefertermin|lieferung|leistungs\w*|bestell\w*|auftrag\w*|zeitraum|"
     r"livraison|commande|période|periode|entrega|pedido|periodo|consegna|ordine|"
-    r"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp|printed|birth|"
+    r"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp\b|printed|birth|"
     # delivery and supply dates: sv "Leveransdatum", fi "Toimituspvm", cs "Datum (zdanitelného)
     # plnění" and its abbreviation DUZP
     rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp){_POST}",
@@ -184,7 +184,7 @@ _DAYS = (
     r"päivää|pv|zile|hari|dies|dana|gün)"
 )
 _TERMS = re.compile(
-    r"(?:net(?:to)?|within|innerhalb(?:\s+von)?|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
+    r"(?:net(?:to)?|within|innerhalb(?:\s+von)?|innert|binnen|sous|dans\s+un\s+délai\s+de|à|a|en|"
     r"dentro\s+de|entro|plazo\s+de|inom|inden\s+for|innen)\s+(\d{1,3})\s*" + _DAYS + r"\b"
     r"|\bnet\s?(\d{1,3})\b(?![.,]\d)",
     re.IGNORECASE,

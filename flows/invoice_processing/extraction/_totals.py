@@ -22,7 +22,8 @@ _SKIP = re.compile(
     r"total\s*(?:no\.?\s*of\s*)?(?:qty|quantity|items?|pcs|units?|discount|savings?|saved|weight|"
     r"points?|tips?)|qty|quantity|\bitems?\s*:|change|\bcash\b|tender|\bpaid\b|deposit|"
     r"round(?:ing)?\s*adj|adjustment|discount|rabatt|remise|descuento|sconto|korting|\bpoints?\b|"
-    r"\bbalance\b(?!\s*(?:due|owing|payable))|credit|voucher",
+    # a card or store credit, not a credit note's own sums ("Net credit", "Total credit")
+    r"\bbalance\b(?!\s*(?:due|owing|payable))|(?<!net )(?<!total )credit(?!\s+note)|voucher",
     _I,
 )
 #: "Net" alone on its line, its amount below it.
@@ -30,7 +31,7 @@ _BARE_NET_TEXT = r"^\W*nett?\W*$"
 _SUBTOTAL = re.compile(
     r"sub\s*-?\s*total|sous[\s-]*total|zwischensumme|"
     # "Nettobetrag", not what is owed ("Netto a pagare", "Netto te betalen")
-    r"netto\w*\b(?!\s+(?:a|da|te|zu)\s+(?:pag|betal|zahl))|\bnet\s+(?:amount|value)|summe\s+netto|"
+    r"netto\w*\b(?!\s+(?:a|da|te|zu)\s+(?:pag|betal|zahl))|\bnet\s+(?:amount|value|credit)|summe\s+netto|"
     r"before\s+(?:vat|gst|tax|hst|taxes)\b|"
     # a bare "Net" before its amount, or alone above it; not payment terms ("Net 30")
     r"^\W*nett?\s*(?::\s*)?(?=[-£€$\d])(?!(?:7|10|14|15|20|21|28|30|45|60|90|120)\b(?![.,]\d))|"
