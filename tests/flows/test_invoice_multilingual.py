@@ -713,3 +713,44 @@ def test_probe_twelve_dates_and_credit_sums() -> None:
         Decimal("84.00"),
         Decimal("504.00"),
     )
+
+
+def test_probe_twelve_sellers() -> None:
+    # a greeting is no name; "Fra:" names the seller; a sole trader's status is no part of it
+    mail = (
+        "Hej Mette,\n\nHer er fakturaen for januar:\n\nFaktura nr. 2026-007\n"
+        "Fakturadato: 2. februar 2026\n\n"
+        "Fra: Søren Holm Grafisk Design (enkeltmandsvirksomhed)\nCVR-nr.: 94901278\n"
+        "Nørrebrogade 88, 2200 København N\n\nTil: Café Bønnen ApS\n\n"
+        "I alt inkl. moms   14.062,50 kr.\n"
+    )
+    assert parse_invoice(mail).value.vendor_name == "Søren Holm Grafisk Design"
+    # a right-aligned title is no name; Norwegian "AS" ends a name beside another column
+    nor = (
+        "                                  FAKTURA\n"
+        "Fjordkraft Verksted AS                   Fakturanr.      88412\n"
+        "Strandkaien 14                           Fakturadato     03.03.2026\n"
+        "5013 Bergen\n\nKunde:\nBergen Havnelogistikk AS\n\nÅ betale   12 500,00\n"
+    )
+    assert parse_invoice(nor).value.vendor_name == "Fjordkraft Verksted AS"
+    # "An" alone heads the buyer's block; an Austrian sole trader's "e.U." is a legal form
+    at = (
+        "Alpenblick Softwareentwicklung e.U.\nInh. Thomas Gruber\n"
+        "Mariahilfer Straße 112/7, 1070 Wien\nUID-Nr.: ATU28849191\n\n"
+        "An\nDatenwerk Süd GmbH\nLeopoldstraße 44\n80802 München\n\n"
+        "RECHNUNG Nr. AB-2026-011\nRechnungsbetrag   6.650,00 EUR\n"
+    )
+    assert parse_invoice(at).value.vendor_name == "Alpenblick Softwareentwicklung e.U."
+    # in a letter, the account the payment goes to names the seller; not the terms line
+    ch = (
+        "Guten Tag Frau Keller\n\nNachstehend erhalten Sie meine Rechnung.\n\n"
+        "Rechnung Nr. 2026-014\nDatum: 2. März 2026\nZahlbar innert 30 Tagen (bis 1. April 2026)\n"
+        "Total inkl. MWST    CHF 4'862.35\n\nZahlbar auf: IBAN CH77 0070 0110 0058 3746 1\n"
+        "lautend auf Claire Dubois Übersetzungen, Seefeldstrasse 45, 8008 Zürich\n"
+    )
+    assert parse_invoice(ch).value.vendor_name == "Claire Dubois Übersetzungen"
+    # "as" the word is no legal form
+    from flows.invoice_processing.extraction._parties import ends_with_legal_form
+
+    assert ends_with_legal_form("Fjordkraft Verksted AS")
+    assert not ends_with_legal_form("work done as")

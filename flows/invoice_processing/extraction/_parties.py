@@ -28,7 +28,7 @@ _BUYER = re.compile(
     # "To:" and its Nordic and Dutch twins ("Til:", "Aan:", Swedish "Kund:") only as the
     # line's first word and with a colon: they are ordinary words elsewhere. An Indian GST
     # copy's "(ORIGINAL FOR RECIPIENT)" names which copy this is, not the buyer.
-    r"^(?:to|til|aan|kund)\s*:\s*|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
+    r"^(?:to|til|aan|kund)\s*:\s*|^an\s*:?\s*$|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
     r"^to:|customer|client|buyer|(?<!for\s)recipient|(?<!for\s)consignee|attn|attention|rechnungsempfänger|"
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
@@ -45,9 +45,12 @@ _BUYER = re.compile(
     _I,
 )
 _VENDOR_LABEL = re.compile(
-    r"^\s*(?:from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
+    r"^\s*(?:(?:fra|von|från)(?=\s*:)|from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
     r"verkäufer|absender|rechnungssteller|fournisseur|émetteur|vendeur|proveedor|emisor|"
-    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel)\b\s*:?\s*",
+    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel|"
+    # the account holder the payment goes to: ch "lautend auf", "Kontoinhaber", "Payee"
+    r"lautend\s+auf|zugunsten\s+von|kontoinhaber(?:in)?|account\s+holder|payee|"
+    r"b[ée]n[ée]ficiaire|beneficiary(?!\s+bank))\b\s*:?\s*",
     _I,
 )
 #: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
@@ -132,7 +135,9 @@ _STRONG_SUFFIX = re.compile(
     # Swiss and Luxembourg "Sàrl", "S.à r.l."; Japanese "K.K."; Turkish "Ltd. Şti.", "A.Ş.";
     # Greek "I.K.E.", "E.P.E."; Bulgarian "EOOD", "OOD", "EAD"
     r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.|a\.\s?ş\.?|"
-    r"i\.k\.e\.?|e\.p\.e\.?|eood|ood|ead)(?=\W|$)",
+    r"i\.k\.e\.?|e\.p\.e\.?|eood|ood|ead|"
+    # Austrian sole trader "e.U."; Norwegian "AS", "ASA" only in capitals ("as" is a word)
+    r"e\.\s?u\.|(?-i:AS|ASA))(?=\W|$)",
     _I,
 )
 
@@ -146,16 +151,23 @@ def ends_with_legal_form(text: str) -> bool:
 _TITLE = re.compile(
     r"^\W*(?:(?:tax|simplified|official|cash|sales|proforma|pro-forma|commercial)\s+)*"
     r"(?:invoice|receipt|bill|rechnung|facture|factura|fattura|factuur|quittung|beleg|"
-    r"credit\s+note|gutschrift|avoir|quotation|quote|angebot|devis|statement|order|"
+    r"credit\s+note|gutschrift|avoir|quotation|quote|angebot|devis|statement|order|faktura|"
+    r"lasku|számla|fatura|račun|τιμολόγιο\w*|請求書|"
     r"delivery\s+note|lieferschein|guest\s+check|cash\s+bill)\b\W*(?:copy|original)?\W*$",
     _I,
 )
 _NOT_NAME = re.compile(
+    # a letter's greeting ("Hej Mette,", "Guten Tag Frau Keller", "Dear Ms Patel")
+    r"^\W*(?:hi|hello|hey|hej|hei|hallo|dear|liebe[rs]?|sehr\s+geehrte\w*|guten\s+(?:tag|morgen)|"
+    r"gr[üu]ezi|bonjour|buongiorno|gentile|buenos\s+d[ií]as|hola|ol[áa]|bom\s+dia|beste|geachte|"
+    r"dzie[ńn]\s+dobry|szanown\w+|kære|bästa|hyvä)\b|"
     r"@|www\.|https?:|\b(?:tel|telefon|phone|fax|mobile|hp|e-?mail|iban|bic|swift|gst|vat|"
     r"tva|ust|mwst|btw|p\.?\s?iva|iva|reg|co\.?\s*reg|company\s+no|cif|nif|siret|siren|steuernummer|"
     r"st\.?-?nr|uid|invoice|rechnung|facture|factura|fattura|factuur|number|nummer|numéro|"
     r"número|numero|date|datum|fecha|cashier|thank|welcome|terima|"
-    r"please|receipt|table|member|operator|server|qty|quantity|description|amount)\b|"
+    r"please|receipt|table|member|operator|server|qty|quantity|description|amount|"
+    # payment terms ("Zahlbar innert 30 Tagen", "Payable within 14 days")
+    r"zahlbar|payable|betalbar|pagabile|pagadero)\b|"
     # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")
     r"\b(?:page|seite|p[áa]gina|strona)\s*\d|"
     # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")
@@ -297,10 +309,14 @@ def _name_part(doc: Document, index: int) -> str:
     if m and ":" not in m.group(0) and _TRADE_ONLY.match(line[m.end() :]):
         m = None
     line = _EMAIL.sub("", line[m.end() :] if m else line)
+    if m and (comma := line.find(",")) > 0 and _ADDRESS.search(line[comma:]):
+        line = line[:comma]  # "lautend auf Claire Dubois Übersetzungen, Seefeldstrasse 45, …"
     if line.rstrip().endswith(":"):
         return ""
     # "Javier Ortega Ruiz, NIF 45678912K": the name before its tax id
     line = _TAX_ID_AFTER.split(line, maxsplit=1)[0]
+    # "Søren Holm Grafisk Design (enkeltmandsvirksomhed)": the name without its status
+    line = _STATUS_AFTER.sub("", line)
     # A letterhead or footer line: "Name · Street 1 · City · VAT No ..." starts with the name.
     line = _SEPARATOR.split(line, maxsplit=1)[0]
     return _up_to_legal_form(_TITLE_TAIL.sub("", line)).strip(" ,;:-|")
@@ -342,6 +358,14 @@ _REG_TAIL = re.compile(
 _TAX_ID_AFTER = re.compile(
     r"\s*[,;(]\s*(?:nif|cif|nie|vat(?:\s+no\.?)?|tva|ust-?id\w*|p\.?\s?iva|c\.?f\.?|"
     r"btw|nip|dni|uid|abn|gstin|ein|tax\s+id)\b.*$",
+    _I,
+)
+#: A sole trader's status in brackets after the name.
+_STATUS_AFTER = re.compile(
+    r"\s*\((?:enkeltmandsvirksomhed|enskild\s+firma|enkeltpersonforetak|toiminimi|"
+    r"einzel\w+|eenmanszaak|sole\s+(?:trader|proprietor\w*)|auto-?entrepreneur|"
+    r"micro-?entrepreneur|ditta\s+individuale|aut[óo]nom[oa]|empres[áa]rio\s+individual|"
+    r"jednoosobow\w+(?:\s+\w+)?)\)",
     _I,
 )
 _NUMBER_HEAD = re.compile(r"^#\d+\s+")
@@ -504,6 +528,8 @@ def _as_written_elsewhere(doc: Document, cand: Candidate[str]) -> Candidate[str]
 
 def _plausible_name(text: str) -> bool:
     if len(text) > 70 or text.endswith(":") or _NOT_NAME.search(text) or _TITLE.match(text):
+        return False
+    if text.startswith("("):  # an aside in a letter's text: "(Deutsch > Französisch)."
         return False
     letters = len(_LETTER.findall(text))
     if letters < 3 or len(_DIGIT.findall(text)) > letters:
