@@ -754,3 +754,45 @@ def test_probe_twelve_sellers() -> None:
 
     assert ends_with_legal_form("Fjordkraft Verksted AS")
     assert not ends_with_legal_form("work done as")
+
+
+def test_probe_twelve_greek_japanese_and_brazilian_labels() -> None:
+    gr = (
+        "ΤΙΜΟΛΟΓΙΟ ΠΑΡΟΧΗΣ ΥΠΗΡΕΣΙΩΝ\n\nΚΑΦΕΤΖΗΣ ΛΟΓΙΣΤΙΚΗ Ι.Κ.Ε.\n"
+        "Εγνατίας 154, 546 36 Θεσσαλονίκη\nΑΦΜ: 453400157 - ΔΟΥ: Δ' Θεσσαλονίκης\n\n"
+        "Αρ. Τιμολογίου: ΤΠΥ-0042\nΗμερομηνία: 10/02/2026\n\n"
+        "Πελάτης: ΜΑΝΤΖΑΡΗΣ ΕΜΠΟΡΙΚΗ Α.Ε.\n\n"
+        "Καθαρή αξία:      600,00 €\nΦΠΑ 24%:          144,00 €\nΣύνολο:           744,00 €\n"
+    )
+    f = parse_invoice(gr).value
+    assert (f.vendor_name or "").upper() == "ΚΑΦΕΤΖΗΣ ΛΟΓΙΣΤΙΚΗ Ι.Κ.Ε."
+    assert (f.vendor_tax_id, f.invoice_number) == ("453400157", "ΤΠΥ-0042")
+    assert (f.subtotal, f.tax, f.total) == (Decimal("600.00"), Decimal("144.00"), Decimal("744.00"))
+    jp = (
+        "請求書\n\n株式会社山田商事 御中                  請求日: 2026年3月10日\n"
+        "                                      請求書番号: INV-2026-0310\n\n"
+        "                                      株式会社さくらデザイン\n"
+        "                                      〒150-0002 東京都渋谷区渋谷2-14-5\n"
+        "                                      登録番号: T2243933283679\n\n"
+        "ご請求金額  ¥330,000（税込）\nお支払期限: 2026年4月30日\n\n"
+        "小計                    300,000\n消費税（10%）            30,000\n合計                    330,000\n"
+    )
+    f = parse_invoice(jp).value
+    assert f.vendor_name == "株式会社さくらデザイン"  # not the addressee "御中"
+    assert (f.invoice_number, f.invoice_date, f.due_date) == (
+        "INV-2026-0310",
+        dt.date(2026, 3, 10),
+        dt.date(2026, 4, 30),
+    )
+    assert (f.subtotal, f.tax, f.total) == (Decimal("300000"), Decimal("30000"), Decimal("330000"))
+    br = (
+        "FATURA DE SERVIÇOS Nº 000482\n\nPrestador: Cerrado Soluções em TI Ltda.\n"
+        "Valor dos serviços:        R$ 9.940,00\nISS (5%):                  R$ 497,00\n"
+        "Valor total da fatura:     R$ 10.437,00\n"
+    )
+    f = parse_invoice(br).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("9940.00"),
+        Decimal("497.00"),
+        Decimal("10437.00"),
+    )

@@ -107,6 +107,8 @@ _LV_MONTHS = {
     for name in names.split()
 }  # fmt: skip
 _YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})\.\s?gada\s(\d{1,2})\.\s?([^\W\d_]+)", re.IGNORECASE)
+#: Japanese, Chinese and Korean dates, year first: "2026年3月10日", "2026년 3월 10일".
+_CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]")
 
 _DATE_WORD = r"(?:date|datum|fecha|data|dt)"
 _PRE = rf"(?:{_DATE_WORD}\s*(?:de\s+(?:la\s+)?|d'|di\s+))?"
@@ -129,7 +131,9 @@ _DUE = re.compile(
     # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
     # iki", is "Gjalddagi", tr "Son ödeme tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
-    rf"son\s+ödeme\s+tarihi){_POST}",
+    r"son\s+ödeme\s+tarihi|"
+    # jp "お支払期限", "支払期日", "お振込期限"
+    rf"(?:お)?(?:支払い?|振込)(?:期限|期日)){_POST}",
     re.IGNORECASE,
 )
 _OTHER = re.compile(
@@ -151,7 +155,9 @@ _ISSUE = re.compile(
     r"data\s+d[ae]\s+(?:emiss[ãa]o|fatura)|datum\s+van\s+uitgifte|dia\s+de\s+emiss[ãa]o|"
     # sv "Fakturadatum", da/no "Fakturadato", "Dato", fi "Laskun päivämäärä", "Laskun pvm",
     # cs "Datum vystavení"
-    r"fakturadat(?:um|o)|dato|(?:laskun\s+)?(?:päivämäärä|päiväys|pvm)|datum\s+vystavení)\b",
+    r"fakturadat(?:um|o)|dato|(?:laskun\s+)?(?:päivämäärä|päiväys|pvm)|datum\s+vystavení|"
+    # el "Ημερομηνία" (έκδοσης), jp "請求日", "発行日"
+    r"ημερομην[ιί]α(?:\s+[εέ]κδοσης)?|(?:請求|発行)(?:年月)?日)\b",
     re.IGNORECASE,
 )
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den
@@ -405,6 +411,10 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
             for m in _YEAR_FIRST.finditer(line):
                 month = _LV_MONTHS.get(m.group(3).casefold())
                 value = _make(int(m.group(1)), month, int(m.group(2))) if month else None
+                if value is not None and _plausible(value):
+                    hits.append((m.start(), m.end(), value, False))
+            for m in _CJK_DATE.finditer(line):
+                value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
                 if value is not None and _plausible(value):
                     hits.append((m.start(), m.end(), value, False))
             if not hits:

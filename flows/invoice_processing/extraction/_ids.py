@@ -50,7 +50,9 @@ _TAX_LABEL = re.compile(
     r"org\.?\s?nr|organisa(?:tions|sjons)nummer|y-tunnus|ičo|dič|"
     # hr "OIB", br "CNPJ", tr "VKN", is "VSK nr." (not the tax line "VSK 24%"), il "Osek
     # Murshe" (the registered dealer's number)
-    r"oib|cnpj|vkn|vsk(?=\s*n(?:r|úmer))|osek\s+murshe)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"oib|cnpj|vkn|vsk(?=\s*n(?:r|úmer))|osek\s+murshe|"
+    # el "ΑΦΜ" (the tax number)
+    r"αφμ|α\.φ\.μ)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -60,8 +62,9 @@ _TAX_LABEL = re.compile(
 #: next column ("ABN: 64 636 506 132    Lic. No.", "30182980786 Cod. Fiscale").
 _TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d(?:[\dA-Z.-]|(?<! ) (?=\d)){4,18}[\dA-Z])")
 _DOC_VALUE = re.compile(
-    r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9/#-])*\d)"
-    r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9][A-Z0-9/._-]{0,30}[A-Z0-9])|\d)"
+    r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9Α-Ω/#-])*\d)"
+    # Greek capitals count as letters ("ΤΠΥ-0042")
+    r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9Α-Ω][A-Z0-9Α-Ω/._-]{0,30}[A-Z0-9Α-Ω])|\d)"
 )
 _LABEL_TAIL = (
     r"(?:[\s-]*(?:no\b\.?|nr\b\.?|nro\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
@@ -104,6 +107,8 @@ _INVOICE_LABEL = re.compile(
     r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota)(?:nummer|nr\.?)\s*[:#]?\s*"
     # Hungarian "Számla sorszáma", "Számlaszám"
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
+    # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
+    r"|請求書?番号\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
     r"(?:(?:de|da|do|del|della|di|of)\s+)?(?:(?:la|the)\s+)?"
     # Czech "Číslo faktury", "Číslo dokladu" (the number of the tax document, the invoice)

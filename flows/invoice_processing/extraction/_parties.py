@@ -137,7 +137,9 @@ _STRONG_SUFFIX = re.compile(
     r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.|a\.\s?ş\.?|"
     r"i\.k\.e\.?|e\.p\.e\.?|eood|ood|ead|"
     # Austrian sole trader "e.U."; Norwegian "AS", "ASA" only in capitals ("as" is a word)
-    r"e\.\s?u\.|(?-i:AS|ASA))(?=\W|$)",
+    r"e\.\s?u\.|(?-i:AS|ASA))(?=\W|$)"
+    # Japanese "株式会社" (before or after the name), "有限会社", "合同会社", "(株)"
+    r"|株式会社|有限会社|合同会社|[(（]株[)）]",
     _I,
 )
 
@@ -152,7 +154,7 @@ _TITLE = re.compile(
     r"^\W*(?:(?:tax|simplified|official|cash|sales|proforma|pro-forma|commercial)\s+)*"
     r"(?:invoice|receipt|bill|rechnung|facture|factura|fattura|factuur|quittung|beleg|"
     r"credit\s+note|gutschrift|avoir|quotation|quote|angebot|devis|statement|order|faktura|"
-    r"lasku|számla|fatura|račun|τιμολόγιο\w*|請求書|"
+    r"lasku|számla|fatura|račun|τιμολ[οό]γιο(?:\s+[^\W\d_]+){0,3}|請求書|"
     r"delivery\s+note|lieferschein|guest\s+check|cash\s+bill)\b\W*(?:copy|original)?\W*$",
     _I,
 )
@@ -168,6 +170,8 @@ _NOT_NAME = re.compile(
     r"please|receipt|table|member|operator|server|qty|quantity|description|amount|"
     # payment terms ("Zahlbar innert 30 Tagen", "Payable within 14 days")
     r"zahlbar|payable|betalbar|pagabile|pagadero)\b|"
+    # jp: a label ("請求書番号", "番号"), or the addressee ("御中", "様")
+    r"番号|請求|御中|様\s*$|"
     # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")
     r"\b(?:page|seite|p[áa]gina|strona)\s*\d|"
     # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")

@@ -45,7 +45,8 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "invoice": (
         "invoice", "tax invoice", "commercial invoice", "rechnung", "facture", "factura",
         "fattura", "faktura", "factuur", "fatura", "lasku", "szamla",
-        "danovy doklad", "factura fiscala",
+        "danovy doklad", "factura fiscala", "τιμολογιο", "τιμολογιο παροχης υπηρεσιων",
+        "請求書",
     ),
 }
 # fmt: on

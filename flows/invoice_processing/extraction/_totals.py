@@ -51,7 +51,9 @@ _SUBTOTAL = re.compile(
     # Finnish "Veroton yhteensä" (net of tax), Czech "Základ daně" / "Základ DPH" (tax base)
     r"\bveroton\b|z[aá]klad\s+(?:dan[eě]|dph)\b|\bnettó\b|"
     # hr "Osnovica", bg "Danachna osnova", tr "KDV Matrahı" (the tax base)
-    r"\bosnovica\b|\bdanachna\s+osnova\b|\bmatrah\w*",
+    r"\bosnovica\b|\bdanachna\s+osnova\b|\bmatrah\w*|"
+    # br "Valor dos serviços", el "Καθαρή αξία", jp "小計" (the sum before tax)
+    r"\bvalor\s+dos\s+servi[çc]os\b|καθαρ[ηή]\s+αξ[ιί]α|小計",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -77,7 +79,9 @@ _DUE = re.compile(
     # sl "Za plačilo", hr "Ukupno za platiti" / "Za uplatu", bg "Obshto za plashtane", lv
     # "Kopā apmaksai", lt "Mokėti", is "Samtals til greiðslu", tr "Ödenecek tutar"
     r"\bza\s+(?:plačilo|placilo|platiti|uplatu|plashtane)\b|\bapmaksai\b|\bmokėti\b|"
-    r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b",
+    r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b|"
+    # el "Πληρωτέο", jp "ご請求金額" (the amount billed)
+    r"πληρωτ[εέ]ο|ご?請求金額",
     _I,
 )
 _GROSS = re.compile(
@@ -93,7 +97,9 @@ _GROSS = re.compile(
     # Hungarian "Bruttó", "Végösszeg"
     r"\bbruttó\b|\bvégösszeg\b|"
     # lt "Iš viso su PVM", tr "Vergiler dahil toplam"
-    r"\biš\s+viso\s+su\b|\bdahil\s+toplam\b",
+    r"\biš\s+viso\s+su\b|\bdahil\s+toplam\b|"
+    # el "Γενικό σύνολο", jp "税込合計"
+    r"γενικ[οό]\s+σ[υύ]νολο|税込合計",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -109,7 +115,9 @@ _PLAIN = re.compile(
     # "Sum", "Summa", "Suma", Finnish "Yhteensä", Czech "Celkem"
     r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b|"
     # sl "Skupaj", hr "Ukupno", bg "Obshto", lv "Kopā", lt "Iš viso", is "Samtals", tr "Toplam"
-    r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b",
+    r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b|"
+    # el "Σύνολο", jp "合計"
+    r"σ[υύ]νολο|合計",
     _I,
 )
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
@@ -121,7 +129,9 @@ _TAX = re.compile(
     # Swedish and Danish "Moms", Norwegian "MVA" / "Merverdiavgift", Finnish "ALV" /
     # "Arvonlisävero", Czech "DPH"; sl "DDV", hr "PDV", bg "DDS", lv "PVN", lt "PVM", is
     # "VSK", tr "KDV"
-    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv)\b",
+    r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
+    # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
+    r"iss|issqn|icms|φπα|消費税)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -167,7 +177,8 @@ _WITHHOLDING = re.compile(
     r"\bwht\b|\bquellensteuer\b",
     _I,
 )
-_LABEL_WORDS = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
+#: A word of a label, in any alphabet (two Japanese characters make one: "合計").
+_LABEL_WORDS = re.compile(r"[^\W\d_]{3,}|[\u3040-\u30ff\u4e00-\u9fff]{2,}")
 #: A credit note states its amounts as positive numbers (EN 16931), whatever its page shows.
 _CREDIT_NOTE = re.compile(
     r"^\W*(?:credit\s+note|gutschrift|avoir|nota\s+de\s+cr[eé]dito|nota\s+di\s+credito|"
@@ -184,7 +195,8 @@ _ANY_SUM = re.compile(
     r"betal|\balt\b|avgift|\balv\b|arvonlis|veroton|\beks|ilman|yhteens|loppusum|maksett|"
     r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
-    r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek",
+    r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
+    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額",
     _I,
 )
 
