@@ -134,7 +134,8 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
 #: Words that ask for the item right after them (with an article, perhaps a describing
 #: word between): "add the robot vacuum", "and the vacuum".
 _ITEM_VERBS = frozenset(
-    "add return send exchange swap replace cancel refund include and plus also".split()
+    {"add", "return", "send", "exchange", "swap", "replace", "cancel", "refund", "include"}
+    | {"and", "plus", "also"}
 )
 
 
