@@ -228,6 +228,21 @@ def _pick_amounts(
         out["tax"] = total.value - subtotal.value
         conf["tax"] = 0.5
         notes.append("tax: not labelled, taken as total - subtotal")
+    elif (
+        total
+        and tax
+        and subtotal is None
+        and withheld is None
+        and 0 < tax.value < total.value
+        and any(
+            a[2] == total.value - tax.value for i in range(len(doc)) for a in find_amounts(doc, i)
+        )
+    ):
+        # "Our fee amounts to €4,800.00, to which VAT of €1,104.00 is added, giving a total of
+        # €5,904.00": the net is printed but not labelled as such
+        out["subtotal"] = total.value - tax.value
+        conf["subtotal"] = 0.5
+        notes.append("subtotal: not labelled, taken as total - tax (the amount is printed)")
     elif total and subtotal and tax:
         less = f" - withholding {kept}" if kept else ""
         notes.append(

@@ -775,7 +775,8 @@ def test_probe_twelve_greek_japanese_and_brazilian_labels() -> None:
         "                                      〒150-0002 東京都渋谷区渋谷2-14-5\n"
         "                                      登録番号: T2243933283679\n\n"
         "ご請求金額  ¥330,000（税込）\nお支払期限: 2026年4月30日\n\n"
-        "小計                    300,000\n消費税（10%）            30,000\n合計                    330,000\n"
+        "小計                    300,000\n消費税（10%）            30,000\n"
+        "合計                    330,000\n"
     )
     f = parse_invoice(jp).value
     assert f.vendor_name == "株式会社さくらデザイン"  # not the addressee "御中"
@@ -796,3 +797,38 @@ def test_probe_twelve_greek_japanese_and_brazilian_labels() -> None:
         Decimal("497.00"),
         Decimal("10437.00"),
     )
+
+
+def test_probe_twelve_numbers_and_sums() -> None:
+    from flows.invoice_processing.extraction import find_invoice_numbers, find_po_numbers
+
+    # a bare "No :" under a title in two languages
+    ca = "Tremblay inc.\n\nFACTURE / INVOICE\nNo : 2026-0217\nDate : 2026-02-26\n"
+    assert find_invoice_numbers(Document(ca))[0].value == "2026-0217"
+    assert find_po_numbers(Document("Nr. comandă: CMD-552\n"))[0].value == "CMD-552"
+    assert find_po_numbers(Document("Customer Order    ORD-2231\n"))[0].value == "ORD-2231"
+    # "Btw 9% over € 710,00": the base; the tax is the amount below it
+    nl = (
+        "Bakkerij De Zonnebloem B.V.\nFACTUUR\nSubtotaal\n€ 915,00\nBtw 9% over € 710,00\n"
+        "€ 63,90\nBtw 21% over € 205,00\n€ 43,05\nTotaal\n€ 1.021,95\n"
+    )
+    f = parse_invoice(nl).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("915.00"),
+        Decimal("106.95"),
+        Decimal("1021.95"),
+    )
+    # in a letter's prose, the net is the printed amount that the tax completes to the total
+    ie = (
+        "Brennan & Associates\nInvoice 2026-11\nOur fee for this stage amounts to €4,800.00, "
+        "to which VAT at 23% of €1,104.00 is added,\ngiving a total of €5,904.00.\n"
+    )
+    f = parse_invoice(ie).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("4800.00"),
+        Decimal("1104.00"),
+        Decimal("5904.00"),
+    )
+    # not when that amount is printed nowhere
+    bare = "Acme Ltd\nInvoice 7\nVAT: €20.00\nTotal due: €120.00\n"
+    assert parse_invoice(bare).value.subtotal is None

@@ -164,7 +164,7 @@ _PO_LABEL = re.compile(
     # "Requisition", nl "Uw inkoopnummer"
     r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer|"
     # nl/be "Uw bestelbon", ca "Comanda", hu "Megrendelés száma", fi "Tilausnumeronne"
-    r"(?:uw\s+)?bestelbon|comanda|megrendelés(?:\s+száma)?|tilausnumero\w*|"
+    r"(?:uw\s+)?bestelbon|comand[aă]|megrendelés(?:\s+száma)?|tilausnumero\w*|"
     # pt-br "Pedido de compra", ae "LPO" (local purchase order), lt "Užsakymo", is "Pöntun",
     # tr "Sipariş"
     r"pedido\s+de\s+compra|l\.?p\.?o\.?|užsakym\w*|pöntun\w*|sipariş|"
@@ -182,7 +182,8 @@ _PO_LABEL = re.compile(
     # "Rekvisition   CN-0311": no colon, but a value that holds a digit
     r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order|(?:uw\s+)?bestelbon|"
     r"rekvisition|requisition|bestillingsnr\.?|beställningsnr\.?|tilausnumero\w*|"
-    r"inkoopnummer|objednávka|(?:vs\.?|vostro)\s+ordine)\s+(?=[A-Z]{0,4}[-/]?\d)"
+    r"inkoopnummer|objednávka|(?:vs\.?|vostro)\s+ordine|customer\s+order)\s+"
+    r"(?=[A-Z]{0,4}[-/]?\d)"
     r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
     r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)"
     r"(?:\s+(?:nabywcy|klienta|client|du\s+client|del\s+cliente|do\s+cliente))?[\s.:#]*",
@@ -487,7 +488,8 @@ def _header_row(doc: Document) -> list[Candidate[str]]:
 
 
 #: The document's title alone on its line ("INVOICE", "FACTURA", "Rechnung").
-_TITLE_LINE = re.compile(rf"^\W*(?:tax\s+)?{_DOC_WORD}\W*$", _I)
+#: The document's title alone on its line, perhaps in two languages ("FACTURE / INVOICE").
+_TITLE_LINE = re.compile(rf"^\W*(?:tax\s+)?{_DOC_WORD}(?:\s*/\s*(?:tax\s+)?{_DOC_WORD})?\W*$", _I)
 #: A number label that names nothing else ("Number", "Número:", "Nº"): under a title, the
 #: title's number.
 _BARE_NUMBER = re.compile(

@@ -579,7 +579,9 @@ def _sums_under_headings(doc: Document) -> tuple[int, Decimal, Decimal, Decimal]
 #: "19 % USt. auf 1.000,00", "VAT 20% on 1,350.00": the amount after it is what the rate
 #: applies to, not the tax.
 _RATE_BASE = re.compile(
-    r"%\s*(?:[^\W\d_]+\.?\s+){0,2}(?:auf|on|of|sur|su|op|sobre|über|von|from|de)\s*[-€$£]?\s*$", _I
+    r"%\s*(?:[^\W\d_]+\.?\s+){0,2}"
+    r"(?:auf|on|of|sur|su|op|over|sobre|über|von|from|de|af|av|på|od)\s*[-€$£]?\s*$",
+    _I,
 )
 
 
