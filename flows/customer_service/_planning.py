@@ -184,12 +184,37 @@ def targets(ctx: Context, statuses: set[str]) -> tuple[list[Order], bool]:
     the customer confirms before anything is done. ([], True) when that is not clear."""
     if ctx.orders:
         return ctx.orders, False
-    return references.find_orders(ctx.text, ctx.customer_orders, statuses).orders, True
+    return references.find_orders(_with_antecedent(ctx), ctx.customer_orders, statuses).orders, True
+
+
+#: A request whose object is only a word pointing back: "Just cancel the damn thing",
+#: "cancel it".
+_POINTING_BACK = re.compile(
+    r"\b(?:cancel|return|refund|exchange|send\s+back|stop)\s+(?:it|them|that|this|"
+    r"the\s+(?:\w+\s+)?thing|the\s+(?:whole\s+)?order)\b",
+    re.IGNORECASE,
+)
+
+
+def _with_antecedent(ctx: Context) -> str:
+    """The request's words; for one that only points back at what was said before it ("I've
+    been waiting forever for the grill. Just cancel the damn thing"), with the request
+    before it, which names what "it" is. A proposal from this is inferred: asked first."""
+    spans = ctx.entities.requests
+    if not _POINTING_BACK.search(ctx.text) or ctx.span not in spans:
+        return ctx.text
+    at = spans.index(ctx.span)
+    if at == 0 or spans[at - 1].order_ids:
+        return ctx.text
+    names = {i.product_id: i.name for o in ctx.customer_orders for i in o.items}
+    if matching.mentions(ctx.text, names):
+        return ctx.text
+    return f"{spans[at - 1].text} {ctx.text}"
 
 
 def which_order(ctx: Context, intent: str, statuses: set[str], question: str) -> RequestPlan:
     """One question when the order is not clear: the orders that fit, each with its items."""
-    found = references.find_orders(ctx.text, ctx.customer_orders, statuses)
+    found = references.find_orders(_with_antecedent(ctx), ctx.customer_orders, statuses)
     fitting = found.candidates or [o for o in ctx.customer_orders if o.status in statuses]
     if not fitting:
         return make_plan(
@@ -264,7 +289,7 @@ def payment_method(
 #: A request to pay with another method: "pay #W… with my PayPal", "switch it to my gift
 #: card", "use my PayPal instead".
 _PAY_WITH = re.compile(
-    r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,70}?\b(?:to|with|using|onto|via)"
+    r"\b(?:pay|paying|switch|change|move|update|use|charge)\b[^.?!]{0,140}?\b(?:to|with|using|onto|via)"
     r"\s+(?:my|the|our)?\s*(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b"
     r"|\b(?:use|charge|bill)\s+(?:it\s+|them\s+)?(?:to\s+|on\s+)?(?:my|the)\s+"
     r"(?:pay ?pal|gift ?card|(?:credit|debit) ?card|visa|mastercard)\b",

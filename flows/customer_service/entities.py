@@ -80,7 +80,8 @@ _ADDRESS = re.compile(
     r"(?:(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl"
     r"|Terrace|Parkway|Pkwy|Circle|Cir|Trail|Highway|Hwy|Square|Sq|Plaza|Loop|Row|Alley)"
     # "12 Main Street North", "88 Prospect Park West"
-    r"(?:\s+(?:North|South|East|West))?|North|South|East|West))\.?"
+    # "1200 K Street NW" (Washington's quadrants)
+    r"(?:\s+(?:North|South|East|West|NW|NE|SW|SE))?|North|South|East|West))\.?"
     r"(?:,\s*|\s+)"
     r"(?:(?P<a2>(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|Rm\.?|Building|Bldg\.?|#)"
     r"\s*[\w-]+)(?:,\s*|\s+))?"
@@ -98,6 +99,8 @@ _NOT_NEEDED = re.compile(
     r"|won'?t be able to receive|not (be )?able to receive|not receive"
     # bought elsewhere: "found the luggage set cheaper somewhere else", "no point keeping it"
     r"|found (it|them|one|\w+(?: \w+){0,3}) cheaper|cheaper (elsewhere|somewhere else)"
+    r"|(?:buy|bought|get|got|order|ordered)\w* (?:it|them|one) (?:from )?"
+    r"(?:elsewhere|somewhere else)"
     r"|no point (in )?keeping|(don'?t|do not) want (it|them|this|the order) any ?more)\b",
     re.IGNORECASE,
 )

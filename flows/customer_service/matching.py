@@ -46,6 +46,9 @@ def words_of(text: str) -> list[str]:
 
 
 def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "zes")):
+        return word[:-2]  # "watches", "brushes", "boxes" ("glasses" stays a "glasse": the
+        # glass of an option is no pair of Sunglasses)
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 

@@ -450,3 +450,11 @@ def test_a_yes_with_its_reason_is_a_yes() -> None:
         assert is_confirmation(answer), answer
     for answer in ("yes, I just need the lamp", "yes but I don't want the mat", "yay!"):
         assert not is_confirmation(answer), answer
+
+
+def test_plurals_in_es_name_their_product() -> None:
+    names = {"w": "Wristwatch", "g": "Sunglasses"}
+    assert [m.product_id for m in mentions("the one with the watches", names)] == ["w"]
+    assert [m.product_id for m in mentions("my sunglasses broke", names)] == ["g"]
+    # an option's glass is no pair of sunglasses
+    assert mentions("the shelf in glass, not wood", names) == []

@@ -497,6 +497,9 @@ TWO_CARDS = ANNA.model_copy(
         "Could I switch the payment for #W0000001 from PayPal to my Mastercard?",
         "Please pay #W0000001 with my credit card ending in 4444.",
         "Use my Mastercard for #W0000001, not the Visa.",
+        # the order described at length between the verb and the method
+        "Hi, could you switch the payment on my pending order #W0000001 (the one with the "
+        "grill and the office chair) from PayPal to my Mastercard? Thanks",
     ],
 )
 def test_a_card_is_picked_by_its_brand_or_last_four_digits(text: str) -> None:

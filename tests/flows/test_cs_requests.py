@@ -409,3 +409,18 @@ def test_an_order_named_by_its_products_sent_to_a_new_address_is_an_address_chan
     # a swap of an option stays one
     swap = "Swap the chair for the black one and ship it to 2100 Ross Avenue, Dallas, TX 75201."
     assert _agreeing_with_verb(swap, {"modify": 0.9}, best)["label"] == "modify"
+
+
+def test_a_street_with_its_quadrant_is_an_address() -> None:
+    found = address_in(
+        "send the makeup kit order to my office instead? 1200 K Street NW, Suite 300, "
+        "Washington, DC 20005"
+    )
+    assert found is not None
+    assert (found.address1, found.address2, found.city, found.state, found.zip) == (
+        "1200 K Street NW",
+        "Suite 300",
+        "Washington",
+        "DC",
+        "20005",
+    )

@@ -284,6 +284,32 @@ async def test_a_proposal_turned_down_for_another_request_is_never_carried_out(
         assert (await crm.get_order(OrderRef(order_id="#W1679211"))).status == "delivered"
 
 
+async def test_a_request_pointing_back_takes_its_order_from_the_sentence_before(
+    cs_settings: Settings,
+) -> None:
+    angry = {
+        "channel": "email",
+        "subject": "WHERE IS MY GRILL",
+        "body": "This is RIDICULOUS. I've been waiting FOREVER for the grill and nobody tells "
+        "me anything. Just cancel the damn thing, I'll buy one somewhere else.",
+        "sender": {"email": "evelyn.hernandez3060@example.com"},
+        "message_id": "<grill-1@customers.example.com>",
+    }
+    async with Suite.open(cs_settings) as suite:
+        run = await start(suite, angry)
+        decision = run.output["decision"]
+        cancels = [
+            a["request"]
+            for r in decision["requests"]
+            for a in r["actions"]
+            if a["action"] == "cancel_order"
+        ]
+        # the grill's order, not the other pending one; inferred, so asked first
+        assert cancels == [{"order_id": "#W3482034", "reason": "no longer needed"}]
+        assert decision["outcome"] == "confirm"
+        assert crm_changes(run) == []
+
+
 def _facts_of_customer(orders: list[Any]) -> set[str]:
     known: set[str] = set()
     for order in orders:
