@@ -44,7 +44,7 @@ _SOURCES = {
 #: card", "I closed my PayPal account", "PayPal rather than (or over) the gift card".
 _TURNED_DOWN = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|over|not(?:\s+to|\s+on|\s+back\s+to)?|no\s+longer\s+(?:use|have)"
-    r"|don'?t\s+(?:use|want)|closed|cancelled|keep|save)\s+"
+    r"|don'?t\s+(?:use|want)|closed|closing|cancel(?:l?ed|l?ing)|keep|save)\s+"
     # "rather than a refund to the Mastercard"
     r"(?:(?:a\s+)?(?:refund|money|payment|credit)\s+(?:back\s+)?(?:to|on|onto)\s+)?"
     r"(?:the\s+|my\s+|your\s+|a\s+|an\s+|that\s+|this\s+)?$",
@@ -105,12 +105,20 @@ _TO_NEXT = re.compile(r"^(?:\s+(?:account|card))?\s+to\b", re.IGNORECASE)
 
 
 def _wanted(pattern: re.Pattern[str], text: str) -> int:
-    """Where the text last names the method other than to turn it down, or -1."""
+    """Where the text last names the method other than to turn it down, or -1; -1 too
+    when the text turns it down anywhere ("to my Mastercard, not PayPal - I'm closing that
+    PayPal account"): a method turned down is never the one asked for."""
+    found = list(pattern.finditer(text))
+    refused = {
+        m.group(0).casefold()
+        for m in found
+        if _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
+    }
     return max(
         (
             m.start()
-            for m in pattern.finditer(text)
-            if not _TURNED_DOWN.search(text[max(0, m.start() - 30) : m.start()])
+            for m in found
+            if m.group(0).casefold() not in refused
             and not (
                 _FROM.search(text[max(0, m.start() - 12) : m.start()])
                 and _TO_NEXT.match(text[m.end() : m.end() + 14])

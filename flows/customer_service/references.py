@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from connectors.schemas import Address, Customer, Order, OrderItem
+from flows.customer_service import selection
 from flows.customer_service.matching import has_value, mentions
 
 __all__ = ["Found", "address_reference", "asks_pending", "describe", "find_orders"]
@@ -65,6 +66,15 @@ _FROM_ORDER = re.compile(
 _CHANGED_BEFORE = re.compile(
     r"\b(?:change|changing|update|updating|correct|correcting|fix|modify|edit|wrong|new)\s+"
     r"(?:the\s+|my\s+|shipping\s+|delivery\s+)*$",
+    re.IGNORECASE,
+)
+
+
+#: Said after an address: it is to stay as it is, not to be used.
+_STAYS = re.compile(
+    r"(?:\s+(?:on|in)\s+(?:my\s+|the\s+)?(?:account|profile|file))?\s+"
+    r"(?:should|must|can|will|is\s+to|needs?\s+to)?\s*(?:stay|stays|remain|remains|be\s+kept|"
+    r"not\s+change|not\s+be\s+changed)\b",
     re.IGNORECASE,
 )
 
@@ -204,6 +214,13 @@ def _by_items(text: str, orders: list[Order]) -> tuple[list[Order], bool]:
     named = list(dict.fromkeys(m.product_id for m in mentions(text, names)))
     if not named:
         return orders, False
+    # "cancel the order with the wristwatch and the backpack": products named to point at
+    # an order name it, whatever else the message says about other orders' items
+    pointing = selection.pointing_products(text, [i for o in orders for i in o.items])
+    if pointing and any(
+        all(any(i.product_id == p for i in o.items) for p in pointing) for o in orders
+    ):
+        named = [pid for pid in named if pid in pointing]
     holding = [{o.id for o in orders if any(i.product_id == pid for i in o.items)} for pid in named]
     every = [o for o in orders if all(o.id in ids for ids in holding)]
     found = every or [o for o in orders if any(o.id in ids for ids in holding)]
@@ -285,6 +302,8 @@ def address_reference(
     for profile in _PROFILE.finditer(text):
         if _CHANGED_BEFORE.search(text[max(0, profile.start() - 30) : profile.start()]):
             continue  # "update my account address to ...": the one to change, not to use
+        if _STAYS.match(text, profile.end()):
+            continue  # "my home address on the account should stay as it is": left alone
         return customer.address
     match = _FROM_ORDER.search(text)
     if match is None or _CHANGED_BEFORE.search(text[max(0, match.start() - 30) : match.start()]):

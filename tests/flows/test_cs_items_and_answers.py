@@ -439,3 +439,15 @@ def test_a_refund_asked_after_for_a_cancelled_order_is_answered_from_its_history
     # none recorded: a person looks into it
     d = decide_on(text, [cancelled], intent="refund")
     assert (d.outcome, d.reason) == ("human", "refund_not_received")
+
+
+def test_the_order_named_by_what_it_holds_wins_over_other_items_in_the_message() -> None:
+    kettle, phones = ORDERS[3], ORDERS[4]
+    found = references.find_orders(
+        "the kettle on my order is too small, i need a bigger one. oh and please cancel the "
+        "order with the headphones, i ordered that by mistake",
+        ORDERS,
+        {"pending"},
+    )
+    assert [o.id for o in found.orders] == [phones.id]
+    assert kettle.id not in [o.id for o in found.orders + found.candidates]

@@ -832,3 +832,14 @@ def test_instructions_dressed_as_ours_and_requests_for_someone_else_go_to_a_pers
     assert reason in problems
     d = decide(situation(text, "return", problems=problems))
     assert (d.outcome, d.reason, d.actions) == ("human", reason, [])
+
+
+def test_a_method_turned_down_anywhere_is_never_the_refund_method() -> None:
+    from flows.customer_service import _planning
+
+    text = (
+        "I'd like to return the shirt. Please refund it to my Mastercard, not PayPal - I'm "
+        "closing that PayPal account."
+    )
+    assert _planning._wanted(_planning._SOURCES["paypal"], text) == -1
+    assert _planning._wanted(_planning._SOURCES["paypal"], "refund it to my PayPal please") >= 0
