@@ -84,7 +84,8 @@ _ADDRESS = re.compile(
     r"(?:\s+(?:North|South|East|West|NW|NE|SW|SE))?|North|South|East|West))\.?"
     r"(?:,\s*|\s+)"
     r"(?:(?P<a2>(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|Rm\.?|Building|Bldg\.?|#)"
-    r"\s*[\w-]+)(?:,\s*|\s+))?"
+    # "Unit no. 1204 (12th floor)", "apt#3b"
+    r"\s*(?:(?:no\.?|number|nr\.?)\s*|#\s*)?[\w-]+(?:\s*\([^()\n]{1,30}\))?)(?:,\s*|\s+))?"
     r"(?P<city>[A-Z][A-Za-z .'-]+?)(?:,\s*|\s+)(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})\b"
     r"(?:\s*,\s*(?P<country>USA|United States|US)\b)?"
 )

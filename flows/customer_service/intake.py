@@ -284,8 +284,19 @@ def own_words(body: str) -> str:
     quotation (a bare forward) is kept whole."""
     history = _HISTORY.search(body)
     own = body[: history.start()] if history else body
-    own = _QUOTED.sub("", own).strip()
+    own = _QUOTED.sub("", own)
+    own = _DEVICE_FOOTER.sub("", own).strip()
     return own or body
+
+
+#: A mail program's footer: "Sent from my phone", "Sent from my iPhone", "Get Outlook for
+#: Android" (its words name no product: "phone" is no pair of Headphones).
+_DEVICE_FOOTER = re.compile(
+    r"^[ \t]*(?:sent\s+from\s+my\s+[^\n]{1,40}|sent\s+from\s+(?:outlook|mail|yahoo\s+mail|"
+    r"gmail)[^\n]{0,30}|get\s+outlook\s+for\s+\w+|von\s+meinem\s+[^\n]{1,30}\s+gesendet|"
+    r"envoy[ée]\s+de\s+mon\s+[^\n]{1,30}|enviado\s+desde\s+mi\s+[^\n]{1,30})[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def read_text(subject: str, body: str) -> str:

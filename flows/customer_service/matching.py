@@ -124,7 +124,7 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
     kept += [
         m
         for m in _first_words(words, names)
-        if not kept
+        if (not kept and not _a_place(words, m.start))
         or (
             m.product_id not in named
             and not any(k.start <= m.start < k.end for k in kept)
@@ -140,6 +140,16 @@ _ITEM_VERBS = frozenset(
     {"add", "return", "send", "exchange", "swap", "replace", "cancel", "refund", "include"}
     | {"and", "plus", "also"}
 )
+
+
+#: Words before a place: "ship it to my office", "I work from the garden".
+_PLACE_BEFORE = frozenset({"to", "at", "in", "into", "from", "near", "inside", "outside"})
+
+
+def _a_place(words: Sequence[str], at: int) -> bool:
+    """Whether the word at `at` follows a preposition of place ("to my office")."""
+    before = [w for w in words[max(0, at - 2) : at] if w not in ("the", "my", "our", "your", "a")]
+    return bool(before) and before[-1] in _PLACE_BEFORE
 
 
 def _asked_for(words: Sequence[str], at: int) -> bool:

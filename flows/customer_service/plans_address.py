@@ -131,6 +131,8 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should go to this address?")
         ctx = replace(ctx, orders=orders)
+        if any(order.status != "pending" for order in orders):
+            return _not_pending(ctx, intent)  # named by its items, but already on its way
     if not ctx.orders and address == ctx.customer.address:
         # the address on file, as the new one for the account: nothing would change, so the
         # new address was not understood ("update my account address to <unread>")

@@ -229,9 +229,15 @@ def _order_words(words: list[str], mention: Mention) -> bool:
     the lamp"."""
     after = words[mention.end : mention.end + 1]
     before = [w for w in words[max(0, mention.start - 6) : mention.start] if w != "also"][-4:]
-    return after in (["order"], ["orders"]) or (
-        bool({"order", "one"} & set(before))
-        and bool({"with", "containing", "had", "has"} & set(before))
+    # "the kettle that came in the same box as the shoes"
+    parcel = {"box", "package", "parcel", "delivery", "shipment"}
+    return (
+        after in (["order"], ["orders"])
+        or (
+            bool({"order", "one"} & set(before))
+            and bool({"with", "containing", "had", "has"} & set(before))
+        )
+        or ("same" in before and bool(parcel & set(before)))
     )
 
 
@@ -314,7 +320,9 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     words = words_of(text)
     every = mentions(text, names)
     acting = _acting(text, words, every)
-    found = acting or every
+    # only products naming their order ("from the order with the vacuum, the blue one"):
+    # none is what to act on
+    found = acting if acting or not every else []
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)
     kept_rest = _rest_kept(text)

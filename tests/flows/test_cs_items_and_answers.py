@@ -451,3 +451,53 @@ def test_the_order_named_by_what_it_holds_wins_over_other_items_in_the_message()
     )
     assert [o.id for o in found.orders] == [phones.id]
     assert kettle.id not in [o.id for o in found.orders + found.candidates]
+
+
+def test_probe_thirteen_items_and_orders_named_in_passing() -> None:
+    from flows.customer_service.intake import own_words
+    from flows.customer_service.matching import mentions
+
+    # a mail program's footer names nothing
+    assert own_words("yes please do\n\nSent from my phone\n\n> earlier") == "yes please do"
+    # "to my office" is a place while nothing else names a product
+    assert mentions("could you ship my pending order to my office?", {"c": "Office Chair"}) == []
+    assert [m.product_id for m in mentions("the office is broken", {"c": "Office Chair"})] == ["c"]
+    items = KITCHEN_ORDER.items
+    # an item named by the box it came in names the order, not what to return
+    text = (
+        "The coffee maker I got from you is honestly great. But the desk lamp that came in "
+        "the same box as the coffee maker, I'd like to send it back."
+    )
+    assert [i.item_id for i in selection.pick_items(text, items).items] == [LAMP_ID]
+    # only the order's product named: which item is not known
+    pick = selection.pick_items(
+        "from the order with the coffee maker i'd like to return the blue one", items
+    )
+    assert COFFEE_ID not in [i.item_id for i in pick.items]
+
+
+def test_probe_thirteen_addresses() -> None:
+    from flows.customer_service.entities import address_in
+
+    found = address_in("77 Bay Street, Unit no. 1204 (12th floor)\nJacksonville, FL 32202")
+    assert found is not None and (found.address2, found.city) == (
+        "Unit no. 1204 (12th floor)",
+        "Jacksonville",
+    )
+    # the account's address said to stay as it is is not the one to use
+    assert (
+        references.address_reference(
+            "ship my pending order to my office. My home address on the account should stay "
+            "as it is.",
+            MAYA,
+            ORDERS,
+        )
+        is None
+    )
+    assert references.address_reference("send it to my home address", MAYA, ORDERS) == MAYA.address
+    # an order named by its items but already delivered is explained, not re-addressed
+    d = decide_on(
+        "please ship the desk lamp order to 12 Oak Street, Springfield, IL 62704",
+        intent="address_change",
+    )
+    assert (d.requests[0].reason, proposed(d)) == ("not_pending", [])
