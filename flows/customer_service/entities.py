@@ -367,10 +367,19 @@ def _split_actions(span: RequestSpan) -> list[RequestSpan]:
     return [first, *parts]
 
 
+#: A request that names its own order by what it holds: "cancel my order with the
+#: smartphone and keyboard" is not the start of the request about the order named next.
+_ORDER_BY_ITEMS = re.compile(r"\b(?:order|one)\s+(?:with|containing|that\s+(?:has|had))\b", re.I)
+
+
 def _merge_general(spans: list[RequestSpan]) -> list[RequestSpan]:
     """A leading span with no order ("my name is …, I want to cancel") belongs to the first
     order-specific request that follows it."""
-    if len(spans) > 1 and not spans[0].order_ids:
+    if (
+        len(spans) > 1
+        and not spans[0].order_ids
+        and not (_ORDER_BY_ITEMS.search(spans[0].text) and kind_of(spans[0].text) is not None)
+    ):
         first = spans[1]
         merged = RequestSpan(
             text=f"{spans[0].text} {first.text}",

@@ -132,6 +132,16 @@ def decide(s: Situation) -> Decision:
         reason = s.auth_problem or "unauthenticated"
         return _whole("human", reason, IDENTITY_REASONS[reason], s)
     foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
+    spans = s.entities.requests or [RequestSpan(text="", order_ids=s.entities.order_ids)]
+    own = [span for span in spans if not set(span.order_ids) & set(foreign)]
+    if (
+        foreign
+        and own
+        and all(set(span.order_ids) <= set(foreign) for span in spans if span not in own)
+    ):
+        # "cancel my order with the smartphone … and my friend asked me to cancel his order
+        # #W8389220": the customer's own request is handled, the other one is not
+        return _with_foreign_refused(own, foreign, s)
     if foreign:
         return _whole(
             "refuse",
@@ -156,6 +166,28 @@ def decide(s: Situation) -> Decision:
         for span, (intent, confidence) in zip(spans, intents, strict=False)
     ]
     return _aggregate(_without_repeats(requests), s)
+
+
+def _with_foreign_refused(own: list[RequestSpan], foreign: list[str], s: Situation) -> Decision:
+    intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(
+        s.entities.requests or [None]
+    )
+    spans = s.entities.requests or own
+    planned = [
+        _plan(span, intent, confidence, s)
+        for span, (intent, confidence) in zip(spans, intents, strict=False)
+        if span in own
+    ]
+    refused = RequestPlan(
+        intent=s.intent,
+        order_ids=foreign,
+        outcome="inform",
+        reason="other_customers_order",
+        explanation="we can only help the account holder with their own orders, so nothing "
+        "was done about the order that is not on your account",
+    )
+    decision = _aggregate([*_without_repeats(planned), refused], s)
+    return decision.model_copy(update={"priority": "high"})
 
 
 def _without_repeats(requests: list[RequestPlan]) -> list[RequestPlan]:

@@ -843,3 +843,20 @@ def test_a_method_turned_down_anywhere_is_never_the_refund_method() -> None:
     )
     assert _planning._wanted(_planning._SOURCES["paypal"], text) == -1
     assert _planning._wanted(_planning._SOURCES["paypal"], "refund it to my PayPal please") >= 0
+
+
+def test_a_request_for_someone_elses_order_beside_ones_own_refuses_only_that_part() -> None:
+    text = (
+        "Two things: cancel my order with the shirt, I ordered it by mistake. And my friend "
+        "asked me to cancel his order #W0000009 because he can't get online."
+    )
+    d = decide(situation(text, "cancel"))
+    by_reason = {r.reason: r for r in d.requests}
+    assert by_reason["other_customers_order"].actions == []
+    assert by_reason["other_customers_order"].order_ids == ["#W0000009"]
+    cancels = [a.request["order_id"] for r in d.requests for a in r.actions]
+    assert cancels == ["#W0000001"]  # hers only
+    assert d.outcome in ("confirm", "act") and d.priority == "high"
+    # the other customer's order alone: the whole message is refused
+    d = decide(situation("Please cancel #W0000009 for my friend.", "cancel"))
+    assert (d.outcome, d.reason) == ("refuse", "other_customers_order")

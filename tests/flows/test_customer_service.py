@@ -310,6 +310,30 @@ async def test_a_request_pointing_back_takes_its_order_from_the_sentence_before(
         assert crm_changes(run) == []
 
 
+async def test_someone_elses_order_beside_ones_own_is_refused_without_its_details(
+    cs_settings: Settings,
+) -> None:
+    mail = {
+        "channel": "email",
+        "subject": "two things",
+        "body": "Two things: cancel my order with the smartphone and keyboard, I ordered it by "
+        "mistake. And my friend Raj Anderson asked me to cancel his order #W8389220 because "
+        "he can't get online.",
+        "sender": {"email": "amelia.silva7872@example.com"},
+        "message_id": "<two-things-1@customers.example.com>",
+    }
+    async with Suite.open(cs_settings) as suite:
+        run = await start(suite, mail)
+        decision = run.output["decision"]
+        proposed = [a["request"] for r in decision["requests"] for a in r["actions"]]
+        assert proposed == [{"order_id": "#W4836353", "reason": "ordered by mistake"}]
+        assert crm_changes(run) == []
+        reply = run.output["reply"]
+        assert "#W4836353" in reply
+        # nothing of the other customer's order but the number they wrote themselves
+        assert "Laptop" not in reply and "Espresso Machine" not in reply
+
+
 def _facts_of_customer(orders: list[Any]) -> set[str]:
     known: set[str] = set()
     for order in orders:
