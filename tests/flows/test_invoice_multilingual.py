@@ -832,3 +832,47 @@ def test_probe_twelve_numbers_and_sums() -> None:
     # not when that amount is printed nowhere
     bare = "Acme Ltd\nInvoice 7\nVAT: €20.00\nTotal due: €120.00\n"
     assert parse_invoice(bare).value.subtotal is None
+
+
+def test_probe_thirteen_latin_american_invoices_and_credit_memos() -> None:
+    from flows.invoice_processing.extraction import find_invoice_numbers, find_po_numbers
+
+    # "$" in Colombia, Chile and Argentina is their peso, told by the seller's tax number
+    assert find_currency(Document("NIT 900.327.002-4\nTotal $ 1.250.000"))[0].value == "COP"
+    assert find_currency(Document("R.U.T.: 76.057.283-7\nTOTAL $ 1.793.330"))[0].value == "CLP"
+    assert find_currency(Document("CUIT: 30-74140488-1\nTotal $ 10,00"))[0].value == "ARS"
+    cl = (
+        "COMERCIAL ANDES SpA\nR.U.T.: 76.057.283-7\nFecha Emisión: 12 de marzo de 2026\n"
+        "Condición de pago: 30 días\n"
+        "MONTO NETO      $ 1.507.000\nI.V.A. 19%        $ 286.330\nTOTAL           $ 1.793.330\n"
+    )
+    f = parse_invoice(cl).value
+    assert (f.vendor_tax_id, f.due_date) == ("760572837", dt.date(2026, 4, 11))
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("1507000"),
+        Decimal("286330"),
+        Decimal("1793330"),
+    )
+    ar = (
+        "AGRO SUR S.A.\nIVA Responsable Inscripto     Punto de Venta: 00004   Comp. Nro: 00001287\n"
+        "Fecha de Emisión: 06/03/2026\nFecha de Vto. para el pago: 05/04/2026\n"
+        "Condición de venta: Cuenta Corriente 30 días     O.C. N°: 5521\n"
+        "Importe Neto Gravado: $    4.630.000,00\nIVA 27%:              $            0,00\n"
+        "IVA 21%:              $      195.300,00\nIVA 10.5%:            $      388.500,00\n"
+        "IVA 0%:               $            0,00\nImporte Total:        $    5.213.800,00\n"
+        "CAE N°: 76104512345678          Fecha de Vto. de CAE: 16/03/2026\n"
+    )
+    f = parse_invoice(ar).value
+    assert (f.invoice_number, f.po_number) == ("00001287", "5521")
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 3, 6), dt.date(2026, 4, 5))
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("4630000.00"),
+        Decimal("583800.00"),
+        Decimal("5213800.00"),
+    )
+    # a credit memo's own number, not the invoice it corrects
+    memo = "CREDIT MEMO\nCredit Memo No.:   CM-10233\nOriginal Invoice:  INV-48812\n"
+    assert find_invoice_numbers(Document(memo))[0].value == "CM-10233"
+    pl = "FAKTURA KORYGUJĄCA nr KOR/7/2026\nDotyczy faktury nr FV/118/02/2026\n"
+    assert "FV/118/02/2026" not in [c.value for c in find_invoice_numbers(Document(pl))[:1]]
+    assert find_po_numbers(Document("O.C. N°: 5521"))[0].value == "5521"

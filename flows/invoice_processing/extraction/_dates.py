@@ -132,6 +132,8 @@ _DUE = re.compile(
     # iki", is "Gjalddagi", tr "Son ödeme tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
     r"son\s+ödeme\s+tarihi|"
+    # ar "Fecha de Vto. para el pago"
+    r"vto\.?\s+(?:para\s+el\s+)?pago|"
     # jp "お支払期限", "支払期日", "お振込期限"
     rf"(?:お)?(?:支払い?|振込)(?:期限|期日)){_POST}",
     re.IGNORECASE,
@@ -143,7 +145,9 @@ _OTHER = re.compile(
     r"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp\b|printed|birth|"
     # delivery and supply dates: sv "Leveransdatum", fi "Toimituspvm", cs "Datum (zdanitelného)
     # plnění" and its abbreviation DUZP
-    rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp){_POST}",
+    rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp|"
+    # ar "Fecha de Vto. de CAE" (the electronic authorisation's expiry)
+    rf"vto\.?\s+de\s+cae){_POST}",
     re.IGNORECASE,
 )
 _ISSUE = re.compile(
@@ -200,7 +204,7 @@ _TERMS = re.compile(
 #: counted from the invoice ("30 dagen na factuurdatum", "60 gg d.f.").
 _TERMS_MORE = re.compile(
     r"(?:\bterms?|conditions?\s+de\s+(?:paiement|règlement)|zahlungs(?:bedingungen|ziel)|"
-    r"condiciones\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|betalingsvoorwaarden|"
+    r"condici[oó]n(?:es)?\s+de\s+pago|termini\s+di\s+pagamento|betalingstermijn|betalingsvoorwaarden|"
     r"termin\s+płatności|condições\s+de\s+pagamento|échéance|termen\s+de\s+plat[ăa]|"
     r"betalingsbetingelser|betalningsvillkor|maksuehto|splatnost|betaaltermijn|"
     # pl "przelew 14 dni", bg "srok 10 dni", hr "Rok plaćanja", tr "Vade 60 gün", "Payment:

@@ -52,7 +52,9 @@ _TAX_LABEL = re.compile(
     # Murshe" (the registered dealer's number)
     r"oib|cnpj|vkn|vsk(?=\s*n(?:r|úmer))|osek\s+murshe|"
     # el "ΑΦΜ" (the tax number)
-    r"αφμ|α\.φ\.μ)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"αφμ|α\.φ\.μ|"
+    # co "NIT", cl "R.U.T.", ar "CUIT", il "ח.פ." (a company's number)
+    r"nit|r\.?\s?u\.?\s?t|c\.?u\.?i\.?t|ח\.פ)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -91,13 +93,15 @@ _QUALIFIED_DOC = re.compile(rf"(faktur[ay])\s+(?:{_TAX_WORD})", _I)
 #: "Re:", which an e-mail carrying the invoice itself may start with).
 _ABOUT_ANOTHER = re.compile(
     r"(?:\bbetreft|\bbetrifft|\bbezüglich|\bconcerne|\bobjet|\brelating\s+to|"
-    r"\bregarding|\bcorrects?|\bcorrection\s+(?:of|to)|\bcredits?|\bzu(?:r)?)\s*:?\s*"
+    r"\bregarding|\bcorrects?|\bcorrection\s+(?:of|to)|\bcredits?|\bzu(?:r)?|"
+    # "Original Invoice: INV-48812" on a credit memo; pl "Dotyczy faktury nr"
+    r"\boriginal|\bdotyczy)\s*:?\s*"
     r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?)\s+)?$",
     re.IGNORECASE,
 )
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
-    r"\bcredit\s+note|"
+    r"\bcredit\s+(?:note|memo)|\bcomp(?:robante)?\.?(?=\s*nro)|"
     r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
@@ -168,6 +172,8 @@ _PO_LABEL = re.compile(
     # pt-br "Pedido de compra", ae "LPO" (local purchase order), lt "Užsakymo", is "Pöntun",
     # tr "Sipariş"
     r"pedido\s+de\s+compra|l\.?p\.?o\.?|užsakym\w*|pöntun\w*|sipariş|"
+    # es-ar/cl "O.C. N°" (orden de compra)
+    r"o\.\s?c\.|"
     # hr "Vaša narudžba", sl "Naročilo" / "Naročilnica", lv "Pasūtījums", bg "Poruchka"
     r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"

@@ -56,7 +56,10 @@ _CURRENCY = re.compile(
     + r"|[A-Z]{3})(?![A-Za-z])|"
     + "|".join(re.escape(s) for s, _ in _SYMBOLS if not s[0].isalpha())
 )
-_DOLLAR_COUNTRY = {"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD", "MX": "MXN"}
+_DOLLAR_COUNTRY = {
+    **{"AU": "AUD", "CA": "CAD", "SG": "SGD", "NZ": "NZD", "HK": "HKD", "MX": "MXN"},
+    **{"CO": "COP", "CL": "CLP", "AR": "ARS"},
+}
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
@@ -192,6 +195,10 @@ _COUNTRY_CUES = (
         ),
     ),
     ("MX", re.compile(r"\bRFC\s*:?\s*[A-Z&Ñ]{3,4}\d{6}[A-Z\d]{3}\b")),
+    # Colombia's NIT, Chile's RUT, Argentina's CUIT (each with its check digit)
+    ("CO", re.compile(r"\bNIT\.?\s*:?\s*\d{3}\.?\d{3}\.?\d{3}-?\d\b")),
+    ("CL", re.compile(r"\bR\.?\s?U\.?\s?T\.?\s*:?\s*\d{1,2}\.\d{3}\.\d{3}-[\dkK]\b")),
+    ("AR", re.compile(r"\bC\.?U\.?I\.?T\.?\s*:?\s*\d{2}-\d{8}-\d\b")),
 )
 
 

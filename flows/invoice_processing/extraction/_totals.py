@@ -53,7 +53,9 @@ _SUBTOTAL = re.compile(
     # hr "Osnovica", bg "Danachna osnova", tr "KDV Matrahı" (the tax base)
     r"\bosnovica\b|\bdanachna\s+osnova\b|\bmatrah\w*|"
     # br "Valor dos serviços", el "Καθαρή αξία", jp "小計" (the sum before tax)
-    r"\bvalor\s+dos\s+servi[çc]os\b|καθαρ[ηή]\s+αξ[ιί]α|小計",
+    r"\bvalor\s+dos\s+servi[çc]os\b|καθαρ[ηή]\s+αξ[ιί]α|小計|"
+    # cl "Monto neto", ar "Importe neto gravado"
+    r"\bmonto\s+neto\b|\bimporte\s+neto\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -131,7 +133,7 @@ _TAX = re.compile(
     # "VSK", tr "KDV"
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
-    r"iss|issqn|icms|φπα|消費税)\b",
+    r"iss|issqn|icms|φπα|消費税|i\.v\.a)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -139,7 +141,9 @@ _TAX_NOT = re.compile(
     r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id|"
     # a Norwegian VAT number ends in "MVA" ("NO 973 716 786 MVA"); registered for VAT or
     # not: Finnish "ALV-rek.", Czech "(Ne)plátce DPH"
-    r"\d\s?mva\b|alv-?rek|\b(?:ne)?plátce\b",
+    r"\d\s?mva\b|alv-?rek|\b(?:ne)?plátce\b|"
+    # ar: the seller's VAT status, not a tax line ("IVA Responsable Inscripto")
+    r"\bresponsable\s+inscripto\b|\bfrente\s+al\s+iva\b",
     _I,
 )
 _CASH = re.compile(
@@ -181,7 +185,7 @@ _WITHHOLDING = re.compile(
 _LABEL_WORDS = re.compile(r"[^\W\d_]{3,}|[\u3040-\u30ff\u4e00-\u9fff]{2,}")
 #: A credit note states its amounts as positive numbers (EN 16931), whatever its page shows.
 _CREDIT_NOTE = re.compile(
-    r"^\W*(?:credit\s+note|gutschrift|avoir|nota\s+de\s+cr[eé]dito|nota\s+di\s+credito|"
+    r"^\W*(?:credit\s+(?:note|memo)|gutschrift|avoir|nota\s+de\s+cr[eé]dito|nota\s+di\s+credito|"
     r"creditnota|faktura\s+korygująca|abono)\b",
     _I,
 )
@@ -196,7 +200,7 @@ _ANY_SUM = re.compile(
     r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
-    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額",
+    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto",
     _I,
 )
 
@@ -759,7 +763,12 @@ def _cross_check(
     for rounding in roundings:
         implied.extend((t.value + rounding, "rounding") for t in totals)
     for sub in raw["subtotal"][:3]:
-        implied.extend((sub.value + tax.value, "sub+tax") for tax in raw["tax"])
+        # a zero line among taxed rates ("IVA 27%: 0,00" beside "IVA 21%: 195.300,00")
+        # implies nothing: the net is no total there
+        taxed = any(tax.value for tax in raw["tax"])
+        implied.extend(
+            (sub.value + tax.value, "sub+tax") for tax in raw["tax"] if tax.value or not taxed
+        )
     confirmed = {value for value, why in implied if why in ("sub+tax", "cash-change")}
     rests = carried_over(doc, totals, confirmed)
     implied.extend((rest, "less carried balance") for _, rest in rests)
