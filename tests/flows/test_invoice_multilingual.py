@@ -876,3 +876,46 @@ def test_probe_thirteen_latin_american_invoices_and_credit_memos() -> None:
     pl = "FAKTURA KORYGUJĄCA nr KOR/7/2026\nDotyczy faktury nr FV/118/02/2026\n"
     assert "FV/118/02/2026" not in [c.value for c in find_invoice_numbers(Document(pl))[:1]]
     assert find_po_numbers(Document("O.C. N°: 5521"))[0].value == "5521"
+
+
+def test_probe_thirteen_labels() -> None:
+    from flows.invoice_processing.extraction import find_invoice_numbers, find_po_numbers
+
+    def number(text: str) -> str:
+        return find_invoice_numbers(Document(text))[0].value
+
+    assert number("FAKTÚRA – DAŇOVÝ DOKLAD č. 2026010147") == "2026010147"
+    assert number("RAČUN br. 125-1-1") == "125-1-1"
+    assert number("ARVE nr 7741-260302-118") == "7741-260302-118"
+    assert number("Núm. proforma: PF-2026-027") == "PF-2026-027"
+    assert number("Folio No. : 448120") == "448120"
+    assert number("FATTURA\nn. 118/2026 del 10/03/2026") == "118/2026"
+    assert find_po_numbers(Document("Ihre Bestellung: Nr. 2026-117 vom 02.03.2026"))[0].value == (
+        "2026-117"
+    )
+    assert find_po_numbers(Document("Customer PO GSS/PO/2026/0412"))[0].value == "GSS/PO/2026/0412"
+    ee = (
+        "Eesti Energia AS\nARVE nr 7741-260302-118\nKuupäev: 02.03.2026\n"
+        "Maksetähtaeg: 17.03.2026\nKokku ilma käibemaksuta 347,17\nKäibemaks 24% 83,32\n"
+        "Tasuda kokku 430,49 EUR\n"
+    )
+    f = parse_invoice(ee).value
+    assert (f.due_date, f.subtotal, f.tax) == (
+        dt.date(2026, 3, 17),
+        Decimal("347.17"),
+        Decimal("83.32"),
+    )
+    lv = (
+        "SIA Rīgas Koks\nRēķins Nr. 12\nDatums: 2026. gada 9. martā\n"
+        "Apmaksāt līdz: 2026. gada 23. martā\n"
+    )
+    f = parse_invoice(lv).value
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 3, 9), dt.date(2026, 3, 23))
+    co = "Tostadora de Café La Montaña S.A.S.\nNIT 900.327.002-4\nFactura FEV-1\nTotal $ 10.000"
+    assert parse_invoice(co).value.vendor_name == "Tostadora de Café La Montaña S.A.S."
+    tr = (
+        "Anadolu Lojistik A.Ş.\nFatura No: ANL2026000000123\n"
+        "Mal Hizmet Toplam Tutarı    66.500,00 TL\nHesaplanan KDV (%20)    10.900,00 TL\n"
+        "Ödenecek Tutar    77.400,00 TL\n"
+    )
+    assert parse_invoice(tr).value.subtotal == Decimal("66500.00")

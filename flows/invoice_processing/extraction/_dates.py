@@ -97,10 +97,11 @@ _LV_MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            "janvāris janvāra", "februāris februāra", "marts marta", "aprīlis aprīļa",
-            "maijs maija", "jūnijs jūnija", "jūlijs jūlija", "augusts augusta",
-            "septembris septembra", "oktobris oktobra", "novembris novembra",
-            "decembris decembra",
+            "janvāris janvāra janvārī", "februāris februāra februārī", "marts marta martā",
+            "aprīlis aprīļa aprīlī", "maijs maija maijā", "jūnijs jūnija jūnijā",
+            "jūlijs jūlija jūlijā", "augusts augusta augustā", "septembris septembra septembrī",
+            "oktobris oktobra oktobrī", "novembris novembra novembrī",
+            "decembris decembra decembrī",
         ),
         start=1,
     )
@@ -134,6 +135,8 @@ _DUE = re.compile(
     r"son\s+ödeme\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"
+    # et "Maksetähtaeg", lv "Apmaksāt līdz"
+    r"maksetähtaeg|apmaksāt\s+līdz|"
     # jp "お支払期限", "支払期日", "お振込期限"
     rf"(?:お)?(?:支払い?|振込)(?:期限|期日)){_POST}",
     re.IGNORECASE,
@@ -161,7 +164,9 @@ _ISSUE = re.compile(
     # cs "Datum vystavení"
     r"fakturadat(?:um|o)|dato|(?:laskun\s+)?(?:päivämäärä|päiväys|pvm)|datum\s+vystavení|"
     # el "Ημερομηνία" (έκδοσης), jp "請求日", "発行日"
-    r"ημερομην[ιί]α(?:\s+[εέ]κδοσης)?|(?:請求|発行)(?:年月)?日)\b",
+    r"ημερομην[ιί]α(?:\s+[εέ]κδοσης)?|(?:請求|発行)(?:年月)?日|"
+    # lv "Datums", et "Kuupäev"
+    r"datums|kuupäev)\b",
     re.IGNORECASE,
 )
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den

@@ -73,13 +73,13 @@ _LABEL_TAIL = (
     # Czech and Slovak "č." (číslo, number): "Faktura č.", "Objednávka č."
     r"n[uú]m(?:ber|éro|ero)?\b\.?|č\.|#|id\b|"
     # sl "št." (številka), hr "broj"
-    r"št\.|broj\b))"
+    r"št\.|broj\b|br\.))"
 )
 #: Words that name the document itself (German and Dutch also as the head of a compound,
 #: "Handelsrechnung", "Mietrechnung"); credit notes count, their number is the document's.
 _DOC_WORD = (
     r"(?:\w*rechnung|gutschrift|beleg|invoice|credit\s+note|facture|avoir|factura|abono|"
-    r"fattura|nota\s+di\s+credito|factuur|creditnota|faktur[ay]?|fatura|nota\s+de\s+cr[eé]dito|"
+    r"fattura|nota\s+di\s+credito|factuur|creditnota|fakt[uú]r[ay]?|fatura|nota\s+de\s+cr[eé]dito|"
     r"lasku)"
 )
 #: "VAT" naming the kind of document, as Polish invoices are titled ("Faktura VAT nr 12/2024"),
@@ -101,7 +101,7 @@ _ABOUT_ANOTHER = re.compile(
 )
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
-    r"\bcredit\s+(?:note|memo)|\bcomp(?:robante)?\.?(?=\s*nro)|"
+    r"\bcredit\s+(?:note|memo)|\bcomp(?:robante)?\.?(?=\s*nro)|\barve|\bfolio|"
     r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
@@ -113,7 +113,7 @@ _INVOICE_LABEL = re.compile(
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
     # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
     r"|請求書?番号\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
-    r"|(?:n[uú]m(?:éro|ero|ber)|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
+    r"|(?:n[uú]m(?:éro|ero|ber)|\bn[uú]m\.|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
     r"(?:(?:de|da|do|del|della|di|of)\s+)?(?:(?:la|the)\s+)?"
     # Czech "Číslo faktury", "Číslo dokladu" (the number of the tax document, the invoice)
     r"(?:facture|factura|fattura|fatura|fakt[uú]ry|invoice|factuur|avoir|dokladu|pro\s*forma)"
@@ -183,7 +183,7 @@ _PO_LABEL = re.compile(
     r"|(?:purchase\s+order|bestellnummer|bon\s+de\s+commande|"
     r"orden\s+de\s+compra|inkooporder|bestelnummer)\s*"
     # a bare "PO 4711", "PO-4711"; not inside another number ("118/POS1/1")
-    r"|(?<![/\w])P\.?O\.?(?![A-Za-z])\s*(?=[A-Z]*[-\d])"
+    r"|(?<![/\w])P\.?O\.?(?![A-Za-z])\s*(?=[A-Z]*[-/\d])"
     # "Ihre Bestellung B-5531", "Your order 4711", a column "Uw bestelbon    4501187723",
     # "Rekvisition   CN-0311": no colon, but a value that holds a digit
     r"|\b(?:ihre\s+bestellung|your\s+order|votre\s+commande|uw\s+order|(?:uw\s+)?bestelbon|"
@@ -215,6 +215,7 @@ _DATE_LIKE = re.compile(
 
 _SECOND_LABEL = re.compile(r"^/\s*[^\W\d_][^\d:/]{0,40}:\s*")
 #: A label that ends by saying a number follows ("Faktura nr", "Invoice No.", "N°").
+_NUMBER_WORD_HEAD = re.compile(r"^(?:nr|no|n[°º]|num(?:ber|ero|éro)?)\.?\s*[:#]?\s*(?=\S*\d)", re.I)
 _NUMBER_WORD_END = re.compile(r"(?:\bnr|\bno|n\.?\s?[°º]|\bnumber|\bnumer|#)\W*$", re.I)
 
 
@@ -439,6 +440,8 @@ def _labelled_values(
             rest = line[m.end() :].lstrip(" :#.")
             # a label in two languages: "Invoice No. / Číslo faktury: 2024-0042"
             rest = _SECOND_LABEL.sub("", rest)
+            if kind == "po":  # "Ihre Bestellung: Nr. 2026-117 vom 02.03.2026"
+                rest = _NUMBER_WORD_HEAD.sub("", rest)
             below = False
             # Below a label only when it heads its line: in a header row ("Customer No.
             # Invoice No.") the value below the last label is not the first one of the row.
@@ -499,7 +502,8 @@ _TITLE_LINE = re.compile(rf"^\W*(?:tax\s+)?{_DOC_WORD}(?:\s*/\s*(?:tax\s+)?{_DOC
 #: A number label that names nothing else ("Number", "Número:", "Nº"): under a title, the
 #: title's number.
 _BARE_NUMBER = re.compile(
-    r"^\W*(?:number|no|nr|n[°º]|n\.o|n[uú]m(?:ero|éro)?|nummer|numer)\b\.?\s*[:#]?\s*(.*)$", _I
+    r"^\W*(?:number|no|nr|n[°º]|n\.o|n[uú]m(?:ero|éro)?|nummer|numer|n(?=\.))\b\.?\s*[:#]?\s*(.*)$",
+    _I,
 )
 
 

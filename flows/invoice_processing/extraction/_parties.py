@@ -127,7 +127,7 @@ _SUFFIX_WORDS = (
 )
 _SUFFIXES = frozenset(_SUFFIX_WORDS.split())
 _STRONG_SUFFIX = re.compile(
-    r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
+    r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.s\.?|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
     r"limited|llc|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
@@ -169,7 +169,7 @@ _NOT_NAME = re.compile(
     r"número|numero|date|datum|fecha|cashier|thank|welcome|terima|"
     r"please|receipt|table|member|operator|server|qty|quantity|description|amount|"
     # payment terms ("Zahlbar innert 30 Tagen", "Payable within 14 days")
-    r"zahlbar|payable|betalbar|pagabile|pagadero)\b|"
+    r"zahlbar|payable|betalbar|pagabile|pagadero|routing)\b|"
     # jp: a label ("請求書番号", "番号"), or the addressee ("御中", "様")
     r"番号|請求|御中|様\s*$|"
     # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")

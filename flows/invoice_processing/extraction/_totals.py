@@ -55,7 +55,9 @@ _SUBTOTAL = re.compile(
     # br "Valor dos serviços", el "Καθαρή αξία", jp "小計" (the sum before tax)
     r"\bvalor\s+dos\s+servi[çc]os\b|καθαρ[ηή]\s+αξ[ιί]α|小計|"
     # cl "Monto neto", ar "Importe neto gravado"
-    r"\bmonto\s+neto\b|\bimporte\s+neto\b",
+    r"\bmonto\s+neto\b|\bimporte\s+neto\b|"
+    # tr "Mal Hizmet Toplam Tutarı" (goods and services before tax), et "Kokku ilma käibemaksuta"
+    r"\bmal\s+hizmet\s+toplam\b|\bilma\s+käibemaksuta\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -133,7 +135,7 @@ _TAX = re.compile(
     # "VSK", tr "KDV"
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
-    r"iss|issqn|icms|φπα|消費税|i\.v\.a)\b",
+    r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -200,7 +202,7 @@ _ANY_SUM = re.compile(
     r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
-    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto",
+    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku",
     _I,
 )
 
