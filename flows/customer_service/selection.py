@@ -280,6 +280,9 @@ def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:
     return _acting(text, words, mentions(text, {i.product_id: i.name for i in items}))
 
 
+_NEXT_ITEM = re.compile(r";|\band\b|\bplus\b|\bor\b", re.IGNORECASE)
+
+
 def _described(text: str, offsets: list[int], found: list[Mention], mention: Mention) -> str:
     """The words describing one mentioned item: a few before it ("the two blue shirts") to
     the next product or the first word that starts describing something new ("to", "for")."""
@@ -287,6 +290,12 @@ def _described(text: str, offsets: list[int], found: list[Mention], mention: Men
     start = max([mention.start - 4, *earlier, 0])
     later = [m.start for m in found if m.start > mention.start]
     end = offsets[min(later)] if later else len(text)
+    if later:
+        # "the navy backpack and the black water bottle": after "and", the words describe
+        # the next product
+        after = offsets[mention.end - 1]
+        join = _NEXT_ITEM.search(text, after, end)
+        end = join.start() if join else end
     part = text[offsets[start] : end]
     split = _NEW.search(part, offsets[mention.start] - offsets[start])
     return part[: split.start()] if split else part

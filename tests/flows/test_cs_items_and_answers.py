@@ -501,3 +501,34 @@ def test_probe_thirteen_addresses() -> None:
         intent="address_change",
     )
     assert (d.requests[0].reason, proposed(d)) == ("not_pending", [])
+
+
+def test_each_item_is_told_apart_by_the_words_before_the_next() -> None:
+    two = _order(
+        "#W2000031",
+        "delivered",
+        _item(SHIRT, "shirt_blue_m"),
+        _item(SHIRT, "shirt_red_m"),
+        _item(LAMP, "lamp_black"),
+    )
+    pick = selection.pick_items("please return the red shirt and the black desk lamp", two.items)
+    assert [i.item_id for i in pick.items] == ["shirt_red_m", "lamp_black"]
+    # "black" after "and" describes the headphones, not which backpack
+    from test_cs_understanding import _product
+
+    bag = _product(
+        "p_bag",
+        "Backpack",
+        ("bag_black", {"color": "black"}, "50.00", True),
+        ("bag_navy", {"color": "navy"}, "50.00", True),
+    )
+    bags = _order(
+        "#W2000032",
+        "delivered",
+        _item(bag, "bag_black"),
+        _item(bag, "bag_navy"),
+        _item(PHONES, "phones_black"),
+    )
+    text = "please return the navy backpack and the black headphones"
+    pick = selection.pick_items(text, bags.items)
+    assert [i.item_id for i in pick.items] == ["bag_navy", "phones_black"]
