@@ -341,7 +341,22 @@ def _payment(ctx: Context, intent: str) -> RequestPlan:
     kind = clauses.kind_of(ctx.text)
     if kind in ("return", "cancel") and not payment_ids_in(ctx.text):
         return _PLANNERS[kind](ctx, kind)
+    if kind == "change":
+        # "change one of them to the 50ft one … ok then the black vinyl one, charge my card":
+        # a change of items, with the method for its price difference
+        items = change_order(ctx, "modify")
+        if _item_change(items):
+            return items
     return _with_items(change_payment)(ctx, intent)
+
+
+def _item_change(plan: RequestPlan) -> bool:
+    """Whether a plan changes items, or asks about the options of such a change."""
+    if plan.outcome in ("confirm", "act"):
+        return bool(plan.actions) and all(
+            a.action in ("modify_order_items", "exchange_items") for a in plan.actions
+        )
+    return plan.outcome == "clarify" and plan.reason.startswith("option_")
 
 
 def _handover(reason: str, explanation: str) -> Callable[[Context, str], Any]:

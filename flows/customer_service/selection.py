@@ -280,6 +280,8 @@ def acting_mentions(text: str, items: Sequence[OrderItem]) -> list[Mention]:
     return _acting(text, words, mentions(text, {i.product_id: i.name for i in items}))
 
 
+#: One of several items asked for, pointed back at: "change one of them", "one of the two".
+_ONE_OF_THEM = re.compile(r"\bone\s+of\s+(?:them|those|these|the\s+two|the\s+2)\b", re.I)
 _NEXT_ITEM = re.compile(r";|\band\b|\bplus\b|\bor\b", re.IGNORECASE)
 
 
@@ -360,6 +362,8 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
         spots = [m for m in included if m.product_id == product_id]
         same = [(n, i) for n, i in enumerate(items) if i.product_id == product_id]
         wanted = _count_before(words, spots[0].start)
+        if _ONE_OF_THEM.search(text) and len({m.product_id for m in included}) == 1:
+            wanted = 1  # "two of the same hose by accident. can you change one of them"
         if len(same) > 1:
             same = _by_options(text, offsets, found, spots, same)
         distinct = len({i.item_id for _, i in same}) > 1

@@ -532,3 +532,24 @@ def test_each_item_is_told_apart_by_the_words_before_the_next() -> None:
     text = "please return the navy backpack and the black headphones"
     pick = selection.pick_items(text, bags.items)
     assert [i.item_id for i in pick.items] == ["bag_navy", "phones_black"]
+
+
+def test_one_of_two_identical_items_pointed_back_at_is_one() -> None:
+    from test_cs_understanding import SHIRTS_ORDER
+
+    text = "my order has two of the same blue t-shirt by accident. can you return one of them?"
+    pick = selection.pick_items(text, SHIRTS_ORDER.items)
+    assert [i.item_id for i in pick.items] == ["shirt_blue_s"]
+    both = selection.pick_items("please return the two blue t-shirts", SHIRTS_ORDER.items)
+    assert [i.item_id for i in both.items] == ["shirt_blue_s", "shirt_blue_s"]
+
+
+def test_a_change_of_items_with_the_card_for_its_difference_is_that_change() -> None:
+    d = decide_on(
+        "About #W1000004: can you change it to the 2L glass one? Charge my card for the "
+        "difference.",
+        intent="payment",
+    )
+    [(action, request)] = proposed(d)
+    assert action == "modify_order_items"
+    assert request["new_item_ids"] == ["kettle_2l_glass"]
