@@ -919,3 +919,13 @@ def test_probe_thirteen_labels() -> None:
         "Ödenecek Tutar    77.400,00 TL\n"
     )
     assert parse_invoice(tr).value.subtotal == Decimal("66500.00")
+
+
+def test_a_dollar_equivalent_does_not_make_a_gulf_invoice_month_first() -> None:
+    text = (
+        "Gulf Star Trading LLC\nTRN 100234567890003\nTax Invoice GSS-2026-118\n"
+        "Invoice Date 10/03/2026\nTotal AED 22,869.00\nUSD equivalent @ 3.6725  USD 6,227.09\n"
+    )
+    assert parse_invoice(text).value.invoice_date == dt.date(2026, 3, 10)
+    us = "Acme Inc.\nInvoice 7\nDate 10/03/2026\nTotal USD 100.00\nPaid in USD\n"
+    assert parse_invoice(us).value.invoice_date == dt.date(2026, 10, 3)

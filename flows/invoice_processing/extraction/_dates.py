@@ -280,6 +280,10 @@ def date_order(doc: Document) -> str:
     return _vote(doc)[0]
 
 
+#: A currency or tax number of another country than the United States.
+_OTHER_MONEY = re.compile(r"\b(?:AED|EUR|GBP|CHF|SAR|QAR|INR|SGD|AUD|CAD|NZD|MXN|TRN)\b")
+
+
 def _vote(doc: Document) -> tuple[str, bool]:
     """The document's date order, and whether an unambiguous date settled it."""
 
@@ -297,7 +301,10 @@ def _vote(doc: Document) -> tuple[str, bool]:
         if dmy != mdy:
             return ("DMY" if dmy > mdy else "MDY"), True
         text = "\n".join(doc.lines[:200])
-        if len(_US_HINTS.findall(text)) >= 2 and "€" not in text and "£" not in text:
+        hints = _US_HINTS.findall(text)
+        if _OTHER_MONEY.search(text):  # "USD equivalent" on an invoice in dirhams
+            hints = [h for h in hints if h != "USD"]
+        if len(hints) >= 2 and "€" not in text and "£" not in text:
             return "MDY", False
         return "DMY", False
 
