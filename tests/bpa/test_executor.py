@@ -291,7 +291,9 @@ async def test_two_worker_processes_share_the_queue_without_running_a_run_twice(
 ) -> None:
     settings: Settings = toy_settings(home)
     async with toy_runner(settings) as runner:
-        ids = submit(runner, 30, delay=0.02)
+        # enough waiting work (40 runs of 0.2 s, 2 s for one worker at 4 at a time) that the
+        # second process, started a moment later on a busy machine, still finds some
+        ids = submit(runner, 40, delay=0.2)
         url = settings.resolved_database_url()
         procs = [spawn_worker(url, home, "--concurrency", "4", "--settle", "0.3") for _ in range(2)]
         assert [finish(p) for p in procs] == [0, 0]
