@@ -134,13 +134,23 @@ _FINE_LATER = re.compile(
 )
 
 
-def _said_fine(text: str, offsets: list[int], words: list[str], mention: Mention) -> bool:
+def _said_fine(
+    text: str, offsets: list[int], words: list[str], mention: Mention, others: list[Mention]
+) -> bool:
     end = offsets[mention.end - 1] + len(words[mention.end - 1])
-    if _FINE.search(text[end : end + 60]) is not None:
+    if (fine := _FINE.search(text[end : end + 60])) is not None:
         # not of the very item a request names ("I want to return the smart watch, works
         # fine but I never wear it": a reason); "return the lamp, the charger is fine" is
         # of another item
-        return not _object_of_request(text, offsets[mention.start])
+        if _object_of_request(text, offsets[mention.start]):
+            return False
+        # "the kettle is fine but the steel gets really hot": granted, then taken back,
+        # when what follows "but" names no other item
+        after = end + fine.end()
+        stop = _SENTENCE_END.search(text, after)
+        until = stop.start() if stop else len(text)
+        conceded = re.match(r"\W*but\b", text[after:until], re.IGNORECASE) is not None
+        return not (conceded and not any(after <= offsets[m.start] < until for m in others))
     stop = _SENTENCE_END.search(text, end)
     rest = text[end : stop.start() if stop else len(text)][:120]
     later = _FINE_LATER.search(rest)
@@ -342,7 +352,7 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
 
     def left_out(mention: Mention) -> bool:
         return any(a <= offsets[mention.start] < b for a, b in spans) or _said_fine(
-            text, offsets, words, mention
+            text, offsets, words, mention, every
         )
 
     # the last word on an item decides: "return the grill" then "not the grill, keep it"

@@ -553,3 +553,11 @@ def test_a_change_of_items_with_the_card_for_its_difference_is_that_change() -> 
     [(action, request)] = proposed(d)
     assert action == "modify_order_items"
     assert request["new_item_ids"] == ["kettle_2l_glass"]
+
+
+def test_fine_granted_then_taken_back_keeps_the_item_asked_about() -> None:
+    items = KITCHEN_ORDER.items
+    text = "the desk lamp I got is fine but the light flickers at night. Can I send it back?"
+    assert [i.item_id for i in selection.pick_items(text, items).items] == [LAMP_ID]
+    other = "the desk lamp is fine but the coffee maker leaks. Can I send it back?"
+    assert [i.item_id for i in selection.pick_items(other, items).items] == [COFFEE_ID]
