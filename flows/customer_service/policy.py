@@ -234,6 +234,23 @@ def _corrected_unknown(span: RequestSpan, unknown: list[str], s: Situation) -> s
     return found.orders[0].id if len(found.orders) == 1 and found.how == "items" else None
 
 
+def _mistyped(span: RequestSpan, unknown: str, s: Situation) -> str | None:
+    """The customer's order an unknown number was meant for: one digit changed or two
+    neighbouring digits swapped, and the only order holding the items the message names."""
+    if s.customer is None:
+        return None
+    found = references.find_orders(span.text.replace(unknown[2:], " "), s.customer_orders)
+    if len(found.orders) != 1 or found.how != "items":
+        return None
+    order = found.orders[0].id
+    a, b = unknown[2:], order[2:]
+    if len(a) != len(b):
+        return None
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+    return order if len(diff) == 1 or (swapped and a[diff[1]] == b[diff[0]]) else None
+
+
 def _rules_for_anyone(s: Situation) -> RequestPlan | None:
     """The store's rules, for a sender we do not know who asks only about them ("if I cancel
     an order, how long until I get my money back?"): they are no one's data. Not when the
@@ -257,6 +274,15 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
     if unknown and (meant := _corrected_unknown(span, unknown, s)) is not None:
         span = span.model_copy(update={"order_ids": [meant]})
         unknown = []
+    if len(unknown) == 1 and (near := _mistyped(span, unknown[0], s)) is not None:
+        # a number one slip away from the order whose items the message lists: that order,
+        # proposed for a yes (the number did not match)
+        plan = _planned(span.model_copy(update={"order_ids": [near]}), intent, s)
+        plan.details["needs_explicit_confirmation"] = True
+        plan.explanation = f"we found no order {unknown[0]}, but {near} holds these items; " + (
+            plan.explanation
+        )
+        return _confirmed_or_asked(plan, span, s)
     if unknown:
         return RequestPlan(
             intent=intent,

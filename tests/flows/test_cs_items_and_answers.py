@@ -561,3 +561,17 @@ def test_fine_granted_then_taken_back_keeps_the_item_asked_about() -> None:
     assert [i.item_id for i in selection.pick_items(text, items).items] == [LAMP_ID]
     other = "the desk lamp is fine but the coffee maker leaks. Can I send it back?"
     assert [i.item_id for i in selection.pick_items(other, items).items] == [COFFEE_ID]
+
+
+def test_a_mistyped_order_number_with_its_items_listed_is_proposed_not_acted_on() -> None:
+    kettle = ORDERS[3]  # #W1000004
+    text = "Please cancel my order #W1000040 (the kettle). I ordered it by mistake."
+    d = decide_on(text, intent="cancel", unknown_order_ids=["#W1000040"])
+    assert d.outcome == "confirm"  # the number did not match: the customer says yes first
+    assert proposed(d) == [
+        ("cancel_order", {"order_id": kettle.id, "reason": "ordered by mistake"})
+    ]
+    # not when the number is further off than one slip
+    far = "Please cancel my order #W1000777 (the kettle). I ordered it by mistake."
+    d = decide_on(far, intent="cancel", unknown_order_ids=["#W1000777"])
+    assert (d.requests[0].reason, proposed(d)) == ("unknown_order", [])
