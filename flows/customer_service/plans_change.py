@@ -165,6 +165,47 @@ def _options(options: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in options.items())
 
 
+#: A question about the customer's own payment facts: "what did I pay my order with?",
+#: "how much is left on my gift card?".
+_PAYMENT_FACTS = re.compile(
+    r"\b(?:what|which)\b[^.?!\n]{0,40}\b(?:pay|paid|charged|use|used)\b[^.?!\n]{0,40}\bwith\b"
+    r"|\b(?:what|which)\s+(?:card|payment\s+method|method)\b[^.?!\n]{0,40}\b(?:use|used|pay|paid)"
+    r"|\bhow\s+much\b[^.?!\n]{0,30}\b(?:left|remaining)\b|\b(?:gift\s*card\s+)?balance\b",
+    re.IGNORECASE,
+)
+#: ... not a payment that went wrong (that is for a person).
+_PAYMENT_TROUBLE = re.compile(
+    r"\b(?:charged\s+twice|double|fraud\w*|dispute\w*|declined|failed|wrong\s+amount)\b", re.I
+)
+
+
+def _payment_facts(ctx: Context, intent: str) -> RequestPlan:
+    """The answer from the customer's own records: how the orders asked about were paid, and
+    the balance of each gift card."""
+    orders, _ = targets(ctx, {"pending", "processed", "delivered", "cancelled"})
+    facts = [
+        f"order {o.id} was paid with {method_words(ctx.customer, o.paid_with)}"
+        for o in orders
+        if o.paid_with
+    ]
+    facts += [
+        f"your gift card {m.id} has a balance of {m.balance:,.2f}"
+        for m in ctx.customer.payment_methods
+        if m.source == "gift_card" and m.balance is not None
+    ]
+    if not facts:
+        return make_plan(
+            ctx,
+            intent,
+            "human",
+            "payment_question",
+            "a colleague will look into your payment question",
+        )
+    return make_plan(
+        ctx, intent, "inform", "payment_facts", "; ".join(facts), order_ids=[o.id for o in orders]
+    )
+
+
 def change_payment(ctx: Context, intent: str, method: str | None = None) -> RequestPlan:
     """Pay pending orders with another of the customer's methods (policy: once, a different
     method, a gift card must cover the total); anything else about payment is for a person."""
@@ -190,6 +231,8 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
         if not orders:
             return which_order(ctx, intent, {"pending"}, "which order should be paid this way?")
         ctx = replace(ctx, orders=orders)
+    if not named and _PAYMENT_FACTS.search(ctx.text) and not _PAYMENT_TROUBLE.search(ctx.text):
+        return _payment_facts(ctx, intent)
     pending = [o for o in ctx.orders if o.status == "pending"]
     if not named or not pending:
         return make_plan(

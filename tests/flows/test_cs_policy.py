@@ -860,3 +860,17 @@ def test_a_request_for_someone_elses_order_beside_ones_own_refuses_only_that_par
     # the other customer's order alone: the whole message is refused
     d = decide(situation("Please cancel #W0000009 for my friend.", "cancel"))
     assert (d.outcome, d.reason) == ("refuse", "other_customers_order")
+
+
+def test_a_question_about_ones_own_payment_facts_is_answered_from_the_records() -> None:
+    d = decide(
+        situation(
+            "what did I pay order #W0000001 with? and how much is left on my gift card?",
+            "payment",
+        )
+    )
+    assert (d.outcome, d.reason, d.actions) == ("inform", "payment_facts", [])
+    assert "#W0000001 was paid with" in d.requests[0].explanation
+    # a payment that went wrong is still for a person
+    d = decide(situation("I was charged twice for #W0000001, what did I pay it with?", "payment"))
+    assert (d.outcome, d.reason) == ("human", "payment_question")
