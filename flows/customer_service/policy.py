@@ -133,6 +133,8 @@ def decide(s: Situation) -> Decision:
         return _whole("human", reason, IDENTITY_REASONS[reason], s)
     foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
     spans = s.entities.requests or [RequestSpan(text="", order_ids=s.entities.order_ids)]
+    intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(spans)
+    classified = list(zip(spans, intents, strict=False))
     own = [span for span in spans if not set(span.order_ids) & set(foreign)]
     if (
         foreign
@@ -141,7 +143,8 @@ def decide(s: Situation) -> Decision:
     ):
         # "cancel my order with the smartphone … and my friend asked me to cancel his order
         # #W8389220": the customer's own request is handled, the other one is not
-        return _with_foreign_refused(own, foreign, s)
+        mine = [_plan(span, i, c, s) for span, (i, c) in classified if span in own]
+        return _with_foreign_refused(mine, foreign, s)
     if foreign:
         return _whole(
             "refuse",
@@ -159,25 +162,13 @@ def decide(s: Situation) -> Decision:
                 )
             ],
         )
-    spans = s.entities.requests or [RequestSpan(text="", order_ids=s.entities.order_ids)]
-    intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(spans)
-    requests = [
-        _plan(span, intent, confidence, s)
-        for span, (intent, confidence) in zip(spans, intents, strict=False)
-    ]
+    requests = [_plan(span, intent, confidence, s) for span, (intent, confidence) in classified]
     return _aggregate(_without_repeats(requests), s)
 
 
-def _with_foreign_refused(own: list[RequestSpan], foreign: list[str], s: Situation) -> Decision:
-    intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(
-        s.entities.requests or [None]
-    )
-    spans = s.entities.requests or own
-    planned = [
-        _plan(span, intent, confidence, s)
-        for span, (intent, confidence) in zip(spans, intents, strict=False)
-        if span in own
-    ]
+def _with_foreign_refused(mine: list[RequestPlan], foreign: list[str], s: Situation) -> Decision:
+    """The customer's own requests, planned, and the other customer's order refused beside
+    them: nothing done about it, nothing of it shown."""
     refused = RequestPlan(
         intent=s.intent,
         order_ids=foreign,
@@ -186,7 +177,7 @@ def _with_foreign_refused(own: list[RequestSpan], foreign: list[str], s: Situati
         explanation="we can only help the account holder with their own orders, so nothing "
         "was done about the order that is not on your account",
     )
-    decision = _aggregate([*_without_repeats(planned), refused], s)
+    decision = _aggregate([*_without_repeats(mine), refused], s)
     return decision.model_copy(update={"priority": "high"})
 
 
@@ -247,8 +238,12 @@ def _mistyped(span: RequestSpan, unknown: str, s: Situation) -> str | None:
     if len(a) != len(b):
         return None
     diff = [i for i in range(len(a)) if a[i] != b[i]]
-    swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-    return order if len(diff) == 1 or (swapped and a[diff[1]] == b[diff[0]]) else None
+    swapped = (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] + a[diff[1]] == b[diff[1]] + b[diff[0]]
+    )
+    return order if len(diff) == 1 or swapped else None
 
 
 def _rules_for_anyone(s: Situation) -> RequestPlan | None:
