@@ -179,6 +179,13 @@ _PAYMENT_TROUBLE = re.compile(
 )
 
 
+def _payment_question(ctx: Context, intent: str) -> RequestPlan:
+    """A payment matter this flow does not answer itself: for a person."""
+    return make_plan(
+        ctx, intent, "human", "payment_question", "a colleague will look into your payment question"
+    )
+
+
 def _payment_facts(ctx: Context, intent: str) -> RequestPlan:
     """The answer from the customer's own records: how the orders asked about were paid, and
     the balance of each gift card."""
@@ -194,13 +201,7 @@ def _payment_facts(ctx: Context, intent: str) -> RequestPlan:
         if m.source == "gift_card" and m.balance is not None
     ]
     if not facts:
-        return make_plan(
-            ctx,
-            intent,
-            "human",
-            "payment_question",
-            "a colleague will look into your payment question",
-        )
+        return _payment_question(ctx, intent)
     return make_plan(
         ctx, intent, "inform", "payment_facts", "; ".join(facts), order_ids=[o.id for o in orders]
     )
@@ -235,13 +236,7 @@ def change_payment(ctx: Context, intent: str, method: str | None = None) -> Requ
         return _payment_facts(ctx, intent)
     pending = [o for o in ctx.orders if o.status == "pending"]
     if not named or not pending:
-        return make_plan(
-            ctx,
-            intent,
-            "human",
-            "payment_question",
-            "a colleague will look into your payment question",
-        )
+        return _payment_question(ctx, intent)
     new = own[named[0]]
     actions = []
     for order in pending:
