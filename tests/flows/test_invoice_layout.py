@@ -274,3 +274,37 @@ def test_the_name_over_an_attention_line_is_the_buyers() -> None:
     merged = _merged(mine, theirs, _buyer_words(text))
     assert merged.value.vendor_name == "Coastal Timber & Hardware Pty Ltd"
     assert _merged(mine, theirs).value.vendor_name == "Sawtell Building Group Pty Ltd"
+
+
+WRAPPED_BODY: list[Cell] = [
+    (60, 130, "Herrn Jonas Weber"),
+    (60, 142, "Lindenallee 4, 50667 Köln"),
+    (60, 180, "Rechnung Nr. RE-2291"),
+    (60, 194, "Datum: 03.02.2025"),
+    *FOOTER,
+]
+
+
+def test_a_name_wrapped_over_the_first_two_lines_is_read_whole() -> None:
+    data = pdf([(60, 60, "Nordhafen Speditions-"), (60, 72, "und Lagerhaus GmbH"), *WRAPPED_BODY])
+    fields = parse_invoice(*read_pdf(data)).value
+    assert fields.vendor_name == "Nordhafen Speditions- und Lagerhaus GmbH"
+    data = pdf([(60, 60, "Kessler Holzbau"), (60, 72, "Zimmerei Lübeck GmbH"), *WRAPPED_BODY])
+    assert parse_invoice(*read_pdf(data)).value.vendor_name == (
+        "Kessler Holzbau Zimmerei Lübeck GmbH"
+    )
+
+
+def test_a_brand_over_its_company_name_is_not_part_of_the_name() -> None:
+    # the brand repeats a word of the name
+    data = pdf([(60, 60, "Kessler"), (60, 72, "Kessler Holzbau GmbH"), *WRAPPED_BODY])
+    assert parse_invoice(*read_pdf(data)).value.vendor_name == "Kessler Holzbau GmbH"
+    # the brand set apart from the name (a line between them), or not aligned with it
+    data = pdf([(60, 50, "Holzwerk"), (60, 75, "Zimmerei Lübeck GmbH"), *WRAPPED_BODY])
+    assert parse_invoice(*read_pdf(data)).value.vendor_name == "Zimmerei Lübeck GmbH"
+    data = pdf([(200, 60, "Holzwerk"), (60, 72, "Zimmerei Lübeck GmbH"), *WRAPPED_BODY])
+    assert parse_invoice(*read_pdf(data)).value.vendor_name == "Zimmerei Lübeck GmbH"
+
+
+def read_pdf(data: bytes) -> tuple[str, list]:  # type: ignore[type-arg]
+    return read_document(data, "test.pdf").text, pdf_words(data)

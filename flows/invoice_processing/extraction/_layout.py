@@ -167,6 +167,33 @@ def _letterhead(lines: list[list[_Segment]]) -> str | None:
     return biggest.text if len(_LETTERS.findall(biggest.text)) >= 1 else None
 
 
+def _wrapped_name(lines: list[list[_Segment]]) -> str | None:
+    """A name wrapped over the first two lines of the page ("MVM Musterhafter" /
+    "Versicherungsverein Musterstadt a.G."): one cell each, the second closing with a legal
+    form, set in the same type, left-aligned and a line apart, the first without digits or
+    a word of the second (a brand over its company's name, "ACME" / "Acme Tools Ltd", is
+    not a part of it). None otherwise."""
+    if len(lines) < 2 or len(lines[0]) != 1 or not lines[1]:
+        return None
+    upper, lower = lines[0][0], lines[1][0]
+    words = upper.text.split()
+    if (
+        not ends_with_legal_form(lower.text)
+        or ends_with_legal_form(upper.text)
+        or _DIGIT.search(upper.text)
+        or not upper.text[:1].isupper()
+        or len(words) > 4
+        or _TITLE.match(upper.text)
+        or party_heading(upper.text) is not None
+        or {w.casefold() for w in words} & {w.casefold() for w in lower.text.split()}
+    ):
+        return None
+    aligned = abs(upper.x0 - lower.x0) <= 0.6 * upper.size
+    same_type = abs(upper.size - lower.size) <= 0.5
+    close = 0 <= lower.top - upper.bottom <= 0.8 * upper.size
+    return f"{upper.text} {lower.text}" if aligned and same_type and close else None
+
+
 def _party_columns(lines: list[list[_Segment]], index: int) -> tuple[list[str], set[int]] | None:
     """Seller and buyer set side by side ("Émetteur    Destinataire" over two address
     blocks): each party's block as lines of its own, heading first, so that neither takes
@@ -205,6 +232,9 @@ def layout_text(words: Sequence[LayoutWord]) -> str:
     if head:
         out.append(head)
     skip: set[int] = set()
+    if (name := _wrapped_name(lines)) is not None:
+        lines[1][0].text = name  # read as one line, where its second part is
+        skip.add(0)
     for index, line in enumerate(lines):
         if index in skip:
             continue
