@@ -201,6 +201,7 @@ _WITHDRAWN = re.compile(
     r"|\bkeep(?:ing)? (?:it|them|the order|everything)(?: \w+){0,2} after all\b"
     r"|\b(?:wants?|needs?) (?:it|them) after all\b"
     r"|\bleave (?:it|them|the order)(?: as it is| as is| alone| be)?"
+    r"(?:,?\s+(?:then|for now|please|thanks?|thank you))?"
     r"(?=\s*(?:[.!]|$|,\s*(?:i|i'll|i will|we)\b))",
     re.IGNORECASE,
 )
@@ -208,8 +209,10 @@ _WITHDRAWN = re.compile(
 #: it. I'll keep the lamp.", "wait - rather than returning it, could I exchange it"): the verb
 #: with nothing but the order as its object.
 _TAKEN_BACK = re.compile(
-    rf"\b(?:don'?t|do not|no need to|rather than|instead of)\s+({_ACTION_VERB})\w*"
-    r"(?:\s+(?:it|them|that|this|the\s+order|my\s+order))?(?=\s*(?:[.!,;]|$))",
+    rf"\b(?:(?:don'?t|do not)(?:\s+(?:want|wish|need)\s+to)?|no need to|rather than|instead of)"
+    rf"\s+({_ACTION_VERB})\w*"
+    r"(?:\s+(?:it|them|that|this|(?:the|my)(?:\s+(?:whole|entire))?\s+order))?"
+    r"(?=\s*(?:[.!,;]|$))",
     re.IGNORECASE,
 )
 

@@ -99,6 +99,9 @@ _PART_OF_ORDER = re.compile(
     r"(?!\s+orders?\b)|"
     r"\b(?:cancel|remove|drop)\s+(?:just|only)\s+(?:the|one|my|that)\b(?!\s+(?:\w+\s+)?orders?\b)|"
     r"\bstill\s+(?:want|need)\s+(?:the|my|that|this)\b(?!\s+(?:\w+\s+)?orders?\b)|"
+    # a thing in an order as what to cancel: "cancel the headphones in my pending order"
+    r"\b(?:cancel|call\s+off)\s+(?:the|my|this|that|one)\s+(?!order\b)(?:[\w-]+\s+){0,3}?"
+    r"(?:in|from|out\s+of|of)\s+(?:my|the|this|that|our)\s+(?:\w+\s+){0,2}?orders?\b|"
     + _REMOVE_ITEMS_TEXT,
     re.IGNORECASE,
 )

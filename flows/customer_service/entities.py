@@ -164,6 +164,9 @@ _CORRECTED_ORDER = re.compile(
     r"(?:it'?s|it\s+is|the\s+right\s+one\s+is|should\s+be)|it\s+should\s+(?:be|have\s+been))\b",
     re.IGNORECASE,
 )
+#: The order an answer was read to mean, as the thread writes it after the answer
+#: ("... the one with just the bookshelf. (#W3130816, not #W9222585)"): a correction too.
+_MEANT_NOTE = re.compile(r"^\(\s*#W\d{7}(?:,\s*not\s+#W\d{7})*\s*\)\W*$")
 #: "the same order", "that one": a request split off another is about the same order(s).
 _SAME_ORDER = re.compile(r"\b(same order|that order|this order|the same one)\b", re.I)
 
@@ -316,7 +319,8 @@ def split_requests(text: str) -> list[RequestSpan]:
     for sentence in sentences(text):
         referenced = order_ids_in(" ".join(_REFERENCE.findall(sentence)))
         targets = [i for i in order_ids_in(sentence) if i not in referenced]
-        if spans and targets and _CORRECTED_ORDER.match(sentence) and kind_of(sentence) is None:
+        corrected = _CORRECTED_ORDER.match(sentence) and kind_of(sentence) is None
+        if spans and targets and (corrected or _MEANT_NOTE.match(sentence.strip())):
             # "Oh sorry, I meant the other one, #W3169501": the same request, about this order
             last = spans[-1]
             last.text = f"{last.text} {sentence}"

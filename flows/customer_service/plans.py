@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.schemas import Order
-from flows.customer_service import clauses, cues, references
+from flows.customer_service import clauses, cues, matching, references
 from flows.customer_service._planning import (
     ZERO,
     Context,
@@ -96,10 +96,46 @@ def _asked_about(text: str, orders: list[Order]) -> list[Order]:
     return []
 
 
+def _named_elsewhere(ctx: Context, orders: list[Order]) -> list[Order]:
+    """The customer's other orders that hold what the request names, when the orders it
+    names by number hold none of it ("cancel #W9222585 - it's the bookshelf", the bookshelf
+    being in another order): the number or the item is wrong, and which is for the customer
+    to say. [] when the words fit the numbered orders, or name nothing of the customer's."""
+    names = {i.product_id: i.name for o in ctx.customer_orders for i in o.items}
+    named = set(matching.mentioned_products(ctx.text, names, head_noun=True))
+    # the orders named, and those set aside by number ("the other one, not #W…"): what
+    # they hold is accounted for
+    numbered = {o.id for o in orders} | set(ctx.span.reference_order_ids)
+    held = {i.product_id for o in ctx.customer_orders if o.id in numbered for i in o.items}
+    if not named or named & held:
+        return []
+    return [
+        o
+        for o in ctx.customer_orders
+        if o.id not in numbered and named & {i.product_id for i in o.items}
+    ]
+
+
 def _cancel(ctx: Context, intent: str) -> RequestPlan:
     orders, inferred = targets(ctx, {"pending"})
     if not orders:
         return which_order(ctx, intent, {"pending"}, "which order would you like to cancel?")
+    if not inferred and (elsewhere := _named_elsewhere(ctx, orders)):
+        both = [*orders, *elsewhere]
+        return make_plan(
+            ctx,
+            intent,
+            "clarify",
+            "order_and_items_disagree",
+            f"order {', '.join(o.id for o in orders)} does not contain what you describe; "
+            "which order would you like to cancel?",
+            order_ids=[],
+            details={
+                "candidates": [
+                    references.describe(o, references.shared_products(both)) for o in both
+                ]
+            },
+        )
     reason = cancel_reason_in(ctx.text) or ctx.entities.cancel_reason
     blocked = [o for o in orders if o.status != "pending"]
     if blocked and _REFUND.search(ctx.text) and all(o.status == "delivered" for o in blocked):

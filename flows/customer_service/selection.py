@@ -24,8 +24,9 @@ _EXCEPT = re.compile(
     r"|keep(?:ing)?|hold(?:ing)? on to|hang(?:ing)? on to)\b",
     re.IGNORECASE,
 )
-#: "I don't want to keep the puzzle" keeps nothing.
-_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b\W*(?:\w+\W+){0,2}$", re.IGNORECASE)
+#: "I don't want to keep the puzzle" keeps nothing; "actually no, keep the skateboard" (a
+#: "no" set apart by a comma) does.
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:[\w']+\s+){0,2}$", re.IGNORECASE)
 _SCOPE_END = re.compile(
     r"[.;!?\n,]|\bbut\b|\band (?:please |also |then )?(?:return|send|refund|exchange|cancel)\b",
     re.IGNORECASE,

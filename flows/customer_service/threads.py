@@ -22,7 +22,7 @@ from langgraph.types import interrupt
 
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
-from flows.customer_service import intake, policy
+from flows.customer_service import intake, matching, policy
 from flows.customer_service.entities import is_confirmation, order_ids_in, yes_for
 from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState, CustomerMessage
@@ -206,6 +206,32 @@ def other_candidate(decision: Decision, said: str, orders: list[dict[str, Any]])
     return f"{others[0]}, not {order_id}" if status and len(others) == 1 else None
 
 
+def described_candidate(
+    decision: Decision, said: str, orders: list[dict[str, Any]], before: str
+) -> str | None:
+    """The order an answer picks by what is in it ("I meant the order with just the
+    bookshelf") from the orders our question listed: the one listed order holding a product
+    the answer names. The listed orders an earlier message named by number are set aside
+    with it ("#W3130816, not #W9222585"), as the answer corrects that number. None when the
+    answer gives a number itself, names nothing listed, or fits several."""
+    asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
+    if len(asked) != 1 or order_ids_in(said):
+        return None
+    listed = [ids[0] for c in asked[0].details["candidates"] if (ids := order_ids_in(str(c)))]
+    items = {
+        o["id"]: {i["product_id"]: i["name"] for i in o.get("items") or []}
+        for o in orders
+        if o.get("id") in listed
+    }
+    names = {pid: name for products in items.values() for pid, name in products.items()}
+    named = set(matching.mentioned_products(said, names, head_noun=True))
+    fits = [order_id for order_id, products in items.items() if named & set(products)]
+    if len(fits) != 1:
+        return None
+    earlier = [o for o in order_ids_in(before) if o in listed and o != fits[0]]
+    return ", ".join([fits[0], *(f"not {o}" for o in earlier)])
+
+
 async def await_customer(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Waits for the customer's answer (a `customer_reply` question under the thread's keys,
     until `cs_thread_expiry_hours`); then writes the conversation and, for an answer, the
@@ -276,8 +302,15 @@ def _after(
         "at": (message.received_at or _now()).isoformat(),
         "message_id": message.message_id,
     }
-    if meant := chosen_candidate(decision, said) or other_candidate(
-        decision, said, list(state.get("customer_orders") or [])
+    orders = list(state.get("customer_orders") or [])
+    earlier = " ".join(
+        [str((state.get("thread") or {}).get("description") or "")]
+        + [c["text"] for c in conversation if c["role"] == "customer"]
+    )
+    if meant := (
+        chosen_candidate(decision, said)
+        or other_candidate(decision, said, orders)
+        or described_candidate(decision, said, orders, earlier)
     ):
         turn["means"] = meant
     conversation.append(turn)

@@ -20,7 +20,7 @@ from test_cs_understanding import (
 )
 
 from flows.customer_service import cues, references, selection
-from flows.customer_service.clauses import kind_of
+from flows.customer_service.clauses import kind_of, withdrawn
 from flows.customer_service.entities import (
     address_in,
     is_confirmation,
@@ -29,7 +29,11 @@ from flows.customer_service.entities import (
 )
 from flows.customer_service.intake import read_text
 from flows.customer_service.schemas import Decision, RequestPlan
-from flows.customer_service.threads import chosen_candidate, other_candidate
+from flows.customer_service.threads import (
+    chosen_candidate,
+    described_candidate,
+    other_candidate,
+)
 
 COFFEE_ID, LAMP_ID = KITCHEN_ORDER.items[0].item_id, KITCHEN_ORDER.items[1].item_id
 
@@ -575,3 +579,68 @@ def test_a_mistyped_order_number_with_its_items_listed_is_proposed_not_acted_on(
     far = "Please cancel my order #W1000777 (the kettle). I ordered it by mistake."
     d = decide_on(far, intent="cancel", unknown_order_ids=["#W1000777"])
     assert (d.requests[0].reason, proposed(d)) == ("unknown_order", [])
+
+
+# -- the fourteenth probe ---------------------------------------------------------------------
+
+
+def test_an_order_number_that_does_not_hold_the_item_described_is_asked_about() -> None:
+    kettle, phones = ORDERS[3], ORDERS[4]  # both pending
+    d = decide_on(
+        f"please cancel order {kettle.id} - it's the headphones, I don't need them anymore",
+        intent="cancel",
+    )
+    assert (d.outcome, d.requests[0].reason, proposed(d)) == (
+        "clarify",
+        "order_and_items_disagree",
+        [],
+    )
+    listed = " ".join(d.requests[0].details["candidates"])
+    assert kettle.id in listed and phones.id in listed
+    # the answer picks the order by what is in it; the number given first is set aside
+    orders = [o.model_dump(mode="json") for o in ORDERS]
+    said = "Sorry, I meant the order with just the headphones in it, not the other one."
+    first = f"please cancel order {kettle.id} - it's the headphones"
+    meant = described_candidate(d, said, orders, first)
+    assert meant == f"{phones.id}, not {kettle.id}"
+    assert described_candidate(d, "the kettle one, sorry", orders, first) == kettle.id
+    assert described_candidate(d, f"I meant {phones.id}", orders, first) is None
+    again = decide_on(
+        f"please cancel order {kettle.id} - it's the headphones, I don't need them anymore"
+        f"\n\n{said} ({meant})",
+        intent="cancel",
+    )
+    assert [r["order_id"] for _, r in proposed(again)] == [phones.id]
+    # an item the numbered order does hold: no question
+    held = decide_on(f"please cancel order {kettle.id}, the kettle, no longer needed")
+    assert [r["order_id"] for _, r in proposed(held)] == [kettle.id]
+
+
+def test_no_set_apart_by_a_comma_does_not_negate_keep() -> None:
+    d = decide_on(
+        "i want to return the coffee maker from my kitchen order... actually no, keep the "
+        "coffee maker, return the desk lamp instead. refund to my card",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [LAMP_ID]
+    assert selection._excluded_spans("I don't want to keep the lamp") == []
+
+
+def test_cancelling_a_thing_in_an_order_is_part_of_the_order() -> None:
+    orders = [ORDERS[0], PENDING_TWO]  # the headphones and the lamp, pending
+    d = decide_on("could you cancel the headphones in my pending order?", orders)
+    assert (d.outcome, d.requests[0].reason, proposed(d)) == ("clarify", "partial_cancel", [])
+    assert not cues.part_of_order("please cancel my headphones order")
+    assert not cues.part_of_order("cancel the order with the lamp")
+
+
+def test_turning_down_the_whole_order_takes_the_cancellation_back() -> None:
+    text = (
+        "could you cancel the headphones in my pending order?\n\n"
+        "No, I don't want to cancel the whole order. Just leave it as it is then."
+    )
+    assert withdrawn(text)
+    assert not withdrawn("I don't want to return the lamp, I want to exchange it")
+    d = decide_on(text, [ORDERS[0], PENDING_TWO], intent="cancel")
+    assert (d.outcome, proposed(d)) == ("inform", [])
