@@ -10,6 +10,7 @@ import pytest
 from flows.invoice_processing.extraction import (
     Document,
     best,
+    buyer_lines,
     date_order,
     find_amounts,
     find_currency,
@@ -1208,3 +1209,40 @@ def test_more_label_spellings_from_a_held_out_probe() -> None:
         Decimal("184.00"),
         Decimal("2024.00"),
     )
+
+
+# -- probe 14: a letterhead without its legal form over a buyer's block with one -------------
+
+_KLAUSEN_BODY = """
+Rechnung Nr. 2026-114
+Rechnungsdatum: 03.03.2026
+Leistung                                   Betrag
+Wartung Kältetechnik März                1.200,00
+Nettobetrag                              1.200,00 EUR
+USt. 19 %                                  228,00 EUR
+Gesamtbetrag                             1.428,00 EUR
+"""
+
+
+def test_the_letterheads_name_spelled_out_in_the_footer_is_the_seller() -> None:
+    text = (
+        "KLAUSEN KÄLTETECHNIK\nRingstraße 4 | 24103 Kiel | info@klausen-kaelte.de\n\n"
+        "Fischräucherei Möller GmbH\nHafenweg 12\n24937 Flensburg\n"
+        + _KLAUSEN_BODY
+        + "\nKlausen Kältetechnik GmbH - HRB 20417 KI - USt-IdNr. DE287115604\n"
+    )
+    fields = parse_invoice(text).value
+    assert fields.vendor_name == "Klausen Kältetechnik GmbH"
+
+
+@pytest.mark.parametrize(
+    "attention", ["Att.: Bogholderiet", "t.a.v. crediteurenadministratie", "c/o Finance Dept"]
+)
+def test_a_name_over_an_attention_line_is_the_buyers(attention: str) -> None:
+    text = (
+        "Nordlys Reklame\nStrandvejen 8, 2100 København Ø\n\n"
+        f"Hafenbäckerei Jensen A/S\n{attention}\nTorvet 3\n8000 Aarhus C\n" + _KLAUSEN_BODY
+    )
+    assert parse_invoice(text).value.vendor_name != "Hafenbäckerei Jensen A/S"
+    doc = Document(text)
+    assert 3 in buyer_lines(doc)

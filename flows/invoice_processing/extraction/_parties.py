@@ -28,7 +28,10 @@ _BUYER = re.compile(
     # "To:" and its Nordic and Dutch twins ("Til:", "Aan:", Swedish "Kund:") only as the
     # line's first word and with a colon: they are ordinary words elsewhere. An Indian GST
     # copy's "(ORIGINAL FOR RECIPIENT)" names which copy this is, not the buyer.
-    r"^(?:to|til|aan|kund)\s*:\s*|^an\s*:?\s*$|\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
+    r"^(?:to|til|aan|kund)\s*:\s*|^an\s*:?\s*$|"
+    # a person's attention ("Att.: Bogholderiet", Dutch "t.a.v. crediteuren") and "care of"
+    r"^att\.?\s*:|^t\.\s?a\.\s?v\.?\s|^c/o\s|"
+    r"\b(?:bill(?:ed)?\s+to|invoice(?:d)?\s+to|sold\s+to|ship(?:ped)?\s+to|deliver(?:y|ed)?\s+to|"
     r"^to:|customer|client|buyer|(?<!for\s)recipient|(?<!for\s)consignee|attn|attention|rechnungsempfänger|"
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
@@ -217,8 +220,9 @@ _DIGIT = re.compile(r"\d")
 _DOMAIN = re.compile(r"(?:@|www\.|https?://)([a-z0-9-]+)\.", _I)
 
 
-#: A person's attention at the receiving company: "Attn:", "Attention:", "Att.:"
-_ATTENTION = re.compile(r"(?:attn|attention|att|t\.\s?a\.\s?v)\b\.?\s*:?", _I)
+#: A person's attention at the receiving company: "Attn:", "Attention:", "Att.:", "t.a.v.";
+#: or the recipient reached through another ("c/o Finance Dept").
+_ATTENTION = re.compile(r"(?:attn|attention|att|t\.\s?a\.\s?v)\b\.?\s*:?|c/o\s", _I)
 
 
 def attention_line(line: str) -> bool:
@@ -498,10 +502,39 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
                 score -= 0.1
             found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
         found.extend(_section_names(doc))
+        found = _letterhead_agrees(found)
         found.sort(key=lambda c: (-c.confidence, c.line))
         return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
 
     return doc.memo("vendors", build)
+
+
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _letterhead_agrees(found: list[Candidate[str]]) -> list[Candidate[str]]:
+    """A name with its legal form that spells out the letterhead's ("Brightwave Energy" at
+    the top, "Brightwave Energy Supply Ltd. Registered in England …" in the footer) is the
+    issuer's legal name: two places on the page agree, as they do for no other party. It
+    is made as sure as the surer of the two, and more. The letterhead is a name without a
+    legal form on the first three lines; each of its words is in the longer name."""
+    heads = [c for c in found if c.line <= 2 and _has_suffix(c.value) < 1.0]
+    out = []
+    for cand in found:
+        words = {w.casefold() for w in _NAME_WORD.findall(cand.value)}
+        agreed = [
+            h
+            for h in heads
+            if h.line != cand.line
+            and (mine := {w.casefold() for w in _NAME_WORD.findall(h.value)})
+            and any(len(w) >= 4 for w in mine)
+            and mine <= words
+        ]
+        if agreed and _has_suffix(cand.value) == 1.0:
+            sure = round(min(max(cand.confidence, *(h.confidence for h in agreed)) + 0.35, 0.97), 3)
+            cand = Candidate(cand.value, sure, cand.line, cand.label, cand.text)
+        out.append(cand)
+    return out
 
 
 #: A trade written as words ("Diseño gráfico", "Consulente informatico"): the words after the
