@@ -105,6 +105,26 @@ def test_other_dates_are_told_apart_from_the_issue_date() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Teljesítés dátuma: 2026.01.20.\nSzámla kelte: 2026.01.22.", ["other", "issue"]),
+        ("Date d'intervention : 14/01/2026\nDate de facture : 16/01/2026", ["other", "issue"]),
+        ("Ημερομηνία: 05/01/2026\nΗμερομηνία λήξης: 04/02/2026", ["issue", "due"]),
+    ],
+)
+def test_supply_and_due_dates_in_more_languages(text: str, kinds: list[str]) -> None:
+    assert [c.label for c in find_dates(doc(text))] == kinds
+
+
+def test_an_invoice_date_beats_the_tax_point() -> None:
+    # the invoice date's day/month order is a guess, the tax point's is not
+    text = "Invoice Date:\n04/03/2026\nTax Point:\n27/02/2026\nTotal £120.00"
+    assert str(parse_invoice(text).value.invoice_date) == "2026-03-04"
+    alone = "Tax Point:\n27/02/2026\nTotal £120.00"
+    assert str(parse_invoice(alone).value.invoice_date) == "2026-02-27"
+
+
+@pytest.mark.parametrize(
     ("text", "days"),
     [
         ("Zahlbar innerhalb von 14 Tagen ohne Abzug.", 14),
@@ -159,6 +179,9 @@ def test_percentages_times_and_dates_are_not_amounts() -> None:
         ("Total 30,00 kr\nMVA: NO923609016MVA\nIBAN NO93 8601 1117 947", "NOK"),
         ("Total $99.00", "USD"),
         ("Währung\nCHF\nGesamtbetrag 1'170.72", "CHF"),
+        # Argentina: a CUIT printed without its dashes, or the AFIP's VAT status
+        ("CUIT: 30712345674\nImporte Total: $ 1250000,00", "ARS"),
+        ("IVA Responsable Inscripto\nImporte Total: $ 1250000,00", "ARS"),
     ],
 )
 def test_currency_from_symbols_codes_and_country(text: str, code: str) -> None:
@@ -208,6 +231,13 @@ def sums(text: str) -> dict[str, Decimal | None]:
         ),
         ("Imponibile 200,00\nIVA 22% 44,00\nTotale fattura 244,00", "200.00", "44.00", "244.00"),
         ("Subtotaal € 50,00\nBTW 21% € 10,50\nTotaal € 60,50", "50.00", "10.50", "60.50"),
+        # ro "Total fără TVA" is the net, not a tax line
+        (
+            "Total fără TVA: 2.500,00 lei\nTVA: 525,00 lei\nTotal de plată: 3.025,00 lei",
+            "2500.00",
+            "525.00",
+            "3025.00",
+        ),
     ],
 )
 def test_labelled_sums_in_several_languages(text: str, subtotal: str, tax: str, total: str) -> None:

@@ -135,8 +135,9 @@ _DUE = re.compile(
     r"son\s+ödeme\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"
-    # et "Maksetähtaeg", lv "Apmaksāt līdz"
-    r"maksetähtaeg|apmaksāt\s+līdz|"
+    # et "Maksetähtaeg", lv "Apmaksāt līdz", el "Ημερομηνία λήξης" (expiry: the due date),
+    # hu "Fizetési határidő" (above) and "Esedékesség"
+    r"maksetähtaeg|apmaksāt\s+līdz|(?:ημερομην[ιί]α\s+)?λ[ηή]ξης|esedékesség\w*|"
     # jp "お支払期限", "支払期日", "お振込期限"
     rf"(?:お)?(?:支払い?|振込)(?:期限|期日)){_POST}",
     re.IGNORECASE,
@@ -145,17 +146,21 @@ _OTHER = re.compile(
     rf"\b{_PRE}(?:deliver\w*|ship\w*|dispatch\w*|order|period|service|"
     r"lieferdatum|liefertermin|lieferung|leistungs\w*|bestell\w*|auftrag\w*|zeitraum|"
     r"livraison|commande|période|periode|entrega|pedido|periodo|consegna|ordine|"
+    # fr "Date d'intervention", "Date de prestation" (when the work was done)
+    r"intervention|prestation|"
     r"levering|bestel\w*|sprzeda[żz]y|valid\w*|gültig\w*|expir\w*|exp\b|printed|birth|"
     # delivery and supply dates: sv "Leveransdatum", fi "Toimituspvm", cs "Datum (zdanitelného)
     # plnění" and its abbreviation DUZP
     rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp|"
+    # hu "Teljesítés dátuma" (the date of supply)
+    r"teljesítés\w*|"
     # ar "Fecha de Vto. de CAE" (the electronic authorisation's expiry)
     rf"vto\.?\s+de\s+cae){_POST}",
     re.IGNORECASE,
 )
 _ISSUE = re.compile(
     r"\b(?:invoice\s+date|date\s+of\s+(?:issue|invoice)|issue(?:d)?(?:\s+(?:date|on))?|"
-    r"bill(?:ing)?\s+date|tax\s+point|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
+    r"bill(?:ing)?\s+date|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
     r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
     r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
     r"documento))?|factuurdatum|tarikh|date|dated|dt|data\s+wystawienia|"
@@ -165,8 +170,8 @@ _ISSUE = re.compile(
     r"fakturadat(?:um|o)|dato|(?:laskun\s+)?(?:päivämäärä|päiväys|pvm)|datum\s+vystavení|"
     # el "Ημερομηνία" (έκδοσης), jp "請求日", "発行日"
     r"ημερομην[ιί]α(?:\s+[εέ]κδοσης)?|(?:請求|発行)(?:年月)?日|"
-    # lv "Datums", et "Kuupäev"
-    r"datums|kuupäev)\b",
+    # lv "Datums", et "Kuupäev", hu "Számla kelte", "Kiállítás dátuma" (date of issue)
+    r"datums|kuupäev|(?:számla\s+)?kelte|kiállítás\s+dátuma)\b",
     re.IGNORECASE,
 )
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den
@@ -343,7 +348,17 @@ def _parse_textual(snippet: str, languages: tuple[str, ...]) -> dt.date | None:
     return value if _plausible(value) else None
 
 
+#: A UK VAT invoice's "Tax Point" (the date of supply): its issue date only where no other
+#: label names one, so less sure than "Invoice Date" (more than a guessed day/month order).
+_TAX_POINT = re.compile(r"\btax\s+point\b", re.IGNORECASE)
+
+
 def _label(doc: Document, index: int, start: int, nth: int) -> tuple[str | None, float]:
+    kind, sure = _labelled(doc, index, start, nth)
+    return ("issue", sure - 0.25) if kind == "supply" else (kind, sure)
+
+
+def _labelled(doc: Document, index: int, start: int, nth: int) -> tuple[str | None, float]:
     """The kind of date a label before it says ("issue", "due", "other"), and how sure.
 
     On the same line the nearest label counts; in a header row above, the n-th label
@@ -385,7 +400,12 @@ def _kinds(text: str) -> list[str]:
     """Date labels in reading order: a header row may hold several ("Date  Due date")."""
     found: list[tuple[int, str]] = []
     taken: list[range] = []
-    for kind, pattern in (("due", _DUE), ("other", _OTHER), ("issue", _ISSUE)):
+    for kind, pattern in (
+        ("due", _DUE),
+        ("other", _OTHER),
+        ("supply", _TAX_POINT),
+        ("issue", _ISSUE),
+    ):
         for m in pattern.finditer(text):
             if any(m.start() in span or m.end() - 1 in span for span in taken):
                 continue

@@ -198,7 +198,14 @@ _COUNTRY_CUES = (
     # Colombia's NIT, Chile's RUT, Argentina's CUIT (each with its check digit)
     ("CO", re.compile(r"\bNIT\.?\s*:?\s*\d{3}\.?\d{3}\.?\d{3}-?\d\b")),
     ("CL", re.compile(r"\bR\.?\s?U\.?\s?T\.?\s*:?\s*\d{1,2}\.\d{3}\.\d{3}-[\dkK]\b")),
-    ("AR", re.compile(r"\bC\.?U\.?I\.?T\.?\s*:?\s*\d{2}-\d{8}-\d\b")),
+    # the CUIT also printed without its dashes; a VAT status only Argentina's tax office
+    # (AFIP) uses
+    (
+        "AR",
+        re.compile(
+            r"\bC\.?U\.?I\.?T\.?\s*:?\s*\d{2}-?\d{8}-?\d\b|\bresponsable\s+inscripto\b", re.I
+        ),
+    ),
 )
 
 
