@@ -1276,3 +1276,61 @@ def test_a_name_over_an_attention_line_is_the_buyers(attention: str) -> None:
     assert parse_invoice(text).value.vendor_name != "Hafenbäckerei Jensen A/S"
     doc = Document(text)
     assert 3 in buyer_lines(doc)
+
+
+def test_the_tax_id_beside_the_sellers_name_is_the_sellers() -> None:
+    text = (
+        "Alpenblick Druckerei\nMaria-Theresien-Straße 9 · 6020 Innsbruck\n\n"
+        "Holzbau Steiner GmbH\nEinkauf\nMühlweg 2\n5020 Salzburg\nUID: ATU57391622\n"
+        "Rechnungsnummer: 2026-0388\nRechnungsdatum: 09.03.2026\n"
+        "Summe netto € 1.000,00\n20 % USt. € 200,00\nGesamtbetrag € 1.200,00\n"
+        "Alpenblick Druckerei GmbH · FN 45120x · UID: ATU64471829\n"
+    )
+    fields = parse_invoice(text).value
+    assert (fields.vendor_name, fields.vendor_tax_id) == (
+        "Alpenblick Druckerei GmbH",
+        "ATU64471829",
+    )
+
+
+def test_an_argentine_invoice_number_keeps_its_point_of_sale() -> None:
+    text = (
+        "FACTURA A\nPunto de Venta: 00012   Comp. Nro: 00004471\nFecha de Emisión: 02/03/2026\n"
+        "Importe Total: $ 150000,00\n"
+    )
+    assert parse_invoice(text).value.invoice_number == "00012-00004471"
+    assert parse_invoice(text.replace("Punto de Venta: 00012", "")).value.invoice_number == (
+        "00004471"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "po"),
+    [
+        # the last heading of a header row, its value the last of the row below
+        (
+            "Invoice Date Invoice Number Reference Purchase Order\n"
+            "12/03/2026 00007719 WO-2210 ACM-PO-8812",
+            "ACM-PO-8812",
+        ),
+        (
+            "Cliente n.º Data de emissão V/ Requisição\n0187 2026-03-02 REQ-2026-0415",
+            "REQ-2026-0415",
+        ),
+        ("注文番号: PO-77120", "PO-77120"),
+        ("Παραγγελία: ΠΑΡ-2026-77", "ΠΑΡ-2026-77"),
+        ("Uw bestelling / V. cde: 4500123987", "4500123987"),
+    ],
+)
+def test_purchase_orders_in_header_rows_and_more_languages(text: str, po: str) -> None:
+    found = best(find_po_numbers(doc(text)))
+    assert found is not None and found.value == po
+
+
+def test_no_purchase_order_from_an_order_date_column() -> None:
+    assert find_po_numbers(doc("Invoice No Customer Order Date\nINV-22 C-81 12/03/2026")) == []
+
+
+def test_a_greek_series_and_number() -> None:
+    found = find_invoice_numbers(doc("ΤΙΜΟΛΟΓΙΟ\nAegean S.A.    Σειρά: Β    Αριθμός: 2291"))
+    assert found and found[0].value == "Β 2291"

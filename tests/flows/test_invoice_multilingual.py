@@ -863,7 +863,7 @@ def test_probe_thirteen_latin_american_invoices_and_credit_memos() -> None:
         "CAE N°: 76104512345678          Fecha de Vto. de CAE: 16/03/2026\n"
     )
     f = parse_invoice(ar).value
-    assert (f.invoice_number, f.po_number) == ("00001287", "5521")
+    assert (f.invoice_number, f.po_number) == ("00004-00001287", "5521")  # with its point of sale
     assert (f.invoice_date, f.due_date) == (dt.date(2026, 3, 6), dt.date(2026, 4, 5))
     assert (f.subtotal, f.tax, f.total) == (
         Decimal("4630000.00"),

@@ -175,7 +175,9 @@ _PO_LABEL = re.compile(
     # es-ar/cl "O.C. N°" (orden de compra)
     r"o\.\s?c\.|"
     # hr "Vaša narudžba", sl "Naročilo" / "Naročilnica", lv "Pasūtījums", bg "Poruchka"
-    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka)"
+    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka|"
+    # nl "Uw bestelling", jp "注文番号" / "発注番号", el "Παραγγελία"
+    r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]α)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"
     r"(?:\s+(?:client|du\s+client|cliente|del\s+cliente|klant|kunde|dvs\.?|vs\.?))?"
     # a second language's label before the colon: "Your PO / Votre BC: BC-26-00712"
@@ -502,7 +504,8 @@ _TITLE_LINE = re.compile(rf"^\W*(?:tax\s+)?{_DOC_WORD}(?:\s*/\s*(?:tax\s+)?{_DOC
 #: A number label that names nothing else ("Number", "Número:", "Nº"): under a title, the
 #: title's number.
 _BARE_NUMBER = re.compile(
-    r"^\W*(?:number|no|nr|n[°º]|n\.o|n[uú]m(?:ero|éro)?|nummer|numer|n(?=\.))\b\.?\s*[:#]?\s*(.*)$",
+    r"^\W*(?:number|no|nr|n[°º]|n\.o|n[uú]m(?:ero|éro)?|nummer|numer|αριθμ[οό]ς|n(?=\.))\b\.?"
+    r"\s*[:#]?\s*(.*)$",
     _I,
 )
 
@@ -529,8 +532,10 @@ def _under_title(doc: Document) -> list[Candidate[str]]:
 #: Lithuanian "Serija SM Nr. 004512", Mexican CFDI "Serie: A   Folio: 3382". The number is
 #: both together ("CLG 0004127").
 _SERIES = re.compile(
-    r"\bseri(?:a|e|ja)\s*:?\s*(?P<series>[A-Z]{1,6})\s*,?\s*"
-    r"(?:nr\.?|n[o°º]\.?|număr(?:ul)?|numero|folio)\s*:?\s*(?P<number>\d[\d-]{0,15})\b",
+    # ro "Seria ABC nr. 123", el "Σειρά: Α  Αριθμός: 1582"
+    r"(?:\bseri(?:a|e|ja)|σειρ[αά])\s*:?\s*(?P<series>[A-ZΑ-Ω]{1,6})\s*,?\s*"
+    r"(?:nr\.?|n[o°º]\.?|număr(?:ul)?|numero|folio|αριθμ[οό]ς|αρ\.)\s*:?\s*"
+    r"(?P<number>\d[\d-]{0,15})\b",
     _I,
 )
 
@@ -544,8 +549,29 @@ def _series_numbers(doc: Document) -> list[Candidate[str]]:
     ]
 
 
+#: An Argentine invoice's point of sale ("Punto de Venta: 00003 Comp. Nro: 00001287"): the
+#: first part of its number, "00003-00001287", which the number alone repeats at each point.
+_POINT_OF_SALE = re.compile(r"\bpunto\s+de\s+venta\s*:?\s*(\d{4,5})\b", re.IGNORECASE)
+
+
+def _with_point_of_sale(doc: Document, cand: Candidate[str]) -> Candidate[str]:
+    if not cand.value.isdigit() or len(cand.value) > 8:
+        return cand
+    for index in range(max(0, cand.line - 2), cand.line + 1):
+        if m := _POINT_OF_SALE.search(doc.lines[index]):
+            return Candidate(
+                f"{m[1]}-{cand.value}", cand.confidence, cand.line, cand.label, cand.text
+            )
+    return cand
+
+
 def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
-    """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"..."""
+    """The document's own number, read after "Invoice No", "Rechnung Nr.", "Facture n°"...;
+    with its point of sale where one is printed before it."""
+    return [_with_point_of_sale(doc, c) for c in _invoice_numbers(doc)]
+
+
+def _invoice_numbers(doc: Document) -> list[Candidate[str]]:
     cands = _series_numbers(doc)
     cands += _labelled_values(doc, _INVOICE_LABEL, "invoice", _OTHER_NUMBER)
     cands.extend(_header_row(doc))
@@ -558,10 +584,39 @@ def find_invoice_numbers(doc: Document) -> list[Candidate[str]]:
     return sorted(cands, key=lambda c: (-c.confidence, c.line))
 
 
+#: The buyer's order as the last heading of a header row ("Invoice Date  Invoice Number
+#: Reference  Purchase Order", pt "… V/ Requisição"): the last value of the row below is it,
+#: even where the columns between cannot be told apart in the text.
+_PO_COLUMN = re.compile(
+    r"(?<=\s)(?:purchase\s+order|p\.?\s?o\.?|your\s+order|customer\s+order|(?:v/\s*)?requisi\w+|"
+    r"ihre\s+bestellung|bestell\w*|(?:bon\s+de\s+)?commande|pedido|orden\s+de\s+compra|ordine|"
+    r"(?:uw\s+)?bestel\w*|zamówienie|objednávka|tilaus\w*|beställning\w*|bestilling\w*|"
+    r"indkøbsordre|innkjøpsordre|inköpsorder)"
+    r"(?:\s*(?:no|nr|n[°º]|n\.o|#|number|nummer|número))?\.?\s*:?\s*$",
+    _I,
+)
+
+
+def _last_column(doc: Document) -> list[Candidate[str]]:
+    found = []
+    for index, line in enumerate(doc.lines[:-1]):
+        m = _PO_COLUMN.search(line)
+        if m is None or any(ch.isdigit() for ch in line) or _DATE_BEFORE.search(line[: m.start()]):
+            continue
+        values = doc.lines[index + 1].split()
+        if len(values) < 2 or len(line[: m.start()].split()) < len(values) - 1:
+            continue  # fewer headings before it than values: not the same row's columns
+        last = values[-1].strip("._-/:")
+        if len(last) >= 3 and any(ch.isdigit() for ch in last) and not _DATE_LIKE.match(last):
+            found.append(Candidate(last, 0.65, index + 1, "po", m.group(0).strip()))
+    return found
+
+
 def find_po_numbers(doc: Document) -> list[Candidate[str]]:
     """The buyer's order number, read after "PO", "Purchase order", "Bestellnummer"..."""
     cands = _labelled_values(doc, _PO_LABEL, "po")
     for index, line in enumerate(doc.lines[:-1]):
         if _PO_LINE.match(line) and (value := _DOC_VALUE.match(doc.lines[index + 1])):
             cands.append(Candidate(value.group(1), 0.7, index, "po", line))
+    cands.extend(_last_column(doc))
     return sorted(cands, key=lambda c: (-c.confidence, c.line))
