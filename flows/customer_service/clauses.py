@@ -67,6 +67,11 @@ _JOIN = re.compile(r"(?:,|;)?\s+(?:and also|and then|and|also|plus|then|as well 
 _SENTENCE = re.compile(
     r"(?<=[.!?;])\s+(?=[A-Z#\"'(])|\n\s*\n|\n(?=\s*[-*•]\s)|\n(?=\s*\d{1,2}[.)]\s)"
     r"|(?<=[.!?;:])\s+(?=\d{1,2}\)\s|[-*•]\s)"
+    # written all in lower case ("dont cancel it. can you change the keyboard"): after a
+    # word of two letters or more, not an abbreviation ("no.", "st.", "approx.")
+    r"|(?<=[a-z][a-z][.!?])(?<!\bno\.)(?<!\bnr\.)(?<!\bst\.)(?<!\bvs\.)(?<!\bmr\.)(?<!\bms\.)"
+    r"(?<!\bdr\.)(?<!\bca\.)(?<!\bave\.)(?<!\bapt\.)(?<!\bste\.)(?<!\betc\.)(?<!\bincl\.)"
+    r"(?<!\bexcl\.)(?<!\bapprox\.)(?<!\bmrs\.)\s+(?=[a-z])"
 )
 
 

@@ -356,6 +356,16 @@ class VariantChoice:
     candidates: tuple[ProductVariant, ...] = ()
 
 
+def _with_option(text: str, key: str, value: str, item: OrderItem) -> bool:
+    """ "one with a backlight" where the item has none: any value but none is asked for."""
+    if value.casefold() in _ANSWER_VALUES or item.options.get(key, "").casefold() not in (
+        "none",
+        "no",
+    ):
+        return False
+    return re.search(rf"\bwith(?:\s+an?)?\s+{re.escape(key)}s?\b", text, re.I) is not None
+
+
 def choose_variant(
     text: str, item: OrderItem, product: CatalogueProduct, other_names: Iterable[str] = ()
 ) -> VariantChoice:
@@ -389,7 +399,7 @@ def choose_variant(
             continue
         score = len(wishes)
         for key, value in variant.options.items():
-            if has_value(value, new_part, key):
+            if has_value(value, new_part, key) or _with_option(new_part, key, value, item):
                 score += 1
             elif item.options.get(key) != value and key not in wished and not any_change:
                 score -= 1

@@ -98,11 +98,16 @@ async def find_thread(state: CSState, runtime: Ctx) -> dict[str, Any]:
         return {}  # someone else's conversation: this message starts its own
     answer = state["text"]
     said = intake.own_words(state.get("body") or "") or answer
+    earlier = [
+        c.body
+        for c in ticket.comments
+        if c.author == threads.CUSTOMER_NOTE and c.visibility == "internal"
+    ][-threads.EARLIER_ANSWERS :]
     return {
         "thread": ticket.model_dump(mode="json"),
         "confirmed": is_confirmation(said),
         "yes_for": yes_for(said),
-        "text": f"{ticket.description}\n\n{answer}",
+        "text": "\n\n".join([ticket.description, *earlier, answer]),
     }
 
 

@@ -24,10 +24,10 @@ from connectors.schemas import (
     TicketRef,
     TicketUpdate,
 )
-from flows.customer_service import policy
+from flows.customer_service import intake, policy
 from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState
-from flows.customer_service.threads import turn_key
+from flows.customer_service.threads import CUSTOMER_NOTE, turn_key
 
 Ctx = Runtime[RunContext]
 
@@ -77,6 +77,15 @@ async def open_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
             ticket = await ticketing.update_ticket(
                 TicketUpdate(ticket_id=ticket.id, status="open"),
                 idempotency_key=turn_key(ctx, state, "open_ticket", "update_ticket", "reopen"),
+            )
+        said = intake.own_words(state.get("body") or "").strip()
+        if state.get("thread") and not state.get("ticket") and said:
+            # an answer that came as a new message: kept on the ticket for the next one
+            ticket = await ticketing.add_note(
+                TicketCommentCreate(
+                    ticket_id=ticket.id, body=said[:_DESCRIPTION_CHARS], author=CUSTOMER_NOTE
+                ),
+                idempotency_key=turn_key(ctx, state, "open_ticket", "add_note", "answer"),
             )
         return {"ticket": ticket.model_dump(mode="json")}
     text = state.get("text") or ""

@@ -28,7 +28,9 @@ from flows.customer_service.schemas import Decision
 from flows.customer_service.state import CSState, CustomerMessage
 
 __all__ = [
+    "CUSTOMER_NOTE",
     "CUSTOMER_REPLY",
+    "EARLIER_ANSWERS",
     "accepts_reply",
     "await_customer",
     "chosen_candidate",
@@ -92,6 +94,14 @@ def accepts_reply(question: dict[str, Any], data: dict[str, Any]) -> bool:
     if not asked.get("session_id") or message.session_id != asked["session_id"]:
         return False
     return email is None or sender.email == email
+
+
+#: The author of the internal note that keeps a customer's answer on the ticket, when the
+#: answer came as a new message (a new run) rather than to a waiting run: the next message
+#: in the thread is read after the original request and these, so nothing said in between
+#: is lost. At most the last `EARLIER_ANSWERS` are read again.
+CUSTOMER_NOTE = "customer"
+EARLIER_ANSWERS = 4
 
 
 def turn_key(ctx: RunContext, state: CSState, node: str, action: str, *parts: str) -> str:

@@ -15,12 +15,13 @@ from test_cs_understanding import (
     SHIRT,
     _item,
     _order,
+    _product,
     decide_on,
     proposed,
 )
 
-from flows.customer_service import cues, references, selection
-from flows.customer_service.clauses import kind_of, withdrawn
+from flows.customer_service import cues, matching, references, selection
+from flows.customer_service.clauses import kind_of, sentences, withdrawn
 from flows.customer_service.entities import (
     address_in,
     is_confirmation,
@@ -644,3 +645,41 @@ def test_turning_down_the_whole_order_takes_the_cancellation_back() -> None:
     assert not withdrawn("I don't want to return the lamp, I want to exchange it")
     d = decide_on(text, [ORDERS[0], PENDING_TWO], intent="cancel")
     assert (d.outcome, proposed(d)) == ("inform", [])
+
+
+def test_sentences_written_in_lower_case_are_told_apart() -> None:
+    assert sentences("no wait dont cancel it. can you change the keyboard instead") == [
+        "no wait dont cancel it.",
+        "can you change the keyboard instead",
+    ]
+    # abbreviations and initials do not end a sentence
+    assert len(sentences("i live at 12 main st. springfield, see no. 5 and approx. 3 items")) == 1
+    assert len(sentences("it is for j. smith")) == 1
+
+
+def test_taken_back_in_lower_case_then_something_else_asked() -> None:
+    d = decide_on(
+        "pls cancel my kettle order\n\nno wait dont cancel it. can you change the kettle to the "
+        "1.5l one instead",
+        intent="cancel",
+    )
+    assert d.requests[0].reason == "withdrawn"
+    assert "cancel_order" not in [a for a, _ in proposed(d)]
+
+
+KEYBOARD = _product(
+    "p_keys",
+    "Mechanical Keyboard",
+    ("keys_plain", {"switch type": "linear", "backlight": "none"}, "100.00", True),
+    ("keys_white", {"switch type": "linear", "backlight": "white"}, "110.00", True),
+    ("keys_rgb", {"switch type": "linear", "backlight": "RGB"}, "120.00", False),
+    ("keys_tactile", {"switch type": "tactile", "backlight": "none"}, "100.00", True),
+)
+
+
+def test_one_with_an_option_the_item_has_none_of() -> None:
+    item = _item(KEYBOARD, "keys_plain")
+    choice = matching.choose_variant(
+        "change the keyboard to one with a backlight instead", item, KEYBOARD
+    )
+    assert choice.variant is not None and choice.variant.item_id == "keys_white"

@@ -8,7 +8,7 @@ from typing import Any
 from bpa.config import Settings
 from bpa.runs.tables import Run
 from bpa.suite import Suite
-from connectors.schemas import OrderRef
+from connectors.schemas import OrderRef, TicketRef
 from flows.customer_service import flow
 from flows.customer_service.clauses import kind_of, withdrawn
 from flows.customer_service.entities import address_in, split_requests
@@ -424,3 +424,36 @@ def test_a_street_with_its_quadrant_is_an_address() -> None:
         "DC",
         "20005",
     )
+
+
+async def test_answers_sent_as_new_messages_are_all_read_with_the_next_one(
+    settings: Settings,
+) -> None:
+    """A chat with no session: each answer is a new run joined to the ticket by
+    `in_reply_to`. An answer in between (here the reason) is kept on the ticket, so the
+    yes after it confirms what was proposed, instead of the first message being read alone
+    with the yes (which asked for the reason again)."""
+    settings = settings.model_copy(update={"cs_knowledge_auth_channels": ["chat"]})
+    first_id = "chat-threaded-1"
+
+    def answer(body: str, n: int) -> dict[str, Any]:
+        return {**chat(f"{body} ava nguyen 94128", f"{first_id}-{n}"), "in_reply_to": first_id}
+
+    async with Suite.open(settings) as suite:
+        asked = await start(
+            suite, chat("hi, ava nguyen here, 94128. please cancel the skateboard order", first_id)
+        )
+        assert asked.output["decision"]["reason"] == "missing_reason"
+        proposed_run = await start(suite, answer("i ordered it by mistake.", 2))
+        assert proposals(proposed_run) == [
+            ("cancel_order", {"order_id": SKATEBOARD, "reason": "ordered by mistake"})
+        ]
+        done = await start(suite, answer("yes, go ahead.", 3))
+        assert done.output["decision"]["outcome"] == "act", done.output["decision"]
+        order = await suite.connectors["crm"].get_order(OrderRef(order_id=SKATEBOARD))
+        assert order.status == "cancelled"
+        ticket = await suite.connectors["ticketing"].get_ticket(
+            TicketRef(ticket_id=done.output["ticket_id"])
+        )
+        kept = [c.body for c in ticket.comments if c.author == "customer"]
+        assert kept[0].startswith("i ordered it by mistake.")
