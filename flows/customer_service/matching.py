@@ -209,6 +209,10 @@ def has_value(value: str, text: str, key: str | None = None) -> bool:
     flags = re.IGNORECASE if len(value) > 2 else 0
     if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, flags) is not None:
         return True
+    if re.fullmatch(r"\d+(?:\.\d+)?\s?[^\W\d_]{2,}s", value) and re.search(
+        rf"(?<![\w.-]){re.escape(value[:-1])}(?![\w-])", text, re.IGNORECASE
+    ):
+        return True  # a number with its unit in the singular: "6 hour" for "6 hours"
     # joined to its option's name: "half-zip" for zipper "half"
     return bool(
         key

@@ -37,6 +37,7 @@ _REST = re.compile(
     re.IGNORECASE,
 )
 _NEW = re.compile(r"\b(to|for|into|instead|with)\b", re.IGNORECASE)
+_NEW_NOT_WITH = re.compile(r"\b(to|for|into|instead)\b", re.IGNORECASE)
 #: "return just the sunglasses": the items after it are all the request is about.
 _ONLY = re.compile(r"\b(?:just|only)\s+(?:the\s+|my\s+|this\s+|that\s+|these\s+|those\s+)?", re.I)
 _ONLY_END = re.compile(r"[.;!?\n]|\bbut\b", re.IGNORECASE)
@@ -51,6 +52,13 @@ _FINE = re.compile(
 #: A sentence telling what was bought, asking for nothing ("Last month I bought a laptop
 #: along with a garden hose and a camera."): its products are background.
 _HISTORY = re.compile(r"\b(?:bought|ordered|purchased|got|received|along with)\b", re.I)
+#: A sentence glad about an item ("it now looks lovely in our living room", "thanks for the
+#: help with the bookshelf"): it asks nothing of that item.
+_CONTENT = re.compile(
+    r"\b(?:lovely|love\w*|happy\s+with|perfect\w*|excellent|fantastic|wonderful|thank\w*"
+    r"|did\s+the\s+trick|works?\s+(?:fine|great|well|perfectly))\b",
+    re.I,
+)
 _ASKS = re.compile(
     r"\b(?:return|send\w* (?:\w+ ){0,3}back|exchange|refund|cancel|swap|replace|remove"
     r"|change|modify|want|like|need|please)\b",
@@ -90,6 +98,8 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     for marker in _EXCEPT.finditer(text):
         if _NEGATED.search(text[: marker.start()][-40:]):
             continue
+        if _KEEP_COUNT.match(text, marker.start()):
+            continue  # "keeping two of the earbuds": some of them (`_kept_count`)
         if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
             begun, _, sentence = next(s for s in sentences if s[0] <= marker.start() < s[1])
             if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
@@ -130,7 +140,8 @@ _FINE_LATER = re.compile(
     r"\b(?:are|is|were|was)\s+(?:all\s+|both\s+)?(?:fine|great|good|ok|okay|perfect|lovely)\b"
     # kept without an object of its own ("I'm keeping the coffee maker" is about that one)
     r"|\b(?:i|we)(?:'m|\s+am|'re|\s+are|'ll|\s+will)\s+keep(?:ing)?\b"
-    r"(?!\s+(?:the|my|a|an|this|that|his|her|our|your)\b)",
+    # not "I'm keeping two" (some of them: `_kept_count`)
+    r"(?!\s+(?:the|my|a|an|this|that|his|her|our|your|one|two|three|four|five|\d)\b)",
     re.IGNORECASE,
 )
 
@@ -157,10 +168,10 @@ def _said_fine(
     later = _FINE_LATER.search(rest)
     if later is None or _ASKS.search(rest[: later.start()]):
         return False
-    # not when the sentence asks for the items before naming them ("I want to return the
-    # lamp, it is fine but not needed")
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, offsets[mention.start])]
-    return not _ASKS.search(text[starts[-1] if starts else 0 : offsets[mention.start]])
+    # not when the item is what the sentence asks for ("I want to return the lamp, which
+    # after a week is still fine but not needed"); an item named after the request's object
+    # is another one ("can i swap it for the black one, the speaker and the lamp are fine")
+    return not _object_of_request(text, offsets[mention.start])
 
 
 #: What ends the object of a verb: "return the lamp, the charger is fine".
@@ -179,7 +190,7 @@ def _object_of_request(text: str, start: int) -> bool:
 def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Mention]:
     """The mentions the request is about: those after "just"/"only" when it says so
     ("return just the sunglasses"); else all but those in sentences that only tell what was
-    bought, when others remain."""
+    bought or that the customer is glad of, when others remain."""
     focused = []
     for marker in _ONLY.finditer(text):
         end = _ONLY_END.search(text, marker.end())
@@ -192,7 +203,7 @@ def _in_focus(text: str, offsets: list[int], found: list[Mention]) -> list[Menti
     background = [
         (start, stop)
         for start, stop, sentence in _sentences(text)
-        if _HISTORY.search(sentence) and not _ASKS.search(sentence)
+        if (_HISTORY.search(sentence) or _CONTENT.search(sentence)) and not _ASKS.search(sentence)
     ]
     kept = [m for m in found if not any(a <= offsets[m.start] < b for a, b in background)]
     return kept or found
@@ -215,8 +226,16 @@ def _count_before(words: list[str], start: int) -> int | None:
     window = words[max(0, start - 5) : start]
     # "the smaller of the two skateboards": one of them (the two is how many there are)
     for i, word in enumerate(window):
-        if window[i + 1 : i + 3] == ["of", "the"] and (
-            word.endswith(("er", "est")) or word in ("first", "second", "other", "last")
+        if (
+            window[i + 1 : i + 2] == ["of"]
+            and window[i + 2 : i + 3]
+            in (
+                ["the"],
+                ["my"],
+                ["those"],
+                ["these"],
+            )
+            and (word.endswith(("er", "est")) or word in ("first", "second", "other", "last"))
         ):
             return 1
     numbers = [
@@ -228,6 +247,23 @@ def _count_before(words: list[str], start: int) -> int | None:
         if window[i + 1 : i + 2] == ["of"]:
             return n
     return numbers[-1][1] if numbers else None
+
+
+#: How many of the same item the customer keeps: "I'm keeping two", "keep one of them".
+_KEEP_COUNT = re.compile(
+    r"\b(?:keep|keeping)\s+(?P<n>one|two|three|four|five|\d)\b(?!\s+(?:other|more|different)\b)",
+    re.IGNORECASE,
+)
+#: Which of several of the same item by price: "the cheapest pair", "the most expensive one".
+_PRICE_EXTREME = re.compile(
+    r"\b(?:cheapest|least\s+expensive|lowest[\s-]priced|most\s+expensive|priciest|dearest)\b",
+    re.IGNORECASE,
+)
+
+
+def _kept_count(text: str) -> int | None:
+    found = _KEEP_COUNT.search(text)
+    return _count(found["n"].lower()) if found else None
 
 
 def _plural(word: str) -> bool:
@@ -296,7 +332,13 @@ _ONE_OF_THEM = re.compile(r"\bone\s+of\s+(?:them|those|these|the\s+two|the\s+2)\
 _NEXT_ITEM = re.compile(r";|\band\b|\bplus\b|\bor\b", re.IGNORECASE)
 
 
-def _described(text: str, offsets: list[int], found: list[Mention], mention: Mention) -> str:
+def _described(
+    text: str,
+    offsets: list[int],
+    found: list[Mention],
+    mention: Mention,
+    new: re.Pattern[str] = _NEW,
+) -> str:
     """The words describing one mentioned item: a few before it ("the two blue shirts") to
     the next product or the first word that starts describing something new ("to", "for")."""
     earlier = [m.end for m in found if m.end <= mention.start]
@@ -310,7 +352,7 @@ def _described(text: str, offsets: list[int], found: list[Mention], mention: Men
         join = _NEXT_ITEM.search(text, after, end)
         end = join.start() if join else end
     part = text[offsets[start] : end]
-    split = _NEW.search(part, offsets[mention.start] - offsets[start])
+    split = new.search(part, offsets[mention.start] - offsets[start])
     return part[: split.start()] if split else part
 
 
@@ -327,6 +369,11 @@ def _by_options(
     for mention in named:
         described = _described(text, offsets, found, mention)
         scores = [option_hits(i.options, described) for _, i in same]
+        if max(scores) == 0:
+            # "the earbuds with the 6 hour battery": "with" describes the item, when what
+            # follows it is one of the items' own options
+            described = _described(text, offsets, found, mention, _NEW_NOT_WITH)
+            scores = [option_hits(i.options, described) for _, i in same]
         if max(scores) > 0:
             picked += [
                 pair
@@ -383,9 +430,22 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
         )
         if wanted is None and distinct and singular:
             wanted = len(spots)  # "the shirt", and there are two different ones
+        if wanted is None and len(same) > 1 and _PRICE_EXTREME.search(text):
+            wanted = 1  # "the most expensive earbuds": one of them
+        if (
+            (kept := _kept_count(text)) is not None
+            and len(same) > 1
+            and len(included) == len(spots)
+        ):
+            # "three pairs of earbuds ... I'm keeping two": the others
+            wanted = len(same) - kept if 0 < kept < len(same) else wanted
         if wanted is not None and wanted < len(same):
-            if distinct:
+            by_price = _PRICE_EXTREME.search(text)
+            if distinct and by_price is None:
                 return ItemPick([], "which_items", [i for _, i in same])
+            if by_price is not None:  # "return the cheapest pair"
+                dearest = by_price.group(0).lower().startswith(("most", "priciest", "dearest"))
+                same = sorted(same, key=lambda pair: pair[1].price, reverse=dearest)
             same = same[:wanted]
         chosen_ids |= {n for n, _ in same}
     return ItemPick([i for n, i in enumerate(items) if n in chosen_ids])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from test_cs_understanding import (
     KITCHEN_ORDER,
     LAMP,
@@ -20,6 +21,7 @@ from test_cs_understanding import (
     proposed,
 )
 
+from connectors.schemas import OrderItem
 from flows.customer_service import cues, matching, references, selection
 from flows.customer_service.clauses import kind_of, sentences, withdrawn
 from flows.customer_service.entities import (
@@ -683,3 +685,68 @@ def test_one_with_an_option_the_item_has_none_of() -> None:
         "change the keyboard to one with a backlight instead", item, KEYBOARD
     )
     assert choice.variant is not None and choice.variant.item_id == "keys_white"
+
+
+# -- the fifteenth probe ---------------------------------------------------------------------
+
+
+def _earbuds_order() -> list[OrderItem]:
+    rows = [
+        ("e1", "p_buds", "Wireless Earbuds", "258.84", {"battery life": "4 hours", "ip": "IPX4"}),
+        ("w1", "p_bottle", "Water Bottle", "54.04", {"color": "blue"}),
+        ("e2", "p_buds", "Wireless Earbuds", "232.49", {"battery life": "6 hours", "ip": "IPX4"}),
+        ("e3", "p_buds", "Wireless Earbuds", "258.97", {"battery life": "4 hours", "ip": "IPX7"}),
+        ("b1", "p_shelf", "Bookshelf", "549.84", {"material": "glass"}),
+    ]
+    return [
+        OrderItem(item_id=i, product_id=p, name=n, price=Decimal(pr), options=o)
+        for i, p, n, pr, o in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        # keeping some of the same item is no "everything else"
+        (
+            "I ordered three pairs of wireless earbuds (all blue) to compare them and I'm "
+            "keeping two. Please return the cheapest pair.",
+            ["e2"],
+        ),
+        ("please return the cheapest of my three earbuds", ["e2"]),
+        ("return the most expensive earbuds", ["e3"]),
+        ("return the earbuds with the 6 hour battery", ["e2"]),
+        ("return both earbuds with 4 hours battery", ["e1", "e3"]),
+        ("I'm keeping the bookshelf, return the rest", ["e1", "w1", "e2", "e3"]),
+    ],
+)
+def test_one_of_several_of_the_same_item_by_price_count_or_option(
+    text: str, picked: list[str]
+) -> None:
+    assert [i.item_id for i in selection.pick_items(text, _earbuds_order()).items] == picked
+
+
+def test_keeping_two_of_three_without_saying_which_is_asked_about() -> None:
+    pick = selection.pick_items(
+        "I'm keeping two of the earbuds, return the other one", _earbuds_order()
+    )
+    assert (pick.items, pick.problem) == ([], "which_items")
+
+
+def test_an_item_the_customer_is_glad_of_is_not_returned() -> None:
+    d = decide_on(
+        "Thank you for your help with the coffee maker last week, it works great now. The desk "
+        "lamp from the same order is too dim though, I would like to return the lamp please.",
+        intent="return",
+    )
+    [(_, request)] = proposed(d)
+    assert request["item_ids"] == [LAMP_ID]
+
+
+def test_items_said_to_be_fine_after_the_request_are_left_out() -> None:
+    text = (
+        "can i swap the coffee maker for another one, the lamp and the charger are all fine "
+        "btw no issues there"
+    )
+    kitchen = KITCHEN_ORDER.items
+    assert [i.item_id for i in selection.pick_items(text, kitchen).items] == [COFFEE_ID]
