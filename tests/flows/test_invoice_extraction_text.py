@@ -1334,3 +1334,63 @@ def test_no_purchase_order_from_an_order_date_column() -> None:
 def test_a_greek_series_and_number() -> None:
     found = find_invoice_numbers(doc("ΤΙΜΟΛΟΓΙΟ\nAegean S.A.    Σειρά: Β    Αριθμός: 2291"))
     assert found and found[0].value == "Β 2291"
+
+
+# -- probe 15 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["Ihre USt-IdNr.: DE123456788", "Ihre USt-IdNr.:\nDE123456788", "Your VAT No: DE123456788"],
+)
+def test_the_addressees_own_tax_id_is_not_the_sellers(label: str) -> None:
+    text = (
+        "Werkzeughaus Nord GmbH\nHafenstraße 2, 20457 Hamburg\n\nKunde: Baustoffe Süd KG\n"
+        f"Rechnung Nr. 4471\nRechnungsdatum: 02.03.2026\n{label}\n"
+        "Nettobetrag 100,00 €\nUSt. 19 % 19,00 €\nGesamtbetrag 119,00 €\n"
+        "Sitz Hamburg · AG Hamburg HRB 12345\nUSt-IdNr. DE 811 907 980\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "DE811907980"
+
+
+def test_a_slovak_buyer_block_and_a_brand_spelled_alike_in_the_footer() -> None:
+    text = (
+        "STAVEBNINY HRON\nNábrežie 4, 974 01 Banská Bystrica\n\n"
+        "Odberateľ:\nDomy Zvolen s.r.o.\nHlavná 1\n960 01 Zvolen\nIČ DPH: SK2120046819\n\n"
+        "FAKTÚRA č. 2026000412\nDátum vyhotovenia: 11.03.2026\n"
+        "Spolu bez DPH 1 000,00 EUR\nDPH 23 % 230,00 EUR\nSpolu 1 230,00 EUR\n"
+        "Stavebniny Hronské, s.r.o. · IČ DPH: SK2020317068\n"
+    )
+    fields = parse_invoice(text).value
+    assert fields.vendor_name == "Stavebniny Hronské, s.r.o."
+    assert fields.vendor_tax_id == "SK2020317068"
+
+
+def test_a_business_operated_by_a_company_names_the_company() -> None:
+    text = (
+        "The Old Mill Inn\nMain Street, Kinsale\n\nCompany: Atlantic Optics Ltd\n"
+        "Invoice No: 5521\nDate: 03/03/2026\nTotal EUR 240.00\n"
+        "The Old Mill Inn is operated by Kinsale Hospitality Holdings Limited.\n"
+    )
+    assert parse_invoice(text).value.vendor_name == "Kinsale Hospitality Holdings Limited"
+
+
+def test_a_swedish_credit_invoice_reads_its_sums_and_its_own_number() -> None:
+    text = (
+        "NORDKUST KONTOR AB\nStorgatan 4, 411 19 Göteborg\n\nKREDITFAKTURA\n\n"
+        "Kreditfakturanr: 71120\nFakturadatum: 2026-03-17\nAvser faktura: 70981\n"
+        "Summa exkl. moms -1 000,00\nMoms 25 % -250,00\nAtt erhålla SEK -1 250,00\n"
+    )
+    fields = parse_invoice(text).value
+    assert fields.invoice_number == "71120"
+    # a credit note's sums as magnitudes; the title makes it a credit note for the flow
+    assert (fields.subtotal, fields.tax, fields.total) == (
+        Decimal("1000.00"),
+        Decimal("250.00"),
+        Decimal("1250.00"),
+    )
+
+
+def test_a_french_credit_note_number_not_the_invoice_it_concerns() -> None:
+    text = "NOTE DE CRÉDIT N° NC-2026-031\nConcerne notre facture n° 2026-0412\nTotal 100,00 €\n"
+    assert parse_invoice(text).value.invoice_number == "NC-2026-031"

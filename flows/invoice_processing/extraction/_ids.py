@@ -95,20 +95,25 @@ _ABOUT_ANOTHER = re.compile(
     r"(?:\bbetreft|\bbetrifft|\bbezüglich|\bconcerne|\bobjet|\brelating\s+to|"
     r"\bregarding|\bcorrects?|\bcorrection\s+(?:of|to)|\bcredits?|\bzu(?:r)?|"
     # "Original Invoice: INV-48812" on a credit memo; pl "Dotyczy faktury nr"
-    r"\boriginal|\bdotyczy)\s*:?\s*"
-    r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?)\s+)?$",
+    r"\boriginal|\bdotyczy|"
+    # sv "Avser faktura", da/no "Vedrørende faktura"
+    r"\bavser|\bvedrørende)\s*:?\s*"
+    r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?|notre|votre|nuestra|nostra|onze|"
+    r"uw)\s+)?$",
     re.IGNORECASE,
 )
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
-    r"\bcredit\s+(?:note|memo)|\bcomp(?:robante)?\.?(?=\s*nro)|\barve|\bfolio|"
+    r"\bcredit\s+(?:note|memo)|\bnote\s+de\s+cr[ée]dit|\bcomp(?:robante)?\.?(?=\s*nro)|\barve|"
+    r"\bfolio|"
     r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
     # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
     r"\bra[čc]un|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
-    r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota)(?:nummer|nr\.?)\s*[:#]?\s*"
+    r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota|kreditfaktura|kreditnota)"
+    r"(?:nummer|nr\.?)\s*[:#]?\s*"
     # Hungarian "Számla sorszáma", "Számlaszám"
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
     # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
@@ -416,7 +421,35 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             else:
                 confidence = 0.55
             found[compact] = Candidate(compact, confidence, index, "labelled", m.group(0))
-    return sorted(found.values(), key=lambda c: (-c.confidence, c.line))
+    ranked = [c.but(c.confidence * 0.3) if _addressed_id(doc, c) else c for c in found.values()]
+    return sorted(ranked, key=lambda c: (-c.confidence, c.line))
+
+
+#: The addressee's own tax id, labelled as theirs: "Ihre USt-IdNr.", sv "Ert momsreg.nr",
+#: "Your VAT No.", "Votre n° TVA", "Uw btw-nummer", it "Vostra P.IVA", pl "Wasz NIP".
+_YOUR_ID = re.compile(
+    r"\b(?:your|ihre?|votre|vos|su|vostr[ao]|uw|ert|er|deres|jeres|din|teidän|wasz\w*|vaš\w*|"
+    r"váš)\s+(?:[^\W\d_]+[\s.-]*){0,2}?(?:vat|ust|mwst|uid|tva|iva|btw|moms\w*|mva|alv|dph|nip|"
+    r"p\.?\s?iva|tax|steuer|gst)",
+    re.IGNORECASE,
+)
+
+
+def _addressed_id(doc: Document, cand: Candidate[str]) -> bool:
+    """Whether the id is printed after a label that makes it the addressee's."""
+    for index in (cand.line - 1, cand.line):
+        if index < 0:
+            continue
+        line = doc.lines[index]
+        after_label = doc.lines[index + 1] if index + 1 < len(doc) else ""
+        for m in _YOUR_ID.finditer(line):
+            # the value beside the label, or on the line below a label that ends its line
+            rest = line[m.end() : m.end() + 48]
+            if not rest.strip(" .:#-/IDNRidnr"):
+                rest = after_label[:48]
+            if cand.value in re.sub(r"[ .-]", "", rest).upper():
+                return True
+    return False
 
 
 #: A number grouped by single spaces, as German telecom and utility bills print theirs.

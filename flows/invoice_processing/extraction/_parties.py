@@ -41,7 +41,7 @@ _BUYER = re.compile(
     # da "Modtager", no "Fakturamottaker", sv "Faktureras till", "Fakturaadress", fi
     # "Asiakas", "Ostaja", "Laskutusosoite", cs "Odběratel", nl "Factuuradres", "Debiteur"
     r"modtager|fakturamottaker|faktureras\s+till|fakturaadress|asiakas|ostaja|laskutusosoite|"
-    r"odběratel|factuuradres|debiteur|"
+    r"odběratel|odberateľ|factuuradres|debiteur|"
     # it "Intestatario" (the account holder of a utility bill), us "Service for"
     r"intestatario|service\s+for)\b"
     r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",
@@ -50,7 +50,7 @@ _BUYER = re.compile(
 _VENDOR_LABEL = re.compile(
     r"^\s*(?:(?:fra|von|från)(?=\s*:)|from|seller|vendor|supplier|issued\s+by|sold\s+by|bill\s+from|lieferant|"
     r"verkäufer|absender|rechnungssteller|fournisseur|émetteur|vendeur|proveedor|emisor|"
-    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel|"
+    r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel|dodávateľ|"
     # the account holder the payment goes to: ch "lautend auf", "Kontoinhaber", "Payee"
     r"lautend\s+auf|zugunsten\s+von|kontoinhaber(?:in)?|account\s+holder|payee|"
     r"b[ée]n[ée]ficiaire|beneficiary(?!\s+bank))\b\s*:?\s*",
@@ -90,7 +90,7 @@ _VENDOR_HEADING = re.compile(
     r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
     r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
     r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca|"
-    r"dodavatel)(?:\s*/\s*[^\W\d_]+)?\W*$",
+    r"dodavatel|dodávateľ)(?:\s*/\s*[^\W\d_]+)?\W*$",
     _I,
 )
 
@@ -325,6 +325,11 @@ def _name_part(doc: Document, index: int) -> str:
     line = _TAX_ID_AFTER.split(line, maxsplit=1)[0]
     # "Søren Holm Grafisk Design (enkeltmandsvirksomhed)": the name without its status
     line = _STATUS_AFTER.sub("", line)
+    # "The Harbour View Hotel is operated by Carrick Leisure Holdings Limited": the company
+    if (run_by := _OPERATED_BY.search(line)) is not None and _STRONG_SUFFIX.search(
+        line[run_by.end() :]
+    ):
+        line = line[run_by.end() :]
     # A letterhead or footer line: "Name · Street 1 · City · VAT No ..." starts with the name.
     line = _SEPARATOR.split(line, maxsplit=1)[0]
     return _up_to_legal_form(_TITLE_TAIL.sub("", line)).strip(" ,;:-|")
@@ -369,6 +374,13 @@ _TAX_ID_AFTER = re.compile(
     _I,
 )
 #: A sole trader's status in brackets after the name.
+#: A business named with the company behind it: "… is operated by …", "… a trading name of
+#: …", "… is owned by …".
+_OPERATED_BY = re.compile(
+    r"\b(?:is\s+)?(?:operated|owned|run|managed)\s+by\b|\ba\s+trading\s+(?:name|style)\s+of\b"
+    r"|\bbetrieben\s+von\b|\bexploité\s+par\b",
+    _I,
+)
 _STATUS_AFTER = re.compile(
     r"\s*\((?:enkeltmandsvirksomhed|enskild\s+firma|enkeltpersonforetak|toiminimi|"
     r"einzel\w+|eenmanszaak|sole\s+(?:trader|proprietor\w*)|auto-?entrepreneur|"
@@ -390,6 +402,8 @@ def _clean_name(name: str) -> str:
     if (m := _LABEL_HEAD.match(name)) and _has_suffix(name[m.end() :]):
         name = name[m.end() :]
     name = _NUMBER_HEAD.sub("", name)
+    if re.search(r"[a-z]{4}\.$", name):
+        name = name[:-1]  # a sentence's full stop ("… operated by X Holdings Limited.")
     for _ in range(2):
         trimmed = _REG_TAIL.sub("", name).strip(" ,;-")
         if trimmed and trimmed != name and sum(ch.isalpha() for ch in trimmed) >= 3:
@@ -502,7 +516,7 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
                 score -= 0.1
             found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
         found.extend(_section_names(doc))
-        found = _letterhead_agrees(found)
+        found = _letterhead_agrees(doc, found)
         found.sort(key=lambda c: (-c.confidence, c.line))
         return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
 
@@ -512,23 +526,32 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
 _NAME_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def _letterhead_agrees(found: list[Candidate[str]]) -> list[Candidate[str]]:
+def _same_word(word: str, words: set[str]) -> bool:
+    """The word is among `words`, or shares its first six letters with one of them (a brand
+    "Werkzeughaus" for the company's "Werkzeughandel")."""
+    return word in words or (len(word) >= 6 and any(w[:6] == word[:6] for w in words))
+
+
+def _letterhead_agrees(doc: Document, found: list[Candidate[str]]) -> list[Candidate[str]]:
     """A name with its legal form that spells out the letterhead's ("Brightwave Energy" at
     the top, "Brightwave Energy Supply Ltd. Registered in England …" in the footer) is the
     issuer's legal name: two places on the page agree, as they do for no other party. It
     is made as sure as the surer of the two, and more. The letterhead is a name without a
-    legal form on the first three lines; each of its words is in the longer name."""
+    legal form on the first three lines; each of its words is in the longer name, or one
+    beginning alike."""
     heads = [c for c in found if c.line <= 2 and _has_suffix(c.value) < 1.0]
     out = []
     for cand in found:
-        words = {w.casefold() for w in _NAME_WORD.findall(cand.value)}
+        # the name's line: "The Harbour View Hotel is operated by Carrick Leisure Ltd"
+        line = doc.lines[cand.line] if 0 <= cand.line < len(doc) else cand.value
+        words = {w.casefold() for w in _NAME_WORD.findall(f"{cand.value} {line}")}
         agreed = [
             h
             for h in heads
             if h.line != cand.line
             and (mine := {w.casefold() for w in _NAME_WORD.findall(h.value)})
             and any(len(w) >= 4 for w in mine)
-            and mine <= words
+            and all(_same_word(w, words) for w in mine)
         ]
         if agreed and _has_suffix(cand.value) == 1.0:
             sure = round(min(max(cand.confidence, *(h.confidence for h in agreed)) + 0.35, 0.97), 3)

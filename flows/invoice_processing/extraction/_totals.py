@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
 from flows.invoice_processing.extraction._money import find_amounts, find_currency, without_currency
+from flows.invoice_processing.extraction._title import document_title
 
 __all__ = ["find_totals", "labelled_amounts"]
 
@@ -76,6 +77,8 @@ _DUE = re.compile(
     # Nordic, Finnish, Czech: "Att betala", "At betale", "Å betale", "Til betaling",
     # "Maksettava", "Celkem k úhradě"
     r"\b(?:att|at|å)\s+betal[ae]\b|\btil\s+betaling\b|\bmaksettava\w*|\bk\s+úhradě\b|"
+    # a credit note's "Att erhålla", "At modtage", "Til gode" (the amount to receive)
+    r"\batt\s+erhålla\b|\bat\s+modtage\b|\btil\s+gode\b|"
     # Polish "Do zapłaty", "Razem do zapłaty"
     r"\bdo\s+zapłaty\b|"
     # Hungarian "Fizetendő (összesen)"
@@ -202,7 +205,8 @@ _ANY_SUM = re.compile(
     r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
-    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku",
+    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
+    r"erhålla|modtage|til\s+gode",
     _I,
 )
 
@@ -629,7 +633,16 @@ def _net_totals_before_tax(raw: dict[str, list[Candidate[Decimal]]]) -> None:
 
 
 def _credit_note(doc: Document) -> bool:
-    return doc.memo("credit", lambda: any(_CREDIT_NOTE.match(x) for x in doc.lines[:20]))
+    """Whether a line near the top says credit note, or the title does in any of the
+    languages `_title` knows ("KREDITFAKTURA", "Hyvityslasku", "Dobropis")."""
+
+    def read() -> bool:
+        if any(_CREDIT_NOTE.match(x) for x in doc.lines[:20]):
+            return True
+        title = document_title("\n".join(doc.lines[:40]))
+        return title is not None and title.kind == "credit_note"
+
+    return doc.memo("credit", read)
 
 
 def _last_column(doc: Document, index: int) -> tuple[int, Decimal] | None:
