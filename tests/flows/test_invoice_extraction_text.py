@@ -1394,3 +1394,32 @@ def test_a_swedish_credit_invoice_reads_its_sums_and_its_own_number() -> None:
 def test_a_french_credit_note_number_not_the_invoice_it_concerns() -> None:
     text = "NOTE DE CRÉDIT N° NC-2026-031\nConcerne notre facture n° 2026-0412\nTotal 100,00 €\n"
     assert parse_invoice(text).value.invoice_number == "NC-2026-031"
+
+
+def test_the_account_a_direct_debit_draws_on_is_not_the_sellers() -> None:
+    text = (
+        "Energia Nord S.p.A.\nFattura n. 2026/118\nData: 05/03/2026\nTotale da pagare € 120,00\n"
+        "Modalità di pagamento: addebito diretto SEPA sul conto del cliente\n"
+        "IBAN IT60 X054 2811 1010 0000 0123 456 - intestato a Bar Sport di Rossi\n"
+    )
+    assert parse_invoice(text).value.iban is None
+    paid_in = text.replace(
+        "Modalità di pagamento: addebito diretto SEPA sul conto del cliente\n", ""
+    )
+    assert parse_invoice(paid_in).value.iban == "IT60X0542811101000000123456"
+
+
+def test_ocr_ones_read_as_ls_in_a_noisy_text() -> None:
+    text = (
+        "Lasku 2026-088\nPäivämäärä l2.03.2026\nVeroton yhteensä 2 59l,40\n"
+        "ALV 25,5 % 660,8l\nYhteensä EUR 3 252,2l\n"
+    )
+    fields = parse_invoice(text).value
+    assert (fields.invoice_date, fields.total, fields.subtotal, fields.tax) == (
+        dt.date(2026, 3, 12),
+        Decimal("3252.21"),
+        Decimal("2591.40"),
+        Decimal("660.81"),
+    )
+    # a clean page keeps its letters: one such word is no OCR noise
+    assert Document("Electric kettle 1.5l\nTotal 12,00").lines[0] == "Electric kettle 1.5l"

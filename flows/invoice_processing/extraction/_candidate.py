@@ -26,6 +26,23 @@ _SPACES = re.compile(r"[ \t\u2000-\u200b\u3000]+")
 _NBSP = re.compile(r"[\u00a0\u202f\u2007]")
 
 
+#: A number with OCR's usual confusions: "l" or "I" read for 1, "O" for 0 ("3 252,2l",
+#: "l2.03.2026", "57l30"): two digits at least, nothing but digits, those letters and
+#: separators. Read as digits only in a text with several (`_OCR_NOISY`): a clean page's
+#: "1.5l kettle" stays as written.
+_OCR_DIGITS = re.compile(
+    r"(?<![^\s(])(?=[\dlIO.,:/-]*\d[\dlIO.,:/-]*\d)(?=[\d.,:/-]*[lIO])[\dlIO.,:/-]+(?![^\s)])"
+)
+_OCR_NOISY = 3
+
+
+def _as_digits(m: re.Match[str]) -> str:
+    return m.group(0).translate(_OCR_MAP)
+
+
+_OCR_MAP = str.maketrans({"l": "1", "I": "1", "O": "0"})
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate(Generic[V]):
     """One possible value for a field, with where it was found and why it is believed."""
@@ -84,7 +101,9 @@ class Document:
             text = str(text or "")
         self.truncated = len(text) > MAX_CHARS
         text = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
-        lines = (_clean_line(raw) for raw in text.split("\n"))
+        lines = [_clean_line(raw) for raw in text.split("\n")]
+        if sum(len(_OCR_DIGITS.findall(line)) for line in lines) >= _OCR_NOISY:
+            lines = [_OCR_DIGITS.sub(_as_digits, line) for line in lines]
         self.lines: list[str] = [part for line in lines if line for part in _wrapped(line)]
         self.lower: list[str] = [line.casefold() for line in self.lines]
         self._memo: dict[str, Any] = {}

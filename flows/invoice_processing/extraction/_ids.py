@@ -261,10 +261,23 @@ def _iban_spans(line: str) -> list[tuple[int, int]]:
     return [m.span(1) for m in _IBAN.finditer(line) if _iban_in(re.split(r"[ -]", m.group(1)))]
 
 
+#: The payer's own account, which a direct debit draws on: not where the money goes.
+_DIRECT_DEBIT = re.compile(
+    r"addebito\s+diretto|\bsdd\b|direct\s+debit|lastschrift|abbuchung|prélèvement|"
+    r"prelevement|domiciliaci[oó]n|adeudo\s+directo|automatische\s+incasso|autogiro|"
+    r"betalingsservice|avtalegiro|debited\s+from|collect\w*\s+(?:\S+\s+){0,3}from\s+your|"
+    r"sul\s+conto\s+del\s+cliente|von\s+ihrem\s+konto|de\s+votre\s+compte",
+    re.IGNORECASE,
+)
+
+
 def find_ibans(doc: Document) -> list[Candidate[str]]:
-    """Valid IBANs, compact; a label ("IBAN") nearby raises the confidence."""
+    """Valid IBANs, compact; a label ("IBAN") nearby raises the confidence. Not an account
+    a direct debit draws on (the line or the one above says so): that is the payer's."""
     found: list[Candidate[str]] = []
     for index, line in enumerate(doc.lines):
+        if _DIRECT_DEBIT.search(line) or (index and _DIRECT_DEBIT.search(doc.lines[index - 1])):
+            continue
         for m in _IBAN.finditer(line.upper()):
             groups = re.split(r"[ -]", m.group(1))
             labelled = "iban" in doc.lower[index] or "iban" in doc.lower[index - 1]
