@@ -232,6 +232,16 @@ _ANY_ACTION = re.compile(
 )
 
 
+#: The customer keeps what they have, after the request: "No. Forget it, I'll keep it.",
+#: "No thanks, then I'll just keep the one I have", "never mind".
+_KEPT_AS_IS = re.compile(
+    r"\b(?:forget\s+(?:about\s+)?it|never\s?mind|(?:i'?ll|i\s+will|i'?m\s+going\s+to|i\s+am\s+"
+    r"going\s+to|i'?d\s+rather)\s+(?:just\s+)?keep\s+(?:it|them|the\s+one\s+i\s+have|what\s+i\s+"
+    r"have|the\s+(?:old|original)\s+one))\b",
+    re.IGNORECASE,
+)
+
+
 def withdrawn(text: str) -> bool:
     """The customer takes the request back in the same breath ("… but then decided not to
     exchange the kettle after all"), or asks only that something NOT be done ("please
@@ -239,6 +249,13 @@ def withdrawn(text: str) -> bool:
     if _WITHDRAWN.search(text) is not None:
         return True
     actions = [m.start() for m in _ANY_ACTION.finditer(text)]
+    kept = list(_KEPT_AS_IS.finditer(text))
+    if (
+        kept
+        and any(a < kept[-1].start() for a in actions)
+        and all(a < kept[-1].start() or _negated(text, a) for a in actions)
+    ):
+        return True  # kept as it is after the request, and nothing asked for after that
     last = next(reversed(list(_TAKEN_BACK.finditer(text))), None)
     if (
         last is not None

@@ -125,7 +125,9 @@ _YES = re.compile(
     # a word of welcome may come first: "Great, yes please", "OK, yes, go ahead and cancel it"
     r"^\W*(?:(?:great|perfect|ok(?:ay)?|alright|all right|fine|good|lovely|brilliant|excellent"
     r"|thanks|thank you|sounds good|that'?s (?:right|correct|fine|great|perfect))\W+)?"
-    r"(yes+|yep|yeah+|yea|yah?|yup|sure|confirm(ed)?|i confirm|correct|go ahead|please proceed"
+    # "Sí, yes, correct.", "Oui", "Ja, bitte"
+    r"(yes+|yep|yeah+|yea|yah?|yup|s[ií]|oui|ja|sure|confirm(ed)?|i confirm|correct|go ahead"
+    r"|please proceed"
     r"|proceed"
     r"|(?:please )?do it|ok(ay)?,? (go ahead|please (do|proceed)|do it|proceed|sounds good)"
     # a bare "ok" / "okay" and nothing more

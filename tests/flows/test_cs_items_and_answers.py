@@ -750,3 +750,26 @@ def test_items_said_to_be_fine_after_the_request_are_left_out() -> None:
     )
     kitchen = KITCHEN_ORDER.items
     assert [i.item_id for i in selection.pick_items(text, kitchen).items] == [COFFEE_ID]
+
+
+@pytest.mark.parametrize(
+    ("text", "taken_back"),
+    [
+        ("I want to return the lamp.\n\nNo. Forget it, I'll keep it.", True),
+        (
+            "can I swap the kettle for the 1.5l one?\n\n"
+            "No thanks, then I'll just keep the one I have.",
+            True,
+        ),
+        ("the lamp is great, I'll keep it, but return the kettle", False),
+        ("I'll keep it. Please return the kettle though", False),
+    ],
+)
+def test_keeping_it_as_it_is_after_the_request_takes_it_back(text: str, taken_back: bool) -> None:
+    assert withdrawn(text) is taken_back
+
+
+def test_a_yes_in_another_language_first() -> None:
+    assert is_confirmation("Sí, yes, correct.")
+    assert is_confirmation("Oui, merci")
+    assert not is_confirmation("Si no es posible, no")
