@@ -1423,3 +1423,17 @@ def test_ocr_ones_read_as_ls_in_a_noisy_text() -> None:
     )
     # a clean page keeps its letters: one such word is no OCR noise
     assert Document("Electric kettle 1.5l\nTotal 12,00").lines[0] == "Electric kettle 1.5l"
+
+
+def test_the_total_written_in_words_settles_which_total_row_is_the_invoices() -> None:
+    text = (
+        "Tax Invoice\nInvoice No. VC/2526/88 Dated 14-Mar-2026\n"
+        "1 Bracket 870899 1,200 Nos 185.00 2,22,000.00\n"
+        "IGST @ 18% 39,960.00\nTotal 1,200 Nos ₹ 2,61,960.00\n"
+        "Amount Chargeable (in words)\nINR Two Lakh Sixty One Thousand Nine Hundred Sixty Only\n"
+        "HSN/SAC Taxable Value IGST Rate IGST Amount Total Tax Amount\n"
+        "870899 2,22,000.00 18% 39,960.00 39,960.00\n"
+        "Total 2,22,000.00 39,960.00 39,960.00\n"
+        "Tax Amount (in words) : INR Thirty Nine Thousand Nine Hundred Sixty Only\n"
+    )
+    assert parse_invoice(text).value.total == Decimal("261960.00")

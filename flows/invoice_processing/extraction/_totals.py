@@ -390,6 +390,9 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 raw["tax"].append(Candidate(tax, parts, where, "tax", line))
                 raw["total"].append(Candidate(total, whole, where, label, line))
         raw["total"] = _cross_check(doc, raw)
+        if (said := _total_in_words(doc)) is not None:
+            # the amount written out in words, where the page also prints it in figures
+            raw["total"].append(Candidate(said[1], 0.97, said[0], "words", doc.lines[said[0]]))
         for key in raw:
             raw[key].sort(key=lambda c: (-c.confidence, c.line))
         return raw
@@ -630,6 +633,119 @@ def _net_totals_before_tax(raw: dict[str, list[Candidate[Decimal]]]) -> None:
         ):
             raw["total"].remove(cand)
             raw["subtotal"].append(Candidate(cand.value, 0.8, cand.line, "subtotal", cand.text))
+
+
+_NUMBER_WORDS = {
+    **{
+        w: n
+        for n, w in enumerate(
+            [
+                "zero",
+                "one",
+                "two",
+                "three",
+                "four",
+                "five",
+                "six",
+                "seven",
+                "eight",
+                "nine",
+                "ten",
+                "eleven",
+                "twelve",
+                "thirteen",
+                "fourteen",
+                "fifteen",
+                "sixteen",
+                "seventeen",
+                "eighteen",
+                "nineteen",
+            ]
+        )
+    },
+    **{
+        w: 10 * n
+        for n, w in enumerate(
+            ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+        )
+    },
+}
+_SCALES = {"thousand": 10**3, "lakh": 10**5, "lakhs": 10**5, "lac": 10**5, "lacs": 10**5,
+           "million": 10**6, "crore": 10**7, "crores": 10**7, "billion": 10**9}  # fmt: skip
+#: Words an amount in words may hold besides numbers: its currency, "and", "only".
+_WORDS_FILLER = frozenset(
+    [
+        "and",
+        "only",
+        "inr",
+        "rs",
+        "rupees",
+        "rupee",
+        "usd",
+        "dollars",
+        "dollar",
+        "eur",
+        "euros",
+        "euro",
+        "gbp",
+        "pounds",
+        "pound",
+        "sterling",
+        "aed",
+        "dirhams",
+        "sgd",
+        "myr",
+        "ringgit",
+        "zar",
+        "rand",
+    ]
+)
+#: Where an invoice writes its amount in words: "Amount Chargeable (in words)", "Amount in
+#: words:", "Rupees ... Only", "Say: ...". Not the tax's ("Tax Amount (in words)").
+_IN_WORDS = re.compile(r"\bin\s+words\b|\bsay\b|\bonly\s*$", _I)
+
+
+def _words_value(text: str) -> int | None:
+    """An amount written in English words ("Four Lakh Twelve Thousand Four Hundred Ten"),
+    or None when the text holds anything else (or fewer than two number words)."""
+    total = current = 0
+    count = 0
+    for word in re.findall(r"[a-z]+", text.casefold().replace("-", " ")):
+        if word in _NUMBER_WORDS:
+            current += _NUMBER_WORDS[word]
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        elif word in _SCALES:
+            total += max(current, 1) * _SCALES[word]
+            current = 0
+        elif word in _WORDS_FILLER:
+            continue
+        else:
+            return None
+        count += 1
+    return total + current if count >= 2 else None
+
+
+def _total_in_words(doc: Document) -> tuple[int, Decimal] | None:
+    """The total written out in words, and its line: a line (or the one under its label)
+    that is nothing but an amount in words, labelled or ending in "only", where the same
+    amount is printed in figures too. Cents and paise after "and ... paise" are left out:
+    then no figure matches and nothing is said."""
+    printed = {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
+    for index, line in enumerate(doc.lines):
+        label = doc.lines[index - 1] if index else ""
+        if not (_IN_WORDS.search(line) or _IN_WORDS.search(label)):
+            continue
+        if "tax" in line.casefold().split(":")[0] or (
+            "tax" in label.casefold() and not _IN_WORDS.search(line)
+        ):
+            continue  # the tax in words
+        text = line.split(":", 1)[-1]
+        text = re.sub(r"\(?\bin\s+words\)?|\bamount\b|\bchargeable\b|\bsay\b", " ", text, flags=_I)
+        value = _words_value(text)
+        if value is not None and Decimal(value) in printed:
+            return index, Decimal(value).quantize(Decimal("0.01"))
+    return None
 
 
 def _credit_note(doc: Document) -> bool:
