@@ -1437,3 +1437,14 @@ def test_the_total_written_in_words_settles_which_total_row_is_the_invoices() ->
         "Tax Amount (in words) : INR Thirty Nine Thousand Nine Hundred Sixty Only\n"
     )
     assert parse_invoice(text).value.total == Decimal("261960.00")
+
+
+def test_a_buyer_word_inside_a_sentence_heads_no_buyers_block() -> None:
+    text = (
+        "Energia Nord\nFattura n. 2026/118 del 05/03/2026\nSpett.le\nBar Sport di Rossi S.n.c.\n"
+        "P.IVA 52257770371\nTotale da pagare € 120,00\n"
+        "Modalità di pagamento: addebito diretto sul conto del cliente\n"
+        "Energia Nord S.p.A.\nP.IVA e C.F. 26536490712\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "26536490712"
+    assert 7 not in buyer_lines(Document(text)) and 4 in buyer_lines(Document(text))

@@ -231,6 +231,15 @@ def attention_line(line: str) -> bool:
     return _ATTENTION.match(line) is not None
 
 
+#: A buyer word inside a sentence, after an article or a preposition ("addebito sul conto del
+#: cliente", "the account of the customer"): it heads no block.
+_IN_PROSE = re.compile(
+    r"\b(?:del|della|dello|dei|des|du|de\s+la|of|the|al|au|aux|dem|der|den|van\s+de|voor\s+de|"
+    r"de\s+los|do|da)\s+$",
+    _I,
+)
+
+
 def buyer_lines(doc: Document) -> dict[int, int]:
     """Lines of the buyer's block: line index -> column where the buyer's part starts.
 
@@ -243,7 +252,9 @@ def buyer_lines(doc: Document) -> dict[int, int]:
         for index, line in enumerate(doc.lines):
             if index in block:
                 continue
-            if (m := _BUYER.search(line)) is not None:
+            if (m := _BUYER.search(line)) is not None and not (
+                _IN_PROSE.search(line[: m.start()]) and ":" not in line[m.start() : m.end() + 2]
+            ):
                 block[index] = m.start()
                 above = doc.lines[index - 1] if index else ""
                 if (
