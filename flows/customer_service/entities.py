@@ -163,7 +163,10 @@ _REFERENCE = re.compile(
 _CORRECTED_ORDER = re.compile(
     r"^\W*(?:(?:oh|oops|sorry|no|actually|wait|my\s+bad|apologies)\W+)*"
     r"(?:(?:i\s+)?meant|(?:that\s+was\s+the\s+)?wrong\s+(?:order\s+)?(?:number|order|one)\W+"
-    r"(?:it'?s|it\s+is|the\s+right\s+one\s+is|should\s+be)|it\s+should\s+(?:be|have\s+been))\b",
+    r"(?:it'?s|its|it\s+is|the\s+right\s+one\s+is|should\s+be)|it\s+should\s+(?:be|have\s+been)|"
+    # "sorry typo, its #W4082615", "my mistake, the right number is #W…"
+    r"(?:(?:a\s+)?typo|my\s+mistake|mistyped)\W+(?:(?:it'?s|its|it\s+is|should\s+be|the\s+"
+    r"(?:right|correct)\s+(?:one|number|order)\s+is)\b)?)",
     re.IGNORECASE,
 )
 #: The order an answer was read to mean, as the thread writes it after the answer

@@ -15,7 +15,7 @@ delivered ones; refunds to the original payment method or a gift card; never inv
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -133,6 +133,21 @@ def decide(s: Situation) -> Decision:
         return _whole("human", reason, IDENTITY_REASONS[reason], s)
     foreign = sorted(oid for oid, o in s.orders.items() if o.customer_id != s.customer.id)
     spans = s.entities.requests or [RequestSpan(text="", order_ids=s.entities.order_ids)]
+    # A number one slip away from the customer's own order that holds the items named
+    # ("cancel #W8185761, the grill and backpack one"): read as a number not found on their
+    # account, as a mistyped unknown number is; nothing of the other order is shown or used.
+    slips = [
+        oid
+        for oid in foreign
+        if any(span.order_ids == [oid] and _mistyped(span, oid, s) for span in spans)
+    ]
+    if slips:
+        s = replace(
+            s,
+            orders={k: v for k, v in s.orders.items() if k not in slips},
+            unknown_order_ids=[*s.unknown_order_ids, *slips],
+        )
+        foreign = [oid for oid in foreign if oid not in slips]
     intents = s.request_intents or [(s.intent, s.intent_confidence)] * len(spans)
     classified = list(zip(spans, intents, strict=False))
     own = [span for span in spans if not set(span.order_ids) & set(foreign)]
@@ -274,8 +289,9 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
         # proposed for a yes (the number did not match)
         plan = _planned(span.model_copy(update={"order_ids": [near]}), intent, s)
         plan.details["needs_explicit_confirmation"] = True
-        plan.explanation = f"we found no order {unknown[0]}, but {near} holds these items; " + (
-            plan.explanation
+        plan.explanation = (
+            f"we found no order {unknown[0]} on your account, but {near} holds these items; "
+            + (plan.explanation)
         )
         return _confirmed_or_asked(plan, span, s)
     if unknown:

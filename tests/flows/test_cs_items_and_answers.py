@@ -13,6 +13,7 @@ from test_cs_understanding import (
     MAYA,
     ORDERS,
     PHONES,
+    PRODUCTS,
     SHIRT,
     _item,
     _order,
@@ -21,16 +22,18 @@ from test_cs_understanding import (
     proposed,
 )
 
-from connectors.schemas import OrderItem
+from connectors.schemas import Order, OrderItem
 from flows.customer_service import cues, matching, references, selection
 from flows.customer_service.clauses import kind_of, sentences, withdrawn
 from flows.customer_service.entities import (
     address_in,
     is_confirmation,
+    parse_message,
     split_requests,
     wants_all_items,
 )
 from flows.customer_service.intake import read_text
+from flows.customer_service.policy import Situation, decide
 from flows.customer_service.schemas import Decision, RequestPlan
 from flows.customer_service.threads import (
     chosen_candidate,
@@ -773,3 +776,44 @@ def test_a_yes_in_another_language_first() -> None:
     assert is_confirmation("Sí, yes, correct.")
     assert is_confirmation("Oui, merci")
     assert not is_confirmation("Si no es posible, no")
+
+
+def test_a_typo_corrected_in_the_answer_names_the_order() -> None:
+    [span] = split_requests(
+        "please change the payment of #W4028615 to my paypal\n\nsorry typo, its #W4082615"
+    )
+    assert (span.order_ids, span.reference_order_ids) == (["#W4082615"], ["#W4028615"])
+
+
+def _decide_with_foreign(text: str, foreign: Order) -> Decision:
+    """Maya's message naming another customer's order by number."""
+    entities = parse_message(text).value
+    return decide(
+        Situation(
+            intent="cancel",
+            intent_confidence=0.9,
+            entities=entities,
+            request_intents=[("cancel", 0.9)],
+            customer=MAYA,
+            customer_orders=list(ORDERS),
+            orders={foreign.id: foreign},
+            products=PRODUCTS,
+            refund_threshold=Decimal("1000"),
+        )
+    )
+
+
+def test_a_number_one_slip_from_an_own_order_is_not_read_as_someone_elses() -> None:
+    kettle = ORDERS[3]  # #W1000004, pending: the kettle
+    slip = "#W1000044"  # one digit away: another customer's order
+    theirs = kettle.model_copy(update={"id": slip, "customer_id": "someone_else_1234"})
+    d = _decide_with_foreign(
+        f"please cancel order {slip}, the kettle one, ordered by mistake", theirs
+    )
+    assert d.outcome == "confirm", d
+    assert [r["order_id"] for _, r in proposed(d)] == [kettle.id]
+    assert "someone_else" not in d.model_dump_json()
+    # a number that is not a slip from the items' order stays refused
+    far = theirs.model_copy(update={"id": "#W7777777"})
+    d = _decide_with_foreign("please cancel order #W7777777, the kettle one, by mistake", far)
+    assert (d.outcome, proposed(d)) == ("refuse", [])
