@@ -110,6 +110,11 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
         if not wanted:
             continue
         full += [Mention(pid, i, i + len(wanted), 2) for i in _windows(wanted, words)]
+        if len(wanted) == 2:  # written as one word: "smartwatch" for Smart Watch
+            closed = "".join(wanted)
+            full += [
+                Mention(pid, i, i + 1, 2) for i, w in enumerate(words) if _singular(w) == closed
+            ]
         head = _head(wanted)
         spots = (_windows([head], words) if len(wanted) > 1 else []) + _compound(head, words)
         heads += [Mention(pid, i, i + 1, 1) for i in spots]

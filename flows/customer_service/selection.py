@@ -261,6 +261,19 @@ _PRICE_EXTREME = re.compile(
 )
 
 
+#: One item of several pointed at by an option value: "the white one", "the blue ones".
+_THE_VALUE_ONE = re.compile(r"\bthe\s+([\w-]+(?:\s+[\w-]+)?)\s+ones?\b", re.IGNORECASE)
+
+
+def _the_one_by_value(text: str, same: list[tuple[int, OrderItem]]) -> tuple[int, OrderItem] | None:
+    """The only one of `same` whose option value the text names as "the <value> one"."""
+    for m in _THE_VALUE_ONE.finditer(text):
+        fitting = [p for p in same if option_hits(p[1].options, m.group(1)) > 0]
+        if len(fitting) == 1:
+            return fitting[0]
+    return None
+
+
 def _kept_count(text: str) -> int | None:
     found = _KEEP_COUNT.search(text)
     return _count(found["n"].lower()) if found else None
@@ -392,6 +405,14 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     # only products naming their order ("from the order with the vacuum, the blue one"):
     # none is what to act on
     found = acting if acting or not every else []
+    if every and not acting:
+        # "my order has two electric kettles. For the white one, …": the products only
+        # name the order, and "the white one" picks one of them by its option
+        pointed = [
+            (n, i) for n, i in enumerate(items) if i.product_id in {m.product_id for m in every}
+        ]
+        if len(pointed) > 1 and (one := _the_one_by_value(text, pointed)) is not None:
+            return ItemPick([one[1]])
     offsets = _offsets(text)
     found = _in_focus(text, offsets, found)
     kept_rest = _rest_kept(text)
@@ -424,6 +445,8 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
             wanted = 1  # "two of the same hose by accident. can you change one of them"
         if len(same) > 1:
             same = _by_options(text, offsets, found, spots, same)
+            if len(same) > 1 and (one := _the_one_by_value(text, same)) is not None:
+                same, wanted = [one], None  # "two kettles ... for the white one"
         distinct = len({i.item_id for _, i in same}) > 1
         singular = not _plural(words[spots[0].end - 1]) and not _plural(
             words_of(same[0][1].name)[-1]

@@ -817,3 +817,29 @@ def test_a_number_one_slip_from_an_own_order_is_not_read_as_someone_elses() -> N
     far = theirs.model_copy(update={"id": "#W7777777"})
     d = _decide_with_foreign("please cancel order #W7777777, the kettle one, by mistake", far)
     assert (d.outcome, proposed(d)) == ("refuse", [])
+
+
+def test_a_two_word_product_written_as_one_word() -> None:
+    found = matching.mentions("I'd like to exchange my smartwatch", {"p_w": "Smart Watch"})
+    assert [(m.product_id, m.tier) for m in found] == [("p_w", 2)]
+
+
+def test_the_white_one_of_two_of_the_same_product_named_with_the_order() -> None:
+    kettles = [
+        OrderItem(
+            item_id="k1",
+            product_id="p_k",
+            name="Electric Kettle",
+            price=Decimal("40"),
+            options={"capacity": "1L", "color": "black"},
+        ),
+        OrderItem(
+            item_id="k2",
+            product_id="p_k",
+            name="Electric Kettle",
+            price=Decimal("55"),
+            options={"capacity": "2L", "color": "white"},
+        ),
+    ]
+    text = "my open order has two electric kettles. For the white one, could you make it glass?"
+    assert [i.item_id for i in selection.pick_items(text, kettles).items] == ["k2"]
