@@ -40,7 +40,9 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"|(?:new|different|correct) address"
         r"|update (?:my|the) (?:(?:shipping|delivery|billing) )?(?:address|payment|order)"
         # "the black t-shirt should be XXL not XL"
-        r"|should (?:be|have been) (?:an? |in )?[\w-]+,? not (?:an? )?[\w-]+)\b",
+        r"|should (?:be|have been) (?:an? |in )?[\w-]+,? not (?:an? )?[\w-]+"
+        # "can the luggage set be the 2-piece instead of the 4-piece"
+        r"|\bbe (?:the |an? )?[\w-]+(?: [\w-]+){0,2} instead of)\b",
         re.IGNORECASE,
     ),
     "status": re.compile(

@@ -24,7 +24,7 @@ from test_cs_understanding import (
 
 from connectors.schemas import Order, OrderItem
 from flows.customer_service import cues, matching, references, selection
-from flows.customer_service.clauses import kind_of, sentences, withdrawn
+from flows.customer_service.clauses import kind_of, sentences, split_by_action, withdrawn
 from flows.customer_service.entities import (
     address_in,
     is_confirmation,
@@ -843,3 +843,12 @@ def test_the_white_one_of_two_of_the_same_product_named_with_the_order() -> None
     ]
     text = "my open order has two electric kettles. For the white one, could you make it glass?"
     assert [i.item_id for i in selection.pick_items(text, kettles).items] == ["k2"]
+
+
+def test_an_item_asked_to_be_another_option_instead_is_a_change_request() -> None:
+    assert kind_of("can the luggage set be the 2-piece instead of the 4-piece?") == "change"
+    pieces = split_by_action(
+        "Please cancel the order with the tablet, I ordered it by mistake. On my other order, "
+        "can the luggage set be the 2-piece instead of the 4-piece?"
+    )
+    assert len(pieces) == 2
