@@ -146,15 +146,18 @@ def _merged(
     )
 
 
+_HALF_UNIT = Decimal("0.5")
+
+
 def _sums_only_in_layout(values: dict[str, Any], layout: InvoiceFields) -> bool:
     """Whether the text reading found neither net nor tax, and the layout's add up to the
-    total both readings agree on."""
+    total both readings agree on (up to a rounding line's less than half a unit)."""
     total = values.get("total")
     if values.get("subtotal") is not None or values.get("tax") is not None or total is None:
         return False
     if layout.subtotal is None or layout.tax is None or layout.total != total:
         return False
-    return abs(layout.subtotal + layout.tax - total) <= _CENT
+    return abs(layout.subtotal + layout.tax - total) < _HALF_UNIT
 
 
 def _outside_buyer(doc: Document, cands: list[Candidate[str]]) -> list[Candidate[str]]:

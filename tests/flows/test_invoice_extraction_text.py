@@ -1448,3 +1448,24 @@ def test_a_buyer_word_inside_a_sentence_heads_no_buyers_block() -> None:
     )
     assert parse_invoice(text).value.vendor_tax_id == "26536490712"
     assert 7 not in buyer_lines(Document(text)) and 4 in buyer_lines(Document(text))
+
+
+def test_czech_total_with_vat_is_no_tax_and_the_rounded_amount_is_owed() -> None:
+    text = (
+        "Faktura č. 2026-0311\nDatum vystavení: 10.03.2026\n"
+        "Celkem bez DPH 50 520,00\nDPH 21 % 10 609,20\nCelkem s DPH 61 129,20\n"
+        "Zaokrouhlení -0,20\nCelkem k úhradě 61 129,00\n"
+    )
+    fields = parse_invoice(text).value
+    assert (fields.subtotal, fields.tax, fields.total) == (
+        Decimal("50520.00"),
+        Decimal("10609.20"),
+        Decimal("61129.00"),
+    )
+    # "s DPH" (with VAT) makes a gross total, never a tax line
+    assert Decimal("61129.20") not in [c.value for c in find_totals(doc(text))["tax"]]
+
+
+def test_a_portuguese_order_number_label_with_its_ordinal_sign() -> None:
+    found = best(find_po_numbers(doc("Nº do pedido do cliente: DSA-PC-3381")))
+    assert found is not None and found.value == "DSA-PC-3381"

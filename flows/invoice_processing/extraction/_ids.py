@@ -197,7 +197,8 @@ _PO_LABEL = re.compile(
     r"rekvisition|requisition|bestillingsnr\.?|beställningsnr\.?|tilausnumero\w*|"
     r"inkoopnummer|objednávka|(?:vs\.?|vostro)\s+ordine|customer\s+order)\s+"
     r"(?=[A-Z]{0,4}[-/]?\d)"
-    r"|(?:n\.?\s?[°º]|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
+    # "Nº do pedido" ("º" reads as "o" once the text is normalised)
+    r"|(?:n\.?\s?[°º]|\bn\.?o\b\.?|num(?:éro|ero|ber)|numer|\bnr\b\.?|\bčíslo)\s*(?:d[aeo]\s+)?"
     r"(?:commande|pedido|ordine|encomenda|zam[oó]wienia|objednávky)"
     r"(?:\s+(?:nabywcy|klienta|client|du\s+client|del\s+cliente|do\s+cliente))?[\s.:#]*",
     _I,

@@ -95,6 +95,8 @@ _GROSS = re.compile(
     r"total\s*\(?\s*(?:incl\w*|inc\.?|including|with|gross|ttc)|(?:incl|inkl)\w*\.?\s*"
     r"(?:vat|tax|gst|mwst|ust|iva|tva|btw|moms|mva|alv|dph)|gesamtbetrag|gesamtsumme|endbetrag|"
     r"brutto\w*|"
+    # cs/sk "Celkem s DPH", sl "z DDV", hr "s PDV" (with the tax)
+    r"\bs\s+dph\b|\bz\s+ddv\b|\bs\s+pdv\b|"
     r"rechnungsbetrag|ttc|importe\s+total|total\s+factura|total\s+con\s+iva|"
     r"totale\s+(?:fattura|documento|ivato|complessivo)|totaal\s+(?:incl\w*|te)|invoice\s+total|"
     r"total\s+invoice|total\s+amount|total\s+sales|nett?\s*total|total\s+(?:rm|myr|eur|usd)\b|"
@@ -908,15 +910,15 @@ def _cross_check(
     out: list[Candidate[Decimal]] = []
     for cand in totals:
         boost = sum(0.08 for value, _ in implied if value == cand.value)
-        if any(cand.value + r in values for r in roundings):
-            boost -= 0.1
+        # what rounding takes off: after the cap, so a sure label cannot outweigh it
+        penalty = 0.1 if any(cand.value + r in values for r in roundings) else 0.0
         if cents and "." not in str(cand.value):
             boost -= 0.2
         repeats = sum(1 for other in totals if other.value == cand.value) - 1
         boost += min(repeats, 2) * 0.03
         if totals and cand.value == max(t.value for t in totals):
             boost += 0.02
-        out.append(cand.but(min(cand.confidence + boost, 0.97)))
+        out.append(cand.but(min(cand.confidence + boost, 0.97) - penalty))
     out = _after_payments(doc, out, confirmed, present, {due for due, _ in rests})
     known = {c.value for c in out}
     for value, why in implied:
