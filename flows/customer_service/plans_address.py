@@ -18,7 +18,7 @@ from flows.customer_service._planning import Context, action, make_plan, targets
 from flows.customer_service.entities import address_in
 from flows.customer_service.schemas import RequestPlan
 
-__all__ = ["change_address"]
+__all__ = ["account_address_only", "change_address"]
 
 #: The customer's own (default) address rather than where an order goes.
 _ACCOUNT = re.compile(
@@ -62,6 +62,21 @@ _ORDERS_KEPT = re.compile(
     re.IGNORECASE,
 )
 _ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
+
+
+#: An order sent to the new address too: "and send my pending order there", "ship the
+#: camera to it as well".
+_ORDER_THERE = re.compile(
+    r"\b(?:send|ship|deliver|redirect)\w*\b[^.;!?]{0,40}\b(?:there|to\s+(?:it|that|this|the\s+new))\b",
+    re.IGNORECASE,
+)
+
+
+def account_address_only(text: str) -> bool:
+    """Whether the address the text gives is for the account alone ("Also, I have moved.
+    Please update the address on my account to ..."), no order sent there: a request of its
+    own, not a part of an order's change."""
+    return _named(_ACCOUNT_ADDRESS, text) and not _ORDER_THERE.search(text)
 
 
 def _named(pattern: re.Pattern[str], text: str) -> bool:

@@ -26,7 +26,7 @@ from flows.customer_service._planning import (
     which_order,
 )
 from flows.customer_service.entities import PAYMENT_ID, address_in
-from flows.customer_service.plans_address import change_address
+from flows.customer_service.plans_address import account_address_only, change_address
 from flows.customer_service.plans_items import items_action, items_by_new_option
 from flows.customer_service.schemas import PlannedAction, RequestPlan
 from flows.customer_service.selection import pick_items
@@ -65,13 +65,14 @@ def _each_order(ctx: Context, intent: str, orders: list[Order], inferred: bool) 
 
 
 def change_order(ctx: Context, intent: str) -> RequestPlan:
-    """Items, and with them the address or payment of the same order if also asked."""
+    """Items, and with them the address or payment of the same order if also asked; not an
+    address the message gives for the account alone (a request of its own)."""
     text = ctx.text
     wants_address = (
         address_in(text) is not None
         or bool(_ADDRESS_WORDS.search(text))
         or references.address_reference(text, ctx.customer, ctx.customer_orders) is not None
-    )
+    ) and not account_address_only(" ".join(r.text for r in ctx.entities.requests) or text)
     pay_change = _PAY_CHANGE.search(text)
     statuses = {"pending"} if intent == "modify" else {"delivered"}
     orders, inferred = targets(ctx, statuses)

@@ -33,6 +33,7 @@ from flows.customer_service.entities import (
     wants_all_items,
 )
 from flows.customer_service.intake import read_text
+from flows.customer_service.plans_address import account_address_only
 from flows.customer_service.policy import Situation, decide
 from flows.customer_service.schemas import Decision, RequestPlan
 from flows.customer_service.threads import (
@@ -852,3 +853,15 @@ def test_an_item_asked_to_be_another_option_instead_is_a_change_request() -> Non
         "can the luggage set be the 2-piece instead of the 4-piece?"
     )
     assert len(pieces) == 2
+
+
+def test_an_exchange_beside_an_account_address_change_keeps_its_own_order() -> None:
+    text = (
+        "Coffee maker exchange and new address\n\nCould I exchange the coffee maker from my "
+        "kitchen order for the espresso one?\n\nAlso, I have moved. Please update the address "
+        "on my account to 12 Elm Street, Springfield, IL 62704."
+    )
+    d = decide_on(text)
+    assert "not_pending" not in [r.reason for r in d.requests], d
+    assert account_address_only(text)
+    assert not account_address_only(text + " And send my pending order there too.")
