@@ -375,6 +375,12 @@ def _with_option(text: str, key: str, value: str, item: OrderItem) -> bool:
     return re.search(rf"\bwith(?:\s+an?)?\s+{re.escape(key)}s?\b", text, re.I) is not None
 
 
+#: A new value asked for as what the item should be: "could the blue one be red instead".
+_BE_INSTEAD = re.compile(
+    r"\b(?:be|become)\s+(?:the\s+|an?\s+)?([\w-]+(?:\s+[\w-]+)?)\s+instead\b", re.IGNORECASE
+)
+
+
 def choose_variant(
     text: str, item: OrderItem, product: CatalogueProduct, other_names: Iterable[str] = ()
 ) -> VariantChoice:
@@ -389,6 +395,14 @@ def choose_variant(
     """
     part = _letter_sizes(segment(text, item.name, other_names), product)
     new_part = _new_part(part, item, product)
+    fresh = _fresh_values(item, product)
+    if not any(has_value(v, new_part, k) for k, v in fresh):
+        # the new value said before the product is named: "could the blue one be red
+        # instead? The speaker, I mean"
+        for said in _BE_INSTEAD.finditer(text):
+            if any(has_value(v, said.group(1), k) for k, v in fresh):
+                new_part = f"{new_part} {said.group(1)}"
+                break
     wishes = scales.wishes_in(new_part, item, product)
     same_kind = _SAME.search(part)
     after_same = part[same_kind.start() :] if same_kind else ""

@@ -20,7 +20,7 @@ __all__ = ["ItemPick", "acting_mentions", "pick_items", "pointing_products"]
 _EXCEPT = re.compile(
     r"\b(?:except(?: for)?|apart from|other than|but not|excluding|not including|without"
     # "it's the yoga mat I want to return, not the grill"
-    r"|(?<=, )not(?=\s+(?:the|my|this|that|these|those)\b)"
+    r"|(?:(?<=, )|(?<=- )|(?<=– ))not(?=\s+(?:the|my|this|that|these|those)\b)"
     r"|keep(?:ing)?|hold(?:ing)? on to|hang(?:ing)? on to)\b",
     re.IGNORECASE,
 )
@@ -100,7 +100,8 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
             continue
         if _KEEP_COUNT.match(text, marker.start()):
             continue  # "keeping two of the earbuds": some of them (`_kept_count`)
-        if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
+        # "keep the mouse" and "(the speaker, I mean) - not the lamp" set aside in any sentence
+        if not marker.group(0).lower().startswith(("keep", "hold", "hang", "not")):
             begun, _, sentence = next(s for s in sentences if s[0] <= marker.start() < s[1])
             if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
                 continue

@@ -22,7 +22,7 @@ from test_cs_understanding import (
     proposed,
 )
 
-from connectors.schemas import Order, OrderItem
+from connectors.schemas import CatalogueProduct, Order, OrderItem, ProductVariant
 from flows.customer_service import cues, matching, references, selection
 from flows.customer_service.clauses import kind_of, sentences, split_by_action, withdrawn
 from flows.customer_service.entities import (
@@ -865,3 +865,34 @@ def test_an_exchange_beside_an_account_address_change_keeps_its_own_order() -> N
     assert "not_pending" not in [r.reason for r in d.requests], d
     assert account_address_only(text)
     assert not account_address_only(text + " And send my pending order there too.")
+
+
+def test_the_new_value_said_before_the_product_and_another_item_set_aside() -> None:
+    speaker = CatalogueProduct(
+        id="p_sp",
+        name="Bluetooth Speaker",
+        variants=[
+            ProductVariant(
+                item_id=i, product_id="p_sp", options=o, price=Decimal("90"), available=True
+            )
+            for i, o in [
+                ("sp_blue", {"color": "blue", "battery life": "10 hours"}),
+                ("sp_red", {"color": "red", "battery life": "10 hours"}),
+                ("sp_red20", {"color": "red", "battery life": "20 hours"}),
+            ]
+        ],
+    )
+    item = OrderItem(
+        item_id="sp_blue",
+        product_id="p_sp",
+        name="Bluetooth Speaker",
+        price=Decimal("90"),
+        options={"color": "blue", "battery life": "10 hours"},
+    )
+    lamp = OrderItem(
+        item_id="lamp", product_id="p_l", name="Desk Lamp", price=Decimal("30"), options={}
+    )
+    text = "could the blue one be red instead? The speaker, I mean - not the lamp."
+    assert [i.item_id for i in selection.pick_items(text, [item, lamp]).items] == ["sp_blue"]
+    choice = matching.choose_variant(text, item, speaker, ["Bluetooth Speaker"])
+    assert choice.variant is not None and choice.variant.item_id == "sp_red"
