@@ -78,8 +78,8 @@ async def open_ticket(state: CSState, runtime: Ctx) -> dict[str, Any]:
                 TicketUpdate(ticket_id=ticket.id, status="open"),
                 idempotency_key=turn_key(ctx, state, "open_ticket", "update_ticket", "reopen"),
             )
-        said = intake.own_words(state.get("body") or "").strip()
-        if state.get("thread") and not state.get("ticket") and said:
+        new_message = state.get("thread") and not state.get("ticket")
+        if new_message and (said := intake.own_words(state.get("body") or "").strip()):
             # an answer that came as a new message: kept on the ticket for the next one
             ticket = await ticketing.add_note(
                 TicketCommentCreate(

@@ -222,6 +222,10 @@ def _count(word: str) -> int | None:
     return int(word) if word.isdigit() and 0 < int(word) < 20 else None
 
 
+#: What follows "the smaller of", "the cheapest of": the items it is one of.
+_OF_WHICH = (["the"], ["my"], ["those"], ["these"])
+
+
 def _count_before(words: list[str], start: int) -> int | None:
     """A number just before a mention: "two of the three shirts" -> 2, "both lamps" -> 2."""
     window = words[max(0, start - 5) : start]
@@ -229,13 +233,7 @@ def _count_before(words: list[str], start: int) -> int | None:
     for i, word in enumerate(window):
         if (
             window[i + 1 : i + 2] == ["of"]
-            and window[i + 2 : i + 3]
-            in (
-                ["the"],
-                ["my"],
-                ["those"],
-                ["these"],
-            )
+            and window[i + 2 : i + 3] in _OF_WHICH
             and (word.endswith(("er", "est")) or word in ("first", "second", "other", "last"))
         ):
             return 1
@@ -438,6 +436,8 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     if all_items or len(items) == 1:
         return ItemPick(list(items))
     chosen_ids: set[int] = set()
+    by_price = _PRICE_EXTREME.search(text)  # "the cheapest pair", "the most expensive one"
+    kept = _kept_count(text)  # "I'm keeping two"
     for product_id in dict.fromkeys(m.product_id for m in included):
         spots = [m for m in included if m.product_id == product_id]
         same = [(n, i) for n, i in enumerate(items) if i.product_id == product_id]
@@ -454,17 +454,11 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
         )
         if wanted is None and distinct and singular:
             wanted = len(spots)  # "the shirt", and there are two different ones
-        if wanted is None and len(same) > 1 and _PRICE_EXTREME.search(text):
+        if wanted is None and len(same) > 1 and by_price is not None:
             wanted = 1  # "the most expensive earbuds": one of them
-        if (
-            (kept := _kept_count(text)) is not None
-            and len(same) > 1
-            and len(included) == len(spots)
-        ):
-            # "three pairs of earbuds ... I'm keeping two": the others
-            wanted = len(same) - kept if 0 < kept < len(same) else wanted
+        if kept is not None and 0 < kept < len(same) and len(included) == len(spots):
+            wanted = len(same) - kept  # "three pairs of earbuds ... I'm keeping two": the others
         if wanted is not None and wanted < len(same):
-            by_price = _PRICE_EXTREME.search(text)
             if distinct and by_price is None:
                 return ItemPick([], "which_items", [i for _, i in same])
             if by_price is not None:  # "return the cheapest pair"

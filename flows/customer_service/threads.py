@@ -176,15 +176,23 @@ _PLACES = {
 }  # fmt: skip
 
 
+def _listed(decision: Decision) -> list[str] | None:
+    """The order ids our one "which order?" question listed, in its order; None when the
+    decision asked no such question, or several."""
+    asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
+    if len(asked) != 1:
+        return None
+    return [ids[0] for c in asked[0].details["candidates"] if (ids := order_ids_in(str(c)))]
+
+
 def chosen_candidate(decision: Decision, said: str) -> str | None:
     """The order an answer like "the second one" picks from the orders our question listed
     ("which order is this about?"), or None when the answer is not such a pick or the
     question listed no orders."""
     match = _PICK.match(said.strip()[:60])
-    asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
-    if match is None or len(asked) != 1:
+    listed = _listed(decision)
+    if match is None or listed is None:
         return None
-    listed = [ids[0] for c in asked[0].details["candidates"] if (ids := order_ids_in(str(c)))]
     if match["word"]:
         place = _PLACES[match["word"].lower()]
     else:
@@ -224,10 +232,9 @@ def described_candidate(
     the answer names. The listed orders an earlier message named by number are set aside
     with it ("#W3130816, not #W9222585"), as the answer corrects that number. None when the
     answer gives a number itself, names nothing listed, or fits several."""
-    asked = [r for r in decision.requests if r.outcome == "clarify" and r.details.get("candidates")]
-    if len(asked) != 1 or order_ids_in(said):
+    listed = _listed(decision)
+    if listed is None or order_ids_in(said):
         return None
-    listed = [ids[0] for c in asked[0].details["candidates"] if (ids := order_ids_in(str(c)))]
     items = {
         o["id"]: {i["product_id"]: i["name"] for i in o.get("items") or []}
         for o in orders

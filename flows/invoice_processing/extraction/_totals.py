@@ -637,71 +637,23 @@ def _net_totals_before_tax(raw: dict[str, list[Candidate[Decimal]]]) -> None:
             raw["subtotal"].append(Candidate(cand.value, 0.8, cand.line, "subtotal", cand.text))
 
 
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
 _NUMBER_WORDS = {
-    **{
-        w: n
-        for n, w in enumerate(
-            [
-                "zero",
-                "one",
-                "two",
-                "three",
-                "four",
-                "five",
-                "six",
-                "seven",
-                "eight",
-                "nine",
-                "ten",
-                "eleven",
-                "twelve",
-                "thirteen",
-                "fourteen",
-                "fifteen",
-                "sixteen",
-                "seventeen",
-                "eighteen",
-                "nineteen",
-            ]
-        )
-    },
-    **{
-        w: 10 * n
-        for n, w in enumerate(
-            ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
-        )
-    },
+    **{w: n for n, w in enumerate(_UNITS.split())},
+    **{w: 10 * n for n, w in enumerate(_TENS.split(), 2)},
 }
 _SCALES = {"thousand": 10**3, "lakh": 10**5, "lakhs": 10**5, "lac": 10**5, "lacs": 10**5,
            "million": 10**6, "crore": 10**7, "crores": 10**7, "billion": 10**9}  # fmt: skip
 #: Words an amount in words may hold besides numbers: its currency, "and", "only".
-_WORDS_FILLER = frozenset(
-    [
-        "and",
-        "only",
-        "inr",
-        "rs",
-        "rupees",
-        "rupee",
-        "usd",
-        "dollars",
-        "dollar",
-        "eur",
-        "euros",
-        "euro",
-        "gbp",
-        "pounds",
-        "pound",
-        "sterling",
-        "aed",
-        "dirhams",
-        "sgd",
-        "myr",
-        "ringgit",
-        "zar",
-        "rand",
-    ]
-)
+_WORDS_FILLER = frozenset((
+    "and", "only", "inr", "rs", "rupees", "rupee", "usd", "dollars", "dollar", "eur", "euros",
+    "euro", "gbp", "pounds", "pound", "sterling", "aed", "dirhams", "sgd", "myr", "ringgit",
+    "zar", "rand",
+))  # fmt: skip
 #: Where an invoice writes its amount in words: "Amount Chargeable (in words)", "Amount in
 #: words:", "Rupees ... Only", "Say: ...". Not the tax's ("Tax Amount (in words)").
 _IN_WORDS = re.compile(r"\bin\s+words\b|\bsay\b|\bonly\s*$", _I)
@@ -733,7 +685,6 @@ def _total_in_words(doc: Document) -> tuple[int, Decimal] | None:
     that is nothing but an amount in words, labelled or ending in "only", where the same
     amount is printed in figures too. Cents and paise after "and ... paise" are left out:
     then no figure matches and nothing is said."""
-    printed = {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
     for index, line in enumerate(doc.lines):
         label = doc.lines[index - 1] if index else ""
         if not (_IN_WORDS.search(line) or _IN_WORDS.search(label)):
@@ -745,7 +696,7 @@ def _total_in_words(doc: Document) -> tuple[int, Decimal] | None:
         text = line.split(":", 1)[-1]
         text = re.sub(r"\(?\bin\s+words\)?|\bamount\b|\bchargeable\b|\bsay\b", " ", text, flags=_I)
         value = _words_value(text)
-        if value is not None and Decimal(value) in printed:
+        if value is not None and Decimal(value) in _all_amounts(doc):
             return index, Decimal(value).quantize(Decimal("0.01"))
     return None
 
@@ -799,7 +750,11 @@ def _likeliest(doc: Document) -> Decimal | None:
 
 
 def _all_amounts(doc: Document) -> set[Decimal]:
-    return {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
+    """Every amount printed in the document (read once: the cross-check and the total in
+    words both ask)."""
+    return doc.memo(
+        "all_amounts", lambda: {a[2] for i in range(len(doc)) for a in find_amounts(doc, i)}
+    )
 
 
 def _payments(doc: Document) -> list[tuple[int, Decimal]]:
