@@ -126,9 +126,20 @@ def _merged(
             values[name] = getattr(layout.value, name)
             conf[name] = sure
             taken.append(name)
-    if _sums_only_in_layout(values, layout.value):
+    if (
+        "vendor_name" in taken
+        and "vendor_tax_id" not in taken
+        and layout.value.vendor_tax_id
+        and _folded(text.value.vendor_name) != _folded(layout.value.vendor_name)
+    ):
+        # another seller than the text reading's: its tax id, not the one the text reading
+        # found for the name it took (a buyer's "NIP" under a "Sprzedawca Nabywca" header)
+        values["vendor_tax_id"] = layout.value.vendor_tax_id
+        conf["vendor_tax_id"] = layout.field_confidence.get("vendor_tax_id", 0.0)
+        taken.append("vendor_tax_id")
+    if _sums_from_layout(values, layout.value):
         # a table whose cells the text reading put on lines of their own: the layout's
-        # net and tax, as they add up to the total
+        # net and tax, as they add up to the total and the text reading's do not
         for name in ("subtotal", "tax"):
             values[name] = getattr(layout.value, name)
             conf[name] = layout.field_confidence.get(name, 0.0)
@@ -149,15 +160,28 @@ def _merged(
 _HALF_UNIT = Decimal("0.5")
 
 
-def _sums_only_in_layout(values: dict[str, Any], layout: InvoiceFields) -> bool:
-    """Whether the text reading found neither net nor tax, and the layout's add up to the
-    total both readings agree on (up to a rounding line's less than half a unit)."""
+def _folded(name: str | None) -> str:
+    """A name without its spaces, case-folded: the same name however a reading spaced it."""
+    return _SPACE.sub("", name or "").casefold()
+
+
+def _sums_from_layout(values: dict[str, Any], layout: InvoiceFields) -> bool:
+    """Whether the layout's net and tax add up to the total both readings agree on (up to a
+    rounding line's less than half a unit), and the text reading's do not: one or both
+    missing, another sum, or a tax above the net (no tax rate reaches 100 %: the two
+    swapped)."""
     total = values.get("total")
-    if values.get("subtotal") is not None or values.get("tax") is not None or total is None:
+    if total is None or layout.total != total:
         return False
-    if layout.subtotal is None or layout.tax is None or layout.total != total:
+    if not _adds_up(layout.subtotal, layout.tax, total):
         return False
-    return abs(layout.subtotal + layout.tax - total) < _HALF_UNIT
+    return not _adds_up(values.get("subtotal"), values.get("tax"), total)
+
+
+def _adds_up(subtotal: Decimal | None, tax: Decimal | None, total: Decimal) -> bool:
+    if subtotal is None or tax is None:
+        return False
+    return 0 <= tax < subtotal and abs(subtotal + tax - total) < _HALF_UNIT
 
 
 def _outside_buyer(doc: Document, cands: list[Candidate[str]]) -> list[Candidate[str]]:

@@ -223,9 +223,10 @@ def test_the_first_row_of_a_vat_rate_table_is_not_the_total() -> None:
     assert fields.total == Decimal("987.50")
 
 
-def test_net_and_tax_from_the_layout_when_the_text_found_neither() -> None:
+def test_net_and_tax_from_the_layout_when_the_texts_do_not_add_up() -> None:
     """A table whose cells the text reading put on lines of their own: the layout's net and
-    tax are taken when they add up to the total both readings agree on, and only then."""
+    tax are taken when they add up to the total both readings agree on and the text's do
+    not (missing, another sum, or swapped: a tax above the net), and only then."""
     from bpa.models.tasks import Extraction
     from flows.invoice_processing.offline import _merged
     from flows.invoice_processing.schemas import InvoiceFields
@@ -243,7 +244,51 @@ def test_net_and_tax_from_the_layout_when_the_text_found_neither() -> None:
     wrong = reading(total="8522.10", subtotal="7470.00", tax="1000.00")
     assert _merged(text, wrong).value.subtotal is None
     has_net = reading(total="8522.10", subtotal="7470.00")
-    assert _merged(has_net, layout).value.tax is None
+    assert _merged(has_net, layout).value.tax == Decimal("1052.10")
+    assert _merged(has_net, wrong).value.tax is None
+    # the tax line's base read as the tax ("MwSt. 19 % auf 1.037,90"), and net and tax swapped
+    base = reading(total="1320.49", tax="1037.90")
+    laid_out = reading(total="1320.49", subtotal="1117.70", tax="202.79")
+    assert _merged(base, laid_out).value.tax == Decimal("202.79")
+    swapped = reading(total="2838.02", subtotal="501.02", tax="2337.00")
+    right = reading(total="2838.02", subtotal="2337.00", tax="501.02")
+    assert (_merged(swapped, right).value.subtotal, _merged(swapped, right).value.tax) == (
+        Decimal("2337.00"),
+        Decimal("501.02"),
+    )
+    # a text reading that adds up keeps its own
+    assert _merged(right, swapped).value.tax == Decimal("501.02")
+
+
+def test_the_seller_taken_from_the_layout_brings_its_tax_id() -> None:
+    """Where the layout names another seller than the text reading (which took the buyer's
+    block under a "Sprzedawca Nabywca" header), the tax id is the layout's seller's too."""
+    from bpa.models.tasks import Extraction
+    from flows.invoice_processing.offline import _merged
+    from flows.invoice_processing.schemas import InvoiceFields
+
+    text = Extraction[InvoiceFields](
+        value=InvoiceFields(vendor_name="Wydawnictwo Kruk S.A.", vendor_tax_id="5227055983"),
+        confidence=0.7,
+        field_confidence={"vendor_name": 0.6, "vendor_tax_id": 0.9},
+    )
+    layout = Extraction[InvoiceFields](
+        value=InvoiceFields(
+            vendor_name="Drukarnia Offsetowa Wiśniewski Sp. z o.o.", vendor_tax_id="6538233269"
+        ),
+        confidence=0.8,
+        field_confidence={"vendor_name": 0.8, "vendor_tax_id": 0.8},
+    )
+    merged = _merged(text, layout).value
+    assert (merged.vendor_name, merged.vendor_tax_id) == (
+        "Drukarnia Offsetowa Wiśniewski Sp. z o.o.",
+        "6538233269",
+    )
+    # the same seller, spaced otherwise: the text reading's surer tax id stays
+    spaced = layout.model_copy(
+        update={"value": InvoiceFields(vendor_name="WydawnictwoKruk S.A.", vendor_tax_id="1")}
+    )
+    assert _merged(text, spaced).value.vendor_tax_id == "5227055983"
 
 
 def test_the_name_over_an_attention_line_is_the_buyers() -> None:
