@@ -58,10 +58,19 @@ _ORDERS_KEPT = re.compile(
     r"\borders?\b[^.;!?]{0,50}\b(?:old|current|previous|existing)\s+address\b|"
     r"\b(?:don'?t|do not)\s+(?:change|touch|update|move)\s+(?:that one|those|the orders?|"
     r"my orders?|any orders?)\b|"
-    r"\bleave\s+(?:the\s+|my\s+)?orders?\s+(?:alone|as\s+(?:it\s+is|they\s+are))\b",
+    r"\bleave\s+(?:the\s+|my\s+)?orders?\s+(?:alone|as\s+(?:it\s+is|they\s+are))\b|"
+    # "my current orders can stay as they are", "the open order should remain unchanged"
+    r"\borders?\s+(?:can|should|will|may|must)\s+(?:stay|remain|be\s+left)\s+(?:as\s+"
+    r"(?:it\s+is|they\s+are)|where\s+(?:it\s+is|they\s+are)|unchanged|alone)\b",
     re.IGNORECASE,
 )
-_ORDER_WORDS = re.compile(r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)", re.I)
+#: Words for what is shipped: "order", "parcel", "ship", and a thing sent ("could you send it
+#: to my office instead": the order the conversation is about).
+_ORDER_WORDS = re.compile(
+    r"\b(?:order|package|parcel|delivery|shipment|ship|deliver)|"
+    r"\b(?:send|redirect|forward)\s+(?:it|them|this|that|these|those)\b",
+    re.I,
+)
 
 
 #: An order sent to the new address too: "and send my pending order there", "ship the
@@ -140,6 +149,8 @@ def change_address(ctx: Context, intent: str) -> RequestPlan:
         or (_MOVED.search(ctx.text) and not _EXISTING_ORDERS.search(ctx.text))
         or (orders_kept and _named(_ACCOUNT_ADDRESS, ctx.text))
     )
+    if account and orders_kept:
+        ctx = replace(ctx, orders=[])  # the orders the words found are the ones to leave alone
     if not ctx.orders and _ORDER_WORDS.search(ctx.text) and not account:
         # an order meant (a move's message too, when it asks for orders already placed)
         orders, inferred = targets(ctx, {"pending"})

@@ -376,7 +376,8 @@ def _by_options(
     same: list[tuple[int, OrderItem]],
 ) -> list[tuple[int, OrderItem]]:
     """Items of one product narrowed by the options written next to each mention of it
-    ("the blue shirt", "Earbuds (battery life 6 hours); Earbuds (battery life 4 hours)")."""
+    ("the blue shirt", "Earbuds (battery life 6 hours); Earbuds (battery life 4 hours)");
+    none when no mention names an option."""
     picked: list[tuple[int, OrderItem]] = []
     for mention in named:
         described = _described(text, offsets, found, mention)
@@ -392,7 +393,7 @@ def _by_options(
                 for pair, score in zip(same, scores, strict=True)
                 if score == max(scores) and pair not in picked
             ]
-    return picked or same
+    return picked
 
 
 def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False) -> ItemPick:
@@ -444,8 +445,10 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
         wanted = _count_before(words, spots[0].start)
         if _ONE_OF_THEM.search(text) and len({m.product_id for m in included}) == 1:
             wanted = 1  # "two of the same hose by accident. can you change one of them"
+        described = False  # some mention's own words tell its item apart ("the blue shirt")
         if len(same) > 1:
-            same = _by_options(text, offsets, found, spots, same)
+            narrowed = _by_options(text, offsets, found, spots, same)
+            described, same = bool(narrowed), narrowed or same
             if len(same) > 1 and (one := _the_one_by_value(text, same)) is not None:
                 same, wanted = [one], None  # "two kettles ... for the white one"
         distinct = len({i.item_id for _, i in same}) > 1
@@ -453,7 +456,10 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
             words_of(same[0][1].name)[-1]
         )
         if wanted is None and distinct and singular:
-            wanted = len(spots)  # "the shirt", and there are two different ones
+            # "the shirt", and there are two different ones: one, however often it is named
+            # ("T-shirt" in the subject, "the t-shirt from order ..." in the message), unless
+            # each mention describes its own ("the blue shirt and the red shirt")
+            wanted = len(spots) if described else 1
         if wanted is None and len(same) > 1 and by_price is not None:
             wanted = 1  # "the most expensive earbuds": one of them
         if kept is not None and 0 < kept < len(same) and len(included) == len(spots):

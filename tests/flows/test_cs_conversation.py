@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import inspect
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from test_cs_policy import situation
 from test_cs_understanding import KITCHEN_ORDER, LAPTOP_ORDER, _intent, decide_on, proposed
 
+from connectors.schemas import OrderItem
 from flows.customer_service.claims import without_identity
 from flows.customer_service.entities import is_confirmation, yes_for
 from flows.customer_service.matching import mentions
@@ -458,3 +460,18 @@ def test_plurals_in_es_name_their_product() -> None:
     assert [m.product_id for m in mentions("my sunglasses broke", names)] == ["g"]
     # an option's glass is no pair of sunglasses
     assert mentions("the shelf in glass, not wood", names) == []
+
+
+def test_one_of_two_different_items_named_twice_is_still_one_to_ask_about() -> None:
+    """ "T-shirt" in the subject and "the t-shirt" in the message are the same one shirt: with
+    a white and a black one in the order, the customer is asked which, not both returned."""
+    shirts = [
+        OrderItem(item_id=n, product_id="t", name="T-Shirt", price=Decimal(9), options={"color": c})
+        for n, c in (("1", "white"), ("2", "black"))
+    ]
+    text = "T-shirt\nHi, the t-shirt from order #W5000301 shrank in the wash. I'd like to return it"
+    pick = pick_items(text, shirts)
+    assert (pick.items, pick.problem) == ([], "which_items")
+    # each mention described by its own option: both
+    both = "Please return the white t-shirt and the black t-shirt."
+    assert [i.item_id for i in pick_items(both, shirts).items] == ["1", "2"]

@@ -783,6 +783,25 @@ def test_orders_left_at_the_old_address_are_not_changed_with_the_account() -> No
     assert action.request["address"]["address2"] == "Apt 4"
 
 
+def test_current_orders_that_can_stay_as_they_are_are_not_sent_to_the_new_address() -> None:
+    text = (
+        "Hello, I've moved. Please update the default address on my account to 88 Prospect "
+        "Park West, Apt 4, Brooklyn, NY 11215. My current orders can stay as they are."
+    )
+    d = decide(situation(text, "address_change"))
+    assert [a.action for r in d.requests for a in r.actions] == ["update_customer_address"]
+
+
+def test_a_thing_sent_to_a_new_address_is_an_order_not_the_account() -> None:
+    """ "Could you send it to my office instead": what is sent is an order (here the only
+    pending one), not the customer's default address."""
+    text = "Could you send it to my office instead: 1600 Wynkoop St, Suite 400, Denver, CO 80202."
+    d = decide(situation(text, "address_change"))
+    assert [(a.action, a.request.get("order_id")) for a in d.requests[0].actions] == [
+        ("modify_order_address", "#W0000001")
+    ]
+
+
 def test_an_account_address_not_understood_is_asked_for_not_replaced_by_itself() -> None:
     # "update my account address to ...": the address on file is the one to change
     d = decide(
