@@ -929,3 +929,48 @@ def test_a_dollar_equivalent_does_not_make_a_gulf_invoice_month_first() -> None:
     assert parse_invoice(text).value.invoice_date == dt.date(2026, 3, 10)
     us = "Acme Inc.\nInvoice 7\nDate 10/03/2026\nTotal USD 100.00\nPaid in USD\n"
     assert parse_invoice(us).value.invoice_date == dt.date(2026, 10, 3)
+
+
+def test_probe_sixteen_labels() -> None:
+    from flows.invoice_processing.extraction import find_po_numbers
+
+    # et: the payer ("Maksja") is the buyer; "Summa km-ta" the net, "Kokku tasuda" the total;
+    # the seller signs below
+    ee = (
+        "Tere!\n\nARVE nr 2026-118\nKuupäev: 03.03.2026\nMaksja: Saaremaa Puhkemaja OÜ, "
+        "Kuressaare\n\nSumma km-ta        720,00\nKäibemaks 24%      172,80\n"
+        "Kokku tasuda (EUR)     892,80\n\nLugupidamisega\nKadri Tamm\n"
+        "Tallinna Veebistuudio OÜ\nReg.kood 14718230, KMKR nr EE108577626\n"
+    )
+    f = parse_invoice(ee).value
+    assert (f.vendor_name, f.subtotal, f.tax, f.total) == (
+        "Tallinna Veebistuudio OÜ",
+        Decimal("720.00"),
+        Decimal("172.80"),
+        Decimal("892.80"),
+    )
+    tr = "Ege Tekstil A.Ş.\nFatura No: EGE2026000000077\nFatura Tarihi: 16-03-2026\n"
+    tr += "Vade Tarihi: 15-04-2026\n"
+    assert parse_invoice(tr).value.due_date == dt.date(2026, 4, 15)
+    assert find_po_numbers(Document("Jeres ordrenr.: PO-DK-31877"))[0].value == "PO-DK-31877"
+
+
+def test_a_table_of_items_under_a_sum_label_gives_no_sum() -> None:
+    """ "Celkem bez DPH" heads the items' last column: its last row is an item, not the net;
+    the VAT recapitulation's base and tax are."""
+    cz = (
+        "FAKTURA - DAŇOVÝ DOKLAD č. 2026010457\nDodavatel:\nElektro Novák s.r.o.\n"
+        "Označení dodávky                   Množství   Cena/MJ    DPH     Celkem bez DPH\n"
+        "Revize elektroinstalace provozovny   1 ks     8 500,00   21 %    8 500,00\n"
+        "Jistič 3f 25A typ B                  6 ks       412,00   21 %    2 472,00\n"
+        "Kabel CYKY-J 3x2,5                   150 m       38,50   21 %    5 775,00\n\n"
+        "Rekapitulace DPH       Základ          DPH\n"
+        "21 %                   16 747,00       3 516,87\n\n"
+        "Celkem k úhradě:                                 20 263,87 Kč\n"
+    )
+    f = parse_invoice(cz).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("16747.00"),
+        Decimal("3516.87"),
+        Decimal("20263.87"),
+    )

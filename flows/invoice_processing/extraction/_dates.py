@@ -130,9 +130,9 @@ _DUE = re.compile(
     r"venciment|fizetési\s+határidő|(?:data\s+)?scaden[tţț]\w*|"
     r"(?:sidste\s+rettidige\s+)?betalingsdato|betalingsfrist|"
     # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
-    # iki", is "Gjalddagi", tr "Son ödeme tarihi"
+    # iki", is "Gjalddagi", tr "Son ödeme tarihi", "Vade tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
-    r"son\s+ödeme\s+tarihi|"
+    r"son\s+ödeme\s+tarihi|vade\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"
     # et "Maksetähtaeg", lv "Apmaksāt līdz", el "Ημερομηνία λήξης" (expiry: the due date),

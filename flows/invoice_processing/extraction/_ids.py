@@ -151,7 +151,7 @@ _DATE_BEFORE = re.compile(
 #: Numbers of something else: the customer, an order, a delivery, a contract, an earlier
 #: invoice. A label that holds one of these never names the invoice number.
 _OTHER_NUMBER = re.compile(
-    r"kunde|customer|client|cliente|klant|klient|order|bestell|auftrag|commande|pedido|ordine|"
+    r"kunde|customer|client|cliente|klant|klient|order|ordre|bestell|auftrag|commande|pedido|ordine|"
     r"bestelling|zam[oó]wieni|encomenda|liefer|delivery|livraison|entrega|consegna|levering|"
     r"dostaw|contract|vertrag|contrat|contrato|contratto|umowy|referenz|reference|référence|"
     r"li[ée]e|related|original|bezug|vsnr|police|policy|account|konto|compte|cuenta|conto|"
@@ -169,6 +169,8 @@ _PO_LABEL = re.compile(
     # cs "Objednávka č."
     r"rekv(?:isition)?s?\.?|indkøbsordre|bestillings?|beställnings?|inköpsorder|"
     r"innkjøpsordre|(?:osto)?tilaus|objednávk[ay]|"
+    # da/no "Jeres ordrenr.", "Deres ordrenummer" (your order number)
+    r"(?:jeres\s+|deres\s+)?ordre(?:nr|nummer)\.?|"
     # the buyer's own reference for the purchase: "Pedido cliente", "V/ Requisição",
     # "Requisition", nl "Uw inkoopnummer"
     r"pedido\s+(?:del\s+)?cliente|requisi(?:ção|cao|tion|ción|zione)|inkoop(?:order)?nummer|"

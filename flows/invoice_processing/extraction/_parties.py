@@ -42,6 +42,8 @@ _BUYER = re.compile(
     # "Asiakas", "Ostaja", "Laskutusosoite", cs "Odběratel", nl "Factuuradres", "Debiteur"
     r"modtager|fakturamottaker|faktureras\s+till|fakturaadress|asiakas|ostaja|laskutusosoite|"
     r"odběratel|odberateľ|factuuradres|debiteur|"
+    # et "Ostja" (buyer), "Maksja" (payer), "Saaja" (recipient)
+    r"ostja|maksja|saaja|"
     # it "Intestatario" (the account holder of a utility bill), us "Service for"
     r"intestatario|service\s+for)\b"
     r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",

@@ -58,7 +58,9 @@ _SUBTOTAL = re.compile(
     # cl "Monto neto", ar "Importe neto gravado"
     r"\bmonto\s+neto\b|\bimporte\s+neto\b|"
     # tr "Mal Hizmet Toplam Tutarı" (goods and services before tax), et "Kokku ilma käibemaksuta"
-    r"\bmal\s+hizmet\s+toplam\b|\bilma\s+käibemaksuta\b",
+    r"\bmal\s+hizmet\s+toplam\b|\bilma\s+käibemaksuta\b|"
+    # et "Summa km-ta" (km-ta: käibemaksuta, without the tax)
+    r"\bkm-?ta\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -87,6 +89,8 @@ _DUE = re.compile(
     # "Kopā apmaksai", lt "Mokėti", is "Samtals til greiðslu", tr "Ödenecek tutar"
     r"\bza\s+(?:plačilo|placilo|platiti|uplatu|plashtane)\b|\bapmaksai\b|\bmokėti\b|"
     r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b|"
+    # et "Kokku tasuda", "Tasuda" (to pay), "Tasumisele kuulub" (due for payment)
+    r"\btasuda\b|\btasumisele\b|"
     # el "Πληρωτέο", jp "ご請求金額" (the amount billed)
     r"πληρωτ[εέ]ο|ご?請求金額",
     _I,
@@ -125,6 +129,8 @@ _PLAIN = re.compile(
     r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b|"
     # sl "Skupaj", hr "Ukupno", bg "Obshto", lv "Kopā", lt "Iš viso", is "Samtals", tr "Toplam"
     r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b|"
+    # et "Kokku"
+    r"\bkokku\b|"
     # el "Σύνολο", jp "合計"
     r"σ[υύ]νολο|合計",
     _I,
@@ -208,7 +214,7 @@ _ANY_SUM = re.compile(
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
-    r"erhålla|modtage|til\s+gode",
+    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta",
     _I,
 )
 
@@ -729,7 +735,17 @@ def _last_column(doc: Document, index: int) -> tuple[int, Decimal] | None:
             break
         found = below, amounts[-1][2]
         below += 1
+    if found is not None and _item_row(doc.lines[found[0]]):
+        return None  # the rows are items ("Kabel CYKY-J 3x2,5 150 m 38,50 21 % 5 775,00")
     return found
+
+
+def _item_row(line: str) -> bool:
+    """Whether a row of a table describes an item (two words or more, none of them a sum's
+    label) rather than sums ("21 % 16 747,00 3 516,87", "Summe 100,00 19,00 119,00")."""
+    return len(_LABEL_WORDS.findall(line)) >= 2 and not (
+        _PLAIN.search(line) or _GROSS.search(line) or _DUE.search(line)
+    )
 
 
 def _speaks_of_money(doc: Document) -> bool:
