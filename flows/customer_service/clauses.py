@@ -195,6 +195,10 @@ _WITHDRAWN = re.compile(
     r"|\b(?:don'?t|do not|please don'?t) (?:(?:cancel|return|modify|change) (?:or|and) )?"
     r"(?:do|change|touch|cancel|modify) anything(?: yet| for now)?\b(?! else)"
     r"|\bhold off\b"
+    # a plan given up: "I was going to return the kettle, but actually no" (the "but" may
+    # open the next request: then the plan ends its own)
+    rf"|\bwas (?:going|planning|about|meaning) to {_ACTION_VERB}\b"
+    r"(?=[^.!?]*(?:\b(?:but|however)\b|$))"
     # the payment kept as it is: "Then leave it on PayPal", "I'll stick with my Visa"
     r"|\b(?:leave|keep)\s+it\s+(?:on|with)\s+(?:my\s+|the\s+)?"
     r"(?:paypal|visa|mastercard|amex|(?:credit\s+|debit\s+|gift\s+)?card)\b"

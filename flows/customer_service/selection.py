@@ -28,7 +28,9 @@ _EXCEPT = re.compile(
 #: "no" set apart by a comma) does.
 _NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:[\w']+\s+){0,2}$", re.IGNORECASE)
 _SCOPE_END = re.compile(
-    r"[.;!?\n,]|\bbut\b|\band (?:please |also |then )?(?:return|send|refund|exchange|cancel)\b",
+    r"[.;!?\n,]|\bbut\b|\band (?:please |also |then )?(?:return|send|refund|exchange|cancel)\b"
+    # a dash set apart by spaces: "except the yoga mat - so just the blender"
+    r"|\s[-–—]\s",
     re.IGNORECASE,
 )
 _REST = re.compile(

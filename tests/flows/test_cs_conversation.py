@@ -475,3 +475,41 @@ def test_one_of_two_different_items_named_twice_is_still_one_to_ask_about() -> N
     # each mention described by its own option: both
     both = "Please return the white t-shirt and the black t-shirt."
     assert [i.item_id for i in pick_items(both, shirts).items] == ["1", "2"]
+
+
+def test_a_dash_ends_what_an_except_sets_aside() -> None:
+    items = KITCHEN_ORDER.items
+    text = (
+        "I'd like to send back everything except the coffee maker - so the desk lamp, the "
+        "t-shirt and the charger really. Refund to PayPal."
+    )
+    picked = pick_items(text, items, all_items=True).items
+    assert {i.name for i in picked} == {"Desk Lamp", "T-Shirt", "Portable Charger"}
+
+
+def test_a_reply_that_asks_after_acting_does_not_say_nothing_was_changed() -> None:
+    from flows.customer_service.facts import reply_facts
+    from flows.customer_service.tasks import PROMPTS
+
+    def request(outcome: str, summary: str | None) -> dict[str, object]:
+        return {
+            "intent": "exchange",
+            "outcome": outcome,
+            "reason": outcome,
+            "explanation": "please tell us which items you would like to return",
+            "order_ids": [],
+            "actions": [{"summary": summary}] if summary else [],
+        }
+
+    def reply(template: str, *requests: dict[str, object]) -> str:
+        facts = reply_facts({"decision": {"requests": list(requests)}})
+        return PROMPTS.render(template, facts=facts).text
+
+    done = request("act", "exchange Electric Kettle (capacity 1.7L to 1.2L)")
+    asked = reply("clarify.offline.j2", request("clarify", None), done)
+    assert "Done: exchange" in asked and "Nothing else has been changed yet." in asked
+    assert "Nothing has been changed yet." in reply("clarify.offline.j2", request("clarify", None))
+    proposed = reply("confirm.offline.j2", request("confirm", "cancel order #W1"), done)
+    assert "Before we change anything else," in proposed
+    assert "Nothing else has been changed yet." in proposed
+    assert "Before we change anything," in reply("confirm.offline.j2", request("confirm", "x"))

@@ -396,6 +396,16 @@ def test_a_request_taken_back_in_the_same_message_is_not_acted_on() -> None:
     assert [a for a, _ in proposed(d)] == ["exchange_items"]
 
 
+def test_a_plan_given_up_in_the_message_is_not_acted_on() -> None:
+    d = decide_on(
+        "I was going to return the lamp from my laptop order, but actually no - I'd rather "
+        "exchange the bookshelf for a taller one."
+    )
+    first = d.requests[0]
+    assert (first.intent, first.outcome, first.reason) == ("return", "inform", "withdrawn")
+    assert [a for a, _ in proposed(d)] == ["exchange_items"]
+
+
 def test_a_new_address_and_a_new_option_for_the_same_order_are_both_planned() -> None:
     cabin_kettle = _order("#W1000004", "pending", _item(KETTLE, "kettle_1l_steel"), address=CABIN)
     d = decide_on(
