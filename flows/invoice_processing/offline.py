@@ -36,6 +36,7 @@ from flows.invoice_processing.extraction import (
     find_vendor_names,
     ordinary_case,
     payment_terms_days,
+    rounding_amounts,
 )
 from flows.invoice_processing.extraction._layout import LayoutWord, layout_text
 from flows.invoice_processing.schemas import InvoiceFields, LineItem
@@ -241,7 +242,9 @@ def _pick_amounts(
                 if sub.value + t.value - kept == total.value:
                     subtotal, tax = sub, t
     if total and subtotal and tax and subtotal.value + tax.value - kept != total.value:
-        tax = _summed_tax(sums["tax"], total.value + kept - subtotal.value, notes) or tax
+        wanted = total.value + kept - subtotal.value
+        rounded = frozenset(abs(r) for r in rounding_amounts(doc))
+        tax = _summed_tax(sums["tax"], wanted, notes, rounded) or tax
     if total and subtotal is None and len({t.line for t in sums["tax"]}) > 1:
         # several tax lines (GST and QST) and no labelled subtotal: the amount above them
         # that they complete to the total ("Amount this billing 131,750.00")
@@ -318,20 +321,25 @@ def _withheld(
 
 
 def _summed_tax(
-    taxes: list[Candidate[Decimal]], wanted: Decimal, notes: list[str]
+    taxes: list[Candidate[Decimal]],
+    wanted: Decimal,
+    notes: list[str],
+    rounded: frozenset[Decimal] = frozenset(),
 ) -> Candidate[Decimal] | None:
     """The tax as the sum of several tax lines (one per rate, or CGST + SGST), when some of
-    them, each on its own line, add up to total - subtotal."""
+    them, each on its own line, add up to total - subtotal, or miss it by a rounding line's
+    amount (`rounded`: "Round Off -0.41")."""
     lines: dict[int, Candidate[Decimal]] = {}
     for cand in taxes:
         lines.setdefault(cand.line, cand)
     found = list(lines.values())[:6]
     for size in range(2, len(found) + 1):
         for group in itertools.combinations(found, size):
-            if sum(c.value for c in group) == wanted:
+            summed = sum((c.value for c in group), Decimal(0))
+            if summed == wanted or abs(summed - wanted) in rounded:
                 notes.append(f"tax: the sum of {size} tax lines")
                 confidence = min(c.confidence for c in group)
-                return Candidate(wanted, confidence, group[0].line, "tax", "")
+                return Candidate(summed, confidence, group[0].line, "tax", "")
     return None
 
 

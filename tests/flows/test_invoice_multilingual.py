@@ -974,3 +974,57 @@ def test_a_table_of_items_under_a_sum_label_gives_no_sum() -> None:
         Decimal("3516.87"),
         Decimal("20263.87"),
     )
+
+
+def test_gst_items_under_a_taxable_value_heading_and_two_taxes_with_a_round_off() -> None:
+    """The items' "Taxable Value" column is not the net; CGST + SGST make the tax although
+    the total was rounded ("Round Off -0.41")."""
+    text = (
+        "TAX INVOICE\nSAHYADRI PRECISION COMPONENTS PVT. LTD.\nGSTIN: 29HSHCJ7865D1ZX\n"
+        "Invoice No: SPC/25-26/1184                      Invoice Date: 14-Mar-2026\n\n"
+        "Sl  Description                     HSN      Qty     Rate       Taxable Value\n"
+        "1   CNC machined bracket MB-220     8483     500     86.40      43,200.00\n"
+        "2   Bronze bushing BB-32            8483   1,200     12.75      15,300.00\n"
+        "3   Packing & forwarding            9985       1   1,250.35       1,250.35\n\n"
+        "                                            Taxable Value          59,750.35\n"
+        "                                            CGST @ 9%               5,377.53\n"
+        "                                            SGST @ 9%               5,377.53\n"
+        "                                            Round Off                  -0.41\n"
+        "                                            Grand Total (INR)      70,505.00\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("59750.35"),
+        Decimal("10755.06"),
+        Decimal("70505.00"),
+    )
+
+
+def test_a_note_that_the_tax_does_not_apply_gives_no_tax() -> None:
+    text = (
+        "Locadora Serra Azul Ltda.\nFatura nº 2026/0042\nData de emissão: 02/03/2026\n"
+        "VALOR TOTAL DA FATURA   R$ 4.770,00\n"
+        "Observações: locação de bens móveis - não incidência de ISS (Súmula Vinculante 31 "
+        "do STF).\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.total, f.tax) == (Decimal("4770.00"), None)
+
+
+def test_probe_sixteen_credit_note_and_signed_names() -> None:
+    from flows.invoice_processing.extraction import find_invoice_numbers
+
+    credit = (
+        "Hello,\n\nPlease find below our credit note for the damaged planters.\n"
+        "It has been allocated against invoice INV-24417 dated 02/03/2026.\n\nCREDIT NOTE\n"
+        "Credit Note No: CN-00871\nDate: 18/03/2026\nNet credit £265.00\nVAT @ 20% £53.00\n"
+        "Total credit £318.00\n\nKind regards,\nHannah Firth\n"
+        "Accounts, Thistle & Thorn Garden Supplies Ltd\nVAT Reg No: GB 345 5142 25\n"
+    )
+    assert find_invoice_numbers(Document(credit))[0].value == "CN-00871"
+    assert parse_invoice(credit).value.vendor_name == "Thistle & Thorn Garden Supplies Ltd"
+    lv = (
+        "RĒĶINS / INVOICE Nr. BDL-26/0193\nDatums / Date: 06.03.2026\n"
+        "Piegādātājs / Supplier: Baltic Data Labs SIA\nKopā apmaksai / Total due  3 000,00 EUR\n"
+    )
+    assert parse_invoice(lv).value.vendor_name == "Baltic Data Labs SIA"

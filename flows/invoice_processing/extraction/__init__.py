@@ -33,7 +33,11 @@ from flows.invoice_processing.extraction._parties import (
     ordinary_case,
 )
 from flows.invoice_processing.extraction._title import Title, document_title
-from flows.invoice_processing.extraction._totals import find_totals, labelled_amounts
+from flows.invoice_processing.extraction._totals import (
+    find_totals,
+    labelled_amounts,
+    rounding_amounts,
+)
 
 __all__ = [
     "MAX_CHARS",
@@ -62,4 +66,5 @@ __all__ = [
     "ordinary_case",
     "parse_amount",
     "payment_terms_days",
+    "rounding_amounts",
 ]

@@ -97,7 +97,11 @@ _ABOUT_ANOTHER = re.compile(
     # "Original Invoice: INV-48812" on a credit memo; pl "Dotyczy faktury nr"
     r"\boriginal|\bdotyczy|"
     # sv "Avser faktura", da/no "Vedrørende faktura"
-    r"\bavser|\bvedrørende)\s*:?\s*"
+    r"\bavser|\bvedrørende|"
+    # a sentence about an earlier invoice: "allocated against invoice INV-24417", "this
+    # replaces invoice 118", "further to our invoice", "in respect of invoice"
+    r"\bagainst|\breplac(?:es|ing)|\bcancel(?:s|ling|ing)|\bfurther\s+to|\bin\s+respect\s+of|"
+    r"\brefers?\s+to)\s*:?\s*"
     r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?|notre|votre|nuestra|nostra|onze|"
     r"uw)\s+)?$",
     re.IGNORECASE,

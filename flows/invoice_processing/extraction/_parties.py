@@ -402,7 +402,14 @@ _STATUS_AFTER = re.compile(
     _I,
 )
 _NUMBER_HEAD = re.compile(r"^#\d+\s+")
-_LABEL_HEAD = re.compile(r"^[A-Za-zÀ-ÿ]{3,15}\s*:\s*(?=\S)")
+#: A label before a name, in one language or two ("Supplier:", "Piegādātājs / Supplier:"),
+#: or the team that signs for the company ("Accounts, Thistle & Thorn Ltd").
+_LABEL_HEAD = re.compile(
+    r"^[^\W\d_]{3,15}(?:\s*/\s*[^\W\d_]{3,15})?\s*:\s*(?=\S)|"
+    r"^(?:accounts?(?:\s+(?:department|dept\.?|receivable|payable|team))?|billing|finance|"
+    r"invoicing|credit\s+control|customer\s+service)\s*,\s*(?=\S)",
+    _I,
+)
 _TRADE_ONLY = re.compile(
     r"^(?:[&(]|(?:co\.?|\(m\)|\(malaysia\)|sdn\.?|bhd\.?|s/b|berhad|ltd\.?|limited|"
     r"gmbh|ag|inc\.?|llc|restaurant|enterprise|trading)(?:\s|$))",

@@ -156,7 +156,11 @@ _TAX_NOT = re.compile(
     # not: Finnish "ALV-rek.", Czech "(Ne)plátce DPH"
     r"\d\s?mva\b|alv-?rek|\b(?:ne)?plátce\b|"
     # ar: the seller's VAT status, not a tax line ("IVA Responsable Inscripto")
-    r"\bresponsable\s+inscripto\b|\bfrente\s+al\s+iva\b",
+    r"\bresponsable\s+inscripto\b|\bfrente\s+al\s+iva\b|"
+    # out of the tax's scope, said in a note: "não incidência de ISS (Súmula Vinculante 31)",
+    # "not subject to VAT", "nicht steuerbar", "non soggetto", "no sujeto", "non assujetti"
+    r"\bnão\s+incid\w*|\bnot\s+subject\s+to\b|\bnicht\s+steuerbar\b|\bnon\s+soggett[oa]\b|"
+    r"\bno\s+sujet[oa]\b|\bnon\s+assujetti\w*",
     _I,
 )
 _CASH = re.compile(
@@ -295,6 +299,12 @@ def _value_after(doc: Document, index: int, end: int) -> tuple[int, Decimal] | N
     return None
 
 
+def rounding_amounts(doc: Document) -> list[Decimal]:
+    """The amounts of the rounding lines ("Round Off -0.41", "Öresavrundning 0,40"): each
+    less than one unit, with its sign."""
+    return [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
+
+
 def labelled_amounts(doc: Document, label: re.Pattern[str]) -> list[tuple[int, Decimal, str]]:
     """(line, amount, label text) for each line where `label` names an amount."""
     found: list[tuple[int, Decimal, str]] = []
@@ -360,6 +370,17 @@ def find_totals(doc: Document) -> dict[str, list[Candidate[Decimal]]]:
                 kind = last[0]
             else:
                 value = _value_after(doc, index, m.end())
+                if (
+                    kind == "subtotal"
+                    and value is not None
+                    and value[0] > index
+                    and not line[m.end() :].strip()
+                    and len(_LABEL_WORDS.findall(line)) >= 4
+                    and _item_row(doc.lines[value[0]])
+                ):
+                    # the last column's heading ("Sl Description HSN Qty Rate Taxable
+                    # Value") over the items: the value under it is an item's net
+                    continue
             if kind in ("tax", "withholding") and value is not None and value[0] == index:
                 value = _tax_below_its_base(doc, index, m.end()) or value
             if kind == "withholding" and value is not None:
@@ -863,7 +884,7 @@ def _cross_check(
     change = labelled_amounts(doc, _CHANGE)
     if cash and change and cash[-1][1] >= change[-1][1]:
         implied.append((cash[-1][1] - change[-1][1], "cash-change"))
-    roundings = [r for _, r, _ in labelled_amounts(doc, _ROUNDING) if r != 0 and abs(r) < 1]
+    roundings = rounding_amounts(doc)
     for rounding in roundings:
         implied.extend((t.value + rounding, "rounding") for t in totals)
     for sub in raw["subtotal"][:3]:
