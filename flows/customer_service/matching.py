@@ -381,6 +381,31 @@ _BE_INSTEAD = re.compile(
 )
 
 
+#: Words after an option's name that move along it rather than name a value ("size up").
+_RELATIVE = frozenset(
+    ("up", "down", "bigger", "smaller", "larger", "higher", "lower", "more", "less", "same")
+)
+
+
+def _value_not_offered(text: str, product: CatalogueProduct) -> bool:
+    """Whether the text names a value for one of the product's options that no variant has:
+    "a size 12 in white", where the sizes are 8 to 11."""
+    keys = {key for variant in product.variants for key in variant.options}
+    for key in keys:
+        values = {v.options[key] for v in product.variants if key in v.options}
+        numbers = {n.group(0) for v in values if (n := _NUMBER.match(v))}
+        for said in re.finditer(rf"\b{re.escape(key)}\s*:?\s+([\w.]+)", text, re.IGNORECASE):
+            number = _NUMBER.match(said.group(1))
+            if number is None or said.group(1).casefold() in _RELATIVE:
+                continue  # "size up"; a word may be the start of a longer value ("extra large")
+            if number.group(0) not in numbers:  # "capacity 1.2 litres" is the 1.2L one
+                return True
+    return False
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
 def choose_variant(
     text: str, item: OrderItem, product: CatalogueProduct, other_names: Iterable[str] = ()
 ) -> VariantChoice:
@@ -403,6 +428,8 @@ def choose_variant(
             if any(has_value(v, said.group(1), k) for k, v in fresh):
                 new_part = f"{new_part} {said.group(1)}"
                 break
+    if _value_not_offered(new_part, product):
+        return VariantChoice(None, "unavailable")  # "a size 12", where sizes end at 11
     wishes = scales.wishes_in(new_part, item, product)
     same_kind = _SAME.search(part)
     after_same = part[same_kind.start() :] if same_kind else ""
@@ -449,6 +476,18 @@ def choose_variant(
         return VariantChoice(None, "no_options_named", top[:5])
     if len(top) > 1:
         top = tuple(scales.best_by_wishes(wishes, list(top), item))
+    if len(top) > 1:
+        # a value the item has already names the item ("only the blue one" of two mugs, to
+        # become "the white 16oz ones"): new values named decide
+        def new_named(variant: ProductVariant) -> int:
+            return sum(
+                1
+                for key, value in variant.options.items()
+                if item.options.get(key) != value and has_value(value, new_part, key)
+            )
+
+        most = max(new_named(v) for v in top)
+        top = tuple(v for v in top if new_named(v) == most)
     if len(top) > 1 and len(stocked := [v for v in top if v.available]) == 1:
         top = (stocked[0],)  # of those that fit equally, the only one there is to have
     if len(top) > 1:

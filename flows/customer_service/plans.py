@@ -145,6 +145,17 @@ def _cancel(ctx: Context, intent: str) -> RequestPlan:
             plan.details["needs_explicit_confirmation"] = True
             plan.explanation = "the order was already delivered, so it can be returned instead"
         return plan
+    if blocked and all(o.status == "cancelled" for o in blocked):
+        # cancelled already (an earlier message of the conversation asked, and it was done):
+        # say so, not that it cannot be cancelled
+        return make_plan(
+            ctx,
+            intent,
+            "inform",
+            "already_cancelled",
+            "this order is cancelled",
+            order_ids=[o.id for o in orders],
+        )
     if blocked:
         delivered = all(o.status == "delivered" for o in blocked)
         return make_plan(
@@ -377,13 +388,22 @@ def _payment(ctx: Context, intent: str) -> RequestPlan:
     kind = clauses.kind_of(ctx.text)
     if kind in ("return", "cancel") and not payment_ids_in(ctx.text):
         return _PLANNERS[kind](ctx, kind)
-    if kind == "change":
+    if kind == "change" and not _PAYMENT_CHANGED.search(ctx.text):
         # "change one of them to the 50ft one … ok then the black vinyl one, charge my card":
         # a change of items, with the method for its price difference
         items = change_order(ctx, "modify")
         if _item_change(items):
             return items
     return _with_items(change_payment)(ctx, intent)
+
+
+#: The payment named as what changes: "switch the payment on my camera order to my gift
+#: card", "change my payment method", "pay with PayPal instead".
+_PAYMENT_CHANGED = re.compile(
+    r"\b(?:switch|change|move|update|swap)\w*\s+(?:the\s+|my\s+)?(?:payment|billing)\b|"
+    r"\bpay(?:ment)?\s+(?:method\s+)?(?:with|by|using|via)\b",
+    re.IGNORECASE,
+)
 
 
 def _item_change(plan: RequestPlan) -> bool:

@@ -17,7 +17,7 @@ from flows.customer_service._planning import (
     targets,
 )
 from flows.customer_service.schemas import PlannedAction, RequestPlan
-from flows.customer_service.selection import acting_mentions
+from flows.customer_service.selection import acting_mentions, without_kept
 
 __all__ = ["item_change_in", "items_action", "items_by_new_option"]
 
@@ -34,7 +34,9 @@ def _new_items(
         product = ctx.products.get(item.product_id)
         if product is None:
             return clarify(ctx, intent, "choose_option", "which option would you like?", order)
-        choice = matching.choose_variant(ctx.text, item, product, [i.name for i in items])
+        choice = matching.choose_variant(
+            without_kept(ctx.text), item, product, [i.name for i in items]
+        )
         if choice.variant is None:
             fitting = choice.problem in ("ambiguous", "other_changes_needed")
             offered = (
@@ -113,20 +115,23 @@ def items_action(
 def items_by_new_option(ctx: Context, order: Order) -> list[OrderItem]:
     """When no product is named ("change the deck material to bamboo"): the one item whose
     product has an option value, named in the text, that the item does not have."""
-    hits = []
-    for item in order.items:
-        product = ctx.products.get(item.product_id)
-        if product is None:
-            continue
-        fresh = {
-            (k, v)
-            for variant in product.variants
-            for k, v in variant.options.items()
-            if item.options.get(k) != v and len(v) > 2
-        }
-        if any(matching.has_value(v, ctx.text, k) for k, v in fresh):
-            hits.append(item)
+    hits = [item for item in order.items if _new_option_named(ctx, item)]
     return hits if len(hits) == 1 else []
+
+
+def _new_option_named(ctx: Context, item: OrderItem) -> bool:
+    """Whether the text names an option value (of three letters or more) that the item's
+    product has and the item does not ("black" for a white printer)."""
+    product = ctx.products.get(item.product_id)
+    if product is None:
+        return False
+    fresh = {
+        (k, v)
+        for variant in product.variants
+        for k, v in variant.options.items()
+        if item.options.get(k) != v and len(v) > 2
+    }
+    return any(matching.has_value(v, ctx.text, k) for k, v in fresh)
 
 
 _CHANGE_VERBS = re.compile(r"\b(modify|exchange|swap|replace)\b", re.IGNORECASE)
@@ -150,4 +155,6 @@ def item_change_in(ctx: Context) -> Order | None:
         )
         if wishes or items_by_new_option(ctx, order) or _CHANGE_VERBS.search(ctx.text):
             return order
+        if any(_new_option_named(ctx, item) for item in order.items if item.product_id in named):
+            return order  # "change the printer to the black one" beside a new address
     return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from connectors.schemas import OrderItem
 from flows.customer_service.matching import Mention, mentions, option_hits, words_of
 
-__all__ = ["ItemPick", "acting_mentions", "pick_items", "pointing_products"]
+__all__ = ["ItemPick", "acting_mentions", "pick_items", "pointing_products", "without_kept"]
 
 _EXCEPT = re.compile(
     r"\b(?:except(?: for)?|apart from|other than|but not|excluding|not including|without"
@@ -110,6 +110,20 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
         end = _SCOPE_END.search(text, marker.end())
         spans.append((marker.end(), end.start() if end else len(text)))
     return spans
+
+
+def without_kept(text: str) -> str:
+    """The text with what the customer says they keep blanked out ("I'll keep the green mug
+    after all"): words about a kept item name none of the new options."""
+    for marker in _EXCEPT.finditer(text):
+        if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
+            continue
+        if _NEGATED.search(text[: marker.start()][-40:]) or _KEEP_COUNT.match(text, marker.start()):
+            continue
+        end = _SCOPE_END.search(text, marker.end())
+        stop = end.start() if end else len(text)
+        text = text[: marker.start()] + " " * (stop - marker.start()) + text[stop:]
+    return text
 
 
 #: What is said of "everything else" that is kept: "Everything else in that order (the
@@ -398,6 +412,20 @@ def _by_options(
     return picked
 
 
+def _counted(words: list[str], included: list[Mention], chosen: list[OrderItem]) -> list[OrderItem]:
+    """`chosen` with as many of each alike item as a count said with its mention ("two of the
+    three mugs ... I keep the grinder"): the first ones."""
+    kept: list[OrderItem] = []
+    for item in chosen:
+        spots = [m for m in included if m.product_id == item.product_id]
+        counts = (_count_before(words, spot.start) for spot in spots)
+        wanted = next((n for n in counts if n is not None), None)
+        alike = [i for i in kept if i.item_id == item.item_id]
+        if wanted is None or len(alike) < wanted:
+            kept.append(item)
+    return kept
+
+
 def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False) -> ItemPick:
     """The items of one order the text is about (see the module's docstring)."""
     names = {i.product_id: i.name for i in items}
@@ -429,12 +457,28 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     # the last word on an item decides: "return the grill" then "not the grill, keep it"
     last = {m.product_id: m for m in every}
     excluded = {pid for pid, m in last.items() if left_out(m)}
+    # one of several items of a product set aside by its options ("I'll keep the green mug"
+    # beside a blue one): that item only, the product stays asked about
+    set_aside: set[int] = set()
+    for pid in list(excluded):
+        same = [(n, i) for n, i in enumerate(items) if i.product_id == pid]
+        if len({i.item_id for _, i in same}) < 2:
+            continue
+        narrowed = _by_options(text, offsets, every, [last[pid]], same)
+        if narrowed and len(narrowed) < len(same):
+            set_aside |= {n for n, _ in narrowed}
+            excluded.discard(pid)
     included = [m for m in found if m.product_id not in excluded]
-    if excluded:
+    if excluded or set_aside:
         keep_named = included and not (all_items or asks_rest)
         named = {m.product_id for m in included}
         base = [i for i in items if i.product_id in named] if keep_named else list(items)
-        chosen = [i for i in base if i.product_id not in excluded]
+        remaining = [
+            i
+            for n, i in enumerate(items)
+            if i in base and i.product_id not in excluded and n not in set_aside
+        ]
+        chosen = _counted(words, included, remaining)
         return ItemPick(chosen) if chosen else ItemPick([], "which_items", list(items))
     if all_items or len(items) == 1:
         return ItemPick(list(items))
@@ -444,7 +488,10 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     for product_id in dict.fromkeys(m.product_id for m in included):
         spots = [m for m in included if m.product_id == product_id]
         same = [(n, i) for n, i in enumerate(items) if i.product_id == product_id]
-        wanted = _count_before(words, spots[0].start)
+        # the count said with any mention ("Mugs" in the subject, then "two of the three
+        # white mugs" in the message)
+        counts = (_count_before(words, spot.start) for spot in spots)
+        wanted = next((n for n in counts if n is not None), None)
         if _ONE_OF_THEM.search(text) and len({m.product_id for m in included}) == 1:
             wanted = 1  # "two of the same hose by accident. can you change one of them"
         described = False  # some mention's own words tell its item apart ("the blue shirt")

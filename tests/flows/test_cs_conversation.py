@@ -513,3 +513,16 @@ def test_a_reply_that_asks_after_acting_does_not_say_nothing_was_changed() -> No
     assert "Before we change anything else," in proposed
     assert "Nothing else has been changed yet." in proposed
     assert "Before we change anything," in reply("confirm.offline.j2", request("confirm", "x"))
+
+
+def test_a_count_said_with_any_mention_of_alike_items_is_kept() -> None:
+    mug = OrderItem(item_id="m", product_id="mug", name="Coffee Mug", price=Decimal(12), options={})
+    grinder = OrderItem(
+        item_id="g", product_id="gr", name="Coffee Grinder", price=Decimal(4), options={}
+    )
+    items = [mug, mug, mug, grinder]
+    first = "Mugs\nI'd like to return two of the three white mugs from order #W6000301."
+    assert [i.item_id for i in pick_items(first, items).items] == ["m", "m"]
+    # the answer keeps the rest: the count still holds
+    answer = f"{first}\nYes, two of the mugs, I keep the third one and the grinder."
+    assert [i.item_id for i in pick_items(answer, items).items] == ["m", "m"]

@@ -896,3 +896,75 @@ def test_the_new_value_said_before_the_product_and_another_item_set_aside() -> N
     assert [i.item_id for i in selection.pick_items(text, [item, lamp]).items] == ["sp_blue"]
     choice = matching.choose_variant(text, item, speaker, ["Bluetooth Speaker"])
     assert choice.variant is not None and choice.variant.item_id == "sp_red"
+
+
+def test_a_size_no_variant_has_is_said_to_be_unavailable_not_replaced() -> None:
+    """ "Could I swap them for a size 12 in white?" where the sizes end at 11: the customer is
+    told, not offered size 10 because the pair was too small."""
+    sneakers = CatalogueProduct(
+        id="p_sn",
+        name="Trail Sneakers",
+        variants=[
+            ProductVariant(
+                item_id=f"sn_{size}",
+                product_id="p_sn",
+                options={"size": size, "color": "white"},
+                price=Decimal("95"),
+                available=True,
+            )
+            for size in ("8", "9", "10", "11")
+        ],
+    )
+    item = OrderItem(
+        item_id="sn_9",
+        product_id="p_sn",
+        name="Trail Sneakers",
+        price=Decimal("95"),
+        options={"size": "9", "color": "white"},
+    )
+    text = "the white trail sneakers are too small. Could I swap them for a size 12 in white?"
+    choice = matching.choose_variant(text, item, sneakers)
+    assert (choice.variant, choice.problem) == (None, "unavailable")
+    bigger = matching.choose_variant(text.replace("size 12", "size 11"), item, sneakers)
+    assert bigger.variant is not None and bigger.variant.item_id == "sn_11"
+    up = matching.choose_variant("they are too small, one size up please", item, sneakers)
+    assert up.variant is not None and up.variant.item_id == "sn_10"
+
+
+def test_one_of_two_items_of_a_product_kept_by_its_colour_and_the_other_exchanged() -> None:
+    """ "Yes, but only the blue one - I'll keep the green mug after all": the green mug is set
+    aside (not every mug, nor the shears beside them), and the blue one becomes what was
+    asked for first ("the white 16oz ones"), not green."""
+    mug = CatalogueProduct(
+        id="p_mug",
+        name="Coffee Mug",
+        variants=[
+            ProductVariant(
+                item_id=f"mug_{c}_{z}",
+                product_id="p_mug",
+                options={"color": c, "capacity": z},
+                price=Decimal("14"),
+                available=True,
+            )
+            for c in ("blue", "green", "white")
+            for z in ("12oz", "16oz")
+        ],
+    )
+
+    def item(item_id: str, name: str, options: dict[str, str]) -> OrderItem:
+        pid = "p_mug" if name == "Coffee Mug" else "p_sh"
+        return OrderItem(
+            item_id=item_id, product_id=pid, name=name, price=Decimal("14"), options=options
+        )
+
+    blue = item("mug_blue_12oz", "Coffee Mug", {"color": "blue", "capacity": "12oz"})
+    green = item("mug_green_12oz", "Coffee Mug", {"color": "green", "capacity": "12oz"})
+    shears = item("sh", "Pruning Shears", {"size": "8in"})
+    text = (
+        "Mugs\nHi, can I exchange the mugs from order #W6001401 for the white 16oz ones?\n"
+        "Yes, but only the blue one - I'll keep the green mug after all."
+    )
+    picked = selection.pick_items(text, [blue, green, shears]).items
+    assert [i.item_id for i in picked] == ["mug_blue_12oz"]
+    choice = matching.choose_variant(selection.without_kept(text), blue, mug)
+    assert choice.variant is not None and choice.variant.item_id == "mug_white_16oz"

@@ -185,9 +185,8 @@ def decide_on(
             request_intents=intents if len(intents) > 1 else [overall],
             customer=MAYA,
             customer_orders=list(orders),
-            products=PRODUCTS,
             refund_threshold=Decimal("1000"),
-            **kw,
+            **{"products": PRODUCTS, **kw},
         )
     )
 
@@ -417,6 +416,33 @@ def test_a_new_address_and_a_new_option_for_the_same_order_are_both_planned() ->
     assert proposed(d)[1][1]["new_item_ids"] == ["kettle_2l_steel"]
 
 
+def test_an_item_named_with_its_new_option_beside_a_new_address_is_changed_too() -> None:
+    """ "Change the printer to the black one" beside a new address: the printer's change is
+    part of the order's change, although the hose beside it also comes in black."""
+    printer = _product(
+        "p_pr",
+        "Inkjet Printer",
+        ("pr_white", {"color": "white", "connectivity": "wifi"}, "129", True),
+        ("pr_black", {"color": "black", "connectivity": "wifi"}, "129", True),
+    )
+    hose = _product(
+        "p_ho",
+        "Garden Hose",
+        ("ho_green", {"length": "50ft", "color": "green"}, "34", True),
+        ("ho_black", {"length": "50ft", "color": "black"}, "34", True),
+    )
+    order = _order("#W1000006", "pending", _item(printer, "pr_white"), _item(hose, "ho_green"))
+    d = decide_on(
+        "Please change the printer to the black one (still Wi-Fi). Also, please ship the "
+        "order to my parents: 14 Maple Ridge Dr, Columbus, OH 43215.",
+        orders=[order],
+        intent="address_change",
+        products={**PRODUCTS, "p_pr": printer, "p_ho": hose},
+    )
+    assert [a for a, _ in proposed(d)] == ["modify_order_address", "modify_order_items"]
+    assert proposed(d)[1][1]["new_item_ids"] == ["pr_black"]
+
+
 # -- identity from name and zip code in any order ------------------------------------------------
 
 
@@ -599,3 +625,39 @@ def test_a_swap_asked_for_an_order_not_shipped_yet_is_a_change_of_its_items() ->
     [(action, request)] = proposed(d)
     assert action == "modify_order_items"
     assert (request["order_id"], request["new_item_ids"]) == (KETTLE_ORDER.id, ["kettle_15l_steel"])
+
+
+def test_switching_the_payment_of_an_order_is_no_change_of_its_items() -> None:
+    d = decide_on(
+        "Could you switch the payment on my headphones order #W1000005 to my gift card instead "
+        "of my Mastercard?"
+    )
+    assert [a for a, _ in proposed(d)] == ["modify_order_payment"]
+
+
+def test_a_cancel_asked_again_for_a_cancelled_order_says_it_is_cancelled() -> None:
+    """The conversation's first message cancelled it; the answer to the next question
+    repeats the whole conversation: the order is said to be cancelled, not refused."""
+    cancelled = _order("#W1000007", "cancelled", _item(LAMP, "lamp_black"))
+    d = decide_on("Please cancel order #W1000007, I ordered it by mistake.", orders=[cancelled])
+    [request] = d.requests
+    assert (request.outcome, request.reason) == ("inform", "already_cancelled")
+    assert "cannot" not in request.explanation and "only orders" not in request.explanation
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.4])
+def test_how_quickly_the_money_would_come_back_is_answered_with_the_rules(
+    confidence: float,
+) -> None:
+    """Asked by a customer who has not decided: the rules answer, whether the request's
+    intent was read with confidence or not (then it is no hand-over either)."""
+    from test_cs_policy import situation
+
+    text = (
+        "Hello, I'm thinking about cancelling my order, which I paid for with a gift card. "
+        "If I do, how quickly would the money go back onto the gift card?"
+    )
+    d = decide(situation(text, "cancel", confidence=confidence))
+    [request] = d.requests
+    assert (request.outcome, request.reason) == ("inform", "policy")
+    assert "at once to a gift card" in request.explanation and not d.actions

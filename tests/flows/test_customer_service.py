@@ -163,7 +163,7 @@ async def test_a_repeat_under_another_id_finds_the_order_already_cancelled(
         again = await start(suite, message("cancel_pending_order", message_id="<other-id@x.com>"))
         assert again.status == "succeeded"
         assert crm_changes(again) == []
-        assert again.output["decision"]["reason"] == "not_pending"
+        assert again.output["decision"]["reason"] == "already_cancelled"
         activities = await suite.connectors["crm"].list_customer_activities(
             CustomerActivitySearch(customer_id="ava_nguyen_6646", order_id="#W1242543")
         )
