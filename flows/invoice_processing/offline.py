@@ -141,7 +141,9 @@ def _merged(
     if _sums_from_layout(values, layout.value):
         # a table whose cells the text reading put on lines of their own: the layout's
         # net and tax, as they add up to the total and the text reading's do not
-        for name in ("subtotal", "tax"):
+        for name in ("subtotal", "tax", "total"):
+            if values.get(name) == getattr(layout.value, name) and name == "total":
+                continue
             values[name] = getattr(layout.value, name)
             conf[name] = layout.field_confidence.get(name, 0.0)
             taken.append(name)
@@ -167,16 +169,15 @@ def _folded(name: str | None) -> str:
 
 
 def _sums_from_layout(values: dict[str, Any], layout: InvoiceFields) -> bool:
-    """Whether the layout's net and tax add up to the total both readings agree on (up to a
-    rounding line's less than half a unit), and the text reading's do not: one or both
+    """Whether the layout's net and tax add up to its total (up to a rounding line's less
+    than half a unit), and the text reading's do not add up to its own: one or both
     missing, another sum, or a tax above the net (no tax rate reaches 100 %: the two
-    swapped)."""
+    swapped). Where the totals differ, the layout's is taken with them (the text reading
+    paired a table's labels with the wrong values: a balance after a deposit)."""
+    if layout.total is None or not _adds_up(layout.subtotal, layout.tax, layout.total):
+        return False
     total = values.get("total")
-    if total is None or layout.total != total:
-        return False
-    if not _adds_up(layout.subtotal, layout.tax, total):
-        return False
-    return not _adds_up(values.get("subtotal"), values.get("tax"), total)
+    return total is None or not _adds_up(values.get("subtotal"), values.get("tax"), total)
 
 
 def _adds_up(subtotal: Decimal | None, tax: Decimal | None, total: Decimal) -> bool:

@@ -646,6 +646,10 @@ def test_a_letters_place_and_date_is_the_issue_date(line: str) -> None:
 def test_a_gstin_run_on_into_the_next_column_is_cut_to_its_valid_length() -> None:
     found = find_tax_ids(doc("GSTIN/UIN: 27AAPFU0939F1ZV 30 Days"))
     assert found and found[0].value == "27AAPFU0939F1ZV" and found[0].confidence == 0.9
+    # written in one piece, a longer id is not cut where a prefix happens to check (the
+    # first 11 digits of these pass a Croatian OIB's check)
+    assert find_tax_ids(doc("TRN: 100354872900003"))[0].value == "100354872900003"
+    assert find_tax_ids(doc("TIN: 20991574-0001"))[0].value == "209915740001"
 
 
 @pytest.mark.parametrize(
@@ -665,6 +669,25 @@ def test_a_dollar_is_the_currency_of_the_country_the_document_comes_from(
 ) -> None:
     found = best(find_currency(doc(text)))
     assert found is not None and found.value == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Total due: ₦ 2,631,062.50", "NGN"),
+        ("Amount due NGN 2,631,062.50", "NGN"),
+        ("TOTAL KSh 359,310.00", "KES"),
+        ("Importe Total    :    S/   21,771.00", "PEN"),
+        ("Total EGP 48,450.00", "EGP"),
+    ],
+)
+def test_currencies_of_nigeria_kenya_peru_and_egypt(text: str, code: str) -> None:
+    found = best(find_currency(doc(text)))
+    assert found is not None and found.value == code
+
+
+def test_a_serial_number_is_no_currency() -> None:
+    assert best(find_currency(doc("S/N 48812-22\nQty 2"))) is None
 
 
 def test_a_number_written_like_a_date_that_cannot_be_one_is_the_number() -> None:
@@ -1469,3 +1492,18 @@ def test_czech_total_with_vat_is_no_tax_and_the_rounded_amount_is_owed() -> None
 def test_a_portuguese_order_number_label_with_its_ordinal_sign() -> None:
     found = best(find_po_numbers(doc("Nº do pedido do cliente: DSA-PC-3381")))
     assert found is not None and found.value == "DSA-PC-3381"
+
+
+@pytest.mark.parametrize(
+    ("line", "amounts"),
+    [
+        ("TOTAL AMOUNT DUE 54, 600.00", ["54600.00"]),  # a scan's space after the comma
+        ("Total 1, 250, 000.00", ["1250000.00"]),
+        ("Sizes 8, 9, 10", ["8", "9", "10"]),
+        ("Call 2024, 300.00", ["2024", "300.00"]),
+    ],
+)
+def test_a_space_after_a_thousands_comma_keeps_the_amount_whole(
+    line: str, amounts: list[str]
+) -> None:
+    assert [a[2] for a in find_amounts(doc(line), 0)] == [Decimal(a) for a in amounts]

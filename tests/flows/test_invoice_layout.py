@@ -353,3 +353,39 @@ def test_a_brand_over_its_company_name_is_not_part_of_the_name() -> None:
 
 def read_pdf(data: bytes) -> tuple[str, list]:  # type: ignore[type-arg]
     return read_document(data, "test.pdf").text, pdf_words(data)
+
+
+def test_a_layout_whose_sums_add_up_wins_over_a_text_reading_whose_do_not() -> None:
+    """A PDF whose text reading lists the labels, then the values (Subtotal, Sales Tax,
+    Total, Deposit received, Balance due): it paired the balance with "Total". The layout
+    reading's net + tax = total is taken, total included."""
+    from bpa.models.tasks import Extraction
+    from flows.invoice_processing.offline import _merged
+    from flows.invoice_processing.schemas import InvoiceFields
+
+    def reading(**fields: object) -> Extraction[InvoiceFields]:
+        sure = {name: 0.9 for name in fields}
+        return Extraction[InvoiceFields](
+            value=InvoiceFields.model_validate(fields), confidence=0.8, field_confidence=sure
+        )
+
+    text = reading(total="16300.67", tax="3")
+    layout = reading(total="23300.67", subtotal="22327.00", tax="973.67")
+    merged = _merged(text, layout).value
+    assert (merged.subtotal, merged.tax, merged.total) == (
+        Decimal("22327.00"),
+        Decimal("973.67"),
+        Decimal("23300.67"),
+    )
+    # a text reading that adds up keeps its own, whatever the layout says
+    right = reading(total="23300.67", subtotal="22327.00", tax="973.67")
+    assert _merged(right, reading(total="1.00", subtotal="0.90", tax="0.10")).value == right.value
+
+
+def test_a_sales_tax_permit_and_a_deposits_check_are_no_tax_and_no_invoice_number() -> None:
+    text = (
+        "Lone Star Commercial Roofing, Inc.\nTX Sales Tax Permit 3-20561-4478-0\nINVOICE\n"
+        "Date 11/16/2026\nTotal 23,300.67\nDeposit received 10/28/2026\n(check #2231)\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.invoice_number, f.tax, f.total) == (None, None, Decimal("23300.67"))

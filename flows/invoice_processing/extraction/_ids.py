@@ -106,6 +106,10 @@ _ABOUT_ANOTHER = re.compile(
     r"uw)\s+)?$",
     re.IGNORECASE,
 )
+#: Said of a payment just before a cheque's number: "Deposit received (check #2231)".
+_PAID_BY_CHECK = re.compile(
+    r"(?:\b(?:deposit|paid|payment|received|remitted|advance)\b[^()]{0,40}|\()\s*$", re.I
+)
 _INVOICE_LABEL = re.compile(
     r"(?:\b(?:tax\s+)?invoice|\binv|\bbill|\breceipt|\bdocument|\bdoc|\b\w*rechnungs?|\bfacture|"
     r"\bcredit\s+(?:note|memo)|\bnote\s+de\s+cr[ée]dit|\bcomp(?:robante)?\.?(?=\s*nro)|\barve|"
@@ -426,9 +430,17 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             if account and compact.isdigit() and len(compact) == 9:
                 compact += account.group(1) + account.group(2)  # "123456789 RT0001"
             if not _validate_labelled(compact) and not _national(m.group(0), compact):
-                # a fixed-length id run on into the next column ("27AAPFU0939F1ZV 30 Days")
+                # a fixed-length id run on into the next column ("27AAPFU0939F1ZV 30 Days"),
+                # cut where a space parts them: a longer id written in one piece
+                # ("100354872900003") is not cut where a prefix happens to check
                 compact = next(
-                    (compact[:n] for n in (15, 11) if n < len(compact) and _other_id(compact[:n])),
+                    (
+                        compact[:n]
+                        for n in (15, 11)
+                        if n < len(compact)
+                        and _other_id(compact[:n])
+                        and _spaced_after(value.group(1), n)
+                    ),
                     compact,
                 )
             digits = sum(ch.isdigit() for ch in compact)
@@ -443,6 +455,19 @@ def find_tax_ids(doc: Document) -> list[Candidate[str]]:
             found[compact] = Candidate(compact, confidence, index, "labelled", m.group(0))
     ranked = [c.but(c.confidence * 0.3) if _addressed_id(doc, c) else c for c in found.values()]
     return sorted(ranked, key=lambda c: (-c.confidence, c.line))
+
+
+def _spaced_after(value: str, size: int) -> bool:
+    """Whether a space follows the first `size` characters of `value` that are not
+    separators (spaces, dots, hyphens)."""
+    kept = 0
+    for index, ch in enumerate(value):
+        if ch in " .-":
+            continue
+        kept += 1
+        if kept == size:
+            return value[index + 1 : index + 2] == " "
+    return False
 
 
 #: The addressee's own tax id, labelled as theirs: "Ihre USt-IdNr.", sv "Ert momsreg.nr",
@@ -492,6 +517,14 @@ def _labelled_values(
                 line[max(0, m.start() - 24) : m.start()]
             ):
                 continue  # "Betreft: factuur 25-1184": the invoice a credit note or letter is about
+            if (
+                kind == "invoice"
+                and _PAID_BY_CHECK.search(
+                    f"{doc.lines[index - 1] if index else ''} {line[: m.start()]}"
+                )
+                and m.group(0).lower().startswith(("check", "cheque"))
+            ):
+                continue  # "Deposit received (check #2231)": a payment's cheque, not this bill
             rest = line[m.end() :].lstrip(" :#.")
             # a label in two languages: "Invoice No. / Číslo faktury: 2024-0042"
             rest = _SECOND_LABEL.sub("", rest)

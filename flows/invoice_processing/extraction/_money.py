@@ -28,7 +28,7 @@ __all__ = [
 
 _NUMBER = re.compile(
     r"(?<![\w.,:/'\u00a0-])(?P<sign>[-−–]\s?)?(?:(?P<cur>[€$£¥₹₨]|RM|Rs\.?|EUR|USD|GBP|CHF|INR)\s?)?"
-    r"(?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?|\d{1,3}(?:(?P<g>[,.'’\u00a0])\d{3})(?:(?P=g)\d{3})*(?:[.,]\d{1,2})?"
+    r"(?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?|\d{1,3}(?:(?P<g>[,.'’\u00a0])\u00a0?\d{3})(?:(?P=g)\u00a0?\d{3})*(?:[.,]\d{1,2})?"
     r"|\d{1,3}(?: \d{3})+,\d{2}|\d{1,7}(?:[.,]\d{1,3})?)"
     r"(?![\d%]|\s?%|[.,:/]\d|[.,]?[A-Za-z])"
 )
@@ -42,11 +42,13 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("RM", "MYR"), ("SFr", "CHF"), ("Fr.", "CHF"), ("$", "$"), ("kr", "kr"),
     ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"), ("Ft", "HUF"),
     ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"), ("₪", "ILS"),
-    ("TL", "TRY"),
+    ("TL", "TRY"), ("₦", "NGN"), ("₱", "PHP"), ("KSh", "KES"), ("Ksh", "KES"), ("E£", "EGP"),
+    ("S/.", "PEN"), ("S/", "PEN"),
 )  # fmt: skip
 _ISO_CODES = (
     "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
-    "MYR IDR THB PHP VND INR PKR AUD NZD CAD MXN BRL ARS CLP COP ZAR AED SAR ILS KRW TWD"
+    "MYR IDR THB PHP VND INR PKR AUD NZD CAD MXN BRL ARS CLP COP ZAR AED SAR ILS KRW TWD "
+    "NGN EGP KES GHS TZS UGX QAR KWD BHD OMR JOD MAD TND"
 )
 #: Common codes only: the full list holds words such as ALL, TOP and PEN.
 _ISO = frozenset(_ISO_CODES.split())
@@ -65,7 +67,7 @@ _SYMBOL_CODE = dict(_SYMBOLS)
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
 #: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
-_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL"})
+_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL", "S/", "S/.", "Ksh"})
 #: The South African rand's "R" names a currency only before an amount with cents.
 _RAND_AMOUNT = re.compile(r"\s?\d{1,3}(?:[ ,.\u00a0]?\d{3})*[.,]\d{2}(?!\d)")
 _AMOUNT_NEAR = re.compile(r"^\.?\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
@@ -165,11 +167,17 @@ _CURRENCY_AFTER = re.compile(
 )
 
 
+#: A comma and one space inside an amount with cents: "54, 600.00", "1, 250, 000.00".
+_COMMA_SPACE = re.compile(r"(?<![\d.,])(\d{1,3}), (?=\d{3}(?:, \d{3})*\.\d{2}(?!\d))")
+
+
 def _space_grouped(line: str) -> str:
     """The line with the grouping spaces of such amounts made no-break spaces (the same
     length: positions stay), which the amount pattern reads as thousands separators."""
     if " " not in line or not any(ch.isdigit() for ch in line):
         return line
+    # a scan's space after a thousands comma: "54, 600.00"
+    line = _COMMA_SPACE.sub("\\1,\u00a0", line)
     for m in _SPACED.finditer(line):
         if _CURRENCY_BEFORE.search(line[: m.start()]) or _CURRENCY_AFTER.match(line[m.end() :]):
             line = line[: m.start()] + m.group(0).replace(" ", "\u00a0") + line[m.end() :]
@@ -249,8 +257,8 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
                 code = _DOLLAR_COUNTRY.get(country or "", "USD")
             elif code == "kr":
                 code = _KRONA_COUNTRY.get(country or "", "SEK")
-            if code not in _ISO:
-                continue
+            if code not in _ISO and token not in _SYMBOL_CODE:
+                continue  # a code that is also a word ("PEN"); its symbol ("S/") counts
             if token == "R" and not _RAND_AMOUNT.match(line[m.end() : m.end() + 20]):
                 continue  # a letter, unless an amount with its cents follows: "R 124 142,50"
             if token in _AMBIGUOUS and not (

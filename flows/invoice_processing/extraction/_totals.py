@@ -150,7 +150,8 @@ _TAX = re.compile(
     _I,
 )
 _TAX_NOT = re.compile(
-    r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|"
+    r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|permit|"
+    r"licen[cs]e|certificate|"
     r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id|"
     # a Norwegian VAT number ends in "MVA" ("NO 973 716 786 MVA"); registered for VAT or
     # not: Finnish "ALV-rek.", Czech "(Ne)plátce DPH"
