@@ -1028,3 +1028,43 @@ def test_probe_sixteen_credit_note_and_signed_names() -> None:
         "Piegādātājs / Supplier: Baltic Data Labs SIA\nKopā apmaksai / Total due  3 000,00 EUR\n"
     )
     assert parse_invoice(lv).value.vendor_name == "Baltic Data Labs SIA"
+
+
+def test_probe_seventeen_labels() -> None:
+    from flows.invoice_processing.extraction import find_tax_ids
+
+    pe = (
+        "TEXTILES CHAVÍN S.A.C.\nR.U.C. N° 20661538831\nFACTURA ELECTRÓNICA\n"
+        "Sub Total Ventas :    S/   19,000.00\nDescuentos       :    S/     -550.00\n"
+        "Valor Venta      :    S/   18,450.00\nIGV 18%          :    S/    3,321.00\n"
+        "Importe Total    :    S/   21,771.00\n"
+    )
+    f = parse_invoice(pe).value
+    assert (f.vendor_tax_id, f.subtotal, f.tax, f.total, f.currency) == (
+        "20661538831",
+        Decimal("18450.00"),
+        Decimal("3321.00"),
+        Decimal("21771.00"),
+        "PEN",
+    )
+    be = (
+        "Schrijnwerkerij Vandenbroeck BV\nFactuur 2026-0412\nSubtotaal   11.442,00\n"
+        "Korting   -422,50\nMaatstaf van heffing   11.019,50\nBtw 21%   2.314,10\n"
+        "TOTAAL TE BETALEN   EUR   13.333,60\n"
+    )
+    assert parse_invoice(be).value.subtotal == Decimal("11019.50")
+    assert find_tax_ids(Document("KRA PIN: P051703925R"))[0].value == "P051703925R"
+    # a CFDI's tax code and rate ("IVA 002 Tasa 0.160000") are no tax amount
+    mx = "Traslados: IVA 002 Tasa 0.160000\nSubtotal 45,837.50\nIVA 16% 7,334.00\nTotal 53,171.50\n"
+    assert parse_invoice(mx).value.tax == Decimal("7334.00")
+
+
+def test_a_buyers_vat_number_under_its_address_opening_with_n_degree_is_the_buyers() -> None:
+    text = (
+        "MÉTALLERIE ROUX & FILS\nSAS au capital de 50 000 €\nFACTURE N° FA-2026-1206\n"
+        "Date de facture : 26/11/2026\nAdresse de facturation :\nSCI Les Volcans\n"
+        "18 boulevard Desaix\n63000 Clermont-Ferrand\nN° TVA : FR05031594385\n\n"
+        "Total TTC 14 175,00 €\n"
+        "SIRET 838 713 402 00019 · TVA intracommunautaire FR85838713402\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "FR85838713402"

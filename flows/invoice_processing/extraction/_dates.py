@@ -132,6 +132,8 @@ _DUE = re.compile(
     # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
     # iki", is "Gjalddagi", tr "Son ödeme tarihi", "Vade tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
+    # is "Eindagi" (the last day)
+    r"eindag\w*|"
     r"son\s+ödeme\s+tarihi|vade\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"

@@ -54,7 +54,9 @@ _TAX_LABEL = re.compile(
     # el "ΑΦΜ" (the tax number)
     r"αφμ|α\.φ\.μ|"
     # co "NIT", cl "R.U.T.", ar "CUIT", il "ח.פ." (a company's number)
-    r"nit|r\.?\s?u\.?\s?t|c\.?u\.?i\.?t|ח\.פ)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"nit|r\.?\s?u\.?\s?t|c\.?u\.?i\.?t|ח\.פ|"
+    # pe "R.U.C." (the taxpayer's number), ke "KRA PIN"
+    r"r\.?\s?u\.?\s?c|kra\s+pin)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",

@@ -61,7 +61,9 @@ _VENDOR_LABEL = re.compile(
 #: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
 #: "USt-IdNr.:"): such a line belongs to the block; any other "label:" line ends it.
 _PARTY_DETAIL = re.compile(
-    r"^\W*(?:name|firma|company|nom|nombre|nome|naam|nazwa|anschrift|adresse?|address|"
+    # the label may open with its "number" word: "N° TVA :", "Nr. USt-IdNr.:", "Número NIF:"
+    r"^\W*(?:(?:n[°º]|no\.|nr\.|num[ée]ro|número)\s*(?:de\s+)?)?"
+    r"(?:name|firma|company|nom|nombre|nome|naam|nazwa|anschrift|adresse?|address|"
     r"indirizzo|direcci[oó]n|morada|adres|(?:kunden|customer|client|debitor|klant)"
     r"[\s.-]*(?:nummer|nr|no|number|id|code)|nummer|number|tel(?:efon|ephone)?|phone|fax|"
     r"e-?mail|contact|kontakt|ansprechpartner|attn|gln|vat|tva|btw|iva|mwst|ust|gst|gstin|"

@@ -59,8 +59,9 @@ _SUBTOTAL = re.compile(
     r"\bmonto\s+neto\b|\bimporte\s+neto\b|"
     # tr "Mal Hizmet Toplam Tutarı" (goods and services before tax), et "Kokku ilma käibemaksuta"
     r"\bmal\s+hizmet\s+toplam\b|\bilma\s+käibemaksuta\b|"
-    # et "Summa km-ta" (km-ta: käibemaksuta, without the tax)
-    r"\bkm-?ta\b",
+    # et "Summa km-ta" (km-ta: käibemaksuta, without the tax); be-nl "Maatstaf van heffing"
+    # (the taxable base); pe "Valor Venta" (the sale's value before IGV)
+    r"\bkm-?ta\b|\bmaatstaf\s+van\s+heffing\b|\bvalor\s+(?:de\s+)?venta\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -146,11 +147,13 @@ _TAX = re.compile(
     # "VSK", tr "KDV"
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
-    r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks)\b",
+    r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks|"
+    # pe "IGV" (the general sales tax)
+    r"igv)\b",
     _I,
 )
 _TAX_NOT = re.compile(
-    r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|permit|"
+    r"\b(?:reg|no|nr|number|id|n°|code|summ\w*|invoice|incl\w*|excl\w*|inkl|exkl|rate|tasa|permit|"
     r"licen[cs]e|certificate|"
     r"total\s+(?:incl|ttc))\b|ust-?id|tax\s*id|vat\s*id|"
     # a Norwegian VAT number ends in "MVA" ("NO 973 716 786 MVA"); registered for VAT or
@@ -219,7 +222,7 @@ _ANY_SUM = re.compile(
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
-    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta",
+    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv",
     _I,
 )
 
