@@ -14,7 +14,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
 from bpa.errors import FlowError
 
-__all__ = ["ReadDocument", "read_document"]
+__all__ = ["ReadDocument", "attached_pdf", "read_document"]
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -71,21 +71,42 @@ def _pdf_text(data: bytes, name: str) -> ReadDocument:
     return ReadDocument(text=text, kind="pdf", pages=count, notes=notes)
 
 
+def _first_pdf(message: EmailMessage) -> tuple[str, bytes] | None:
+    """The first PDF attached to the message: (its file name, its bytes)."""
+    for part in message.iter_attachments():
+        filename = part.get_filename() or "attachment"
+        if part.get_content_type() == "application/pdf" or filename.lower().endswith(".pdf"):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return filename, payload
+    return None
+
+
+def attached_pdf(data: bytes) -> bytes | None:
+    """The PDF an e-mail carries (the one `read_document` reads the invoice from), or None;
+    for the offline reader's layout pass over that PDF's words."""
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+    except Exception:  # not an e-mail: nothing attached
+        return None
+    if not isinstance(message, EmailMessage):
+        return None
+    found = _first_pdf(message)
+    return found[1] if found else None
+
+
 def _email_text(data: bytes, name: str) -> ReadDocument:
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage):
         raise FlowError("document_unreadable", f"{name} is not an e-mail message")
     body = message.get_body(preferencelist=("plain", "html"))
     body_text = body.get_content() if body is not None else ""
-    for part in message.iter_attachments():
-        filename = part.get_filename() or "attachment"
-        if part.get_content_type() == "application/pdf" or filename.lower().endswith(".pdf"):
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                read = _pdf_text(payload, f"{name}/{filename}")
-                read.kind = "eml+pdf"
-                read.notes.append(f"invoice read from attachment {filename}")
-                return read
+    if (found := _first_pdf(message)) is not None:
+        filename, payload = found
+        read = _pdf_text(payload, f"{name}/{filename}")
+        read.kind = "eml+pdf"
+        read.notes.append(f"invoice read from attachment {filename}")
+        return read
     if not body_text.strip():
         raise FlowError("document_empty", f"{name} has no text body and no PDF attachment")
     return ReadDocument(text=body_text.strip(), kind="eml", notes=["no PDF attachment; body read"])

@@ -16,6 +16,7 @@ from bpa.documents import DocumentRef
 from bpa.errors import FlowError
 from bpa.layout import PageWord, pdf_words
 from bpa.models import ModelGateway
+from bpa.readers import attached_pdf
 from bpa.review import ReviewQuestion
 from bpa.runs.context import RunContext
 from connectors.base import Done, Irreversible
@@ -181,16 +182,21 @@ async def extract_fields(state: InvoiceState, runtime: Ctx) -> dict[str, Any]:
 
 async def _page_words(state: InvoiceState, ctx: RunContext) -> list[PageWord]:
     """A PDF's words with their positions, for the offline reader's layout pass (read from
-    the stored document, not kept in the state: a page has thousands). [] for anything
-    else, or when the document was given as text."""
+    the stored document, not kept in the state: a page has thousands): the document's own,
+    or the PDF an e-mail carries. [] for anything else, or when the document was given as
+    text."""
     if not state.get("document"):
         return []
     ref = DocumentRef.model_validate(state["document"])
     if not ref.stored or ref.sha256 is None:
         return []
-    if ref.media_type != "application/pdf" and not ref.filename.lower().endswith(".pdf"):
+    name = ref.filename.lower()
+    if ref.media_type == "application/pdf" or name.endswith(".pdf"):
+        data = ctx.documents.read(ref)
+    elif ref.media_type == "message/rfc822" or name.endswith(".eml"):
+        data = attached_pdf(ctx.documents.read(ref)) or b""
+    else:
         return []
-    data = ctx.documents.read(ref)
     # pdfminer is pure Python: in a thread the loop still serves other runs between slices.
     return await asyncio.to_thread(pdf_words, data)
 

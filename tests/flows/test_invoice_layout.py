@@ -161,6 +161,31 @@ async def test_the_flow_reads_an_uploaded_pdf_with_its_layout(
     assert run.output["due_date"] == "2025-04-13"
 
 
+async def test_the_flow_reads_a_pdf_attached_to_an_email_with_its_layout(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from email.message import EmailMessage
+
+    from bpa.readers import attached_pdf
+
+    data = kessler()
+    message = EmailMessage()
+    message["From"] = "billing@kessler.example"
+    message["Subject"] = "Invoice"
+    message.set_content("Please find our invoice attached.")
+    message.add_attachment(data, maintype="application", subtype="pdf", filename="inv.pdf")
+    path = tmp_path / "kessler.eml"
+    path.write_bytes(message.as_bytes())
+    assert attached_pdf(path.read_bytes()) == data
+    assert attached_pdf(b"%PDF-1.7 not a mail") is None
+    async with Suite.open(settings) as suite:
+        payload = flow.input_from_file(path, suite.documents)
+        run = await suite.runner.start(flow.name, payload, trigger="test")
+    assert run.output is not None, run.error
+    assert run.output["invoice_number"] == "2025-0042-B"  # below its label: the layout's
+    assert run.output["due_date"] == "2025-04-13"
+
+
 def test_seller_and_buyer_side_by_side_are_read_as_two_blocks() -> None:
     """ "Émetteur    Destinataire" over two address columns: the seller's name is not glued
     to its street, and the buyer's lines are not the seller's."""
