@@ -1068,3 +1068,34 @@ def test_a_buyers_vat_number_under_its_address_opening_with_n_degree_is_the_buye
         "SIRET 838 713 402 00019 · TVA intracommunautaire FR85838713402\n"
     )
     assert parse_invoice(text).value.vendor_tax_id == "FR85838713402"
+
+
+def test_a_bulgarian_invoice_with_its_amounts_again_in_leva() -> None:
+    """Bulgarian labels; each sum printed again in leva, in brackets: the euro amount is the
+    sum; the spaced-out title and the copy's mark are no seller."""
+    text = (
+        "                 Ф А К Т У Р А\n                    ОРИГИНАЛ\n\n"
+        "Номер: 0000001843                         Дата на издаване: 13.11.2026\n\n"
+        "ДОСТАВЧИК:                                ПОЛУЧАТЕЛ:\n"
+        "Агротехника Тракия ЕООД                   Зърнени храни Добруджа АД\n"
+        "ИН по ДДС: BG204526163                    ИН по ДДС: BG207710970\n\n"
+        "Поръчка №: 0457/2026 от 02.11.2026\n\n"
+        "                 Данъчна основа:     3 490,00 EUR   (6 825,85 лв.)\n"
+        "                 ДДС 20 %:             698,00 EUR   (1 365,17 лв.)\n"
+        "                 Сума за плащане:    4 188,00 EUR   (8 191,02 лв.)\n\n"
+        "Начин на плащане: по банков път      Срок за плащане: 27.11.2026\n"
+        "Банка: УниКредит Булбанк АД\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.vendor_name, f.vendor_tax_id, f.invoice_number, f.po_number) == (
+        "Агротехника Тракия ЕООД",
+        "BG204526163",
+        "0000001843",
+        "0457/2026",
+    )
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 11, 13), dt.date(2026, 11, 27))
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("3490.00"),
+        Decimal("698.00"),
+        Decimal("4188.00"),
+    )

@@ -132,8 +132,8 @@ _DUE = re.compile(
     # sl "Rok plačila", hr "dospijeće", bg "padezh", lv "Apmaksas termiņš", lt "Apmokėti
     # iki", is "Gjalddagi", tr "Son ödeme tarihi", "Vade tarihi"
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
-    # is "Eindagi" (the last day)
-    r"eindag\w*|"
+    # is "Eindagi" (the last day), bg "Срок за плащане", "Падеж"
+    r"eindag\w*|срок\s+за\s+плащане|падеж|"
     r"son\s+ödeme\s+tarihi|vade\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"
@@ -163,6 +163,8 @@ _OTHER = re.compile(
 _ISSUE = re.compile(
     r"\b(?:invoice\s+date|date\s+of\s+(?:issue|invoice)|issue(?:d)?(?:\s+(?:date|on))?|"
     r"bill(?:ing)?\s+date|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
+    # bg "Дата на издаване" (date of issue)
+    r"дата\s+на\s+издаване|"
     r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
     r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
     r"documento))?|factuurdatum|tarikh|date|dated|dt|data\s+wystawienia|"

@@ -75,7 +75,7 @@ _LABEL_TAIL = (
     # Czech and Slovak "č." (číslo, number): "Faktura č.", "Objednávka č."
     r"n[uú]m(?:ber|éro|ero)?\b\.?|č\.|#|id\b|"
     # sl "št." (številka), hr "broj"
-    r"št\.|broj\b|br\.))"
+    r"št\.|broj\b|br\.|№))"
 )
 #: Words that name the document itself (German and Dutch also as the head of a compound,
 #: "Handelsrechnung", "Mietrechnung"); credit notes count, their number is the document's.
@@ -120,12 +120,16 @@ _INVOICE_LABEL = re.compile(
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
     # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
-    r"\bra[čc]un|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?)"
+    r"\bra[čc]un|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?|"
+    # bg "Фактура №"
+    r"\bфактура)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota|kreditfaktura|kreditnota)"
     r"(?:nummer|nr\.?)\s*[:#]?\s*"
     # Hungarian "Számla sorszáma", "Számlaszám"
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
+    # bg "Номер:" opening its line (the invoice's number)
+    r"|^\s*номер\s*[:#№]\s*"
     # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
     r"|請求書?番号\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|\bn[uú]m\.|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
@@ -161,7 +165,7 @@ _DATE_BEFORE = re.compile(
 #: Numbers of something else: the customer, an order, a delivery, a contract, an earlier
 #: invoice. A label that holds one of these never names the invoice number.
 _OTHER_NUMBER = re.compile(
-    r"kunde|customer|client|cliente|klant|klient|order|ordre|bestell|auftrag|commande|pedido|ordine|"
+    r"kunde|customer|client|cliente|klant|klient|order|ordre|поръчк|bestell|auftrag|commande|pedido|ordine|"
     r"bestelling|zam[oó]wieni|encomenda|liefer|delivery|livraison|entrega|consegna|levering|"
     r"dostaw|contract|vertrag|contrat|contrato|contratto|umowy|referenz|reference|référence|"
     r"li[ée]e|related|original|bezug|vsnr|police|policy|account|konto|compte|cuenta|conto|"
@@ -192,7 +196,7 @@ _PO_LABEL = re.compile(
     # es-ar/cl "O.C. N°" (orden de compra)
     r"o\.\s?c\.|"
     # hr "Vaša narudžba", sl "Naročilo" / "Naročilnica", lv "Pasūtījums", bg "Poruchka"
-    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka|"
+    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka|поръчк\w*|"
     # nl "Uw bestelling", jp "注文番号" / "発注番号", el "Παραγγελία"
     r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]α)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"

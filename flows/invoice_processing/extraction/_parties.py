@@ -44,6 +44,8 @@ _BUYER = re.compile(
     r"odběratel|odberateľ|factuuradres|debiteur|"
     # et "Ostja" (buyer), "Maksja" (payer), "Saaja" (recipient)
     r"ostja|maksja|saaja|"
+    # bg "Получател" (the recipient)
+    r"получател|"
     # it "Intestatario" (the account holder of a utility bill), us "Service for"
     r"intestatario|service\s+for)\b"
     r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",
@@ -55,7 +57,9 @@ _VENDOR_LABEL = re.compile(
     r"vendedor|fornitore|cedente|leverancier|verkoper|afzender|dodavatel|dodávateľ|"
     # the account holder the payment goes to: ch "lautend auf", "Kontoinhaber", "Payee"
     r"lautend\s+auf|zugunsten\s+von|kontoinhaber(?:in)?|account\s+holder|payee|"
-    r"b[ée]n[ée]ficiaire|beneficiary(?!\s+bank))\b\s*:?\s*",
+    r"b[ée]n[ée]ficiaire|beneficiary(?!\s+bank)|"
+    # bg "Доставчик" (the supplier)
+    r"доставчик)\b\s*:?\s*",
     _I,
 )
 #: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
@@ -94,7 +98,7 @@ _VENDOR_HEADING = re.compile(
     r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
     r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
     r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca|"
-    r"dodavatel|dodávateľ)(?:\s*/\s*[^\W\d_]+)?\W*$",
+    r"dodavatel|dodávateľ|доставчик)(?:\s*/\s*[^\W\d_]+)?\W*$",
     _I,
 )
 
@@ -127,7 +131,7 @@ _SUFFIX_WORDS = (
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
     "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. şti. şti a.ş. "
-    "i.k.e. e.p.e. eood ood ead "
+    "i.k.e. e.p.e. eood ood ead еоод оод еад ад "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
     "bakery hardware services solutions industries group holdings stationery pharmacy "
     "supermarket minimarket market pasaraya kedai perniagaan syarikat"
@@ -143,6 +147,8 @@ _STRONG_SUFFIX = re.compile(
     # Greek "I.K.E.", "E.P.E."; Bulgarian "EOOD", "OOD", "EAD"
     r"s[àa]rl|s\.\s?[àa]\.?\s?r\.\s?l\.?|k\.k\.|a\.\s?ş\.?|"
     r"i\.k\.e\.?|e\.p\.e\.?|eood|ood|ead|"
+    # the same in Cyrillic: "ЕООД", "ООД", "ЕАД", "АД"
+    r"еоод|оод|еад|ад|"
     # Austrian sole trader "e.U."; Norwegian "AS", "ASA" only in capitals ("as" is a word)
     r"e\.\s?u\.|(?-i:AS|ASA))(?=\W|$)"
     # Japanese "株式会社" (before or after the name), "有限会社", "合同会社", "(株)"
@@ -182,7 +188,9 @@ _NOT_NAME = re.compile(
     # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")
     r"\b(?:page|seite|p[áa]gina|strona)\s*\d|"
     # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")
-    r"\b(?:au\s+capital\s+de|capital\s+social|stammkapital|share\s+capital|capitale\s+sociale)\b",
+    r"\b(?:au\s+capital\s+de|capital\s+social|stammkapital|share\s+capital|capitale\s+sociale)\b|"
+    # a title spaced out letter by letter ("Ф А К Т У Р А", "I N V O I C E"), a copy's mark
+    r"^\W*(?:[^\W\d_]\s){3,}[^\W\d_]\W*$|^\W*(?:оригинал|копие|original|copy|duplicate)\W*$",
     _I,
 )
 #: A title set beside the name by a two-column letterhead ("Acme Ltd   INVOICE").

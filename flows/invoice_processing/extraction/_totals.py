@@ -61,7 +61,9 @@ _SUBTOTAL = re.compile(
     r"\bmal\s+hizmet\s+toplam\b|\bilma\s+käibemaksuta\b|"
     # et "Summa km-ta" (km-ta: käibemaksuta, without the tax); be-nl "Maatstaf van heffing"
     # (the taxable base); pe "Valor Venta" (the sale's value before IGV)
-    r"\bkm-?ta\b|\bmaatstaf\s+van\s+heffing\b|\bvalor\s+(?:de\s+)?venta\b",
+    r"\bkm-?ta\b|\bmaatstaf\s+van\s+heffing\b|\bvalor\s+(?:de\s+)?venta\b|"
+    # bg "Данъчна основа" (the tax base)
+    r"данъчна\s+основа",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -92,6 +94,8 @@ _DUE = re.compile(
     r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b|"
     # et "Kokku tasuda", "Tasuda" (to pay), "Tasumisele kuulub" (due for payment)
     r"\btasuda\b|\btasumisele\b|"
+    # bg "Сума за плащане" (the amount to pay)
+    r"сума\s+за\s+плащане|"
     # el "Πληρωτέο", jp "ご請求金額" (the amount billed)
     r"πληρωτ[εέ]ο|ご?請求金額",
     _I,
@@ -130,8 +134,8 @@ _PLAIN = re.compile(
     r"\bsum(?:ma|a)?\b|\byhteensä\b|\bcelkem\b|\bösszesen\b|"
     # sl "Skupaj", hr "Ukupno", bg "Obshto", lv "Kopā", lt "Iš viso", is "Samtals", tr "Toplam"
     r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b|"
-    # et "Kokku"
-    r"\bkokku\b|"
+    # et "Kokku", bg "Общо"
+    r"\bkokku\b|\bобщо\b|"
     # el "Σύνολο", jp "合計"
     r"σ[υύ]νολο|合計",
     _I,
@@ -148,8 +152,8 @@ _TAX = re.compile(
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
     r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks|"
-    # pe "IGV" (the general sales tax)
-    r"igv)\b",
+    # pe "IGV" (the general sales tax), bg "ДДС"
+    r"igv|ддс)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -164,7 +168,9 @@ _TAX_NOT = re.compile(
     # out of the tax's scope, said in a note: "não incidência de ISS (Súmula Vinculante 31)",
     # "not subject to VAT", "nicht steuerbar", "non soggetto", "no sujeto", "non assujetti"
     r"\bnão\s+incid\w*|\bnot\s+subject\s+to\b|\bnicht\s+steuerbar\b|\bnon\s+soggett[oa]\b|"
-    r"\bno\s+sujet[oa]\b|\bnon\s+assujetti\w*",
+    r"\bno\s+sujet[oa]\b|\bnon\s+assujetti\w*|"
+    # bg: the VAT number ("ИН по ДДС"), the reason no VAT is charged
+    r"\bин\s+по\s+ддс|неначисляване",
     _I,
 )
 _CASH = re.compile(
@@ -222,7 +228,8 @@ _ANY_SUM = re.compile(
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
-    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv",
+    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|"
+    r"плащане|общо",
     _I,
 )
 
@@ -264,6 +271,10 @@ def _amount_only(doc: Document, index: int) -> Decimal | None:
     return amounts[-1][2]
 
 
+#: What opens a bracketed amount: "(", a currency perhaps ("(USD 1,100.00)", "(лв. 12,00)").
+_IN_BRACKETS = re.compile(r".*\(\s*(?:[^\W\d_]{1,4}\.?\s?|[$€£¥]\s?)?$")
+
+
 def _value_after(doc: Document, index: int, end: int) -> tuple[int, Decimal] | None:
     """The amount a label at (index, end) names.
 
@@ -272,6 +283,9 @@ def _value_after(doc: Document, index: int, end: int) -> tuple[int, Decimal] | N
     so the n-th label of the run takes the n-th value.
     """
     same = [a for a in find_amounts(doc, index) if a[0] >= end]
+    if len(same) > 1 and _IN_BRACKETS.match(doc.lines[index], same[-1][0] - 12, same[-1][0]):
+        # the amount again in another currency, in brackets ("3 490,00 EUR (6 825,85 лв.)")
+        same = same[:-1]
     if same:
         return index, same[-1][2]
     labels = [index]
