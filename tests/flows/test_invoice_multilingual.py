@@ -1099,3 +1099,18 @@ def test_a_bulgarian_invoice_with_its_amounts_again_in_leva() -> None:
         Decimal("698.00"),
         Decimal("4188.00"),
     )
+
+
+def test_a_signing_accountant_and_a_name_in_a_second_script_are_not_the_name() -> None:
+    lt = (
+        "Laba diena,\nsiunčiame sąskaitą faktūrą.\nSąskaita faktūra Nr. ML-2611\n"
+        "Mokėti: 1 210,00 EUR\n\nPagarbiai,\nRasa Petrauskienė\n"
+        "Buhalterė, UAB „Medienos linija“\nPVM kodas LT100008531019\n"
+    )
+    assert parse_invoice(lt).value.vendor_name == "UAB „Medienos linija“"
+    sa = (
+        "AL WAHA INDUSTRIAL SERVICES CO.            شركة الواحة للخدمات الصناعية\n"
+        "TAX INVOICE\nInvoice No: AW-2026-311\nTotal SAR 11,500.00\n"
+    )
+    name = parse_invoice(sa).value.vendor_name or ""
+    assert name.casefold() == "al waha industrial services co."

@@ -373,7 +373,10 @@ def _up_to_legal_form(line: str) -> str:
     M'sia")."""
     forms = list(_STRONG_SUFFIX.finditer(line))
     first = next((i for i, f in enumerate(forms) if line[f.start() - 1 : f.start()] == " "), None)
-    if first is None or not line[: forms[first].start()].strip():
+    # a label or the signing team before the name ("Buhalterė, UAB „Medienos linija“") is
+    # no part of it: a legal form right after it opens the name
+    head = _LABEL_HEAD.match(line)
+    if first is None or not line[head.end() if head else 0 : forms[first].start()].strip():
         return line
     end = forms[first].end()
     for form in forms[first + 1 :]:
@@ -417,7 +420,9 @@ _NUMBER_HEAD = re.compile(r"^#\d+\s+")
 _LABEL_HEAD = re.compile(
     r"^[^\W\d_]{3,15}(?:\s*/\s*[^\W\d_]{3,15})?\s*:\s*(?=\S)|"
     r"^(?:accounts?(?:\s+(?:department|dept\.?|receivable|payable|team))?|billing|finance|"
-    r"invoicing|credit\s+control|customer\s+service)\s*,\s*(?=\S)",
+    r"invoicing|credit\s+control|customer\s+service|accountant|bookkeep\w*|buhalter\w*|"
+    r"buchhaltung|comptabilit[ée]|contabilidad|contabilit[àa]|boekhouding|księgow\w*|"
+    r"účtárna|kirjanpito|bokföring|regnskab)\s*,\s*(?=\S)",
     _I,
 )
 _TRADE_ONLY = re.compile(
@@ -427,11 +432,17 @@ _TRADE_ONLY = re.compile(
 )
 
 
+_LATIN_HEAD = re.compile(r"\W*[A-Za-zÀ-ɏ]")
+_OTHER_SCRIPT_TAIL = re.compile(r"\s+[\u0590-\u06ff][\u0590-\u06ff\s\W]*$")
+
+
 def _clean_name(name: str) -> str:
     """The name without a registration number after it or a one-word label before it."""
     if (m := _LABEL_HEAD.match(name)) and _has_suffix(name[m.end() :]):
         name = name[m.end() :]
     name = _NUMBER_HEAD.sub("", name)
+    # the same name in Arabic or Hebrew script after it, in a column of its own
+    name = _OTHER_SCRIPT_TAIL.sub("", name) if _LATIN_HEAD.match(name) else name
     if re.search(r"[a-z]{4}\.$", name):
         name = name[:-1]  # a sentence's full stop ("… operated by X Holdings Limited.")
     for _ in range(2):
