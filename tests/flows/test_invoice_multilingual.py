@@ -1114,3 +1114,13 @@ def test_a_signing_accountant_and_a_name_in_a_second_script_are_not_the_name() -
     )
     name = parse_invoice(sa).value.vendor_name or ""
     assert name.casefold() == "al waha industrial services co."
+
+
+def test_icelandic_dates_with_month_names() -> None:
+    text = (
+        "Norðurljós Ferðaþjónusta ehf.\nReikningur nr. 20261104\n"
+        "Dagsetning: 4. nóvember 2026\nEindagi: 18. nóvember 2026\n"
+        "Samtals til greiðslu 52.080 kr.\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 11, 4), dt.date(2026, 11, 18))

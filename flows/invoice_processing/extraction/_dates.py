@@ -18,7 +18,7 @@ from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = ["date_order", "find_dates", "payment_terms_days"]
 
-#: Month names and abbreviations (en, de, fr, es, it, nl, pt, pl, ms, sv, da, nb, fi, cs):
+#: Month names and abbreviations (en, de, fr, es, it, nl, pt, pl, ms, sv, da, nb, fi, cs, is):
 #: only to spot candidates.
 _MONTH_WORDS: dict[str, str] = {
     "en": (
@@ -73,6 +73,8 @@ _MONTH_WORDS: dict[str, str] = {
         "ledna února března dubna května června července srpna září října listopadu prosince "
         "leden únor březen duben květen červen červenec srpen říjen listopad prosinec"
     ),
+    # Icelandic: "18. nóvember 2026"
+    "is": "janúar febrúar mars apríl maí júní júlí ágúst september október nóvember desember",
 }
 _LANGS_OF: dict[str, list[str]] = {}
 for _lang, _words in _MONTH_WORDS.items():
@@ -163,8 +165,8 @@ _OTHER = re.compile(
 _ISSUE = re.compile(
     r"\b(?:invoice\s+date|date\s+of\s+(?:issue|invoice)|issue(?:d)?(?:\s+(?:date|on))?|"
     r"bill(?:ing)?\s+date|rechnungsdatum|ausstellungsdatum|belegdatum|datum|"
-    # bg "Дата на издаване" (date of issue)
-    r"дата\s+на\s+издаване|"
+    # bg "Дата на издаване" (date of issue), is "Dagsetning", "Útgáfudagur"
+    r"дата\s+на\s+издаване|dagsetning|útgáfudag\w*|"
     r"date\s+de\s+(?:la\s+)?factur\w*|date\s+d'émission|fecha(?:\s+de\s+(?:la\s+)?"
     r"(?:factura|emisión|emision|expedición))?|data(?:\s+(?:fattura|di\s+emissione|"
     r"documento))?|factuurdatum|tarikh|date|dated|dt|data\s+wystawienia|"
