@@ -40,6 +40,14 @@ _SOURCES = {
 }
 
 
+#: The method the order was paid with, named as such: "the original card", "the card I paid
+#: with", "the same card".
+_ORIGINAL = re.compile(
+    r"\b(?:original|same)\s+(?:payment\s+)?(?:card|method|payment|account)\b|"
+    r"\b(?:card|method)\s+i\s+(?:paid|used|bought\s+it)\s+with\b|"
+    r"\b(?:back\s+)?to\s+where\s+it\s+came\s+from\b",
+    re.IGNORECASE,
+)
 #: Words before a method that turn it down: "to my card instead of PayPal", "not my gift
 #: card", "I closed my PayPal account", "PayPal rather than (or over) the gift card".
 _TURNED_DOWN = re.compile(
@@ -278,6 +286,9 @@ def payment_method(
     refused = False
     # the method named last first: in a conversation, "actually make it a gift card" wins
     named_at = {source: _wanted(pattern, ctx.text) for source, pattern in _SOURCES.items()}
+    original = _wanted(_ORIGINAL, ctx.text)
+    if order.paid_with in own and original >= 0 and original > max(named_at.values()):
+        return order.paid_with, True, None  # "fine, the original card then"
     for source in sorted(named_at, key=lambda k: -named_at[k]):
         if named_at[source] < 0:
             continue

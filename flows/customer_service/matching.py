@@ -406,6 +406,17 @@ def _value_not_offered(text: str, product: CatalogueProduct) -> bool:
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
+def _kept_keys(text: str, product: CatalogueProduct) -> set[str]:
+    """Options the customer keeps as they are: "same colours", "the same size"."""
+    keys = {key for variant in product.variants for key in variant.options}
+    said = {m.group(1).casefold() for m in _SAME_KEY.finditer(text)}
+    said |= {"color" for k in said if k == "colour"}
+    return {key for key in keys if key.casefold() in said}
+
+
+_SAME_KEY = re.compile(r"\bsame\s+([a-z]+?)s?\b", re.IGNORECASE)
+
+
 def choose_variant(
     text: str, item: OrderItem, product: CatalogueProduct, other_names: Iterable[str] = ()
 ) -> VariantChoice:
@@ -439,6 +450,7 @@ def choose_variant(
         if same is not None and same.available:
             return VariantChoice(same)
     wished = {w.key for w in wishes} | free_keys(part, product)
+    kept = _kept_keys(part, product)
     #: "whichever is cheapest": the customer lets the price decide what else changes.
     any_change = any(w.key is None and w.extreme and w.direction < 0 for w in wishes)
     scored: list[tuple[int, ProductVariant]] = []
@@ -449,7 +461,9 @@ def choose_variant(
             continue
         score = len(wishes)
         for key, value in variant.options.items():
-            if has_value(value, new_part, key) or _with_option(new_part, key, value, item):
+            if key in kept and item.options.get(key) != value:
+                score -= 2  # "same colours": this option stays as the item has it
+            elif has_value(value, new_part, key) or _with_option(new_part, key, value, item):
                 score += 1
             elif item.options.get(key) != value and key not in wished and not any_change:
                 score -= 1

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from connectors.schemas import Order
+from connectors.schemas import Order, OrderItem
 from flows.customer_service import clauses, cues, matching, references
 from flows.customer_service._planning import (
     ZERO,
@@ -361,11 +361,18 @@ def _return_action(
         "return_items",
         order.id,
         {"order_id": order.id, "item_ids": [i.item_id for i in items], "payment_method_id": method},
-        f"return {', '.join(i.name for i in items)} from order {order.id}, "
+        f"return {', '.join(_told_apart(i, order) for i in items)} from order {order.id}, "
         f"refund to {method_words(ctx.customer, method)}",
         refund=refund,
     )
     return planned, named, guessed
+
+
+def _told_apart(item: OrderItem, order: Order) -> str:
+    """The item's name, with its options where the order holds another item of that name
+    ("Wool Sweater (color black)"): the customer sees which one is meant before saying yes."""
+    alike = [i for i in order.items if i.name == item.name and i.item_id != item.item_id]
+    return references.item_words(item) if alike else item.name
 
 
 def _with_items(planner: Callable[[Context, str], RequestPlan]) -> Callable[[Context, str], Any]:
@@ -462,7 +469,27 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
         return make_plan(ctx, intent, "inform", "policy", answer, order_ids=[])
     if intent == "modify" and cues.removes_items(ctx.text):
         return _cancel(ctx, intent)  # items out of an order: a partial cancellation
+    asked_what = _WHAT_DID_I_ORDER.search(ctx.text) and not _CHANGE_ASKED.search(ctx.text)
+    if intent in ("exchange", "modify") and asked_what:
+        # "did i order the green or the orange tent?": what the order holds, asked; no change
+        # proposed
+        return _order_status(ctx, "order_status")
     return _PLANNERS.get(intent, _PLANNERS["other"])(ctx, intent)
+
+
+#: A question about what was ordered: "did I order the green or the orange tent?", "which
+#: size did I get?".
+_WHAT_DID_I_ORDER = re.compile(
+    r"\b(?:did|have)\s+i\s+(?:order|buy|get|purchase|choose|pick)\w*\b[^.?!]*\?|"
+    r"\b(?:which|what)\s+(?:colou?r|size|model|version|one)\s+(?:did|have)\s+i\b",
+    re.IGNORECASE,
+)
+#: The customer's own ask for a change, beside such a question.
+_CHANGE_ASKED = re.compile(
+    r"\b(?:i\s+(?:want|would\s+like|need)|i'd\s+like|can\s+(?:i|you|we)|could\s+(?:i|you|we)|"
+    r"please|instead|swap|exchange|change|switch|replace)\b",
+    re.IGNORECASE,
+)
 
 
 #: A question about no order in particular.

@@ -119,9 +119,11 @@ def items_by_new_option(ctx: Context, order: Order) -> list[OrderItem]:
     return hits if len(hits) == 1 else []
 
 
-def _new_option_named(ctx: Context, item: OrderItem) -> bool:
+def _new_option_named(ctx: Context, item: OrderItem, *, asked: bool = False) -> bool:
     """Whether the text names an option value (of three letters or more) that the item's
-    product has and the item does not ("black" for a white printer)."""
+    product has and the item does not ("black" for a white printer); `asked`: as what it is
+    to become ("to the black one", "in black"), not as another item ("the blue one should
+    still come to me")."""
     product = ctx.products.get(item.product_id)
     if product is None:
         return False
@@ -131,7 +133,14 @@ def _new_option_named(ctx: Context, item: OrderItem) -> bool:
         for k, v in variant.options.items()
         if item.options.get(k) != v and len(v) > 2
     }
-    return any(matching.has_value(v, ctx.text, k) for k, v in fresh)
+    text = ctx.text
+    if asked:
+        text = " ".join(m.group(0) for m in _BECOME.finditer(text))
+    return any(matching.has_value(v, text, k) for k, v in fresh)
+
+
+#: What an item is to become: the few words after "to", "for", "into", "in", "instead".
+_BECOME = re.compile(r"\b(?:to|for|into|in|instead\s+of)\s+(?:[\w-]+\s+){0,3}[\w-]+", re.I)
 
 
 _CHANGE_VERBS = re.compile(r"\b(modify|exchange|swap|replace)\b", re.IGNORECASE)
@@ -153,8 +162,9 @@ def item_change_in(ctx: Context) -> Order | None:
             for item in order.items
             if item.product_id in named and (product := ctx.products.get(item.product_id))
         )
-        if wishes or items_by_new_option(ctx, order) or _CHANGE_VERBS.search(ctx.text):
+        asked = [i for i in order.items if _new_option_named(ctx, i, asked=True)]
+        if wishes or _CHANGE_VERBS.search(ctx.text) or len(asked) == 1:
             return order
-        if any(_new_option_named(ctx, item) for item in order.items if item.product_id in named):
+        if any(i.product_id in named for i in asked):
             return order  # "change the printer to the black one" beside a new address
     return None

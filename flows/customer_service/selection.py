@@ -46,7 +46,7 @@ _ONLY_END = re.compile(r"[.;!?\n]|\bbut\b", re.IGNORECASE)
 #: Said of an item right after naming it: the customer is happy with it ("the charger is
 #: fine", "the laptop has been great").
 _FINE = re.compile(
-    r"^\W*(?:\w+\s+){0,2}?(?:is|are|was|were|has been|have been|works?|seems?)\s+"
+    r"^\W*(?:\w+\s+){0,2}?(?:is|are|was|were|has been|have been|works?|seems?|fits?)\s+"
     r"(?:(?!not\b|n't\b)\w+\s+)?(?:fine|great|good|ok|okay|perfect|excellent|working|lovely|"
     r"brilliant|fantastic|amazing)\b",
     re.IGNORECASE,
@@ -281,8 +281,13 @@ _THE_VALUE_ONE = re.compile(r"\bthe\s+([\w-]+(?:\s+[\w-]+)?)\s+ones?\b", re.IGNO
 
 
 def _the_one_by_value(text: str, same: list[tuple[int, OrderItem]]) -> tuple[int, OrderItem] | None:
-    """The only one of `same` whose option value the text names as "the <value> one"."""
-    for m in _THE_VALUE_ONE.finditer(text):
+    """The only one of `same` whose option value the text names as "the <value> one"; the
+    last one named wins ("the blue one, sorry, I mean the black one"), not one named as
+    kept ("keep the white one")."""
+    kept = _excluded_spans(text)
+    for m in reversed(list(_THE_VALUE_ONE.finditer(text))):
+        if any(a <= m.start() < b for a, b in kept):
+            continue
         fitting = [p for p in same if option_hits(p[1].options, m.group(1)) > 0]
         if len(fitting) == 1:
             return fitting[0]

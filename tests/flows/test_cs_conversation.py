@@ -526,3 +526,34 @@ def test_a_count_said_with_any_mention_of_alike_items_is_kept() -> None:
     # the answer keeps the rest: the count still holds
     answer = f"{first}\nYes, two of the mugs, I keep the third one and the grinder."
     assert [i.item_id for i in pick_items(answer, items).items] == ["m", "m"]
+
+
+def test_the_last_of_two_options_named_is_the_one_meant() -> None:
+    """ "the blue one, sorry, I mean the black one": the correction decides."""
+    sweaters = [
+        OrderItem(item_id=n, product_id="s", name="Sweater", price=Decimal(9), options={"color": c})
+        for n, c in (("1", "blue"), ("2", "black"))
+    ]
+    text = (
+        "Hi, I want to return one of the two sweaters I got - the blue one, sorry, I mean the "
+        "black one. I'm keeping the blue. Refund to my card please."
+    )
+    assert [i.item_id for i in pick_items(text, sweaters).items] == ["2"]
+    # "keep the black one" names the one kept, not the one meant
+    kept = "Return one of the sweaters, the blue one. I keep the black one."
+    assert [i.item_id for i in pick_items(kept, sweaters).items] == ["1"]
+
+
+def test_an_item_that_fits_fine_is_kept() -> None:
+    items = [
+        OrderItem(item_id="s", product_id="ps", name="Wool Sweater", price=Decimal(9), options={}),
+        OrderItem(item_id="t", product_id="pt", name="T-Shirt", price=Decimal(9), options={}),
+    ]
+    text = (
+        "the sweater in my last order is too big. Can I exchange it for the same one in a "
+        "medium? The t-shirt fits fine, I'm keeping that one."
+    )
+    assert [i.item_id for i in pick_items(text, items).items] == ["s"]
+    # of the very item asked for, it is a reason, not a keep
+    reason = "I want to return the t-shirt, it fits fine but I never wear it"
+    assert [i.item_id for i in pick_items(reason, items).items] == ["t"]

@@ -968,3 +968,33 @@ def test_one_of_two_items_of_a_product_kept_by_its_colour_and_the_other_exchange
     assert [i.item_id for i in picked] == ["mug_blue_12oz"]
     choice = matching.choose_variant(selection.without_kept(text), blue, mug)
     assert choice.variant is not None and choice.variant.item_id == "mug_white_16oz"
+
+
+def test_the_same_colours_keep_each_items_colour() -> None:
+    """ "Change both t-shirts to size L? Same colours (blue and white)": the blue one stays
+    blue, not swapped with the white one."""
+    shirt = CatalogueProduct(
+        id="p_ts",
+        name="T-Shirt",
+        variants=[
+            ProductVariant(
+                item_id=f"ts_{c}_{z}",
+                product_id="p_ts",
+                options={"size": z, "color": c},
+                price=Decimal("20"),
+                available=True,
+            )
+            for c in ("blue", "white")
+            for z in ("M", "L")
+        ],
+    )
+    blue = OrderItem(
+        item_id="ts_blue_M",
+        product_id="p_ts",
+        name="T-Shirt",
+        price=Decimal("20"),
+        options={"size": "M", "color": "blue"},
+    )
+    text = "Could you change both t-shirts in my order to size L? Same colours (blue and white)."
+    choice = matching.choose_variant(text, blue, shirt)
+    assert choice.variant is not None and choice.variant.item_id == "ts_blue_L"

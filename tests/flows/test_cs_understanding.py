@@ -661,3 +661,49 @@ def test_how_quickly_the_money_would_come_back_is_answered_with_the_rules(
     [request] = d.requests
     assert (request.outcome, request.reason) == ("inform", "policy")
     assert "at once to a gift card" in request.explanation and not d.actions
+
+
+def test_another_items_colour_beside_a_new_address_changes_no_item() -> None:
+    """ "Ship the grey sweater to my mom ... The blue one should still come to me": the blue
+    one is another order's sweater, not what the grey one is to become."""
+    sweater = _product(
+        "p_sw",
+        "Wool Sweater",
+        ("sw_grey", {"color": "grey", "size": "M"}, "79", True),
+        ("sw_blue", {"color": "blue", "size": "M"}, "79", True),
+    )
+    grey = _order("#W1000008", "pending", _item(sweater, "sw_grey"))
+    d = decide_on(
+        "Hi! The grey sweater is a gift - please ship that one to my mom at 45 Oak Hill Rd, "
+        "Concord, NH 03301. The blue one should still come to me. The grey one, order "
+        "#W1000008.",
+        orders=[grey],
+        intent="address_change",
+        products={**PRODUCTS, "p_sw": sweater},
+    )
+    assert [a for a, _ in proposed(d)] == ["modify_order_address"]
+
+
+def test_a_question_about_what_was_ordered_proposes_no_change() -> None:
+    d = decide_on(
+        "hey quick one, did i order the 4 ft or the 5 ft bookshelf? cant remember and my "
+        "friend wants the same",
+        intent="exchange",
+    )
+    assert not proposed(d) and [r.reason for r in d.requests] == ["order_status"]
+    # the same words beside a request still ask for it
+    asked = decide_on(
+        "did i order the 4 ft bookshelf? if so, can i swap it for the 5 ft one?",
+        intent="exchange",
+    )
+    assert [a for a, _ in proposed(asked)] == ["exchange_items"]
+
+
+def test_the_original_card_named_after_a_refused_method_is_the_refunds() -> None:
+    order = next(o for o in ORDERS if o.id == "#W1000001")
+    d = decide_on(
+        "please return the bookshelf from my laptop order, refund to my paypal\n\n"
+        "fine, the original card then."
+    )
+    [(action, request)] = proposed(d)
+    assert action == "return_items" and request["payment_method_id"] == order.paid_with
