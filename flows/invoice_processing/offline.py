@@ -196,14 +196,15 @@ def _outside_buyer(doc: Document, cands: list[Candidate[str]]) -> list[Candidate
 
 
 def _near_vendor(
-    cands: list[Candidate[str]], vendor: Candidate[str] | None
+    doc: Document, cands: list[Candidate[str]], vendor: Candidate[str] | None
 ) -> list[Candidate[str]]:
     """Tax ids on the seller's name's line or the few lines under it first ("Pichler GmbH ·
     Sitz Innsbruck · UID: ATU…" in a footer, while the buyer's block above carries its own
-    "UID:"); the order is kept otherwise."""
+    "UID:"), not one in the buyer's block below it; the order is kept otherwise."""
     if vendor is None or vendor.line < 0:
         return cands
-    near = [c for c in cands if vendor.line <= c.line <= vendor.line + 4]
+    buyer = buyer_lines(doc)
+    near = [c for c in cands if vendor.line <= c.line <= vendor.line + 4 and c.line not in buyer]
     return near + [c for c in cands if c not in near]
 
 
@@ -384,7 +385,7 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
         notes.append(f"vendor_name: {vendor.value!r} chosen over {vendors[1].value!r}")
     if vendor is not None and vendor.line >= 0:
         take("vendor_address", find_vendor_address(doc, vendor.line))
-    tax_ids = _near_vendor(_outside_buyer(doc, find_tax_ids(doc)), vendor)
+    tax_ids = _near_vendor(doc, _outside_buyer(doc, find_tax_ids(doc)), vendor)
     take("vendor_tax_id", tax_ids[0] if tax_ids else None)
     ibans = _outside_buyer(doc, find_ibans(doc))
     take("iban", ibans[0] if ibans else None)

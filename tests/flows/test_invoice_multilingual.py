@@ -1124,3 +1124,49 @@ def test_icelandic_dates_with_month_names() -> None:
     )
     f = parse_invoice(text).value
     assert (f.invoice_date, f.due_date) == (dt.date(2026, 11, 4), dt.date(2026, 11, 18))
+
+
+def test_probe_eighteen_labels_and_currencies() -> None:
+    from flows.invoice_processing.extraction import find_po_numbers, find_tax_ids
+
+    gr = (
+        "Ελένη Παπαδάκη\nΤιμολόγιο Παροχής Υπηρεσιών 118\nΚαθαρή αξία: 3.960,00 €\n"
+        "ΦΠΑ 24%:  950,40 €\nΣύνολο:  4.910,40 €\nΠαρακράτηση φόρου 20%:  -792,00 €\n"
+        "Πληρωτέο ποσό:  4.118,40 €\n"
+    )
+    f = parse_invoice(gr).value
+    assert (f.total, f.withholding) == (Decimal("4118.40"), Decimal("792.00"))
+    si = "PREDRAČUN št. PR-26-0215\nOsnova za DDV 22%:   5.506,00\nDDV 22%:   1.211,32\n"
+    si += "Za plačilo:   6.717,32 EUR\n"
+    f = parse_invoice(si).value
+    assert (f.invoice_number, f.subtotal, f.tax) == (
+        "PR-26-0215",
+        Decimal("5506.00"),
+        Decimal("1211.32"),
+    )
+    assert find_currency(Document("UKUPNO ZA UPLATU (RSD):   161.640,00"))[0].value == "RSD"
+    assert find_currency(Document("Total NT$ 86,100"))[0].value == "TWD"
+    for line, value in [
+        ("PIB: 162662109", "162662109"),
+        ("ICE : 001874532000048", "001874532000048"),
+        ("NTN: 4471823-6", "44718236"),
+        ("NPWP: 01.821.888.3-538.905", "018218883538905"),
+    ]:
+        assert find_tax_ids(Document(line))[0].value == value
+    assert find_tax_ids(Document("Ice cubes 2 bags")) == []
+    assert find_po_numbers(Document("V/ Encomenda: ENC-7718"))[0].value == "ENC-7718"
+    dk = "Tømrer Lund ApS\nFaktura 2611\nFakturadato: 02.11.2026\nBetaling senest: 16.11.2026\n"
+    assert parse_invoice(dk).value.due_date == dt.date(2026, 11, 16)
+    ie = "Emerald Energy Supply DAC\nElectricity bill\nInvoice No: EE-4471\nTotal due €212.40\n"
+    assert parse_invoice(ie).value.vendor_name == "Emerald Energy Supply DAC"
+
+
+def test_a_tax_id_under_the_sellers_name_in_the_buyers_block_is_the_buyers() -> None:
+    text = (
+        "PADMA CHEMICALS LIMITED\nHouse 41, Road 7, Banani, Dhaka-1213\nBIN: 000418877-0101\n"
+        "TAX INVOICE\nRegistered person: Padma Chemicals Limited     BIN: 000418877-0101\n\n"
+        "Buyer: Meghna Dyeing & Finishing Ltd, Narayanganj     BIN: 002231965-0302\n"
+        "Invoice No: PCL-26-00871\nTotal Tk 115,000.00\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.vendor_name, f.vendor_tax_id) == ("Padma Chemicals Limited", "0004188770101")

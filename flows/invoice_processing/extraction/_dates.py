@@ -136,6 +136,8 @@ _DUE = re.compile(
     r"rok\s+pla[čc]ila|dospije[ćc]\w*|padezh|apmaksas\s+termiņš|apmokėti\s+iki|gjalddag\w*|"
     # is "Eindagi" (the last day), bg "Срок за плащане", "Падеж"
     r"eindag\w*|срок\s+за\s+плащане|падеж|"
+    # da "Betaling senest", id "Jatuh tempo"
+    r"betaling\s+senest|jatuh\s+tempo|"
     r"son\s+ödeme\s+tarihi|vade\s+tarihi|"
     # ar "Fecha de Vto. para el pago"
     r"vto\.?\s+(?:para\s+el\s+)?pago|"

@@ -55,8 +55,9 @@ _TAX_LABEL = re.compile(
     r"αφμ|α\.φ\.μ|"
     # co "NIT", cl "R.U.T.", ar "CUIT", il "ח.פ." (a company's number)
     r"nit|r\.?\s?u\.?\s?t|c\.?u\.?i\.?t|ח\.פ|"
-    # pe "R.U.C." (the taxpayer's number), ke "KRA PIN"
-    r"r\.?\s?u\.?\s?c|kra\s+pin)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    # pe "R.U.C." (the taxpayer's number), ke "KRA PIN", rs "PIB", ma "ICE", tn "Matricule
+    # fiscal", pk "NTN" / "STRN", bd "BIN", id "NPWP", us "FEIN", ca "No TPS"
+    r"r\.?\s?u\.?\s?c|kra\s+pin|pib|(?-i:ICE|BIN|TPS)|matricule\s+fiscal|ntn|strn|npwp|fein)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -120,7 +121,7 @@ _INVOICE_LABEL = re.compile(
     r"\bpro[\s-]?forma|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
     # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
-    r"\bra[čc]un|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?|"
+    r"\b(?:predra[čc]un|ra[čc]un)|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?|"
     # bg "Фактура №"
     r"\bфактура)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
@@ -196,7 +197,9 @@ _PO_LABEL = re.compile(
     # es-ar/cl "O.C. N°" (orden de compra)
     r"o\.\s?c\.|"
     # hr "Vaša narudžba", sl "Naročilo" / "Naročilnica", lv "Pasūtījums", bg "Poruchka"
-    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka|поръчк\w*|"
+    r"narudžb\w*|naročil\w*|pasūtījum\w*|poruchka|поръчк\w*|замовлен\w*|"
+    # pt "V/ Encomenda" (your order), el "Αρ. παραγγελίας" (below)
+    r"v/\s*encomenda|"
     # nl "Uw bestelling", jp "注文番号" / "発注番号", el "Παραγγελία"
     r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]α)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"

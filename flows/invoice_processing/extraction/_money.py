@@ -43,12 +43,13 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("Rs.", "INR"), ("Rs", "INR"), ("₨", "INR"), ("Ft", "HUF"),
     ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"), ("₪", "ILS"),
     ("TL", "TRY"), ("₦", "NGN"), ("₱", "PHP"), ("KSh", "KES"), ("Ksh", "KES"), ("E£", "EGP"),
-    ("S/.", "PEN"), ("S/", "PEN"),
+    ("S/.", "PEN"), ("S/", "PEN"), ("NT$", "TWD"), ("₫", "VND"), ("грн", "UAH"), ("₴", "UAH"),
+    ("Tk", "BDT"), ("৳", "BDT"), ("₩", "KRW"), ("원", "KRW"),
 )  # fmt: skip
 _ISO_CODES = (
     "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
     "MYR IDR THB PHP VND INR PKR AUD NZD CAD MXN BRL ARS CLP COP ZAR AED SAR ILS KRW TWD "
-    "NGN EGP KES GHS TZS UGX QAR KWD BHD OMR JOD MAD TND"
+    "NGN EGP KES GHS TZS UGX QAR KWD BHD OMR JOD MAD TND RSD BDT UAH VND PKR LKR NPR"
 )
 #: Common codes only: the full list holds words such as ALL, TOP and PEN.
 _ISO = frozenset(_ISO_CODES.split())
@@ -67,7 +68,7 @@ _SYMBOL_CODE = dict(_SYMBOLS)
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
 #: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
-_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL", "S/", "S/.", "Ksh"})
+_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL", "S/", "S/.", "Ksh", "Tk", "грн", "원"})
 #: The South African rand's "R" names a currency only before an amount with cents.
 _RAND_AMOUNT = re.compile(r"\s?\d{1,3}(?:[ ,.\u00a0]?\d{3})*[.,]\d{2}(?!\d)")
 _AMOUNT_NEAR = re.compile(r"^\.?\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)

@@ -130,6 +130,7 @@ _SUFFIX_WORDS = (
     "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
+    "dac clg "
     "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. şti. şti a.ş. "
     "i.k.e. e.p.e. eood ood ead еоод оод еад ад "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
@@ -139,7 +140,7 @@ _SUFFIX_WORDS = (
 _SUFFIXES = frozenset(_SUFFIX_WORDS.split())
 _STRONG_SUFFIX = re.compile(
     r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.s\.?|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
-    r"limited|llc|"
+    r"limited|llc|dac|clg|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
     r"sp\.?\s*z\s*o\.?\s*o\.?|sp\.?\s*[jk]\.?|a\.\s?g\.|"
@@ -418,7 +419,7 @@ _NUMBER_HEAD = re.compile(r"^#\d+\s+")
 #: A label before a name, in one language or two ("Supplier:", "Piegādātājs / Supplier:"),
 #: or the team that signs for the company ("Accounts, Thistle & Thorn Ltd").
 _LABEL_HEAD = re.compile(
-    r"^[^\W\d_]{3,15}(?:\s*/\s*[^\W\d_]{3,15})?\s*:\s*(?=\S)|"
+    r"^[^\W\d_]{3,15}(?:\s[^\W\d_]{3,15})?(?:\s*/\s*[^\W\d_]{3,15})?\s*:\s*(?=\S)|"
     r"^(?:accounts?(?:\s+(?:department|dept\.?|receivable|payable|team))?|billing|finance|"
     r"invoicing|credit\s+control|customer\s+service|accountant|bookkeep\w*|buhalter\w*|"
     r"buchhaltung|comptabilit[ée]|contabilidad|contabilit[àa]|boekhouding|księgow\w*|"

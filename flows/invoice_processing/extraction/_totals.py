@@ -62,8 +62,8 @@ _SUBTOTAL = re.compile(
     # et "Summa km-ta" (km-ta: käibemaksuta, without the tax); be-nl "Maatstaf van heffing"
     # (the taxable base); pe "Valor Venta" (the sale's value before IGV)
     r"\bkm-?ta\b|\bmaatstaf\s+van\s+heffing\b|\bvalor\s+(?:de\s+)?venta\b|"
-    # bg "Данъчна основа" (the tax base)
-    r"данъчна\s+основа",
+    # bg "Данъчна основа" (the tax base); sl "Osnova za DDV", hr/rs "Osnova za PDV"
+    r"данъчна\s+основа|\bosnova\s+za\s+(?:ddv|pdv)\b",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -205,7 +205,9 @@ _CARRIED = re.compile(
 #: 15 %"), Italy's ritenuta d'acconto, Portugal's retenção na fonte, a withholding tax.
 _WITHHOLDING = re.compile(
     r"\birpf\b|\bretenci[oó]n\b|\britenuta\b|\breten[çc][ãa]o\b|\bwithholding\b|"
-    r"\bwht\b|\bquellensteuer\b",
+    r"\bwht\b|\bquellensteuer\b|"
+    # el "Παρακράτηση φόρου" (tax withheld)
+    r"παρακράτηση",
     _I,
 )
 #: A word of a label, in any alphabet (two Japanese characters make one: "合計").
@@ -228,7 +230,7 @@ _ANY_SUM = re.compile(
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
-    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|"
+    r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|παρακράτ|"
     r"плащане|общо",
     _I,
 )
