@@ -1170,3 +1170,32 @@ def test_a_tax_id_under_the_sellers_name_in_the_buyers_block_is_the_buyers() -> 
     )
     f = parse_invoice(text).value
     assert (f.vendor_name, f.vendor_tax_id) == ("Padma Chemicals Limited", "0004188770101")
+
+
+def test_a_self_billing_invoices_seller_is_the_supplier_it_names() -> None:
+    text = (
+        "GREENVALE DAIRIES PLC\nMilk Procurement, Greenvale House, Station Road, Nantwich CW5 5SP\n"
+        "VAT Reg No: GB 571 0432 15\n\nSELF-BILLING INVOICE\n\n"
+        "Supplier:          Hollins Farm Partnership\n"
+        "                   Hollins Lane, Audlem, Cheshire CW3 0AP\n"
+        "Supplier VAT No:   GB 497 0444 63\n\nSelf-billing invoice no:  SB-HF-2611\n"
+        "Net amount   £70,862.40\nTotal payable to supplier   £70,862.40\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.vendor_name, f.vendor_tax_id) == ("Hollins Farm Partnership", "GB497044463")
+
+
+def test_vietnamese_sums() -> None:
+    text = (
+        "HÓA ĐƠN GIÁ TRỊ GIA TĂNG\nMã số thuế: 0327035064\n"
+        "Cộng tiền hàng (Total amount):                38.000.000\n"
+        "Thuế suất GTGT (VAT rate): 8%     Tiền thuế GTGT (VAT amount):   3.040.000\n"
+        "Tổng cộng tiền thanh toán (Total payment):    41.040.000\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("38000000"),
+        Decimal("3040000"),
+        Decimal("41040000"),
+    )
+    assert f.vendor_name != "HÓA ĐƠN GIÁ TRỊ GIA TĂNG"

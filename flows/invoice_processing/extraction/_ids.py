@@ -57,7 +57,9 @@ _TAX_LABEL = re.compile(
     r"nit|r\.?\s?u\.?\s?t|c\.?u\.?i\.?t|ח\.פ|"
     # pe "R.U.C." (the taxpayer's number), ke "KRA PIN", rs "PIB", ma "ICE", tn "Matricule
     # fiscal", pk "NTN" / "STRN", bd "BIN", id "NPWP", us "FEIN", ca "No TPS"
-    r"r\.?\s?u\.?\s?c|kra\s+pin|pib|(?-i:ICE|BIN|TPS)|matricule\s+fiscal|ntn|strn|npwp|fein)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"r\.?\s?u\.?\s?c|kra\s+pin|pib|(?-i:ICE|BIN|TPS)|matricule\s+fiscal|ntn|strn|npwp|fein|"
+    # vi "Mã số thuế" (the tax code)
+    r"mã\s+số\s+thuế)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",

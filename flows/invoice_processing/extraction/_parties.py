@@ -191,7 +191,9 @@ _NOT_NAME = re.compile(
     # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")
     r"\b(?:au\s+capital\s+de|capital\s+social|stammkapital|share\s+capital|capitale\s+sociale)\b|"
     # a title spaced out letter by letter ("Ф А К Т У Р А", "I N V O I C E"), a copy's mark
-    r"^\W*(?:[^\W\d_]\s){3,}[^\W\d_]\W*$|^\W*(?:оригинал|копие|original|copy|duplicate)\W*$",
+    r"^\W*(?:[^\W\d_]\s){3,}[^\W\d_]\W*$|^\W*(?:оригинал|копие|original|copy|duplicate)\W*$|"
+    # vi "Hóa đơn giá trị gia tăng" (a VAT invoice: the title)
+    r"\bhóa\s+đơn\b",
     _I,
 )
 #: A title set beside the name by a two-column letterhead ("Acme Ltd   INVOICE").
@@ -517,6 +519,14 @@ def _section_names(doc: Document) -> list[Candidate[str]]:
     return found
 
 
+#: A self-billing invoice, issued by the customer for the supplier (en, de "Gutschrift im
+#: Gutschriftsverfahren", fr "autofacturation", es "autofactura", nl "self-billing").
+_SELF_BILLING = re.compile(
+    r"\bself[\s-]?billing\b|\bgutschriftsverfahren\b|\bautofactura\w*\b|\bautofacturation\b",
+    _I,
+)
+
+
 def find_vendor_names(doc: Document) -> list[Candidate[str]]:
     """Names the document's issuer may have, best first."""
 
@@ -559,6 +569,13 @@ def find_vendor_names(doc: Document) -> list[Candidate[str]]:
             found.append(Candidate(name, round(min(score, 0.97), 3), first, "vendor", name))
         found.extend(_section_names(doc))
         found = _letterhead_agrees(doc, found)
+        if any(_SELF_BILLING.search(line) for line in doc.lines[:15]):
+            # the customer issues a self-billing invoice: its letterhead is the buyer's, the
+            # seller is the "Supplier:" it names
+            found = [
+                c.but(0.97) if _VENDOR_LABEL.match(doc.lines[c.line]) else c.but(c.confidence * 0.5)
+                for c in found
+            ]
         found.sort(key=lambda c: (-c.confidence, c.line))
         return [_as_written_elsewhere(doc, c) for c in found[:3]] + found[3:]
 

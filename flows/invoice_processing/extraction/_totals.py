@@ -63,7 +63,9 @@ _SUBTOTAL = re.compile(
     # (the taxable base); pe "Valor Venta" (the sale's value before IGV)
     r"\bkm-?ta\b|\bmaatstaf\s+van\s+heffing\b|\bvalor\s+(?:de\s+)?venta\b|"
     # bg "Данъчна основа" (the tax base); sl "Osnova za DDV", hr/rs "Osnova za PDV"
-    r"данъчна\s+основа|\bosnova\s+za\s+(?:ddv|pdv)\b",
+    r"данъчна\s+основа|\bosnova\s+za\s+(?:ddv|pdv)\b|"
+    # vi "Cộng tiền hàng" (the goods' sum before VAT)
+    r"cộng\s+tiền\s+hàng",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -94,8 +96,8 @@ _DUE = re.compile(
     r"\btil\s+greiðslu\b|\bödenecek\s+tutar\b|"
     # et "Kokku tasuda", "Tasuda" (to pay), "Tasumisele kuulub" (due for payment)
     r"\btasuda\b|\btasumisele\b|"
-    # bg "Сума за плащане" (the amount to pay)
-    r"сума\s+за\s+плащане|"
+    # bg "Сума за плащане" (the amount to pay), vi "Tổng cộng tiền thanh toán"
+    r"сума\s+за\s+плащане|tiền\s+thanh\s+toán|"
     # el "Πληρωτέο", jp "ご請求金額" (the amount billed)
     r"πληρωτ[εέ]ο|ご?請求金額",
     _I,
@@ -152,8 +154,8 @@ _TAX = re.compile(
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
     r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks|"
-    # pe "IGV" (the general sales tax), bg "ДДС"
-    r"igv|ддс)\b",
+    # pe "IGV" (the general sales tax), bg "ДДС", vi "Tiền thuế GTGT"
+    r"igv|ддс|tiền\s+thuế\s+gtgt)\b",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -231,6 +233,7 @@ _ANY_SUM = re.compile(
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
     r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|παρακράτ|"
+    r"tiền|"
     r"плащане|общо",
     _I,
 )
