@@ -17,6 +17,13 @@ _LABELLED_ZIP = re.compile(
     r"\b(?:zip|zipcode|zip code|postal code|postcode|post code)\b\W{0,3}(?:is\s+)?(\d{5})\b",
     re.IGNORECASE,
 )
+#: The customer correcting the zip code just given: "zip is 60614... no wait that's my old
+#: one, sorry - it's 60657".
+_CORRECTED_ZIP = re.compile(
+    r"\W{0,6}(?:no\s+wait|wait|sorry|oops|i\s+mean|actually|correction|no)\b[^\d.?!]{0,45}?"
+    r"(?<![\w#$./-])(\d{5})\b",
+    re.IGNORECASE,
+)
 _FIVE_DIGITS = re.compile(
     r"(?<![\w#$./-])(\d{5})(?![\w%]|[.,]\d|\s*(?:mah|gb|ml|mm|ft|lbs?|inch|pieces?|usd)\b)",
     re.IGNORECASE,
@@ -52,7 +59,8 @@ def zip_in(text: str, exclude: tuple[tuple[int, int], ...] = ()) -> str | None:
     outside `exclude` (character ranges, e.g. a new shipping address)."""
     labelled = _LABELLED_ZIP.search(text)
     if labelled:
-        return labelled.group(1)
+        corrected = _CORRECTED_ZIP.match(text, labelled.end())
+        return corrected.group(1) if corrected else labelled.group(1)
     found = {
         m.group(1)
         for m in _FIVE_DIGITS.finditer(text)

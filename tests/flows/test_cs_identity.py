@@ -357,3 +357,18 @@ def test_a_strangers_copy_of_a_chat_message_is_not_the_customers_run() -> None:
     customer = chat(body, "", email=VICTIM_EMAIL, verified=True) | {"message_id": None}
     assert flow.run_key is not None
     assert flow.run_key(stranger) != flow.run_key(customer)
+
+
+@pytest.mark.parametrize(
+    ("text", "zip_code"),
+    [
+        ("zip is 60614... no wait that's my old one, sorry - it's 60657", "60657"),
+        ("zip 60614, no - 60657", "60657"),
+        ("my zip is 60614", "60614"),
+        ("my zip is 60614 and my order has 12345 pages", "60614"),
+    ],
+)
+def test_a_zip_code_corrected_at_once_is_the_corrected_one(text: str, zip_code: str) -> None:
+    from flows.customer_service.claims import zip_in
+
+    assert zip_in(text) == zip_code
