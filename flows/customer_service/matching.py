@@ -387,11 +387,15 @@ _RELATIVE = frozenset(
 )
 
 
+def _option_keys(product: CatalogueProduct) -> set[str]:
+    """The names of the product's options ("size", "color")."""
+    return {key for variant in product.variants for key in variant.options}
+
+
 def _value_not_offered(text: str, product: CatalogueProduct) -> bool:
     """Whether the text names a value for one of the product's options that no variant has:
     "a size 12 in white", where the sizes are 8 to 11."""
-    keys = {key for variant in product.variants for key in variant.options}
-    for key in keys:
+    for key in _option_keys(product):
         values = {v.options[key] for v in product.variants if key in v.options}
         numbers = {n.group(0) for v in values if (n := _NUMBER.match(v))}
         for said in re.finditer(rf"\b{re.escape(key)}\s*:?\s+([\w.]+)", text, re.IGNORECASE):
@@ -408,10 +412,10 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 def _kept_keys(text: str, product: CatalogueProduct) -> set[str]:
     """Options the customer keeps as they are: "same colours", "the same size"."""
-    keys = {key for variant in product.variants for key in variant.options}
     said = {m.group(1).casefold() for m in _SAME_KEY.finditer(text)}
-    said |= {"color" for k in said if k == "colour"}
-    return {key for key in keys if key.casefold() in said}
+    if "colour" in said:
+        said.add("color")
+    return {key for key in _option_keys(product) if key.casefold() in said}
 
 
 _SAME_KEY = re.compile(r"\bsame\s+([a-z]+?)s?\b", re.IGNORECASE)

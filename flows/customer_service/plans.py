@@ -469,8 +469,11 @@ def plan(intent: str, ctx: Context) -> RequestPlan:
         return make_plan(ctx, intent, "inform", "policy", answer, order_ids=[])
     if intent == "modify" and cues.removes_items(ctx.text):
         return _cancel(ctx, intent)  # items out of an order: a partial cancellation
-    asked_what = _WHAT_DID_I_ORDER.search(ctx.text) and not _CHANGE_ASKED.search(ctx.text)
-    if intent in ("exchange", "modify") and asked_what:
+    if (
+        intent in ("exchange", "modify")
+        and _WHAT_DID_I_ORDER.search(ctx.text)
+        and not _CHANGE_ASKED.search(ctx.text)
+    ):
         # "did i order the green or the orange tent?": what the order holds, asked; no change
         # proposed
         return _order_status(ctx, "order_status")

@@ -307,22 +307,17 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
         unsure = False  # "has #W1234567 shipped yet?": asked in so many words, changes nothing
     taken_back = withdrawn(span.text)
     asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not taken_back
-    if (
-        unsure
-        and not taken_back
-        and s.customer is not None
-        and cues.RULES_QUESTION.search(span.text)
-    ):
-        guess = _planned(span, intent, s)
-        if guess.outcome == "inform" and guess.reason == "policy":
-            return guess  # the rules asked about ("if I do, how quickly would the money go
-            # back?"): an answer that changes nothing, whatever else the words meant
-    if asking and s.customer is not None:
-        guess = _planned(span, intent, s)
-        if guess.actions or guess.outcome == "clarify":
-            # one precise question instead of a hand-over: what we understood, for a yes
-            guess.details["needs_explicit_confirmation"] = True
-            return _confirmed_or_asked(guess, span, s)
+    rules_asked = unsure and not taken_back and bool(cues.RULES_QUESTION.search(span.text))
+    planned = (asking or rules_asked) and s.customer is not None
+    guess = _planned(span, intent, s) if planned else None
+    if rules_asked and guess is not None and (guess.outcome, guess.reason) == ("inform", "policy"):
+        # the rules asked about ("if I do, how quickly would the money go back?"): an answer
+        # that changes nothing, whatever else the words meant
+        return guess
+    if asking and guess is not None and (guess.actions or guess.outcome == "clarify"):
+        # one precise question instead of a hand-over: what we understood, for a yes
+        guess.details["needs_explicit_confirmation"] = True
+        return _confirmed_or_asked(guess, span, s)
     if taken_back or unsure:
         outcome: Outcome
         outcome, reason, explanation = (

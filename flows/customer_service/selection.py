@@ -9,7 +9,7 @@ order with a blue and a red one), nothing is picked and the customer is asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from connectors.schemas import OrderItem
@@ -97,32 +97,38 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     chair, it squeaks"): it leaves nothing out of a request."""
     spans = []
     sentences = _sentences(text)
+    for marker, stop in _set_aside(text):
+        # "keep the mouse" and "(the speaker, I mean) - not the lamp" set aside in any sentence
+        if not marker.group(0).lower().startswith((*_KEEPING, "not")):
+            begun, _, sentence = next(s for s in sentences if s[0] <= marker.start() < s[1])
+            if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
+                continue
+        spans.append((marker.end(), stop))
+    return spans
+
+
+#: How the words that keep an item begin: "keep", "holding on to", "hang on to".
+_KEEPING = ("keep", "hold", "hang")
+
+
+def _set_aside(text: str) -> Iterator[tuple[re.Match[str], int]]:
+    """Each word that sets something aside ("except", "keep", "- not"), and where what it sets
+    aside ends; not a negated one ("I don't want to keep"), nor a count kept ("keeping two")."""
     for marker in _EXCEPT.finditer(text):
         if _NEGATED.search(text[: marker.start()][-40:]):
             continue
         if _KEEP_COUNT.match(text, marker.start()):
             continue  # "keeping two of the earbuds": some of them (`_kept_count`)
-        # "keep the mouse" and "(the speaker, I mean) - not the lamp" set aside in any sentence
-        if not marker.group(0).lower().startswith(("keep", "hold", "hang", "not")):
-            begun, _, sentence = next(s for s in sentences if s[0] <= marker.start() < s[1])
-            if text[begun : marker.start()].strip() and not _ASKS.search(sentence):
-                continue
         end = _SCOPE_END.search(text, marker.end())
-        spans.append((marker.end(), end.start() if end else len(text)))
-    return spans
+        yield marker, end.start() if end else len(text)
 
 
 def without_kept(text: str) -> str:
     """The text with what the customer says they keep blanked out ("I'll keep the green mug
     after all"): words about a kept item name none of the new options."""
-    for marker in _EXCEPT.finditer(text):
-        if not marker.group(0).lower().startswith(("keep", "hold", "hang")):
-            continue
-        if _NEGATED.search(text[: marker.start()][-40:]) or _KEEP_COUNT.match(text, marker.start()):
-            continue
-        end = _SCOPE_END.search(text, marker.end())
-        stop = end.start() if end else len(text)
-        text = text[: marker.start()] + " " * (stop - marker.start()) + text[stop:]
+    for marker, stop in list(_set_aside(text)):
+        if marker.group(0).lower().startswith(_KEEPING):
+            text = text[: marker.start()] + " " * (stop - marker.start()) + text[stop:]
     return text
 
 
@@ -262,6 +268,13 @@ def _count_before(words: list[str], start: int) -> int | None:
         if window[i + 1 : i + 2] == ["of"]:
             return n
     return numbers[-1][1] if numbers else None
+
+
+def _count_said(words: list[str], spots: list[Mention]) -> int | None:
+    """The count said with any of a product's mentions ("Mugs" in the subject, then "two of
+    the three white mugs" in the message), or None."""
+    counts = (_count_before(words, spot.start) for spot in spots)
+    return next((n for n in counts if n is not None), None)
 
 
 #: How many of the same item the customer keeps: "I'm keeping two", "keep one of them".
@@ -422,9 +435,7 @@ def _counted(words: list[str], included: list[Mention], chosen: list[OrderItem])
     three mugs ... I keep the grinder"): the first ones."""
     kept: list[OrderItem] = []
     for item in chosen:
-        spots = [m for m in included if m.product_id == item.product_id]
-        counts = (_count_before(words, spot.start) for spot in spots)
-        wanted = next((n for n in counts if n is not None), None)
+        wanted = _count_said(words, [m for m in included if m.product_id == item.product_id])
         alike = [i for i in kept if i.item_id == item.item_id]
         if wanted is None or len(alike) < wanted:
             kept.append(item)
@@ -493,10 +504,7 @@ def pick_items(text: str, items: Sequence[OrderItem], *, all_items: bool = False
     for product_id in dict.fromkeys(m.product_id for m in included):
         spots = [m for m in included if m.product_id == product_id]
         same = [(n, i) for n, i in enumerate(items) if i.product_id == product_id]
-        # the count said with any mention ("Mugs" in the subject, then "two of the three
-        # white mugs" in the message)
-        counts = (_count_before(words, spot.start) for spot in spots)
-        wanted = next((n for n in counts if n is not None), None)
+        wanted = _count_said(words, spots)
         if _ONE_OF_THEM.search(text) and len({m.product_id for m in included}) == 1:
             wanted = 1  # "two of the same hose by accident. can you change one of them"
         described = False  # some mention's own words tell its item apart ("the blue shirt")

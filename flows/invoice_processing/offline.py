@@ -45,7 +45,6 @@ __all__ = ["parse_invoice"]
 
 _WORD_CHAR = re.compile(r"[^\W_]")
 _SPACE = re.compile(r"\s+")
-_CENT = Decimal("0.01")
 
 #: The fields a usable invoice needs, and how much each weighs in the overall confidence.
 _REQUIRED = {"vendor_name": 0.25, "invoice_number": 0.25, "invoice_date": 0.25, "total": 0.25}
@@ -95,9 +94,7 @@ def _buyer_words(text: str) -> str:
     with their spaces closed up."""
     doc = Document(text)
     return "\n".join(
-        _SPACE.sub("", doc.lines[i]).casefold()
-        for i in range(len(doc) - 1)
-        if attention_line(doc.lines[i + 1])
+        _folded(doc.lines[i]) for i in range(len(doc) - 1) if attention_line(doc.lines[i + 1])
     )
 
 
@@ -112,13 +109,13 @@ def _merged(
     taken = []
     for name, sure in layout.field_confidence.items():
         mine, theirs = values.get(name), getattr(layout.value, name)
-        if name == "vendor_name" and theirs and _SPACE.sub("", theirs).casefold() in buyer:
+        if name == "vendor_name" and theirs and _folded(theirs) in buyer:
             continue
         if (
             isinstance(mine, str)
             and isinstance(theirs, str)
             and mine != theirs
-            and _SPACE.sub("", mine).casefold() == _SPACE.sub("", theirs).casefold()
+            and _folded(mine) == _folded(theirs)
         ):
             values[name] = theirs  # the same text: word boxes place the spaces better
             taken.append(name)
@@ -141,9 +138,8 @@ def _merged(
     if _sums_from_layout(values, layout.value):
         # a table whose cells the text reading put on lines of their own: the layout's
         # net and tax, as they add up to the total and the text reading's do not
-        for name in ("subtotal", "tax", "total"):
-            if values.get(name) == getattr(layout.value, name) and name == "total":
-                continue
+        same_total = values.get("total") == layout.value.total
+        for name in ("subtotal", "tax") if same_total else ("subtotal", "tax", "total"):
             values[name] = getattr(layout.value, name)
             conf[name] = layout.field_confidence.get(name, 0.0)
             taken.append(name)
