@@ -392,7 +392,7 @@ def _option_keys(product: CatalogueProduct) -> set[str]:
     return {key for variant in product.variants for key in variant.options}
 
 
-def _value_not_offered(text: str, product: CatalogueProduct) -> bool:
+def _value_not_offered(text: str, product: CatalogueProduct, item_options: dict[str, str]) -> bool:
     """Whether the text names a value for one of the product's options that no variant has:
     "a size 12 in white", where the sizes are 8 to 11."""
     for key in _option_keys(product):
@@ -404,7 +404,70 @@ def _value_not_offered(text: str, product: CatalogueProduct) -> bool:
                 continue  # "size up"; a word may be the start of a longer value ("extra large")
             if number.group(0) not in numbers:  # "capacity 1.2 litres" is the 1.2L one
                 return True
-    return False
+    return _colour_not_offered(text, product, item_options)
+
+
+#: Colour words a customer may ask for whether or not the catalogue has them.
+_COLOURS = frozenset(
+    [
+        "red",
+        "blue",
+        "green",
+        "black",
+        "white",
+        "grey",
+        "gray",
+        "silver",
+        "gold",
+        "pink",
+        "purple",
+        "orange",
+        "yellow",
+        "brown",
+        "beige",
+        "navy",
+        "teal",
+        "turquoise",
+        "maroon",
+        "burgundy",
+        "cream",
+        "ivory",
+        "tan",
+        "khaki",
+        "olive",
+        "violet",
+        "lilac",
+    ]
+)
+
+
+def _colour_not_offered(text: str, product: CatalogueProduct, item_options: dict[str, str]) -> bool:
+    """Whether the words after "to"/"for"/"in"/"instead" ask for a colour none of the
+    product's variants has ("for a red one", where the mugs are white, black and blue) and
+    name none that one has (the item's own colour aside: "my white mug for a red one")."""
+    colours = {
+        word
+        for v in product.variants
+        for key, value in v.options.items()
+        if key.casefold() in ("color", "colour")
+        for word in words_of(value)
+    }
+    if not colours:
+        return False
+    marker = _NEW_OR_IN.search(text)
+    if marker is None:
+        return False
+    own = {
+        w
+        for key, v in item_options.items()
+        if key.casefold() in ("color", "colour")
+        for w in words_of(v)
+    }
+    asked = set(words_of(text[marker.start() :])) & _COLOURS - own
+    return bool(asked) and not asked & colours
+
+
+_NEW_OR_IN = re.compile(r"\b(?:to|for|into|instead|in)\b", re.IGNORECASE)
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -443,7 +506,7 @@ def choose_variant(
             if any(has_value(v, said.group(1), k) for k, v in fresh):
                 new_part = f"{new_part} {said.group(1)}"
                 break
-    if _value_not_offered(new_part, product):
+    if _value_not_offered(new_part, product, item.options):
         return VariantChoice(None, "unavailable")  # "a size 12", where sizes end at 11
     wishes = scales.wishes_in(new_part, item, product)
     same_kind = _SAME.search(part)

@@ -931,6 +931,43 @@ def test_a_size_no_variant_has_is_said_to_be_unavailable_not_replaced() -> None:
     assert up.variant is not None and up.variant.item_id == "sn_10"
 
 
+def test_a_colour_no_variant_has_is_said_to_be_unavailable() -> None:
+    """ "Could I exchange the white mug for a red one?" where the mugs are white, black and
+    blue: the customer is told red is not available, not asked which options they want as if
+    they had named none; a colour the catalogue has is still chosen."""
+    mug = CatalogueProduct(
+        id="p_mug",
+        name="Coffee Mug",
+        variants=[
+            ProductVariant(
+                item_id=f"m_{colour}",
+                product_id="p_mug",
+                options={"color": colour, "capacity": "12oz"},
+                price=Decimal("10"),
+                available=True,
+            )
+            for colour in ("white", "black", "blue")
+        ],
+    )
+    item = OrderItem(
+        item_id="m_white",
+        product_id="p_mug",
+        name="Coffee Mug",
+        price=Decimal("10"),
+        options={"color": "white", "capacity": "12oz"},
+    )
+    for text in (
+        "Could I exchange the white coffee mug for a red one?",
+        "I'd like the coffee mug in red instead",
+    ):
+        choice = matching.choose_variant(text, item, mug)
+        assert (choice.variant, choice.problem) == (None, "unavailable"), text
+    black = matching.choose_variant("exchange the white coffee mug for a black one", item, mug)
+    assert black.variant is not None and black.variant.item_id == "m_black"
+    bigger = matching.choose_variant("exchange the white mug for a bigger one", item, mug)
+    assert bigger.problem != "unavailable"
+
+
 def test_one_of_two_items_of_a_product_kept_by_its_colour_and_the_other_exchanged() -> None:
     """ "Yes, but only the blue one - I'll keep the green mug after all": the green mug is set
     aside (not every mug, nor the shears beside them), and the blue one becomes what was
