@@ -116,8 +116,10 @@ _SELF = re.compile(
 #: it answers our question, and asks for nothing by itself.
 _BARE_YES = re.compile(
     r"(^|(?<=[.!?])\s+)(?:yes|yeah|yep|sure|ok(?:ay)?|correct|confirmed?)\b"
-    r"(?:[\s,]+(?:please|that'?s (?:right|correct|fine)|go ahead|proceed|do (?:it|that)"
-    r"|confirm(?:ed)?|thanks?|thank you|with (?:it|that|this)))*\s*(?:[.!]+|$)",
+    # "that's everything" answers "have you listed every item?": it asks for no more items
+    r"(?:[\s,]+(?:please|that'?s (?:right|correct|fine|everything|all|it)"
+    r"|that is (?:right|correct|fine|everything|all|it)|nothing else|go ahead|proceed"
+    r"|do (?:it|that)|confirm(?:ed)?|thanks?|thank you|with (?:it|that|this)))*\s*(?:[.!]+|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -53,6 +53,9 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"|check (?:on (?:my|the)|when|where|the status)"
         r"|which (?:of )?my orders|which orders? (?:are|is|have|has)"
         r"|(?:list|show)(?: me)? (?:all )?my orders"
+        # what an order cost: "how much did I pay for the order with the luggage set?"
+        r"|how much (?:did|do|have) (?:i|we) (?:pay|paid|spend|spent)|what did (?:i|we) pay"
+        r"|how much (?:was|is|were) (?:my|the|that) (?:\w+ ){0,2}order"
         r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+|(?:order )?#?W\d{7}) "
         r"(?:shipped|arrived|been (?:shipped|sent)))\b",
         re.IGNORECASE,

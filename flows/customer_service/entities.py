@@ -140,7 +140,9 @@ _NO = re.compile(
     re.IGNORECASE,
 )
 _ALL = re.compile(
-    r"\b(all (the |of the |my )?(items|products|things)|every(thing| item)(?! else)"
+    # "that's everything" (have you listed every item?) says the list is complete
+    r"\b(all (the |of the |my )?(items|products|things)"
+    r"|(?<!that's )(?<!that is )(?<!that’s )every(thing| item)(?! else)"
     r"|(?:whole|entire|full) (?:[a-z-]+ ){0,2}?order|all of (it|them)"
     r"|(return|refund|send back) (the|my) items)\b"
     # what happened to everything, not what is asked for ("Everything came fine except ...",
@@ -150,6 +152,14 @@ _ALL = re.compile(
     r"(?:\w+\s+)?(?:fine|great|good|ok|okay|perfect|well|as\s+expected|in\s+order)\b)",
     re.IGNORECASE,
 )
+#: What tells that the order just named was the wrong one, and the words around it.
+_CORRECTION = (
+    r"(?i:i\s+mean(?:t)?|wrong\s+(?:order\s+)?(?:number|order|one)|(?:a\s+)?typo|my\s+mistake)"
+)
+_FILLER = (
+    r"(?i:oh|oops|sorry|no|wait|actually|my\s+bad|apologies|it'?s|its|it|is|should|be|order"
+    r"|number|the|right|correct|one)"
+)
 #: "(same as #W…)", "like order #W…", "not #W…": an order named for reference or set aside,
 #: not to act on.
 _REFERENCE = re.compile(
@@ -157,6 +167,9 @@ _REFERENCE = re.compile(
     r"|\b(?:same as|like) (?:order )?#?W\d{7}"
     # set aside: "I meant #W4219264, not #W6729841"
     r"|\bnot (?:order )?#?W\d{7}"
+    # corrected in the same breath: "cancel W8360923 - sorry, wrong number, I mean W5737680"
+    rf"|#?W\d{{7}}(?=\W+(?:{_FILLER}\W+)*{_CORRECTION}(?:\W+(?:{_FILLER}|{_CORRECTION}))*"
+    r"\W+#?W\d{7})"
 )
 #: An order named to correct the one named before: "Oh sorry, I meant the other one,
 #: #W3169501", "wrong number, it's #W3169501", "I meant order #W3169501".

@@ -305,7 +305,10 @@ def _plan(span: RequestSpan, intent: str, confidence: float, s: Situation) -> Re
     unsure = confidence < MIN_INTENT_CONFIDENCE and intent not in ("complaint", "other")
     if unsure and intent == "order_status" and kind_of(span.text) == "status":
         unsure = False  # "has #W1234567 shipped yet?": asked in so many words, changes nothing
-    taken_back = withdrawn(span.text)
+    # "where is my camera order? Don't change anything, I just want to know": a question
+    # that asks for nothing to be done is answered, not taken back
+    asked_status = intent == "order_status" and kind_of(span.text) == "status"
+    taken_back = withdrawn(span.text) and not asked_status
     asking = unsure and confidence >= ASK_INTENT_CONFIDENCE and not taken_back
     rules_asked = unsure and not taken_back and bool(cues.RULES_QUESTION.search(span.text))
     planned = (asking or rules_asked) and s.customer is not None

@@ -16,7 +16,7 @@ from test_cs_understanding import KITCHEN_ORDER, LAPTOP_ORDER, _intent, decide_o
 
 from connectors.schemas import OrderItem
 from flows.customer_service.claims import without_identity
-from flows.customer_service.entities import is_confirmation, yes_for
+from flows.customer_service.entities import is_confirmation, wants_all_items, yes_for
 from flows.customer_service.matching import mentions
 from flows.customer_service.policy import decide
 from flows.customer_service.selection import pick_items
@@ -557,3 +557,15 @@ def test_an_item_that_fits_fine_is_kept() -> None:
     # of the very item asked for, it is a reason, not a keep
     reason = "I want to return the t-shirt, it fits fine but I never wear it"
     assert [i.item_id for i in pick_items(reason, items).items] == ["t"]
+
+
+def test_thats_everything_with_a_yes_asks_for_no_more_items() -> None:
+    """Our proposal asks the customer to make sure every item is listed; "Yes, that's
+    everything, please go ahead." confirms the one item proposed, it does not ask for the
+    whole order back (probe 19: a faulty espresso machine became all four items)."""
+    first = "The espresso machine I received is faulty. I'd like to return it."
+    answered = THREAD.format(first=first, answer="Yes, that's everything, please go ahead.")
+    assert not wants_all_items(answered)
+    assert without_identity(answered).strip() == first
+    assert is_confirmation("Yes, that's everything, please go ahead.")
+    assert wants_all_items(f"{first} Actually, please return everything from that order.")

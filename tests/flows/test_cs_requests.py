@@ -457,3 +457,38 @@ async def test_answers_sent_as_new_messages_are_all_read_with_the_next_one(
         )
         kept = [c.body for c in ticket.comments if c.author == "customer"]
         assert kept[0].startswith("i ordered it by mistake.")
+
+
+def test_an_order_number_corrected_in_the_same_sentence_is_set_aside() -> None:
+    """ "Please cancel order W8360923 - sorry, wrong number, I mean W5737680": only the
+    second order is cancelled (probe 19: both were, at once); two orders named without a
+    correction are both asked for, and "I mean it" corrects nothing."""
+    corrected = (
+        "Please cancel order W8360923 - sorry, wrong number, I mean W5737680, the one with the "
+        "tablet and the pet bed. I ordered it by mistake."
+    )
+    for text in (
+        corrected,
+        "Cancel #W8360923, wrong order number, it should be #W5737680.",
+        "cancel #W8360923 no wait I meant #W5737680",
+    ):
+        spans = split_requests(text)
+        assert [s.order_ids for s in spans] == [["#W5737680"]], text
+        assert spans[0].reference_order_ids == ["#W8360923"]
+    both = split_requests("Cancel #W8360923 and #W5737680 please.")
+    assert [s.order_ids for s in both] == [["#W8360923", "#W5737680"]]
+    meant = split_requests("Cancel #W8360923 - I mean it, and return #W5737680 too.")
+    assert [s.order_ids for s in meant] == [["#W8360923"], ["#W5737680"]]
+
+
+def test_what_an_order_cost_is_a_question_of_its_own_beside_a_cancellation() -> None:
+    """ "How much did I pay for the order with the luggage set? And please cancel the order
+    with the earbuds": the luggage order is asked about, not cancelled with the other
+    (probe 19: both were proposed for cancellation)."""
+    spans = split_requests(
+        "Quick question - how much did I pay for the order with the luggage set? And please "
+        "cancel the order with the earbuds in it, I ordered it by mistake."
+    )
+    assert [kind_of(s.text) for s in spans] == ["status", "cancel"]
+    assert "luggage" not in spans[1].text
+    assert kind_of("How much was my last order?") == "status"

@@ -244,6 +244,18 @@ def test_order_status_about_the_laptop_order_only() -> None:
     assert d.requests[0].order_ids == ["#W1000001"]
 
 
+def test_a_status_question_that_asks_for_no_change_is_answered_not_withdrawn() -> None:
+    """ "Where is my laptop order? Don't change anything, I just want to know." is answered
+    with the order (probe 19: it was read as a request taken back, and nothing was said)."""
+    d = decide_on(
+        "Hi, where is my order with the laptop? Has it shipped yet? Don't change anything, I "
+        "just want to know.",
+        intent="order_status",
+    )
+    assert [(r.reason, r.order_ids) for r in d.requests] == [("order_status", ["#W1000001"])]
+    assert not proposed(d)
+
+
 # -- items: exclusions and quantities ---------------------------------------------------------
 
 
