@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from connectors.schemas import CatalogueProduct, OrderItem, ProductVariant
 from flows.customer_service import scales
@@ -136,7 +137,30 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
             and _asked_for(words, m.start)
         )
     ]
+    if not kept:
+        kept = _misspelt(words, names)
     return sorted(set(kept), key=lambda m: (m.start, -m.tier))
+
+
+def _misspelt(words: Sequence[str], names: dict[str, str]) -> list[Mention]:
+    """A product's head noun written with one letter wrong, missing, extra or swapped ("bike
+    helmit", "the ketle"), read only where nothing names a product as written: a word of
+    five letters or more, starting with the same letter, and no other product's head."""
+    heads = {pid: _head([_singular(w) for w in words_of(name)]) for pid, name in names.items()}
+    spelt = set(heads.values())
+    found = []
+    for pid, head in heads.items():
+        if len(head) < 5:
+            continue
+        found += [
+            Mention(pid, i, i + 1, 1)
+            for i, word in enumerate(words)
+            if len(word) >= 5
+            and word[0] == head[0]
+            and _singular(word) not in spelt
+            and OSA.distance(_singular(word), head, score_cutoff=1) == 1
+        ]
+    return found
 
 
 #: Words that ask for the item right after them (with an article, perhaps a describing

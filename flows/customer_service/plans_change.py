@@ -81,6 +81,9 @@ def change_order(ctx: Context, intent: str) -> RequestPlan:
         # whichever of the two words the customer used
         other = {"delivered"} if intent == "modify" else {"pending"}
         orders, inferred = targets(ctx, other)
+        # only an order holding an item the text names: not the only pending order for "my
+        # son's helmit is to small" (an item misspelt, "small" an air purifier's room size)
+        orders = [o for o in orders if mentions_items(text, o)]
         inferred = inferred or bool(orders)
     if not orders:
         if wants_address:

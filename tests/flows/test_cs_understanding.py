@@ -522,6 +522,31 @@ HELMET = _product(
 )
 
 
+def test_an_item_no_order_holds_is_not_found_in_the_only_pending_order() -> None:
+    """ "my son's bike hat is to small, can I swap it for the 2L one?": nothing delivered
+    holds a hat, and the pending kettle order is not taken instead because "2L" is one of its
+    kettle's options (probe 19: a pending air purifier was made "small")."""
+    orders = [LAPTOP_ORDER, KITCHEN_ORDER, KETTLE_ORDER]
+    text = "hi my sons bike hat is to small for him, can i swap it for the 2L one?"
+    d = decide_on(text, orders=orders, intent="exchange")
+    assert not proposed(d)
+    assert [r.reason for r in d.requests] == ["which_order"]
+    named = decide_on("can i swap the kettle for the 2L one?", orders=orders, intent="exchange")
+    assert [a for a, _ in proposed(named)] == ["modify_order_items"]
+
+
+def test_a_product_misspelt_by_one_letter_is_still_the_product() -> None:
+    """ "my sons bike helmit", "the ketle": one letter wrong, missing or swapped in a word of
+    five letters or more, read only where nothing names a product as written."""
+    from flows.customer_service.matching import mentions
+
+    names = {"h": "Cycling Helmet", "k": "Electric Kettle", "s": "T-Shirt", "sk": "Skirt"}
+    assert [m.product_id for m in mentions("my sons bike helmit is too small", names)] == ["h"]
+    assert [m.product_id for m in mentions("the ketle leaks", names)] == ["k"]
+    assert [m.product_id for m in mentions("the shrit and the skirt", names)] == ["sk"]
+    assert mentions("hello there, my order is late", names) == []
+
+
 def test_an_option_the_customer_does_not_mind_may_change() -> None:
     from flows.customer_service.matching import choose_variant, free_keys
 
