@@ -79,7 +79,8 @@ def parse_invoice(text: str, words: Sequence[LayoutWord] = ()) -> Extraction[Inv
     try:
         found = _parse(text)
         if words:
-            found = _merged(found, _parse(layout_text(words)), _buyer_words(text))
+            laid_out = layout_text(words)
+            found = _merged(found, _parse(laid_out), _buyer_words(text), _buyer_block(laid_out))
         return found
     except Exception as exc:  # a baseline degrades to "please review", never crashes a run
         return _Extraction(
@@ -87,6 +88,24 @@ def parse_invoice(text: str, words: Sequence[LayoutWord] = ()) -> Extraction[Inv
             confidence=0.0,
             notes=[f"offline extraction failed ({type(exc).__name__}); review by hand"],
         )
+
+
+def _digits_of(value: str) -> str:
+    """A tax id's digits: "SK2020778804" and "DIČ: 2020778804" are one number."""
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def _with_country(chosen: Candidate[str], found: Sequence[Candidate[str]]) -> Candidate[str]:
+    """The same number with its country prefix where the document prints it too ("DIČ:
+    2021234501" and "IČ DPH: SK2021234501", "OIB" and "PDV ID: HR…"): the VAT id, which is
+    what an EU VAT check and the vendor master hold."""
+    if not chosen.value.isdigit():
+        return chosen
+    for other in found:
+        prefix, digits = other.value[:2], other.value[2:]
+        if prefix.isalpha() and prefix.isupper() and digits == chosen.value:
+            return other.but(max(other.confidence, chosen.confidence))
+    return chosen
 
 
 def _buyer_words(text: str) -> str:
@@ -98,18 +117,42 @@ def _buyer_words(text: str) -> str:
     )
 
 
+def _buyer_block(text: str) -> str:
+    """The lines of the text's buyer block (from where the buyer's column starts),
+    case-folded with their spaces closed up."""
+    doc = Document(text)
+    return "\n".join(_folded(doc.lines[i][start:]) for i, start in buyer_lines(doc).items())
+
+
 def _merged(
-    text: Extraction[InvoiceFields], layout: Extraction[InvoiceFields], buyer: str = ""
+    text: Extraction[InvoiceFields],
+    layout: Extraction[InvoiceFields],
+    buyer: str = "",
+    layout_buyer: str = "",
 ) -> Extraction[InvoiceFields]:
     """Per field, the layout reading's value where it is more confident than the text's; not
     a seller's name that the text reading finds over an "Attention:" line (a layout may set
-    the buyer's name apart from it)."""
+    the buyer's name apart from it). The layout's seller and tax id also win where the text
+    reading's stand in the layout's buyer block and the layout's do not ("BILL TO" and
+    "FROM" side by side, which the text reading runs together on one line)."""
     values = text.value.model_dump()
     conf = dict(text.field_confidence)
     taken = []
     for name, sure in layout.field_confidence.items():
         mine, theirs = values.get(name), getattr(layout.value, name)
         if name == "vendor_name" and theirs and _folded(theirs) in buyer:
+            continue
+        key = _digits_of if name == "vendor_tax_id" else _folded
+        if (
+            name in ("vendor_name", "vendor_tax_id")
+            and isinstance(mine, str)
+            and isinstance(theirs, str)
+            and key(mine) != key(theirs)
+            and key(mine) in layout_buyer
+            and key(theirs) not in layout_buyer
+        ):
+            values[name], conf[name] = theirs, sure
+            taken.append(name)
             continue
         if (
             isinstance(mine, str)
@@ -382,7 +425,7 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     if vendor is not None and vendor.line >= 0:
         take("vendor_address", find_vendor_address(doc, vendor.line))
     tax_ids = _near_vendor(doc, _outside_buyer(doc, find_tax_ids(doc)), vendor)
-    take("vendor_tax_id", tax_ids[0] if tax_ids else None)
+    take("vendor_tax_id", _with_country(tax_ids[0], tax_ids) if tax_ids else None)
     ibans = _outside_buyer(doc, find_ibans(doc))
     take("iban", ibans[0] if ibans else None)
     if ibans and ibans[0].label == "invalid":

@@ -1507,3 +1507,29 @@ def test_a_space_after_a_thousands_comma_keeps_the_amount_whole(
     line: str, amounts: list[str]
 ) -> None:
     assert [a[2] for a in find_amounts(doc(line), 0)] == [Decimal(a) for a in amounts]
+
+
+def test_a_slovenian_credit_note_keeps_its_amounts_and_number() -> None:
+    """ "DOBROPIS št. 2025-DB-014" with "-1.200,00" amounts: a credit note (its title with
+    the Slovenian "št."), whose amounts are stated positive and whose number is its own,
+    not the invoice it credits ("K računu št.: 2025-0388")."""
+    text = (
+        "Ljubljanske Tehnične Rešitve d.o.o.\n"
+        "Tržaška cesta 116, 1000 Ljubljana\n"
+        "ID za DDV: SI 51234564\n\n"
+        "DOBROPIS št. 2025-DB-014\n"
+        "Datum izdaje: 18. 4. 2025\n"
+        "K računu št.: 2025-0388 z dne 2. 4. 2025\n\n"
+        "Opis                         Znesek\n"
+        "Vračilo: senzor tlaka PT-9   -1.200,00\n\n"
+        "Osnova za DDV:            -1.200,00 EUR\n"
+        "DDV 22 %:                   -264,00 EUR\n"
+        "Skupaj v dobro:           -1.464,00 EUR\n"
+    )
+    fields = parse_invoice(text).value
+    assert fields.invoice_number == "2025-DB-014"
+    assert (fields.subtotal, fields.tax, fields.total) == (
+        Decimal("1200.00"),
+        Decimal("264.00"),
+        Decimal("1464.00"),
+    )

@@ -220,6 +220,70 @@ def test_seller_and_buyer_side_by_side_are_read_as_two_blocks() -> None:
     assert fields.total == Decimal("832.40")
 
 
+def test_the_buyer_on_the_left_and_the_seller_on_the_right_are_not_swapped() -> None:
+    """ "BILL TO" left and "FROM" right: the text reading runs both names onto one line
+    after "BILL TO FROM" and takes the buyer's (first) for the seller's; the layout reading
+    has the buyer's block apart, so its seller wins, with its own VAT number (probe 19)."""
+    data = pdf(
+        [
+            (60, 60, "TAX INVOICE"),
+            (60, 100, "BILL TO"),
+            (320, 100, "FROM"),
+            (60, 115, "Highveld Dairy Co-operative Ltd"),
+            (320, 115, "Karoo Solar Solutions (Pty) Ltd"),
+            (60, 130, "VAT No: 4987654326"),
+            (320, 130, "VAT No: 4123456784"),
+            (60, 145, "12 Church Street, Bethal, 2310"),
+            (320, 145, "8 Loop Street, Cape Town, 8001"),
+            (60, 190, "Invoice #: KSS-2025-0457"),
+            (320, 190, "Date: 2025/06/03"),
+            (60, 250, "Subtotal"),
+            (400, 250, "R 184 000.00"),
+            (60, 265, "VAT (15%)"),
+            (400, 265, "R 27 600.00"),
+            (60, 280, "TOTAL DUE"),
+            (400, 280, "R 211 600.00"),
+        ]
+    )
+    fields = parse_invoice(read_document(data, "t.pdf").text, pdf_words(data)).value
+    assert fields.vendor_name == "Karoo Solar Solutions (Pty) Ltd"
+    assert fields.vendor_tax_id == "4123456784"
+    assert fields.total == Decimal("211600.00")
+
+
+def test_a_tax_id_the_text_reading_takes_from_the_buyers_column_is_not_the_sellers() -> None:
+    """Seller and buyer columns ("Dodávateľ", "Odberateľ") that the text layer lists row by
+    row: the text reading took the buyer's DIČ for the seller's, the layout reading the
+    seller's; the layout's wins, as the text's stands in the layout's buyer block and the
+    layout's does not (probe 19, a PDF in a font with the Slovak letters)."""
+    from bpa.models.tasks import Extraction
+    from flows.invoice_processing.offline import _buyer_block, _merged
+    from flows.invoice_processing.schemas import InvoiceFields
+
+    layout = (
+        "FAKTÚRA\nDodávateľ\nTatranská Strojárska s.r.o.\nPriemyselná 14\n058 01 Poprad\n"
+        "DIČ: 2021234501\nIČ DPH: SK2021234501\nOdberateľ\nPovažská Stavebná a.s.\n"
+        "Sládkovičova 3\n017 01 Považská Bystrica\nDIČ: 2020778804\nIČ DPH: SK2020778804\n"
+    )
+    name = "Tatranská Strojárska s.r.o."
+    sure = {"vendor_name": 0.9, "vendor_tax_id": 0.9}
+    by_text = Extraction(
+        value=InvoiceFields(vendor_name=name, vendor_tax_id="SK2020778804"),
+        confidence=0.8,
+        field_confidence=sure,
+    )
+    by_layout = Extraction(
+        value=InvoiceFields(vendor_name=name, vendor_tax_id="SK2021234501"),
+        confidence=0.8,
+        field_confidence=sure,
+    )
+    merged = _merged(by_text, by_layout, "", _buyer_block(layout)).value
+    assert (merged.vendor_name, merged.vendor_tax_id) == (name, "SK2021234501")
+    # without a buyer block to tell them apart, the text reading keeps its own on a tie
+    kept = _merged(by_text, by_layout, "", "").value
+    assert kept.vendor_tax_id == "SK2020778804"
+
+
 def test_the_first_row_of_a_vat_rate_table_is_not_the_total() -> None:
     data = pdf(
         [

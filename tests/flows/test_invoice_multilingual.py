@@ -1199,3 +1199,101 @@ def test_vietnamese_sums() -> None:
         Decimal("41040000"),
     )
     assert f.vendor_name != "HÓA ĐƠN GIÁ TRỊ GIA TĂNG"
+
+
+def test_probe_nineteen_an_earlier_invoice_a_deposit_was_paid_on_is_not_this_number() -> None:
+    """ "Less deposit paid (invoice INV-008790)": the invoice the deposit was paid on, not
+    this one's number (in a PDF's reading order it came before "Invoice No:")."""
+    from flows.invoice_processing.extraction import find_invoice_numbers
+
+    text = (
+        "Coral Coast Landscaping Pty Ltd\nABN 53 004 085 616\nTAX INVOICE\n"
+        "Invoice No:    INV-008812\nDate: 09/05/2025\nSubtotal 6,200.00\nGST 620.00\n"
+        "Total AUD 6,820.00\nLess deposit paid (invoice INV-008790)  -2,000.00\n"
+        "BALANCE DUE AUD 4,820.00\n"
+    )
+    assert [c.value for c in find_invoice_numbers(Document(text))] == ["INV-008812"]
+
+
+def test_probe_nineteen_brazilian_fatura() -> None:
+    """The seller is the letterhead, not the "Destinatário:" (the buyer, with its accent);
+    "R$" is no US dollar, so "04/06/2025" is the 4th of June; "Base de cálculo" is the net
+    and IPI the tax."""
+    text = (
+        "ARAUCÁRIA EQUIPAMENTOS INDUSTRIAIS LTDA.\n"
+        "CNPJ: 12.345.678/0001-95   Inscrição Estadual: 123.456.789.110\n"
+        "Rua XV de Novembro, 800 - Curitiba/PR\n\nFATURA Nº 2025/0482\n"
+        "Data de emissão: 05/05/2025\nVencimento: 04/06/2025\n\n"
+        "Destinatário: Mercado Bom Preço S.A.\nCNPJ: 45.987.321/0001-60\n\n"
+        "Descrição                        Qtd     Valor unit.      Valor total\n"
+        "Balança industrial 300 kg          5     R$ 2.950,00     R$ 14.750,00\n"
+        "Balcão refrigerado                 1     R$ 4.000,00      R$ 4.000,00\n\n"
+        "Valor total dos produtos:     R$ 18.750,00\nFrete:                           R$ 350,00\n"
+        "Base de cálculo:              R$ 19.100,00\nIPI (10%):                     R$ 1.910,00\n"
+        "VALOR TOTAL DA FATURA:        R$ 21.010,00\n"
+    )
+    f = parse_invoice(text).value
+    assert f.vendor_name is not None and f.vendor_name.startswith("Araucária")
+    assert f.vendor_tax_id == "12345678000195"
+    assert (f.invoice_date, f.due_date) == (dt.date(2025, 5, 5), dt.date(2025, 6, 4))
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("19100.00"),
+        Decimal("1910.00"),
+        Decimal("21010.00"),
+    )
+
+
+def test_probe_nineteen_stacked_party_headings_and_legal_forms() -> None:
+    """ "Eladó" over "Vevő" (seller's and buyer's headings, one under the other as a text
+    layer lists two columns): the first name below is the seller's, and neither heading is
+    a name; "S.A.E." (Egypt) and "Kft." keep their final dot."""
+    from flows.invoice_processing.extraction import find_vendor_names
+
+    hu = (
+        "SZÁMLA\nEladó\nVevő\nDunamenti Nyomda Kft.\nBalaton Pincészet Zrt.\n"
+        "2600 Vác, Gyári út 7.\n8230 Balatonfüred, Szőlő u. 2.\nAdószám: 24892319-2-13\n"
+    )
+    assert find_vendor_names(Document(hu))[0].value == "Dunamenti Nyomda Kft."
+    eg = (
+        "NILE DELTA CHEMICALS S.A.E.\nIndustrial Zone 3, 10th of Ramadan City, Egypt\n"
+        "Tax Registration No.: 200-345-678\nTAX INVOICE\nInvoice No.: EG-INV-88017\n"
+        "Total EGP 71,820.00\n"
+    )
+    assert parse_invoice(eg).value.vendor_name == "Nile Delta Chemicals S.A.E."
+
+
+def test_probe_nineteen_the_vat_id_with_its_country_prefix() -> None:
+    """ "OIB: 47583219608" and "PDV ID: HR47583219608": one number, and the seller's VAT id
+    is the form with the country prefix (what an EU VAT check and the vendor master hold)."""
+    text = (
+        "Jadranska Oprema d.o.o.\nObala kneza Domagoja 22, 21000 Split\nOIB: 47583219608\n"
+        "PDV ID: HR47583219608\n"
+        "Kupac: Kvarner Hoteli d.d., Liburnijska 5, 51410 Opatija, OIB: 12398765408\n"
+        "RAČUN br. 245-1-1\nDatum i vrijeme izdavanja: 12.03.2025. 14:22\n"
+        "Ukupno: 1.250,00 EUR\n"
+    )
+    assert parse_invoice(text).value.vendor_tax_id == "HR47583219608"
+
+
+def test_probe_nineteen_chinese_fapiao() -> None:
+    """A Chinese VAT invoice: "¥" is the yuan where the text is Chinese (no kana), the
+    total is "价税合计" (price and tax together), the number "发票号码", the seller the
+    "名称:" under "销售方信息" (not the buyer's under "购买方信息", nor the title), and its
+    id the "纳税人识别号"."""
+    text = (
+        "电子发票（增值税专用发票）\n发票号码: 25332000000012345678\n开票日期: 2025年04月01日\n\n"
+        "购买方信息\n名称: 上海明辉贸易有限公司\n"
+        "统一社会信用代码/纳税人识别号: 91310000MA1K7P8Q2Y\n\n"
+        "销售方信息\n名称: 杭州青岚科技有限公司\n"
+        "统一社会信用代码/纳税人识别号: 91330106MA2B3C4D5D\n\n"
+        "项目名称      规格型号   单位   数量    单价        金额        税率   税额\n"
+        "*信息技术服务*软件维护    年       1   12000.00   12000.00    13%   1560.00\n\n"
+        "合计                                          ¥12000.00          ¥1560.00\n"
+        "价税合计（大写）  壹万叁仟伍佰陆拾圆整           （小写）¥13560.00\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.invoice_number, f.invoice_date) == ("25332000000012345678", dt.date(2025, 4, 1))
+    assert (f.currency, f.total, f.tax) == ("CNY", Decimal("13560.00"), Decimal("1560.00"))
+    assert (f.vendor_name, f.vendor_tax_id) == ("杭州青岚科技有限公司", "91330106MA2B3C4D5D")
+    jp = "請求書\n東雲精機株式会社\n請求書番号: INV-2025-0310\n合計      ¥555,000\n"
+    assert parse_invoice(jp).value.currency == "JPY"

@@ -260,7 +260,10 @@ _NOT_PAYMENT = re.compile(
     r"\b(?:\s+[^\W\d_]+){0,3}\s*$",
     re.IGNORECASE,
 )
-_US_HINTS = re.compile(r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|\$\s?\d")
+#: Month-first cues; a dollar sign only alone ("R$ 2.950,00" is Brazilian, "A$" Australian).
+_US_HINTS = re.compile(
+    r"\b(?:[A-Z]{2}\s\d{5}(?:-\d{4})?|USD|US\$|sales\s+tax|EIN|zip)\b|(?<![A-Za-z])\$\s?\d"
+)
 
 
 def _year(raw: str) -> int:

@@ -58,8 +58,8 @@ _TAX_LABEL = re.compile(
     # pe "R.U.C." (the taxpayer's number), ke "KRA PIN", rs "PIB", ma "ICE", tn "Matricule
     # fiscal", pk "NTN" / "STRN", bd "BIN", id "NPWP", us "FEIN", ca "No TPS"
     r"r\.?\s?u\.?\s?c|kra\s+pin|pib|(?-i:ICE|BIN|TPS)|matricule\s+fiscal|ntn|strn|npwp|fein|"
-    # vi "Mã số thuế" (the tax code)
-    r"mã\s+số\s+thuế)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    # vi "Mã số thuế" (the tax code); cn "纳税人识别号" (taxpayer number), "统一社会信用代码"
+    r"mã\s+số\s+thuế|纳税人识别号|统一社会信用代码)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
     r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
@@ -106,7 +106,9 @@ _ABOUT_ANOTHER = re.compile(
     # a sentence about an earlier invoice: "allocated against invoice INV-24417", "this
     # replaces invoice 118", "further to our invoice", "in respect of invoice"
     r"\bagainst|\breplac(?:es|ing)|\bcancel(?:s|ling|ing)|\bfurther\s+to|\bin\s+respect\s+of|"
-    r"\brefers?\s+to)\s*:?\s*"
+    r"\brefers?\s+to|"
+    # an earlier invoice a payment is set against: "Less deposit paid (invoice INV-008790)"
+    r"\b(?:deposit|paid|prepaid|prepayment|advance|payment)\b[^()\n]{0,30}\()\s*:?\s*"
     r"(?:(?:the|la|le|de|die|der|unsere[rn]?|our|your|ihre[rn]?|notre|votre|nuestra|nostra|onze|"
     r"uw)\s+)?$",
     re.IGNORECASE,
@@ -121,6 +123,8 @@ _INVOICE_LABEL = re.compile(
     r"\bfolio|"
     r"\bfactura|\bfattura|\bfactuur|\bfakt[uú]r[ay]?|\bfatura|\bgutschrift|\bavoir|\bbeleg|"
     r"\bpro[\s-]?forma|"
+    # credit notes: sl/hr/cs "Dobropis št.", da/no "Kreditnota nr.", fi "Hyvityslasku nro"
+    r"\bdobropis|\bkreditnota|\bcreditfactuur|\bhyvityslasku|\bnota\s+d[ei]\s+cr[eé]dito|"
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
     # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
     r"\b(?:predra[čc]un|ra[čc]un)|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?|"
@@ -134,7 +138,8 @@ _INVOICE_LABEL = re.compile(
     # bg "Номер:" opening its line (the invoice's number)
     r"|^\s*номер\s*[:#№]\s*"
     # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
-    r"|請求書?番号\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
+    # cn "发票号码" (the invoice's number)
+    r"|請求書?番号\s*[:#：]?\s*|发票号码\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
     r"|(?:n[uú]m(?:éro|ero|ber)|\bn[uú]m\.|numer|\bnr\b\.?|n\.?\s?[°º]|\bčíslo)\s*"
     r"(?:(?:de|da|do|del|della|di|of)\s+)?(?:(?:la|the)\s+)?"
     # Czech "Číslo faktury", "Číslo dokladu" (the number of the tax document, the invoice)

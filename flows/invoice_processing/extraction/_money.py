@@ -244,6 +244,24 @@ def _labelled_currency(doc: Document, index: int) -> bool:
     )
 
 
+#: Words only a Chinese (simplified) invoice prints: "发票" (invoice), "增值税" (VAT),
+#: "人民币" (renminbi), "价税合计" (total with tax), "元"/"圆" (yuan).
+_CHINESE = re.compile(r"发票|增值税|人民币|价税合计|税额|[元圆]整?(?![\u3040-\u30ff])")
+#: Japanese kana: a Japanese document, whose "¥" is the yen.
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def _chinese(doc: Document) -> bool:
+    """Whether the document is a Chinese one (its "¥" is the yuan): Chinese invoice words
+    and no Japanese kana."""
+
+    def read() -> bool:
+        text = "\n".join(doc.lines[:200])
+        return bool(_CHINESE.search(text)) and not _KANA.search(text)
+
+    return doc.memo("chinese", read)
+
+
 def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidate[str]]:
     """ISO 4217 codes the document uses, most used first; lines in `near` count triple."""
     votes: Counter[str] = Counter()
@@ -258,6 +276,8 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
                 code = _DOLLAR_COUNTRY.get(country or "", "USD")
             elif code == "kr":
                 code = _KRONA_COUNTRY.get(country or "", "SEK")
+            elif code == "JPY" and _chinese(doc):
+                code = "CNY"  # "¥" is also the yuan's sign: "（小写）¥13560.00" on a fapiao
             if code not in _ISO and token not in _SYMBOL_CODE:
                 continue  # a code that is also a word ("PEN"); its symbol ("S/") counts
             if token == "R" and not _RAND_AMOUNT.match(line[m.end() : m.end() + 20]):

@@ -35,7 +35,7 @@ _BUYER = re.compile(
     r"^to:|customer|client|buyer|(?<!for\s)recipient|(?<!for\s)consignee|attn|attention|rechnungsempfänger|"
     r"rechnungsadresse|kunde|empfänger|lieferadresse|lieferanschrift|factur(?:é|e|er)\s+à|"
     r"adresse\s+de\s+(?:facturation|livraison)|destinataire|cliente|facturar\s+a|"
-    r"datos\s+del\s+cliente|destinatario|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
+    r"datos\s+del\s+cliente|destinat[aá]rio|tomador|spett(?:\.le|abile)|klant|factuur\s+aan|afnemer|"
     r"geleverd\s+aan|käufer|leistungsempfänger|acheteur|comprador|acquirente|committente|"
     r"adquirente|koper|nabywca|odbiorca|"
     # da "Modtager", no "Fakturamottaker", sv "Faktureras till", "Fakturaadress", fi
@@ -44,8 +44,9 @@ _BUYER = re.compile(
     r"odběratel|odberateľ|factuuradres|debiteur|"
     # et "Ostja" (buyer), "Maksja" (payer), "Saaja" (recipient)
     r"ostja|maksja|saaja|"
-    # bg "Получател" (the recipient)
-    r"получател|"
+    # bg "Получател" (the recipient); the buyer in sl/hr/sr, ro, hu, lt, lv, el
+    r"получател|购买方(?:信息)?|kupec|kupac|kupujący|cump[ăa]r[ăa]tor|vev[őo]|pirk[ėe]jas|pirc[ēe]js|"
+    r"αγοραστ[ήη]ς|"
     # it "Intestatario" (the account holder of a utility bill), us "Service for"
     r"intestatario|service\s+for)\b"
     r"(?!\s*(?:no|nr|nro|number|nummer|numero|id|n°|#|code|ref)\b)\.?\s*:?\s*",
@@ -98,7 +99,11 @@ _VENDOR_HEADING = re.compile(
     r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
     r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
     r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca|"
-    r"dodavatel|dodávateľ|доставчик)(?:\s*/\s*[^\W\d_]+)?\W*$",
+    r"dodavatel|dodávateľ|доставчик|销售方(?:信息)?|"
+    # the seller in hu, sl, hr, cs/sk, ro, lt, lv, el, pt, fi and the Scandinavian languages
+    r"elad[óo]|prodajalec|prodavatelj|prodávající|predávajúci|furnizor|pardav[ėe]jas|"
+    r"p[āa]rdev[ēe]js|πωλητ[ήη]ς|εκδ[όο]της|emitente|myyj[äa]|s[äa]ljare|s[æa]lger|selger)"
+    r"(?:\s*/\s*[^\W\d_]+)?\W*$",
     _I,
 )
 
@@ -122,7 +127,7 @@ def party_heading(text: str) -> str | None:
 _NAME_LABEL = re.compile(
     r"^\s*(?:name|company(?:\s+name)?|firma|firmenname|nom|raison\s+sociale|"
     r"d[ée]nomination|nombre|raz[oó]n\s+social|nome|ragione\s+sociale|denominazione|naam|"
-    r"bedrijfsnaam|nazwa|nazwa\s+firmy|designa[çc][ãa]o\s+social)\s*:\s*",
+    r"bedrijfsnaam|nazwa|nazwa\s+firmy|designa[çc][ãa]o\s+social|名称)\s*[:：]\s*",
     _I,
 )
 _FIELD_LINE = re.compile(r"^[^\W\d_][^:]{0,30}:")
@@ -130,7 +135,7 @@ _SUFFIX_WORDS = (
     "gmbh ag kg ohg ug e.k. mbh sarl sas sa s.a. s.a.s. s.a.r.l. s.l. sl s.r.l. srl spa s.p.a. "
     "ltd ltd. limited llc l.l.c. inc inc. corp corp. co. company plc llp lp bv b.v. nv n.v. "
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
-    "dac clg "
+    "dac clg s.a.e. sae zrt. zrt nyrt. nyrt "
     "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. şti. şti a.ş. "
     "i.k.e. e.p.e. eood ood ead еоод оод еад ад "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
@@ -139,7 +144,7 @@ _SUFFIX_WORDS = (
 )
 _SUFFIXES = frozenset(_SUFFIX_WORDS.split())
 _STRONG_SUFFIX = re.compile(
-    r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.s\.?|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
+    r"\b(?:ltd\.?\s*şti\.?|gmbh|ag|kg|mbh|sarl|sas|s\.a\.s\.?|s\.a\.e\.?|zrt\.?|nyrt\.?|s\.a\.?|s\.l\.?|s\.r\.l\.?|s\.p\.a\.?|ltd\.?|"
     r"limited|llc|dac|clg|"
     r"inc\.?|corp\.?|plc|llp|b\.v\.?|n\.v\.?|bhd|berhad|sdn|s/b|pte|pty|a/s|aps|oy|oyj|ab|"
     r"oü|sia|uab|kft|s\.r\.o\.?|a\.s\.?|d\.o\.o\.?|lda|sprl|bvba|srl|spa|ohg|ug|e\.k\.?|pvt|"
@@ -184,8 +189,8 @@ _NOT_NAME = re.compile(
     r"please|receipt|table|member|operator|server|qty|quantity|description|amount|"
     # payment terms ("Zahlbar innert 30 Tagen", "Payable within 14 days")
     r"zahlbar|payable|betalbar|pagabile|pagadero|routing)\b|"
-    # jp: a label ("請求書番号", "番号"), or the addressee ("御中", "様")
-    r"番号|請求|御中|様\s*$|"
+    # jp: a label ("請求書番号", "番号"), or the addressee ("御中", "様"); cn "发票" (invoice)
+    r"番号|請求|御中|様\s*$|发票|"
     # a page number ("Page 1 of 2"), not a word of a name ("Livraria Página Aberta")
     r"\b(?:page|seite|p[áa]gina|strona)\s*\d|"
     # a legal notice ("SARL au capital de 8 000 €", "Stammkapital 25.000 EUR")
@@ -283,9 +288,10 @@ def buyer_lines(doc: Document) -> dict[int, int]:
                     # "Sawtell Building Group Pty Ltd / Attention: Accounts Payable": the
                     # name a person's attention is drawn within is the buyer's
                     block.setdefault(index - 1, 0)
-                if _VENDOR_HEADING.match(line[: m.start()]):
-                    # "Dodavatel: Odběratel:", the two parties' headings side by side: each
-                    # row below holds both parties, so none of them is the buyer's alone
+                if _VENDOR_HEADING.match(line[: m.start()]) or (_stacked_headings(doc, index)):
+                    # "Dodavatel: Odběratel:", the two parties' headings side by side (or
+                    # one under the other, as a text layer lists two columns' first
+                    # cells): each row below holds both parties, none is the buyer's alone
                     continue
                 named = bool(line[m.end() :].strip())  # "Bill To: Foo Ltd": named there
                 block.update(dict.fromkeys(_block_below(doc, index, 5, named=named), 0))
@@ -486,6 +492,16 @@ def _domains(doc: Document) -> list[str]:
     ]
 
 
+def _stacked_headings(doc: Document, index: int) -> bool:
+    """Whether line `index` is a buyer's heading alone ("Vevő") right under a seller's
+    heading alone ("Eladó"): two columns' headings, one under the other."""
+    return (
+        index > 0
+        and party_heading(doc.lines[index]) == "buyer"
+        and _VENDOR_HEADING.match(doc.lines[index - 1]) is not None
+    )
+
+
 def _section_names(doc: Document) -> list[Candidate[str]]:
     """The name in a section under an issuer heading: "Verkäufer" / "Name: Acme GmbH", or
     the first line of the section that is not a field ("Nummer: 5499") nor an address."""
@@ -496,6 +512,8 @@ def _section_names(doc: Document) -> list[Candidate[str]]:
             continue
         for below in range(index + 1, min(len(doc), index + 8)):
             text = doc.lines[below]
+            if below == index + 1 and _stacked_headings(doc, below):
+                continue  # "Eladó" / "Vevő" / "Dunamenti Nyomda Kft." / "Balaton ... Zrt."
             if below in buyer or _VENDOR_HEADING.match(text):
                 break
             label = _NAME_LABEL.match(text)
@@ -701,7 +719,8 @@ def find_vendor_address(doc: Document, name_line: int) -> Candidate[str] | None:
 
 #: Legal forms as they are spelt when a name is not set in capitals.
 _LEGAL_FORMS = (
-    "GmbH AG KG OHG UG mbH SARL SAS SA S.A. S.A.S. S.A.R.L. S.L. SL S.r.l. SRL S.p.A. SpA "
+    "GmbH AG KG OHG UG mbH SARL SAS SA S.A. S.A.E. Zrt. Nyrt. S.A.S. S.A.R.L. S.L. SL "
+    "S.r.l. SRL S.p.A. SpA "
     "Ltd Ltd. Limited LLC Inc Inc. Corp Corp. Co. PLC LLP LP BV B.V. NV N.V. AB Oy Oyj "
     "AS ASA A/S ApS OÜ SIA UAB Kft s.r.o. a.s. d.o.o. Lda SPRL BVBA Sdn Bhd Berhad S/B "
     "Pte Pty Pvt GbR e.V. KGaA SE Sàrl S.à r.l. K.K. Şti. A.Ş. I.K.E. E.P.E. EOOD OOD EAD "

@@ -55,6 +55,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
 _BESIDE = re.compile(
     r"^(?:invoice|rechnung|facture|factura|fattura|faktura|factuur|fatura|lasku|szamla|"
     r"fiscale|fiscal|tax|vat|no|nr|nro|num|numero|number|n|n°|no°|nº|núm|č|c|cislo|#|"
+    r"št|st|stevilka|br|broj|"
     r"de|di|del|der|zur|zu|to|for|of|the|a|an|e|et|und|and|og|och|ja|és|es|y|i|"
     r"°|sz|sorszama|page|seite|copy|original|kopie|duplicate|\d[\w./-]*)$"
 )

@@ -54,7 +54,7 @@ _SUBTOTAL = re.compile(
     # hr "Osnovica", bg "Danachna osnova", tr "KDV Matrahı" (the tax base)
     r"\bosnovica\b|\bdanachna\s+osnova\b|\bmatrah\w*|"
     # br "Valor dos serviços", el "Καθαρή αξία", jp "小計" (the sum before tax)
-    r"\bvalor\s+dos\s+servi[çc]os\b|καθαρ[ηή]\s+αξ[ιί]α|小計|"
+    r"\bvalor\s+dos\s+servi[çc]os\b|\bbase\s+de\s+c[aá]lculo\b|καθαρ[ηή]\s+αξ[ιί]α|小計|"
     # cl "Monto neto", ar "Importe neto gravado"
     r"\bmonto\s+neto\b|\bimporte\s+neto\b|"
     # tr "Mal Hizmet Toplam Tutarı" (goods and services before tax), et "Kokku ilma käibemaksuta"
@@ -118,8 +118,8 @@ _GROSS = re.compile(
     r"\bbruttó\b|\bvégösszeg\b|"
     # lt "Iš viso su PVM", tr "Vergiler dahil toplam"
     r"\biš\s+viso\s+su\b|\bdahil\s+toplam\b|"
-    # el "Γενικό σύνολο", jp "税込合計"
-    r"γενικ[οό]\s+σ[υύ]νολο|税込合計",
+    # el "Γενικό σύνολο", jp "税込合計", cn "价税合计" (price and tax together)
+    r"γενικ[οό]\s+σ[υύ]νολο|税込合計|价税合计",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -138,8 +138,8 @@ _PLAIN = re.compile(
     r"\bskupaj\b|\bukupno\b|\bobshto\b|\bkopā\b|\biš\s+viso\b|\bsamtals\b|\btoplam\b|"
     # et "Kokku", bg "Общо"
     r"\bkokku\b|\bобщо\b|"
-    # el "Σύνολο", jp "合計"
-    r"σ[υύ]νολο|合計",
+    # el "Σύνολο", jp "合計", cn "合计"
+    r"σ[υύ]νολο|合計|合计",
     _I,
 )
 _AMOUNT_WORD = re.compile(r"\bamount\b|\bamt\b", _I)
@@ -153,7 +153,7 @@ _TAX = re.compile(
     # "VSK", tr "KDV"
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
-    r"iss|issqn|icms|φπα|消費税|i\.v\.a|käibemaks|"
+    r"iss|issqn|icms|ipi|φπα|消費税|税额|i\.v\.a|käibemaks|"
     # pe "IGV" (the general sales tax), bg "ДДС", vi "Tiền thuế GTGT"
     r"igv|ддс|tiền\s+thuế\s+gtgt)\b",
     _I,
@@ -231,7 +231,7 @@ _ANY_SUM = re.compile(
     r"celkem|dph|úhrad|z[aá]klad|zapłat|összes|fizetend|nettó|bruttó|áfa|"
     r"ddv|pdv|dds|pvn|pvm|vsk|kdv|skupaj|ukupno|obshto|kopā|viso|samtals|toplam|osnov|"
     r"matrah|plačil|platiti|uplatu|plashtane|apmaksai|mokėti|greiðslu|ödenecek|"
-    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|請求金額|i\.v\.a|neto|käibemaks|kokku|"
+    r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|合计|税额|請求金額|i\.v\.a|neto|käibemaks|kokku|"
     r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|παρακράτ|"
     r"tiền|"
     r"плащане|общо",
