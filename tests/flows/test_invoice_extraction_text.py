@@ -1533,3 +1533,33 @@ def test_a_slovenian_credit_note_keeps_its_amounts_and_number() -> None:
         Decimal("264.00"),
         Decimal("1464.00"),
     )
+
+
+def test_an_iban_written_without_spaces_is_found_with_or_without_its_label() -> None:
+    """ "IBAN: DE89370400440532013000", "A. s. LT447044060008912345, AB SEB bankas": an
+    IBAN printed in one run was cut into no groups to try, and never found (probe 19)."""
+    for text, iban in (
+        ("IBAN: DE89370400440532013000", "DE89370400440532013000"),
+        ("A. s. LT447044060008912345, AB SEB bankas", "LT447044060008912345"),
+        ("Banka: Swedbank, konts LV87HABA0551012345678", "LV87HABA0551012345678"),
+    ):
+        assert [c.value for c in find_ibans(doc(text))] == [iban], text
+    assert find_ibans(doc("Ref DE12345678901234567890")) == []
+
+
+def test_lithuanian_and_greek_dates_with_their_month_names() -> None:
+    """ "2025 m. kovo 5 d." (Lithuanian, year first, the month in the genitive) and
+    "12 Μαρτίου 2025" (Greek, the genitive month) (probe 19)."""
+    assert dated("Data: 2025 m. kovo 5 d.", "issue") == dt.date(2025, 3, 5)
+    assert dated("Apmokėti iki: 2025 m. kovo 19 d.", "due") == dt.date(2025, 3, 19)
+    assert dated("Ημερομηνία έκδοσης: 12 Μαρτίου 2025", "issue") == dt.date(2025, 3, 12)
+    assert dated("Ημερομηνία: 3 Μαΐου 2025", "issue") == dt.date(2025, 5, 3)
+
+
+def test_hungarian_and_greek_order_numbers() -> None:
+    """ "Rendelésszám:" (hu) and "Αριθμός παραγγελίας:" (el, the genitive) (probe 19)."""
+    for text, po in (
+        ("Rendelésszám: VP-2025-044", "VP-2025-044"),
+        ("Αριθμός παραγγελίας: ΠΑΡ-2025-061", "ΠΑΡ-2025-061"),
+    ):
+        assert [c.value for c in find_po_numbers(doc(text))] == [po]

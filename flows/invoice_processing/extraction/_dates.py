@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from functools import lru_cache
 
 import dateparser
@@ -110,6 +111,53 @@ _LV_MONTHS = {
     for name in names.split()
 }  # fmt: skip
 _YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})\.\s?gada\s(\d{1,2})\.\s?([^\W\d_]+)", re.IGNORECASE)
+#: Lithuanian dates, year first, the month in the genitive: "2025 m. kovo 5 d.".
+_LT_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "sausio",
+            "vasario",
+            "kovo",
+            "balandžio",
+            "gegužės",
+            "birželio",
+            "liepos",
+            "rugpjūčio",
+            "rugsėjo",
+            "spalio",
+            "lapkričio",
+            "gruodžio",
+        ],
+        start=1,
+    )
+}
+_LT_DATE = re.compile(r"(?<!\d)(\d{4})\s?m\.\s?([^\W\d_]+)\s(\d{1,2})\s?d\b", re.IGNORECASE)
+#: Greek month names, in the genitive a date uses ("12 Μαρτίου 2025") and the nominative,
+#: without their accents.
+_EL_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "ιανουαριου ιανουαριος", "φεβρουαριου φεβρουαριος", "μαρτιου μαρτιος",
+            "απριλιου απριλιος", "μαιου μαιος", "ιουνιου ιουνιος", "ιουλιου ιουλιος",
+            "αυγουστου αυγουστος", "σεπτεμβριου σεπτεμβριος", "οκτωβριου οκτωβριος",
+            "νοεμβριου νοεμβριος", "δεκεμβριου δεκεμβριος",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}  # fmt: skip
+_EL_DATE = re.compile(r"(?<!\d)(\d{1,2})\s([\u0370-\u03ff\u1f00-\u1fff]+)\s(\d{4})(?!\d)")
+
+
+def _unaccented(word: str) -> str:
+    """A word case-folded without its accents ("Μαΐου" -> "μαιου")."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFD", word.casefold()) if not unicodedata.combining(ch)
+    )
+
+
 #: Japanese, Chinese and Korean dates, year first: "2026年3月10日", "2026년 3월 10일".
 _CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]")
 
@@ -458,6 +506,16 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
             for m in _YEAR_FIRST.finditer(line):
                 month = _LV_MONTHS.get(m.group(3).casefold())
                 value = _make(int(m.group(1)), month, int(m.group(2))) if month else None
+                if value is not None and _plausible(value):
+                    hits.append((m.start(), m.end(), value, False))
+            for m in _LT_DATE.finditer(line):
+                month = _LT_MONTHS.get(m.group(2).casefold())
+                value = _make(int(m.group(1)), month, int(m.group(3))) if month else None
+                if value is not None and _plausible(value):
+                    hits.append((m.start(), m.end(), value, False))
+            for m in _EL_DATE.finditer(line):
+                month = _EL_MONTHS.get(_unaccented(m.group(2)))
+                value = _make(int(m.group(3)), month, int(m.group(1))) if month else None
                 if value is not None and _plausible(value):
                     hits.append((m.start(), m.end(), value, False))
             for m in _CJK_DATE.finditer(line):

@@ -208,7 +208,8 @@ _PO_LABEL = re.compile(
     # pt "V/ Encomenda" (your order), el "Αρ. παραγγελίας" (below)
     r"v/\s*encomenda|"
     # nl "Uw bestelling", jp "注文番号" / "発注番号", el "Παραγγελία"
-    r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]α)"
+    # hu "Rendelésszám", el "Αριθμός παραγγελίας" (the genitive too)
+    r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]\w*|rendelés(?:szám|i\s+szám)?)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"
     r"(?:\s+(?:client|du\s+client|cliente|del\s+cliente|klant|kunde|dvs\.?|vs\.?))?"
     # a second language's label before the colon: "Your PO / Votre BC: BC-26-00712"
@@ -276,7 +277,7 @@ def _as_written(groups: list[str]) -> str:
 def _iban_in(groups: list[str]) -> str | None:
     """The valid IBAN the groups of an IBAN-shaped run start with (a next column's word may
     follow it), compact."""
-    for cut in range(len(groups), 1, -1):
+    for cut in range(len(groups), 0, -1):
         compact = "".join(groups[:cut])
         if 15 <= len(compact) <= 34 and _valid_iban(compact):
             return compact
