@@ -242,12 +242,36 @@ def has_value(value: str, text: str, key: str | None = None) -> bool:
         rf"(?<![\w.-]){re.escape(value[:-1])}(?![\w-])", text, re.IGNORECASE
     ):
         return True  # a number with its unit in the singular: "6 hour" for "6 hours"
+    if (unit := _UNIT_VALUE.fullmatch(value)) is not None and (
+        words := _UNIT_WORDS.get(unit["unit"].casefold())
+    ):
+        # the unit written out: "2 liter" for "2L", "20 ounces" for "20oz"
+        said = rf"(?<![\w.-]){re.escape(unit['n'])}\s?-?(?:{words})\b"
+        if re.search(said, text, re.IGNORECASE):
+            return True
     # joined to its option's name: "half-zip" for zipper "half"
     return bool(
         key
         and len(key) >= 3
         and re.search(rf"(?<![\w-]){re.escape(value)}-{re.escape(key[:3])}", text, re.I)
     )
+
+
+#: An option value that is a quantity with a short unit ("2L", "500ml", "20oz", "6 ft").
+_UNIT_VALUE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>[A-Za-z]{1,2})")
+#: Those units written out, as a customer writes them.
+_UNIT_WORDS = {
+    "l": r"l|lit(?:er|re)s?",
+    "ml": r"ml|millilit(?:er|re)s?",
+    "oz": r"oz|ounces?",
+    "ft": r"ft|feet|foot",
+    "mm": r"mm|millimet(?:er|re)s?",
+    "cm": r"cm|centimet(?:er|re)s?",
+    "m": r"m|met(?:er|re)s?",
+    "kg": r"kg|kilo(?:gram)?s?",
+    "g": r"g|grams?",
+    "w": r"w|watts?",
+}
 
 
 def option_hits(options: dict[str, str], text: str) -> int:
@@ -291,6 +315,15 @@ def _new_part(segment: str, item: OrderItem, product: CatalogueProduct) -> str:
     for marker in reversed(list(_NEW.finditer(segment))):
         tail = segment[marker.start() :]
         if any(has_value(value, tail, key) for key, value in fresh):
+            if marker.group(1).casefold() == "with":
+                # "with" qualifies the new item named before it in the same sentence ("The
+                # black ones with IPX7 water resistance", "for the black ones with IPX7"):
+                # from the marker before it, or the sentence's start
+                start = max(segment.rfind(end, 0, marker.start()) for end in ".!?\n") + 1
+                head = segment[start : marker.start()]
+                if any(has_value(v, head, k) for k, v in fresh):
+                    before = list(_NEW.finditer(head))
+                    return segment[start + (before[-1].start() if before else 0) :]
             return tail
     return segment
 

@@ -1035,3 +1035,53 @@ def test_the_same_colours_keep_each_items_colour() -> None:
     text = "Could you change both t-shirts in my order to size L? Same colours (blue and white)."
     choice = matching.choose_variant(text, blue, shirt)
     assert choice.variant is not None and choice.variant.item_id == "ts_blue_L"
+
+
+def test_a_quantity_with_its_unit_written_out_names_the_option() -> None:
+    """ "The 2 liter glass one" names capacity "2L" (probe 19: only the colour was changed,
+    the capacity asked for was dropped); "1.5 liter" is not "5L", "2 lamps" no capacity."""
+    assert matching.has_value("2L", "The 2 liter glass one. White is fine.", "capacity")
+    assert matching.has_value("1.5L", "the 1.5 litre one", "capacity")
+    assert matching.has_value("20oz", "a 20 ounce bottle", "capacity")
+    assert not matching.has_value("5L", "the 1.5 liter one", "capacity")
+    assert not matching.has_value("2L", "I bought 2 lamps", "capacity")
+
+
+def test_the_new_item_named_before_a_with_in_the_same_sentence_counts() -> None:
+    """ "The black ones with IPX7 water resistance": both values name the new earbuds; the
+    words after "with" alone made every black pair change two options unasked, and the
+    customer was asked the same question again (probe 19)."""
+    options = [
+        ("black", "4 hours", "IPX7"),
+        ("black", "4 hours", "not resistant"),
+        ("blue", "6 hours", "IPX4"),
+        ("white", "4 hours", "not resistant"),
+        ("blue", "8 hours", "IPX4"),
+    ]
+    earbuds = CatalogueProduct(
+        id="p_ear",
+        name="Wireless Earbuds",
+        variants=[
+            ProductVariant(
+                item_id=f"ear_{n}",
+                product_id="p_ear",
+                options={"color": c, "battery life": b, "water resistance": w},
+                price=Decimal("100"),
+                available=True,
+            )
+            for n, (c, b, w) in enumerate(options)
+        ],
+    )
+    item = OrderItem(
+        item_id="ear_4",
+        product_id="p_ear",
+        name="Wireless Earbuds",
+        price=Decimal("100"),
+        options={"color": "blue", "battery life": "8 hours", "water resistance": "IPX4"},
+    )
+    for text in (
+        "exchange the earbuds for the black ones with IPX7 water resistance",
+        "I want to exchange the earbuds.\n\nThe black ones with IPX7 water resistance.",
+    ):
+        choice = matching.choose_variant(text, item, earbuds)
+        assert choice.variant is not None and choice.variant.item_id == "ear_0", text
