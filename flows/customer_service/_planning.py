@@ -87,18 +87,27 @@ def method_words(customer: Customer, method_id: str | None) -> str:
 
 def _narrowed(methods: list[PaymentMethod], text: str) -> list[PaymentMethod]:
     """Of several methods of one kind, the one the text picks by its last four digits ("my
-    card ending in 9858") or by its brand ("my Visa"); all of them when it picks none."""
+    card ending in 9858") or by its brand ("my Visa"), the one named last where it names
+    two ("to my Mastercard ending 2231" ... "then the original Visa card"); all of them when
+    it picks none."""
     if len(methods) < 2:
         return methods
-    by_digits = [m for m in methods if m.last_four and re.search(rf"\b{m.last_four}\b", text)]
-    if len(by_digits) == 1:
-        return by_digits
-    by_brand = [
-        m
-        for m in methods
-        if (pattern := _BRANDS.get((m.brand or "").casefold())) and _wanted(pattern, text) >= 0
-    ]
-    return by_brand if len(by_brand) == 1 else methods
+    named: dict[str, int] = {}
+    for m in methods:
+        digits = (
+            max((f.start() for f in re.finditer(rf"\b{m.last_four}\b", text)), default=-1)
+            if m.last_four
+            else -1
+        )
+        pattern = _BRANDS.get((m.brand or "").casefold())
+        brand = _wanted(pattern, text) if pattern else -1
+        if max(digits, brand) >= 0:
+            named[m.id] = max(digits, brand)
+    if not named:
+        return methods
+    last = max(named.values())
+    picked = [m for m in methods if named.get(m.id) == last]
+    return picked if len(picked) == 1 else methods
 
 
 def _methods_of(ctx: Context, source: str) -> list[str]:

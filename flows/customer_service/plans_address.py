@@ -47,7 +47,9 @@ _ACCOUNT_ADDRESS = re.compile(
     r"\b(?:default|account|profile)\s+(?:shipping\s+)?address\b|"
     r"\baddress\s+(?:on\s+(?:file|my\s+(?:account|profile))|in\s+my\s+(?:account|profile))\b|"
     # "please put it on my account AND send the camera order there too"
-    r"\b(?:put|save|set|update|change)\s+(?:it|this|that)\s+(?:on|in)\s+my\s+(?:account|profile)\b",
+    r"\b(?:put|save|set|update|change)\s+(?:it|this|that)\s+(?:on|in)\s+my\s+(?:account|profile)\b|"
+    # "can you update my profile and also both orders that haven't shipped"
+    r"\b(?:update|change)\s+(?:my|the)\s+(?:profile|account)\b",
     re.IGNORECASE,
 )
 #: Said before a mention of the account: "please don't change the address on my account".

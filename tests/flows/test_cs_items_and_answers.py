@@ -1085,3 +1085,23 @@ def test_the_new_item_named_before_a_with_in_the_same_sentence_counts() -> None:
     ):
         choice = matching.choose_variant(text, item, earbuds)
         assert choice.variant is not None and choice.variant.item_id == "ear_0", text
+
+
+def test_of_two_cards_the_one_named_last_is_meant() -> None:
+    """ "Please refund it to my Mastercard ending 2231." then, told it must be the original,
+    "Okay, then refund it to the original Visa card.": the Visa, named last; the Mastercard's
+    digits earlier in the thread no longer outvote it (probe 19: asked three times)."""
+    from connectors.schemas import PaymentMethod
+    from flows.customer_service._planning import _narrowed
+
+    visa = PaymentMethod(id="credit_card_1", source="credit_card", brand="visa", last_four="7551")
+    master = PaymentMethod(
+        id="credit_card_2", source="credit_card", brand="mastercard", last_four="2231"
+    )
+    thread = (
+        "I want to return the glass tea kettle. Please refund it to my Mastercard ending "
+        "2231.\n\nOkay, then refund it to the original Visa card."
+    )
+    assert _narrowed([visa, master], thread) == [visa]
+    assert _narrowed([visa, master], "refund it to my card ending 2231") == [master]
+    assert _narrowed([visa, master], "refund it to my card") == [visa, master]

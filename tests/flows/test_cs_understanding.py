@@ -744,3 +744,25 @@ def test_the_original_card_named_after_a_refused_method_is_the_refunds() -> None
     )
     [(action, request)] = proposed(d)
     assert action == "return_items" and request["payment_method_id"] == order.paid_with
+
+
+def test_update_my_profile_and_the_orders_not_shipped_changes_all_three() -> None:
+    """ "can you update my profile and also both orders that haven't shipped yet so they come
+    to the new place?": the account's address and each pending order's (probe 19: only the
+    account's was changed, and the orders were not mentioned)."""
+    d = decide_on(
+        "hey, I just moved to 45 Rosewood Ave, Apt 12B, Arlington VA 22201. can you update my "
+        "profile and also both orders that havent shipped yet so they come to the new place?",
+        intent="address_change",
+    )
+    assert sorted((a, p.get("order_id")) for a, p in proposed(d)) == [
+        ("modify_order_address", "#W1000004"),
+        ("modify_order_address", "#W1000005"),
+        ("update_customer_address", None),
+    ]
+    only = decide_on(
+        "I just moved to 45 Rosewood Ave, Apt 12B, Arlington VA 22201. Please update my "
+        "profile.",
+        intent="address_change",
+    )
+    assert [a for a, _ in proposed(only)] == ["update_customer_address"]
