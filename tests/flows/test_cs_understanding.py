@@ -761,8 +761,7 @@ def test_update_my_profile_and_the_orders_not_shipped_changes_all_three() -> Non
         ("update_customer_address", None),
     ]
     only = decide_on(
-        "I just moved to 45 Rosewood Ave, Apt 12B, Arlington VA 22201. Please update my "
-        "profile.",
+        "I just moved to 45 Rosewood Ave, Apt 12B, Arlington VA 22201. Please update my profile.",
         intent="address_change",
     )
     assert [a for a, _ in proposed(only)] == ["update_customer_address"]
