@@ -1563,3 +1563,11 @@ def test_hungarian_and_greek_order_numbers() -> None:
         ("Αριθμός παραγγελίας: ΠΑΡ-2025-061", "ΠΑΡ-2025-061"),
     ):
         assert [c.value for c in find_po_numbers(doc(text))] == [po]
+
+
+def test_a_tax_id_label_with_a_gloss_in_brackets() -> None:
+    """ "VAT Reg. (Osek Murshe): 515123453": the gloss between the label and its colon is
+    part of the label (probe 19); "VAT (20%): 200.00" is still no tax id."""
+    found = find_tax_ids(doc("Company No. / VAT Reg. (Osek Murshe): 515123453"))
+    assert [c.value for c in found] == ["515123453"]
+    assert find_tax_ids(doc("VAT (20%): 200.00")) == []

@@ -62,7 +62,9 @@ _TAX_LABEL = re.compile(
     r"mã\s+số\s+thuế|纳税人识别号|统一社会信用代码)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
-    r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)\s*[:#]?\s*",
+    r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)"
+    # a gloss in brackets before the colon: "VAT Reg. (Osek Murshe): 515123453"
+    r"(?:\s*\([^()\n\d]{2,30}\)(?=\s*[:#]))?\s*[:#]?\s*",
     _I,
 )
 #: A tax id's value: its groups may be spaced ("DE 136 695 976"); a word after it is the
