@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import dateparser
@@ -158,6 +159,15 @@ def _unaccented(word: str) -> str:
     )
 
 
+#: Dates whose month is a name only their language's table knows: the pattern, the table,
+#: how a name is folded to look it up, and the groups of the year, the month and the day.
+_MONTH_NAME_DATES: tuple[
+    tuple[re.Pattern[str], dict[str, int], Callable[[str], str], tuple[int, int, int]], ...
+] = (
+    (_YEAR_FIRST, _LV_MONTHS, str.casefold, (1, 3, 2)),
+    (_LT_DATE, _LT_MONTHS, str.casefold, (1, 2, 3)),
+    (_EL_DATE, _EL_MONTHS, _unaccented, (3, 2, 1)),
+)
 #: Japanese, Chinese and Korean dates, year first: "2026年3月10日", "2026년 3월 10일".
 _CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]")
 
@@ -503,21 +513,12 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
                 value = _parse_textual(m.group(0).replace("'", ""), langs)
                 if value is not None and not any(h[0] <= m.start() < h[1] for h in hits):
                     hits.append((m.start(), m.end(), value, False))
-            for m in _YEAR_FIRST.finditer(line):
-                month = _LV_MONTHS.get(m.group(3).casefold())
-                value = _make(int(m.group(1)), month, int(m.group(2))) if month else None
-                if value is not None and _plausible(value):
-                    hits.append((m.start(), m.end(), value, False))
-            for m in _LT_DATE.finditer(line):
-                month = _LT_MONTHS.get(m.group(2).casefold())
-                value = _make(int(m.group(1)), month, int(m.group(3))) if month else None
-                if value is not None and _plausible(value):
-                    hits.append((m.start(), m.end(), value, False))
-            for m in _EL_DATE.finditer(line):
-                month = _EL_MONTHS.get(_unaccented(m.group(2)))
-                value = _make(int(m.group(3)), month, int(m.group(1))) if month else None
-                if value is not None and _plausible(value):
-                    hits.append((m.start(), m.end(), value, False))
+            for pattern, months, fold, (y, mo, d) in _MONTH_NAME_DATES:
+                for m in pattern.finditer(line):
+                    month = months.get(fold(m.group(mo)))
+                    value = _make(int(m.group(y)), month, int(m.group(d))) if month else None
+                    if value is not None and _plausible(value):
+                        hits.append((m.start(), m.end(), value, False))
             for m in _CJK_DATE.finditer(line):
                 value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
                 if value is not None and _plausible(value):
