@@ -171,15 +171,31 @@ class ConnectorGuard:
         `Unavailable` while the breaker is open (or a 429 asks for a long pause)."""
         report = report if report is not None else CallReport()
         self.stats.calls += 1
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.attempts),
-            wait=self._wait,
-            retry=retry_if_exception(self._retryable),
-            before_sleep=lambda state: self._note_retry(state, report),
-            reraise=True,
-        )
         try:
-            return await retrying(self._attempt, call, report)
+            try:  # most calls succeed at once: no retry machinery for them
+                return await self._attempt(call, report)
+            except Exception as exc:
+                if not self._retryable(exc):
+                    raise
+                failed: Exception | None = exc
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.config.attempts),
+                wait=self._wait,
+                retry=retry_if_exception(self._retryable),
+                before_sleep=lambda state: self._note_retry(state, report),
+                reraise=True,
+            )
+
+            async def again() -> T:
+                """The attempt made above, as the retrying's first (it waits and counts from
+                there); then new attempts."""
+                nonlocal failed
+                if failed is not None:
+                    first, failed = failed, None
+                    raise first
+                return await self._attempt(call, report)
+
+            return await retrying(again)
         except RateLimited as exc:
             if exc.retry_after is None or exc.retry_after <= self.config.max_retry_after_s:
                 raise
