@@ -69,6 +69,9 @@ class _NoAudit:
     def end_effect(self, payload: dict[str, Any], **_: Any) -> None:
         return None
 
+    def unwritten(self, connector: str, key: str) -> None:
+        return None
+
 
 @asynccontextmanager
 async def bare_arm(home: Path, durability: Durability) -> AsyncIterator[Arm]:

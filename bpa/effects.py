@@ -103,11 +103,21 @@ class EffectLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def replay(self, connector: str, spec: ActionSpec, key: str, request: BaseModel) -> Any:
+    def replay(
+        self,
+        connector: str,
+        spec: ActionSpec,
+        key: str,
+        request: BaseModel,
+        unwritten: LedgerEntry | None = None,
+    ) -> Any:
         """The recorded result of `key` (validated as the action's response), `None` when the
-        key is new; `Conflict` when it was used for another request."""
-        with self.engine.connect() as conn:
-            found = conn.execute(_FOUND, {"connector": connector, "key": key}).first()
+        key is new; `Conflict` when it was used for another request. `unwritten`: this key's
+        row when the run has it but has not written it yet (bpa/runs/audit.py)."""
+        found: Any = unwritten
+        if found is None:
+            with self.engine.connect() as conn:
+                found = conn.execute(_FOUND, {"connector": connector, "key": key}).first()
         if found is None:
             return None
         if found.action != spec.name or found.request_hash != fingerprint(spec.name, request):

@@ -1,18 +1,22 @@
 """Collects a run's audit events in memory; the runner writes them with the run's status
 changes (and after a graph step when someone follows the run live).
 
-Side effects do not wait. Before a connector's side-effecting call its intent
-(`connector_intent`) is written, right after it its outcome (`connector_call`). Why not the
-outcome in the same transaction as the effect? The effect commits in the connector's own
-database, together with the connector's idempotency ledger row, and that database need not
-be the engine's (a real ERP never is); even where they share one, a connector's session is
-its own business. So the intent puts every effect in the trail before it can happen, and
-the ledger answers for it afterwards: a process that dies between the effect and its
-`connector_call` leaves an intent without an outcome, which the run's next attempt
-completes from the ledger (`bpa.runs.context.complete_effects`); a replayed call whose
-outcome the trail already holds is not recorded again. If the intent cannot be written,
-the call is not made. Cost: one extra write per side-effecting call, none per graph step;
-the same on SQLite and PostgreSQL, wherever the connectors keep their data.
+Side effects do not wait for the runner. Before a connector's side-effecting call its intent
+(`connector_intent`) is written at once. In a run's execution its outcome (`connector_call`,
+with the engine's ledger row for it) goes with the run's next write: the next effect's
+intent, a live step, or the status change that ends the execution (elsewhere, as in a
+rollback, which plans from the trail, it is written at once). Why not the outcome in the
+same transaction as the effect? The effect commits in the connector's own database, together
+with the connector's idempotency ledger row, and that database need not be the engine's (a
+real ERP never is); even where they share one, a connector's session is its own business. So
+the intent puts every effect in the trail before it can happen, and the connector's ledger
+answers for it afterwards: a process that dies before the outcome is written leaves an
+intent without an outcome, which the run's next attempt completes from that ledger
+(`bpa.runs.context.complete_effects`); a replayed call whose outcome the trail already holds
+is not recorded again. Until the outcome is written, a call repeated in this execution is
+answered from the row waiting here (`unwritten`). If the intent cannot be written, the call
+is not made. Cost: one write per side-effecting call, none per graph step; the same on
+SQLite and PostgreSQL, wherever the connectors keep their data.
 """
 
 from __future__ import annotations
@@ -78,9 +82,14 @@ class RunAudit:
     """The `AuditSink` of one run execution; with `write`, it can put events in the database
     at once (side effects do), otherwise they wait for the runner."""
 
-    def __init__(self, run_id: str, write: Writer | None = None) -> None:
+    def __init__(
+        self, run_id: str, write: Writer | None = None, *, outcomes_wait: bool = False
+    ) -> None:
         self.run_id = run_id
         self._write = write
+        #: Side effects' outcomes wait for the next write (a run's execution, which always
+        #: ends in one) rather than being written at once (a rollback plans from the trail).
+        self._outcomes_wait = outcomes_wait
         self._pending: list[RunEvent] = []
         self._entries: list[LedgerEntry] = []
         #: (connector, idempotency key) -> a side effect's intent in the trail, and its node.
@@ -118,11 +127,22 @@ class RunAudit:
         events, self._pending = self._pending, []
         return events
 
+    def take_entries(self) -> list[LedgerEntry]:
+        """Hand over the ledger rows of the outcomes recorded so far (written with them)."""
+        entries, self._entries = self._entries, []
+        return entries
+
+    def unwritten(self, connector: str, key: str) -> LedgerEntry | None:
+        """The ledger row of a side effect of this execution not written yet, by key."""
+        for entry in self._entries:
+            if entry.connector == connector and entry.key == key:
+                return entry
+        return None
+
     def flush(self) -> None:
         """Write the events recorded so far now (without `write`, they keep waiting)."""
         if self._write is not None and self._pending:
-            entries, self._entries = self._entries, []
-            self._write(self.take(), entries)
+            self._write(self.take(), self.take_entries())
 
     # -- side effects -------------------------------------------------------------------------
     def remember(self, events: Iterable[RunEvent]) -> None:
@@ -165,12 +185,14 @@ class RunAudit:
         duration_ms: float | None,
         entry: LedgerEntry | None = None,
     ) -> None:
-        """After a side-effecting call (or learning its outcome): write the outcome now, with
-        the engine's ledger row for it (`entry`) in the same transaction."""
+        """After a side-effecting call (or learning its outcome): write the outcome with the
+        engine's ledger row for it (`entry`) in the same transaction, now or (`outcomes_wait`)
+        with the run's next write."""
         self.record(CALL, payload, node=node, duration_ms=duration_ms)
         if entry is not None:
             self._entries.append(entry)
-        self.flush()
+        if not self._outcomes_wait:
+            self.flush()
         key = _effect_key(payload)
         if payload.get("ok") and key is not None:
             self._done.add(key)

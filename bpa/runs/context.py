@@ -46,6 +46,8 @@ class EffectSink(AuditSink, Protocol):
         entry: LedgerEntry | None = None,
     ) -> None: ...
 
+    def unwritten(self, connector: str, key: str) -> LedgerEntry | None: ...
+
 
 #: An audit event: a connector's circuit breaker opened after a call of this run failed.
 BREAKER_OPENED = "connector_breaker_opened"
@@ -133,7 +135,9 @@ class AuditedConnector:
             checked: BaseModel | None = None
             if spec.side_effect and key and self._ledger is not None:
                 checked = validate_request(spec, request)
-                replayed = self._ledger.replay(self._connector.name, spec, key, checked)
+                name = self._connector.name
+                pending = self._sink.unwritten(name, key)
+                replayed = self._ledger.replay(name, spec, key, checked, pending)
                 if replayed is not None:
                     return replayed
             payload: dict[str, Any] = {

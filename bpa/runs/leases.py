@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from bpa.db import table_of
 from bpa.runs.chain import append_events, event_row
-from bpa.runs.tables import Run, RunEvent, RunStatus, utcnow
+from bpa.runs.tables import Run, RunEvent, RunStatus, constructed, utcnow
 
 __all__ = [
     "UNAVAILABLE",
@@ -88,6 +88,27 @@ _ACQUIRE = (
     .returning(*_RUNS.c)
 )
 
+#: `start_fresh`: a run never executed yet, leased and marked running in one statement.
+_START_FRESH = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id == bindparam("run_id"),
+        _RUNS.c.status == RunStatus.queued,
+        _RUNS.c.attempts == 0,
+        or_(_RUNS.c.claimed_by == bindparam("owner"), _lease_free(bindparam("now"))),
+    )
+    .values(
+        claimed_by=bindparam("owner"),
+        lease_until=bindparam("until"),
+        status=RunStatus.running,
+        attempts=1,
+        started_at=bindparam("now"),
+        error=None,
+        updated_at=bindparam("now"),
+    )
+    .returning(*_RUNS.c)
+)
+
 
 class LeaseQueries:
     """The lease half of `RunStore` (mixed in; uses its `_session`)."""
@@ -119,6 +140,27 @@ class LeaseQueries:
         }
         with self.engine.begin() as conn:
             return conn.execute(_ACQUIRE, params).first()
+
+    def start_fresh(
+        self, run_id: str, owner: str, *, lease_s: float, event: RunEvent
+    ) -> Run | None:
+        """Take the lease of a run never executed yet and mark it running, with `event` (its
+        `run_started`), in one transaction: the run as it is now, or None when the run is
+        not new or another process holds it (`acquire` then decides)."""
+        now = utcnow()
+        params = {
+            "run_id": run_id,
+            "owner": owner,
+            "now": now,
+            "until": now + dt.timedelta(seconds=lease_s),
+        }
+        with self.engine.begin() as conn:
+            row = conn.execute(_START_FRESH, params).first()
+            if row is None:
+                return None
+            append_events(conn, [event_row(event)], statuses={run_id: RunStatus.running})
+        values: Any = row._mapping  # a RowMapping reads as a mapping
+        return constructed(Run, values)
 
     def claim_next(
         self,

@@ -92,9 +92,11 @@ def submit(
     trigger: str,
     idempotency_key: str | None = None,
     batch_id: str | None = None,
+    started_by: tuple[str, float] | None = None,
 ) -> Submission:
     """The one way a message enters the engine: the answer to a waiting run it continues,
-    else a new queued run (or the earlier one for this key)."""
+    else a new queued run (or the earlier one for this key). `started_by`: the new run is
+    executed at once by that (owner, lease seconds), and is inserted running."""
     flow, data, idempotency_key = runner.prepare(flow_name, payload, idempotency_key)
     if idempotency_key and flow.reply_keys is not None:
         answered = _continue(runner, flow, data, idempotency_key)
@@ -107,6 +109,7 @@ def submit(
         trigger=trigger,
         idempotency_key=idempotency_key,
         batch_id=batch_id,
+        started_by=started_by,
     )
     return Submission(run, created, replayed=not created)
 

@@ -12,6 +12,7 @@ holding it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import traceback
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
@@ -227,7 +228,10 @@ class Runner:
             trigger=trigger,
             idempotency_key=idempotency_key,
             batch_id=batch_id,
+            started_by=(self.owner, self.lease_s),
         )
+        if submitted.created:  # inserted running, under this runner's lease
+            return await self._execute_started(submitted.run)
         if submitted.to_execute:
             return await self.execute(submitted.run.id)
         return submitted.run
@@ -238,6 +242,12 @@ class Runner:
         Returns the run unchanged when it is finished, waiting, or held by another process.
         """
         async with self._lock(run_id):
+            # A new run (most of them) is leased and started in one transaction.
+            started = RunEvent(run_id=run_id, kind="run_started", payload={"attempt": 1})
+            fresh = self.store.start_fresh(run_id, self.owner, lease_s=self.lease_s, event=started)
+            if fresh is not None:
+                self._publish(run_id, [started])
+                return await self._execute_started(fresh, locked=True)
             run = self.store.acquired(run_id, self.owner, lease_s=self.lease_s)
             if run is None:
                 return self.store.get(run_id)
@@ -249,6 +259,18 @@ class Runner:
                     return await self._execute(run, lease)
             except LeaseLost:
                 return self.store.get(run_id)
+
+    async def _execute_started(self, run: Run, *, locked: bool = False) -> Run:
+        """Run a new run this runner just leased and marked running, from its input."""
+        if not locked:
+            async with self._lock(run.id):
+                return await self._execute_started(run, locked=True)
+        try:
+            async with self._hold(run.id) as lease, self._isolation.hold(alone=False):
+                audit = RunAudit(run.id, self._persist, outcomes_wait=True)
+                return await self._steps(run, run.input, audit, lease)
+        except LeaseLost:
+            return self.store.get(run.id)
 
     async def _execute(self, run: Run, lease: HeldLease) -> Run:
         info: dict[str, Any] = {"attempt": run.attempts + 1}
@@ -453,7 +475,7 @@ class Runner:
     async def _drive(
         self, run: Run, payload: Any, kind: str, info: dict[str, Any], lease: HeldLease
     ) -> Run:
-        audit = RunAudit(run.id, self._persist)
+        audit = RunAudit(run.id, self._persist, outcomes_wait=True)
         audit.record(kind, info)
         started = audit.take()
         executed_before = run.attempts > 0
@@ -470,6 +492,10 @@ class Runner:
         if executed_before:  # its side effects may be in the trail, or only in the connectors
             audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
             await complete_effects(audit, self.connectors)
+        return await self._steps(run, payload, audit, lease)
+
+    async def _steps(self, run: Run, payload: Any, audit: RunAudit, lease: HeldLease) -> Run:
+        """Drive the graph of a run marked running, to its end, a question or a failure."""
         graph = self.graph(run.flow)
         config = self._config(run.id)
         durability = self.durability or self.flow(run.flow).durability
@@ -500,6 +526,10 @@ class Runner:
                         self._write(audit, step=True, live=live)
                     if lease.lost:
                         break
+        except asyncio.CancelledError:  # the executor stops: keep what the steps did so far
+            with contextlib.suppress(Exception):
+                audit.flush()
+            raise
         except Unavailable as exc:  # a connector's circuit breaker is open: wait, do not fail
             return self._park(run, audit, exc)
         except Exception as exc:  # every failure ends as a recorded, explained state
@@ -516,7 +546,7 @@ class Runner:
         if interrupted or final is None:  # the question's id and node are in the snapshot
             snapshot = await graph.aget_state(config)
             if snapshot.interrupts:
-                return self._wait(run, snapshot, audit.take())
+                return self._wait(run, snapshot, audit.take(), audit.take_entries())
             final = snapshot.values
         audit.record("run_finished", {"status": "succeeded"})
         return self._finish(run, audit, RunStatus.succeeded, final, None)
@@ -546,7 +576,13 @@ class Runner:
                 duration_ms=elapsed,
             )
 
-    def _wait(self, run: Run, snapshot: Any, events: list[RunEvent]) -> Run:
+    def _wait(
+        self,
+        run: Run,
+        snapshot: Any,
+        events: list[RunEvent],
+        entries: Sequence[LedgerEntry] = (),
+    ) -> Run:
         interrupt = snapshot.interrupts[0]
         node = snapshot.next[0] if snapshot.next else None
         question = jsonable(interrupt.value)
@@ -563,14 +599,14 @@ class Runner:
             )
         )
         flow = self.flow(run.flow)
-        updated = self.store.update(
+        updated = self._settle(
             run.id,
-            owner=self.owner,
+            events,
+            entries,
             status=RunStatus.waiting,
             output=jsonable(flow.make_output(snapshot.values)),
             claimed_by=None,
             lease_until=None,
-            events=events,
         )
         self._publish(run.id, events)
         return updated
@@ -583,14 +619,14 @@ class Runner:
         error.update(connector=exc.connector, retry_at=exc.retry_at.isoformat())
         audit.record("waiting", {"reason": UNAVAILABLE, **error})
         events = audit.take()
-        updated = self.store.update(
+        updated = self._settle(
             run.id,
-            owner=self.owner,
+            events,
+            audit.take_entries(),
             status=RunStatus.waiting,
             error=error,
             claimed_by=None,
             lease_until=exc.retry_at,
-            events=events,
         )
         self._publish(run.id, events)
         return updated
@@ -611,16 +647,32 @@ class Runner:
             error = error or {"code": "output_error", "message": f"{type(exc).__name__}: {exc}"}
             status = RunStatus.failed
         events = audit.take()
-        updated = self.store.update(
+        updated = self._settle(
             run.id,
-            owner=self.owner,
+            events,
+            audit.take_entries(),
             status=status,
             output=output,
             error=error,
             finished_at=utcnow(),
             claimed_by=None,
             lease_until=None,
-            events=events,
         )
         self._publish(run.id, events)
         return updated
+
+    def _settle(
+        self, run_id: str, events: list[RunEvent], entries: Sequence[LedgerEntry], **fields: Any
+    ) -> Run:
+        """End this execution of a run: its new fields, events and ledger rows in one
+        transaction. When the run is no longer ours (cancelled, or taken over), the side
+        effects this execution made still go in its trail (`LeaseLost` is raised after)."""
+        try:
+            return self.store.update(
+                run_id, owner=self.owner, events=events, entries=entries, **fields
+            )
+        except LeaseLost:
+            effects = [event for event in events if event.kind in EFFECT_KINDS]
+            if effects or entries:
+                self.store.add_events(effects, entries)
+            raise

@@ -1,5 +1,6 @@
-"""Side effects in the audit trail: announced before they are made, recorded right after,
-completed from the connector's ledger when a process died in between, recorded once."""
+"""Side effects in the audit trail: announced before they are made, recorded with the run's
+next write, completed from the connector's ledger when a process died in between, recorded
+once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
-from toy_ledger import ChargeRequest, ToyBank, toy_runner, toy_settings
+from toy_ledger import ChargeRecord, ChargeRequest, ToyBank, toy_runner, toy_settings
 
 from bpa.flows import Flow
 from bpa.runs.audit import CALL, EFFECT_KINDS, INTENT, RunAudit
@@ -79,7 +80,7 @@ SIGN = Flow(
 )
 
 
-async def test_a_write_is_announced_before_it_is_made_and_recorded_right_after(
+async def test_a_write_is_announced_before_it_is_made_and_recorded_with_the_next_write(
     tmp_path: Path,
 ) -> None:
     settings = toy_settings(tmp_path / "home")
@@ -89,10 +90,48 @@ async def test_a_write_is_announced_before_it_is_made_and_recorded_right_after(
         runner.connectors["bank"] = bank
         try:
             run = await runner.start("sign", {})
+            events = runner.store.events(run.id, kinds=EFFECT_KINDS)
+            key = events[-1].payload["idempotency_key"]
+            ledger = runner.ledger.recorded("bank", bank.action_specs()["sign"], key)
         finally:
             bank.engine.dispose()
     assert run.status == "succeeded", run.error
-    assert run.output == {"during": [INTENT], "after": [INTENT, CALL]}, "not with the step"
+    # The intent is in the database before the write; the outcome, with the engine's ledger
+    # row, is written with the run's next write (here: its end), not in a transaction of
+    # its own.
+    assert run.output == {"during": [INTENT], "after": [INTENT]}
+    assert [e.kind for e in events] == [INTENT, CALL]
+    assert ledger is not None
+
+
+class CountingBank(ToyBank):
+    """A bank that counts the charges that reach it (the engine's ledger answers others)."""
+
+    calls = 0
+
+    @action(side_effect=True, undo=Irreversible("a toy"))
+    async def charge(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeRecord:
+        """Books an amount on an account, counting the calls."""
+        CountingBank.calls += 1
+        return await super().charge(request, idempotency_key=idempotency_key)
+
+
+async def test_a_repeated_write_waiting_to_be_recorded_is_answered_by_the_engine(
+    tmp_path: Path,
+) -> None:
+    bank = CountingBank(f"sqlite:///{tmp_path / 'bank.db'}")
+    settings = toy_settings(tmp_path / "home")
+    written: list[RunEvent] = []
+    async with toy_runner(settings) as runner:
+        audit = RunAudit("run-1", lambda events, _: written.extend(events), outcomes_wait=True)
+        hub = ConnectorHub({"bank": bank}, audit, runner.ledger, run_id="run-1")
+        request = ChargeRequest(account="a", amount=5)
+        first = await hub.get("bank").charge(request, idempotency_key="k")
+        again = await hub.get("bank").charge(request, idempotency_key="k")
+    assert again == first and CountingBank.calls == 1 and len(bank.charges()) == 1
+    assert [e.kind for e in written] == [INTENT], "the outcome waits for the next write"
+    assert [e.kind for e in audit.take()] == [CALL], "and is recorded once"
+    bank.engine.dispose()
 
 
 def charge_events(written: list[RunEvent]) -> list[tuple[str, str | None]]:
