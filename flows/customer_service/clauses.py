@@ -33,7 +33,7 @@ _KINDS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "change": re.compile(
-        r"\b(exchange\w*|swap\w*|switch(?!ed)\w*|trade|replace"
+        r"\b(exchange\w*|swap\w*|switch(?!ed|es\b)\w*|trade|replace"
         r"|change(?!d my mind| of (?:mind|plan))|modify|upgrade"
         # not where a refund goes ("send the refund to my PayPal")
         r"|(?:ship|deliver|send) (?!(?:the |my )?(?:refund|money)\b)(?:\w+ ){0,4}?to (?!me\b|you\b)"
@@ -57,7 +57,11 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"|how much (?:did|do|have) (?:i|we) (?:pay|paid|spend|spent)|what did (?:i|we) pay"
         r"|how much (?:was|is|were) (?:my|the|that) (?:\w+ ){0,2}order"
         r"|ha(?:s|ve)(?:n'?t)? (?:it|they|my \w+|the \w+|(?:order )?#?W\d{7}) "
-        r"(?:shipped|arrived|been (?:shipped|sent)))\b",
+        r"(?:shipped|arrived|been (?:shipped|sent))"
+        # "is my order with the grill already shipped?", "was the lamp delivered yet?"
+        r"|(?:^|[,;]\s*|\b(?:and|but|so|also)\s+)(?:is|are|was|were)(?:n'?t)? "
+        r"(?:it|they|my|the|that|this) (?:[\w-]+ ){0,6}?(?:already |yet |even )?"
+        r"(?:shipped|dispatched|delivered|sent out|on (?:its|the) way|out for delivery))\b",
         re.IGNORECASE,
     ),
 }
@@ -233,7 +237,7 @@ _TAKEN_BACK = re.compile(
 
 #: Any word that asks for something to be done to an order.
 _ANY_ACTION = re.compile(
-    r"\b(?:cancel\w*|return(?:ing)?|refund\w*|exchange\w*|swap\w*|switch\w*|modify"
+    r"\b(?:cancel\w*|return(?:ing)?|refund\w*|exchange\w*|swap\w*|switch(?!es\b)\w*|modify"
     r"|change(?!d my mind)\w*|replace|remove|update|upgrade|send|ship|deliver|stop"
     # "my order with the chair should go to my studio instead"
     r"|(?:should|to|can|could|please)\s+go\s+to|redirect\w*|re-?route\w*)\b",

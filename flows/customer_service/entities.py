@@ -306,7 +306,8 @@ _NO_NEED_REASON = re.compile(
 #: A yes qualified only by "only"/"just" and what it is for ("Yes, only the skateboard").
 _YES_ONLY = re.compile(
     r"\W*(?:please\W+)?(?:only|just)\s+(?P<what>[^.!?\n,;:]{3,60}?)"
-    r"(?:\W+(?:please|thanks|thank you))?\W*$",
+    # "Yes, just the earbuds. Go ahead."
+    r"(?:\W+(?:please|thanks|thank you|(?:please )?(?:go ahead|proceed|do it)))*\W*$",
     re.I,
 )
 

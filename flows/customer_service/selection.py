@@ -321,7 +321,8 @@ def _order_words(words: list[str], mention: Mention) -> bool:
     "the one with the dumbbells" (an answer to "which order?"), "the order that also had
     the lamp"."""
     after = words[mention.end : mention.end + 1]
-    before = [w for w in words[max(0, mention.start - 6) : mention.start] if w != "also"][-4:]
+    window = [w for w in words[max(0, mention.start - 7) : mention.start] if w != "also"]
+    before = window[-4:]
     # "the kettle that came in the same box as the shoes"
     parcel = {"box", "package", "parcel", "delivery", "shipment"}
     return (
@@ -329,6 +330,14 @@ def _order_words(words: list[str], mention: Mention) -> bool:
         or (
             bool({"order", "one"} & set(before))
             and bool({"with", "containing", "had", "has"} & set(before))
+        )
+        # "from my order that came with the espresso machine"
+        or (
+            bool({"order", "one"} & set(window[-6:]))
+            and (
+                "came with" in " ".join(before)
+                or bool({"included", "contained", "containing"} & set(before))
+            )
         )
         or ("same" in before and bool(parcel & set(before)))
     )

@@ -233,6 +233,10 @@ def test_a_yes_for_only_the_items_proposed_confirms_them_and_nothing_else() -> N
     assert yes_for("Yes, only the lamp, refund to my visa") is None
     assert yes_for("Yes, only the lamp and the mat") is None
     assert yes_for("Yes, but leave the backpack") is None
+    # a go-ahead after it adds nothing (probe 20: "Yes, just the earbuds. Go ahead." was
+    # proposed again)
+    assert yes_for("Yes, just the desk lamp. Go ahead.") == "the desk lamp"
+    assert yes_for("yes only the lamp, please proceed, thanks") == "the lamp"
 
 
 def test_rather_than_returning_it_withdraws_the_return_asked_before() -> None:

@@ -1105,3 +1105,20 @@ def test_of_two_cards_the_one_named_last_is_meant() -> None:
     assert _narrowed([visa, master], thread) == [visa]
     assert _narrowed([visa, master], "refund it to my card ending 2231") == [master]
     assert _narrowed([visa, master], "refund it to my card") == [visa, master]
+
+
+def test_an_item_the_order_came_with_names_the_order_not_what_to_return() -> None:
+    """ "Return the desk lamp and the shirt from my order that came with the coffee maker":
+    the coffee maker only says which order (probe 20: it was returned too)."""
+    items = KITCHEN_ORDER.items
+    shirt = items[2].item_id
+    for text in (
+        "hi, want to return the desk lamp and the t-shirt from my order that came with the "
+        "coffee maker. lamp is too dim lol.",
+        "Please return the lamp and the shirt from the order that included the coffee maker.",
+    ):
+        picked = [i.item_id for i in selection.pick_items(text, items).items]
+        assert picked == [LAMP_ID, shirt], text
+    # named with the others, the coffee maker is returned too
+    both = "return the coffee maker and the lamp, they came with a scratch"
+    assert COFFEE_ID in [i.item_id for i in selection.pick_items(both, items).items]

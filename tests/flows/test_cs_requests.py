@@ -10,7 +10,7 @@ from bpa.runs.tables import Run
 from bpa.suite import Suite
 from connectors.schemas import OrderRef, TicketRef
 from flows.customer_service import flow
-from flows.customer_service.clauses import kind_of, withdrawn
+from flows.customer_service.clauses import kind_of, split_by_action, withdrawn
 from flows.customer_service.entities import address_in, split_requests
 
 AVA = "ava_nguyen_6646"  # zip 94128; orders below, oldest first
@@ -492,3 +492,27 @@ def test_what_an_order_cost_is_a_question_of_its_own_beside_a_cancellation() -> 
     assert [kind_of(s.text) for s in spans] == ["status", "cancel"]
     assert "luggage" not in spans[1].text
     assert kind_of("How much was my last order?") == "status"
+
+
+def test_whether_an_order_shipped_is_a_question_of_its_own_beside_a_cancellation() -> None:
+    """ "Is my order with the grill already shipped? And could you cancel the other one":
+    the grill order is asked about, not cancelled with the other (probe 20: both were
+    cancelled after one "yes"). A sentence that only says when something came is no
+    question."""
+    spans = split_requests(
+        "Hello, is my order with the grill already shipped? And could you cancel the other "
+        "one, with the vacuum cleaner and coffee maker? I don't need it anymore."
+    )
+    assert [kind_of(s.text) for s in spans] == ["status", "cancel"]
+    assert "grill" not in spans[1].text
+    assert kind_of("was the desk lamp delivered yet?") == "status"
+    assert kind_of("The lamp is broken, it was delivered yesterday.") is None
+
+
+def test_a_keyboards_switches_are_no_request_to_switch() -> None:
+    """ "The clicky switches drive me nuts. Can I send it back?" is a return, not an exchange
+    (probe 20: it was read as both and the customer was asked which keyboard option)."""
+    text = "the keyboard is soooo loud, the clicky switches drive me nuts. can i send it back?"
+    assert kind_of(text) == "return"
+    assert split_by_action(text) == [text]
+    assert kind_of("can you switch it to the linear one?") == "change"
