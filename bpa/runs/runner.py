@@ -283,7 +283,7 @@ class Runner:
             crashes = len(self.store.events(run.id, kinds=("run_recovered",))) + 1
             info["crashes"] = crashes
             if crashes >= self.settings.max_attempts:
-                return self._give_up(run, crashes)
+                return await self._give_up(run, crashes)
         elif refused := self.versions.send_back(run, self.flow(run.flow), owner=self.owner):
             return refused  # answered, but this code cannot resume it: `bpa runs migrate`
         graph = self.graph(run.flow)
@@ -306,8 +306,13 @@ class Runner:
             info["waited_for"] = waited.get("connector")
         return await self._drive(run, payload, kind, info, lease)
 
-    def _give_up(self, run: Run, crashes: int) -> Run:
-        """Fail a run whose executions keep dying, so that it takes no more processes down."""
+    async def _give_up(self, run: Run, crashes: int) -> Run:
+        """Fail a run whose executions keep dying, so that it takes no more processes down.
+        The outcomes of side effects its last execution made but never wrote go in its trail
+        first, as the connectors' ledgers record them."""
+        audit = RunAudit(run.id, self._persist)
+        audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
+        await complete_effects(audit, self.connectors)
         error = {
             "code": "crashed_repeatedly",
             "message": f"the run's execution stopped without an outcome {crashes} times "
@@ -316,9 +321,8 @@ class Runner:
             "the step it was in.",
             "crashes": crashes,
         }
-        finished = RunEvent(
-            run_id=run.id, kind="run_finished", payload={"status": "failed", "error": error}
-        )
+        audit.record("run_finished", {"status": "failed", "error": error})
+        events = audit.take()
         updated = self.store.update(
             run.id,
             owner=self.owner,
@@ -327,9 +331,9 @@ class Runner:
             finished_at=utcnow(),
             claimed_by=None,
             lease_until=None,
-            events=[finished],
+            events=events,
         )
-        self._publish(run.id, [finished])
+        self._publish(run.id, events)
         return updated
 
     def _given_answer(self, run_id: str, snapshot: Any) -> dict[str, Any] | None:
@@ -492,6 +496,7 @@ class Runner:
         if executed_before:  # its side effects may be in the trail, or only in the connectors
             audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
             await complete_effects(audit, self.connectors)
+            audit.flush()  # what was recovered is in the trail even if this attempt dies too
         return await self._steps(run, payload, audit, lease)
 
     async def _steps(self, run: Run, payload: Any, audit: RunAudit, lease: HeldLease) -> Run:

@@ -281,6 +281,9 @@ async def test_a_run_that_kills_its_process_every_time_fails_after_max_attempts(
         counts = event_counts(runner, poison)
         assert counts["run_started"] + counts["run_recovered"] == 3, counts
         assert counts["run_finished"] == 1
+        # its charge, made before the step that kills it, is in its trail once, as the
+        # bank's ledger recorded it (its outcome had waited for a write that never came)
+        assert (counts["connector_intent"], counts["connector_call"]) == (1, 1), counts
         for run_id in good:
             assert runner.store.get(run_id).status == RunStatus.succeeded
 

@@ -227,14 +227,19 @@ async def test_a_restarted_run_does_not_take_its_own_bill_for_a_duplicate(
 
 
 async def test_a_bill_is_in_the_audit_trail_before_the_process_can_die(settings: Settings) -> None:
+    """The bill's intent is written before the bill is made; its outcome goes with the run's
+    next write, so a process that dies right after the step leaves the intent alone, and the
+    restarted run records the outcome once, from the accounting system's ledger."""
     async with Suite.open(settings) as suite:
         run_id = await submit(suite, AUTO)
         assert spawn(Crash(settings, run_id, "after:create_bill")) == KILLED
-        [created] = writes(suite, run_id)  # durable with the bill, not with the next status
-        assert created["action"] == "create_bill"
+        [intent] = [e.payload for e in suite.store.events(run_id) if e.kind == "connector_intent"]
+        assert intent["action"] == "create_bill"
 
         run = await restart(suite, run_id)
         [bill] = await bills(suite, run)
+        created, _ = writes(suite, run_id)
+        assert created["idempotency_key"] == intent["idempotency_key"]
         assert created["result"]["id"] == bill.id
         assert_each_write_audited_once(suite, run_id, ["create_bill", "post_bill"])
 
