@@ -12,6 +12,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum import vatin
 from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.mx import rfc as mexican_rfc
 
 from connectors.schemas import PurchaseOrder, Vendor
 from flows.invoice_processing.state import Issue
@@ -158,7 +159,8 @@ def arithmetic_issues(fields: dict[str, Any]) -> list[Issue]:
 def id_issues(fields: dict[str, Any], vendor: Vendor | None) -> list[Issue]:
     found: list[Issue] = []
     tax_id = (fields.get("vendor_tax_id") or "").replace(" ", "").upper()
-    if tax_id and tax_id[:2].isalpha():
+    # A Mexican RFC starts with letters too ("SIB140523Q64" is no Slovenian VAT id).
+    if tax_id and tax_id[:2].isalpha() and not mexican_rfc.is_valid(tax_id):
         try:
             vatin.validate(tax_id)
         except StdnumError:

@@ -110,6 +110,10 @@ def _titled(kind: dict[str, Any], text: str) -> dict[str, Any]:
     """The document's own title overrules the classifier: a pro forma or a reminder shares
     nearly every word with an invoice, and only its title says which it is."""
     title = extraction.document_title(text)
+    if title is not None and title.kind == "invoice" and kind["label"] != "invoice":
+        # its own title says invoice (in a language the classifier may never have seen): not
+        # rejected, but checked by a person (`validate_invoice`'s document_type issue)
+        return {**kind, "title": title.line, "titled": "invoice"}
     if title is None or title.kind not in _TITLED:
         return kind
     label = _TITLED[title.kind][0]
@@ -143,6 +147,8 @@ def looks_like_invoice(state: InvoiceState) -> bool:
         fields.get(name) in (None, "")
         for name in ("invoice_number", "invoice_date", "total", "currency")
     )
+    if kind.get("titled") == "invoice":
+        return True
     if kind.get("titled"):  # a credit note, pro forma or reminder with an invoice's fields:
         return missing < 2  # a person decides (see `_TITLED`)
     return kind["confidence"] < NOT_INVOICE_CONFIDENCE and missing < 2

@@ -21,6 +21,7 @@ from flows.invoice_processing.extraction import (
     Candidate,
     Document,
     attention_line,
+    balance_due,
     best,
     buyer_lines,
     find_amounts,
@@ -439,6 +440,8 @@ def _parse(text: str) -> Extraction[InvoiceFields]:
     take("due_date", due)
     amounts = _pick_amounts(doc, notes, conf)
     values.update({k: v for k, v in amounts.items() if v is not None})
+    if amounts["total"] is not None:
+        take("amount_due", balance_due(doc, amounts["total"]))
     total_lines = [c.line for c in find_totals(doc)["total"][:2]]
     iban = ibans[0].value if ibans else None
     vat = tax_ids[0].value if tax_ids else None

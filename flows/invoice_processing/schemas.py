@@ -43,6 +43,11 @@ class InvoiceFields(BaseModel):
         "amount; null when the invoice withholds nothing",
     )
     total: Decimal | None = Field(default=None, description="Amount due including tax")
+    amount_due: Decimal | None = Field(
+        default=None,
+        description="What is left to pay when the invoice takes a deposit or prepayment off "
+        "its total; null when it takes nothing off",
+    )
     line_items: list[LineItem] = Field(default_factory=list)
     po_number: str | None = Field(default=None, description="Buyer's purchase order number")
     iban: str | None = Field(default=None, description="Supplier's IBAN, no spaces")

@@ -1297,3 +1297,208 @@ def test_probe_nineteen_chinese_fapiao() -> None:
     assert (f.vendor_name, f.vendor_tax_id) == ("杭州青岚科技有限公司", "91330106MA2B3C4D5D")
     jp = "請求書\n東雲精機株式会社\n請求書番号: INV-2025-0310\n合計      ¥555,000\n"
     assert parse_invoice(jp).value.currency == "JPY"
+
+
+def test_probe_twenty_the_currency_beside_an_exchange_rate_is_another_one() -> None:
+    """A line about another currency (a payment possible in it, an equivalent at a rate)
+    does not name the invoice's: a Swiss invoice in CHF that offers payment in EUR, a
+    Bulgarian one in leva with its euro equivalent (probe 20: both were read as EUR). A
+    currency in an amount column's heading ("Betrag CHF") names the invoice's."""
+    ch = (
+        "Bergquell Getränke AG\nRechnung\nRechnungsnummer RE-2026-10734\n"
+        "Art.-Nr. Bezeichnung Menge Preis CHF MWST Betrag CHF\n"
+        "10021 Mineralwasser still 120 8.40 2.6 % 1'008.00\n"
+        "Rechnungsbetrag CHF\n1'008.00\n"
+        "Zahlung in EUR möglich: EUR 1'077.92 (Kurs 0.9343, unverbindlich).\n"
+    )
+    assert parse_invoice(ch).value.currency == "CHF"
+    bg = (
+        "ФАКТУРА\n№ 0000004471\nРодопа Трейд ЕООД\n"
+        "Сума за плащане:         3 276,00 лв.\n"
+        "Равностойност в евро:    1 674,99 €\n"
+        "(фиксиран курс 1 EUR = 1,95583 лв.)\n"
+    )
+    assert parse_invoice(bg).value.currency == "BGN"
+    # alone, a currency beside a rate is the invoice's; a training course is no rate
+    assert parse_invoice("Acme\nInvoice 5\nTotal 100,00 EUR (Kurs 1.0)\n").value.currency == "EUR"
+    course = "Acme GmbH\nRechnung 5\nKurs Excel für Fortgeschrittene 450,00 EUR\nSumme 450,00 EUR\n"
+    assert parse_invoice(course).value.currency == "EUR"
+
+
+def test_probe_twenty_a_peso_sign_is_no_us_date_cue() -> None:
+    """A Mexican invoice writes "$41,850.00" and day-first dates: "09/12/2026" is the 9th of
+    December (probe 20: read as September 12th, before the invoice date, because "$" was
+    taken for a US cue). The RFC says where the invoice comes from."""
+    text = (
+        "SERVICIOS INDUSTRIALES DEL BAJÍO, S.A. DE C.V.\nRFC: SIB140523Q64\n"
+        "FACTURA   Serie: A    Folio: 2290\nFecha de emisión: 2026-11-09\n"
+        "Fecha límite de pago: 09/12/2026\n"
+        "Subtotal           $41,850.00\nIVA 16%  $6,696.00\nTotal              $48,546.00\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.currency, f.due_date) == ("MXN", dt.date(2026, 12, 9))
+    us = "Acme Inc.\n12 Main St, Austin, TX 78701\nInvoice 5\nDue: 09/12/2026\nTotal $1,200.00\n"
+    assert parse_invoice(us).value.due_date == dt.date(2026, 9, 12)
+
+
+def test_probe_twenty_a_mexican_rfc_is_no_eu_vat_id() -> None:
+    """An RFC starts with letters: "SIB140523Q64" is not checked as a Slovenian VAT id (probe
+    20: the invoice waited with a false invalid_vat_id); a bad EU VAT id still is flagged."""
+    from flows.invoice_processing.checks import id_issues
+
+    assert id_issues({"vendor_tax_id": "SIB140523Q64"}, None) == []
+    assert id_issues({"vendor_tax_id": "SI12345678"}, None)[0]["code"] == "invalid_vat_id"
+
+
+def test_probe_twenty_the_balance_after_a_deposit_and_space_grouped_rand_rows() -> None:
+    """An invoice that takes a deposit off its total: the total stays the invoice's gross
+    total and what is left to pay is `amount_due` (probe 20: the balance was lost, and
+    paying the total would pay the deposit twice). Rows priced "R 24 500.00" are read whole
+    (they were read as 500.00, a false arithmetic mismatch)."""
+    za = (
+        "KAROO SOLAR INSTALLATIONS (PTY) LTD\nVAT No. 4120187654\nTAX INVOICE\n"
+        "Invoice No:   KSI-002781\nDate:         2026/10/19\n\n"
+        "Qty   Description                                 Unit Price        Amount\n"
+        "  1   Sunsynk 5kW hybrid inverter                R 24 500.00   R 24 500.00\n"
+        " 10   JA Solar 550W mono panel                   R  2 150.00   R 21 500.00\n\n"
+        "                      Subtotal (excl. VAT)   R 46 000.00\n"
+        "                      VAT @ 15%              R  6 900.00\n"
+        "                      Total (incl. VAT)      R 52 900.00\n"
+        "                      Less: Deposit received 2026/09/30\n"
+        "                                            -R 26 450.00\n"
+        "                      AMOUNT DUE             R 26 450.00\n"
+    )
+    f = parse_invoice(za).value
+    assert (f.total, f.amount_due) == (Decimal("52900.00"), Decimal("26450.00"))
+    assert [(i.quantity, i.amount) for i in f.line_items] == [
+        (Decimal("1"), Decimal("24500.00")),
+        (Decimal("10"), Decimal("21500.00")),
+    ]
+    et = (
+        "Põhjala Puit OÜ\nArve nr 2026/1187\nKuupäev 12.11.2026\n"
+        "Summa käibemaksuta            3 120,00\nKäibemaks 24%                   748,80\n"
+        "Arve summa kokku              3 868,80\n"
+        "Ettemaks (arve 2026/1041)    -1 000,00\nTasuda EUR                    2 868,80\n"
+    )
+    f = parse_invoice(et).value
+    assert (f.total, f.amount_due) == (Decimal("3868.80"), Decimal("2868.80"))
+    # nothing taken off: no amount due of its own
+    plain = "Acme Ltd\nInvoice 7\nSubtotal 100.00\nVAT 20.00\nAmount due 120.00 GBP\n"
+    assert parse_invoice(plain).value.amount_due is None
+
+
+def test_probe_twenty_a_permits_issue_date_is_not_the_invoices() -> None:
+    """ "BIR Permit/ATP No. OCN 4AU0001234567, issued 2024-03-11" dates the seller's permit
+    (probe 20: it was taken as the invoice date, with confidence 0.975)."""
+    text = (
+        "BAYANIHAN CLOUD SOLUTIONS, INC.\nVAT Reg. TIN: 009-421-776-000\n"
+        "BIR Permit/ATP No. OCN 4AU0001234567, issued 2024-03-11\n\n"
+        "SALES INVOICE No. 0004512\n\nDate:           October 8, 2026\n"
+        "Due Date:       November 7, 2026\nTOTAL AMOUNT DUE   PHP 95,200.00\n"
+    )
+    f = parse_invoice(text).value
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 10, 8), dt.date(2026, 11, 7))
+    assert parse_invoice("Acme\nInvoice 4\nIssued 2026-03-11\nTotal 5.00 EUR\n").value.invoice_date
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        # a number sign alone on its line under the title ("№" reads as "No")
+        ("Родопа Трейд ЕООД\nФАКТУРА\nОРИГИНАЛ\n№ 0000004471\nСума за плащане: 10,00 лв.",
+         "0000004471"),
+        # ... or in a box beside the letterhead
+        ("COMERCIAL ANDES SUR SpA          |  FACTURA ELECTRÓNICA   |\n"
+         "Fono: +56 2 2938 4410            |  N° 48213              |\nTotal $ 100", "48213"),
+        # uk "Рахунок на оплату №", its number in Cyrillic letters
+        ("ТОВ «Дніпро Логістик»\nРахунок на оплату № ДЛ-0742 від 12.10.2026\nВсього 10,00",
+         "ДЛ-0742"),
+        # th "เลขที่:", vi "Số (No.):", ko "청구번호", id "No. Faktur"
+        ("บริษัท สยาม จำกัด\nเลขที่: INV2611-0089        วันที่: 14/11/2026\nรวม 10.00", "INV2611-0089"),
+        ("CÔNG TY TNHH SAO MAI\nKý hiệu (Serial): 1C26TSM\nSố (No.): 00000318\nTổng 10.000",
+         "00000318"),
+        ("주식회사 한빛테크\n청구번호: HB-2610-0457\n합계 10,000", "HB-2610-0457"),
+        ("PT Nusantara Kemasan Abadi\nNo. Faktur: INV/NKA/2026/11/0215\nTotal Rp 10.000",
+         "INV/NKA/2026/11/0215"),
+    ],
+)  # fmt: skip
+def test_probe_twenty_invoice_number_labels(text: str, number: str) -> None:
+    assert parse_invoice(text).value.invoice_number == number
+
+
+def test_probe_twenty_icelandic_and_greek_labels() -> None:
+    """An Icelandic seller's "ehf." is a legal form (probe 20: the address line was taken
+    for the seller); the Greek "Λήξη πληρωμής" labels the due date."""
+    iceland = (
+        "Hekla Ferðaþjónusta ehf.\nSuðurlandsbraut 32, 108 Reykjavík\n\nREIKNINGUR\n"
+        "Reikningur nr.:   2026-0441\nDagsetning:       19.10.2026\n"
+        "Samtals til greiðslu          941.460 kr.\n"
+    )
+    assert parse_invoice(iceland).value.vendor_name == "Hekla Ferðaþjónusta ehf."
+    greek = (
+        "ΑΙΓΑΙΟ ΠΛΗΡΟΦΟΡΙΚΗ Α.Ε.\nΑριθμός τιμολογίου: 2026/1187\n"
+        "Ημερομηνία έκδοσης: 16/11/2026\nΛήξη πληρωμής: 16/12/2026\nΠληρωτέο ποσό 6.944,00 €\n"
+    )
+    assert parse_invoice(greek).value.due_date == dt.date(2026, 12, 16)
+
+
+def test_probe_twenty_sums_dates_and_orders_of_more_languages() -> None:
+    """Probe 20: Ukrainian, Thai, Indonesian and Korean sums; the Thai Buddhist year
+    (2569 is 2026) and "วันที่"; the Vietnamese "Ngày 25 tháng 11 năm 2026"; a Ukrainian
+    contract's date is not the invoice's; order numbers in et, jp, ro ("7712/20.10.2026" is
+    the number and its date)."""
+    ua = (
+        "Постачальник: ТОВ «Дніпро Логістик»\nДоговір: № 15/26 від 05.01.2026\n"
+        "Рахунок на оплату № ДЛ-0742 від 12.10.2026\nРазом без ПДВ: 42 100,00\n"
+        "ПДВ 20%: 8 420,00\nВсього з ПДВ: 50 520,00\nОплатити до: 22.10.2026\n"
+    )
+    f = parse_invoice(ua).value
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("42100.00"),
+        Decimal("8420.00"),
+        Decimal("50520.00"),
+    )
+    assert (f.invoice_date, f.due_date) == (dt.date(2026, 10, 12), dt.date(2026, 10, 22))
+    th = (
+        "บริษัท สยามพาณิชย์ อุปกรณ์ จำกัด\n          ใบแจ้งหนี้ / ใบกำกับภาษี\n"
+        "เลขที่: INV2611-0089                          วันที่: 14/11/2569\n"
+        "เลขที่ใบสั่งซื้อ: PO-TH-5530                   ครบกำหนดชำระ: 14/12/2569\n"
+        "                        รวมเป็นเงิน           55,300.00\n"
+        "                        ภาษีมูลค่าเพิ่ม 7%       3,871.00\n"
+        "                        จำนวนเงินรวมทั้งสิ้น     59,171.00\n"
+        "                        (ห้าหมื่นเก้าพันหนึ่งร้อยเจ็ดสิบเอ็ดบาทถ้วน)\n"
+    )
+    f = parse_invoice(th).value
+    assert (f.invoice_date, f.due_date, f.currency) == (
+        dt.date(2026, 11, 14),
+        dt.date(2026, 12, 14),
+        "THB",
+    )
+    assert (f.subtotal, f.tax, f.total) == (
+        Decimal("55300.00"),
+        Decimal("3871.00"),
+        Decimal("59171.00"),
+    )
+    assert (f.po_number, f.vendor_name) == ("PO-TH-5530", "บริษัท สยามพาณิชย์ อุปกรณ์ จำกัด")
+    idn = (
+        "PT Nusantara Kemasan Abadi\nNo. Faktur: INV/NKA/2026/11/0215\n"
+        "Harga Jual / DPP                 Rp 46.200.000\n"
+        "PPN 11%                          Rp  5.082.000\n"
+        "Total                            Rp 51.282.000\n"
+    )
+    f = parse_invoice(idn).value
+    assert (f.subtotal, f.tax) == (Decimal("46200000"), Decimal("5082000"))
+    vi = (
+        "CÔNG TY TNHH SAO MAI\nNgày 25 tháng 11 năm 2026\nSố (No.): 00000318\n"
+        "Tổng cộng tiền thanh toán: 49.500.000\n"
+    )
+    assert parse_invoice(vi).value.invoice_date == dt.date(2026, 11, 25)
+    ro = (
+        "Alfa Distributie S.R.L.\nFactura nr. 4127\nComanda nr. 7712/20.10.2026\n"
+        "Total de plată 100,00 RON\n"
+    )
+    assert parse_invoice(ro).value.po_number == "7712"
+    et = "Põhjala Puit OÜ\nArve nr 2026/1187\nTellimuse nr: TL-4481\nTasuda EUR 2 868,80\n"
+    assert parse_invoice(et).value.po_number == "TL-4481"
+    jp = "東雲精機株式会社\n請求書番号: SD-2026-1142\nご注文番号: 4501-7730\n合計      ¥555,000\n"
+    assert parse_invoice(jp).value.po_number == "4501-7730"

@@ -31,6 +31,13 @@ from flows.invoice_processing.extraction import document_title
         ("FAKTURA – DAŇOVÝ DOKLAD č. 2025014\nDodavatel: Novák s.r.o.", "invoice"),
         # a title beside a column of the letterhead
         ("Harper Print Ltd                         CREDIT NOTE\n12 Mill Lane", "credit_note"),
+        # probe 20: Korean (letter-spaced), Thai, Ukrainian, Bulgarian, Vietnamese titles
+        ("                     청 구 서\n=====\n공급자 (Supplier)", "invoice"),
+        ("I N V O I C E\nAcme Ltd", "invoice"),
+        ("ใบแจ้งหนี้/ใบกำกับภาษี\nบริษัท สยามซอฟต์ จำกัด", "invoice"),
+        ("ТОВ «Дніпро Логістик»\nРахунок на оплату № ДЛ-0742 від 12.10.2026", "invoice"),
+        ("ФАКТУРА\nОРИГИНАЛ\n№ 0000004471", "invoice"),
+        ("HÓA ĐƠN GIÁ TRỊ GIA TĂNG\nKý hiệu: 1C26TAA", "invoice"),
     ],
 )
 def test_the_title_line_names_the_kind(text: str, kind: str) -> None:
@@ -127,3 +134,25 @@ def test_instructions_dressed_as_the_systems_are_an_injection(note: str) -> None
         "suspicious_instructions"
     ]
     assert injection_issues("Invoice 12\nTotal 10.00") == []
+
+
+KOREAN = """                                   청 구 서
+  공급자 (Supplier)                          공급받는자 (Customer)
+  상호: 주식회사 한빛테크                    상호: 주식회사 서해물류
+  청구번호          작성일자          발주번호          결제기한
+  HB-2610-0457      2026-10-30        PO-26-1093        2026-11-30
+  품목                         수량      단가          공급가액
+  소프트웨어 유지보수            1     4,000,000       4,000,000
+"""
+
+
+async def test_a_document_titled_an_invoice_waits_for_a_person_whatever_the_classifier_says(
+    settings: Settings,
+) -> None:
+    """A Korean invoice the classifier has never seen the like of (probe 20: it failed as
+    not_an_invoice): its title says invoice, so it is not turned away but checked by a
+    person, with the classifier's doubt as an issue."""
+    async with Suite.open(settings) as suite:
+        run = await suite.runner.start(flow.name, {"text": KOREAN}, trigger="test")
+        assert run.status == "waiting", (run.status, run.error)
+        assert "document_type" in {i["code"] for i in run.output["issues"]}

@@ -34,6 +34,7 @@ from flows.invoice_processing.extraction._parties import (
 )
 from flows.invoice_processing.extraction._title import Title, document_title
 from flows.invoice_processing.extraction._totals import (
+    balance_due,
     find_totals,
     labelled_amounts,
     rounding_amounts,
@@ -46,6 +47,7 @@ __all__ = [
     "RowValue",
     "Title",
     "attention_line",
+    "balance_due",
     "best",
     "buyer_lines",
     "date_order",

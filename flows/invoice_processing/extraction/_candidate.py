@@ -75,6 +75,8 @@ def _clean_line(line: str) -> str:
     # group thousands ("1 234,56") into plain ones, so it runs around them.
     parts = _NBSP.split(line)
     line = "\u00a0".join(unicodedata.normalize("NFKC", part) for part in parts)
+    # NFKC splits the Thai and Lao vowel "am" in two; the text keeps the one letter
+    line = line.replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
     return _SPACES.sub(" ", _CONTROL.sub(" ", line)).strip()
 
 

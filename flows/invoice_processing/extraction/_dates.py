@@ -17,6 +17,7 @@ from functools import lru_cache
 import dateparser
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
+from flows.invoice_processing.extraction._money import country_hint
 
 __all__ = ["date_order", "find_dates", "payment_terms_days"]
 
@@ -170,6 +171,9 @@ _MONTH_NAME_DATES: tuple[
 )
 #: Japanese, Chinese and Korean dates, year first: "2026年3月10日", "2026년 3월 10일".
 _CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]")
+#: Vietnamese dates, day first in words: "Ngày 25 tháng 11 năm 2026" (day 25, month 11,
+#: year 2026); a date so written at the top of an invoice is its date of issue.
+_VI_DATE = re.compile(r"\bngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})\b", re.I)
 
 _DATE_WORD = r"(?:date|datum|fecha|data|dt)"
 _PRE = rf"(?:{_DATE_WORD}\s*(?:de\s+(?:la\s+)?|d'|di\s+))?"
@@ -202,6 +206,10 @@ _DUE = re.compile(
     # et "Maksetähtaeg", lv "Apmaksāt līdz", el "Ημερομηνία λήξης" (expiry: the due date),
     # hu "Fizetési határidő" (above) and "Esedékesség"
     r"maksetähtaeg|apmaksāt\s+līdz|(?:ημερομην[ιί]α\s+)?λ[ηή]ξης|esedékesség\w*|"
+    # el "Λήξη πληρωμής", "Προθεσμία πληρωμής" (the payment's term); th "ครบกำหนดชำระ"; vi
+    # "Hạn thanh toán"; ko "결제기한", "지급기일"; uk "Оплатити до", "Термін оплати"
+    r"λ[ηή]ξη\s+πληρωμ[ηή]ς|προθεσμ[ιί]α\s+πληρωμ[ηή]ς|ครบกำหนดชำระ|hạn\s+thanh\s+toán|"
+    r"결제\s?기한|지급\s?기일|оплатити\s+до|термін\s+оплати|"
     # jp "お支払期限", "支払期日", "お振込期限"
     rf"(?:お)?(?:支払い?|振込)(?:期限|期日)){_POST}",
     re.IGNORECASE,
@@ -218,8 +226,16 @@ _OTHER = re.compile(
     rf"leverans\w*|toimitus\w*|(?:zdaniteln\w+\s+)?plnění|duzp|"
     # hu "Teljesítés dátuma" (the date of supply)
     r"teljesítés\w*|"
-    # ar "Fecha de Vto. de CAE" (the electronic authorisation's expiry)
-    rf"vto\.?\s+de\s+cae){_POST}",
+    # ar "Fecha de Vto. de CAE" (the electronic authorisation's expiry); uk/ru "Договір" /
+    # "Договор" (the contract), "Замовлення" (the order)
+    rf"vto\.?\s+de\s+cae|договір\w*|договор\w*|замовлен\w*){_POST}",
+    re.IGNORECASE,
+)
+#: When another document was issued: a permit, licence or certificate the seller prints
+#: ("BIR Permit/ATP No. OCN 4AU0001234567, issued 2024-03-11"), not the invoice.
+_PERMIT = re.compile(
+    r"\b(?:permit|licen[cs]e|certificate|accreditation|ATP|authority\s+to\s+print)\b"
+    r"[^\n]{0,60}?\b(?:issued|date\s+(?:of\s+)?issued?|valid\w*)(?:\s+(?:on|date))?\b",
     re.IGNORECASE,
 )
 _ISSUE = re.compile(
@@ -237,7 +253,9 @@ _ISSUE = re.compile(
     # el "Ημερομηνία" (έκδοσης), jp "請求日", "発行日"
     r"ημερομην[ιί]α(?:\s+[εέ]κδοσης)?|(?:請求|発行)(?:年月)?日|"
     # lv "Datums", et "Kuupäev", hu "Számla kelte", "Kiállítás dátuma" (date of issue)
-    r"datums|kuupäev|(?:számla\s+)?kelte|kiállítás\s+dátuma)\b",
+    r"datums|kuupäev|(?:számla\s+)?kelte|kiállítás\s+dátuma|"
+    # th "วันที่" (date), ko "작성일자" (the date written), "발행일(자)" (date of issue)
+    r"วันที่|작성\s?일자|발행\s?일자?)\b",
     re.IGNORECASE,
 )
 #: A letter's place and date, the date of issue: "Lyon, le 22 mars 2024", "Dresden, den
@@ -254,7 +272,7 @@ _PLACE_DATE = re.compile(
 _WEAK = re.compile(r"(?:\b|(?<=\d))(?:vom|du|del|dated|van|z\s+dnia|de)\s*$", re.IGNORECASE)
 _DOCUMENT = re.compile(
     r"\b(?:invoice|\w*rechnung|gutschrift|facture|avoir|factura|fattura|factuur|faktura|fatura|"
-    r"receipt|beleg|bill)\b",
+    r"receipt|beleg|bill|рахун\w*|сч[её]т\w*|фактур\w*)\b",
     re.IGNORECASE,
 )
 #: Words that make a document named before a date another one: "Rechnung gemäß Vertrag
@@ -336,6 +354,8 @@ def _plausible(day: dt.date) -> bool:
 
 
 def _make(year: int, month: int, day: int) -> dt.date | None:
+    if 2400 < year < 2700:  # the Thai solar calendar's Buddhist era: 2569 is 2026
+        year -= 543
     try:
         value = dt.date(year, month, day)
     except ValueError:
@@ -378,6 +398,8 @@ def _vote(doc: Document) -> tuple[str, bool]:
         hints = _US_HINTS.findall(text)
         if _OTHER_MONEY.search(text):  # "USD equivalent" on an invoice in dirhams
             hints = [h for h in hints if h != "USD"]
+        if country_hint(doc) is not None:  # "$" is also the peso's, the Australian dollar's...
+            hints = [h for h in hints if not h.startswith("$")]
         if len(hints) >= 2 and "€" not in text and "£" not in text:
             return "MDY", False
         return "DMY", False
@@ -471,6 +493,7 @@ def _kinds(text: str) -> list[str]:
     taken: list[range] = []
     for kind, pattern in (
         ("due", _DUE),
+        ("other", _PERMIT),
         ("other", _OTHER),
         ("supply", _TAX_POINT),
         ("issue", _ISSUE),
@@ -522,6 +545,10 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
             for m in _CJK_DATE.finditer(line):
                 value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
                 if value is not None and _plausible(value):
+                    hits.append((m.start(), m.end(), value, False))
+            for m in _VI_DATE.finditer(line):
+                value = _make(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+                if value is not None:
                     hits.append((m.start(), m.end(), value, False))
             if not hits:
                 for m in _COMPACT.finditer(line):

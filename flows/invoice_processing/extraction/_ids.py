@@ -50,7 +50,7 @@ _TAX_LABEL = re.compile(
     r"org\.?\s?nr|organisa(?:tions|sjons)nummer|y-tunnus|ičo|dič|"
     # hr "OIB", br "CNPJ", tr "VKN", is "VSK nr." (not the tax line "VSK 24%"), il "Osek
     # Murshe" (the registered dealer's number)
-    r"oib|cnpj|vkn|vsk(?=\s*n(?:r|úmer))|osek\s+murshe|"
+    r"oib|cnpj|vkn|vsk(?=[\s-]*n(?:r|úmer))|osek\s+murshe|"
     # el "ΑΦΜ" (the tax number)
     r"αφμ|α\.φ\.μ|"
     # co "NIT", cl "R.U.T.", ar "CUIT", il "ח.פ." (a company's number)
@@ -71,9 +71,10 @@ _TAX_LABEL = re.compile(
 #: next column ("ABN: 64 636 506 132    Lic. No.", "30182980786 Cod. Fiscale").
 _TAX_VALUE = re.compile(r"([A-Z]{0,3}[ -]?\d(?:[\dA-Z.-]|(?<! ) (?=\d)){4,18}[\dA-Z])")
 _DOC_VALUE = re.compile(
-    r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9Α-Ω/#-])*\d)"
-    # Greek capitals count as letters ("ΤΠΥ-0042")
-    r"((?:[A-Z]{1,4}\s(?=\S*\d))?(?i:[A-Z0-9Α-Ω][A-Z0-9Α-Ω/._-]{0,30}[A-Z0-9Α-Ω])|\d)"
+    r"(?=(?:[A-Z]{1,4}\s)?(?i:[A-Z0-9Α-ΩА-ЯЁІЇЄҐ/#-])*\d)"
+    # Greek and Cyrillic capitals count as letters ("ΤΠΥ-0042", "ДЛ-0742")
+    r"((?:[A-Z]{1,4}\s(?=\S*\d))?"
+    r"(?i:[A-Z0-9Α-ΩА-ЯЁІЇЄҐ][A-Z0-9Α-ΩА-ЯЁІЇЄҐ/._-]{0,30}[A-Z0-9Α-ΩА-ЯЁІЇЄҐ])|\d)"
 )
 _LABEL_TAIL = (
     r"(?:[\s-]*(?:no\b\.?|nr\b\.?|nro\b\.?|n\.?\s?[°º]\.?|n\.o\b\.?|n\.|number|nummer|numer\b|"
@@ -130,8 +131,8 @@ _INVOICE_LABEL = re.compile(
     r"\bquittung|\bcash\s+bill|\bcheck|\bslip|\btrans\w*|\blaskun?|"
     # sl/hr "Račun št." / "Račun broj", lv "Rēķins Nr.", is "Reikningur nr.", lt "Sąskaita"
     r"\b(?:predra[čc]un|ra[čc]un)|\brēķin[sa]|\breikning(?:ur|s)|\bsąskait(?:a|os)(?:\s+faktūr(?:a|os))?|"
-    # bg "Фактура №"
-    r"\bфактура)"
+    # bg "Фактура №"; uk "Рахунок (на оплату) №", ru "Счёт (на оплату) №"
+    r"\bфактура|\bрахун(?:ок|ку)(?:\s+на\s+оплату)?|\bсч[её]т(?:\s+на\s+оплату)?)"
     rf"(?:\s+(?:{_TAX_WORD}))?{_LABEL_TAIL}[\s.:#]*"
     r"|(?:rechnungs|beleg|factuur|gutschrifts|creditnota|kreditfaktura|kreditnota)"
     r"(?:nummer|nr\.?)\s*[:#]?\s*"
@@ -139,6 +140,15 @@ _INVOICE_LABEL = re.compile(
     r"|\bszámla\s*(?:sor)?szám(?:a)?\s*[:#]?\s*"
     # bg "Номер:" opening its line (the invoice's number)
     r"|^\s*номер\s*[:#№]\s*"
+    # a number sign alone before the number, on a line (or in a box) of its own ("ФАКТУРА" /
+    # "№ 0000004471", "No.: 2611-0089", "|  N° 48213  |"; the text has "№" as "No")
+    r"|(?:^|\|)\s*(?:№|no\.?|n[°º])\s*[:.]?\s*(?=[^\W_]{0,4}[-/]?\d[\w/-]{2,}\s*(?:\||$))"
+    # th "เลขที่:" (number) opening a cell, "เลขที่ใบแจ้งหนี้" / "เลขที่ใบกำกับภาษี"; vi "Số (No.):",
+    # "Số hóa đơn"; ko "청구번호", "송장번호", "계산서 번호"; id "Nomor Faktur", "No. Faktur"
+    r"|(?:^|\s{2,})เลขที่\s*[:：]\s*|เลขที่ใบ(?:แจ้งหนี้|กำกับภาษี)\s*[:：]?\s*"
+    r"|\bsố\s*(?:\((?:no\.?|number)\))?\s*[:：]\s*|\bsố\s+hóa\s+đơn\s*[:：]?\s*"
+    r"|(?:청구|송장|계산서|인보이스)\s?번호\s*[:：]?\s*"
+    r"|\b(?:nomor|no\.?)\s+faktur\s*[:：]?\s*"
     # jp "請求書番号", "請求番号"; el "Αρ. Τιμολογίου", "Αριθμός Τιμολογίου"
     # cn "发票号码" (the invoice's number)
     r"|請求書?番号\s*[:#：]?\s*|发票号码\s*[:#：]?\s*|\bαρ(?:ιθμ[οό]ς)?\.?\s+τιμολογ[ιί]ου\s*[:#]?\s*"
@@ -211,7 +221,11 @@ _PO_LABEL = re.compile(
     r"v/\s*encomenda|"
     # nl "Uw bestelling", jp "注文番号" / "発注番号", el "Παραγγελία"
     # hu "Rendelésszám", el "Αριθμός παραγγελίας" (the genitive too)
-    r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]\w*|rendelés(?:szám|i\s+szám)?)"
+    r"uw\s+bestelling|(?:注文|発注)番号|παραγγελ[ιί]\w*|rendelés(?:szám|i\s+szám)?|"
+    # et "Tellimuse nr", jp "ご注文番号", vi "(Theo) đơn đặt hàng số", th "เลขที่ใบสั่งซื้อ", ko
+    # "발주번호", "주문번호"
+    r"tellimus\w*|ご(?:注文|発注)番号|đơn\s+đặt\s+hàng(?:\s+số)?|(?:เลขที่)?ใบสั่งซื้อ|"
+    r"(?:발주|주문)\s?번호)"
     # whose order: "Bon de commande client :", "Comanda dvs. nr. 778"
     r"(?:\s+(?:client|du\s+client|cliente|del\s+cliente|klant|kunde|dvs\.?|vs\.?))?"
     # a second language's label before the colon: "Your PO / Votre BC: BC-26-00712"
@@ -240,7 +254,10 @@ _PO_LINE = re.compile(
 )
 #: A date glued to the number by text extraction that lost the spaces: "R123vom06.08.2018".
 _GLUED_DATE = re.compile(
-    r"(?<=\d)(?:vom|du|of|from|dated|del|van|z)\d{1,2}[./]\d{1,2}[./]\d{2,4}$", _I
+    r"(?<=\d)(?:vom|du|of|from|dated|del|van|z)\d{1,2}[./]\d{1,2}[./]\d{2,4}$"
+    # ro "Comanda nr. 7712/20.10.2026": the number, a slash, its dotted date
+    r"|(?<=\d)/\d{1,2}\.\d{1,2}\.\d{4}$",
+    _I,
 )
 #: A value that could be a date (day and month in range), not a number ("47/04/2024" is not).
 _DAY, _MONTH = r"(?:0?[1-9]|[12]\d|3[01])", r"(?:0?[1-9]|1[0-2])"

@@ -12,7 +12,11 @@ import re
 from decimal import Decimal
 
 from flows.invoice_processing.extraction._candidate import Candidate, Document
-from flows.invoice_processing.extraction._money import decimal_separator, parse_amount
+from flows.invoice_processing.extraction._money import (
+    decimal_separator,
+    parse_amount,
+    space_grouped,
+)
 
 __all__ = ["RowValue", "find_line_items"]
 
@@ -48,7 +52,11 @@ _END = re.compile(
     _I,
 )
 _NUMERIC = re.compile(r"^[-−]?(?:[€$£]|RM|EUR|USD|GBP|CHF)?[\d.,'’\u00a0]*\d(?:[€$£%]|EUR)?$")
-_UNIT = re.compile(r"^(?:x|pcs?|stk\.?|h|hrs?|st\.?|pc\.?|units?|€|\$|£|eur|usd|gbp|chf)$", _I)
+_UNIT = re.compile(
+    r"^(?:x|pcs?|stk\.?|h|hrs?|st\.?|pc\.?|units?|€|\$|£|₹|eur|usd|gbp|chf|r|zar|kr|kč|zł|ft"
+    r"|лв\.?|lei|sek|nok|dkk|pln|czk|huf|ron|bgn)$",
+    _I,
+)
 
 _MONEY = (
     r"[-−]?(?:[€$£]|RM|[A-Z]{3})?\s?\d{1,3}(?:[ \u00a0.,'’]\d{3})*(?:[.,]\d{1,2})?"
@@ -92,6 +100,12 @@ def _header(doc: Document) -> tuple[int, int, list[str]] | None:
         if len(run) >= 3:
             return index, len(run), run
     return None
+
+
+def _tokens(line: str) -> list[str]:
+    """The row's words, an amount grouped by spaces beside its currency as one ("R 24 500.00",
+    "2 730,00 лв.")."""
+    return space_grouped(line).replace("\u00a0", "").split()
 
 
 def _numbers(tokens: list[str], decimal: str) -> tuple[int, list[Decimal]] | None:
@@ -164,7 +178,7 @@ def _numeric_line(line: str, decimal: str) -> list[Decimal] | None:
     """The numbers of a line that holds nothing else (one table cell, as PDF text gives it)."""
     if decimal == "," and _SPACE_GROUPED.fullmatch(line):
         line = line.replace(" ", "")
-    split = _numbers(line.split(), decimal)
+    split = _numbers(_tokens(line), decimal)
     if split is None or split[0] != 0:
         return None
     return split[1]
@@ -203,7 +217,7 @@ def find_line_items(doc: Document) -> list[Candidate[RowValue]]:
         index, end = start + size, min(len(doc), start + size + 400)
         while index < end and not _END.match(doc.lines[index]):
             first = index
-            split = _numbers(doc.lines[index].split(), decimal)
+            split = _numbers(_tokens(doc.lines[index]), decimal)
             cell_by_cell = (
                 size > 1
                 and index + 1 < end
@@ -211,7 +225,7 @@ def find_line_items(doc: Document) -> list[Candidate[RowValue]]:
             )
             if not cell_by_cell and split is not None and split[0] > 0 and len(split[1]) >= 2:
                 cut, numbers = split
-                tokens = doc.lines[index].split()
+                tokens = _tokens(doc.lines[index])
                 keep = _kept(numbers, columns)
                 if len(numbers) > keep:
                     # Numbers that end a description ("Cleaning, January 2026") stay in it.

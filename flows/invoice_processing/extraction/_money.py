@@ -19,10 +19,12 @@ from flows.invoice_processing.extraction._candidate import Candidate, Document
 
 __all__ = [
     "Amount",
+    "country_hint",
     "decimal_separator",
     "find_amounts",
     "find_currency",
     "parse_amount",
+    "space_grouped",
     "without_currency",
 ]
 
@@ -44,7 +46,8 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("Euro", "EUR"), ("Ringgit", "MYR"), ("Rp", "IDR"), ("R", "ZAR"), ("₪", "ILS"),
     ("TL", "TRY"), ("₦", "NGN"), ("₱", "PHP"), ("KSh", "KES"), ("Ksh", "KES"), ("E£", "EGP"),
     ("S/.", "PEN"), ("S/", "PEN"), ("NT$", "TWD"), ("₫", "VND"), ("грн", "UAH"), ("₴", "UAH"),
-    ("Tk", "BDT"), ("৳", "BDT"), ("₩", "KRW"), ("원", "KRW"),
+    ("Tk", "BDT"), ("৳", "BDT"), ("₩", "KRW"), ("원", "KRW"), ("лв.", "BGN"), ("лв", "BGN"),
+    ("₺", "TRY"), ("฿", "THB"), ("lei", "RON"), ("บาท", "THB"),
 )  # fmt: skip
 _ISO_CODES = (
     "EUR USD GBP CHF SEK NOK DKK ISK PLN CZK HUF RON BGN HRK TRY RUB UAH JPY CNY HKD SGD "
@@ -65,10 +68,15 @@ _DOLLAR_COUNTRY = {
 }
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
+#: Currency words that name their currency wherever they stand, as a symbol does (the baht
+#: in "ห้าหมื่นเก้าพันบาทถ้วน", the amount in words).
+_NAMED_ANYWHERE = frozenset({"บาท"})
 #: Symbols that are also ordinary words or abbreviations ("Mo.-Fr." is Monday to Friday,
 #: "Sq Ft" a square foot):
 #: they name a currency only right beside an amount.
-_AMBIGUOUS = frozenset({"Fr.", "Rs", "kr", "Rp", "Ft", "TL", "S/", "S/.", "Ksh", "Tk", "грн", "원"})
+_AMBIGUOUS = frozenset(
+    {"Fr.", "Rs", "kr", "Rp", "Ft", "TL", "S/", "S/.", "Ksh", "Tk", "грн", "원", "лв", "лв.", "lei"}
+)
 #: The South African rand's "R" names a currency only before an amount with cents.
 _RAND_AMOUNT = re.compile(r"\s?\d{1,3}(?:[ ,.\u00a0]?\d{3})*[.,]\d{2}(?!\d)")
 _AMOUNT_NEAR = re.compile(r"^\.?\s?[-−–]?\d(?!\d?[.:]\d\d\s*(?:[-–]|uhr\b|h\b))|\d\s?$", re.I)
@@ -137,7 +145,7 @@ def find_amounts(doc: Document, index: int) -> list[tuple[int, int, Decimal]]:
     cache: dict[int, list[tuple[int, int, Decimal]]] = doc.memo("amounts", dict)
     if index in cache:
         return cache[index]
-    line = _space_grouped(doc.lines[index])
+    line = space_grouped(doc.lines[index])
     decimal = decimal_separator(doc)
     found: list[tuple[int, int, Decimal]] = []
     cache[index] = found
@@ -161,10 +169,11 @@ _LEGAL_REFERENCE = re.compile(
 _SPACED = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?:[.,]\d{2})?(?![\d.,]?\d)")
 _CURRENCY_BEFORE = re.compile(
     r"(?:[€$£¥₹]|\b(?:R|kr|Kč|Fr\.|CHF|EUR|USD|GBP|ZAR|SEK|NOK|DKK|CZK|PLN|AED|SGD|NZD|AUD|CAD|HUF|"
-    r"RON))\s?$"
+    r"RON))\s{0,3}$"
 )
 _CURRENCY_AFTER = re.compile(
-    r"^\s?(?:€|kr\b|Kč|zł|CHF\b|EUR\b|SEK\b|NOK\b|DKK\b|CZK\b|PLN\b|ZAR\b|Ft\b|HUF\b|RON\b|lei\b)"
+    r"^\s?(?:€|kr\b|Kč|zł|CHF\b|EUR\b|SEK\b|NOK\b|DKK\b|CZK\b|PLN\b|ZAR\b|Ft\b|HUF\b|RON\b|lei\b"
+    r"|лв|BGN\b)"
 )
 
 
@@ -172,7 +181,7 @@ _CURRENCY_AFTER = re.compile(
 _COMMA_SPACE = re.compile(r"(?<![\d.,])(\d{1,3}), (?=\d{3}(?:, \d{3})*\.\d{2}(?!\d))")
 
 
-def _space_grouped(line: str) -> str:
+def space_grouped(line: str) -> str:
     """The line with the grouping spaces of such amounts made no-break spaces (the same
     length: positions stay), which the amount pattern reads as thousands separators."""
     if " " not in line or not any(ch.isdigit() for ch in line):
@@ -218,7 +227,7 @@ _COUNTRY_CUES = (
 )
 
 
-def _country_hint(doc: Document) -> str | None:
+def country_hint(doc: Document) -> str | None:
     """A country from an IBAN or VAT id prefix, else from a business number only that
     country prints; it settles "$" and "kr"."""
     text = " ".join(doc.lines[:400])
@@ -230,8 +239,21 @@ def _country_hint(doc: Document) -> str | None:
 
 _CURRENCY_LABEL = re.compile(
     r"currency|währung|devise|moneda|valuta|divisa|munt|"
-    # a column heading that names its currency: "Amount (CAD)", "Betrag (EUR)"
-    r"\b(?:amount|total|price|betrag|montant|importe|prix|prezzo|bedrag)\s*\(\s*[A-Z]{3}\s*\)",
+    # a column heading that names its currency: "Amount (CAD)", "Betrag (EUR)", "Preis CHF"
+    r"\b(?:amount|total|price|betrag|preis|montant|importe|prix|prezzo|bedrag|summe"
+    r"|rechnungsbetrag)\s*(?:\(\s*[A-Z]{3}\s*\)|[A-Z]{3}\b)",
+    re.IGNORECASE,
+)
+#: A line about another currency than the invoice's: an exchange rate, an equivalent, a
+#: payment possible in another one ("Zahlung in EUR möglich: EUR 2'763.03 (Kurs 0.9343)",
+#: "Равностойност в евро: 1 674,99 €"). Its currency counts only when no other line names one.
+_OTHER_CURRENCY = re.compile(
+    r"\b(?:exchange\s+rate|rate\s+of\s+exchange|wechselkurs|taux\s+de\s+change"
+    r"|tipo\s+de\s+cambio|tasso\s+di\s+cambio|equivalent|équivalent|equivalente|gegenwert"
+    r"|umgerechnet|fixed\s+rate|равностойност|еквівалент|эквивалент|kurs\s+walut"
+    # "(Kurs 0.9343)", "курс 1 EUR = 1,95583 лв.", "kurz ČNB 25,31": a rate, not a course
+    r"|(?:kurs|kurz|курс)\s*:?\s*(?:[A-ZČ]{3}\s*)?\d"
+    r"|zahlung\s+in\s+[A-Z]{3}|payable\s+in\s+[A-Z]{3})",
     re.IGNORECASE,
 )
 
@@ -265,10 +287,12 @@ def _chinese(doc: Document) -> bool:
 def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidate[str]]:
     """ISO 4217 codes the document uses, most used first; lines in `near` count triple."""
     votes: Counter[str] = Counter()
+    aside: Counter[str] = Counter()  # on lines about another currency
     first_line: dict[str, int] = {}
     weight_lines = set(near or [])
-    country = _country_hint(doc)
+    country = country_hint(doc)
     for index, line in enumerate(doc.lines):
+        other = _OTHER_CURRENCY.search(line) is not None
         for m in _CURRENCY.finditer(line):
             token = m.group(0)
             code = _SYMBOL_CODE.get(token, token)
@@ -287,11 +311,13 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
                 or _AMOUNT_NEAR.search(line[max(0, m.start() - 2) : m.start()])
             ):
                 continue
-            symbol = not token[0].isalpha()
+            symbol = not token[0].isalpha() or token in _NAMED_ANYWHERE
             if not symbol and not _NUMBER.search(line) and not _labelled_currency(doc, index):
                 continue
-            votes[code] += 3 if index in weight_lines else 1
+            (aside if other else votes)[code] += 3 if index in weight_lines else 1
             first_line.setdefault(code, index)
+    if not votes:
+        votes = aside
     total = sum(votes.values())
     return [
         Candidate(code, round(0.5 + 0.45 * count / total, 3), first_line[code], "currency", code)

@@ -59,8 +59,10 @@ _VENDOR_LABEL = re.compile(
     # the account holder the payment goes to: ch "lautend auf", "Kontoinhaber", "Payee"
     r"lautend\s+auf|zugunsten\s+von|kontoinhaber(?:in)?|account\s+holder|payee|"
     r"b[ée]n[ée]ficiaire|beneficiary(?!\s+bank)|"
-    # bg "Доставчик" (the supplier)
-    r"доставчик)\b\s*:?\s*",
+    # bg "Доставчик" (the supplier); uk "Постачальник"; vi "Đơn vị bán hàng" (the selling unit),
+    # "Người bán"; th "ผู้ขาย"
+    r"доставчик|постачальник|поставщик|đơn\s+vị\s+bán(?:\s+hàng)?|người\s+bán(?:\s+hàng)?"
+    r"|ผู้ขาย)\b\s*:?\s*",
     _I,
 )
 #: A labelled detail of the party a block describes ("Name:", "Kundennummer:", "Tel.:",
@@ -99,7 +101,9 @@ _VENDOR_HEADING = re.compile(
     r"verkäufer|absender|rechnungssteller|leistungserbringer|fournisseur|émetteur|vendeur|"
     r"prestataire|proveedor|emisor|vendedor|prestador|fornecedor|fornitore|cedente|"
     r"prestatore|venditore|leverancier|verkoper|afzender|sprzedawca|dostawca|wystawca|"
-    r"dodavatel|dodávateľ|доставчик|销售方(?:信息)?|"
+    r"dodavatel|dodávateľ|доставчик|постачальник|поставщик|销售方(?:信息)?|"
+    # ko "공급자" (the supplier), th "ผู้ขาย"
+    r"공급자|ผู้ขาย|"
     # the seller in hu, sl, hr, cs/sk, ro, lt, lv, el, pt, fi and the Scandinavian languages
     r"elad[óo]|prodajalec|prodavatelj|prodávající|predávajúci|furnizor|pardav[ėe]jas|"
     r"p[āa]rdev[ēe]js|πωλητ[ήη]ς|εκδ[όο]της|emitente|myyj[äa]|s[äa]ljare|s[æa]lger|selger)"
@@ -127,7 +131,9 @@ def party_heading(text: str) -> str | None:
 _NAME_LABEL = re.compile(
     r"^\s*(?:name|company(?:\s+name)?|firma|firmenname|nom|raison\s+sociale|"
     r"d[ée]nomination|nombre|raz[oó]n\s+social|nome|ragione\s+sociale|denominazione|naam|"
-    r"bedrijfsnaam|nazwa|nazwa\s+firmy|designa[çc][ãa]o\s+social|名称)\s*[:：]\s*",
+    r"bedrijfsnaam|nazwa|nazwa\s+firmy|designa[çc][ãa]o\s+social|名称|"
+    # ko "상호" (the trade name), vi "Tên đơn vị" (the company's name)
+    r"상호|tên\s+đơn\s+vị)\s*[:：]\s*",
     _I,
 )
 _FIELD_LINE = re.compile(r"^[^\W\d_][^:]{0,30}:")
@@ -137,7 +143,8 @@ _SUFFIX_WORDS = (
     "vof ab oy oyj as asa a/s aps oü sia uab kft s.r.o. a.s. d.o.o. lda sprl bvba sp. z o.o. "
     "dac clg s.a.e. sae zrt. zrt nyrt. nyrt "
     "bhd berhad sdn s/b pte pty pvt gbr ev e.v. kgaa se sàrl s.à r.l. k.k. şti. şti a.ş. "
-    "i.k.e. e.p.e. eood ood ead еоод оод еад ад "
+    "i.k.e. e.p.e. eood ood ead еоод оод еад ад ehf ehf. hf hf. slf slf. α.ε. ε.π.ε. ο.ε. "
+    "tbk тов "
     "enterprise enterprises trading traders store stores mart shop restaurant restoran cafe "
     "bakery hardware services solutions industries group holdings stationery pharmacy "
     "supermarket minimarket market pasaraya kedai perniagaan syarikat"
@@ -156,7 +163,12 @@ _STRONG_SUFFIX = re.compile(
     # the same in Cyrillic: "ЕООД", "ООД", "ЕАД", "АД"
     r"еоод|оод|еад|ад|"
     # Austrian sole trader "e.U."; Norwegian "AS", "ASA" only in capitals ("as" is a word)
-    r"e\.\s?u\.|(?-i:AS|ASA))(?=\W|$)"
+    r"e\.\s?u\.|(?-i:AS|ASA)|"
+    # Icelandic "ehf.", "hf.", "slf."; Greek in Greek letters "Α.Ε.", "Ε.Π.Ε.", "Ο.Ε.",
+    # "Ι.Κ.Ε."; Indonesian "Tbk"; Ukrainian "ТОВ" (before the name)
+    r"ehf\.?|hf\.?|slf\.?|α\.\s?ε\.?|ε\.π\.ε\.?|ο\.ε\.?|ι\.κ\.ε\.?|tbk|тов)(?=\W|$)"
+    # Thai "จำกัด" (limited)
+    r"|จำกัด"
     # Japanese "株式会社" (before or after the name), "有限会社", "合同会社", "(株)"
     r"|株式会社|有限会社|合同会社|[(（]株[)）]",
     _I,

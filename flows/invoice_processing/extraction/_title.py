@@ -46,7 +46,14 @@ _KINDS: dict[str, tuple[str, ...]] = {
         "invoice", "tax invoice", "commercial invoice", "rechnung", "facture", "factura",
         "fattura", "faktura", "factuur", "fatura", "lasku", "szamla",
         "danovy doklad", "factura fiscala", "τιμολογιο", "τιμολογιο παροχης υπηρεσιων",
-        "請求書",
+        "請求書", "发票", "增值税专用发票", "增值税普通发票", "电子发票",
+        # ko "청구서", "세금계산서", "거래명세서"; th "ใบแจ้งหนี้", "ใบกำกับภาษี"; uk/ru/bg/sr
+        # "Рахунок", "Рахунок-фактура", "Счет", "Счет-фактура", "Фактура"; vi "Hóa đơn (giá
+        # trị gia tăng)"; id "Faktur (pajak)"; ar "فاتورة (ضريبية)"
+        "청구서", "세금계산서", "거래명세서", "인보이스", "ใบแจ้งหนี้", "ใบกำกับภาษี",
+        "ใบแจ้งหนี้ ใบกำกับภาษี", "рахунок", "рахунок фактура", "рахунок на оплату", "счет",
+        "счет фактура", "счет на оплату", "фактура", "hóa đơn", "hóa đơn giá trị gia tăng",
+        "faktur", "faktur pajak", "فاتورة", "فاتورة ضريبية",
     ),
 }
 # fmt: on
@@ -56,6 +63,8 @@ _BESIDE = re.compile(
     r"^(?:invoice|rechnung|facture|factura|fattura|faktura|factuur|fatura|lasku|szamla|"
     r"fiscale|fiscal|tax|vat|no|nr|nro|num|numero|number|n|n°|no°|nº|núm|č|c|cislo|#|"
     r"št|st|stevilka|br|broj|"
+    # "Рахунок на оплату № ДЛ-0742 від 12.10.2026", "Facture du 12/03/2026", "z dnia"
+    r"від|от|vom|du|dated|z|dnia|ze|dne|"
     r"de|di|del|der|zur|zu|to|for|of|the|a|an|e|et|und|and|og|och|ja|és|es|y|i|"
     r"°|sz|sorszama|page|seite|copy|original|kopie|duplicate|\d[\w./-]*)$"
 )
@@ -72,7 +81,7 @@ class Title:
 
 def _words(text: str) -> list[str]:
     """Case, accents and punctuation aside: "FACTURE D'AVOIR N°" -> facture d avoir n °."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", text.casefold()).casefold()  # "№" -> "no"
     return _TOKEN.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
@@ -106,6 +115,12 @@ def _title_kind(line: str) -> str | None:
     return found if all(_BESIDE.match(w) for w in rest) else None
 
 
+def _unspaced(cell: str) -> str:
+    """A title printed letter by letter ("I N V O I C E", "청 구 서") as one word."""
+    letters = cell.split()
+    return "".join(letters) if len(letters) >= 3 and all(len(c) == 1 for c in letters) else cell
+
+
 def document_title(text: str) -> Title | None:
     """The first title line among the top lines of `text`, and the kind it names."""
     seen = 0
@@ -121,6 +136,6 @@ def document_title(text: str) -> Title | None:
         # a title may share its line with a column of the letterhead: take each cell
         for cell in re.split(r"\s{3,}|\t|\|", line):
             cell = cell.strip(" :*=-")
-            if cell and (kind := _title_kind(cell)) is not None:
+            if cell and (kind := _title_kind(_unspaced(cell))) is not None:
                 return Title(kind=kind, line=cell)
     return None

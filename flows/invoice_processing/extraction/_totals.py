@@ -16,7 +16,7 @@ from flows.invoice_processing.extraction._candidate import Candidate, Document
 from flows.invoice_processing.extraction._money import find_amounts, find_currency, without_currency
 from flows.invoice_processing.extraction._title import document_title
 
-__all__ = ["find_totals", "labelled_amounts"]
+__all__ = ["balance_due", "find_totals", "labelled_amounts"]
 
 _I = re.IGNORECASE
 _SKIP = re.compile(
@@ -65,7 +65,11 @@ _SUBTOTAL = re.compile(
     # bg "Данъчна основа" (the tax base); sl "Osnova za DDV", hr/rs "Osnova za PDV"
     r"данъчна\s+основа|\bosnova\s+za\s+(?:ddv|pdv)\b|"
     # vi "Cộng tiền hàng" (the goods' sum before VAT)
-    r"cộng\s+tiền\s+hàng",
+    r"cộng\s+tiền\s+hàng|"
+    # uk "Разом без ПДВ", id "DPP" / "Dasar Pengenaan Pajak" (the tax base), "Harga Jual" (the
+    # selling price), th "รวมเป็นเงิน" (the sum), ko "공급가액" (the value supplied)
+    r"разом\s+без\s+пдв|\bdpp\b|dasar\s+pengenaan\s+pajak|\bharga\s+jual\b|รวมเป็นเงิน|"
+    r"공급\s?가액",
     _I,
 )
 #: Labels that hold a sum but not the document's: a unit price ("Bruttopreis"), the sum of
@@ -119,7 +123,10 @@ _GROSS = re.compile(
     # lt "Iš viso su PVM", tr "Vergiler dahil toplam"
     r"\biš\s+viso\s+su\b|\bdahil\s+toplam\b|"
     # el "Γενικό σύνολο", jp "税込合計", cn "价税合计" (price and tax together)
-    r"γενικ[οό]\s+σ[υύ]νολο|税込合計|价税合计",
+    r"γενικ[οό]\s+σ[υύ]νολο|税込合計|价税合计|"
+    # uk "Всього з ПДВ", th "จำนวนเงินรวมทั้งสิ้น" / "รวมทั้งสิ้น" (the grand total), ko "합계금액",
+    # "청구금액", "총액"
+    r"всього\s+з\s+пдв|รวมทั้งสิ้น|합계\s?금액|청구\s?금액|총\s?액",
     _I,
 )
 _TAX_INCLUDED = re.compile(
@@ -154,8 +161,10 @@ _TAX = re.compile(
     r"moms|mva|merverdiavgift|alv|arvonlisävero|dph|áfa|ddv|pdv|dds|pvn|pvm|vsk|kdv|"
     # br "ISS", "ICMS", el "ΦΠΑ", jp "消費税" (consumption tax)
     r"iss|issqn|icms|ipi|φπα|消費税|税额|i\.v\.a|käibemaks|"
-    # pe "IGV" (the general sales tax), bg "ДДС", vi "Tiền thuế GTGT"
-    r"igv|ддс|tiền\s+thuế\s+gtgt)\b",
+    # pe "IGV" (the general sales tax), bg "ДДС", vi "Tiền thuế GTGT", uk "ПДВ", id "PPN"
+    r"igv|ддс|tiền\s+thuế\s+gtgt|пдв|ppn)\b"
+    # th "ภาษีมูลค่าเพิ่ม" (value added tax), ko "세액", "부가세", "부가가치세"
+    r"|ภาษีมูลค่าเพิ่ม|(?<![가-힣])세액|부가(?:가치)?세",
     _I,
 )
 _TAX_NOT = re.compile(
@@ -191,7 +200,12 @@ _PAID = re.compile(
     r"\b(?:paid|payments?|deposit|prepa(?:id|yment)|advance|down\s*payment|anzahlung\w*|"
     r"vorauszahlung\w*|bezahlt|gezahlt|geleistet\w*|acompte|d[ée]j[àa]\s+(?:pay|r[ée]gl)\w*|"
     r"vers[ée]|anticipo|pagado|abonado|acconto|pagato|versato|aanbetaling|betaald|voorschot|"
-    r"zaliczk\w*|zapłacon\w*|sinal|adiantamento)\b",
+    r"zaliczk\w*|zapłacon\w*|sinal|adiantamento|"
+    # et "Ettemaks", fi "Ennakkomaksu", sv "Förskott", da "Forudbetaling", no "Forskudd", cs/sk
+    # "Záloha", hu "Előleg", ro/lv/lt/tr/sl/hr "Avans(s/as)", "Predujam", bg "Аванс", el
+    # "Προκαταβολή"
+    r"ettemaks\w*|ennakko\w*|förskott\w*|forudbetal\w*|forskudd\w*|záloh\w*|előleg\w*|"
+    r"avans\w*|predujam\w*|аванс\w*|προκαταβολ\w*)\b",
     _I,
 )
 #: An earlier invoice's amount still open, carried into this one's amount due.
@@ -234,7 +248,8 @@ _ANY_SUM = re.compile(
     r"valor|iss|icms|καθαρ|φπα|σ[υύ]νολ|πληρωτ|小計|消費税|合計|合计|税额|請求金額|i\.v\.a|neto|käibemaks|kokku|"
     r"erhålla|modtage|til\s+gode|tasuda|tasumisele|km-?ta|maatstaf|venta|igv|основа|ддс|παρακράτ|"
     r"tiền|"
-    r"плащане|общо",
+    r"плащане|общо|пдв|разом|всього|\bdpp\b|\bppn\b|pengenaan|harga\s+jual|รวม|ภาษี|가액|세액|"
+    r"부가|금액|총\s?액",
     _I,
 )
 
@@ -871,6 +886,17 @@ def _after_payments(
                 cand = cand.but(min(cand.confidence, 0.55))
         out.append(cand)
     return out
+
+
+def balance_due(doc: Document, total: Decimal) -> Candidate[Decimal] | None:
+    """What is left to pay of `total` after a deposit or prepayment the document shows
+    ("Less: Deposit received -R 31 510.00 / AMOUNT DUE R 31 510.00"): an amount labelled as
+    due, below the total by exactly a payment's amount. None when nothing was paid."""
+    payments = {amount for _, amount in _payments(doc)}
+    for cand in find_totals(doc)["total"]:
+        if cand.label == "due" and 0 < cand.value < total and total - cand.value in payments:
+            return cand
+    return None
 
 
 def carried_over(
