@@ -607,6 +607,17 @@ def choose_variant(
         return VariantChoice(None, "no_options_named")
     best = max(score for score, _ in scored)
     top = tuple(v for score, v in scored if score == best)
+    if (
+        not wishes
+        and not any_change
+        and not wished
+        and not any(
+            has_value(v, new_part, k) or _with_option(new_part, k, v, item) for k, v in fresh
+        )
+    ):
+        # only values the item has already ("a glass kettle ... for an electric kettle", both
+        # its own): nothing new is asked for, so nothing is picked
+        return VariantChoice(None, "no_options_named", top[:5])
     if best <= 0 and wishes:  # "a bigger one" exists, but only in another colour too
         ranked = sorted(scored, key=lambda pair: -pair[0])
         return VariantChoice(None, "other_changes_needed", tuple(v for _, v in ranked[:5]))

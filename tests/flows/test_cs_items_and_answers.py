@@ -1122,3 +1122,41 @@ def test_an_item_the_order_came_with_names_the_order_not_what_to_return() -> Non
     # named with the others, the coffee maker is returned too
     both = "return the coffee maker and the lamp, they came with a scratch"
     assert COFFEE_ID in [i.item_id for i in selection.pick_items(both, items).items]
+
+
+def test_only_values_the_item_has_already_pick_no_variant() -> None:
+    """ "I got a glass tea kettle ... can I exchange the tea kettle for an electric kettle?"
+    when the kettle is glass and electric already: nothing new is asked for, so the
+    customer is asked which option (probe 20: a 2-litre one was proposed, a change nobody
+    asked for). A new value named still picks its variant."""
+    kettle = CatalogueProduct(
+        id="p_tk",
+        name="Tea Kettle",
+        variants=[
+            ProductVariant(
+                item_id=i, product_id="p_tk", options=o, price=Decimal("90"), available=True
+            )
+            for i, o in [
+                ("tk_1", {"material": "glass", "capacity": "1 liter", "stovetop": "electric"}),
+                ("tk_2", {"material": "glass", "capacity": "2 liters", "stovetop": "electric"}),
+                ("tk_s", {"material": "stainless steel", "capacity": "1 liter", "stovetop": "gas"}),
+            ]
+        ],
+    )
+    item = OrderItem(
+        item_id="tk_1",
+        product_id="p_tk",
+        name="Tea Kettle",
+        price=Decimal("90"),
+        options={"material": "glass", "capacity": "1 liter", "stovetop": "electric"},
+    )
+    text = (
+        "exchange kettle Hi, I got a glass tea kettle from you but I'd much rather have an "
+        "electric kettle. Can I exchange the tea kettle for an electric kettle?"
+    )
+    choice = matching.choose_variant(text, item, kettle, ["Tea Kettle"])
+    assert choice.variant is None and choice.problem == "no_options_named"
+    bigger = matching.choose_variant(
+        "Can I exchange the glass tea kettle for the 2 liters one?", item, kettle, ["Tea Kettle"]
+    )
+    assert bigger.variant is not None and bigger.variant.item_id == "tk_2"
