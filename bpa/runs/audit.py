@@ -4,19 +4,20 @@ changes (and after a graph step when someone follows the run live).
 Side effects do not wait for the runner. Before a connector's side-effecting call its intent
 (`connector_intent`) is written at once. In a run's execution its outcome (`connector_call`,
 with the engine's ledger row for it) goes with the run's next write: the next effect's
-intent, a live step, or the status change that ends the execution (elsewhere, as in a
-rollback, which plans from the trail, it is written at once). Why not the outcome in the
-same transaction as the effect? The effect commits in the connector's own database, together
-with the connector's idempotency ledger row, and that database need not be the engine's (a
-real ERP never is); even where they share one, a connector's session is its own business. So
-the intent puts every effect in the trail before it can happen, and the connector's ledger
-answers for it afterwards: a process that dies before the outcome is written leaves an
-intent without an outcome, which the run's next attempt completes from that ledger
-(`bpa.runs.context.complete_effects`); a replayed call whose outcome the trail already holds
-is not recorded again. Until the outcome is written, a call repeated in this execution is
-answered from the row waiting here (`unwritten`). If the intent cannot be written, the call
-is not made. Cost: one write per side-effecting call, none per graph step; the same on
-SQLite and PostgreSQL, wherever the connectors keep their data.
+intent, a live step, or the status change that ends the execution. That is safe where the
+system answers for its effects by key (`Connector.recorded`): a process that dies before the
+outcome is written leaves an intent without an outcome, which the run's next attempt
+completes from the system's ledger (`bpa.runs.context.complete_effects`), and a step run
+again gets its earlier effect back. A system that keeps no keys has only the engine's ledger
+row to stop a second call, so its outcome is written at once (`at_once`), as it is outside a
+run's execution (a rollback plans from the trail). Why not the outcome in the same
+transaction as the effect? The effect commits in the connector's own database, and that
+database need not be the engine's (a real ERP never is); even where they share one, a
+connector's session is its own business. Until the outcome is written, a call repeated in
+this execution is answered from the row waiting here (`unwritten`); a replayed call whose
+outcome the trail already holds is not recorded again. If the intent cannot be written, the
+call is not made. Cost: one write per side-effecting call (two where the system keeps no
+keys), none per graph step; the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -184,14 +185,15 @@ class RunAudit:
         node: str | None,
         duration_ms: float | None,
         entry: LedgerEntry | None = None,
+        at_once: bool = False,
     ) -> None:
         """After a side-effecting call (or learning its outcome): write the outcome with the
-        engine's ledger row for it (`entry`) in the same transaction, now or (`outcomes_wait`)
-        with the run's next write."""
+        engine's ledger row for it (`entry`) in the same transaction, now or (`outcomes_wait`,
+        unless `at_once`: a system that keeps no keys) with the run's next write."""
         self.record(CALL, payload, node=node, duration_ms=duration_ms)
         if entry is not None:
             self._entries.append(entry)
-        if not self._outcomes_wait:
+        if at_once or not self._outcomes_wait:
             self.flush()
         key = _effect_key(payload)
         if payload.get("ok") and key is not None:

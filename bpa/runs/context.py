@@ -44,6 +44,7 @@ class EffectSink(AuditSink, Protocol):
         node: str | None,
         duration_ms: float | None,
         entry: LedgerEntry | None = None,
+        at_once: bool = False,
     ) -> None: ...
 
     def unwritten(self, connector: str, key: str) -> LedgerEntry | None: ...
@@ -82,6 +83,9 @@ class AuditedConnector:
         self._run_id = run_id
         self._guard = guard
         self._specs = connector.action_specs()
+        #: Whether the system answers for its own effects by key (`Connector.recorded`).
+        answer = getattr(getattr(connector, "recorded", None), "__func__", None)
+        self._keeps_keys = answer is not None and answer is not Connector.recorded
 
     @property
     def name(self) -> str:
@@ -198,7 +202,11 @@ class AuditedConnector:
     ) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         if spec.side_effect:
-            self._sink.end_effect(payload, node=node, duration_ms=elapsed, entry=entry)
+            # A system that cannot look an effect up by its key has only the engine's ledger
+            # to stop a second call after a crash: its outcome is written at once.
+            self._sink.end_effect(
+                payload, node=node, duration_ms=elapsed, entry=entry, at_once=not self._keeps_keys
+            )
         else:
             self._sink.record(CALL, payload, node=node, duration_ms=elapsed)
 

@@ -49,6 +49,7 @@ class _LedgerOnly:
         node: str | None,
         duration_ms: float | None,
         entry: LedgerEntry | None = None,
+        at_once: bool = False,
     ) -> None:
         if entry is not None:
             with self._engine.begin() as conn:

@@ -97,7 +97,12 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def hub(
-    store: RunStore, connector: Connector, run_id: str, written: list[RunEvent]
+    store: RunStore,
+    connector: Connector,
+    run_id: str,
+    written: list[RunEvent],
+    *,
+    outcomes_wait: bool = False,
 ) -> ConnectorHub:
     from bpa.effects import EffectLedger
 
@@ -105,19 +110,24 @@ def hub(
         store.add_events(events, entries)
         written.extend(events)
 
-    audit = RunAudit(run_id, write)
+    audit = RunAudit(run_id, write, outcomes_wait=outcomes_wait)
     audit.remember(written)
     return ConnectorHub(
         {connector.name: connector}, audit, EffectLedger(store.engine), run_id=run_id
     )
 
 
-async def test_the_engine_ledger_makes_a_keyless_api_act_once(store: RunStore) -> None:
+@pytest.mark.parametrize("outcomes_wait", [False, True])
+async def test_the_engine_ledger_makes_a_keyless_api_act_once(
+    store: RunStore, outcomes_wait: bool
+) -> None:
+    """In a run's execution (`outcomes_wait`) too: a system that keeps no keys gets its
+    outcome and ledger row written at once, so a crash right after cannot call it twice."""
     crm = TasksOnlyCRM(CONFIG)
     run_id = store.create_run(flow="toy", flow_version="1", input={}, trigger="api")[0].id
     written: list[RunEvent] = []
     first = (
-        await hub(store, crm, run_id, written)
+        await hub(store, crm, run_id, written, outcomes_wait=outcomes_wait)
         .typed(CRMConnector, needs=["tasks"])
         .create_task(task_request(), idempotency_key="k1")
     )
