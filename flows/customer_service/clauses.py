@@ -178,6 +178,22 @@ def _split_sentence(sentence: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+#: A change asked for again in a few words, naming nothing new: "Can you switch it?",
+#: "please change it".
+_BARE_CHANGE = re.compile(
+    r"^\W*(?:(?:yes|yeah|yep|ok(?:ay)?|sure)\W+)?"
+    r"(?:(?:so\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?|please\s+)?"
+    r"(?:switch|change|update|swap|modify)\s+(?:it|that|this|them)(?:\s+(?:over|please|for\s+me))*"
+    r"\W*(?:please|thanks|thank\s+you)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _asks_again(previous: str | None, piece: str) -> bool:
+    """Whether `piece` only asks again for the payment or address change before it."""
+    return bool(previous and previous.startswith("change:") and _BARE_CHANGE.match(piece))
+
+
 def split_by_action(text: str) -> list[str]:
     """The text's requests, in order; one piece when it asks for one kind of thing."""
     spans: list[tuple[str | None, str]] = []
@@ -186,7 +202,9 @@ def split_by_action(text: str) -> list[str]:
             kind = kind_of(piece)
             if kind in (None, "change") and (change := _change_of(piece)) is not None:
                 kind = f"change:{change}"
-            if spans and (kind is None or spans[-1][0] in (None, kind)):
+            if spans and (
+                kind is None or spans[-1][0] in (None, kind) or _asks_again(spans[-1][0], piece)
+            ):
                 last_kind, last_text = spans[-1]
                 spans[-1] = (last_kind or kind, f"{last_text} {piece}")
             else:

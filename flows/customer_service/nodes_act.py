@@ -18,6 +18,7 @@ from bpa.runs.context import RunContext
 from connectors.errors import AuthError, Conflict, ConnectorError, Transient, Unavailable
 from connectors.kinds import CRMConnector, TicketingConnector
 from connectors.schemas import (
+    OrderRef,
     Requester,
     TicketCommentCreate,
     TicketCreate,
@@ -167,6 +168,25 @@ def _result(record: Any) -> dict[str, Any]:
     return {k: data[k] for k in keep if k in data}
 
 
+async def _already_so(crm: Any, action: str, request: dict[str, Any]) -> Any | None:
+    """The order, when the CRM refused a change because the order is already as asked: a
+    cancellation of a cancelled order, a payment moved to the method it is paid with now
+    (the customer confirmed again, in a later run of the thread, what was done before).
+    None for any other refusal."""
+    order_id = request.get("order_id")
+    if action not in ("cancel_order", "modify_order_payment") or not order_id:
+        return None
+    try:
+        order = await crm.get_order(OrderRef(order_id=order_id))
+    except ConnectorError:
+        return None
+    if action == "cancel_order":
+        return order if order.status == "cancelled" else None
+    payments = [t for t in order.payment_history if t.transaction_type == "payment"]
+    wanted = request.get("payment_method_id")
+    return order if payments and payments[-1].payment_method_id == wanted else None
+
+
 async def perform_actions(state: CSState, runtime: Ctx) -> dict[str, Any]:
     """Makes the CRM writes the policy decided (each with its own key) and records each
     result; a refusal hands that request to a person. Writes `actions`, `decision`."""
@@ -208,8 +228,12 @@ async def perform_actions(state: CSState, runtime: Ctx) -> dict[str, Any]:
         except (Transient, AuthError, Unavailable):
             raise
         except ConnectorError as exc:
-            record.update(ok=False, error={"code": exc.code, "message": exc.message})
-            refused_orders.add(planned.order_id)
+            already = await _already_so(crm, planned.action, planned.request)
+            if already is not None:  # an earlier turn (another run of the thread) made it
+                record.update(ok=True, already=True, result=_result(already))
+            else:
+                record.update(ok=False, error={"code": exc.code, "message": exc.message})
+                refused_orders.add(planned.order_id)
         else:
             record.update(ok=True, result=_result(result))
         records.append(record)

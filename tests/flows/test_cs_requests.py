@@ -12,6 +12,7 @@ from connectors.schemas import OrderRef, TicketRef
 from flows.customer_service import flow
 from flows.customer_service.clauses import kind_of, split_by_action, withdrawn
 from flows.customer_service.entities import address_in, split_requests
+from flows.customer_service.nodes_act import _already_so
 
 AVA = "ava_nguyen_6646"  # zip 94128; orders below, oldest first
 SKATEBOARD = "#W1242543"  # pending: Skateboard
@@ -516,3 +517,44 @@ def test_a_keyboards_switches_are_no_request_to_switch() -> None:
     assert kind_of(text) == "return"
     assert split_by_action(text) == [text]
     assert kind_of("can you switch it to the linear one?") == "change"
+
+
+async def test_a_change_confirmed_again_in_a_later_message_is_reported_done(
+    settings: Settings,
+) -> None:
+    """ "Pay my smart watch order with my mastercard instead of the gift card. Can you switch
+    it?" is one request (probe 20: "switch it" was a second one, handed to a person), and a
+    change the CRM refuses because the order is already as asked (confirmed again in a later
+    message) is reported done, not "not completed, a colleague will look into it"."""
+    settings = settings.model_copy(update={"cs_knowledge_auth_channels": ["chat"]})
+    first_id = "chat-paid-twice-1"
+
+    def answer(body: str, n: int) -> dict[str, Any]:
+        return {**chat(f"{body} ava nguyen 94128", f"{first_id}-{n}"), "in_reply_to": first_id}
+
+    async with Suite.open(settings) as suite:
+        asked = await start(
+            suite,
+            chat(
+                "hi, ava nguyen here, 94128. For my smart watch order that's still pending, "
+                "I'd rather pay with my mastercard instead of the gift card. Can you switch it?",
+                first_id,
+            ),
+        )
+        assert [r["intent"] for r in asked.output["decision"]["requests"]] == ["payment"]
+        done = await start(suite, answer("Yes, please switch it.", 2))
+        assert done.output["decision"]["outcome"] == "act", done.output["decision"]
+        assert [r["intent"] for r in done.output["decision"]["requests"]] == ["payment"]
+        # confirmed again later: the CRM refuses a second change, and the order is as asked
+        crm = suite.connectors["crm"]
+        paid = {"order_id": WATCH, "payment_method_id": "credit_card_5683823"}
+        assert await _already_so(crm, "modify_order_payment", paid) is not None
+        other = {**paid, "payment_method_id": "gift_card_1994993"}
+        assert await _already_so(crm, "modify_order_payment", other) is None
+        assert await _already_so(crm, "cancel_order", {"order_id": WATCH}) is None
+        order = await crm.get_order(OrderRef(order_id=WATCH))
+        payments = [t for t in order.payment_history if t.transaction_type == "payment"]
+        assert [t.payment_method_id for t in payments] == [
+            "gift_card_1994993",
+            "credit_card_5683823",
+        ]
