@@ -312,13 +312,23 @@ class HeldLease:
         self.owner = owner
         self.lease_s = lease_s
         self.lost = False
+        self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HeldLease:
-        self._task = asyncio.create_task(self._beat(), name=f"lease:{self.run_id}")
+        # Most runs end before their first renewal is due: a timer, not a task, waits for it.
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.lease_s / 3, self._start_beating)
         return self
 
+    def _start_beating(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._beat(), name=f"lease:{self.run_id}"
+        )
+
     async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         if self._task is not None:
             self._task.cancel()
         if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
@@ -334,9 +344,9 @@ class HeldLease:
         # Other errors keep the lease until it runs out: a back-off before another attempt.
 
     async def _beat(self) -> None:
+        """Renew now (the first interval has passed), then every third of the lease."""
         while not self.lost:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
+            with contextlib.suppress(Exception):  # a database hiccup: try at the next beat
                 self.lost = not self.store.renew(self.run_id, self.owner, lease_s=self.lease_s)
-            except Exception:  # a database hiccup: try again at the next beat
-                continue
+            if not self.lost:
+                await asyncio.sleep(self.lease_s / 3)
