@@ -30,6 +30,12 @@ def chat(body: str, message_id: str) -> dict[str, Any]:
     return {"channel": "chat", "body": body, "sender": {}, "message_id": message_id}
 
 
+def ava_answers(first_id: str, body: str, n: int) -> dict[str, Any]:
+    """Ava's n-th answer in the chat thread `first_id`: a new message with her name and
+    zip code (no session vouches for her), joined to the thread by `in_reply_to`."""
+    return {**chat(f"{body} ava nguyen 94128", f"{first_id}-{n}"), "in_reply_to": first_id}
+
+
 def proposals(run: Run) -> list[tuple[str, dict[str, Any]]]:
     return [
         (a["action"], a["request"])
@@ -437,19 +443,16 @@ async def test_answers_sent_as_new_messages_are_all_read_with_the_next_one(
     settings = settings.model_copy(update={"cs_knowledge_auth_channels": ["chat"]})
     first_id = "chat-threaded-1"
 
-    def answer(body: str, n: int) -> dict[str, Any]:
-        return {**chat(f"{body} ava nguyen 94128", f"{first_id}-{n}"), "in_reply_to": first_id}
-
     async with Suite.open(settings) as suite:
         asked = await start(
             suite, chat("hi, ava nguyen here, 94128. please cancel the skateboard order", first_id)
         )
         assert asked.output["decision"]["reason"] == "missing_reason"
-        proposed_run = await start(suite, answer("i ordered it by mistake.", 2))
+        proposed_run = await start(suite, ava_answers(first_id, "i ordered it by mistake.", 2))
         assert proposals(proposed_run) == [
             ("cancel_order", {"order_id": SKATEBOARD, "reason": "ordered by mistake"})
         ]
-        done = await start(suite, answer("yes, go ahead.", 3))
+        done = await start(suite, ava_answers(first_id, "yes, go ahead.", 3))
         assert done.output["decision"]["outcome"] == "act", done.output["decision"]
         order = await suite.connectors["crm"].get_order(OrderRef(order_id=SKATEBOARD))
         assert order.status == "cancelled"
@@ -529,9 +532,6 @@ async def test_a_change_confirmed_again_in_a_later_message_is_reported_done(
     settings = settings.model_copy(update={"cs_knowledge_auth_channels": ["chat"]})
     first_id = "chat-paid-twice-1"
 
-    def answer(body: str, n: int) -> dict[str, Any]:
-        return {**chat(f"{body} ava nguyen 94128", f"{first_id}-{n}"), "in_reply_to": first_id}
-
     async with Suite.open(settings) as suite:
         asked = await start(
             suite,
@@ -542,7 +542,7 @@ async def test_a_change_confirmed_again_in_a_later_message_is_reported_done(
             ),
         )
         assert [r["intent"] for r in asked.output["decision"]["requests"]] == ["payment"]
-        done = await start(suite, answer("Yes, please switch it.", 2))
+        done = await start(suite, ava_answers(first_id, "Yes, please switch it.", 2))
         assert done.output["decision"]["outcome"] == "act", done.output["decision"]
         assert [r["intent"] for r in done.output["decision"]["requests"]] == ["payment"]
         # confirmed again later: the CRM refuses a second change, and the order is as asked
