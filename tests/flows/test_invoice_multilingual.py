@@ -1502,3 +1502,19 @@ def test_probe_twenty_sums_dates_and_orders_of_more_languages() -> None:
     assert parse_invoice(et).value.po_number == "TL-4481"
     jp = "東雲精機株式会社\n請求書番号: SD-2026-1142\nご注文番号: 4501-7730\n合計      ¥555,000\n"
     assert parse_invoice(jp).value.po_number == "4501-7730"
+
+
+@pytest.mark.parametrize(
+    ("text", "tax_id"),
+    [
+        ("ТОВ «Дніпро Логістик»\nКод за ЄДРПОУ 49494372, ІПН 494943704651\nВсього 10,00",
+         "494943704651"),
+        ("บริษัท สยาม จำกัด\nโทร. 02-274-1180   เลขประจำตัวผู้เสียภาษี 0105533736955\nรวม 10.00",
+         "0105533736955"),
+        ("주식회사 한빛테크\n등록번호: 223-86-32171\n합계 10,000", "2238632171"),
+    ],
+)  # fmt: skip
+def test_probe_twenty_tax_id_labels(text: str, tax_id: str) -> None:
+    """Probe 20: the Ukrainian "ІПН", the Thai taxpayer number, the Korean registration
+    number (reported compacted, as every tax id)."""
+    assert parse_invoice(text).value.vendor_tax_id == tax_id

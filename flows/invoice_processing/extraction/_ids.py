@@ -59,10 +59,14 @@ _TAX_LABEL = re.compile(
     # fiscal", pk "NTN" / "STRN", bd "BIN", id "NPWP", us "FEIN", ca "No TPS"
     r"r\.?\s?u\.?\s?c|kra\s+pin|pib|(?-i:ICE|BIN|TPS)|matricule\s+fiscal|ntn|strn|npwp|fein|"
     # vi "Mã số thuế" (the tax code); cn "纳税人识别号" (taxpayer number), "统一社会信用代码"
-    r"mã\s+số\s+thuế|纳税人识别号|统一社会信用代码)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
+    r"mã\s+số\s+thuế|纳税人识别号|统一社会信用代码|"
+    # uk "ІПН" (the VAT payer's number), ko "(사업자)등록번호" (the business registration number)
+    r"іпн|(?:사업자\s?)?등록\s?번호)\b\.?(?:[\s-]*(?:reg(?:istration)?|id(?:ent\w*)?|no|nr|"
     r"number|n\.?[°º]|n\.o\b|num(?:ber|éro|ero)|#|code|\.)\.?)*"
     # one number for two ids: "P.IVA e C.F.", "GSTIN/UIN"
-    r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?)"
+    r"(?:\s*(?:\be\b|\band\b|/)\s*(?:c\.?\s?f\.?|codice\s+fiscale|uin)\b\.?)?"
+    # th "เลขประจำตัวผู้เสียภาษี(อากร)" (the taxpayer's number; it ends in a vowel sign, so no \b)
+    r"|เลขประจำตัวผู้เสียภาษี(?:อากร)?)"
     # a gloss in brackets before the colon: "VAT Reg. (Osek Murshe): 515123453"
     r"(?:\s*\([^()\n\d]{2,30}\)(?=\s*[:#]))?\s*[:#]?\s*",
     _I,
