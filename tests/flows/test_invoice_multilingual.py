@@ -1518,3 +1518,15 @@ def test_probe_twenty_tax_id_labels(text: str, tax_id: str) -> None:
     """Probe 20: the Ukrainian "ІПН", the Thai taxpayer number, the Korean registration
     number (reported compacted, as every tax id)."""
     assert parse_invoice(text).value.vendor_tax_id == tax_id
+
+
+def test_probe_twenty_the_dong_named_in_the_amount_in_words() -> None:
+    """A Vietnamese invoice names its currency only in the amount in words ("… đồng chẵn");
+    a contract ("hợp đồng") names none."""
+    text = (
+        "CÔNG TY TNHH SAO MAI\nSố (No.): 00000318\nTổng cộng tiền thanh toán: 49.500.000\n"
+        "Số tiền viết bằng chữ: Bốn mươi chín triệu năm trăm nghìn đồng chẵn.\n"
+    )
+    assert parse_invoice(text).value.currency == "VND"
+    contract = "CÔNG TY TNHH SAO MAI\nSố (No.): 00000318\nTheo hợp đồng số 12\nTổng 49.500\n"
+    assert parse_invoice(contract).value.currency is None

@@ -68,6 +68,9 @@ _DOLLAR_COUNTRY = {
 }
 _KRONA_COUNTRY = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 _SYMBOL_CODE = dict(_SYMBOLS)
+#: The Vietnamese amount in words, which ends with the currency ("… đồng chẵn"); "đồng"
+#: alone is no cue ("hợp đồng" is a contract).
+_VND_IN_WORDS = re.compile(r"bằng\s+chữ\b.*(?<!hợp\s)\bđồng\b", re.IGNORECASE)
 #: Currency words that name their currency wherever they stand, as a symbol does (the baht
 #: in "ห้าหมื่นเก้าพันบาทถ้วน", the amount in words).
 _NAMED_ANYWHERE = frozenset({"บาท"})
@@ -318,6 +321,12 @@ def find_currency(doc: Document, near: list[int] | None = None) -> list[Candidat
             first_line.setdefault(code, index)
     if not votes:
         votes = aside
+    if not votes:  # vi: the amount in words names the dong ("Số tiền viết bằng chữ: … đồng")
+        for index, line in enumerate(doc.lines):
+            if _VND_IN_WORDS.search(line):
+                votes["VND"] += 1
+                first_line.setdefault("VND", index)
+                break
     total = sum(votes.values())
     return [
         Candidate(code, round(0.5 + 0.45 * count / total, 3), first_line[code], "currency", code)
