@@ -340,6 +340,9 @@ async def decide(state: CSState, runtime: Ctx) -> dict[str, Any]:
     decision = policy.decide(found)
     if ctx.models.plans_with_model and planner.applies(found, decision):
         decision = await planner.decide_with_model(ctx, state, found, decision)
+    done = {a["action"] for a in state.get("actions") or [] if a.get("ok")}
+    if done:
+        decision = policy.without_done_before(decision, done, found)
     declined = _declined(state, decision)
     if declined and declined == _proposed(decision):
         decision = policy.hand_over(

@@ -502,6 +502,33 @@ def without_declined(decision: Decision, declined: set[str], s: Situation) -> De
     return _aggregate(requests, s)
 
 
+#: Requests that, asked about again, may no longer read as complete once done: the new
+#: default address is in the first message, not in the "yes" that confirmed the rest.
+_DONE_BEFORE = {("address_change", "missing_address"): "update_customer_address"}
+
+
+def without_done_before(decision: Decision, done: set[str], s: Situation) -> Decision:
+    """The decision once an earlier turn of this run made a change (`done`: the actions that
+    succeeded): a request for it that reading the thread again now finds incomplete ("please
+    send the full new address") is reported as done, not asked about again."""
+    requests = []
+    for plan in decision.requests:
+        action = _DONE_BEFORE.get((plan.intent, plan.reason))
+        if plan.outcome == "clarify" and action in done and not plan.order_ids:
+            plan = plan.model_copy(
+                update={
+                    "outcome": "inform",
+                    "reason": "done_before",
+                    "explanation": "we made this change earlier in our conversation",
+                    "actions": [],
+                }
+            )
+        requests.append(plan)
+    if requests == decision.requests:
+        return decision
+    return _aggregate(requests, s)
+
+
 def decide_requests(requests: list[RequestPlan], s: Situation) -> Decision:
     """The decision from request plans made elsewhere (the model planner's, each checked by
     proposals.py): the same outcome, refund threshold and ticket status rules as `decide`."""
