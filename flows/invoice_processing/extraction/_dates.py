@@ -174,6 +174,11 @@ _CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{
 #: Vietnamese dates, day first in words: "Ngày 25 tháng 11 năm 2026" (day 25, month 11,
 #: year 2026); a date so written at the top of an invoice is its date of issue.
 _VI_DATE = re.compile(r"\bngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})\b", re.I)
+#: Dates in words around numbers, and the groups of their year, month and day.
+_NUMBER_MONTH_DATES: tuple[tuple[re.Pattern[str], tuple[int, int, int]], ...] = (
+    (_CJK_DATE, (1, 2, 3)),
+    (_VI_DATE, (3, 2, 1)),
+)
 
 _DATE_WORD = r"(?:date|datum|fecha|data|dt)"
 _PRE = rf"(?:{_DATE_WORD}\s*(?:de\s+(?:la\s+)?|d'|di\s+))?"
@@ -542,14 +547,11 @@ def find_dates(doc: Document) -> list[Candidate[dt.date]]:
                     value = _make(int(m.group(y)), month, int(m.group(d))) if month else None
                     if value is not None and _plausible(value):
                         hits.append((m.start(), m.end(), value, False))
-            for m in _CJK_DATE.finditer(line):
-                value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                if value is not None and _plausible(value):
-                    hits.append((m.start(), m.end(), value, False))
-            for m in _VI_DATE.finditer(line):
-                value = _make(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-                if value is not None:
-                    hits.append((m.start(), m.end(), value, False))
+            for pattern, (y, mo, d) in _NUMBER_MONTH_DATES:
+                for m in pattern.finditer(line):
+                    value = _make(int(m.group(y)), int(m.group(mo)), int(m.group(d)))
+                    if value is not None:  # (`_make` keeps only plausible dates)
+                        hits.append((m.start(), m.end(), value, False))
             if not hits:
                 for m in _COMPACT.finditer(line):
                     value = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
