@@ -201,8 +201,8 @@ class RunRollback:
             run = self._cancel(run, reason)
         undo_reason = self._first_reason(run.id) or reason
         audit = RunAudit(run.id, self.store.add_events)
-        audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
-        await complete_effects(audit, self.connectors)  # undos a dead attempt made
+        trail = self.store.events(run.id, kinds=EFFECT_KINDS)
+        await complete_effects(audit, self.connectors, trail)  # undos a dead attempt made
         attempt = len(self.store.events(run.id, kinds=(STARTED,))) + 1
         audit.record(
             STARTED, {"reason": reason, "by": by, "attempt": attempt, "undo_reason": undo_reason}

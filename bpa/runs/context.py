@@ -16,6 +16,7 @@ from bpa.models import AuditSink, ModelGateway
 from bpa.models.gateway import current_node
 from bpa.resilience import CallReport, ConnectorGuard
 from bpa.runs.audit import CALL, RunAudit
+from bpa.runs.tables import RunEvent
 from connectors.base import ActionSpec, Connector, Done, Irreversible, validate_request
 from connectors.errors import ConnectorError, Unsupported
 from connectors.undo import undo_key
@@ -211,13 +212,17 @@ class AuditedConnector:
             self._sink.record(CALL, payload, node=node, duration_ms=elapsed)
 
 
-async def complete_effects(audit: RunAudit, connectors: Mapping[str, Connector]) -> None:
+async def complete_effects(
+    audit: RunAudit, connectors: Mapping[str, Connector], trail: Iterable[RunEvent] = ()
+) -> None:
     """Write the outcome of each side effect an earlier attempt announced but never saw
-    answered (its process died), as the connector's idempotency ledger records it.
+    answered (its process died), as the connector's idempotency ledger records it. `trail`:
+    the run's side-effect events so far, learnt first (`RunAudit.remember`).
 
     An effect the ledger does not know never happened (or the connector cannot tell): the
     step's replay makes the call and records its outcome then.
     """
+    audit.remember(trail)
     for intent, node in audit.unanswered():
         connector = connectors.get(intent["connector"])
         if connector is None:

@@ -231,7 +231,8 @@ class Runner:
             started_by=(self.owner, self.lease_s),
         )
         if submitted.created:  # inserted running, under this runner's lease
-            return await self._execute_started(submitted.run)
+            async with self._lock(submitted.run.id):
+                return await self._execute_started(submitted.run)
         if submitted.to_execute:
             return await self.execute(submitted.run.id)
         return submitted.run
@@ -247,7 +248,7 @@ class Runner:
             fresh = self.store.start_fresh(run_id, self.owner, lease_s=self.lease_s, event=started)
             if fresh is not None:
                 self._publish(run_id, [started])
-                return await self._execute_started(fresh, locked=True)
+                return await self._execute_started(fresh)
             run = self.store.acquired(run_id, self.owner, lease_s=self.lease_s)
             if run is None:
                 return self.store.get(run_id)
@@ -260,11 +261,9 @@ class Runner:
             except LeaseLost:
                 return self.store.get(run_id)
 
-    async def _execute_started(self, run: Run, *, locked: bool = False) -> Run:
-        """Run a new run this runner just leased and marked running, from its input."""
-        if not locked:
-            async with self._lock(run.id):
-                return await self._execute_started(run, locked=True)
+    async def _execute_started(self, run: Run) -> Run:
+        """Run a new run this runner just leased and marked running, from its input (the
+        caller holds the run's lock)."""
         try:
             async with self._hold(run.id) as lease, self._isolation.hold(alone=False):
                 audit = RunAudit(run.id, self._persist, outcomes_wait=True)
@@ -311,8 +310,8 @@ class Runner:
         The outcomes of side effects its last execution made but never wrote go in its trail
         first, as the connectors' ledgers record them."""
         audit = RunAudit(run.id, self._persist)
-        audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
-        await complete_effects(audit, self.connectors)
+        trail = self.store.events(run.id, kinds=EFFECT_KINDS)
+        await complete_effects(audit, self.connectors, trail)
         error = {
             "code": "crashed_repeatedly",
             "message": f"the run's execution stopped without an outcome {crashes} times "
@@ -494,8 +493,8 @@ class Runner:
         )
         self._publish(run.id, started)
         if executed_before:  # its side effects may be in the trail, or only in the connectors
-            audit.remember(self.store.events(run.id, kinds=EFFECT_KINDS))
-            await complete_effects(audit, self.connectors)
+            trail = self.store.events(run.id, kinds=EFFECT_KINDS)
+            await complete_effects(audit, self.connectors, trail)
             audit.flush()  # what was recovered is in the trail even if this attempt dies too
         return await self._steps(run, payload, audit, lease)
 
