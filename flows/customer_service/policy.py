@@ -487,19 +487,20 @@ def without_declined(decision: Decision, declined: set[str], s: Situation) -> De
             explanation = (
                 "as you told us this is not what you would like, we did not go ahead with it"
             )
-            requests.append(
-                plan.model_copy(
-                    update={
-                        "outcome": "inform",
-                        "reason": "declined",
-                        "explanation": explanation,
-                        "actions": [],
-                    }
-                )
-            )
-    if requests == decision.requests:
-        return decision
-    return _aggregate(requests, s)
+            requests.append(_informed(plan, "declined", explanation))
+    return _with_requests(decision, requests, s)
+
+
+def _informed(plan: RequestPlan, reason: str, explanation: str) -> RequestPlan:
+    """The request, told about instead of acted on or asked about."""
+    return plan.model_copy(
+        update={"outcome": "inform", "reason": reason, "explanation": explanation, "actions": []}
+    )
+
+
+def _with_requests(decision: Decision, requests: list[RequestPlan], s: Situation) -> Decision:
+    """The decision over `requests`, or the same decision when none of them changed."""
+    return decision if requests == decision.requests else _aggregate(requests, s)
 
 
 #: Requests that, asked about again, may no longer read as complete once done: the new
@@ -515,18 +516,9 @@ def without_done_before(decision: Decision, done: set[str], s: Situation) -> Dec
     for plan in decision.requests:
         action = _DONE_BEFORE.get((plan.intent, plan.reason))
         if plan.outcome == "clarify" and action in done and not plan.order_ids:
-            plan = plan.model_copy(
-                update={
-                    "outcome": "inform",
-                    "reason": "done_before",
-                    "explanation": "we made this change earlier in our conversation",
-                    "actions": [],
-                }
-            )
+            plan = _informed(plan, "done_before", "we made this change earlier in our conversation")
         requests.append(plan)
-    if requests == decision.requests:
-        return decision
-    return _aggregate(requests, s)
+    return _with_requests(decision, requests, s)
 
 
 def decide_requests(requests: list[RequestPlan], s: Situation) -> Decision:
