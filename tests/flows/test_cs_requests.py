@@ -567,17 +567,12 @@ async def test_a_change_made_in_an_earlier_turn_is_not_asked_about_again(
     "Yes to both", the thread read again no longer holds the address in the answer, but the
     change was made, so it is reported done, not "please send the full new address" (probe
     20, c06)."""
-    first = {
-        "channel": "email",
-        "subject": "Two things",
-        "body": (
-            "Hi, two things. First, please cancel the skateboard order, I ordered it by "
-            "mistake. Second, I moved last month - my new address is 3021 Desert Willow Rd, "
-            "Unit 5, Tempe, AZ 85281. Please update it on my account.\nThanks, Ava Nguyen"
-        ),
-        "sender": {"email": "ava.nguyen2868@example.com", "name": "Ava Nguyen"},
-        "message_id": "<done-before-1@test.invalid>",
-    }
+    first = email(
+        "Hi, two things. First, please cancel the skateboard order, I ordered it by mistake. "
+        "Second, I moved last month - my new address is 3021 Desert Willow Rd, Unit 5, Tempe, "
+        "AZ 85281. Please update it on my account.\nThanks, Ava Nguyen",
+        "done-before-1",
+    )
     async with Suite.open(settings) as suite:
         asked = await suite.runner.start(flow.name, first, trigger="test")
         done_first = [a["action"] for a in asked.output["actions"] if a["ok"]]
@@ -585,15 +580,8 @@ async def test_a_change_made_in_an_earlier_turn_is_not_asked_about_again(
             asked.status,
             done_first,
         )
-        answer = {
-            **first,
-            "subject": "Re: Two things",
-            "body": "Yes to both, please go ahead.",
-            "message_id": "<done-before-2@test.invalid>",
-            "in_reply_to": (asked.output.get("delivery") or {}).get("message_id")
-            or first["message_id"],
-            "references": [first["message_id"]],
-        }
+        answer = email("Yes to both, please go ahead.", "done-before-2")
+        answer["in_reply_to"] = first["message_id"]
         await suite.runner.start(flow.name, answer, trigger="test")
         resumed = suite.runner.store.get(asked.id)
         reasons = {r["intent"]: r["reason"] for r in resumed.output["decision"]["requests"]}
