@@ -1129,27 +1129,19 @@ def test_only_values_the_item_has_already_pick_no_variant() -> None:
     when the kettle is glass and electric already: nothing new is asked for, so the
     customer is asked which option (probe 20: a 2-litre one was proposed, a change nobody
     asked for). A new value named still picks its variant."""
-    kettle = CatalogueProduct(
-        id="p_tk",
-        name="Tea Kettle",
-        variants=[
-            ProductVariant(
-                item_id=i, product_id="p_tk", options=o, price=Decimal("90"), available=True
-            )
-            for i, o in [
-                ("tk_1", {"material": "glass", "capacity": "1 liter", "stovetop": "electric"}),
-                ("tk_2", {"material": "glass", "capacity": "2 liters", "stovetop": "electric"}),
-                ("tk_s", {"material": "stainless steel", "capacity": "1 liter", "stovetop": "gas"}),
-            ]
-        ],
+    kettle = _product(
+        "p_tk",
+        "Tea Kettle",
+        ("tk_1", {"material": "glass", "capacity": "1 liter", "stovetop": "electric"}, "90", True),
+        ("tk_2", {"material": "glass", "capacity": "2 liters", "stovetop": "electric"}, "90", True),
+        (
+            "tk_s",
+            {"material": "stainless steel", "capacity": "1 liter", "stovetop": "gas"},
+            "90",
+            True,
+        ),
     )
-    item = OrderItem(
-        item_id="tk_1",
-        product_id="p_tk",
-        name="Tea Kettle",
-        price=Decimal("90"),
-        options={"material": "glass", "capacity": "1 liter", "stovetop": "electric"},
-    )
+    item = _item(kettle, "tk_1")
     text = (
         "exchange kettle Hi, I got a glass tea kettle from you but I'd much rather have an "
         "electric kettle. Can I exchange the tea kettle for an electric kettle?"
